@@ -1,0 +1,21 @@
+/* transport.h - addresses, listening and dialing (private to librpc).
+ *
+ * Addresses are strings: "tcp:HOST:PORT" (HOST a name, an IPv4 address or
+ * an IPv6 address in brackets, "tcp:[::1]:0"), "unix:PATH", and "HOST:PORT"
+ * as a shorthand for tcp. Port 0 picks a free port.
+ */
+#ifndef RPCI_TRANSPORT_H
+#define RPCI_TRANSPORT_H
+
+#include "rpc.h"
+
+/* rpci_transport_dial connects to address. On success *fd is a connected,
+ * blocking, close-on-exec socket (TCP_NODELAY for tcp) the caller owns. */
+rpc_error *rpci_transport_dial(const char *address, int *fd);
+
+/* rpci_transport_listen binds and listens on address. On success *fd is the
+ * listening socket (caller owns) and *bound (caller frees) is the address
+ * actually bound, with the real port when 0 was asked. */
+rpc_error *rpci_transport_listen(const char *address, int *fd, char **bound);
+
+#endif
