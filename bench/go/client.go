@@ -1,0 +1,118 @@
+// Command client is the Go net/rpc load generator of the rpcgen-c benchmark.
+// It calls Arith.Multiply for a fixed time in one of three shapes and prints
+// one line: "calls N seconds S cpu_us U" (U = this process's user+system CPU).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net/rpc"
+	"net/rpc/jsonrpc"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type Args struct{ A, B int64 }
+
+func dial(addr, codec string) *rpc.Client {
+	if codec == "json" {
+		c, err := jsonrpc.Dial("tcp", addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return c
+	}
+	c, err := rpc.Dial("tcp", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c
+}
+
+func cpuMicros() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano()/1000 + ru.Stime.Nano()/1000
+}
+
+func main() {
+	addr := flag.String("addr", "", "server address host:port")
+	codec := flag.String("codec", "gob", "gob or json")
+	mode := flag.String("mode", "sync", "sync, inflight or conns")
+	depth := flag.Int("depth", 128, "calls in flight (inflight mode)")
+	conns := flag.Int("conns", 8, "connections (conns mode)")
+	secs := flag.Float64("seconds", 2, "run time")
+	flag.Parse()
+
+	var calls int64
+	deadline := time.Now().Add(time.Duration(*secs * float64(time.Second)))
+	check := func(args *Args, reply int64) {
+		if reply != args.A*args.B {
+			log.Fatalf("bad reply %d for %d*%d", reply, args.A, args.B)
+		}
+	}
+	syncLoop := func(c *rpc.Client) {
+		var n int64
+		for i := int64(0); time.Now().Before(deadline); i++ {
+			args := &Args{i, 7}
+			var reply int64
+			if err := c.Call("Arith.Multiply", args, &reply); err != nil {
+				log.Fatal(err)
+			}
+			check(args, reply)
+			n++
+		}
+		atomic.AddInt64(&calls, n)
+	}
+
+	cpu0 := cpuMicros()
+	start := time.Now()
+	switch *mode {
+	case "sync":
+		c := dial(*addr, *codec)
+		syncLoop(c)
+		c.Close()
+	case "conns":
+		var wg sync.WaitGroup
+		for k := 0; k < *conns; k++ {
+			c := dial(*addr, *codec)
+			wg.Add(1)
+			go func() { defer wg.Done(); syncLoop(c); c.Close() }()
+		}
+		wg.Wait()
+	case "inflight":
+		c := dial(*addr, *codec)
+		done := make(chan *rpc.Call, *depth)
+		var i int64
+		start1 := func() {
+			i++
+			var reply int64
+			c.Go("Arith.Multiply", &Args{i, 7}, &reply, done)
+		}
+		for k := 0; k < *depth; k++ {
+			start1()
+		}
+		outstanding := *depth
+		for outstanding > 0 {
+			call := <-done
+			outstanding--
+			if call.Error != nil {
+				log.Fatal(call.Error)
+			}
+			check(call.Args.(*Args), *call.Reply.(*int64))
+			calls++
+			if time.Now().Before(deadline) {
+				start1()
+				outstanding++
+			}
+		}
+		c.Close()
+	default:
+		log.Fatalf("unknown mode %q", *mode)
+	}
+	elapsed := time.Since(start).Seconds()
+	fmt.Printf("calls %d seconds %.6f cpu_us %d\n", calls, elapsed, cpuMicros()-cpu0)
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Benchmark rpcgen-c's librpc beside Go's net/rpc on one workload.
+
+Arith.Multiply, args {A, B int64}, reply int64; server and client are
+separate processes on 127.0.0.1. Four shapes:
+
+  sync      one connection, one call at a time
+  inflight  one connection, 128 calls in flight
+  conns     8 connections, each synchronous
+  pinned    sync with both processes pinned to CPU 0 (taskset -c 0)
+
+For each implementation and shape a fresh server is started; the table shows
+calls/s, CPU microseconds per call (server + client, from /proc and
+getrusage) and the server's peak RSS (VmHWM), then our/Go ratios.
+
+Usage: bench/run.py BUILD_DIR [--seconds S] [--impl NAME ...] [--shape NAME ...]
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SHAPES = ["pinned", "sync", "inflight", "conns"]
+
+
+def impls(build, gobin):
+    c_srv = os.path.join(build, "bench", "bench-server")
+    c_cli = os.path.join(build, "bench", "bench-client")
+    go_srv = os.path.join(gobin, "go-bench-server")
+    go_cli = os.path.join(gobin, "go-bench-client")
+    return {
+        "go-gob": (go_srv, go_cli, "gob"),
+        "go-json": (go_srv, go_cli, "json"),
+        "c-protobuf": (c_srv, c_cli, "protobuf"),
+        "c-gob": (c_srv, c_cli, "gob"),
+        "c-json": (c_srv, c_cli, "json"),
+    }
+
+
+# Which Go run each of ours is compared with.
+BASELINE = {"c-protobuf": "go-gob", "c-gob": "go-gob", "c-json": "go-json"}
+
+
+def proc_cpu_us(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_case(srv, cli, codec, shape, seconds):
+    pin = ["taskset", "-c", "0"] if shape == "pinned" else []
+    server = subprocess.Popen(pin + [srv, "-addr", "127.0.0.1:0", "-codec", codec],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline().split()
+        if len(line) != 2 or line[0] != "listening":
+            raise RuntimeError(f"{srv}: no 'listening ADDR' line")
+        addr = line[1]
+        mode = "sync" if shape == "pinned" else shape
+        cpu0 = proc_cpu_us(server.pid)
+        out = subprocess.run(pin + [cli, "-addr", addr, "-codec", codec, "-mode", mode,
+                                    "-depth", "128", "-conns", "8",
+                                    "-seconds", str(seconds)],
+                             capture_output=True, text=True, timeout=seconds * 10 + 30)
+        if out.returncode != 0:
+            raise RuntimeError(f"{cli} failed: {out.stderr.strip()}")
+        srv_cpu = proc_cpu_us(server.pid) - cpu0
+        hwm = proc_hwm_kb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    f = out.stdout.split()
+    calls, secs, cli_cpu = int(f[1]), float(f[3]), int(f[5])
+    return {
+        "rate": calls / secs,
+        "cpu": (srv_cpu + cli_cpu) / max(calls, 1),
+        "rss": hwm,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--gobin", help="folder with go-bench-server/client (default BUILD/bench)")
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--impl", action="append")
+    ap.add_argument("--shape", action="append")
+    a = ap.parse_args()
+    table = impls(a.build, a.gobin or os.path.join(a.build, "bench"))
+    names = a.impl or list(table)
+    shapes = a.shape or SHAPES
+    res = {}
+    print(f"{'impl':<11} {'shape':<9} {'calls/s':>10} {'cpu us/call':>12} {'srv RSS KiB':>12}")
+    for shape in shapes:
+        for name in names:
+            srv, cli, codec = table[name]
+            if not (os.access(srv, os.X_OK) and os.access(cli, os.X_OK)):
+                print(f"{name:<11} {shape:<9} (not built)")
+                continue
+            r = run_case(srv, cli, codec, shape, a.seconds)
+            res[(name, shape)] = r
+            print(f"{name:<11} {shape:<9} {r['rate']:>10.0f} {r['cpu']:>12.2f} {r['rss']:>12}",
+                  flush=True)
+    print()
+    print("ratios, ours / Go (calls/s: higher is better; CPU and RSS: lower is better)")
+    print(f"{'impl':<11} {'vs':<8} {'shape':<9} {'calls/s':>8} {'cpu/call':>9} {'RSS':>6}")
+    for shape in shapes:
+        for name in names:
+            base = BASELINE.get(name)
+            if not base or (name, shape) not in res or (base, shape) not in res:
+                continue
+            o, g = res[(name, shape)], res[(base, shape)]
+            print(f"{name:<11} {base:<8} {shape:<9} {o['rate'] / g['rate']:>7.2f}x "
+                  f"{o['cpu'] / g['cpu']:>8.2f}x {o['rss'] / max(g['rss'], 1):>5.2f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
