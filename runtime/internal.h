@@ -34,4 +34,25 @@ void rpci_message_free(ProtobufCMessage *msg);
  * type (t->form != RPC_FORM_MESSAGE), i.e. field number 1, "value". */
 const ProtobufCFieldDescriptor *rpci_value_field(const rpc_type *t);
 
+/* rpci_value_size is the size of the C value of field f as RPC_FORM_VALUE
+ * passes it: 4 or 8 for numbers, sizeof(protobuf_c_boolean) for bool,
+ * sizeof(int) for enums, sizeof(char *) for strings and
+ * sizeof(ProtobufCBinaryData) for bytes. */
+size_t rpci_value_size(const ProtobufCFieldDescriptor *f);
+
+/* rpci_value_wrap copies the C value at value into field 1 of wrapper, an
+ * initialised message of t->desc, and marks it present. The copy is
+ * shallow: wrapper borrows value's strings and bytes, so it is sent but
+ * never freed. */
+void rpci_value_wrap(const rpc_type *t, ProtobufCMessage *wrapper,
+                     const void *value);
+
+/* rpci_value_unwrap moves field 1 of a decoded wrapper into *value (the
+ * caller's C value, overwritten without being freed) and frees the rest of
+ * the wrapper's contents, leaving it initialised. A string or bytes value
+ * moved out is always malloc'd, freed with rpc_value_free_contents. Returns
+ * NULL or an out-of-memory error (the wrapper is then freed as well). */
+rpc_error *rpci_value_unwrap(const rpc_type *t, ProtobufCMessage *wrapper,
+                             void *value);
+
 #endif

@@ -133,6 +133,11 @@ extern const rpc_codec rpc_codec_protobuf; /* native framing (docs/framing.md) *
 extern const rpc_codec rpc_codec_gob;      /* Go net/rpc default */
 extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
 
+/* RPC_DEFAULT_MAX_FRAME is the largest message a connection accepts when
+ * its options say 0: a longer frame (or gob/JSON message) ends the
+ * connection with an error before anything is allocated for it. */
+#define RPC_DEFAULT_MAX_FRAME ((size_t)64 * 1024 * 1024)
+
 /* ---- client [generated-code ABI: rpc_client_call, rpc_client_go] ----------- */
 
 typedef struct rpc_client rpc_client;

@@ -1,0 +1,51 @@
+/* buf.c - the growable output buffer codecs encode into.
+ *
+ * Capacity grows by doubling so appending n bytes one message at a time
+ * costs amortised O(n). A buffer that failed to grow keeps its contents.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+bool rpci_buf_reserve(rpci_buf *b, size_t n)
+{
+	size_t need, cap;
+	uint8_t *data;
+
+	if (n > SIZE_MAX - b->len)
+		return false;
+	need = b->len + n;
+	if (need <= b->cap)
+		return true;
+	cap = b->cap < 256 ? 256 : b->cap;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	data = realloc(b->data, cap);
+	if (data == NULL)
+		return false;
+	b->data = data;
+	b->cap = cap;
+	return true;
+}
+
+bool rpci_buf_append(rpci_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return true;
+	if (!rpci_buf_reserve(b, n))
+		return false;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return true;
+}
+
+void rpci_buf_fini(rpci_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
