@@ -140,9 +140,52 @@ extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
 
 /* ---- client [generated-code ABI: rpc_client_call, rpc_client_go] ----------- */
 
+/* A client is one connection to a server. Any number of threads may make
+ * calls on it at once; requests are sent in the order their sequence
+ * numbers were given, replies may come back in any order. A reader thread
+ * per client receives the replies.
+ *
+ * The async contract: a call whose start fails (rpc_client_go returns an
+ * error) never completes later. Otherwise the call completes exactly once,
+ * with no library lock held: with its reply, with its error, or, when the
+ * connection ends first, with RPC_ERR_UNEXPECTED_EOF (the peer went away)
+ * or RPC_ERR_SHUTDOWN (the client was closed). Whoever receives a completed
+ * call (the done-queue's consumer or the callback) owns it and frees it
+ * with rpc_call_free. */
 typedef struct rpc_client rpc_client;
 typedef struct rpc_call rpc_call;
 typedef struct rpc_done rpc_done;
+
+/* rpc_client_options is a small value for the stack; zero means default. */
+typedef struct rpc_client_options {
+	const rpc_codec *codec; /* NULL: rpc_codec_protobuf */
+	size_t max_frame;       /* 0: RPC_DEFAULT_MAX_FRAME */
+} rpc_client_options;
+
+/* rpc_dial connects to address ("tcp:HOST:PORT", "HOST:PORT",
+ * "unix:PATH") and makes a client on the connection. opts (NULL for the
+ * defaults) is borrowed for the duration of the call. On success *out is a
+ * client the caller frees with rpc_client_free. */
+rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
+                    rpc_client **out);
+
+/* rpc_client_new_fd makes a client on the connected socket fd. Takes
+ * ownership of fd on success (rpc_client_free closes it); on failure fd is
+ * still the caller's. opts as for rpc_dial. */
+rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
+                             rpc_client **out);
+
+/* rpc_client_close shuts the connection down: calls in flight complete with
+ * RPC_ERR_SHUTDOWN and later calls fail with it at once. A second close
+ * returns an RPC_ERR_SHUTDOWN error (caller frees). c stays allocated
+ * until rpc_client_free. */
+rpc_error *rpc_client_close(rpc_client *c);
+
+/* rpc_client_free closes c if needed, waits until every call in flight has
+ * completed and the reader thread has ended, and frees c. No other thread
+ * may be using c, and it must not be called from one of c's callbacks.
+ * Accepts NULL. */
+void rpc_client_free(rpc_client *c);
 
 /* rpc_client_call makes one blocking call of service_method ("Arith.Multiply")
  * with method m's types. args is borrowed for the duration of the call;
@@ -155,13 +198,207 @@ rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
 
 /* rpc_client_go starts an asynchronous call. args is borrowed for the
  * duration of the call to rpc_client_go only (it is encoded before this
- * returns); reply must stay valid until the call completes. On success
- * returns NULL, sets *call (if call is not NULL) and the call completes
- * exactly once through done. On failure returns an error and the call
- * never completes. */
+ * returns); reply must stay valid until the call completes. done (not
+ * NULL) is borrowed until the call completes. On success returns NULL,
+ * sets *call (if call is not NULL; the pointer is only good for matching
+ * the completed call, as its receiver may free it at any time) and the call
+ * completes exactly once through done. On failure returns an error the
+ * caller frees and the call never completes. */
 rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
                          const rpc_method *m, const void *args, void *reply,
                          rpc_done *done, rpc_call **call);
+
+/* A done is where asynchronous calls complete: a queue or a callback. One
+ * done may serve many calls on many clients. */
+
+/* rpc_done_new_queue makes a done-queue. Completed calls wait in it until
+ * taken with rpc_done_next or rpc_done_wait. Returns NULL on out of memory;
+ * the caller frees it with rpc_done_free. */
+rpc_done *rpc_done_new_queue(void);
+
+/* rpc_done_new_callback makes a done that runs cb(call, ud) for each
+ * completed call, on the client's reader thread (or on the thread that
+ * frees the client), with no library lock held. cb owns call and frees it
+ * with rpc_call_free; cb must not block for long, since the client's
+ * replies wait for it, and must not make blocking calls on that client. ud is borrowed until rpc_done_free. Returns NULL on
+ * out of memory; the caller frees it with rpc_done_free. */
+rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
+                                void *ud);
+
+/* rpc_done_fd returns a descriptor that polls readable while the queue
+ * holds completed calls, for a user's event loop; -1 for a callback done.
+ * Valid until rpc_done_free; do not read or close it. */
+int rpc_done_fd(rpc_done *d);
+
+/* rpc_done_next takes one completed call from the queue, or returns NULL
+ * if it is empty. The caller owns the call and frees it with
+ * rpc_call_free. */
+rpc_call *rpc_done_next(rpc_done *d);
+
+/* rpc_done_wait is rpc_done_next that waits up to timeout_ms milliseconds
+ * (negative: for ever) for a call to complete. NULL on timeout. */
+rpc_call *rpc_done_wait(rpc_done *d, int timeout_ms);
+
+/* rpc_done_free frees d and any calls still queued in it. Every call using
+ * d must have completed (or its client been freed) first. Accepts NULL. */
+void rpc_done_free(rpc_done *d);
+
+/* rpc_call_error returns a completed call's error, NULL on success;
+ * borrowed, valid until rpc_call_free. */
+const rpc_error *rpc_call_error(const rpc_call *call);
+
+/* rpc_call_reply returns the reply pointer given to rpc_client_go, filled
+ * once the call succeeded. */
+void *rpc_call_reply(const rpc_call *call);
+
+/* rpc_call_service_method returns the call's "Service.Method"; valid until
+ * rpc_call_free. */
+const char *rpc_call_service_method(const rpc_call *call);
+
+/* rpc_call_free frees a completed call (not its reply). Accepts NULL. */
+void rpc_call_free(rpc_call *call);
+
+/* ---- server [generated-code ABI: rpc_server, rpc_server_register] ------ */
+
+/* rpc_server serves registered services on any number of connections.
+ * Calls on one connection run concurrently and their replies may leave out
+ * of order; a handler that blocks holds back no other call. Thread-safe. */
+typedef struct rpc_server rpc_server;
+
+/* rpc_server_options is a small value for the stack; zero means default. */
+typedef struct rpc_server_options {
+	const rpc_codec *codec; /* NULL: rpc_codec_protobuf; must outlive srv */
+	size_t max_frame;       /* 0: RPC_DEFAULT_MAX_FRAME */
+	unsigned threads;       /* event loops; 0: one per online CPU */
+	unsigned max_threads;   /* cap on threads running calls; 0: 1024 */
+	/* log receives one line per internal or I/O error worth telling
+	 * (Go's log.Print); line is borrowed for the duration of the call.
+	 * NULL: the server logs nothing. Called from any server thread. */
+	void (*log)(void *ud, const char *line);
+	void *log_ud;
+} rpc_server_options;
+
+/* rpc_server_new makes a server. opts is borrowed for the duration of the
+ * call (NULL: defaults). On success *out is a server the caller frees with
+ * rpc_server_free. */
+rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out);
+
+/* rpc_server_free shuts srv down: it stops accepting (every
+ * rpc_server_accept on srv returns), stops reading requests, waits for the
+ * calls in flight to finish and their replies to be written, closes every
+ * connection and frees everything. No other call on srv may start once this
+ * has begun. Accepts NULL. */
+void rpc_server_free(rpc_server *srv);
+
+/* rpc_server_register publishes the methods of desc, served by handlers (a
+ * generated handler table, e.g. arith_Arith_handlers) with self as their
+ * first argument, under name (NULL: desc->name). desc, handlers and self
+ * are borrowed until rpc_server_free. Fails (error caller frees) on an ABI
+ * mismatch, an empty name, no methods, or a name already registered
+ * ("rpc: service already defined: NAME").
+ *
+ * A handler receives args decoded from the request, borrowed for the
+ * duration of the call, and reply zero-initialised. Everything a handler
+ * stores in *reply must be malloc'd (see rpc_strdup): the runtime frees it
+ * with the type's free function after the reply is sent. A handler returns
+ * NULL or an error from rpc_error_new, whose text the client receives and
+ * which the runtime frees; the reply is then not sent. */
+rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
+                               const void *handlers, void *self,
+                               const char *name);
+
+/* rpc_server_num_calls returns how many calls of service_method
+ * ("Arith.Multiply") srv has started, 0 if there is no such method. */
+uint64_t rpc_server_num_calls(rpc_server *srv, const char *service_method);
+
+/* rpc_strdup is strdup for handlers filling a reply; NULL on NULL. Caller
+ * (or, inside a reply, the runtime) frees with free(). */
+char *rpc_strdup(const char *s);
+
+/* rpc_listener is a listening socket. */
+typedef struct rpc_listener rpc_listener;
+
+/* rpc_listen listens on address ("tcp:HOST:PORT", "tcp:[::1]:0",
+ * "unix:PATH", "HOST:PORT"; port 0 picks a free port). address is borrowed
+ * for the duration of the call. On success *out is a listener the caller
+ * frees with rpc_listener_free. */
+rpc_error *rpc_listen(const char *address, rpc_listener **out);
+
+/* rpc_listener_address returns the address actually bound, in the syntax
+ * of rpc_listen with the real port ("tcp:127.0.0.1:40213"); valid until
+ * rpc_listener_free. */
+const char *rpc_listener_address(const rpc_listener *l);
+
+/* rpc_listener_port returns the bound tcp port, 0 for unix sockets. */
+int rpc_listener_port(const rpc_listener *l);
+
+/* rpc_listener_close stops l accepting: a blocked rpc_server_accept on it
+ * returns. A unix socket file the listener created is removed. Idempotent;
+ * may be called from any thread. */
+void rpc_listener_close(rpc_listener *l);
+
+/* rpc_listener_free closes l and frees it. No rpc_server_accept may still
+ * be running on l. Accepts NULL. */
+void rpc_listener_free(rpc_listener *l);
+
+/* rpc_server_accept accepts connections on l and serves each (as
+ * rpc_server_serve_conn, without waiting). It blocks until l is closed or
+ * srv shut down, then returns NULL; it returns an error if accepting fails
+ * for good. l is borrowed for the duration of the call. */
+rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l);
+
+/* rpc_server_accept_http is rpc_server_accept for HTTP clients, Go's
+ * HandleHTTP: "CONNECT rpc_path" (NULL: RPC_DEFAULT_RPC_PATH) switches the
+ * connection to RPC after "HTTP/1.0 200 Connected to Go RPC"; other methods
+ * there get 405; "GET debug_path" (NULL: RPC_DEFAULT_DEBUG_PATH, "": none)
+ * gets the debug page; anything else 404. The paths are copied. */
+rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
+                                  const char *rpc_path,
+                                  const char *debug_path);
+
+#define RPC_DEFAULT_RPC_PATH "/_goRPC_"
+#define RPC_DEFAULT_DEBUG_PATH "/debug/rpc"
+
+/* rpc_server_serve_conn serves the connected socket fd with the server's
+ * codec and blocks until the peer hangs up (or srv shuts down) and the
+ * connection's calls have finished. Takes ownership of fd (closed before
+ * this returns) whether it succeeds or not. */
+rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd);
+
+/* rpc_server_serve_codec is rpc_server_serve_conn with codec (which must
+ * outlive the connection) instead of the server's. */
+rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
+                                  const rpc_codec *codec);
+
+/* rpc_server_codec is one connection's codec state for
+ * rpc_server_serve_request, Go's ServerCodec. */
+typedef struct rpc_server_codec rpc_server_codec;
+
+/* rpc_server_codec_new wraps the connected, blocking socket fd in codec
+ * (NULL: rpc_codec_protobuf; max_frame 0: RPC_DEFAULT_MAX_FRAME). Takes
+ * ownership of fd on success (closed by rpc_server_codec_free). On success
+ * *out is freed by the caller with rpc_server_codec_free. */
+rpc_error *rpc_server_codec_new(int fd, const rpc_codec *codec,
+                                size_t max_frame, rpc_server_codec **out);
+
+/* rpc_server_codec_free closes the socket and frees sc. Accepts NULL. */
+void rpc_server_codec_free(rpc_server_codec *sc);
+
+/* rpc_server_serve_request reads one request from sc, calls it and writes
+ * the reply, all in the calling thread (Go's ServeRequest). sc is borrowed
+ * for the duration of the call and stays open. Returns NULL when the call
+ * was served; an error (caller frees) if the request could not be read
+ * (RPC_ERR_UNEXPECTED_EOF at a clean end of stream) or was answered with an
+ * error (bad service, method or body). */
+rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *sc);
+
+/* rpc_dial_http connects to an HTTP RPC server at address, sends
+ * "CONNECT path HTTP/1.0" (path NULL: RPC_DEFAULT_RPC_PATH), requires the
+ * status "200 Connected to Go RPC" and then speaks RPC as rpc_dial. The
+ * strings and opts are borrowed for the duration of the call. On success
+ * *out is a client the caller frees with rpc_client_free. */
+rpc_error *rpc_dial_http(const char *address, const char *path,
+                         const rpc_client_options *opts, rpc_client **out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,493 @@
+/* client.c - the client: sequence numbers, pending calls, one reader.
+ *
+ * A call takes the next sequence number and enters the pending table under
+ * c->mu, then its request is encoded into the shared write buffer under
+ * c->wmu. Whoever finds no flush in progress becomes the flusher and writes
+ * the buffer until it is empty, so concurrent callers share one write
+ * (group commit) and no caller waits on another's syscall for long.
+ *
+ * The reader thread (Go's input loop) reads replies, takes their calls out
+ * of the table and completes them. When the connection ends it marks the
+ * client shut down and completes every call still pending, under the same
+ * lock that admits new calls: a call is either in the table before shutdown
+ * (and completed by the reader) or refused at once, never lost or completed
+ * twice. A failed write shuts the socket down, which ends the reader, which
+ * fails the calls whose requests went with it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "internal.h"
+#include "pending.h"
+#include "transport.h"
+
+#define CLIENT_READ_CHUNK (64 * 1024)
+
+struct rpc_client {
+	int fd;
+	const rpc_codec *codec;
+	void *cstate;
+	pthread_t reader;
+
+	pthread_mutex_t mu; /* protects seq, pending, closing, shutdown */
+	uint64_t seq;
+	rpci_pending pending;
+	bool closing;  /* the user called close */
+	bool shutdown; /* the reader has ended: no new calls */
+
+	pthread_mutex_t wmu; /* protects wbuf, wspare, flushing, wfailed */
+	rpci_buf wbuf;       /* encoded requests not yet written */
+	rpci_buf wspare;     /* the flusher's buffer, swapped with wbuf */
+	bool flushing;
+	bool wfailed;
+};
+
+/* A wrapper message for an RPC_FORM_VALUE type, on the stack when small. */
+typedef struct client_wrapper {
+	union {
+		ProtobufCMessage msg;
+		max_align_t align;
+		unsigned char bytes[128];
+	} local;
+	ProtobufCMessage *msg;
+} client_wrapper;
+
+static bool client_wrapper_init(client_wrapper *w, const rpc_type *t)
+{
+	const ProtobufCMessageDescriptor *desc = t->desc;
+
+	if (desc->sizeof_message > sizeof w->local) {
+		w->msg = rpci_message_new(desc);
+		return w->msg != NULL;
+	}
+	w->msg = &w->local.msg;
+	if (desc->message_init != NULL) {
+		desc->message_init(w->msg);
+	} else {
+		memset(w->msg, 0, desc->sizeof_message);
+		w->msg->descriptor = desc;
+	}
+	return true;
+}
+
+/* client_wrapper_fini frees a heap wrapper's struct; its contents belong
+ * to whoever they were moved to. */
+static void client_wrapper_fini(client_wrapper *w)
+{
+	if (w->msg != &w->local.msg)
+		free(w->msg);
+}
+
+static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == ENOTSOCK)
+			k = write(fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return rpci_error_errno(errno, "rpc: write");
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return NULL;
+}
+
+/* client_flush writes wbuf until it is empty; c->wmu is held and
+ * c->flushing set by the caller. */
+static void client_flush(rpc_client *c)
+{
+	rpci_buf out;
+	rpc_error *err;
+
+	while (c->wbuf.len > 0 && !c->wfailed) {
+		out = c->wbuf;
+		c->wbuf = c->wspare;
+		c->wbuf.len = 0;
+		pthread_mutex_unlock(&c->wmu);
+		err = client_write_all(c->fd, out.data, out.len);
+		pthread_mutex_lock(&c->wmu);
+		out.len = 0;
+		c->wspare = out;
+		if (err != NULL) {
+			/* The reader sees the socket end and fails every
+			 * pending call, including the ones just lost. */
+			rpc_error_free(err);
+			c->wfailed = true;
+			c->wbuf.len = 0;
+			shutdown(c->fd, SHUT_RDWR);
+		}
+	}
+}
+
+/* client_send registers call under a new seq and sends its request. On
+ * success the call belongs to the reader until it completes. */
+static rpc_error *client_send(rpc_client *c, rpc_call *call,
+                              const void *args)
+{
+	const rpc_type *t = call->method->args;
+	const ProtobufCMessage *body = args;
+	client_wrapper w = {.msg = NULL};
+	rpci_header h = {.service_method = call->service_method};
+	rpc_error *err = NULL;
+	size_t start = 0;
+
+	if (t->form == RPC_FORM_VALUE) {
+		if (!client_wrapper_init(&w, t))
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		rpci_value_wrap(t, w.msg, args);
+		body = w.msg;
+	}
+	pthread_mutex_lock(&c->wmu);
+	pthread_mutex_lock(&c->mu);
+	if (c->closing || c->shutdown)
+		err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
+	else
+		h.seq = call->seq = c->seq++;
+	pthread_mutex_unlock(&c->mu);
+	if (err == NULL) {
+		start = c->wbuf.len;
+		err = c->codec->write(c->cstate, &h, t, body, &c->wbuf);
+	}
+	if (err == NULL) {
+		/* The call becomes visible to the reader only now that its
+		 * request is encoded: from here on, it will complete. */
+		pthread_mutex_lock(&c->mu);
+		if (c->closing || c->shutdown)
+			err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
+		else if (!rpci_pending_put(&c->pending, call->seq, call))
+			err = rpci_error(RPC_ERR_NOMEM, NULL);
+		pthread_mutex_unlock(&c->mu);
+		if (err != NULL)
+			c->wbuf.len = start;
+	}
+	if (err == NULL && !c->flushing) {
+		c->flushing = true;
+		client_flush(c);
+		c->flushing = false;
+	}
+	pthread_mutex_unlock(&c->wmu);
+	if (w.msg != NULL)
+		client_wrapper_fini(&w);
+	return err;
+}
+
+/* client_decode reads msg's body into call's reply. */
+static rpc_error *client_decode(rpc_client *c, rpci_msg *msg, rpc_call *call)
+{
+	const rpc_type *t = call->method->reply;
+	client_wrapper w;
+	rpc_error *err;
+
+	if (t->form != RPC_FORM_VALUE)
+		return c->codec->read_body(c->cstate, msg, t, call->reply);
+	if (!client_wrapper_init(&w, t))
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	err = c->codec->read_body(c->cstate, msg, t, w.msg);
+	if (err == NULL)
+		err = rpci_value_unwrap(t, w.msg, call->reply);
+	else
+		rpc_message_free_contents(w.msg); /* whatever was decoded */
+	client_wrapper_fini(&w);
+	return err;
+}
+
+/* client_handle matches one reply to its call and completes it. */
+static void client_handle(rpc_client *c, rpci_msg *msg)
+{
+	rpc_call *call;
+
+	pthread_mutex_lock(&c->mu);
+	call = rpci_pending_take(&c->pending, msg->seq);
+	pthread_mutex_unlock(&c->mu);
+	if (call == NULL || (msg->error != NULL && msg->error[0] != '\0')) {
+		/* No one to give the body to: drain it. */
+		rpc_error_free(c->codec->read_body(c->cstate, msg, NULL, NULL));
+		if (call == NULL)
+			return;
+		call->err = rpci_error(RPC_ERR_SERVER, "%s", msg->error);
+	} else {
+		call->err = client_decode(c, msg, call);
+	}
+	rpci_call_complete(call);
+}
+
+/* client_terminate ends the client after the reader stopped for err (NULL
+ * for end of file) and completes every pending call. Takes err. */
+static void client_terminate(rpc_client *c, rpc_error *err)
+{
+	rpc_call *list = NULL, *call;
+	bool closing;
+
+	pthread_mutex_lock(&c->mu);
+	c->shutdown = true;
+	closing = c->closing;
+	while ((call = rpci_pending_take_any(&c->pending)) != NULL) {
+		call->next = list;
+		list = call;
+	}
+	pthread_mutex_unlock(&c->mu);
+	while ((call = list) != NULL) {
+		list = call->next;
+		call->next = NULL;
+		if (closing)
+			call->err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
+		else if (err == NULL)
+			call->err = rpci_error(RPC_ERR_UNEXPECTED_EOF, NULL);
+		else
+			call->err = rpci_error_dup(err);
+		rpci_call_complete(call);
+	}
+	rpc_error_free(err);
+}
+
+static void *client_reader(void *arg)
+{
+	rpc_client *c = arg;
+	uint8_t *buf, *grown;
+	size_t len = 0, cap = CLIENT_READ_CHUNK, off, used;
+	rpci_msg msg;
+	rpci_read_status st;
+	rpc_error *err = NULL;
+	ssize_t n;
+
+	buf = malloc(cap);
+	if (buf == NULL) {
+		client_terminate(c, rpci_error(RPC_ERR_NOMEM, NULL));
+		return NULL;
+	}
+	for (;;) {
+		off = 0;
+		for (;;) {
+			memset(&msg, 0, sizeof msg);
+			st = c->codec->read(c->cstate, buf + off, len - off,
+			                    &used, &msg, &err);
+			if (st != RPCI_READ_OK)
+				break;
+			off += used;
+			client_handle(c, &msg);
+			c->codec->msg_clear(c->cstate, &msg);
+		}
+		if (st == RPCI_READ_ERROR)
+			break;
+		if (off > 0) {
+			memmove(buf, buf + off, len - off);
+			len -= off;
+		}
+		if (len == cap) {
+			grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+			if (grown == NULL) {
+				err = rpci_error(RPC_ERR_NOMEM, NULL);
+				break;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		n = read(c->fd, buf + len, cap - len);
+		if (n > 0) {
+			len += (size_t)n;
+		} else if (n == 0 || errno == ECONNRESET || errno == EPIPE) {
+			err = NULL; /* the connection is gone: unexpected EOF */
+			break;
+		} else if (errno != EINTR) {
+			err = rpci_error_errno(errno, "rpc: read");
+			break;
+		}
+	}
+	free(buf);
+	client_terminate(c, err);
+	return NULL;
+}
+
+rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
+                             rpc_client **out)
+{
+	rpc_client *c;
+	rpc_error *err;
+	sigset_t all, old;
+	int rc;
+
+	*out = NULL;
+	if (fd < 0)
+		return rpci_error(RPC_ERR_INVALID, "rpc: invalid descriptor %d",
+		                  fd);
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	c->fd = fd;
+	c->codec = opts != NULL && opts->codec != NULL ? opts->codec
+	                                               : &rpc_codec_protobuf;
+	err = c->codec->state_new(false,
+	                          opts != NULL && opts->max_frame != 0
+	                              ? opts->max_frame
+	                              : RPC_DEFAULT_MAX_FRAME,
+	                          &c->cstate);
+	if (err != NULL)
+		goto fail_state;
+	rpci_pending_init(&c->pending);
+	if ((rc = pthread_mutex_init(&c->mu, NULL)) != 0)
+		goto fail_mu;
+	if ((rc = pthread_mutex_init(&c->wmu, NULL)) != 0)
+		goto fail_wmu;
+	/* The reader takes no signals: they belong to the application. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&c->reader, NULL, client_reader, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		goto fail_thread;
+	*out = c;
+	return NULL;
+
+fail_thread:
+	pthread_mutex_destroy(&c->wmu);
+fail_wmu:
+	pthread_mutex_destroy(&c->mu);
+fail_mu:
+	err = rc == ENOMEM ? rpci_error(RPC_ERR_NOMEM, NULL)
+	                   : rpci_error_errno(rc, "rpc: client thread");
+	c->codec->state_free(c->cstate);
+fail_state:
+	free(c);
+	return err;
+}
+
+rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
+                    rpc_client **out)
+{
+	rpc_error *err;
+	int fd;
+
+	*out = NULL;
+	if (address == NULL)
+		return rpci_error(RPC_ERR_INVALID, "rpc: no address to dial");
+	err = rpci_transport_dial(address, &fd);
+	if (err != NULL)
+		return err;
+	err = rpc_client_new_fd(fd, opts, out);
+	if (err != NULL)
+		close(fd);
+	return err;
+}
+
+rpc_error *rpc_client_close(rpc_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->closing) {
+		pthread_mutex_unlock(&c->mu);
+		return rpci_error(RPC_ERR_SHUTDOWN, NULL);
+	}
+	c->closing = true;
+	pthread_mutex_unlock(&c->mu);
+	/* Ends the reader, which completes what is pending. The descriptor
+	 * stays open until rpc_client_free so it cannot be reused meanwhile. */
+	shutdown(c->fd, SHUT_RDWR);
+	return NULL;
+}
+
+void rpc_client_free(rpc_client *c)
+{
+	if (c == NULL)
+		return;
+	rpc_error_free(rpc_client_close(c));
+	pthread_join(c->reader, NULL);
+	close(c->fd);
+	c->codec->state_free(c->cstate);
+	rpci_pending_fini(&c->pending);
+	rpci_buf_fini(&c->wbuf);
+	rpci_buf_fini(&c->wspare);
+	pthread_mutex_destroy(&c->wmu);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+static rpc_error *client_check(rpc_client *c, const char *service_method,
+                               const rpc_method *m, const void *args,
+                               void *reply)
+{
+	if (c == NULL || service_method == NULL || m == NULL ||
+	    m->args == NULL || m->reply == NULL || args == NULL ||
+	    reply == NULL)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc: call needs a client, a service-method, "
+		                  "a method, args and a reply");
+	return NULL;
+}
+
+rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
+                           const rpc_method *m, const void *args, void *reply)
+{
+	rpci_sync sync = {.completed = false};
+	rpc_call call = {
+		.service_method = service_method,
+		.method = m,
+		.reply = reply,
+		.sync = &sync,
+	};
+	rpc_error *err;
+
+	err = client_check(c, service_method, m, args, reply);
+	if (err != NULL)
+		return err;
+	pthread_mutex_init(&sync.mu, NULL);
+	pthread_cond_init(&sync.cv, NULL);
+	err = client_send(c, &call, args);
+	if (err == NULL) {
+		pthread_mutex_lock(&sync.mu);
+		while (!sync.completed)
+			pthread_cond_wait(&sync.cv, &sync.mu);
+		pthread_mutex_unlock(&sync.mu);
+		err = call.err;
+	}
+	pthread_cond_destroy(&sync.cv);
+	pthread_mutex_destroy(&sync.mu);
+	return err;
+}
+
+rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
+                         const rpc_method *m, const void *args, void *reply,
+                         rpc_done *done, rpc_call **call)
+{
+	rpc_call *k;
+	rpc_error *err;
+	size_t n;
+
+	if (call != NULL)
+		*call = NULL;
+	err = client_check(c, service_method, m, args, reply);
+	if (err == NULL && done == NULL)
+		err = rpci_error(RPC_ERR_INVALID, "rpc: go needs a done");
+	if (err != NULL)
+		return err;
+	n = strlen(service_method) + 1;
+	k = malloc(sizeof *k + n);
+	if (k == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	memcpy(k + 1, service_method, n);
+	*k = (rpc_call){
+		.service_method = (const char *)(k + 1),
+		.method = m,
+		.reply = reply,
+		.done = done,
+	};
+	if (call != NULL)
+		*call = k;
+	err = client_send(c, k, args);
+	if (err != NULL) {
+		if (call != NULL)
+			*call = NULL;
+		free(k);
+	}
+	return err;
+}

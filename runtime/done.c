@@ -1,0 +1,215 @@
+/* done.c - where asynchronous calls complete: a queue or a callback.
+ *
+ * A queue's eventfd is readable exactly while the queue is non-empty: it is
+ * signalled when the first call arrives and drained when the last one is
+ * taken, both under the queue's lock, so a burst of completions costs one
+ * write and one read, not one per call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pending.h"
+
+struct rpc_done {
+	void (*cb)(rpc_call *call, void *ud); /* NULL for a queue */
+	void *ud;
+	pthread_mutex_t mu;  /* protects head, tail */
+	pthread_cond_t cv;   /* signalled when a call is queued */
+	rpc_call *head, *tail;
+	int efd;
+};
+
+rpc_done *rpc_done_new_queue(void)
+{
+	pthread_condattr_t attr;
+	rpc_done *d = calloc(1, sizeof *d);
+
+	if (d == NULL)
+		return NULL;
+	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->efd < 0)
+		goto fail_efd;
+	if (pthread_mutex_init(&d->mu, NULL) != 0)
+		goto fail_mu;
+	if (pthread_condattr_init(&attr) != 0)
+		goto fail_attr;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&d->cv, &attr) != 0)
+		goto fail_cv;
+	pthread_condattr_destroy(&attr);
+	return d;
+
+fail_cv:
+	pthread_condattr_destroy(&attr);
+fail_attr:
+	pthread_mutex_destroy(&d->mu);
+fail_mu:
+	close(d->efd);
+fail_efd:
+	free(d);
+	return NULL;
+}
+
+rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
+                                void *ud)
+{
+	rpc_done *d;
+
+	if (cb == NULL)
+		return NULL;
+	d = calloc(1, sizeof *d);
+	if (d == NULL)
+		return NULL;
+	d->cb = cb;
+	d->ud = ud;
+	d->efd = -1;
+	return d;
+}
+
+int rpc_done_fd(rpc_done *d)
+{
+	return d->cb != NULL ? -1 : d->efd;
+}
+
+static void done_deliver(rpc_done *d, rpc_call *call)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (d->cb != NULL) {
+		d->cb(call, d->ud);
+		return;
+	}
+	call->next = NULL;
+	pthread_mutex_lock(&d->mu);
+	if (d->tail == NULL) {
+		d->head = call;
+		do
+			n = write(d->efd, &one, sizeof one);
+		while (n < 0 && errno == EINTR);
+	} else {
+		d->tail->next = call;
+	}
+	d->tail = call;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void rpci_call_complete(rpc_call *call)
+{
+	rpci_sync *s = call->sync;
+
+	if (s == NULL) {
+		done_deliver(call->done, call);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->completed = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* done_pop takes the head; d->mu is held. */
+static rpc_call *done_pop(rpc_done *d)
+{
+	rpc_call *call = d->head;
+	uint64_t count;
+	ssize_t n;
+
+	if (call == NULL)
+		return NULL;
+	d->head = call->next;
+	call->next = NULL;
+	if (d->head == NULL) {
+		d->tail = NULL;
+		do
+			n = read(d->efd, &count, sizeof count);
+		while (n < 0 && errno == EINTR);
+	}
+	return call;
+}
+
+rpc_call *rpc_done_next(rpc_done *d)
+{
+	rpc_call *call;
+
+	if (d->cb != NULL)
+		return NULL;
+	pthread_mutex_lock(&d->mu);
+	call = done_pop(d);
+	pthread_mutex_unlock(&d->mu);
+	return call;
+}
+
+rpc_call *rpc_done_wait(rpc_done *d, int timeout_ms)
+{
+	struct timespec deadline;
+	rpc_call *call;
+
+	if (d->cb != NULL)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	if (timeout_ms > 0) {
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&d->mu);
+	while (d->head == NULL && timeout_ms != 0) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&d->cv, &d->mu);
+		else if (pthread_cond_timedwait(&d->cv, &d->mu, &deadline) ==
+		         ETIMEDOUT)
+			break;
+	}
+	call = done_pop(d);
+	pthread_mutex_unlock(&d->mu);
+	return call;
+}
+
+void rpc_done_free(rpc_done *d)
+{
+	rpc_call *call;
+
+	if (d == NULL)
+		return;
+	if (d->cb == NULL) {
+		while ((call = d->head) != NULL) {
+			d->head = call->next;
+			rpc_call_free(call);
+		}
+		pthread_cond_destroy(&d->cv);
+		pthread_mutex_destroy(&d->mu);
+		close(d->efd);
+	}
+	free(d);
+}
+
+const rpc_error *rpc_call_error(const rpc_call *call)
+{
+	return call->err;
+}
+
+void *rpc_call_reply(const rpc_call *call)
+{
+	return call->reply;
+}
+
+const char *rpc_call_service_method(const rpc_call *call)
+{
+	return call->service_method;
+}
+
+void rpc_call_free(rpc_call *call)
+{
+	if (call == NULL)
+		return;
+	rpc_error_free(call->err);
+	free(call); /* the service-method string shares the allocation */
+}
