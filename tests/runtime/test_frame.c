@@ -1,0 +1,423 @@
+/* test_frame.c - native framing and the protobuf codec. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "frame.h"
+#include "internal.h"
+#include "rt.pb-c.h"
+
+static const rpc_type type_args = {"Args", &rt__args__descriptor,
+                                   RPC_FORM_MESSAGE};
+static const rpc_type type_int64 = {"int64", &rt__int64__descriptor,
+                                    RPC_FORM_VALUE};
+
+/* frame_encode builds one frame with the codec. */
+static void frame_encode(rpci_buf *out, const char *sm, uint64_t seq,
+                         const char *error, const ProtobufCMessage *body,
+                         size_t max)
+{
+	const rpc_codec *k = &rpc_codec_protobuf;
+	void *st;
+	rpci_header h = {.service_method = sm, .seq = seq, .error = error};
+
+	ck_assert_ptr_null(k->state_new(false, max, &st));
+	ck_assert_ptr_null(k->write(st, &h, body ? &type_args : NULL, body, out));
+	k->state_free(st);
+}
+
+START_TEST(test_varint_round_trip)
+{
+	static const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384,
+	                                UINT32_MAX, UINT64_MAX};
+	uint8_t b[RPCI_VARINT_MAX];
+	uint64_t v;
+	size_t i, n;
+
+	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		n = rpci_varint_put(b, vals[i]);
+		ck_assert_uint_eq(rpci_varint_get(b, n, &v), n);
+		ck_assert_uint_eq(v, vals[i]);
+		if (n > 1)
+			ck_assert_uint_eq(rpci_varint_get(b, n - 1, &v), 0);
+	}
+	memset(b, 0xff, sizeof b);
+	ck_assert_uint_eq(rpci_varint_get(b, sizeof b, &v), SIZE_MAX);
+}
+END_TEST
+
+START_TEST(test_frame_round_trip)
+{
+	Rt__Args args = RT__ARGS__INIT;
+	rpci_buf out = {0};
+	rpci_frame f;
+	rpc_error *err = NULL;
+	size_t used = 0;
+
+	args.a = 7;
+	args.b = 8;
+	frame_encode(&out, "Arith.Multiply", 5, NULL, &args.base, 0);
+	ck_assert_int_eq(rpci_frame_read(out.data, out.len, 1024, &used, &f,
+	                                 &err),
+	                 RPCI_READ_OK);
+	ck_assert_uint_eq(used, out.len);
+	ck_assert_uint_eq(f.service_method_len, 14);
+	ck_assert(memcmp(f.service_method, "Arith.Multiply", 14) == 0);
+	ck_assert_uint_eq(f.seq, 5);
+	ck_assert_uint_eq(f.error_len, 0);
+	ck_assert_uint_eq(f.body_len, 4); /* 08 07 10 08 */
+	ck_assert(memcmp(f.body, "\x08\x07\x10\x08", 4) == 0);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+/* The worked example of docs/framing.md, byte for byte. */
+START_TEST(test_frame_doc_example)
+{
+	static const uint8_t req[] = {
+		0x00, 0x00, 0x00, 0x15, 0x0e, 'A',  'r',  'i',  't',
+		'h',  '.',  'M',  'u',  'l',  't',  'i',  'p',  'l',
+		'y',  0x00, 0x00, 0x08, 0x07, 0x10, 0x08};
+	static const uint8_t resp[] = {0x00, 0x00, 0x00, 0x13, 0x0e, 'A',
+	                               'r',  'i',  't',  'h',  '.',  'M',
+	                               'u',  'l',  't',  'i',  'p',  'l',
+	                               'y',  0x00, 0x00, 0x08, 0x38};
+	Rt__Args args = RT__ARGS__INIT;
+	Rt__Int64 v = RT__INT64__INIT;
+	rpci_buf out = {0};
+
+	args.a = 7;
+	args.b = 8;
+	frame_encode(&out, "Arith.Multiply", 0, NULL, &args.base, 0);
+	ck_assert_uint_eq(out.len, sizeof req);
+	ck_assert(memcmp(out.data, req, sizeof req) == 0);
+	out.len = 0;
+	v.value = 56;
+	frame_encode(&out, "Arith.Multiply", 0, "", &v.base, 0);
+	ck_assert_uint_eq(out.len, sizeof resp);
+	ck_assert(memcmp(out.data, resp, sizeof resp) == 0);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(test_frame_partial_input_again)
+{
+	Rt__Args args = RT__ARGS__INIT;
+	rpci_buf out = {0};
+	rpci_frame f;
+	rpc_error *err = NULL;
+	size_t used = 0, n;
+
+	args.a = 1;
+	frame_encode(&out, "A.B", 1, "", &args.base, 0);
+	for (n = 0; n < out.len; n++) {
+		ck_assert_int_eq(rpci_frame_read(out.data, n, 1024, &used, &f,
+		                                 &err),
+		                 RPCI_READ_AGAIN);
+		ck_assert_ptr_null(err);
+	}
+	ck_assert_int_eq(rpci_frame_read(out.data, n, 1024, &used, &f, &err),
+	                 RPCI_READ_OK);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(test_frame_oversized_length)
+{
+	static const uint8_t big[] = {0x00, 0x10, 0x00, 0x01};
+	rpci_frame f;
+	rpc_error *err = NULL;
+	size_t used = 0;
+
+	/* Only the 4-byte prefix is there: rejected before buffering. */
+	ck_assert_int_eq(rpci_frame_read(big, sizeof big, 1024, &used, &f,
+	                                 &err),
+	                 RPCI_READ_ERROR);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: frame of 1048577 bytes exceeds the maximum of "
+	                 "1024");
+	rpc_error_free(err);
+}
+END_TEST
+
+START_TEST(test_frame_write_oversized)
+{
+	const rpc_codec *k = &rpc_codec_protobuf;
+	Rt__String s = RT__STRING__INIT;
+	rpci_header h = {.service_method = "E.E"};
+	const rpc_type t = {"string", &rt__string__descriptor, RPC_FORM_VALUE};
+	rpci_buf out = {0};
+	rpc_error *err;
+	char text[200];
+	void *st;
+
+	memset(text, 'x', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	s.value = text;
+	ck_assert_ptr_null(k->state_new(false, 100, &st));
+	err = k->write(st, &h, &t, &s.base, &out);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
+	ck_assert_ptr_nonnull(strstr(rpc_error_message(err), "exceeds the maximum of 100"));
+	ck_assert_uint_eq(out.len, 0);
+	rpc_error_free(err);
+	k->state_free(st);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(test_frame_truncated_header)
+{
+	/* Length 3 but the service-method claims 9 bytes. */
+	static const uint8_t bad[] = {0x00, 0x00, 0x00, 0x03, 0x09, 'A', 'B'};
+	/* Seq varint runs past the end of the frame. */
+	static const uint8_t bad2[] = {0x00, 0x00, 0x00, 0x03, 0x01, 'A', 0x80};
+	/* Empty payload: no header at all. */
+	static const uint8_t bad3[] = {0x00, 0x00, 0x00, 0x00};
+	const uint8_t *cases[] = {bad, bad2, bad3};
+	const size_t lens[] = {sizeof bad, sizeof bad2, sizeof bad3};
+	rpci_frame f;
+	rpc_error *err;
+	size_t used, i;
+
+	for (i = 0; i < 3; i++) {
+		err = NULL;
+		ck_assert_int_eq(rpci_frame_read(cases[i], lens[i], 1024, &used,
+		                                 &f, &err),
+		                 RPCI_READ_ERROR);
+		ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
+		ck_assert_ptr_nonnull(strstr(rpc_error_message(err),
+		                             "malformed frame header"));
+		rpc_error_free(err);
+	}
+}
+END_TEST
+
+START_TEST(test_frame_garbage)
+{
+	uint8_t junk[64];
+	rpci_frame f;
+	rpc_error *err;
+	size_t used, i, n;
+	unsigned seed = 1;
+	rpci_read_status st;
+
+	/* Random bytes never crash: each is AGAIN, ERROR or a frame that
+	 * lies inside the input. */
+	for (i = 0; i < 2000; i++) {
+		for (n = 0; n < sizeof junk; n++)
+			junk[n] = (uint8_t)rand_r(&seed);
+		junk[0] = 0;
+		junk[1] = 0;
+		junk[2] = 0;
+		err = NULL;
+		st = rpci_frame_read(junk, sizeof junk, 1 << 20, &used, &f, &err);
+		if (st == RPCI_READ_OK)
+			ck_assert_uint_le(used, sizeof junk);
+		else if (st == RPCI_READ_ERROR)
+			ck_assert_ptr_nonnull(err);
+		rpc_error_free(err);
+	}
+	/* A NUL inside the service-method is malformed. */
+	{
+		static const uint8_t nul[] = {0, 0, 0, 5, 2, 'A', 0, 0, 0};
+		err = NULL;
+		ck_assert_int_eq(rpci_frame_read(nul, sizeof nul, 64, &used, &f,
+		                                 &err),
+		                 RPCI_READ_ERROR);
+		rpc_error_free(err);
+	}
+}
+END_TEST
+
+START_TEST(test_codec_header_body_round_trip)
+{
+	const rpc_codec *k = &rpc_codec_protobuf;
+	Rt__Args args = RT__ARGS__INIT, got = RT__ARGS__INIT;
+	rpci_header h = {.service_method = "Arith.Multiply", .seq = 300,
+	                 .error = "rpc: some error"};
+	rpci_buf out = {0};
+	rpci_msg msg = {0};
+	rpc_error *err = NULL;
+	size_t used;
+	void *st;
+
+	args.a = -3;
+	args.b = 1LL << 40;
+	ck_assert_ptr_null(k->state_new(true, 0, &st));
+	ck_assert_ptr_null(k->write(st, &h, &type_args, &args.base, &out));
+	/* Two frames back to back: read takes exactly one. */
+	ck_assert(rpci_buf_append(&out, out.data, out.len));
+	ck_assert_int_eq(k->read(st, out.data, out.len, &used, &msg, &err),
+	                 RPCI_READ_OK);
+	ck_assert_uint_eq(used, out.len / 2);
+	ck_assert_str_eq(msg.service_method, "Arith.Multiply");
+	ck_assert_uint_eq(msg.seq, 300);
+	ck_assert_str_eq(msg.error, "rpc: some error");
+	ck_assert_ptr_null(k->read_body(st, &msg, &type_args, &got.base));
+	ck_assert_int_eq(got.a, -3);
+	ck_assert_int_eq(got.b, 1LL << 40);
+	k->msg_clear(st, &msg);
+	ck_assert_ptr_null(msg.service_method);
+	k->state_free(st);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(test_codec_read_body_null_discards)
+{
+	const rpc_codec *k = &rpc_codec_protobuf;
+	Rt__Args args = RT__ARGS__INIT;
+	rpci_header h = {.service_method = "A.B", .seq = 1};
+	rpci_buf out = {0};
+	rpci_msg msg = {0};
+	rpc_error *err = NULL;
+	size_t used;
+	void *st;
+
+	args.a = 9;
+	ck_assert_ptr_null(k->state_new(false, 0, &st));
+	ck_assert_ptr_null(k->write(st, &h, &type_args, &args.base, &out));
+	ck_assert_int_eq(k->read(st, out.data, out.len, &used, &msg, &err),
+	                 RPCI_READ_OK);
+	ck_assert_ptr_null(k->read_body(st, &msg, &type_args, NULL));
+	ck_assert_ptr_null(k->read_body(st, &msg, NULL, NULL));
+	k->msg_clear(st, &msg);
+	k->state_free(st);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(test_codec_empty_body_for_errors)
+{
+	const rpc_codec *k = &rpc_codec_protobuf;
+	rpci_header h = {.service_method = "A.B", .seq = 2, .error = "bad"};
+	rpci_buf out = {0};
+	rpci_msg msg = {0};
+	rpc_error *err = NULL;
+	size_t used;
+	void *st;
+
+	ck_assert_ptr_null(k->state_new(true, 0, &st));
+	ck_assert_ptr_null(k->write(st, &h, NULL, NULL, &out));
+	ck_assert_int_eq(k->read(st, out.data, out.len, &used, &msg, &err),
+	                 RPCI_READ_OK);
+	ck_assert_uint_eq(msg.body_len, 0);
+	ck_assert_str_eq(msg.error, "bad");
+	k->msg_clear(st, &msg);
+	k->state_free(st);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(test_codec_bad_body_fails_that_call_only)
+{
+	const rpc_codec *k = &rpc_codec_protobuf;
+	Rt__Args args = RT__ARGS__INIT, got = RT__ARGS__INIT;
+	rpci_header h = {.service_method = "A.B", .seq = 1};
+	rpci_buf out = {0};
+	rpci_msg msg = {0};
+	rpc_error *err = NULL;
+	size_t used, start;
+	void *st;
+
+	ck_assert_ptr_null(k->state_new(true, 0, &st));
+	/* A frame whose body is a truncated varint field... */
+	ck_assert(rpci_frame_begin(&out, &(rpci_header){"A.B", 1, NULL},
+	                           &start));
+	ck_assert(rpci_buf_append(&out, "\x08\xff", 2));
+	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
+	/* ...followed by a good one. */
+	args.a = 4;
+	h.seq = 2;
+	ck_assert_ptr_null(k->write(st, &h, &type_args, &args.base, &out));
+
+	ck_assert_int_eq(k->read(st, out.data, out.len, &used, &msg, &err),
+	                 RPCI_READ_OK);
+	err = k->read_body(st, &msg, &type_args, &got.base);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: can't decode body as Args");
+	rpc_error_free(err);
+	k->msg_clear(st, &msg);
+
+	start = used;
+	ck_assert_int_eq(k->read(st, out.data + start, out.len - start, &used,
+	                         &msg, &err),
+	                 RPCI_READ_OK);
+	ck_assert_uint_eq(msg.seq, 2);
+	ck_assert_ptr_null(k->read_body(st, &msg, &type_args, &got.base));
+	ck_assert_int_eq(got.a, 4);
+	k->msg_clear(st, &msg);
+	k->state_free(st);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(test_codec_value_wrapper)
+{
+	const rpc_codec *k = &rpc_codec_protobuf;
+	Rt__Int64 w = RT__INT64__INIT, got = RT__INT64__INIT;
+	rpci_header h = {.service_method = "A.B", .seq = 1};
+	rpci_buf out = {0};
+	rpci_msg msg = {0};
+	rpc_error *err = NULL;
+	int64_t v = -42, back = 0;
+	size_t used;
+	void *st;
+
+	rpci_value_wrap(&type_int64, &w.base, &v);
+	ck_assert_int_eq(w.value, -42);
+	ck_assert_ptr_null(k->state_new(false, 0, &st));
+	ck_assert_ptr_null(k->write(st, &h, &type_int64, &w.base, &out));
+	ck_assert_int_eq(k->read(st, out.data, out.len, &used, &msg, &err),
+	                 RPCI_READ_OK);
+	ck_assert_ptr_null(k->read_body(st, &msg, &type_int64, &got.base));
+	ck_assert_ptr_null(rpci_value_unwrap(&type_int64, &got.base, &back));
+	ck_assert_int_eq(back, -42);
+	k->msg_clear(st, &msg);
+	k->state_free(st);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+static Suite *frame_suite(void)
+{
+	Suite *s = suite_create("frame");
+	TCase *tc;
+
+	tc = tcase_create("framing");
+	tcase_add_test(tc, test_varint_round_trip);
+	tcase_add_test(tc, test_frame_round_trip);
+	tcase_add_test(tc, test_frame_doc_example);
+	tcase_add_test(tc, test_frame_partial_input_again);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad_input");
+	tcase_add_test(tc, test_frame_oversized_length);
+	tcase_add_test(tc, test_frame_write_oversized);
+	tcase_add_test(tc, test_frame_truncated_header);
+	tcase_add_test(tc, test_frame_garbage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("codec_protobuf");
+	tcase_add_test(tc, test_codec_header_body_round_trip);
+	tcase_add_test(tc, test_codec_read_body_null_discards);
+	tcase_add_test(tc, test_codec_empty_body_for_errors);
+	tcase_add_test(tc, test_codec_bad_body_fails_that_call_only);
+	tcase_add_test(tc, test_codec_value_wrapper);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(frame_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
