@@ -1,19 +1,566 @@
-/* check.c - placeholder: fills implicit field numbers. */
+/* check.c - the rules the grammar leaves out.
+ *
+ * Runs once every file is parsed, over files in import order (a file after
+ * everything it imports, so a clash is reported where the second definition
+ * is). Reports every error it finds and never stops early: each rule looks
+ * at one node and needs only the names table, which is complete before any
+ * rule runs.
+ *
+ * Names: types and services share one namespace per package (files without
+ * a package line share the empty package). An unqualified name resolves in
+ * the current file's package, a qualified "pkg.Name" in package pkg, which
+ * must be the current package or the package of a file imported here; the
+ * declaring file itself must be the current file or one it imports.
+ *
+ * Afterwards every named type has its declaration in `resolved` and every
+ * field its number (its 1-based position when the struct gives none).
+ */
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+
+#define CHECK_FIELD_MAX 536870911 /* 2^29 - 1 */
+#define CHECK_RESERVED_LO 19000   /* protobuf's own range */
+#define CHECK_RESERVED_HI 19999
+
+typedef struct check_entry {
+	const char *pkg; /* "" when the file has no package */
+	const ast_decl *decl;
+} check_entry;
+
+typedef struct check_ctx {
+	idl_loader *ld;
+	check_entry *tab; /* open addressing, size a power of two */
+	size_t cap;
+	ast_file **order; /* files, each after its imports */
+	size_t n_order;
+} check_ctx;
+
+/* Words that cannot name anything: the language's keywords, C's keywords
+ * (C11 and C23) and the macros every generated file sees. */
+static const char *const check_reserved_words[] = {
+	/* the language */
+	"package", "import", "struct", "enum", "service", "optional", "list",
+	"map", "bool", "int32", "int64", "uint32", "uint64", "float",
+	"double", "string", "bytes",
+	/* C */
+	"auto", "break", "case", "char", "const", "continue", "default", "do",
+	"else", "extern", "for", "goto", "if", "inline", "int", "long",
+	"register", "restrict", "return", "short", "signed", "sizeof",
+	"static", "switch", "typedef", "union", "unsigned", "void",
+	"volatile", "while", "_Alignas", "_Alignof", "_Atomic", "_Bool",
+	"_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
+	"_Thread_local", "alignas", "alignof", "constexpr", "false",
+	"nullptr", "static_assert", "thread_local", "true", "typeof",
+	"typeof_unqual",
+	/* macros of the standard headers generated code includes */
+	"NULL", "EOF", "errno",
+};
+
+static const char *check_decl_kind(ast_decl_kind k)
+{
+	return k == AST_STRUCT ? "struct" : k == AST_ENUM ? "enum" : "service";
+}
+
+/* check_name reports name when C or the language reserves it; what says
+ * what it names ("struct", "field", ...). */
+static void check_name(check_ctx *c, const char *name, const ast_loc *loc,
+		       const char *what)
+{
+	size_t i;
+
+	if (!name)
+		return;
+	for (i = 0; i < sizeof(check_reserved_words) /
+				sizeof(check_reserved_words[0]);
+	     i++) {
+		if (strcmp(name, check_reserved_words[i]) == 0) {
+			diag_error(c->ld, loc,
+				   "reserved word '%s' cannot be used as a %s "
+				   "name",
+				   name, what);
+			return;
+		}
+	}
+	if (name[0] == '_' &&
+	    (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
+		diag_error(c->ld, loc,
+			   "'%s' is reserved in C (leading underscore and "
+			   "capital letter or second underscore) and cannot "
+			   "be used as a %s name",
+			   name, what);
+}
+
+/* ---- the names table ------------------------------------------------- */
+
+static size_t check_hash(const char *pkg, const char *name)
+{
+	size_t h = 2166136261u;
+
+	for (; *pkg; pkg++)
+		h = (h ^ (unsigned char)*pkg) * 16777619u;
+	h = (h ^ '.') * 16777619u;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+/* check_slot finds the entry for pkg.name, or the empty slot for it. */
+static check_entry *check_slot(check_ctx *c, const char *pkg,
+			       const char *name)
+{
+	size_t i = check_hash(pkg, name) & (c->cap - 1);
+
+	for (;;) {
+		check_entry *e = &c->tab[i];
+
+		if (!e->decl || (strcmp(e->pkg, pkg) == 0 &&
+				 strcmp(e->decl->name, name) == 0))
+			return e;
+		i = (i + 1) & (c->cap - 1);
+	}
+}
+
+static const char *check_pkg(const ast_file *f)
+{
+	return f->package ? f->package : "";
+}
+
+/* check_order appends f after the files it imports (depth first). */
+static void check_order(check_ctx *c, ast_file *f, bool *seen)
+{
+	size_t i, k;
+
+	for (k = 0; k < c->ld->prog->n_files; k++)
+		if (c->ld->prog->files[k] == f)
+			break;
+	if (k == c->ld->prog->n_files || seen[k])
+		return;
+	seen[k] = true;
+	for (i = 0; i < f->n_imports; i++)
+		if (f->imports[i].file)
+			check_order(c, f->imports[i].file, seen);
+	c->order[c->n_order++] = f;
+}
+
+/* check_declare enters every declaration of f in the names table. */
+static void check_declare(check_ctx *c, ast_file *f)
+{
+	const char *pkg = check_pkg(f);
+	size_t i;
+
+	for (i = 0; i < f->n_decls; i++) {
+		ast_decl *d = f->decls[i];
+		check_entry *e;
+
+		if (!d->name)
+			continue;
+		check_name(c, d->name, &d->loc, check_decl_kind(d->kind));
+		e = check_slot(c, pkg, d->name);
+		if (!e->decl) {
+			e->pkg = pkg;
+			e->decl = d;
+			continue;
+		}
+		if ((d->kind == AST_SERVICE) == (e->decl->kind == AST_SERVICE))
+			diag_error(c->ld, &d->loc, "duplicate %s '%s'",
+				   d->kind == AST_SERVICE ? "service" : "type",
+				   d->name);
+		else
+			diag_error(c->ld, &d->loc,
+				   "%s '%s' has the same name as %s '%s'",
+				   check_decl_kind(d->kind), d->name,
+				   check_decl_kind(e->decl->kind), d->name);
+		diag_note(c->ld, &e->decl->loc, "previous definition was here");
+	}
+}
+
+/* ---- types ------------------------------------------------------------ */
+
+static bool check_imports_pkg(const ast_file *f, const char *pkg)
+{
+	size_t i;
+
+	if (f->package && strcmp(f->package, pkg) == 0)
+		return true;
+	for (i = 0; i < f->n_imports; i++) {
+		const ast_file *g = f->imports[i].file;
+
+		if (g && g->package && strcmp(g->package, pkg) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool check_visible(const ast_file *f, const ast_file *from)
+{
+	size_t i;
+
+	if (f == from)
+		return true;
+	for (i = 0; i < f->n_imports; i++)
+		if (f->imports[i].file == from)
+			return true;
+	return false;
+}
+
+static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
+{
+	const char *dot = strrchr(t->name, '.');
+	const char *name = dot ? dot + 1 : t->name;
+	char *pkg = NULL;
+	check_entry *e;
+
+	if (dot) {
+		pkg = strndup(t->name, (size_t)(dot - t->name));
+		if (!pkg) {
+			c->ld->oom = 1;
+			return;
+		}
+		if (!check_imports_pkg(f, pkg)) {
+			diag_error(c->ld, &t->loc, "package '%s' is not imported",
+				   pkg);
+			free(pkg);
+			return;
+		}
+	}
+	e = check_slot(c, pkg ? pkg : check_pkg(f), name);
+	free(pkg);
+	if (!e->decl) {
+		diag_error(c->ld, &t->loc, "unknown type '%s'", t->name);
+		return;
+	}
+	if (e->decl->kind == AST_SERVICE) {
+		diag_error(c->ld, &t->loc, "'%s' is a service, not a type",
+			   t->name);
+		diag_note(c->ld, &e->decl->loc, "'%s' is declared here",
+			  e->decl->name);
+		return;
+	}
+	if (!check_visible(f, e->decl->file)) {
+		diag_error(c->ld, &t->loc,
+			   "type '%s' is declared in '%s', which is not "
+			   "imported here",
+			   t->name, e->decl->file->path);
+		return;
+	}
+	t->resolved = (ast_decl *)e->decl;
+}
+
+static bool check_key_kind(ast_type_kind k)
+{
+	switch (k) {
+	case AST_T_BOOL:
+	case AST_T_INT32:
+	case AST_T_INT64:
+	case AST_T_UINT32:
+	case AST_T_UINT64:
+	case AST_T_STRING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* check_type resolves the names in t and rejects what protobuf cannot
+ * carry: lists and maps directly inside lists or map values, and keys that
+ * are not integers, bools or strings. */
+static void check_type(check_ctx *c, ast_file *f, ast_type *t)
+{
+	if (!t)
+		return;
+	switch (t->kind) {
+	case AST_T_NAMED:
+		check_resolve(c, f, t);
+		break;
+	case AST_T_LIST:
+		if (t->elem->kind == AST_T_LIST)
+			diag_error(c->ld, &t->elem->loc,
+				   "list<list<...>> is not supported; wrap the "
+				   "inner list in a struct");
+		else if (t->elem->kind == AST_T_MAP)
+			diag_error(c->ld, &t->elem->loc,
+				   "list<map<...>> is not supported; wrap the "
+				   "map in a struct");
+		check_type(c, f, t->elem);
+		break;
+	case AST_T_MAP:
+		if (!check_key_kind(t->key->kind))
+			diag_error(c->ld, &t->key->loc,
+				   "invalid map key type '%s'; keys must be "
+				   "bool, int32, int64, uint32, uint64 or "
+				   "string",
+				   t->key->kind == AST_T_NAMED
+					   ? t->key->name
+					   : ast_type_kind_name(t->key->kind));
+		if (t->elem->kind == AST_T_LIST)
+			diag_error(c->ld, &t->elem->loc,
+				   "map<..., list<...>> is not supported; wrap "
+				   "the list in a struct");
+		else if (t->elem->kind == AST_T_MAP)
+			diag_error(c->ld, &t->elem->loc,
+				   "map<..., map<...>> is not supported; wrap "
+				   "the inner map in a struct");
+		check_type(c, f, t->elem);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- declarations ----------------------------------------------------- */
+
+static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
+{
+	size_t i, j, n_explicit = 0;
+
+	for (i = 0; i < d->n_fields; i++) {
+		ast_field *fl = &d->fields[i];
+
+		check_name(c, fl->name, &fl->loc, "field");
+		if (fl->name && strcmp(fl->name, "base") == 0)
+			diag_error(c->ld, &fl->loc,
+				   "field name 'base' is taken by the protobuf-c "
+				   "message header");
+		for (j = 0; j < i; j++) {
+			if (strcmp(d->fields[j].name, fl->name) == 0) {
+				diag_error(c->ld, &fl->loc,
+					   "duplicate field '%s' in struct "
+					   "'%s'",
+					   fl->name, d->name);
+				diag_note(c->ld, &d->fields[j].loc,
+					  "previous definition was here");
+				break;
+			}
+		}
+		check_type(c, f, fl->type);
+		if (fl->optional &&
+		    (fl->type->kind == AST_T_LIST ||
+		     fl->type->kind == AST_T_MAP ||
+		     (fl->type->resolved &&
+		      fl->type->resolved->kind == AST_STRUCT)))
+			diag_error(c->ld, &fl->loc,
+				   "field '%s' cannot be optional: only "
+				   "scalar, string, bytes and enum fields can",
+				   fl->name);
+		if (fl->explicit_number)
+			n_explicit++;
+	}
+	if (n_explicit == 0) {
+		for (i = 0; i < d->n_fields; i++)
+			d->fields[i].number = (int64_t)i + 1;
+		return;
+	}
+	if (n_explicit != d->n_fields) {
+		for (i = 1; i < d->n_fields; i++)
+			if (d->fields[i].explicit_number !=
+			    d->fields[0].explicit_number)
+				break;
+		diag_error(c->ld, &d->fields[i].loc,
+			   "mixed explicit and implicit field numbers in "
+			   "struct '%s': number every field or none",
+			   d->name);
+		return;
+	}
+	for (i = 0; i < d->n_fields; i++) {
+		ast_field *fl = &d->fields[i];
+
+		if (fl->number < 1 || fl->number > CHECK_FIELD_MAX) {
+			diag_error(c->ld, &fl->number_loc,
+				   "field number %lld of '%s' is out of range "
+				   "(1..%d)",
+				   (long long)fl->number, fl->name,
+				   CHECK_FIELD_MAX);
+			continue;
+		}
+		if (fl->number >= CHECK_RESERVED_LO &&
+		    fl->number <= CHECK_RESERVED_HI) {
+			diag_error(c->ld, &fl->number_loc,
+				   "field number %lld of '%s' is reserved by "
+				   "protobuf (%d..%d)",
+				   (long long)fl->number, fl->name,
+				   CHECK_RESERVED_LO, CHECK_RESERVED_HI);
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			if (d->fields[j].number == fl->number) {
+				diag_error(c->ld, &fl->number_loc,
+					   "duplicate field number %lld in "
+					   "struct '%s'",
+					   (long long)fl->number, d->name);
+				diag_note(c->ld, &d->fields[j].number_loc,
+					  "previous use was here");
+				break;
+			}
+		}
+	}
+}
+
+static void check_enum(check_ctx *c, ast_decl *d)
+{
+	size_t i, j;
+
+	if (d->n_values == 0) {
+		diag_error(c->ld, &d->loc,
+			   "enum '%s' has no values; proto3 needs a first "
+			   "value of 0",
+			   d->name);
+		return;
+	}
+	if (d->values[0].value != 0)
+		diag_error(c->ld, &d->values[0].value_loc,
+			   "the first value of enum '%s' must be 0 (proto3 "
+			   "rule), not %lld",
+			   d->name, (long long)d->values[0].value);
+	for (i = 0; i < d->n_values; i++) {
+		ast_enum_value *v = &d->values[i];
+
+		check_name(c, v->name, &v->loc, "enum value");
+		if (v->value < INT32_MIN || v->value > INT32_MAX)
+			diag_error(c->ld, &v->value_loc,
+				   "value %lld of '%s' is out of range for "
+				   "int32",
+				   (long long)v->value, v->name);
+		for (j = 0; j < i; j++) {
+			if (strcmp(d->values[j].name, v->name) == 0) {
+				diag_error(c->ld, &v->loc,
+					   "duplicate enum value '%s' in enum "
+					   "'%s'",
+					   v->name, d->name);
+				diag_note(c->ld, &d->values[j].loc,
+					  "previous definition was here");
+				break;
+			}
+		}
+		for (j = 0; j < i; j++) {
+			if (d->values[j].value == v->value) {
+				diag_error(c->ld, &v->value_loc,
+					   "duplicate value %lld in enum '%s' "
+					   "('%s' and '%s')",
+					   (long long)v->value, d->name,
+					   d->values[j].name, v->name);
+				diag_note(c->ld, &d->values[j].value_loc,
+					  "previous use was here");
+				break;
+			}
+		}
+	}
+}
+
+/* check_method holds a method to the net/rpc contract: "func (t *T)
+ * Method(args T1, reply *T2) error", i.e. two parameters, the second a
+ * pointer the handler fills, the first a value it only reads. */
+static void check_method(check_ctx *c, ast_file *f, ast_decl *d,
+			 ast_method *m)
+{
+	size_t i;
+
+	check_name(c, m->name, &m->loc, "method");
+	for (i = 0; i < m->n_params; i++) {
+		check_name(c, m->params[i].name, &m->params[i].loc,
+			   "parameter");
+		check_type(c, f, m->params[i].type);
+	}
+	if (m->n_params != 2) {
+		diag_error(c->ld, &m->loc,
+			   "method '%s' of service '%s' must have exactly two "
+			   "parameters (args, *reply), not %zu",
+			   m->name, d->name, m->n_params);
+		return;
+	}
+	if (m->params[0].pointer)
+		diag_error(c->ld, &m->params[0].loc,
+			   "first parameter of method '%s' must not be a "
+			   "pointer: args are passed by value",
+			   m->name);
+	if (!m->params[1].pointer)
+		diag_error(c->ld, &m->params[1].loc,
+			   "second parameter of method '%s' must be a "
+			   "pointer: the reply is written through it",
+			   m->name);
+}
+
+static void check_service(check_ctx *c, ast_file *f, ast_decl *d)
+{
+	size_t i, j;
+
+	if (d->n_methods == 0)
+		diag_error(c->ld, &d->loc, "service '%s' has no methods",
+			   d->name);
+	for (i = 0; i < d->n_methods; i++) {
+		ast_method *m = &d->methods[i];
+
+		for (j = 0; j < i; j++) {
+			if (strcmp(d->methods[j].name, m->name) == 0) {
+				diag_error(c->ld, &m->loc,
+					   "duplicate method '%s' in service "
+					   "'%s'",
+					   m->name, d->name);
+				diag_note(c->ld, &d->methods[j].loc,
+					  "previous definition was here");
+				break;
+			}
+		}
+		check_method(c, f, d, m);
+	}
+}
+
+static void check_package(check_ctx *c, ast_file *f)
+{
+	if (!f->package)
+		return;
+	if (strchr(f->package, '.')) {
+		diag_error(c->ld, &f->package_loc,
+			   "package name '%s' is not a valid C identifier; "
+			   "use '_' instead of '.'",
+			   f->package);
+		return;
+	}
+	check_name(c, f->package, &f->package_loc, "package");
+}
 
 void check_program(idl_loader *ld)
 {
-	size_t i, j, k;
+	idl_program *prog = ld->prog;
+	check_ctx c = {.ld = ld};
+	bool *seen = NULL;
+	size_t i, j, n = 0;
 
-	for (i = 0; i < ld->prog->n_files; i++) {
-		ast_file *f = ld->prog->files[i];
+	for (i = 0; i < prog->n_files; i++)
+		n += prog->files[i]->n_decls;
+	for (c.cap = 16; c.cap < 2 * n; c.cap *= 2)
+		;
+	c.tab = calloc(c.cap, sizeof(*c.tab));
+	c.order = calloc(prog->n_files + 1, sizeof(*c.order));
+	seen = calloc(prog->n_files + 1, sizeof(*seen));
+	if (!c.tab || !c.order || !seen) {
+		ld->oom = 1;
+		goto done;
+	}
+	check_order(&c, prog->main, seen);
+	for (i = 0; i < prog->n_files; i++) /* unreachable ones, if any */
+		check_order(&c, prog->files[i], seen);
+	for (i = 0; i < c.n_order; i++) {
+		check_package(&c, c.order[i]);
+		check_declare(&c, c.order[i]);
+	}
+	for (i = 0; i < c.n_order; i++) {
+		ast_file *f = c.order[i];
 
 		for (j = 0; j < f->n_decls; j++) {
 			ast_decl *d = f->decls[j];
 
-			for (k = 0; k < d->n_fields; k++)
-				if (!d->fields[k].explicit_number)
-					d->fields[k].number = (int64_t)k + 1;
+			if (d->kind == AST_STRUCT)
+				check_struct(&c, f, d);
+			else if (d->kind == AST_ENUM)
+				check_enum(&c, d);
+			else
+				check_service(&c, f, d);
 		}
 	}
+done:
+	free(seen);
+	free(c.order);
+	free(c.tab);
 }
