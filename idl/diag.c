@@ -9,9 +9,11 @@
  *         int64 A = 1;
  *         ^
  *
- * The block is handed to the user's callback in one call (default: written
- * to stderr) when the next error starts or at diag_flush. The caret line
- * keeps the tabs of the source line so the caret lines up.
+ * Each block is handed to the user's callback in one call (default: written
+ * to stderr). Blocks wait until diag_flush, which sorts them by position so
+ * the checker's rule-by-rule order does not show; the sort is stable, so
+ * blocks at one position keep the order they were reported in. The caret
+ * line keeps the tabs of the source line so the caret lines up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,48 +21,58 @@
 
 #include "internal.h"
 
+struct diag_block {
+	char *text;  /* owned */
+	size_t len;
+	size_t file; /* index of the file in load order; 0 without a file */
+	int line, col;
+	size_t seq;  /* report order, for a stable sort */
+};
+
 static void diag_default(void *ctx, const char *text)
 {
 	(void)ctx;
 	fputs(text, stderr);
 }
 
-/* diag_append adds len bytes of s to the pending block. */
+/* diag_append adds len bytes of s to the last block. */
 static void diag_append(idl_loader *ld, const char *s, size_t len)
 {
+	struct diag_block *b;
 	char *p;
 
-	if (ld->oom)
+	if (ld->oom || ld->n_blocks == 0)
 		return;
-	p = realloc(ld->pending, ld->pending_len + len + 1);
+	b = &ld->blocks[ld->n_blocks - 1];
+	p = realloc(b->text, b->len + len + 1);
 	if (!p) {
 		ld->oom = 1;
 		return;
 	}
-	memcpy(p + ld->pending_len, s, len);
-	ld->pending_len += len;
-	p[ld->pending_len] = '\0';
-	ld->pending = p;
+	memcpy(p + b->len, s, len);
+	b->len += len;
+	p[b->len] = '\0';
+	b->text = p;
 }
 
-/* diag_source finds the text of the file a location points into. */
-static const idl_src *diag_source(idl_loader *ld, const char *file)
+/* diag_source finds the file a location points into; *index gets its
+ * place in load order, counted from 1. */
+static const idl_src *diag_source(idl_loader *ld, const char *file,
+				  size_t *index)
 {
 	size_t i;
 
+	*index = 0;
 	if (!file)
 		return NULL;
 	for (i = 0; i < ld->n_srcs; i++) {
 		const idl_src *s = ld->srcs[i];
 
-		if (s->file && s->file->path == file)
+		if (s->file && (s->file->path == file ||
+				strcmp(s->file->path, file) == 0)) {
+			*index = i + 1;
 			return s;
-	}
-	for (i = 0; i < ld->n_srcs; i++) {
-		const idl_src *s = ld->srcs[i];
-
-		if (s->file && strcmp(s->file->path, file) == 0)
-			return s;
+		}
 	}
 	return NULL;
 }
@@ -68,7 +80,8 @@ static const idl_src *diag_source(idl_loader *ld, const char *file)
 /* diag_quote adds the source line of loc and a caret under its column. */
 static void diag_quote(idl_loader *ld, const ast_loc *loc)
 {
-	const idl_src *s = diag_source(ld, loc->file);
+	size_t index;
+	const idl_src *s = diag_source(ld, loc->file, &index);
 	const char *line, *end, *stop;
 	int n;
 
@@ -124,28 +137,60 @@ static void diag_add(idl_loader *ld, const char *what, const ast_loc *loc,
 		diag_quote(ld, loc);
 }
 
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct diag_block *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 void diag_flush(idl_loader *ld)
 {
 	idl_diag_fn *fn = diag_default;
 	void *ctx = NULL;
+	size_t i;
 
 	if (ld->opts && ld->opts->diag) {
 		fn = ld->opts->diag;
 		ctx = ld->opts->diag_ctx;
 	}
-	if (ld->pending && ld->pending_len > 0)
-		fn(ctx, ld->pending);
-	free(ld->pending);
-	ld->pending = NULL;
-	ld->pending_len = 0;
+	if (ld->n_blocks > 1)
+		qsort(ld->blocks, ld->n_blocks, sizeof(*ld->blocks), diag_cmp);
+	for (i = 0; i < ld->n_blocks; i++) {
+		if (ld->blocks[i].text)
+			fn(ctx, ld->blocks[i].text);
+		free(ld->blocks[i].text);
+	}
+	free(ld->blocks);
+	ld->blocks = NULL;
+	ld->n_blocks = 0;
 }
 
 void diag_error(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
 {
+	struct diag_block *b;
 	va_list ap;
 
-	diag_flush(ld);
 	ld->errors++;
+	if (ld->oom ||
+	    ast_grow(&ld->blocks, ld->n_blocks, sizeof(*ld->blocks)) < 0) {
+		ld->oom = 1;
+		return;
+	}
+	b = &ld->blocks[ld->n_blocks++];
+	memset(b, 0, sizeof(*b));
+	b->seq = ld->n_blocks;
+	if (loc) {
+		diag_source(ld, loc->file, &b->file);
+		b->line = loc->line;
+		b->col = loc->col;
+	}
 	va_start(ap, fmt);
 	diag_add(ld, "error", loc, fmt, ap);
 	va_end(ap);
@@ -158,4 +203,15 @@ void diag_note(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	diag_add(ld, "note", loc, fmt, ap);
 	va_end(ap);
+}
+
+void diag_free(idl_loader *ld)
+{
+	size_t i;
+
+	for (i = 0; i < ld->n_blocks; i++)
+		free(ld->blocks[i].text);
+	free(ld->blocks);
+	ld->blocks = NULL;
+	ld->n_blocks = 0;
 }

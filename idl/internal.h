@@ -33,21 +33,24 @@ typedef struct idl_loader {
 	idl_src **srcs; /* owned, in load order (main first) */
 	size_t n_srcs;
 	int errors;     /* errors reported so far */
-	char *pending;  /* owned: diagnostic text not yet handed over */
-	size_t pending_len;
+	struct diag_block *blocks; /* owned: diagnostics not yet handed over */
+	size_t n_blocks;
 	int oom;        /* an allocation failed */
 } idl_loader;
 
 /* ---- diag.c ---------------------------------------------------------- */
 
 /* diag_error reports an error at loc (loc may be NULL for errors that
- * belong to no position). A following diag_note attaches to it; the whole
- * block reaches the callback at the next diag_error or at diag_flush. */
+ * belong to no position). A following diag_note attaches to it. Blocks are
+ * kept until diag_flush, which hands them to the callback in source order
+ * (files in load order, then line and column). */
 void diag_error(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void diag_note(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void diag_flush(idl_loader *ld);
+/* diag_free drops blocks not yet flushed. */
+void diag_free(idl_loader *ld);
 
 /* ---- ast.c ----------------------------------------------------------- */
 

@@ -326,7 +326,7 @@ void idl_program_free(idl_program *prog)
 			free(ld->srcs[i]);
 		}
 		free(ld->srcs);
-		free(ld->pending);
+		diag_free(ld);
 		free(ld);
 	}
 	for (i = 0; i < prog->n_files; i++)
