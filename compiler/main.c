@@ -1,0 +1,102 @@
+/* main.c - the rpcgen-c command line. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+
+#ifndef RPCGEN_VERSION
+#define RPCGEN_VERSION "0.0.0"
+#endif
+
+static const char usage_text[] =
+	"Usage: rpcgen-c [options] FILE.rpc\n"
+	"\n"
+	"Compiles an interface file into FILE.rpc.h and FILE.rpc.c: types,\n"
+	"protobuf-c descriptors, client stubs and a server skeleton for\n"
+	"librpc. On any error nothing is written.\n"
+	"\n"
+	"Options:\n"
+	"  -o DIR               write outputs into DIR (default: .)\n"
+	"  -I DIR               search DIR for imports (repeatable; after the\n"
+	"                       importing file's folder)\n"
+	"  --emit-proto         also write FILE.proto (proto3)\n"
+	"  -M, --depfile FILE   write a make-style dependency file\n"
+	"  --template-dir DIR   take templates from DIR when present there\n"
+	"  -h, --help           show this help and exit\n"
+	"  --version            show the version and exit\n"
+	"\n"
+	"Exit status: 0 success, 1 bad input, 2 bad usage.\n";
+
+int main(int argc, char **argv)
+{
+	enum { OPT_EMIT_PROTO = 256, OPT_TEMPLATE_DIR, OPT_VERSION };
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"emit-proto", no_argument, NULL, OPT_EMIT_PROTO},
+		{"depfile", required_argument, NULL, 'M'},
+		{"template-dir", required_argument, NULL, OPT_TEMPLATE_DIR},
+		{NULL, 0, NULL, 0},
+	};
+	driver_opts o = {.out_dir = "."};
+	const char **incs = calloc((size_t)argc + 1, sizeof *incs);
+	if (incs == NULL) {
+		fputs("rpcgen-c: out of memory\n", stderr);
+		return 1;
+	}
+	int c, status;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ho:I:M:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_text, stdout);
+			free(incs);
+			return 0;
+		case OPT_VERSION:
+			printf("rpcgen-c %s\n", RPCGEN_VERSION);
+			free(incs);
+			return 0;
+		case 'o':
+			o.out_dir = optarg;
+			break;
+		case 'I':
+			incs[o.n_include_dirs++] = optarg;
+			break;
+		case 'M':
+			o.depfile = optarg;
+			break;
+		case OPT_EMIT_PROTO:
+			o.emit_proto = true;
+			break;
+		case OPT_TEMPLATE_DIR:
+			o.template_dir = optarg;
+			break;
+		case ':':
+			fprintf(stderr, "rpcgen-c: option '%s' needs an argument\n",
+			        argv[optind - 1]);
+			goto usage;
+		default:
+			fprintf(stderr, "rpcgen-c: unknown option '%s'\n",
+			        argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(optind == argc ? "rpcgen-c: no input file\n"
+		                     : "rpcgen-c: more than one input file\n",
+		      stderr);
+		goto usage;
+	}
+	o.input = argv[optind];
+	o.include_dirs = incs;
+	status = driver_run(&o);
+	free(incs);
+	return status;
+usage:
+	fputs("Try 'rpcgen-c --help'.\n", stderr);
+	free(incs);
+	return 2;
+}
