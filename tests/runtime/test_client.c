@@ -1,0 +1,772 @@
+/* test_client.c - the client against scripted fake servers.
+ *
+ * The fake server speaks the native framing with the library's own codec
+ * over one end of a socketpair (or a 127.0.0.1 socket); each test scripts
+ * which replies it sends, in which order. */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "frame.h"
+#include "internal.h"
+#include "rt.pb-c.h"
+
+static const rpc_type type_args = {"Args", &rt__args__descriptor,
+                                   RPC_FORM_MESSAGE};
+static const rpc_type type_quotient = {"Quotient", &rt__quotient__descriptor,
+                                       RPC_FORM_MESSAGE};
+static const rpc_type type_int64 = {"int64", &rt__int64__descriptor,
+                                    RPC_FORM_VALUE};
+static const rpc_type type_string = {"string", &rt__string__descriptor,
+                                     RPC_FORM_VALUE};
+static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
+                                      NULL};
+static const rpc_method m_divide = {"Divide", &type_args, &type_quotient,
+                                    NULL};
+static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL};
+
+/* ---- the fake server ----------------------------------------------------- */
+
+typedef struct fake {
+	int fd;
+	void *st;
+	uint8_t buf[1 << 16];
+	size_t len;
+} fake;
+
+static void fake_init(fake *f, int fd)
+{
+	f->fd = fd;
+	f->len = 0;
+	ck_assert_ptr_null(rpc_codec_protobuf.state_new(true, 0, &f->st));
+}
+
+static void fake_fini(fake *f)
+{
+	rpc_codec_protobuf.state_free(f->st);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* fake_recv reads one request; false at end of stream. */
+static bool fake_recv(fake *f, rpci_msg *msg)
+{
+	rpc_error *err = NULL;
+	size_t used;
+	ssize_t n;
+
+	for (;;) {
+		memset(msg, 0, sizeof *msg);
+		switch (rpc_codec_protobuf.read(f->st, f->buf, f->len, &used, msg,
+		                                &err)) {
+		case RPCI_READ_OK:
+			memmove(f->buf, f->buf + used, f->len - used);
+			f->len -= used;
+			return true;
+		case RPCI_READ_ERROR:
+			rpc_error_free(err);
+			return false;
+		case RPCI_READ_AGAIN:
+			break;
+		}
+		if (f->len == sizeof f->buf)
+			return false;
+		do
+			n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return false;
+		f->len += (size_t)n;
+	}
+}
+
+static void fake_write(fake *f, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	ssize_t k;
+
+	while (n > 0) {
+		k = send(f->fd, q, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return; /* the client went away; the test notices */
+		q += k;
+		n -= (size_t)k;
+	}
+}
+
+static void fake_send(fake *f, uint64_t seq, const char *error,
+                      const rpc_type *t, const ProtobufCMessage *body)
+{
+	rpci_header h = {.service_method = "Arith.Multiply", .seq = seq,
+	                 .error = error};
+	rpci_buf out = {0};
+
+	ck_assert_ptr_null(rpc_codec_protobuf.write(f->st, &h, t, body, &out));
+	fake_write(f, out.data, out.len);
+	rpci_buf_fini(&out);
+}
+
+static void fake_send_int64(fake *f, uint64_t seq, int64_t v)
+{
+	Rt__Int64 w = RT__INT64__INIT;
+
+	w.value = v;
+	fake_send(f, seq, NULL, &type_int64, &w.base);
+}
+
+/* fake_args decodes a request's Args. */
+static Rt__Args fake_args(fake *f, rpci_msg *msg)
+{
+	Rt__Args a = RT__ARGS__INIT;
+
+	ck_assert_ptr_null(rpc_codec_protobuf.read_body(f->st, msg, &type_args,
+	                                                &a.base));
+	return a;
+}
+
+/* An echo server thread: Multiply answers A*B, Echo its string, Divide by
+ * zero an error; it ends when the client hangs up. */
+static void *fake_echo(void *arg)
+{
+	fake *f = arg;
+	rpci_msg msg;
+
+	while (fake_recv(f, &msg)) {
+		if (strcmp(msg.service_method, "Echo.Echo") == 0) {
+			Rt__String s = RT__STRING__INIT;
+
+			rpc_codec_protobuf.read_body(f->st, &msg, &type_string,
+			                             &s.base);
+			fake_send(f, msg.seq, NULL, &type_string, &s.base);
+			rpc_message_free_contents(&s.base);
+		} else if (strcmp(msg.service_method, "Arith.Divide") == 0) {
+			Rt__Args a = fake_args(f, &msg);
+			Rt__Quotient q = RT__QUOTIENT__INIT;
+
+			if (a.b == 0) {
+				fake_send(f, msg.seq, "divide by zero", NULL, NULL);
+			} else {
+				q.quo = a.a / a.b;
+				q.rem = a.a % a.b;
+				fake_send(f, msg.seq, NULL, &type_quotient,
+				          &q.base);
+			}
+		} else {
+			Rt__Args a = fake_args(f, &msg);
+
+			fake_send_int64(f, msg.seq, a.a * a.b);
+		}
+		rpc_codec_protobuf.msg_clear(f->st, &msg);
+	}
+	return NULL;
+}
+
+/* ---- fixture: a client on a socketpair, a fake on the other end ---------- */
+
+static rpc_client *client;
+static fake srv;
+static pthread_t echo_thread;
+static bool echo_running;
+
+static void pair_setup(void)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	ck_assert_ptr_null(rpc_client_new_fd(sv[0], NULL, &client));
+	fake_init(&srv, sv[1]);
+	echo_running = false;
+}
+
+static void pair_teardown(void)
+{
+	rpc_client_free(client);
+	client = NULL;
+	if (echo_running)
+		pthread_join(echo_thread, NULL);
+	fake_fini(&srv);
+}
+
+static void start_echo(void)
+{
+	ck_assert_int_eq(pthread_create(&echo_thread, NULL, fake_echo, &srv),
+	                 0);
+	echo_running = true;
+}
+
+static rpc_error *go_multiply(rpc_done *d, int64_t a, int64_t b,
+                              int64_t *reply, rpc_call **call)
+{
+	Rt__Args args = RT__ARGS__INIT;
+
+	args.a = a;
+	args.b = b;
+	return rpc_client_go(client, "Arith.Multiply", &m_multiply, &args.base,
+	                     reply, d, call);
+}
+
+static rpc_error *call_multiply(int64_t a, int64_t b, int64_t *reply)
+{
+	Rt__Args args = RT__ARGS__INIT;
+
+	args.a = a;
+	args.b = b;
+	return rpc_client_call(client, "Arith.Multiply", &m_multiply,
+	                       &args.base, reply);
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+START_TEST(test_client_sync_call)
+{
+	int64_t product = 0;
+	Rt__Args args = RT__ARGS__INIT;
+	Rt__Quotient q = RT__QUOTIENT__INIT;
+	char *in = "hello, world", *out = NULL;
+
+	start_echo();
+	ck_assert_ptr_null(call_multiply(7, 8, &product));
+	ck_assert_int_eq(product, 56);
+	args.a = 17;
+	args.b = 5;
+	ck_assert_ptr_null(rpc_client_call(client, "Arith.Divide", &m_divide,
+	                                   &args.base, &q));
+	ck_assert_int_eq(q.quo, 3);
+	ck_assert_int_eq(q.rem, 2);
+	ck_assert_ptr_null(rpc_client_call(client, "Echo.Echo", &m_echo, &in,
+	                                   &out));
+	ck_assert_str_eq(out, "hello, world");
+	rpc_value_free_contents(&type_string, &out);
+}
+END_TEST
+
+START_TEST(test_client_sequence_numbers)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t replies[3] = {0};
+	rpc_call *calls[3], *c;
+	rpci_msg msg;
+	uint64_t i;
+	int seen = 0;
+
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 3; i++)
+		ck_assert_ptr_null(go_multiply(d, (int64_t)i + 1, 10,
+		                               &replies[i], &calls[i]));
+	for (i = 0; i < 3; i++) {
+		ck_assert(fake_recv(&srv, &msg));
+		ck_assert_uint_eq(msg.seq, i);
+		ck_assert_str_eq(msg.service_method, "Arith.Multiply");
+		ck_assert_int_eq(fake_args(&srv, &msg).a, (int64_t)i + 1);
+		rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	}
+	/* Out of order: 2, 0, 1. Each reply lands in its own call. */
+	fake_send_int64(&srv, 2, 30);
+	fake_send_int64(&srv, 0, 10);
+	fake_send_int64(&srv, 1, 20);
+	for (i = 0; i < 3; i++) {
+		c = rpc_done_wait(d, 10000);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_ptr_null(rpc_call_error(c));
+		ck_assert_str_eq(rpc_call_service_method(c), "Arith.Multiply");
+		ck_assert(c == calls[0] || c == calls[1] || c == calls[2]);
+		seen |= 1 << (int)((int64_t *)rpc_call_reply(c) - replies);
+		rpc_call_free(c);
+	}
+	ck_assert_int_eq(seen, 7);
+	ck_assert_int_eq(replies[0], 10);
+	ck_assert_int_eq(replies[1], 20);
+	ck_assert_int_eq(replies[2], 30);
+	ck_assert_ptr_null(rpc_done_next(d));
+	rpc_done_free(d);
+}
+END_TEST
+
+START_TEST(test_client_server_error_text)
+{
+	rpc_done *d = rpc_done_new_queue();
+	Rt__Int64 body = RT__INT64__INIT;
+	int64_t reply = -1;
+	rpc_call *c;
+	rpci_msg msg;
+
+	ck_assert_ptr_null(go_multiply(d, 1, 2, &reply, NULL));
+	ck_assert(fake_recv(&srv, &msg));
+	/* An error reply that also carries a body: the body is dropped. */
+	body.value = 99;
+	fake_send(&srv, msg.seq, "rpc: can't find method Arith.Multiply",
+	          &type_int64, &body.base);
+	rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	c = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(c)), RPC_ERR_SERVER);
+	ck_assert_str_eq(rpc_error_message(rpc_call_error(c)),
+	                 "rpc: can't find method Arith.Multiply");
+	ck_assert_int_eq(reply, -1);
+	rpc_call_free(c);
+	rpc_done_free(d);
+}
+END_TEST
+
+START_TEST(test_client_unknown_seq_ignored)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t reply = 0;
+	rpc_call *c;
+	rpci_msg msg;
+
+	ck_assert_ptr_null(go_multiply(d, 3, 4, &reply, NULL));
+	ck_assert(fake_recv(&srv, &msg));
+	fake_send_int64(&srv, 12345, 1);
+	fake_send(&srv, 777, "stray error", NULL, NULL);
+	fake_send_int64(&srv, msg.seq, 12);
+	rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	c = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(rpc_call_error(c));
+	ck_assert_int_eq(reply, 12);
+	rpc_call_free(c);
+	ck_assert_ptr_null(rpc_done_wait(d, 50));
+	rpc_done_free(d);
+}
+END_TEST
+
+START_TEST(test_client_bad_body_fails_that_call)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r1 = 0, r2 = 0;
+	rpc_call *c1, *c2, *c;
+	rpci_msg msg;
+	rpci_buf out = {0};
+	size_t start;
+
+	ck_assert_ptr_null(go_multiply(d, 1, 1, &r1, &c1));
+	ck_assert_ptr_null(go_multiply(d, 2, 3, &r2, &c2));
+	ck_assert(fake_recv(&srv, &msg));
+	rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	ck_assert(fake_recv(&srv, &msg));
+	rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	/* seq 0 gets a body that is not a message at all. */
+	ck_assert(rpci_frame_begin(&out, &(rpci_header){"Arith.Multiply", 0,
+	                                                NULL},
+	                           &start));
+	ck_assert(rpci_buf_append(&out, "\x08\x80\x80", 3));
+	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
+	fake_write(&srv, out.data, out.len);
+	rpci_buf_fini(&out);
+	c = rpc_done_wait(d, 10000);
+	ck_assert_ptr_eq(c, c1);
+	ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(c)),
+	                 RPC_ERR_PROTOCOL);
+	rpc_call_free(c);
+	/* The connection lives on. */
+	fake_send_int64(&srv, 1, 6);
+	c = rpc_done_wait(d, 10000);
+	ck_assert_ptr_eq(c, c2);
+	ck_assert_ptr_null(rpc_call_error(c));
+	ck_assert_int_eq(r2, 6);
+	rpc_call_free(c);
+	rpc_done_free(d);
+}
+END_TEST
+
+START_TEST(test_client_invalid_arguments)
+{
+	rpc_error *err;
+	int64_t r = 0;
+
+	err = rpc_client_call(client, "Arith.Multiply", NULL, &r, &r);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	rpc_error_free(err);
+	err = go_multiply(NULL, 1, 1, &r, NULL);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	rpc_error_free(err);
+}
+END_TEST
+
+/* ---- connection end and close -------------------------------------------- */
+
+START_TEST(test_client_connection_drop_fails_each_once)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t replies[5];
+	rpc_call *calls[5], *c;
+	rpc_error *err;
+	rpci_msg msg;
+	int i, j, seen[5] = {0};
+
+	for (i = 0; i < 5; i++)
+		ck_assert_ptr_null(go_multiply(d, i, i, &replies[i], &calls[i]));
+	/* Answer one, then hang up mid-way through a second reply. */
+	for (i = 0; i < 5; i++) {
+		ck_assert(fake_recv(&srv, &msg));
+		rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	}
+	fake_send_int64(&srv, 4, 16);
+	fake_write(&srv, "\x00\x00\x00\x20\x0e", 5);
+	close(srv.fd);
+	srv.fd = -1;
+	for (i = 0; i < 5; i++) {
+		c = rpc_done_wait(d, 10000);
+		ck_assert_ptr_nonnull(c);
+		for (j = 0; j < 5 && calls[j] != c; j++)
+			;
+		ck_assert_int_lt(j, 5);
+		ck_assert_int_eq(seen[j]++, 0);
+		if (j == 4) {
+			ck_assert_ptr_null(rpc_call_error(c));
+		} else {
+			ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(c)),
+			                 RPC_ERR_UNEXPECTED_EOF);
+			ck_assert_str_eq(rpc_error_message(rpc_call_error(c)),
+			                 "unexpected EOF");
+		}
+		rpc_call_free(c);
+	}
+	ck_assert_ptr_null(rpc_done_wait(d, 50));
+	/* The client is shut down now. */
+	err = go_multiply(d, 1, 1, &replies[0], &c);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SHUTDOWN);
+	ck_assert_ptr_null(c);
+	rpc_error_free(err);
+	rpc_done_free(d);
+}
+END_TEST
+
+START_TEST(test_client_calls_after_close)
+{
+	rpc_error *err;
+	int64_t r = 0;
+
+	start_echo();
+	ck_assert_ptr_null(call_multiply(2, 2, &r));
+	ck_assert_ptr_null(rpc_client_close(client));
+	err = call_multiply(2, 3, &r);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SHUTDOWN);
+	ck_assert_str_eq(rpc_error_message(err), "connection is shut down");
+	rpc_error_free(err);
+	err = rpc_client_close(client);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	ck_assert_int_eq(r, 4);
+}
+END_TEST
+
+START_TEST(test_client_close_completes_pending_with_shutdown)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t replies[3];
+	rpc_call *c;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ck_assert_ptr_null(go_multiply(d, i, i, &replies[i], NULL));
+	ck_assert_ptr_null(rpc_client_close(client));
+	for (i = 0; i < 3; i++) {
+		c = rpc_done_wait(d, 10000);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(c)),
+		                 RPC_ERR_SHUTDOWN);
+		rpc_call_free(c);
+	}
+	ck_assert_ptr_null(rpc_done_next(d));
+	rpc_done_free(d);
+}
+END_TEST
+
+START_TEST(test_client_free_completes_pending)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t reply;
+	rpc_call *c;
+
+	ck_assert_ptr_null(go_multiply(d, 1, 1, &reply, NULL));
+	rpc_client_free(client);
+	client = NULL;
+	c = rpc_done_next(d); /* free waited for the reader: it is there */
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(c)),
+	                 RPC_ERR_SHUTDOWN);
+	rpc_call_free(c);
+	rpc_done_free(d);
+}
+END_TEST
+
+START_TEST(test_client_oversized_reply_ends_connection)
+{
+	rpc_client_options opts = {.max_frame = 64};
+	rpc_client *small;
+	rpc_done *d = rpc_done_new_queue();
+	char big[200], *in = "x", *out = NULL;
+	Rt__String s = RT__STRING__INIT;
+	int sv[2];
+	fake f;
+	rpci_msg msg;
+	rpc_call *c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_ptr_null(rpc_client_new_fd(sv[0], &opts, &small));
+	fake_init(&f, sv[1]);
+	ck_assert_ptr_null(rpc_client_go(small, "Echo.Echo", &m_echo, &in,
+	                                 &out, d, NULL));
+	ck_assert(fake_recv(&f, &msg));
+	memset(big, 'b', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	s.value = big;
+	fake_send(&f, msg.seq, NULL, &type_string, &s.base);
+	rpc_codec_protobuf.msg_clear(f.st, &msg);
+	c = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(c)),
+	                 RPC_ERR_PROTOCOL);
+	ck_assert_ptr_nonnull(strstr(rpc_error_message(rpc_call_error(c)),
+	                             "exceeds the maximum of 64"));
+	ck_assert_ptr_null(out);
+	rpc_call_free(c);
+	rpc_client_free(small);
+	fake_fini(&f);
+	rpc_done_free(d);
+}
+END_TEST
+
+/* ---- async completion ---------------------------------------------------- */
+
+START_TEST(test_client_done_fd_polling)
+{
+	rpc_done *d = rpc_done_new_queue();
+	struct pollfd p = {.fd = rpc_done_fd(d), .events = POLLIN};
+	int64_t r1 = 0, r2 = 0;
+	rpci_msg msg;
+	rpc_call *c;
+
+	ck_assert_int_ge(p.fd, 0);
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	ck_assert_ptr_null(go_multiply(d, 2, 5, &r1, NULL));
+	ck_assert_ptr_null(go_multiply(d, 3, 5, &r2, NULL));
+	ck_assert(fake_recv(&srv, &msg));
+	fake_send_int64(&srv, msg.seq, 10);
+	rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert(p.revents & POLLIN);
+	ck_assert(fake_recv(&srv, &msg));
+	fake_send_int64(&srv, msg.seq, 15);
+	rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	/* Wait for the second completion, then drain: readable until the
+	 * queue is empty, and only until then. */
+	c = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(c);
+	rpc_call_free(c);
+	c = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	rpc_call_free(c);
+	ck_assert_int_eq(r1, 10);
+	ck_assert_int_eq(r2, 15);
+	ck_assert_ptr_null(rpc_done_wait(d, 0));
+	rpc_done_free(d);
+}
+END_TEST
+
+typedef struct cb_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int count;
+	int errors;
+	pthread_t thread;
+} cb_state;
+
+static void on_done(rpc_call *call, void *ud)
+{
+	cb_state *s = ud;
+
+	pthread_mutex_lock(&s->mu);
+	if (rpc_call_error(call) != NULL)
+		s->errors++;
+	s->count++;
+	s->thread = pthread_self();
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	rpc_call_free(call);
+}
+
+START_TEST(test_client_callbacks)
+{
+	cb_state s = {.count = 0};
+	rpc_done *d;
+	int64_t replies[20];
+	int i;
+
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	d = rpc_done_new_callback(on_done, &s);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(rpc_done_fd(d), -1);
+	start_echo();
+	for (i = 0; i < 20; i++)
+		ck_assert_ptr_null(go_multiply(d, i, 2, &replies[i], NULL));
+	pthread_mutex_lock(&s.mu);
+	while (s.count < 20)
+		pthread_cond_wait(&s.cv, &s.mu);
+	pthread_mutex_unlock(&s.mu);
+	ck_assert_int_eq(s.errors, 0);
+	ck_assert(!pthread_equal(s.thread, pthread_self()));
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(replies[i], 2 * i);
+	rpc_client_free(client);
+	client = NULL;
+	ck_assert_int_eq(s.count, 20);
+	rpc_done_free(d);
+	pthread_cond_destroy(&s.cv);
+	pthread_mutex_destroy(&s.mu);
+}
+END_TEST
+
+/* ---- concurrency --------------------------------------------------------- */
+
+#define N_THREADS 50
+#define N_CALLS 1000
+
+static void *hammer(void *arg)
+{
+	intptr_t id = (intptr_t)arg, bad = 0;
+	int64_t r;
+	rpc_error *err;
+	int i;
+
+	for (i = 0; i < N_CALLS; i++) {
+		r = -1;
+		err = call_multiply(id, i, &r);
+		if (err != NULL || r != id * i)
+			bad++;
+		rpc_error_free(err);
+	}
+	return (void *)bad;
+}
+
+START_TEST(test_client_many_threads)
+{
+	pthread_t th[N_THREADS];
+	void *bad;
+	intptr_t i;
+
+	start_echo();
+	for (i = 0; i < N_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer,
+		                                (void *)(i + 1)),
+		                 0);
+	for (i = 0; i < N_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(th[i], &bad), 0);
+		ck_assert_ptr_null(bad);
+	}
+}
+END_TEST
+
+/* ---- dialing ------------------------------------------------------------- */
+
+START_TEST(test_client_dial_tcp)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof sa;
+	char addr[64];
+	int lfd, cfd;
+	rpc_client *c;
+	fake f;
+	pthread_t t;
+	int64_t r = 0;
+	Rt__Args args = RT__ARGS__INIT;
+	rpc_error *err;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(addr, sizeof addr, "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+	ck_assert_ptr_null(rpc_dial(addr, NULL, &c));
+	cfd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(cfd, 0);
+	close(lfd);
+	fake_init(&f, cfd);
+	ck_assert_int_eq(pthread_create(&t, NULL, fake_echo, &f), 0);
+	args.a = 6;
+	args.b = 7;
+	ck_assert_ptr_null(rpc_client_call(c, "Arith.Multiply", &m_multiply,
+	                                   &args.base, &r));
+	ck_assert_int_eq(r, 42);
+	rpc_client_free(c);
+	pthread_join(t, NULL);
+	fake_fini(&f);
+
+	/* Nobody listens there any more. */
+	err = rpc_dial(addr, NULL, &c);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_null(c);
+	rpc_error_free(err);
+}
+END_TEST
+
+static Suite *client_suite(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc;
+
+	tc = tcase_create("calls");
+	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
+	tcase_add_test(tc, test_client_sync_call);
+	tcase_add_test(tc, test_client_sequence_numbers);
+	tcase_add_test(tc, test_client_server_error_text);
+	tcase_add_test(tc, test_client_unknown_seq_ignored);
+	tcase_add_test(tc, test_client_bad_body_fails_that_call);
+	tcase_add_test(tc, test_client_invalid_arguments);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shutdown");
+	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
+	tcase_add_test(tc, test_client_connection_drop_fails_each_once);
+	tcase_add_test(tc, test_client_calls_after_close);
+	tcase_add_test(tc, test_client_close_completes_pending_with_shutdown);
+	tcase_add_test(tc, test_client_free_completes_pending);
+	tcase_add_test(tc, test_client_oversized_reply_ends_connection);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("async");
+	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
+	tcase_add_test(tc, test_client_done_fd_polling);
+	tcase_add_test(tc, test_client_callbacks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("concurrency");
+	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_client_many_threads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dial");
+	tcase_add_test(tc, test_client_dial_tcp);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(client_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
