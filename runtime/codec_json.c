@@ -1,0 +1,2295 @@
+/* codec_json.c - the JSON-RPC codec, wire-compatible with Go's
+ * net/rpc/jsonrpc.
+ *
+ * A client sends {"method":"Arith.Multiply","params":[ARG],"id":SEQ} and a
+ * server answers {"id":ID,"result":R,"error":null} or
+ * {"id":ID,"result":null,"error":"text"}, each followed by a newline as Go's
+ * json.Encoder writes it. The stream has no framing: read() scans for the
+ * end of one complete top-level value (validating its syntax as Go's
+ * scanner does, bounding its size by max_frame and its nesting by
+ * JSON_MAX_DEPTH), then picks the header out of it. A server echoes any JSON
+ * id verbatim: it numbers requests with its own counter and keeps a
+ * seq -> id map, shared by reader and writer under a mutex.
+ *
+ * Bodies are driven by protobuf-c descriptors, encoded the way Go's
+ * encoding/json encodes the equivalent Go struct: keys are the field names
+ * with the first letter upper-cased, fields in descriptor (number) order,
+ * bytes as padded base64, floats in Go's shortest form, strings with Go's
+ * HTML-safe escaping, maps with keys sorted, empty lists, maps and bytes as
+ * null inside a struct. Decoding matches keys exactly, then ignoring ASCII
+ * case, ignores unknown keys, and never truncates: a number out of range of
+ * its field, or of the wrong JSON kind, is an error that names the field as
+ * Go does. Numbers are kept as their text until a field's type is known, so
+ * 64-bit integers are exact.
+ *
+ * We parse JSON ourselves rather than with jansson: jansson rejects
+ * integers above INT64_MAX (uint64 must round-trip) and cannot hand back
+ * the raw text of a value (Go echoes ids verbatim).
+ */
+#include <ctype.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "internal.h"
+
+/* JSON_MAX_DEPTH bounds the nesting of arrays and objects in one message. */
+#define JSON_MAX_DEPTH 100
+
+#define JSON_AT(msg, off, type) ((type *)((char *)(msg) + (off)))
+
+/* ---- state ---------------------------------------------------------------- */
+
+typedef struct json_id {
+	uint64_t seq;
+	char *raw; /* compacted JSON text of the request's id; NULL: none */
+	struct json_id *next;
+} json_id;
+
+typedef struct json_state {
+	bool server;
+	size_t max_frame;
+	pthread_mutex_t mu;  /* protects seq and the id table */
+	uint64_t seq;        /* server: last sequence number handed out */
+	json_id **buckets;   /* server: seq -> raw id, chained */
+	size_t n_buckets;    /* a power of two, or 0 */
+	size_t n_ids;
+} json_state;
+
+static rpc_error *json_state_new(bool server, size_t max_frame, void **state)
+{
+	json_state *s = calloc(1, sizeof *s);
+
+	if (s == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	s->server = server;
+	s->max_frame = max_frame == 0 ? RPC_DEFAULT_MAX_FRAME : max_frame;
+	*state = s;
+	return NULL;
+}
+
+static void json_state_free(void *state)
+{
+	json_state *s = state;
+	json_id *id, *next;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_buckets; i++) {
+		for (id = s->buckets[i]; id != NULL; id = next) {
+			next = id->next;
+			free(id->raw);
+			free(id);
+		}
+	}
+	free(s->buckets);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+/* ids_put records raw (taken) for a new sequence number and returns it in
+ * *seq. Returns false on out of memory (raw is then freed). */
+static bool ids_put(json_state *s, char *raw, uint64_t *seq)
+{
+	json_id *id = malloc(sizeof *id);
+	bool ok = false;
+
+	if (id == NULL) {
+		free(raw);
+		return false;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->n_ids >= s->n_buckets * 2) {
+		size_t n = s->n_buckets == 0 ? 16 : s->n_buckets * 2, i;
+		json_id **b = calloc(n, sizeof *b);
+		json_id *e, *next;
+
+		if (b == NULL)
+			goto out;
+		for (i = 0; i < s->n_buckets; i++) {
+			for (e = s->buckets[i]; e != NULL; e = next) {
+				next = e->next;
+				e->next = b[e->seq & (n - 1)];
+				b[e->seq & (n - 1)] = e;
+			}
+		}
+		free(s->buckets);
+		s->buckets = b;
+		s->n_buckets = n;
+	}
+	id->seq = ++s->seq;
+	id->raw = raw;
+	id->next = s->buckets[id->seq & (s->n_buckets - 1)];
+	s->buckets[id->seq & (s->n_buckets - 1)] = id;
+	s->n_ids++;
+	*seq = id->seq;
+	ok = true;
+out:
+	pthread_mutex_unlock(&s->mu);
+	if (!ok) {
+		free(raw);
+		free(id);
+	}
+	return ok;
+}
+
+/* ids_take removes seq's entry; returns false if there is none. *raw gets
+ * the id text (caller frees; NULL for a request without id). */
+static bool ids_take(json_state *s, uint64_t seq, char **raw)
+{
+	json_id **pp, *id = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->n_buckets > 0) {
+		for (pp = &s->buckets[seq & (s->n_buckets - 1)]; *pp != NULL;
+		     pp = &(*pp)->next) {
+			if ((*pp)->seq == seq) {
+				id = *pp;
+				*pp = id->next;
+				s->n_ids--;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (id == NULL)
+		return false;
+	*raw = id->raw;
+	free(id);
+	return true;
+}
+
+/* ---- numbers in the C locale ------------------------------------------------ */
+
+static locale_t json_c_locale;
+static pthread_once_t json_locale_once = PTHREAD_ONCE_INIT;
+
+static void json_locale_init(void)
+{
+	json_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+static double json_strtod(const char *s, bool single)
+{
+	pthread_once(&json_locale_once, json_locale_init);
+	if (json_c_locale != (locale_t)0)
+		return single ? strtof_l(s, NULL, json_c_locale)
+		              : strtod_l(s, NULL, json_c_locale);
+	return single ? strtof(s, NULL) : strtod(s, NULL);
+}
+
+/* ---- UTF-8 -------------------------------------------------------------- */
+
+/* utf8_decode decodes one rune at s[0..n) as Go's utf8.DecodeRune does.
+ * Returns its length, or 0 if the bytes are not valid UTF-8. */
+static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *r)
+{
+	uint8_t c = s[0], lo = 0x80, hi = 0xBF;
+	size_t len, i;
+	uint32_t v;
+
+	if (c < 0x80) {
+		*r = c;
+		return 1;
+	} else if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xBF;
+		v = v << 6 | (s[i] & 0x3F);
+	}
+	*r = v;
+	return len;
+}
+
+static size_t utf8_encode(uint32_t r, uint8_t *out)
+{
+	if (r < 0x80) {
+		out[0] = (uint8_t)r;
+		return 1;
+	} else if (r < 0x800) {
+		out[0] = (uint8_t)(0xC0 | r >> 6);
+		out[1] = (uint8_t)(0x80 | (r & 0x3F));
+		return 2;
+	} else if (r < 0x10000) {
+		out[0] = (uint8_t)(0xE0 | r >> 12);
+		out[1] = (uint8_t)(0x80 | (r >> 6 & 0x3F));
+		out[2] = (uint8_t)(0x80 | (r & 0x3F));
+		return 3;
+	}
+	out[0] = (uint8_t)(0xF0 | r >> 18);
+	out[1] = (uint8_t)(0x80 | (r >> 12 & 0x3F));
+	out[2] = (uint8_t)(0x80 | (r >> 6 & 0x3F));
+	out[3] = (uint8_t)(0x80 | (r & 0x3F));
+	return 4;
+}
+
+/* ---- scanning: where does one value end? ---------------------------------- */
+
+typedef enum scan_status { SCAN_OK, SCAN_AGAIN, SCAN_ERROR } scan_status;
+
+static bool json_is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* json_quote_char spells c the way Go's scanner error messages do. */
+static void json_quote_char(uint8_t c, char *out, size_t n)
+{
+	switch (c) {
+	case '\'':
+		snprintf(out, n, "'\\''");
+		break;
+	case '\n':
+		snprintf(out, n, "'\\n'");
+		break;
+	case '\r':
+		snprintf(out, n, "'\\r'");
+		break;
+	case '\t':
+		snprintf(out, n, "'\\t'");
+		break;
+	default:
+		if (c >= 0x20 && c < 0x7F)
+			snprintf(out, n, "'%c'", c);
+		else
+			snprintf(out, n, "'\\x%02x'", c);
+	}
+}
+
+typedef struct scanner {
+	const uint8_t *in;
+	size_t len;
+	size_t pos;
+	char err[128];
+} scanner;
+
+static scan_status scan_fail(scanner *sc, uint8_t c, const char *context)
+{
+	char q[16];
+
+	json_quote_char(c, q, sizeof q);
+	snprintf(sc->err, sizeof sc->err, "invalid character %s %s", q,
+	         context);
+	return SCAN_ERROR;
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* scan_string: sc->pos is at the opening quote. */
+static scan_status scan_string(scanner *sc)
+{
+	size_t i = sc->pos + 1;
+	int k;
+
+	while (i < sc->len) {
+		uint8_t c = sc->in[i];
+
+		if (c == '"') {
+			sc->pos = i + 1;
+			return SCAN_OK;
+		}
+		if (c < 0x20)
+			return scan_fail(sc, c, "in string literal");
+		if (c != '\\') {
+			i++;
+			continue;
+		}
+		if (++i >= sc->len)
+			return SCAN_AGAIN;
+		c = sc->in[i];
+		if (strchr("\"\\/bfnrt", c) != NULL && c != '\0') {
+			i++;
+			continue;
+		}
+		if (c != 'u')
+			return scan_fail(sc, c, "in string escape code");
+		for (k = 0, i++; k < 4; k++, i++) {
+			if (i >= sc->len)
+				return SCAN_AGAIN;
+			if (hexval(sc->in[i]) < 0)
+				return scan_fail(sc, sc->in[i],
+				                 "in \\u hexadecimal character escape");
+		}
+	}
+	return SCAN_AGAIN;
+}
+
+/* scan_number: sc->pos is at '-' or a digit. A number that reaches the end
+ * of the input may go on: SCAN_AGAIN. */
+static scan_status scan_number(scanner *sc)
+{
+	size_t i = sc->pos;
+	const uint8_t *in = sc->in;
+
+#define NEED()                                                               \
+	do {                                                                 \
+		if (i >= sc->len)                                            \
+			return SCAN_AGAIN;                                   \
+	} while (0)
+	if (in[i] == '-') {
+		i++;
+		NEED();
+		if (!isdigit(in[i]))
+			return scan_fail(sc, in[i], "in numeric literal");
+	}
+	if (in[i] == '0') {
+		i++;
+	} else {
+		while (i < sc->len && isdigit(in[i]))
+			i++;
+	}
+	NEED();
+	if (in[i] == '.') {
+		i++;
+		NEED();
+		if (!isdigit(in[i]))
+			return scan_fail(sc, in[i], "after decimal point in numeric literal");
+		while (i < sc->len && isdigit(in[i]))
+			i++;
+		NEED();
+	}
+	if (in[i] == 'e' || in[i] == 'E') {
+		i++;
+		NEED();
+		if (in[i] == '+' || in[i] == '-') {
+			i++;
+			NEED();
+		}
+		if (!isdigit(in[i]))
+			return scan_fail(sc, in[i], "in exponent of numeric literal");
+		while (i < sc->len && isdigit(in[i]))
+			i++;
+		NEED();
+	}
+#undef NEED
+	sc->pos = i;
+	return SCAN_OK;
+}
+
+static scan_status scan_literal(scanner *sc, const char *word)
+{
+	size_t i, n = strlen(word);
+	char ctx[48];
+
+	for (i = 1; i < n; i++) {
+		if (sc->pos + i >= sc->len)
+			return SCAN_AGAIN;
+		if (sc->in[sc->pos + i] != (uint8_t)word[i]) {
+			snprintf(ctx, sizeof ctx, "in literal %s (expecting '%c')",
+			         word, word[i]);
+			return scan_fail(sc, sc->in[sc->pos + i], ctx);
+		}
+	}
+	sc->pos += n;
+	return SCAN_OK;
+}
+
+static bool scan_space(scanner *sc)
+{
+	while (sc->pos < sc->len && json_is_space(sc->in[sc->pos]))
+		sc->pos++;
+	return sc->pos < sc->len;
+}
+
+/* json_scan finds one complete value in in[0..len) after optional white
+ * space: [*start, *end). Iterative, so depth costs no C stack. */
+static scan_status json_scan(scanner *sc, size_t *start, size_t *end)
+{
+	char stack[JSON_MAX_DEPTH];
+	int depth = 0;
+	scan_status st;
+	uint8_t c;
+
+	sc->pos = 0;
+	if (!scan_space(sc))
+		return SCAN_AGAIN;
+	*start = sc->pos;
+value:
+	c = sc->in[sc->pos];
+	switch (c) {
+	case '{':
+	case '[':
+		if (depth == JSON_MAX_DEPTH) {
+			snprintf(sc->err, sizeof sc->err,
+			         "rpc: json: nesting deeper than %d",
+			         JSON_MAX_DEPTH);
+			return SCAN_ERROR;
+		}
+		stack[depth++] = (char)c;
+		sc->pos++;
+		if (!scan_space(sc))
+			return SCAN_AGAIN;
+		if (sc->in[sc->pos] == (c == '{' ? '}' : ']')) {
+			sc->pos++;
+			depth--;
+			goto after;
+		}
+		if (c == '{')
+			goto key;
+		goto value;
+	case '"':
+		st = scan_string(sc);
+		break;
+	case 't':
+		st = scan_literal(sc, "true");
+		break;
+	case 'f':
+		st = scan_literal(sc, "false");
+		break;
+	case 'n':
+		st = scan_literal(sc, "null");
+		break;
+	default:
+		if (c == '-' || isdigit(c)) {
+			st = scan_number(sc);
+			break;
+		}
+		return scan_fail(sc, c, "looking for beginning of value");
+	}
+	if (st != SCAN_OK)
+		return st;
+after:
+	if (depth == 0) {
+		*end = sc->pos;
+		return SCAN_OK;
+	}
+	if (!scan_space(sc))
+		return SCAN_AGAIN;
+	c = sc->in[sc->pos];
+	if (stack[depth - 1] == '{') {
+		if (c == ',') {
+			sc->pos++;
+			if (!scan_space(sc))
+				return SCAN_AGAIN;
+			goto key;
+		}
+		if (c != '}')
+			return scan_fail(sc, c, "after object key:value pair");
+	} else {
+		if (c == ',') {
+			sc->pos++;
+			if (!scan_space(sc))
+				return SCAN_AGAIN;
+			goto value;
+		}
+		if (c != ']')
+			return scan_fail(sc, c, "after array element");
+	}
+	sc->pos++;
+	depth--;
+	goto after;
+key:
+	c = sc->in[sc->pos];
+	if (c != '"')
+		return scan_fail(sc, c, "looking for beginning of object key string");
+	if ((st = scan_string(sc)) != SCAN_OK)
+		return st;
+	if (!scan_space(sc))
+		return SCAN_AGAIN;
+	c = sc->in[sc->pos];
+	if (c != ':')
+		return scan_fail(sc, c, "after object key");
+	sc->pos++;
+	if (!scan_space(sc))
+		return SCAN_AGAIN;
+	goto value;
+}
+
+/* ---- reading validated JSON -------------------------------------------------
+ *
+ * Everything below reads text json_scan accepted, but still checks every
+ * bound: a mismatch is reported as a protocol error, never read past. */
+
+typedef struct jcur {
+	const uint8_t *p;
+	const uint8_t *end;
+} jcur;
+
+static void cur_space(jcur *c)
+{
+	while (c->p < c->end && json_is_space(*c->p))
+		c->p++;
+}
+
+static int cur_peek(jcur *c)
+{
+	cur_space(c);
+	return c->p < c->end ? *c->p : -1;
+}
+
+static bool cur_eat(jcur *c, uint8_t ch)
+{
+	if (cur_peek(c) != ch)
+		return false;
+	c->p++;
+	return true;
+}
+
+/* cur_skip steps over one value; on success c->p is just past it. */
+static bool cur_skip(jcur *c)
+{
+	size_t depth = 0;
+	int ch = cur_peek(c);
+
+	if (ch < 0)
+		return false;
+	do {
+		if (c->p >= c->end)
+			return false;
+		ch = *c->p;
+		if (ch == '"') {
+			for (c->p++; c->p < c->end && *c->p != '"'; c->p++)
+				if (*c->p == '\\')
+					c->p++;
+			if (c->p >= c->end)
+				return false;
+			c->p++;
+		} else if (ch == '{' || ch == '[') {
+			depth++;
+			c->p++;
+		} else if (ch == '}' || ch == ']') {
+			if (depth == 0)
+				return false;
+			depth--;
+			c->p++;
+		} else if (ch == ',' || ch == ':' || json_is_space((uint8_t)ch)) {
+			if (depth == 0)
+				return false;
+			c->p++;
+		} else {
+			/* a number or literal: up to the next delimiter */
+			while (c->p < c->end && strchr(",:]} \t\r\n", *c->p) == NULL)
+				c->p++;
+		}
+	} while (depth > 0);
+	return true;
+}
+
+/* cur_string decodes the string at c->p as Go does (invalid UTF-8 and lone
+ * surrogates become U+FFFD). *out is malloc'd and NUL-terminated; *has_nul
+ * says whether the text itself holds a NUL. */
+static rpc_error *cur_string(jcur *c, char **out, size_t *out_len,
+                             bool *has_nul)
+{
+	const uint8_t *s, *q;
+	uint8_t *buf, *w;
+	size_t n;
+	uint32_t r, r2;
+
+	if (!cur_eat(c, '"'))
+		return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: string expected");
+	for (q = c->p; q < c->end && *q != '"'; q++)
+		if (*q == '\\')
+			q++;
+	if (q >= c->end)
+		return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: unterminated string");
+	n = (size_t)(q - c->p);
+	buf = malloc(n * 3 + 1);
+	if (buf == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	*has_nul = false;
+	for (s = c->p, w = buf; s < q;) {
+		if (*s == '\\' && s + 1 < q) {
+			s++;
+			switch (*s++) {
+			case 'b': *w++ = '\b'; continue;
+			case 'f': *w++ = '\f'; continue;
+			case 'n': *w++ = '\n'; continue;
+			case 'r': *w++ = '\r'; continue;
+			case 't': *w++ = '\t'; continue;
+			case 'u': break;
+			default: *w++ = s[-1]; continue;
+			}
+			if (q - s < 4)
+				goto bad;
+			r = (uint32_t)(hexval(s[0]) << 12 | hexval(s[1]) << 8 |
+			               hexval(s[2]) << 4 | hexval(s[3]));
+			s += 4;
+			if (r >= 0xD800 && r < 0xDC00 && q - s >= 6 &&
+			    s[0] == '\\' && s[1] == 'u') {
+				r2 = (uint32_t)(hexval(s[2]) << 12 |
+				                hexval(s[3]) << 8 |
+				                hexval(s[4]) << 4 | hexval(s[5]));
+				if (r2 >= 0xDC00 && r2 < 0xE000) {
+					r = 0x10000 + ((r - 0xD800) << 10) +
+					    (r2 - 0xDC00);
+					s += 6;
+				}
+			}
+			if (r >= 0xD800 && r < 0xE000)
+				r = 0xFFFD;
+			if (r == 0)
+				*has_nul = true;
+			w += utf8_encode(r, w);
+		} else if (*s < 0x80) {
+			*w++ = *s++;
+		} else {
+			size_t k = utf8_decode(s, (size_t)(q - s), &r);
+
+			if (k == 0) {
+				w += utf8_encode(0xFFFD, w);
+				s++;
+			} else {
+				memcpy(w, s, k);
+				w += k;
+				s += k;
+			}
+		}
+	}
+	*w = '\0';
+	c->p = q + 1;
+	*out = (char *)buf;
+	if (out_len != NULL)
+		*out_len = (size_t)(w - buf);
+	return NULL;
+bad:
+	free(buf);
+	return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: bad string escape");
+}
+
+/* cur_number returns the text of the number at c->p. */
+static bool cur_number(jcur *c, const char **text, size_t *len)
+{
+	const uint8_t *s;
+	int ch = cur_peek(c);
+
+	if (ch != '-' && !(ch >= '0' && ch <= '9'))
+		return false;
+	for (s = c->p; c->p < c->end && strchr("+-.eE0123456789", *c->p) != NULL &&
+	               *c->p != '\0';
+	     c->p++)
+		;
+	*text = (const char *)s;
+	*len = (size_t)(c->p - s);
+	return true;
+}
+
+/* kind_of names the JSON value at c->p the way Go's UnmarshalTypeError
+ * does. */
+static const char *kind_of(jcur *c)
+{
+	switch (cur_peek(c)) {
+	case '{': return "object";
+	case '[': return "array";
+	case '"': return "string";
+	case 't':
+	case 'f': return "bool";
+	case 'n': return "null";
+	default: return "number";
+	}
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+typedef struct jw {
+	rpci_buf *b;
+	bool oom;
+	rpc_error *err; /* first encoding error */
+	int depth;
+} jw;
+
+static void jw_put(jw *w, const void *p, size_t n)
+{
+	if (!w->oom && !rpci_buf_append(w->b, p, n))
+		w->oom = true;
+}
+
+static void jw_str(jw *w, const char *s)
+{
+	jw_put(w, s, strlen(s));
+}
+
+static void jw_fail(jw *w, rpc_error *err)
+{
+	if (w->err == NULL)
+		w->err = err;
+	else
+		rpc_error_free(err);
+}
+
+static const char json_hex[] = "0123456789abcdef";
+
+/* jw_quote writes s[0..n) as a JSON string, escaped as Go's encoder does
+ * with HTML escaping on (its default). */
+static void jw_quote(jw *w, const uint8_t *s, size_t n)
+{
+	size_t i = 0, start = 0, k;
+	char esc[8];
+	uint32_t r;
+
+	jw_put(w, "\"", 1);
+	while (i < n) {
+		uint8_t c = s[i];
+
+		if (c < 0x80) {
+			if (c >= 0x20 && c != '"' && c != '\\' && c != '<' &&
+			    c != '>' && c != '&') {
+				i++;
+				continue;
+			}
+			jw_put(w, s + start, i - start);
+			switch (c) {
+			case '"': jw_str(w, "\\\""); break;
+			case '\\': jw_str(w, "\\\\"); break;
+			case '\n': jw_str(w, "\\n"); break;
+			case '\r': jw_str(w, "\\r"); break;
+			case '\t': jw_str(w, "\\t"); break;
+			default:
+				memcpy(esc, "\\u00", 4);
+				esc[4] = json_hex[c >> 4];
+				esc[5] = json_hex[c & 15];
+				jw_put(w, esc, 6);
+			}
+			start = ++i;
+			continue;
+		}
+		k = utf8_decode(s + i, n - i, &r);
+		if (k == 0) {
+			jw_put(w, s + start, i - start);
+			jw_str(w, "\\ufffd");
+			start = ++i;
+			continue;
+		}
+		if (r == 0x2028 || r == 0x2029) {
+			jw_put(w, s + start, i - start);
+			jw_str(w, r == 0x2028 ? "\\u2028" : "\\u2029");
+			i += k;
+			start = i;
+			continue;
+		}
+		i += k;
+	}
+	jw_put(w, s + start, n - start);
+	jw_put(w, "\"", 1);
+}
+
+static void jw_cstr(jw *w, const char *s)
+{
+	jw_quote(w, (const uint8_t *)s, s == NULL ? 0 : strlen(s));
+}
+
+/* compact_raw copies the validated JSON text [p, end) without white space,
+ * HTML-escaping strings as Go's encoder does with a json.RawMessage. */
+static char *compact_raw(const uint8_t *p, const uint8_t *end)
+{
+	rpci_buf b = {0};
+	jw w = {.b = &b};
+	bool in_str = false;
+	const uint8_t *s;
+	char esc[7];
+
+	for (s = p; s < end; s++) {
+		uint8_t c = *s;
+
+		if (!in_str && json_is_space(c))
+			continue;
+		if (c == '<' || c == '>' || c == '&') {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = json_hex[c >> 4];
+			esc[5] = json_hex[c & 15];
+			jw_put(&w, esc, 6);
+			continue;
+		}
+		if (c == 0xE2 && end - s > 2 && s[1] == 0x80 &&
+		    (s[2] & ~1) == 0xA8) {
+			jw_str(&w, s[2] == 0xA8 ? "\\u2028" : "\\u2029");
+			s += 2;
+			continue;
+		}
+		jw_put(&w, s, 1);
+		if (in_str && c == '\\' && s + 1 < end) {
+			jw_put(&w, ++s, 1);
+			continue;
+		}
+		if (c == '"')
+			in_str = !in_str;
+	}
+	jw_put(&w, "", 1);
+	if (w.oom) {
+		rpci_buf_fini(&b);
+		return NULL;
+	}
+	return (char *)b.data;
+}
+
+/* jw_float writes v the way Go's encoding/json does: the shortest decimal
+ * that reads back as the same float32/float64, in plain notation for
+ * 1e-6 <= |v| < 1e21 and as d.ddde±x otherwise. NaN and infinities are
+ * errors, as in Go. */
+static void jw_float(jw *w, double v, bool single)
+{
+	char tmp[48], digits[24], out[400];
+	int p, exp10 = 0, nd = 0, i, pos = 0;
+	double a = fabs(v);
+	bool use_e;
+	const char *t;
+
+	if (isnan(v) || isinf(v)) {
+		jw_fail(w, rpci_error(RPC_ERR_INVALID,
+		                      "json: unsupported value: %s",
+		                      isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"));
+		return;
+	}
+	if (v == 0) {
+		jw_str(w, signbit(v) ? "-0" : "0");
+		return;
+	}
+	for (p = 1; p <= 17; p++) {
+		char canon[48];
+
+		snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
+		/* digits and exponent, whatever the locale's decimal point */
+		nd = 0;
+		for (t = tmp; *t != '\0' && *t != 'e'; t++)
+			if (isdigit((unsigned char)*t))
+				digits[nd++] = *t;
+		exp10 = *t == 'e' ? atoi(t + 1) : 0;
+		snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0],
+		         nd > 1 ? "." : "", nd - 1, digits + 1, exp10);
+		if (single ? (float)json_strtod(canon, true) == (float)a
+		           : json_strtod(canon, false) == a)
+			break;
+	}
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	if (single)
+		use_e = (float)a < 1e-6f || (float)a >= 1e21f;
+	else
+		use_e = a < 1e-6 || a >= 1e21;
+	if (signbit(v))
+		out[pos++] = '-';
+	if (use_e) {
+		out[pos++] = digits[0];
+		if (nd > 1) {
+			out[pos++] = '.';
+			memcpy(out + pos, digits + 1, (size_t)nd - 1);
+			pos += nd - 1;
+		}
+		pos += snprintf(out + pos, sizeof out - (size_t)pos,
+		                exp10 < 0 ? "e-%d" : "e+%02d", abs(exp10));
+	} else if (exp10 >= 0) {
+		for (i = 0; i <= exp10; i++)
+			out[pos++] = i < nd ? digits[i] : '0';
+		if (nd > exp10 + 1) {
+			out[pos++] = '.';
+			for (; i < nd; i++)
+				out[pos++] = digits[i];
+		}
+	} else {
+		out[pos++] = '0';
+		out[pos++] = '.';
+		for (i = 0; i < -exp10 - 1; i++)
+			out[pos++] = '0';
+		memcpy(out + pos, digits, (size_t)nd);
+		pos += nd;
+	}
+	jw_put(w, out, (size_t)pos);
+}
+
+static void jw_base64(jw *w, const uint8_t *s, size_t n)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+	size_t i;
+
+	jw_put(w, "\"", 1);
+	for (i = 0; i + 2 < n; i += 3) {
+		q[0] = b64[s[i] >> 2];
+		q[1] = b64[(s[i] & 3) << 4 | s[i + 1] >> 4];
+		q[2] = b64[(s[i + 1] & 15) << 2 | s[i + 2] >> 6];
+		q[3] = b64[s[i + 2] & 63];
+		jw_put(w, q, 4);
+	}
+	if (n - i == 1) {
+		q[0] = b64[s[i] >> 2];
+		q[1] = b64[(s[i] & 3) << 4];
+		q[2] = q[3] = '=';
+		jw_put(w, q, 4);
+	} else if (n - i == 2) {
+		q[0] = b64[s[i] >> 2];
+		q[1] = b64[(s[i] & 3) << 4 | s[i + 1] >> 4];
+		q[2] = b64[(s[i + 1] & 15) << 2];
+		q[3] = '=';
+		jw_put(w, q, 4);
+	}
+	jw_put(w, "\"", 1);
+}
+
+/* ---- message bodies: descriptors ------------------------------------------ */
+
+/* json_is_map_entry tells a map field's entry message (protoc's and
+ * rpcgen-c's "<Field>Entry" with key = 1 and value = 2) from a list. */
+static bool json_is_map_entry(const ProtobufCMessageDescriptor *d)
+{
+	size_t n;
+
+	if (d == NULL || d->n_fields != 2 || d->fields[0].id != 1 ||
+	    d->fields[1].id != 2 || strcmp(d->fields[0].name, "key") != 0 ||
+	    strcmp(d->fields[1].name, "value") != 0)
+		return false;
+	n = strlen(d->short_name);
+	return n >= 5 && strcmp(d->short_name + n - 5, "Entry") == 0;
+}
+
+static bool field_is_map(const ProtobufCFieldDescriptor *f)
+{
+	return f->label == PROTOBUF_C_LABEL_REPEATED &&
+	       f->type == PROTOBUF_C_TYPE_MESSAGE &&
+	       json_is_map_entry(f->descriptor);
+}
+
+/* field_has_flag: scalars of optional fields carry a has_ flag. */
+static bool field_has_flag(const ProtobufCFieldDescriptor *f)
+{
+	return f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	       (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0 &&
+	       f->type != PROTOBUF_C_TYPE_STRING &&
+	       f->type != PROTOBUF_C_TYPE_MESSAGE;
+}
+
+static size_t elt_size(const ProtobufCFieldDescriptor *f)
+{
+	return rpci_value_size(f);
+}
+
+/* go_type names f's value (elem: one element of a list) as Go prints the
+ * type of the equivalent Go field. */
+static void go_type(const ProtobufCFieldDescriptor *f, bool elem, char *out,
+                    size_t n)
+{
+	const char *name;
+
+	if (!elem && field_is_map(f)) {
+		char k[64], v[64];
+		const ProtobufCMessageDescriptor *d = f->descriptor;
+
+		go_type(&d->fields[0], true, k, sizeof k);
+		go_type(&d->fields[1], true, v, sizeof v);
+		snprintf(out, n, "map[%s]%s", k, v);
+		return;
+	}
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_ENUM: name = "int32"; break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64: name = "int64"; break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32: name = "uint32"; break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64: name = "uint64"; break;
+	case PROTOBUF_C_TYPE_FLOAT: name = "float32"; break;
+	case PROTOBUF_C_TYPE_DOUBLE: name = "float64"; break;
+	case PROTOBUF_C_TYPE_BOOL: name = "bool"; break;
+	case PROTOBUF_C_TYPE_STRING: name = "string"; break;
+	case PROTOBUF_C_TYPE_BYTES: name = "[]uint8"; break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		name = ((const ProtobufCMessageDescriptor *)f->descriptor)
+		               ->short_name;
+		break;
+	default: name = "?"; break;
+	}
+	snprintf(out, n, "%s%s",
+	         !elem && f->label == PROTOBUF_C_LABEL_REPEATED ? "[]" : "",
+	         name);
+}
+
+/* ---- message bodies: encoding -------------------------------------------- */
+
+static void enc_message(jw *w, const ProtobufCMessage *m);
+
+/* enc_key writes "Name": for field f (Go's exported spelling). */
+static void enc_key(jw *w, const ProtobufCFieldDescriptor *f)
+{
+	size_t n = strlen(f->name);
+	char *k = malloc(n + 1);
+
+	if (k == NULL) {
+		w->oom = true;
+		return;
+	}
+	memcpy(k, f->name, n + 1);
+	if (n > 0 && k[0] >= 'a' && k[0] <= 'z')
+		k[0] = (char)(k[0] - 'a' + 'A');
+	jw_quote(w, (const uint8_t *)k, n);
+	jw_put(w, ":", 1);
+	free(k);
+}
+
+/* enc_one writes one value of f's type held at p. */
+static void enc_one(jw *w, const ProtobufCFieldDescriptor *f, const void *p,
+                    bool top)
+{
+	char num[32];
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		snprintf(num, sizeof num, "%d", (int)*(const int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_ENUM:
+		snprintf(num, sizeof num, "%d", *(const int *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		snprintf(num, sizeof num, "%lld",
+		         (long long)*(const int64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		snprintf(num, sizeof num, "%u", (unsigned)*(const uint32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		snprintf(num, sizeof num, "%llu",
+		         (unsigned long long)*(const uint64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		jw_float(w, *(const float *)p, true);
+		return;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		jw_float(w, *(const double *)p, false);
+		return;
+	case PROTOBUF_C_TYPE_BOOL:
+		jw_str(w, *(const protobuf_c_boolean *)p ? "true" : "false");
+		return;
+	case PROTOBUF_C_TYPE_STRING:
+		jw_cstr(w, *(char *const *)p);
+		return;
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *b = p;
+
+		if (b->len == 0 && !top)
+			jw_str(w, "null"); /* Go's nil []byte */
+		else
+			jw_base64(w, b->data, b->len);
+		return;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE:
+		if (*(ProtobufCMessage *const *)p == NULL)
+			jw_str(w, "null");
+		else
+			enc_message(w, *(ProtobufCMessage *const *)p);
+		return;
+	default:
+		jw_fail(w, rpci_error(RPC_ERR_INVALID,
+		                      "rpc: json: field %s has an unknown type",
+		                      f->name));
+		return;
+	}
+	jw_str(w, num);
+}
+
+/* map_key is one map entry with its key as Go would write it. */
+typedef struct map_key {
+	char *text;
+	size_t len;
+	const ProtobufCMessage *entry;
+} map_key;
+
+static int map_key_cmp(const void *a, const void *b)
+{
+	const map_key *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->text, y->text, n);
+
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static void enc_map(jw *w, const ProtobufCFieldDescriptor *f, size_t n,
+                    ProtobufCMessage *const *entries, bool top)
+{
+	const ProtobufCMessageDescriptor *d = f->descriptor;
+	const ProtobufCFieldDescriptor *kf = &d->fields[0], *vf = &d->fields[1];
+	map_key *keys;
+	size_t i;
+	char num[32];
+
+	if (n == 0) {
+		jw_str(w, top ? "{}" : "null");
+		return;
+	}
+	keys = calloc(n, sizeof *keys);
+	if (keys == NULL) {
+		w->oom = true;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const void *kp = JSON_AT(entries[i], kf->offset, char);
+		const char *s = num;
+
+		keys[i].entry = entries[i];
+		switch (kf->type) {
+		case PROTOBUF_C_TYPE_STRING:
+			s = *(char *const *)kp;
+			if (s == NULL)
+				s = "";
+			break;
+		case PROTOBUF_C_TYPE_BOOL:
+			s = *(const protobuf_c_boolean *)kp ? "true" : "false";
+			break;
+		case PROTOBUF_C_TYPE_INT32:
+		case PROTOBUF_C_TYPE_SINT32:
+		case PROTOBUF_C_TYPE_SFIXED32:
+			snprintf(num, sizeof num, "%d", (int)*(const int32_t *)kp);
+			break;
+		case PROTOBUF_C_TYPE_INT64:
+		case PROTOBUF_C_TYPE_SINT64:
+		case PROTOBUF_C_TYPE_SFIXED64:
+			snprintf(num, sizeof num, "%lld",
+			         (long long)*(const int64_t *)kp);
+			break;
+		case PROTOBUF_C_TYPE_UINT32:
+		case PROTOBUF_C_TYPE_FIXED32:
+			snprintf(num, sizeof num, "%u",
+			         (unsigned)*(const uint32_t *)kp);
+			break;
+		case PROTOBUF_C_TYPE_UINT64:
+		case PROTOBUF_C_TYPE_FIXED64:
+			snprintf(num, sizeof num, "%llu",
+			         (unsigned long long)*(const uint64_t *)kp);
+			break;
+		default:
+			jw_fail(w, rpci_error(RPC_ERR_INVALID,
+			                      "json: unsupported map key type in %s",
+			                      f->name));
+			goto out;
+		}
+		keys[i].len = strlen(s);
+		keys[i].text = strdup(s);
+		if (keys[i].text == NULL) {
+			w->oom = true;
+			goto out;
+		}
+	}
+	qsort(keys, n, sizeof *keys, map_key_cmp);
+	jw_put(w, "{", 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			jw_put(w, ",", 1);
+		jw_quote(w, (const uint8_t *)keys[i].text, keys[i].len);
+		jw_put(w, ":", 1);
+		enc_one(w, vf, JSON_AT(keys[i].entry, vf->offset, char), false);
+	}
+	jw_put(w, "}", 1);
+out:
+	for (i = 0; i < n; i++)
+		free(keys[i].text);
+	free(keys);
+}
+
+/* enc_field writes the value of field f of m (top: f is the field of a
+ * wrapper type, sent bare as a whole params or result). */
+static void enc_field(jw *w, const ProtobufCFieldDescriptor *f,
+                      const ProtobufCMessage *m, bool top)
+{
+	const void *p = JSON_AT(m, f->offset, char);
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		size_t n = *JSON_AT(m, f->quantifier_offset, size_t), i;
+		const char *arr = *(char *const *)p;
+
+		if (field_is_map(f)) {
+			enc_map(w, f, n, (ProtobufCMessage *const *)arr, top);
+			return;
+		}
+		if (n == 0) {
+			jw_str(w, top ? "[]" : "null"); /* Go's nil slice */
+			return;
+		}
+		jw_put(w, "[", 1);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				jw_put(w, ",", 1);
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			    ((ProtobufCMessage *const *)arr)[i] == NULL) {
+				jw_str(w, "null");
+				continue;
+			}
+			enc_one(w, f, arr + i * elt_size(f), true);
+		}
+		jw_put(w, "]", 1);
+		return;
+	}
+	if (field_has_flag(f) &&
+	    !*JSON_AT(m, f->quantifier_offset, protobuf_c_boolean)) {
+		jw_str(w, "null");
+		return;
+	}
+	if (f->type == PROTOBUF_C_TYPE_STRING && *(char *const *)p == NULL &&
+	    f->label == PROTOBUF_C_LABEL_OPTIONAL) {
+		jw_str(w, "null");
+		return;
+	}
+	enc_one(w, f, p, top);
+}
+
+static void enc_message(jw *w, const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	unsigned i;
+	bool first = true;
+
+	if (++w->depth > JSON_MAX_DEPTH - 2) {
+		jw_fail(w, rpci_error(RPC_ERR_INVALID,
+		                      "rpc: json: nesting deeper than %d",
+		                      JSON_MAX_DEPTH));
+		w->depth--;
+		return;
+	}
+	jw_put(w, "{", 1);
+	for (i = 0; i < d->n_fields && w->err == NULL; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+		    *JSON_AT(m, f->quantifier_offset, uint32_t) != f->id)
+			continue;
+		if (!first)
+			jw_put(w, ",", 1);
+		first = false;
+		enc_key(w, f);
+		enc_field(w, f, m, false);
+	}
+	jw_put(w, "}", 1);
+	w->depth--;
+}
+
+/* enc_top writes a whole params element or result. */
+static void enc_top(jw *w, const rpc_type *t, const ProtobufCMessage *body)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	if (body == NULL || t == NULL) {
+		jw_str(w, "null");
+		return;
+	}
+	if (t->form == RPC_FORM_MESSAGE) {
+		enc_message(w, body);
+		return;
+	}
+	f = rpci_value_field(t);
+	if (f == NULL) {
+		jw_fail(w, rpci_error(RPC_ERR_INVALID,
+		                      "rpc: json: type %s has no field 1", t->name));
+		return;
+	}
+	enc_field(w, f, body, true);
+}
+
+/* ---- message bodies: decoding -------------------------------------------- */
+
+/* A decoding context: the cursor plus what Go's errors name, the innermost
+ * struct and the path of field names from the root. */
+typedef struct jdec {
+	jcur c;
+	const char *strct;
+	char path[256];
+	size_t path_len;
+	int depth;
+} jdec;
+
+static rpc_error *dec_type_error(jdec *d, const char *value, size_t vlen,
+                                 const ProtobufCFieldDescriptor *f, bool elem)
+{
+	char type[160];
+
+	go_type(f, elem, type, sizeof type);
+	if (d->strct != NULL)
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "json: cannot unmarshal %.*s into Go struct field "
+		                  "%s.%s of type %s",
+		                  (int)vlen, value, d->strct, d->path, type);
+	return rpci_error(RPC_ERR_PROTOCOL,
+	                  "json: cannot unmarshal %.*s into Go value of type %s",
+	                  (int)vlen, value, type);
+}
+
+static rpc_error *dec_kind_error(jdec *d, const ProtobufCFieldDescriptor *f,
+                                 bool elem)
+{
+	const char *k = kind_of(&d->c);
+
+	return dec_type_error(d, k, strlen(k), f, elem);
+}
+
+/* dec_number_error: "number 1.5" as Go spells a number that does not fit. */
+static rpc_error *dec_number_error(jdec *d, const char *text, size_t len,
+                                   const ProtobufCFieldDescriptor *f)
+{
+	char v[80];
+
+	snprintf(v, sizeof v, "number %.*s", (int)(len > 64 ? 64 : len), text);
+	return dec_type_error(d, v, strlen(v), f, true);
+}
+
+/* parse_int reads an integer literal (no fraction, no exponent) in
+ * [min, max] or [0, umax] when is_unsigned. */
+static bool parse_int(const char *s, size_t n, bool is_unsigned, int64_t min,
+                      int64_t max, uint64_t umax, int64_t *iv, uint64_t *uv)
+{
+	bool neg = false;
+	uint64_t v = 0, limit;
+	size_t i = 0;
+
+	if (n > 0 && s[0] == '-') {
+		neg = true;
+		i++;
+	}
+	if (i == n)
+		return false;
+	if (is_unsigned && neg)
+		return false;
+	limit = is_unsigned ? umax : neg ? (uint64_t)(-(min + 1)) + 1
+	                                  : (uint64_t)max;
+	for (; i < n; i++) {
+		unsigned dgt;
+
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		dgt = (unsigned)(s[i] - '0');
+		if (v > (limit - dgt) / 10)
+			return false;
+		v = v * 10 + dgt;
+	}
+	if (is_unsigned)
+		*uv = v;
+	else if (neg)
+		*iv = v == 0 ? 0 : -(int64_t)(v - 1) - 1;
+	else
+		*iv = (int64_t)v;
+	return true;
+}
+
+/* b64_decode decodes s[0..n) in place as Go's base64.StdEncoding does
+ * (padded; '\r' and '\n' ignored). *olen gets the decoded length; on
+ * failure *bad is the offending position. */
+static bool b64_decode(uint8_t *s, size_t n, size_t *olen, size_t *bad)
+{
+	size_t m = 0, i, j, o = 0;
+	int v[4];
+
+	for (i = 0; i < n; i++)
+		if (s[i] != '\r' && s[i] != '\n')
+			s[m++] = s[i];
+	if (m % 4 != 0) {
+		*bad = m / 4 * 4;
+		return false;
+	}
+	for (i = 0; i < m; i += 4) {
+		int pad = 0;
+
+		for (j = 0; j < 4; j++) {
+			uint8_t c = s[i + j];
+
+			if (c >= 'A' && c <= 'Z')
+				v[j] = c - 'A';
+			else if (c >= 'a' && c <= 'z')
+				v[j] = c - 'a' + 26;
+			else if (c >= '0' && c <= '9')
+				v[j] = c - '0' + 52;
+			else if (c == '+')
+				v[j] = 62;
+			else if (c == '/')
+				v[j] = 63;
+			else if (c == '=' && j >= 2 && i + 4 == m &&
+			         (j == 3 || s[i + 3] == '='))
+				v[j] = 0, pad++;
+			else {
+				*bad = i + j;
+				return false;
+			}
+			if (pad > 0 && c != '=') {
+				*bad = i + j;
+				return false;
+			}
+		}
+		s[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
+		if (pad < 2)
+			s[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
+		if (pad < 1)
+			s[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
+	}
+	*olen = o;
+	return true;
+}
+
+static rpc_error *dec_message(jdec *d, ProtobufCMessage *m);
+
+/* dec_one decodes one non-null value of f's type into p. */
+static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
+{
+	const char *text;
+	size_t len;
+	int64_t iv = 0;
+	uint64_t uv = 0;
+	rpc_error *err;
+	int ch = cur_peek(&d->c);
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_ENUM:
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64: {
+		bool is64 = f->type == PROTOBUF_C_TYPE_INT64 ||
+		            f->type == PROTOBUF_C_TYPE_SINT64 ||
+		            f->type == PROTOBUF_C_TYPE_SFIXED64 ||
+		            f->type == PROTOBUF_C_TYPE_UINT64 ||
+		            f->type == PROTOBUF_C_TYPE_FIXED64;
+		bool is_unsigned = f->type == PROTOBUF_C_TYPE_UINT32 ||
+		                   f->type == PROTOBUF_C_TYPE_FIXED32 ||
+		                   f->type == PROTOBUF_C_TYPE_UINT64 ||
+		                   f->type == PROTOBUF_C_TYPE_FIXED64;
+
+		if (!cur_number(&d->c, &text, &len))
+			return dec_kind_error(d, f, true);
+		if (!parse_int(text, len, is_unsigned,
+		               is64 ? INT64_MIN : INT32_MIN,
+		               is64 ? INT64_MAX : INT32_MAX,
+		               is64 ? UINT64_MAX : UINT32_MAX, &iv, &uv))
+			return dec_number_error(d, text, len, f);
+		if (f->type == PROTOBUF_C_TYPE_ENUM)
+			*(int *)p = (int)iv;
+		else if (is_unsigned && is64)
+			*(uint64_t *)p = uv;
+		else if (is_unsigned)
+			*(uint32_t *)p = (uint32_t)uv;
+		else if (is64)
+			*(int64_t *)p = iv;
+		else
+			*(int32_t *)p = (int32_t)iv;
+		return NULL;
+	}
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_DOUBLE: {
+		char buf[400];
+		double v;
+
+		if (!cur_number(&d->c, &text, &len))
+			return dec_kind_error(d, f, true);
+		if (len >= sizeof buf)
+			return dec_number_error(d, text, len, f);
+		memcpy(buf, text, len);
+		buf[len] = '\0';
+		v = json_strtod(buf, f->type == PROTOBUF_C_TYPE_FLOAT);
+		if (isinf(v))
+			return dec_number_error(d, text, len, f);
+		if (f->type == PROTOBUF_C_TYPE_FLOAT)
+			*(float *)p = (float)v;
+		else
+			*(double *)p = v;
+		return NULL;
+	}
+	case PROTOBUF_C_TYPE_BOOL:
+		if (ch != 't' && ch != 'f')
+			return dec_kind_error(d, f, true);
+		*(protobuf_c_boolean *)p = ch == 't';
+		cur_skip(&d->c);
+		return NULL;
+	case PROTOBUF_C_TYPE_STRING: {
+		char *s, **dst = p;
+		bool nul;
+
+		if (ch != '"')
+			return dec_kind_error(d, f, true);
+		if ((err = cur_string(&d->c, &s, NULL, &nul)) != NULL)
+			return err;
+		if (nul) {
+			free(s);
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "rpc: json: string field %s holds a NUL "
+			                  "character",
+			                  f->name);
+		}
+		if (*dst != NULL && *dst != protobuf_c_empty_string &&
+		    *dst != f->default_value)
+			free(*dst);
+		*dst = s;
+		return NULL;
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		ProtobufCBinaryData *b = p;
+		const ProtobufCBinaryData *def = f->default_value;
+		char *s;
+		size_t n, o, bad;
+		bool nul;
+
+		if (ch != '"')
+			return dec_kind_error(d, f, true);
+		if ((err = cur_string(&d->c, &s, &n, &nul)) != NULL)
+			return err;
+		if (!b64_decode((uint8_t *)s, n, &o, &bad)) {
+			free(s);
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "illegal base64 data at input byte %zu",
+			                  bad);
+		}
+		if (b->data != NULL && (def == NULL || def->data != b->data))
+			free(b->data);
+		if (o == 0) {
+			free(s);
+			s = NULL;
+		}
+		b->data = (uint8_t *)s;
+		b->len = o;
+		return NULL;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		ProtobufCMessage **mp = p;
+
+		if (ch != '{')
+			return dec_kind_error(d, f, true);
+		if (*mp == NULL || *mp == f->default_value) {
+			*mp = rpci_message_new(f->descriptor);
+			if (*mp == NULL)
+				return rpci_error(RPC_ERR_NOMEM, NULL);
+		}
+		return dec_message(d, *mp);
+	}
+	default:
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: json: field %s has an unknown type", f->name);
+	}
+}
+
+/* dec_clear_list frees list field f of m and leaves it empty. */
+static void dec_clear_list(const ProtobufCFieldDescriptor *f,
+                           ProtobufCMessage *m)
+{
+	size_t *n = JSON_AT(m, f->quantifier_offset, size_t), i;
+	void **arr = JSON_AT(m, f->offset, void *);
+
+	if (*arr != NULL) {
+		for (i = 0; i < *n; i++) {
+			if (f->type == PROTOBUF_C_TYPE_STRING) {
+				char *s = ((char **)*arr)[i];
+
+				if (s != protobuf_c_empty_string &&
+				    s != f->default_value)
+					free(s);
+			} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
+				free(((ProtobufCBinaryData *)*arr)[i].data);
+			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				rpci_message_free(((ProtobufCMessage **)*arr)[i]);
+			}
+		}
+		free(*arr);
+	}
+	*arr = NULL;
+	*n = 0;
+}
+
+/* dec_null applies a JSON null to field f of m: as in Go, it empties lists,
+ * maps, bytes, submessages and optional values and leaves the rest. */
+static void dec_null(const ProtobufCFieldDescriptor *f, ProtobufCMessage *m)
+{
+	void *p = JSON_AT(m, f->offset, char);
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		dec_clear_list(f, m);
+		return;
+	}
+	if (field_has_flag(f))
+		*JSON_AT(m, f->quantifier_offset, protobuf_c_boolean) = 0;
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		ProtobufCMessage **mp = p;
+
+		if (*mp != f->default_value)
+			rpci_message_free(*mp);
+		*mp = NULL;
+	} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
+		ProtobufCBinaryData *b = p;
+		const ProtobufCBinaryData *def = f->default_value;
+
+		if (b->data != NULL && (def == NULL || def->data != b->data))
+			free(b->data);
+		b->data = NULL;
+		b->len = 0;
+	}
+}
+
+/* count_items counts the elements of the array or members of the object
+ * at c (which it does not move). */
+static bool count_items(const jcur *c, bool object, size_t *n)
+{
+	jcur probe = *c;
+
+	*n = 0;
+	if (!cur_eat(&probe, object ? '{' : '['))
+		return false;
+	if (cur_eat(&probe, object ? '}' : ']'))
+		return true;
+	for (;;) {
+		if (object && (!cur_skip(&probe) || !cur_eat(&probe, ':')))
+			return false;
+		if (!cur_skip(&probe))
+			return false;
+		(*n)++;
+		if (cur_eat(&probe, ','))
+			continue;
+		return cur_eat(&probe, object ? '}' : ']');
+	}
+}
+
+static rpc_error *dec_bad_json(void)
+{
+	return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: malformed body");
+}
+
+static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
+                           ProtobufCMessage *m)
+{
+	size_t n, i, size = elt_size(f);
+	size_t *np = JSON_AT(m, f->quantifier_offset, size_t);
+	char **arrp = JSON_AT(m, f->offset, char *);
+	rpc_error *err;
+
+	if (cur_peek(&d->c) != '[')
+		return dec_kind_error(d, f, false);
+	if (!count_items(&d->c, false, &n))
+		return dec_bad_json();
+	dec_clear_list(f, m);
+	cur_eat(&d->c, '[');
+	if (n > 0) {
+		*arrp = calloc(n, size);
+		if (*arrp == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		void *slot = *arrp + i * size;
+
+		*np = i + 1; /* a zeroed slot is safe to free */
+		if (i > 0 && !cur_eat(&d->c, ','))
+			return dec_bad_json();
+		if (cur_peek(&d->c) == 'n') {
+			cur_skip(&d->c);
+			/* Go's zero element; protobuf-c lists hold no NULLs */
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				*(ProtobufCMessage **)slot =
+					rpci_message_new(f->descriptor);
+				if (*(ProtobufCMessage **)slot == NULL)
+					return rpci_error(RPC_ERR_NOMEM, NULL);
+			} else if (f->type == PROTOBUF_C_TYPE_STRING) {
+				*(char **)slot = strdup("");
+				if (*(char **)slot == NULL)
+					return rpci_error(RPC_ERR_NOMEM, NULL);
+			}
+			continue;
+		}
+		if ((err = dec_one(d, f, slot)) != NULL)
+			return err;
+	}
+	if (!cur_eat(&d->c, ']'))
+		return dec_bad_json();
+	return NULL;
+}
+
+/* dec_map_key sets the key field of a map entry from the JSON key text. */
+static rpc_error *dec_map_key(const ProtobufCFieldDescriptor *kf,
+                              ProtobufCMessage *entry, char **key, bool nul)
+{
+	void *p = JSON_AT(entry, kf->offset, char);
+	bool is64 = false, is_unsigned = false;
+	int64_t iv = 0;
+	uint64_t uv = 0;
+	char type[32];
+
+	switch (kf->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		if (nul)
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "rpc: json: map key holds a NUL character");
+		*(char **)p = *key;
+		*key = NULL;
+		return NULL;
+	case PROTOBUF_C_TYPE_BOOL:
+		if (strcmp(*key, "true") != 0 && strcmp(*key, "false") != 0)
+			break;
+		*(protobuf_c_boolean *)p = **key == 't';
+		return NULL;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		is64 = true;
+		/* fall through */
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		if (!parse_int(*key, strlen(*key), false,
+		               is64 ? INT64_MIN : INT32_MIN,
+		               is64 ? INT64_MAX : INT32_MAX, 0, &iv, &uv))
+			break;
+		if (is64)
+			*(int64_t *)p = iv;
+		else
+			*(int32_t *)p = (int32_t)iv;
+		return NULL;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		is64 = true;
+		/* fall through */
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		is_unsigned = true;
+		if (!parse_int(*key, strlen(*key), true, 0, 0,
+		               is64 ? UINT64_MAX : UINT32_MAX, &iv, &uv))
+			break;
+		if (is64)
+			*(uint64_t *)p = uv;
+		else
+			*(uint32_t *)p = (uint32_t)uv;
+		return NULL;
+	default:
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: json: unsupported map key type");
+	}
+	(void)is_unsigned;
+	go_type(kf, true, type, sizeof type);
+	return rpci_error(RPC_ERR_PROTOCOL,
+	                  "json: cannot unmarshal number %.64s into Go value of "
+	                  "type %s",
+	                  *key, type);
+}
+
+static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
+                          ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *ed = f->descriptor;
+	const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
+	size_t n, i;
+	size_t *np = JSON_AT(m, f->quantifier_offset, size_t);
+	ProtobufCMessage ***arrp = JSON_AT(m, f->offset, ProtobufCMessage **);
+	rpc_error *err;
+
+	if (cur_peek(&d->c) != '{')
+		return dec_kind_error(d, f, false);
+	if (!count_items(&d->c, true, &n))
+		return dec_bad_json();
+	dec_clear_list(f, m);
+	cur_eat(&d->c, '{');
+	if (n > 0) {
+		*arrp = calloc(n, sizeof **arrp);
+		if (*arrp == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		ProtobufCMessage *e;
+		char *key = NULL;
+		bool nul;
+
+		if (i > 0 && !cur_eat(&d->c, ','))
+			return dec_bad_json();
+		e = rpci_message_new(ed);
+		if (e == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		(*arrp)[i] = e;
+		*np = i + 1;
+		if ((err = cur_string(&d->c, &key, NULL, &nul)) != NULL)
+			return err;
+		err = dec_map_key(kf, e, &key, nul);
+		free(key);
+		if (err != NULL)
+			return err;
+		if (field_has_flag(kf))
+			*JSON_AT(e, kf->quantifier_offset, protobuf_c_boolean) = 1;
+		if (!cur_eat(&d->c, ':'))
+			return dec_bad_json();
+		if (cur_peek(&d->c) == 'n') {
+			cur_skip(&d->c);
+			continue;
+		}
+		if ((err = dec_one(d, vf, JSON_AT(e, vf->offset, char))) != NULL)
+			return err;
+		if (field_has_flag(vf))
+			*JSON_AT(e, vf->quantifier_offset, protobuf_c_boolean) = 1;
+	}
+	if (!cur_eat(&d->c, '}'))
+		return dec_bad_json();
+	return NULL;
+}
+
+/* dec_field decodes the value at the cursor into field f of m. */
+static rpc_error *dec_field(jdec *d, const ProtobufCFieldDescriptor *f,
+                            ProtobufCMessage *m)
+{
+	rpc_error *err;
+
+	if (cur_peek(&d->c) == 'n') {
+		cur_skip(&d->c);
+		dec_null(f, m);
+		return NULL;
+	}
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return field_is_map(f) ? dec_map(d, f, m) : dec_list(d, f, m);
+	err = dec_one(d, f, JSON_AT(m, f->offset, char));
+	if (err == NULL && field_has_flag(f))
+		*JSON_AT(m, f->quantifier_offset, protobuf_c_boolean) = 1;
+	return err;
+}
+
+/* key_is matches a JSON key to a field's name with its first letter
+ * upper-cased (Go's exported name); fold ignores ASCII case. */
+static bool key_is(const char *key, const char *name, bool fold)
+{
+	if (fold)
+		return strcasecmp(key, name) == 0;
+	if (name[0] == '\0')
+		return key[0] == '\0';
+	return key[0] == toupper((unsigned char)name[0]) &&
+	       strcmp(key + 1, name + 1) == 0;
+}
+
+static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *desc = m->descriptor;
+	rpc_error *err = NULL;
+
+	if (++d->depth > JSON_MAX_DEPTH)
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: json: nesting deeper than %d",
+		                  JSON_MAX_DEPTH);
+	if (!cur_eat(&d->c, '{'))
+		return dec_bad_json();
+	if (cur_eat(&d->c, '}')) {
+		d->depth--;
+		return NULL;
+	}
+	for (;;) {
+		const ProtobufCFieldDescriptor *f = NULL;
+		char *key;
+		bool nul;
+		unsigned i;
+
+		if ((err = cur_string(&d->c, &key, NULL, &nul)) != NULL)
+			return err;
+		for (i = 0; !nul && f == NULL && i < desc->n_fields; i++)
+			if (key_is(key, desc->fields[i].name, false))
+				f = &desc->fields[i];
+		for (i = 0; !nul && f == NULL && i < desc->n_fields; i++)
+			if (key_is(key, desc->fields[i].name, true))
+				f = &desc->fields[i];
+		free(key);
+		if (!cur_eat(&d->c, ':'))
+			return dec_bad_json();
+		if (f == NULL || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
+			if (!cur_skip(&d->c))
+				return dec_bad_json();
+		} else {
+			const char *strct = d->strct;
+			size_t len = d->path_len, n = strlen(f->name);
+
+			if (len + n + 2 < sizeof d->path) {
+				if (len > 0)
+					d->path[d->path_len++] = '.';
+				memcpy(d->path + d->path_len, f->name, n + 1);
+				d->path[d->path_len] = (char)toupper(
+					(unsigned char)d->path[d->path_len]);
+				d->path_len += n;
+			}
+			d->strct = desc->short_name;
+			err = dec_field(d, f, m);
+			d->strct = strct;
+			d->path_len = len;
+			d->path[len] = '\0';
+			if (err != NULL)
+				return err;
+		}
+		if (cur_eat(&d->c, ','))
+			continue;
+		if (cur_eat(&d->c, '}'))
+			break;
+		return dec_bad_json();
+	}
+	d->depth--;
+	return NULL;
+}
+
+/* dec_top decodes a whole params element or result into dst. */
+static rpc_error *dec_top(jdec *d, const rpc_type *t, ProtobufCMessage *dst)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	if (cur_peek(&d->c) == 'n')
+		return NULL; /* null leaves the zero value, as in Go */
+	if (t->form == RPC_FORM_MESSAGE) {
+		if (cur_peek(&d->c) != '{')
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "json: cannot unmarshal %s into Go value of "
+			                  "type %s",
+			                  kind_of(&d->c), t->desc->short_name);
+		return dec_message(d, dst);
+	}
+	f = rpci_value_field(t);
+	if (f == NULL)
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: json: type %s has no field 1", t->name);
+	return dec_field(d, f, dst);
+}
+
+/* ---- the codec ------------------------------------------------------------ */
+
+typedef struct jspan {
+	const uint8_t *p;
+	const uint8_t *end;
+} jspan;
+
+static bool span_null(const jspan *s)
+{
+	return s->p == NULL || *s->p == 'n';
+}
+
+/* hdr_fields finds the members named names[0..2] (exactly, else ignoring
+ * ASCII case; the last one wins) of the top-level object [p, end). */
+static rpc_error *hdr_fields(const uint8_t *p, const uint8_t *end,
+                             const char *type, const char *const names[3],
+                             jspan out[3])
+{
+	jcur c = {p, end};
+	int ch = cur_peek(&c), i;
+	rpc_error *err;
+
+	memset(out, 0, 3 * sizeof *out);
+	if (ch == 'n')
+		return NULL;
+	if (ch != '{')
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "json: cannot unmarshal %s into Go value of type "
+		                  "jsonrpc.%s",
+		                  kind_of(&c), type);
+	c.p++;
+	if (cur_eat(&c, '}'))
+		return NULL;
+	for (;;) {
+		char *key;
+		bool nul;
+		int idx = -1;
+		const uint8_t *v;
+
+		if ((err = cur_string(&c, &key, NULL, &nul)) != NULL)
+			return err;
+		for (i = 0; !nul && idx < 0 && i < 3; i++)
+			if (strcmp(key, names[i]) == 0)
+				idx = i;
+		for (i = 0; !nul && idx < 0 && i < 3; i++)
+			if (strcasecmp(key, names[i]) == 0)
+				idx = i;
+		free(key);
+		if (!cur_eat(&c, ':'))
+			return dec_bad_json();
+		cur_space(&c);
+		v = c.p;
+		if (!cur_skip(&c))
+			return dec_bad_json();
+		if (idx >= 0) {
+			out[idx].p = v;
+			out[idx].end = c.p;
+		}
+		if (cur_eat(&c, ','))
+			continue;
+		if (cur_eat(&c, '}'))
+			return NULL;
+		return dec_bad_json();
+	}
+}
+
+static rpc_error *span_copy(const jspan *s, rpci_msg *msg)
+{
+	size_t n = (size_t)(s->end - s->p);
+
+	msg->body = malloc(n + 1);
+	if (msg->body == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	memcpy(msg->body, s->p, n);
+	((char *)msg->body)[n] = '\0';
+	msg->body_len = n;
+	return NULL;
+}
+
+static rpc_error *read_request(json_state *s, const uint8_t *p,
+                               const uint8_t *end, rpci_msg *msg)
+{
+	static const char *const names[3] = {"method", "params", "id"};
+	jspan f[3];
+	rpc_error *err;
+	char *raw = NULL;
+	bool nul;
+
+	if ((err = hdr_fields(p, end, "serverRequest", names, f)) != NULL)
+		return err;
+	if (!span_null(&f[0])) {
+		jcur c = {f[0].p, f[0].end};
+
+		if (*f[0].p != '"')
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "json: cannot unmarshal %s into Go struct "
+			                  "field serverRequest.method of type string",
+			                  kind_of(&c));
+		err = cur_string(&c, &msg->service_method, NULL, &nul);
+		if (err != NULL)
+			return err;
+	} else {
+		msg->service_method = strdup("");
+		if (msg->service_method == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	if (!span_null(&f[1]) && (err = span_copy(&f[1], msg)) != NULL)
+		return err;
+	if (!span_null(&f[2])) {
+		raw = compact_raw(f[2].p, f[2].end);
+		if (raw == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	if (!ids_put(s, raw, &msg->seq))
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	return NULL;
+}
+
+static rpc_error *read_response(const uint8_t *p, const uint8_t *end,
+                                rpci_msg *msg)
+{
+	static const char *const names[3] = {"id", "result", "error"};
+	jspan f[3];
+	rpc_error *err;
+	char *text = NULL;
+	bool nul;
+
+	if ((err = hdr_fields(p, end, "clientResponse", names, f)) != NULL)
+		return err;
+	if (!span_null(&f[0])) {
+		jcur c = {f[0].p, f[0].end};
+		const char *num;
+		size_t len;
+		int64_t iv;
+
+		if (!cur_number(&c, &num, &len))
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "json: cannot unmarshal %s into Go struct "
+			                  "field clientResponse.id of type uint64",
+			                  kind_of(&c));
+		if (!parse_int(num, len, true, 0, 0, UINT64_MAX, &iv, &msg->seq))
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "json: cannot unmarshal number %.*s into Go "
+			                  "struct field clientResponse.id of type "
+			                  "uint64",
+			                  (int)(len > 64 ? 64 : len), num);
+	}
+	msg->service_method = strdup("");
+	if (msg->service_method == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	if (!span_null(&f[1]) && (err = span_copy(&f[1], msg)) != NULL)
+		return err;
+	if (span_null(&f[2]) && msg->body != NULL)
+		return NULL;
+	/* Go: an error that is not a string, or no result and no error */
+	if (span_null(&f[2]) || *f[2].p != '"') {
+		char *raw = span_null(&f[2]) ? NULL : compact_raw(f[2].p, f[2].end);
+
+		err = rpci_error(RPC_ERR_PROTOCOL, "invalid error %s",
+		                 raw != NULL ? raw : "<nil>");
+		free(raw);
+		return err;
+	}
+	{
+		jcur c = {f[2].p, f[2].end};
+
+		if ((err = cur_string(&c, &text, NULL, &nul)) != NULL)
+			return err;
+	}
+	if (text[0] == '\0') {
+		free(text);
+		text = strdup("unspecified error");
+		if (text == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	msg->error = text;
+	return NULL;
+}
+
+static void json_msg_clear(void *state, rpci_msg *msg)
+{
+	(void)state;
+	if (msg == NULL)
+		return;
+	free(msg->service_method);
+	free(msg->error);
+	free(msg->body);
+	memset(msg, 0, sizeof *msg);
+}
+
+static rpci_read_status json_read(void *state, const uint8_t *in, size_t len,
+                                  size_t *used, rpci_msg *msg, rpc_error **err)
+{
+	json_state *s = state;
+	scanner sc = {.in = in, .len = len < s->max_frame ? len : s->max_frame};
+	size_t start = 0, end = 0;
+	rpc_error *e;
+
+	switch (json_scan(&sc, &start, &end)) {
+	case SCAN_AGAIN:
+		if (len < s->max_frame)
+			return RPCI_READ_AGAIN;
+		*err = rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: json: message larger than %zu bytes",
+		                  s->max_frame);
+		return RPCI_READ_ERROR;
+	case SCAN_ERROR:
+		*err = rpci_error(RPC_ERR_PROTOCOL, "%s", sc.err);
+		return RPCI_READ_ERROR;
+	case SCAN_OK:
+		break;
+	}
+	memset(msg, 0, sizeof *msg);
+	e = s->server ? read_request(s, in + start, in + end, msg)
+	              : read_response(in + start, in + end, msg);
+	if (e != NULL) {
+		json_msg_clear(s, msg);
+		*err = e;
+		return RPCI_READ_ERROR;
+	}
+	while (end < len && json_is_space(in[end]))
+		end++;
+	*used = end;
+	return RPCI_READ_OK;
+}
+
+static rpc_error *json_read_body(void *state, rpci_msg *msg,
+                                 const rpc_type *t, ProtobufCMessage *dst)
+{
+	json_state *s = state;
+	jdec d = {0};
+	rpc_error *err;
+
+	if (dst == NULL)
+		return NULL;
+	if (msg->body == NULL) {
+		if (s->server)
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "jsonrpc: request body missing params");
+		return NULL;
+	}
+	d.c.p = msg->body;
+	d.c.end = d.c.p + msg->body_len;
+	if (s->server) {
+		/* params is an array whose first element is the argument */
+		if (cur_peek(&d.c) != '[')
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "json: cannot unmarshal %s into Go value of "
+			                  "type [1]interface {}",
+			                  kind_of(&d.c));
+		d.c.p++;
+		if (cur_peek(&d.c) == ']')
+			return NULL;
+	}
+	err = dec_top(&d, t, dst);
+	if (err != NULL)
+		rpc_message_free_contents(dst);
+	return err;
+}
+
+static rpc_error *json_write(void *state, const rpci_header *h,
+                             const rpc_type *t, const ProtobufCMessage *body,
+                             rpci_buf *out)
+{
+	json_state *s = state;
+	size_t mark = out->len;
+	jw w = {.b = out};
+	char num[32];
+
+	if (!s->server) {
+		jw_str(&w, "{\"method\":");
+		jw_cstr(&w, h->service_method != NULL ? h->service_method : "");
+		jw_str(&w, ",\"params\":[");
+		enc_top(&w, t, body);
+		snprintf(num, sizeof num, "],\"id\":%llu}\n",
+		         (unsigned long long)h->seq);
+		jw_str(&w, num);
+	} else {
+		char *raw = NULL;
+
+		if (!ids_take(s, h->seq, &raw))
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "invalid sequence number in response");
+		jw_str(&w, "{\"id\":");
+		jw_str(&w, raw != NULL ? raw : "null");
+		free(raw);
+		if (h->error != NULL && h->error[0] != '\0') {
+			jw_str(&w, ",\"result\":null,\"error\":");
+			jw_cstr(&w, h->error);
+			jw_str(&w, "}\n");
+		} else {
+			jw_str(&w, ",\"result\":");
+			enc_top(&w, t, body);
+			jw_str(&w, ",\"error\":null}\n");
+		}
+	}
+	if (w.err != NULL || w.oom) {
+		out->len = mark;
+		return w.err != NULL ? w.err : rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	return NULL;
+}
+
+const rpc_codec rpc_codec_json = {
+	.name = "json",
+	.state_new = json_state_new,
+	.state_free = json_state_free,
+	.read = json_read,
+	.read_body = json_read_body,
+	.msg_clear = json_msg_clear,
+	.write = json_write,
+};
