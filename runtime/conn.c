@@ -1,0 +1,451 @@
+/* conn.c - one served connection: decoding requests, calling, replying.
+ *
+ * The read side belongs to the poller of the connection's loop: it reads
+ * whatever has arrived, cuts it into requests with the codec, looks each up
+ * and decodes its body, and queues it on the loop. Lookup and body errors
+ * become requests that carry their error text, answered like any other
+ * call with the request's sequence number; only a header the codec cannot
+ * read ends the connection (after the calls in flight have finished).
+ *
+ * The write side belongs to whoever holds wmu: a thread that finished a
+ * call encodes its reply into out; the first thread to find nobody
+ * flushing becomes the flusher and writes until out is empty, so replies
+ * queued meanwhile leave in one write.
+ *
+ * What stays true: every queued request holds one count of active, and a
+ * thread that leaves a reply in out without flushing it knows that a later
+ * request of the same connection, still counted in active, will flush it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "server_internal.h"
+
+enum { CONN_IN_MIN = 16 * 1024, CONN_HTTP_HEAD_MAX = 8 * 1024 };
+
+/* ---- requests ------------------------------------------------------------ */
+
+static char *conn_strdup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+rpci_req *rpci_req_prepare(rpc_server *srv, const rpc_codec *codec,
+                           void *cstate, rpci_msg *msg)
+{
+	rpci_req *req = calloc(1, sizeof(*req));
+	rpci_method *m;
+	rpc_error *err;
+	char *errmsg = NULL;
+
+	if (req == NULL)
+		return NULL;
+	req->seq = msg->seq;
+	req->service_method = conn_strdup(msg->service_method);
+	if (req->service_method == NULL)
+		goto nomem;
+	m = rpci_registry_lookup(&srv->reg, req->service_method, &errmsg);
+	if (m == NULL) {
+		codec->read_body(cstate, msg, NULL, NULL); /* discard it */
+		req->bad = true;
+		req->errmsg = errmsg;
+		if (errmsg == NULL)
+			goto nomem;
+		return req;
+	}
+	req->args = rpci_message_new(m->m->args->desc);
+	if (req->args == NULL)
+		goto nomem;
+	err = codec->read_body(cstate, msg, m->m->args, req->args);
+	if (err != NULL) {
+		req->bad = true;
+		req->errmsg = conn_strdup(rpc_error_message(err));
+		rpc_error_free(err);
+		rpci_message_free(req->args);
+		req->args = NULL;
+		if (req->errmsg == NULL)
+			goto nomem;
+		return req;
+	}
+	req->method = m;
+	return req;
+nomem:
+	rpci_req_free(req);
+	return NULL;
+}
+
+/* conn_value is what a handler sees of a decoded message of type t. */
+static void *conn_value(const rpc_type *t, ProtobufCMessage *msg)
+{
+	if (t->form == RPC_FORM_VALUE)
+		return (char *)msg + rpci_value_field(t)->offset;
+	return msg;
+}
+
+void rpci_req_call(rpci_req *req)
+{
+	rpci_method *m = req->method;
+	rpc_error *err;
+
+	if (m == NULL)
+		return;
+	atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
+	req->reply = rpci_message_new(m->m->reply->desc);
+	if (req->reply == NULL) {
+		req->errmsg = conn_strdup(rpc_error_kind_name(RPC_ERR_NOMEM));
+		return;
+	}
+	err = m->m->invoke(m->svc->handlers, m->svc->self,
+	                   conn_value(m->m->args, req->args),
+	                   conn_value(m->m->reply, req->reply));
+	if (err != NULL) {
+		const char *text = rpc_error_message(err);
+		/* as Go: an error with empty text counts as success */
+		if (text != NULL && text[0] != '\0')
+			req->errmsg = conn_strdup(text);
+		rpc_error_free(err);
+	}
+}
+
+void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
+                     rpci_buf *out)
+{
+	rpci_header h = {
+		.service_method = req->service_method,
+		.seq = req->seq,
+		.error = req->errmsg,
+	};
+	rpc_error *err;
+
+	if (req->errmsg != NULL || req->method == NULL) {
+		if (h.error == NULL)
+			h.error = rpc_error_kind_name(RPC_ERR_NOMEM);
+		err = codec->write(cstate, &h, NULL, NULL, out);
+	} else {
+		err = codec->write(cstate, &h, req->method->m->reply,
+		                   req->reply, out);
+		if (err != NULL) {
+			/* the reply could not be encoded: tell the caller why */
+			h.error = rpc_error_message(err);
+			rpc_error *err2 = codec->write(cstate, &h, NULL, NULL, out);
+			rpc_error_free(err);
+			err = err2;
+		}
+	}
+	rpc_error_free(err);
+}
+
+void rpci_req_free(rpci_req *req)
+{
+	if (req == NULL)
+		return;
+	rpci_message_free(req->args);
+	rpci_message_free(req->reply);
+	free(req->service_method);
+	free(req->errmsg);
+	free(req);
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void conn_unref(rpci_conn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	if (c->codec != NULL)
+		c->codec->state_free(c->cstate);
+	rpci_buf_fini(&c->out);
+	rpci_buf_fini(&c->wbuf);
+	free(c->in);
+	pthread_mutex_destroy(&c->wmu);
+	free(c);
+}
+
+/* conn_finish runs once, when the reader is gone and no call is left. */
+static void conn_finish(rpci_conn *c)
+{
+	rpc_server *srv = c->srv;
+
+	close(c->fd);
+	c->fd = -1;
+	pthread_mutex_lock(&srv->mu);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->n_conns--;
+	c->done = true;
+	pthread_cond_broadcast(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+	conn_unref(c);
+}
+
+void rpci_conn_call_done(rpci_conn *c)
+{
+	if (atomic_fetch_sub(&c->active, 1) == 1)
+		conn_finish(c);
+}
+
+void rpci_conn_read_close(rpci_conn *c)
+{
+	if (c->read_closed)
+		return;
+	c->read_closed = true;
+	epoll_ctl(c->loop->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	rpci_conn_call_done(c);
+}
+
+rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
+                           const rpci_http_paths *http, bool wait)
+{
+	rpci_conn *c = calloc(1, sizeof(*c));
+	rpc_error *err;
+	int fl;
+
+	if (c == NULL) {
+		close(fd);
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	c->srv = srv;
+	c->fd = fd;
+	c->http = http;
+	c->mode = http != NULL ? RPCI_CONN_HTTP : RPCI_CONN_RPC;
+	pthread_mutex_init(&c->wmu, NULL);
+	atomic_init(&c->refs, 1);
+	err = codec->state_new(true, srv->max_frame, &c->cstate);
+	if (err != NULL)
+		goto fail;
+	c->codec = codec;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		err = rpci_error_errno(errno, "rpc: serve");
+		goto fail;
+	}
+	atomic_init(&c->active, 1);
+	atomic_init(&c->refs, wait ? 2 : 1);
+	c->loop = &srv->loops[atomic_fetch_add(&srv->next_loop, 1) %
+	                      srv->n_loops];
+
+	pthread_mutex_lock(&srv->mu);
+	if (atomic_load(&srv->closing)) {
+		pthread_mutex_unlock(&srv->mu);
+		atomic_init(&c->refs, 1);
+		err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
+		goto fail;
+	}
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+	if (wait)
+		srv->n_waiters++;
+	pthread_mutex_unlock(&srv->mu);
+
+	/* from here on the loop may serve c, and finish it, at any time */
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	err = NULL;
+	if (epoll_ctl(c->loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		err = rpci_error_errno(errno, "rpc: serve: epoll");
+		c->read_closed = true; /* never polled */
+		rpci_conn_call_done(c);
+	}
+	if (!wait)
+		return err;
+
+	pthread_mutex_lock(&srv->mu);
+	while (!c->done)
+		pthread_cond_wait(&srv->cv, &srv->mu);
+	srv->n_waiters--;
+	pthread_cond_broadcast(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+	conn_unref(c);
+	return err;
+
+fail:
+	conn_unref(c);
+	close(fd);
+	return err;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* conn_in_room makes at least CONN_IN_MIN/4 bytes free at the end of in,
+ * refusing to hold more than one maximal frame. */
+static bool conn_in_room(rpci_conn *c)
+{
+	if (c->in_off == c->in_len) {
+		c->in_off = c->in_len = 0;
+	} else if (c->in_off > 0 && c->in_cap - c->in_len < CONN_IN_MIN / 4) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (c->in_cap - c->in_len >= CONN_IN_MIN / 4)
+		return true;
+	if (c->in_len > c->srv->max_frame + CONN_IN_MIN)
+		return false;
+	size_t cap = c->in_cap == 0 ? CONN_IN_MIN : c->in_cap * 2;
+	uint8_t *p = realloc(c->in, cap);
+	if (p == NULL)
+		return false;
+	c->in = p;
+	c->in_cap = cap;
+	return true;
+}
+
+static void conn_log_error(rpci_conn *c, const char *what, rpc_error *err)
+{
+	rpci_server_log(c->srv, "%s: %s", what, rpc_error_message(err));
+	rpc_error_free(err);
+}
+
+void rpci_conn_readable(rpci_conn *c, rpci_req ***tail)
+{
+	ssize_t n;
+
+	if (c->read_closed)
+		return;
+	if (!conn_in_room(c)) {
+		rpci_server_log(c->srv, "rpc: connection input too large");
+		rpci_conn_read_close(c);
+		return;
+	}
+	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n == 0) {
+		rpci_conn_read_close(c);
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		if (errno != ECONNRESET)
+			rpci_server_log(c->srv, "rpc: read: %s",
+			                strerror(errno));
+		rpci_conn_read_close(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+
+	if (c->mode == RPCI_CONN_HTTP) {
+		const uint8_t *p = c->in + c->in_off;
+		size_t len = c->in_len - c->in_off;
+		bool complete = false;
+		for (size_t i = 1; i < len && !complete; i++)
+			if (p[i] == '\n' &&
+			    (p[i - 1] == '\n' ||
+			     (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')))
+				complete = true;
+		if (!complete) {
+			if (len > CONN_HTTP_HEAD_MAX)
+				rpci_conn_read_close(c);
+			return;
+		}
+		if (!rpci_http_serve_head(c)) {
+			rpci_conn_read_close(c);
+			return;
+		}
+	}
+
+	while (c->in_off < c->in_len) {
+		rpci_msg msg;
+		rpc_error *err = NULL;
+		size_t used = 0;
+		rpci_read_status st;
+
+		memset(&msg, 0, sizeof(msg));
+		st = c->codec->read(c->cstate, c->in + c->in_off,
+		                    c->in_len - c->in_off, &used, &msg, &err);
+		if (st == RPCI_READ_AGAIN)
+			break;
+		if (st == RPCI_READ_ERROR) {
+			if (err != NULL)
+				conn_log_error(c, "rpc: reading request", err);
+			rpci_conn_read_close(c);
+			return;
+		}
+		c->in_off += used;
+		rpci_req *req = rpci_req_prepare(c->srv, c->codec, c->cstate,
+		                                 &msg);
+		c->codec->msg_clear(c->cstate, &msg);
+		if (req == NULL) {
+			rpci_server_log(c->srv, "rpc: out of memory");
+			rpci_conn_read_close(c);
+			return;
+		}
+		req->conn = c;
+		atomic_fetch_add(&c->active, 1);
+		**tail = req;
+		*tail = &req->next;
+	}
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+bool rpci_write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(fd, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return false;
+			continue;
+		}
+		return false;
+	}
+	return true;
+}
+
+void rpci_conn_reply(rpci_conn *c, rpci_req *req)
+{
+	pthread_mutex_lock(&c->wmu);
+	if (!c->wdead)
+		rpci_req_encode(req, c->codec, c->cstate, &c->out);
+	pthread_mutex_unlock(&c->wmu);
+	rpci_req_free(req);
+}
+
+void rpci_conn_flush(rpci_conn *c)
+{
+	pthread_mutex_lock(&c->wmu);
+	if (c->flushing || c->out.len == 0) {
+		pthread_mutex_unlock(&c->wmu);
+		return;
+	}
+	c->flushing = true;
+	while (c->out.len > 0 && !c->wdead) {
+		rpci_buf t = c->wbuf;
+		c->wbuf = c->out;
+		c->out = t;
+		c->out.len = 0;
+		pthread_mutex_unlock(&c->wmu);
+		bool ok = rpci_write_all(c->fd, c->wbuf.data, c->wbuf.len);
+		pthread_mutex_lock(&c->wmu);
+		c->wbuf.len = 0;
+		if (!ok) {
+			c->wdead = true;
+			c->out.len = 0;
+		}
+	}
+	c->flushing = false;
+	pthread_mutex_unlock(&c->wmu);
+}

@@ -1,0 +1,193 @@
+/* http.c - Go's HTTP entry to RPC: CONNECT on the RPC path, the debug
+ * page, and the client's CONNECT handshake.
+ *
+ * A connection accepted by rpc_server_accept_http starts in HTTP mode; once
+ * conn.c has a complete request head, rpci_http_serve_head answers it. A
+ * CONNECT to the RPC path turns the connection into an ordinary RPC
+ * connection (bytes after the head are already RPC); every other request
+ * gets one response and the connection closes (HTTP/1.0 style), which is
+ * all Go's clients and a browser need.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "server_internal.h"
+#include "transport.h"
+
+#define HTTP_CONNECTED "200 Connected to Go RPC"
+
+static bool http_send(rpci_conn *c, const char *status, const char *type,
+                      const char *body, size_t body_len, bool head_only)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 %s\r\n"
+	                 "Content-Type: %s\r\n"
+	                 "X-Content-Type-Options: nosniff\r\n"
+	                 "Content-Length: %zu\r\n"
+	                 "Connection: close\r\n\r\n",
+	                 status, type, body_len);
+	if (!rpci_write_all(c->fd, (const uint8_t *)head, (size_t)n))
+		return false;
+	if (!head_only && body_len > 0)
+		return rpci_write_all(c->fd, (const uint8_t *)body, body_len);
+	return true;
+}
+
+bool rpci_http_serve_head(rpci_conn *c)
+{
+	const char *p = (const char *)c->in + c->in_off;
+	size_t len = c->in_len - c->in_off, head_len = 0;
+	char method[16], target[1024];
+
+	/* the head ends at the first empty line */
+	for (size_t i = 1; i < len; i++)
+		if (p[i] == '\n' && (p[i - 1] == '\n' ||
+		                     (i >= 2 && p[i - 1] == '\r' &&
+		                      p[i - 2] == '\n'))) {
+			head_len = i + 1;
+			break;
+		}
+	const char *eol = memchr(p, '\n', len);
+	size_t line_len = (size_t)(eol - p);
+	const char *sp1 = memchr(p, ' ', line_len);
+	const char *sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ',
+	                                       line_len - (size_t)(sp1 + 1 - p))
+	                              : NULL;
+	if (sp1 == NULL || sp2 == NULL || (size_t)(sp1 - p) >= sizeof(method) ||
+	    (size_t)(sp2 - sp1 - 1) >= sizeof(target)) {
+		http_send(c, "400 Bad Request", "text/plain; charset=utf-8",
+		          "400 Bad Request", 15, false);
+		return false;
+	}
+	memcpy(method, p, (size_t)(sp1 - p));
+	method[sp1 - p] = '\0';
+	memcpy(target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	target[sp2 - sp1 - 1] = '\0';
+	char *q = strchr(target, '?');
+	if (q != NULL)
+		*q = '\0';
+
+	if (strcmp(target, c->http->rpc_path) == 0) {
+		if (strcmp(method, "CONNECT") != 0) {
+			static const char msg[] = "405 must CONNECT\n";
+			http_send(c, "405 Method Not Allowed",
+			          "text/plain; charset=utf-8", msg,
+			          sizeof(msg) - 1, strcmp(method, "HEAD") == 0);
+			return false;
+		}
+		static const char ok[] = "HTTP/1.0 " HTTP_CONNECTED "\n\n";
+		if (!rpci_write_all(c->fd, (const uint8_t *)ok, sizeof(ok) - 1))
+			return false;
+		c->in_off += head_len;
+		c->mode = RPCI_CONN_RPC;
+		return true;
+	}
+	if (c->http->debug_path[0] != '\0' &&
+	    strcmp(target, c->http->debug_path) == 0) {
+		size_t n = 0;
+		char *page = rpci_debug_page(c->srv, &n);
+		if (page == NULL) {
+			http_send(c, "500 Internal Server Error",
+			          "text/plain; charset=utf-8", "out of memory",
+			          13, false);
+			return false;
+		}
+		http_send(c, "200 OK", "text/html; charset=utf-8", page, n,
+		          strcmp(method, "HEAD") == 0);
+		free(page);
+		return false;
+	}
+	static const char nf[] = "404 page not found\n";
+	http_send(c, "404 Not Found", "text/plain; charset=utf-8", nf,
+	          sizeof(nf) - 1, strcmp(method, "HEAD") == 0);
+	return false;
+}
+
+/* http_read_head reads the response head byte by byte, so that nothing of
+ * the RPC stream after it is consumed. */
+static rpc_error *http_read_head(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return rpci_error_errno(errno, "rpc: dial-http: read");
+		if (r == 0)
+			return rpci_error(RPC_ERR_UNEXPECTED_EOF, NULL);
+		if (n + 1 >= cap)
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "rpc: dial-http: response head too "
+			                  "long");
+		buf[n++] = ch;
+		buf[n] = '\0';
+		if (n >= 2 && buf[n - 1] == '\n' &&
+		    (buf[n - 2] == '\n' ||
+		     (n >= 3 && buf[n - 2] == '\r' && buf[n - 3] == '\n')))
+			return NULL;
+	}
+}
+
+rpc_error *rpc_dial_http(const char *address, const char *path,
+                         const rpc_client_options *opts, rpc_client **out)
+{
+	char head[4096];
+	rpc_error *err;
+	int fd = -1;
+
+	if (out == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	*out = NULL;
+	if (path == NULL)
+		path = RPC_DEFAULT_RPC_PATH;
+	err = rpci_transport_dial(address, &fd);
+	if (err != NULL)
+		return err;
+	int n = snprintf(head, sizeof(head), "CONNECT %s HTTP/1.0\n\n", path);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		err = rpci_error(RPC_ERR_INVALID, "rpc: dial-http: path too long");
+		goto fail;
+	}
+	if (!rpci_write_all(fd, (const uint8_t *)head, (size_t)n)) {
+		err = rpci_error_errno(errno, "rpc: dial-http: write");
+		goto fail;
+	}
+	err = http_read_head(fd, head, sizeof(head));
+	if (err != NULL)
+		goto fail;
+	/* as http.ReadResponse: "PROTO SP STATUS", STATUS to the line end */
+	char *eol = strchr(head, '\n');
+	*eol = '\0';
+	if (eol > head && eol[-1] == '\r')
+		eol[-1] = '\0';
+	char *status = strchr(head, ' ');
+	if (status == NULL || strncmp(head, "HTTP/", 5) != 0) {
+		err = rpci_error(RPC_ERR_PROTOCOL,
+		                 "rpc: dial-http %s: malformed HTTP response %s",
+		                 address, head);
+		goto fail;
+	}
+	while (*status == ' ')
+		status++;
+	if (strcmp(status, HTTP_CONNECTED) != 0) {
+		err = rpci_error(RPC_ERR_PROTOCOL,
+		                 "rpc: dial-http %s: unexpected HTTP response: %s",
+		                 address, status);
+		goto fail;
+	}
+	err = rpc_client_new_fd(fd, opts, out);
+	if (err != NULL)
+		goto fail;
+	return NULL;
+fail:
+	close(fd);
+	return err;
+}

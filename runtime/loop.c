@@ -1,0 +1,290 @@
+/* loop.c - event loops, the poller role and the monitor that hands it on.
+ *
+ * Each loop is an epoll set with one or more threads. At any time at most
+ * one of them holds the poller role: it waits in epoll_wait, reads and
+ * decodes what arrived (conn.c), queues the requests on the loop and then
+ * runs them itself, one after another, encoding and writing each reply.
+ * A request therefore goes from socket to handler to socket without
+ * changing threads, which is what makes a synchronous call cheap.
+ *
+ * A handler may block. The monitor thread looks at every loop once per
+ * tick; when the same call has been running since its last look, it takes
+ * the role away (gen++) and gives it to an idle follower, or starts a new
+ * thread, which goes on with the queue and the epoll set. The slow thread
+ * finishes its call, writes its reply and becomes a follower. So a slow
+ * handler delays other calls by about one tick, never more.
+ *
+ * The monitor sleeps when nothing has run for a while; a poller that starts
+ * a call wakes it. in_handler is set under the loop's mutex before the
+ * poller looks at mon_idle, and the monitor sets mon_idle before it looks
+ * at in_handler under the same mutex, so one of them always sees the other.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "server_internal.h"
+
+enum {
+	LOOP_EVENTS = 64,
+	LOOP_TICK_US = 1000,      /* the monitor's period */
+	LOOP_IDLE_TICKS = 200,    /* quiet ticks before the monitor sleeps */
+};
+
+rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
+{
+	memset(lp, 0, sizeof(*lp));
+	lp->srv = srv;
+	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (lp->epfd < 0)
+		return rpci_error_errno(errno, "rpc: epoll_create1");
+	lp->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (lp->evfd < 0) {
+		int e = errno;
+		close(lp->epfd);
+		return rpci_error_errno(e, "rpc: eventfd");
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) < 0) {
+		int e = errno;
+		close(lp->evfd);
+		close(lp->epfd);
+		return rpci_error_errno(e, "rpc: epoll_ctl");
+	}
+	pthread_mutex_init(&lp->mu, NULL);
+	pthread_cond_init(&lp->cv, NULL);
+	return NULL;
+}
+
+void rpci_loop_fini(rpci_loop *lp)
+{
+	close(lp->evfd);
+	close(lp->epfd);
+	pthread_cond_destroy(&lp->cv);
+	pthread_mutex_destroy(&lp->mu);
+}
+
+void rpci_loop_wake(rpci_loop *lp)
+{
+	uint64_t one = 1;
+	ssize_t r = write(lp->evfd, &one, sizeof(one));
+	(void)r; /* a full counter is still a wake-up */
+}
+
+void rpci_loop_stop(rpci_loop *lp)
+{
+	pthread_mutex_lock(&lp->mu);
+	lp->stop = true;
+	pthread_cond_broadcast(&lp->cv);
+	pthread_mutex_unlock(&lp->mu);
+	rpci_loop_wake(lp);
+}
+
+/* loop_close_conns stops reading every connection of lp (shutdown). */
+static void loop_close_conns(rpci_loop *lp)
+{
+	rpc_server *srv = lp->srv;
+	rpci_conn **v = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	v = malloc((srv->n_conns + 1) * sizeof(*v));
+	for (rpci_conn *c = srv->conns; v != NULL && c != NULL; c = c->next)
+		if (c->loop == lp && !c->read_closed) {
+			/* keep c alive: it may finish once read-closed */
+			atomic_fetch_add(&c->active, 1);
+			v[n++] = c;
+		}
+	pthread_mutex_unlock(&srv->mu);
+	for (size_t i = 0; i < n; i++) {
+		rpci_conn_read_close(v[i]);
+		rpci_conn_call_done(v[i]);
+	}
+	free(v);
+}
+
+/* loop_poll waits for events and queues what they bring. Called by the
+ * role holder without lp->mu. */
+static void loop_poll(rpci_loop *lp)
+{
+	struct epoll_event evs[LOOP_EVENTS];
+	rpci_req *head = NULL, **tail = &head;
+	int n;
+
+	n = epoll_wait(lp->epfd, evs, LOOP_EVENTS, -1);
+	for (int i = 0; i < n; i++) {
+		rpci_conn *c = evs[i].data.ptr;
+		if (c == NULL) {
+			uint64_t v;
+			ssize_t r = read(lp->evfd, &v, sizeof(v));
+			(void)r;
+			if (atomic_load(&lp->srv->closing))
+				loop_close_conns(lp);
+			continue;
+		}
+		rpci_conn_readable(c, &tail);
+	}
+	if (head == NULL)
+		return;
+	pthread_mutex_lock(&lp->mu);
+	if (lp->tail != NULL)
+		lp->tail->next = head;
+	else
+		lp->head = head;
+	lp->tail = (rpci_req *)((char *)tail - offsetof(rpci_req, next));
+	pthread_mutex_unlock(&lp->mu);
+}
+
+void *rpci_loop_thread(void *arg)
+{
+	rpci_loop *lp = arg;
+	rpc_server *srv = lp->srv;
+
+	pthread_mutex_lock(&lp->mu);
+	for (;;) {
+		while (!lp->stop && lp->poller_taken) {
+			lp->idle++;
+			pthread_cond_wait(&lp->cv, &lp->mu);
+			lp->idle--;
+		}
+		if (lp->stop)
+			break;
+		lp->poller_taken = true;
+		uint64_t gen = lp->gen;
+		if (lp->head == NULL) {
+			pthread_mutex_unlock(&lp->mu);
+			loop_poll(lp);
+			pthread_mutex_lock(&lp->mu);
+		}
+		while (lp->head != NULL && lp->gen == gen) {
+			rpci_req *req = lp->head;
+			rpci_conn *c = req->conn;
+			lp->head = req->next;
+			if (lp->head == NULL)
+				lp->tail = NULL;
+			req->next = NULL;
+			lp->in_handler = true;
+			lp->calls++;
+			pthread_mutex_unlock(&lp->mu);
+
+			if (atomic_load(&srv->mon_idle))
+				rpci_monitor_wake(srv);
+			rpci_req_call(req);
+			rpci_conn_reply(c, req);
+
+			pthread_mutex_lock(&lp->mu);
+			if (lp->gen == gen && lp->head != NULL &&
+			    lp->head->conn == c) {
+				/* the next request of c will flush both */
+				lp->in_handler = false;
+				pthread_mutex_unlock(&lp->mu);
+				rpci_conn_call_done(c);
+				pthread_mutex_lock(&lp->mu);
+				continue;
+			}
+			pthread_mutex_unlock(&lp->mu);
+			rpci_conn_flush(c);
+			pthread_mutex_lock(&lp->mu);
+			bool mine = lp->gen == gen;
+			if (mine)
+				lp->in_handler = false;
+			pthread_mutex_unlock(&lp->mu);
+			rpci_conn_call_done(c);
+			pthread_mutex_lock(&lp->mu);
+			if (!mine)
+				break;
+		}
+		if (lp->gen == gen)
+			lp->poller_taken = false;
+	}
+	pthread_mutex_unlock(&lp->mu);
+	return NULL;
+}
+
+/* ---- the monitor --------------------------------------------------------- */
+
+void rpci_monitor_wake(rpc_server *srv)
+{
+	pthread_mutex_lock(&srv->mon_mu);
+	atomic_store(&srv->mon_idle, false);
+	pthread_cond_signal(&srv->mon_cv);
+	pthread_mutex_unlock(&srv->mon_mu);
+}
+
+/* monitor_check looks at lp once; true if a call ran or is running. */
+static bool monitor_check(rpc_server *srv, rpci_loop *lp)
+{
+	bool busy;
+
+	pthread_mutex_lock(&lp->mu);
+	busy = lp->in_handler || lp->calls != lp->seen;
+	if (lp->poller_taken && lp->in_handler && lp->calls == lp->seen) {
+		/* the same call since the last tick: hand the role on */
+		lp->gen++;
+		lp->poller_taken = false;
+		lp->in_handler = false;
+		if (lp->idle > 0)
+			pthread_cond_signal(&lp->cv);
+		else if (!rpci_server_spawn(srv, lp))
+			rpci_server_log(srv, "rpc: no thread to take over a "
+			                     "slow call's loop");
+	}
+	lp->seen = lp->calls;
+	pthread_mutex_unlock(&lp->mu);
+	return busy;
+}
+
+void *rpci_monitor_thread(void *arg)
+{
+	rpc_server *srv = arg;
+	unsigned quiet = 0;
+
+	pthread_mutex_lock(&srv->mon_mu);
+	while (!srv->mon_stop) {
+		if (atomic_load(&srv->mon_idle)) {
+			pthread_cond_wait(&srv->mon_cv, &srv->mon_mu);
+			quiet = 0;
+			continue;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += LOOP_TICK_US * 1000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->mon_cv, &srv->mon_mu, &ts);
+		if (srv->mon_stop)
+			break;
+		pthread_mutex_unlock(&srv->mon_mu);
+		bool busy = false;
+		for (unsigned i = 0; i < srv->n_loops; i++)
+			busy |= monitor_check(srv, &srv->loops[i]);
+		pthread_mutex_lock(&srv->mon_mu);
+		quiet = busy ? 0 : quiet + 1;
+		if (quiet >= LOOP_IDLE_TICKS) {
+			atomic_store(&srv->mon_idle, true);
+			/* look again: a call may have started meanwhile */
+			pthread_mutex_unlock(&srv->mon_mu);
+			busy = false;
+			for (unsigned i = 0; i < srv->n_loops; i++) {
+				rpci_loop *lp = &srv->loops[i];
+				pthread_mutex_lock(&lp->mu);
+				busy |= lp->in_handler;
+				pthread_mutex_unlock(&lp->mu);
+			}
+			pthread_mutex_lock(&srv->mon_mu);
+			if (busy)
+				atomic_store(&srv->mon_idle, false);
+			quiet = 0;
+		}
+	}
+	pthread_mutex_unlock(&srv->mon_mu);
+	return NULL;
+}

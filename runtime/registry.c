@@ -1,0 +1,238 @@
+/* registry.c - registered services and the Service.Method lookup.
+ *
+ * The checks Go's Register makes by reflection are mostly done by rpcgen-c
+ * at compile time; what is left is checked here: the ABI version, a name,
+ * at least one method, no duplicate method, no duplicate service. The error
+ * texts are Go's where Go has one.
+ *
+ * What stays true: a published snapshot is never modified or freed before
+ * rpci_registry_fini, and each service keeps its methods sorted by name, so
+ * lookups are a pair of binary searches with no lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "registry.h"
+
+void rpci_registry_init(rpci_registry *r)
+{
+	pthread_mutex_init(&r->mu, NULL);
+	atomic_init(&r->current, NULL);
+}
+
+static void registry_service_free(rpci_service *s)
+{
+	if (s == NULL)
+		return;
+	free(s->methods);
+	free(s->name);
+	free(s);
+}
+
+void rpci_registry_fini(rpci_registry *r)
+{
+	rpci_snapshot *snap = atomic_load(&r->current);
+
+	/* services are shared between snapshots: the newest holds them all */
+	if (snap != NULL)
+		for (size_t i = 0; i < snap->n; i++)
+			registry_service_free(snap->services[i]);
+	while (snap != NULL) {
+		rpci_snapshot *older = snap->older;
+		free(snap->services);
+		free(snap);
+		snap = older;
+	}
+	atomic_store(&r->current, NULL);
+	pthread_mutex_destroy(&r->mu);
+}
+
+static int registry_method_cmp(const void *a, const void *b)
+{
+	const rpci_method *x = a, *y = b;
+	return strcmp(x->m->name, y->m->name);
+}
+
+static rpci_service *registry_find(const rpci_snapshot *snap, const char *name,
+                                   size_t len, size_t *pos)
+{
+	size_t lo = 0, hi = snap == NULL ? 0 : snap->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *n = snap->services[mid]->name;
+		int c = strncmp(n, name, len);
+		if (c == 0 && n[len] != '\0')
+			c = 1;
+		if (c == 0) {
+			if (pos != NULL)
+				*pos = mid;
+			return snap->services[mid];
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (pos != NULL)
+		*pos = lo;
+	return NULL;
+}
+
+rpc_error *rpci_registry_add(rpci_registry *r, const rpc_service_desc *desc,
+                             const void *handlers, void *self,
+                             const char *name)
+{
+	rpci_service *s = NULL;
+	rpci_snapshot *snap = NULL, *cur;
+	rpc_error *err = NULL;
+	size_t pos;
+
+	if (desc == NULL)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc.Register: service descriptor is NULL");
+	if (name == NULL)
+		name = desc->name;
+	if (name == NULL || name[0] == '\0')
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc.Register: no service name for type %s",
+		                  desc->name != NULL ? desc->name : "(unnamed)");
+	if (desc->abi != RPC_ABI_VERSION)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc.Register: service %s was generated for "
+		                  "ABI %u but librpc has ABI %d",
+		                  name, (unsigned)desc->abi, RPC_ABI_VERSION);
+	if (desc->n_methods == 0 || desc->methods == NULL)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc.Register: type %s has no exported methods "
+		                  "of suitable type",
+		                  name);
+	if (handlers == NULL)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc.Register: service %s has no handlers",
+		                  name);
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		goto nomem;
+	s->name = strdup(name);
+	s->methods = calloc(desc->n_methods, sizeof(*s->methods));
+	if (s->name == NULL || s->methods == NULL)
+		goto nomem;
+	s->desc = desc;
+	s->handlers = handlers;
+	s->self = self;
+	s->n_methods = desc->n_methods;
+	for (size_t i = 0; i < desc->n_methods; i++) {
+		const rpc_method *m = &desc->methods[i];
+		if (m->name == NULL || m->name[0] == '\0' || m->args == NULL ||
+		    m->reply == NULL || m->invoke == NULL ||
+		    m->args->desc == NULL || m->reply->desc == NULL) {
+			err = rpci_error(RPC_ERR_INVALID,
+			                 "rpc.Register: service %s: method %zu is "
+			                 "incomplete",
+			                 name, i);
+			goto fail;
+		}
+		s->methods[i].m = m;
+		s->methods[i].svc = s;
+		atomic_init(&s->methods[i].calls, 0);
+	}
+	qsort(s->methods, s->n_methods, sizeof(*s->methods),
+	      registry_method_cmp);
+	for (size_t i = 1; i < s->n_methods; i++)
+		if (strcmp(s->methods[i - 1].m->name, s->methods[i].m->name) ==
+		    0) {
+			err = rpci_error(RPC_ERR_INVALID,
+			                 "rpc.Register: service %s: method %s "
+			                 "defined twice",
+			                 name, s->methods[i].m->name);
+			goto fail;
+		}
+
+	pthread_mutex_lock(&r->mu);
+	cur = atomic_load(&r->current);
+	if (registry_find(cur, name, strlen(name), &pos) != NULL) {
+		pthread_mutex_unlock(&r->mu);
+		err = rpci_error(RPC_ERR_INVALID,
+		                 "rpc: service already defined: %s", name);
+		goto fail;
+	}
+	snap = calloc(1, sizeof(*snap));
+	if (snap != NULL)
+		snap->services = malloc(((cur ? cur->n : 0) + 1) *
+		                        sizeof(*snap->services));
+	if (snap == NULL || snap->services == NULL) {
+		pthread_mutex_unlock(&r->mu);
+		goto nomem;
+	}
+	snap->n = (cur ? cur->n : 0) + 1;
+	for (size_t i = 0, j = 0; i < snap->n; i++)
+		snap->services[i] = i == pos ? s : cur->services[j++];
+	snap->older = cur;
+	atomic_store_explicit(&r->current, snap, memory_order_release);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+
+nomem:
+	err = rpci_error(RPC_ERR_NOMEM, NULL);
+fail:
+	if (snap != NULL)
+		free(snap->services);
+	free(snap);
+	registry_service_free(s);
+	return err;
+}
+
+static char *registry_errmsg(const char *what, const char *sm)
+{
+	size_t a = strlen(what), b = strlen(sm);
+	char *s = malloc(a + b + 1);
+
+	if (s != NULL) {
+		memcpy(s, what, a);
+		memcpy(s + a, sm, b + 1);
+	}
+	return s;
+}
+
+rpci_method *rpci_registry_lookup(rpci_registry *r, const char *sm,
+                                  char **errmsg)
+{
+	const char *dot = strrchr(sm, '.');
+	const rpci_snapshot *snap;
+	rpci_service *s;
+
+	*errmsg = NULL;
+	if (dot == NULL) {
+		*errmsg = registry_errmsg(
+		    "rpc: service/method request ill-formed: ", sm);
+		return NULL;
+	}
+	snap = atomic_load_explicit(&r->current, memory_order_acquire);
+	s = registry_find(snap, sm, (size_t)(dot - sm), NULL);
+	if (s == NULL) {
+		*errmsg = registry_errmsg("rpc: can't find service ", sm);
+		return NULL;
+	}
+	const char *mname = dot + 1;
+	size_t lo = 0, hi = s->n_methods;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->methods[mid].m->name, mname);
+		if (c == 0)
+			return &s->methods[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*errmsg = registry_errmsg("rpc: can't find method ", sm);
+	return NULL;
+}
+
+const rpci_snapshot *rpci_registry_snapshot(rpci_registry *r)
+{
+	return atomic_load_explicit(&r->current, memory_order_acquire);
+}

@@ -1,0 +1,63 @@
+/* registry.h - the server's service registry (private to librpc).
+ *
+ * Registration copies nothing the caller keeps: the descriptor, handler
+ * table and self pointer are borrowed for the life of the registry. Lookup
+ * is lock-free: the registry publishes an immutable, name-sorted snapshot
+ * and registration replaces it under a mutex; old snapshots live until
+ * rpci_registry_fini, so a lookup never sees freed memory.
+ */
+#ifndef RPCI_REGISTRY_H
+#define RPCI_REGISTRY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "rpc.h"
+
+/* One registered method: its descriptor and its call count. */
+typedef struct rpci_method {
+	const rpc_method *m;
+	struct rpci_service *svc;
+	atomic_uint_fast64_t calls;
+} rpci_method;
+
+/* One registered service. methods are sorted by name. */
+typedef struct rpci_service {
+	char *name;
+	const rpc_service_desc *desc;
+	const void *handlers;
+	void *self;
+	size_t n_methods;
+	rpci_method *methods;
+} rpci_service;
+
+typedef struct rpci_snapshot {
+	size_t n;
+	rpci_service **services; /* sorted by name */
+	struct rpci_snapshot *older;
+} rpci_snapshot;
+
+typedef struct rpci_registry {
+	pthread_mutex_t mu; /* serialises registrations */
+	_Atomic(rpci_snapshot *) current;
+} rpci_registry;
+
+void rpci_registry_init(rpci_registry *r);
+void rpci_registry_fini(rpci_registry *r);
+
+/* rpci_registry_add registers desc under name (NULL: desc->name). The
+ * pointers are borrowed for the life of the registry. */
+rpc_error *rpci_registry_add(rpci_registry *r, const rpc_service_desc *desc,
+                             const void *handlers, void *self,
+                             const char *name);
+
+/* rpci_registry_lookup finds "Service.Method" (split at the last dot). On
+ * failure returns NULL and sets *errmsg to Go's error text (caller frees). */
+rpci_method *rpci_registry_lookup(rpci_registry *r, const char *sm,
+                                  char **errmsg);
+
+/* rpci_registry_snapshot returns the current services, sorted by name;
+ * valid until rpci_registry_fini. */
+const rpci_snapshot *rpci_registry_snapshot(rpci_registry *r);
+
+#endif

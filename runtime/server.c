@@ -1,0 +1,559 @@
+/* server.c - the public server: lifecycle, registration, accepting,
+ * serving connections and single requests, listeners.
+ *
+ * Shutdown order (rpc_server_free): mark closing and wake every blocked
+ * accept; wait until no accept runs; wake the loops, whose pollers stop
+ * reading every connection; wait until each connection's calls have
+ * finished and replies been written (the connection then closes itself);
+ * stop the loops and join their threads; stop the monitor; free.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "server_internal.h"
+#include "transport.h"
+
+enum { SERVER_MAX_THREADS = 1024 };
+
+struct rpc_listener {
+	int fd;
+	char *address;
+	char *unix_path; /* the socket file we created, or NULL */
+	int port;
+	atomic_bool closed;
+};
+
+/* One running rpc_server_accept, on the server's list for shutdown. */
+struct rpci_accepting {
+	struct rpci_accepting *next;
+	rpc_listener *l;
+};
+
+void rpci_server_log(rpc_server *srv, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (srv->log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	srv->log(srv->log_ud, line);
+}
+
+bool rpci_server_spawn(rpc_server *srv, rpci_loop *lp)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&srv->mu);
+	if (srv->n_threads >= srv->max_threads)
+		goto out;
+	if (srv->n_threads == srv->cap_threads) {
+		size_t cap = srv->cap_threads ? srv->cap_threads * 2 : 8;
+		pthread_t *t = realloc(srv->threads, cap * sizeof(*t));
+		if (t == NULL)
+			goto out;
+		srv->threads = t;
+		srv->cap_threads = cap;
+	}
+	if (pthread_create(&srv->threads[srv->n_threads], NULL,
+	                   rpci_loop_thread, lp) != 0)
+		goto out;
+	srv->n_threads++;
+	ok = true;
+out:
+	pthread_mutex_unlock(&srv->mu);
+	return ok;
+}
+
+rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
+{
+	rpc_server_options o = { 0 };
+	rpc_server *srv;
+	rpc_error *err = NULL;
+	unsigned i = 0;
+
+	if (out == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	*out = NULL;
+	if (opts != NULL)
+		o = *opts;
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	rpci_registry_init(&srv->reg);
+	srv->codec = o.codec != NULL ? o.codec : &rpc_codec_protobuf;
+	srv->max_frame = o.max_frame != 0 ? o.max_frame : RPC_DEFAULT_MAX_FRAME;
+	srv->log = o.log;
+	srv->log_ud = o.log_ud;
+	srv->max_threads = o.max_threads != 0 ? o.max_threads
+	                                      : SERVER_MAX_THREADS;
+	srv->n_loops = o.threads;
+	if (srv->n_loops == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		srv->n_loops = n > 0 ? (unsigned)n : 1;
+	}
+	if (srv->n_loops > srv->max_threads)
+		srv->n_loops = srv->max_threads;
+	pthread_mutex_init(&srv->mu, NULL);
+	pthread_cond_init(&srv->cv, NULL);
+	pthread_mutex_init(&srv->mon_mu, NULL);
+	pthread_cond_init(&srv->mon_cv, NULL);
+	atomic_init(&srv->closing, false);
+	atomic_init(&srv->mon_idle, false);
+	atomic_init(&srv->next_loop, 0);
+
+	srv->loops = calloc(srv->n_loops, sizeof(*srv->loops));
+	if (srv->loops == NULL) {
+		err = rpci_error(RPC_ERR_NOMEM, NULL);
+		goto fail_loops;
+	}
+	for (i = 0; i < srv->n_loops; i++) {
+		err = rpci_loop_init(&srv->loops[i], srv);
+		if (err != NULL)
+			goto fail_loops;
+	}
+	if (pthread_create(&srv->monitor, NULL, rpci_monitor_thread, srv) !=
+	    0) {
+		err = rpci_error(RPC_ERR_NOMEM, "rpc: can't start a thread");
+		goto fail_loops;
+	}
+	for (unsigned j = 0; j < srv->n_loops; j++)
+		if (!rpci_server_spawn(srv, &srv->loops[j])) {
+			rpc_server_free(srv);
+			return rpci_error(RPC_ERR_NOMEM,
+			                  "rpc: can't start a thread");
+		}
+	*out = srv;
+	return NULL;
+
+fail_loops:
+	while (i-- > 0)
+		rpci_loop_fini(&srv->loops[i]);
+	free(srv->loops);
+	pthread_cond_destroy(&srv->mon_cv);
+	pthread_mutex_destroy(&srv->mon_mu);
+	pthread_cond_destroy(&srv->cv);
+	pthread_mutex_destroy(&srv->mu);
+	rpci_registry_fini(&srv->reg);
+	free(srv);
+	return err;
+}
+
+void rpc_server_free(rpc_server *srv)
+{
+	if (srv == NULL)
+		return;
+
+	/* 1. no more connections */
+	pthread_mutex_lock(&srv->mu);
+	atomic_store(&srv->closing, true);
+	for (struct rpci_accepting *a = srv->accepting; a != NULL; a = a->next)
+		shutdown(a->l->fd, SHUT_RDWR);
+	while (srv->n_accepting > 0)
+		pthread_cond_wait(&srv->cv, &srv->mu);
+	pthread_mutex_unlock(&srv->mu);
+
+	/* 2. stop reading, let the calls in flight finish */
+	for (unsigned i = 0; i < srv->n_loops; i++)
+		rpci_loop_wake(&srv->loops[i]);
+	pthread_mutex_lock(&srv->mu);
+	while (srv->n_conns > 0 || srv->n_waiters > 0)
+		pthread_cond_wait(&srv->cv, &srv->mu);
+	pthread_mutex_unlock(&srv->mu);
+
+	/* 3. stop the threads */
+	for (unsigned i = 0; i < srv->n_loops; i++)
+		rpci_loop_stop(&srv->loops[i]);
+	pthread_mutex_lock(&srv->mon_mu);
+	srv->mon_stop = true;
+	pthread_cond_signal(&srv->mon_cv);
+	pthread_mutex_unlock(&srv->mon_mu);
+	pthread_join(srv->monitor, NULL);
+	/* the monitor is gone, so n_threads no longer grows */
+	for (size_t i = 0; i < srv->n_threads; i++)
+		pthread_join(srv->threads[i], NULL);
+
+	/* 4. free */
+	for (unsigned i = 0; i < srv->n_loops; i++) {
+		rpci_req *r = srv->loops[i].head;
+		while (r != NULL) { /* cannot happen: conns drained */
+			rpci_req *next = r->next;
+			rpci_req_free(r);
+			r = next;
+		}
+		rpci_loop_fini(&srv->loops[i]);
+	}
+	free(srv->loops);
+	free(srv->threads);
+	while (srv->http != NULL) {
+		rpci_http_paths *p = srv->http;
+		srv->http = p->next;
+		free(p->rpc_path);
+		free(p->debug_path);
+		free(p);
+	}
+	rpci_registry_fini(&srv->reg);
+	pthread_cond_destroy(&srv->mon_cv);
+	pthread_mutex_destroy(&srv->mon_mu);
+	pthread_cond_destroy(&srv->cv);
+	pthread_mutex_destroy(&srv->mu);
+	free(srv);
+}
+
+rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
+                               const void *handlers, void *self,
+                               const char *name)
+{
+	if (srv == NULL)
+		return rpci_error(RPC_ERR_INVALID, "rpc.Register: server is NULL");
+	return rpci_registry_add(&srv->reg, desc, handlers, self, name);
+}
+
+uint64_t rpc_server_num_calls(rpc_server *srv, const char *service_method)
+{
+	char *errmsg = NULL;
+	rpci_method *m;
+
+	if (srv == NULL || service_method == NULL)
+		return 0;
+	m = rpci_registry_lookup(&srv->reg, service_method, &errmsg);
+	free(errmsg);
+	return m != NULL ? atomic_load(&m->calls) : 0;
+}
+
+char *rpc_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* ---- listeners and accepting --------------------------------------------- */
+
+rpc_error *rpc_listen(const char *address, rpc_listener **out)
+{
+	rpc_listener *l;
+	rpc_error *err;
+
+	if (out == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	err = rpci_transport_listen(address, &l->fd, &l->address);
+	if (err != NULL) {
+		free(l);
+		return err;
+	}
+	atomic_init(&l->closed, false);
+	if (strncmp(l->address, "unix:", 5) == 0) {
+		l->unix_path = strdup(l->address + 5);
+		if (l->unix_path == NULL) {
+			unlink(l->address + 5);
+			close(l->fd);
+			free(l->address);
+			free(l);
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		}
+	} else {
+		const char *colon = strrchr(l->address, ':');
+		l->port = colon != NULL ? atoi(colon + 1) : 0;
+	}
+	*out = l;
+	return NULL;
+}
+
+const char *rpc_listener_address(const rpc_listener *l)
+{
+	return l != NULL ? l->address : NULL;
+}
+
+int rpc_listener_port(const rpc_listener *l)
+{
+	return l != NULL ? l->port : 0;
+}
+
+void rpc_listener_close(rpc_listener *l)
+{
+	if (l == NULL || atomic_exchange(&l->closed, true))
+		return;
+	shutdown(l->fd, SHUT_RDWR); /* wakes a blocked accept */
+	if (l->unix_path != NULL)
+		unlink(l->unix_path);
+}
+
+void rpc_listener_free(rpc_listener *l)
+{
+	if (l == NULL)
+		return;
+	rpc_listener_close(l);
+	close(l->fd);
+	free(l->unix_path);
+	free(l->address);
+	free(l);
+}
+
+static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
+                                const rpci_http_paths *http)
+{
+	struct rpci_accepting self = { .l = l };
+	rpc_error *err = NULL;
+	unsigned delay_ms = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	if (atomic_load(&srv->closing)) {
+		pthread_mutex_unlock(&srv->mu);
+		return NULL;
+	}
+	self.next = srv->accepting;
+	srv->accepting = &self;
+	srv->n_accepting++;
+	pthread_mutex_unlock(&srv->mu);
+
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			if (atomic_load(&l->closed) ||
+			    atomic_load(&srv->closing))
+				break;
+			if (e == EINTR || e == ECONNABORTED || e == EAGAIN)
+				continue;
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS ||
+			    e == ENOMEM) {
+				/* as Go: back off and try again */
+				delay_ms = delay_ms == 0 ? 5 : delay_ms * 2;
+				if (delay_ms > 1000)
+					delay_ms = 1000;
+				rpci_server_log(srv,
+				                "rpc: accept: %s; retrying in "
+				                "%u ms",
+				                strerror(e), delay_ms);
+				struct timespec ts = {
+					.tv_sec = delay_ms / 1000,
+					.tv_nsec = (delay_ms % 1000) * 1000000L,
+				};
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			err = rpci_error_errno(e, "rpc: accept");
+			break;
+		}
+		delay_ms = 0;
+		if (l->unix_path == NULL) {
+			int one = 1;
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			                 sizeof(one));
+		}
+		rpc_error *e = rpci_conn_start(srv, fd, srv->codec, http,
+		                               false);
+		if (e != NULL) {
+			rpci_server_log(srv, "rpc: serving a connection: %s",
+			                rpc_error_message(e));
+			rpc_error_free(e);
+		}
+	}
+
+	pthread_mutex_lock(&srv->mu);
+	for (struct rpci_accepting **p = &srv->accepting; *p != NULL;
+	     p = &(*p)->next)
+		if (*p == &self) {
+			*p = self.next;
+			break;
+		}
+	srv->n_accepting--;
+	pthread_cond_broadcast(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+	return err;
+}
+
+rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l)
+{
+	if (srv == NULL || l == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	return server_accept(srv, l, NULL);
+}
+
+rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
+                                  const char *rpc_path,
+                                  const char *debug_path)
+{
+	rpci_http_paths *p;
+
+	if (srv == NULL || l == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	p->rpc_path = strdup(rpc_path != NULL ? rpc_path
+	                                      : RPC_DEFAULT_RPC_PATH);
+	p->debug_path = strdup(debug_path != NULL ? debug_path
+	                                          : RPC_DEFAULT_DEBUG_PATH);
+	if (p->rpc_path == NULL || p->debug_path == NULL) {
+		free(p->rpc_path);
+		free(p->debug_path);
+		free(p);
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	pthread_mutex_lock(&srv->mu);
+	p->next = srv->http;
+	srv->http = p;
+	pthread_mutex_unlock(&srv->mu);
+	return server_accept(srv, l, p);
+}
+
+rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd)
+{
+	if (srv == NULL) {
+		close(fd);
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	}
+	return rpci_conn_start(srv, fd, srv->codec, NULL, true);
+}
+
+rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
+                                  const rpc_codec *codec)
+{
+	if (srv == NULL) {
+		close(fd);
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	}
+	return rpci_conn_start(srv, fd, codec != NULL ? codec : srv->codec,
+	                       NULL, true);
+}
+
+/* ---- one request at a time ----------------------------------------------- */
+
+struct rpc_server_codec {
+	int fd;
+	const rpc_codec *codec;
+	void *cstate;
+	size_t max_frame;
+	uint8_t *in;
+	size_t in_off, in_len, in_cap;
+	rpci_buf out;
+};
+
+rpc_error *rpc_server_codec_new(int fd, const rpc_codec *codec,
+                                size_t max_frame, rpc_server_codec **out)
+{
+	rpc_server_codec *sc;
+	rpc_error *err;
+
+	if (out == NULL || fd < 0)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	sc->fd = fd;
+	sc->codec = codec != NULL ? codec : &rpc_codec_protobuf;
+	sc->max_frame = max_frame != 0 ? max_frame : RPC_DEFAULT_MAX_FRAME;
+	err = sc->codec->state_new(true, sc->max_frame, &sc->cstate);
+	if (err != NULL) {
+		free(sc);
+		return err;
+	}
+	*out = sc;
+	return NULL;
+}
+
+void rpc_server_codec_free(rpc_server_codec *sc)
+{
+	if (sc == NULL)
+		return;
+	sc->codec->state_free(sc->cstate);
+	close(sc->fd);
+	free(sc->in);
+	rpci_buf_fini(&sc->out);
+	free(sc);
+}
+
+/* server_codec_fill reads more bytes into sc->in (blocking). */
+static rpc_error *server_codec_fill(rpc_server_codec *sc)
+{
+	if (sc->in_off == sc->in_len) {
+		sc->in_off = sc->in_len = 0;
+	} else if (sc->in_off > 0) {
+		memmove(sc->in, sc->in + sc->in_off, sc->in_len - sc->in_off);
+		sc->in_len -= sc->in_off;
+		sc->in_off = 0;
+	}
+	if (sc->in_cap - sc->in_len < 4096) {
+		if (sc->in_len > sc->max_frame + 65536)
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "rpc: request too large");
+		size_t cap = sc->in_cap == 0 ? 16384 : sc->in_cap * 2;
+		uint8_t *p = realloc(sc->in, cap);
+		if (p == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		sc->in = p;
+		sc->in_cap = cap;
+	}
+	for (;;) {
+		ssize_t n = read(sc->fd, sc->in + sc->in_len,
+		                 sc->in_cap - sc->in_len);
+		if (n > 0) {
+			sc->in_len += (size_t)n;
+			return NULL;
+		}
+		if (n == 0)
+			return sc->in_len == 0
+			           ? rpci_error(RPC_ERR_UNEXPECTED_EOF, "EOF")
+			           : rpci_error(RPC_ERR_UNEXPECTED_EOF, NULL);
+		if (errno != EINTR)
+			return rpci_error_errno(errno, "rpc: read");
+	}
+}
+
+rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *sc)
+{
+	rpci_msg msg;
+	rpci_req *req;
+	rpc_error *err = NULL;
+
+	if (srv == NULL || sc == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	for (;;) {
+		size_t used = 0;
+		rpci_read_status st;
+
+		memset(&msg, 0, sizeof(msg));
+		st = sc->codec->read(sc->cstate, sc->in + sc->in_off,
+		                     sc->in_len - sc->in_off, &used, &msg, &err);
+		if (st == RPCI_READ_OK) {
+			sc->in_off += used;
+			break;
+		}
+		if (st == RPCI_READ_ERROR)
+			return err != NULL ? err
+			                   : rpci_error(RPC_ERR_PROTOCOL, NULL);
+		err = server_codec_fill(sc);
+		if (err != NULL)
+			return err;
+	}
+	req = rpci_req_prepare(srv, sc->codec, sc->cstate, &msg);
+	sc->codec->msg_clear(sc->cstate, &msg);
+	if (req == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	rpci_req_call(req);
+	if (req->bad)
+		err = rpci_error(RPC_ERR_PROTOCOL, "%s", req->errmsg);
+	sc->out.len = 0;
+	rpci_req_encode(req, sc->codec, sc->cstate, &sc->out);
+	rpci_req_free(req);
+	if (!rpci_write_all(sc->fd, sc->out.data, sc->out.len)) {
+		rpc_error_free(err);
+		err = rpci_error_errno(errno, "rpc: write");
+	}
+	return err;
+}

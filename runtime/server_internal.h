@@ -1,0 +1,171 @@
+/* server_internal.h - the server's private structures (private to librpc).
+ *
+ * docs/runtime.md describes the model; in short: a server has a few event
+ * loops (loop.c), each an epoll set served by whichever of its threads
+ * holds the poller role. The poller reads and decodes requests (conn.c) and
+ * runs them itself, one after another; a monitor thread hands the poller
+ * role to another thread when a call runs long, so a slow handler never
+ * holds back other calls. Replies are encoded and written by the thread that
+ * ran the call, under the connection's write lock.
+ */
+#ifndef RPCI_SERVER_INTERNAL_H
+#define RPCI_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "codec.h"
+#include "registry.h"
+#include "rpc.h"
+
+typedef struct rpci_conn rpci_conn;
+typedef struct rpci_loop rpci_loop;
+
+/* One request, from decoding to its reply. */
+typedef struct rpci_req {
+	struct rpci_req *next;
+	rpci_conn *conn;         /* NULL for rpc_server_serve_request */
+	rpci_method *method;     /* NULL when errmsg was set by decoding */
+	uint64_t seq;
+	char *service_method;    /* owned */
+	char *errmsg;            /* owned: the reply's error text, or NULL */
+	bool bad;                /* errmsg came from lookup or decoding */
+	ProtobufCMessage *args;  /* owned */
+	ProtobufCMessage *reply; /* owned */
+} rpci_req;
+
+/* The HTTP paths of one rpc_server_accept_http; live until the server. */
+typedef struct rpci_http_paths {
+	struct rpci_http_paths *next;
+	char *rpc_path;
+	char *debug_path; /* "" for none */
+} rpci_http_paths;
+
+enum { RPCI_CONN_RPC = 0, RPCI_CONN_HTTP = 1 };
+
+struct rpci_conn {
+	rpc_server *srv;
+	rpci_loop *loop;
+	int fd;
+	const rpc_codec *codec;
+	void *cstate;
+	const rpci_http_paths *http;
+
+	/* Read side: only the poller of loop touches these. */
+	int mode;
+	bool read_closed;
+	uint8_t *in;
+	size_t in_off, in_len, in_cap;
+
+	/* Write side. wmu protects out, wbuf, flushing and wdead, and
+	 * serialises the codec's write. */
+	pthread_mutex_t wmu;
+	rpci_buf out;  /* encoded replies waiting to be written */
+	rpci_buf wbuf; /* the flusher's buffer being written */
+	bool flushing; /* a thread is writing; it also writes what is added */
+	bool wdead;    /* a write failed: replies are dropped */
+
+	/* Lifetime. active counts the reader (until read_closed) and the
+	 * calls in flight; at 0 the connection is finished: fd closed, taken
+	 * off the server's list, done set. refs counts holders of the memory:
+	 * 1 while active, plus rpc_server_serve_conn's waiter. */
+	atomic_uint active;
+	atomic_uint refs;
+	bool done;                   /* under srv->mu */
+	rpci_conn *prev, *next;      /* srv->conns, under srv->mu */
+};
+
+struct rpci_loop {
+	rpc_server *srv;
+	int epfd;
+	int evfd; /* wakes the poller: shutdown */
+	pthread_mutex_t mu; /* protects everything below */
+	pthread_cond_t cv;  /* followers wait here for the poller role */
+	bool poller_taken;
+	bool in_handler; /* the role holder is running a call */
+	bool stop;
+	uint64_t gen;   /* bumped when the monitor takes the role away */
+	uint64_t calls; /* calls started by role holders */
+	uint64_t seen;  /* the monitor's last look at calls */
+	unsigned idle;  /* followers waiting on cv */
+	rpci_req *head, *tail; /* decoded requests waiting to run */
+};
+
+struct rpc_server {
+	rpci_registry reg;
+	const rpc_codec *codec;
+	size_t max_frame;
+	void (*log)(void *ud, const char *line);
+	void *log_ud;
+
+	unsigned n_loops;
+	rpci_loop *loops;
+	atomic_uint next_loop;
+	atomic_bool closing;
+
+	pthread_mutex_t mu; /* protects the fields below */
+	pthread_cond_t cv;  /* any change of them */
+	rpci_conn *conns;
+	size_t n_conns;
+	unsigned n_waiters;   /* rpc_server_serve_conn callers */
+	unsigned n_accepting; /* rpc_server_accept callers */
+	struct rpci_accepting *accepting;
+	pthread_t *threads;
+	size_t n_threads, cap_threads;
+	unsigned max_threads;
+	rpci_http_paths *http;
+
+	/* The monitor thread. mon_mu protects mon_stop; mon_idle is read
+	 * without it by pollers. */
+	pthread_t monitor;
+	pthread_mutex_t mon_mu;
+	pthread_cond_t mon_cv;
+	bool mon_stop;
+	atomic_bool mon_idle;
+};
+
+/* server.c */
+void rpci_server_log(rpc_server *srv, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* rpci_server_spawn starts a loop thread; false when the cap is reached or
+ * pthread_create fails. */
+bool rpci_server_spawn(rpc_server *srv, rpci_loop *lp);
+
+/* request.c-like helpers, in conn.c */
+rpci_req *rpci_req_prepare(rpc_server *srv, const rpc_codec *codec,
+                           void *cstate, rpci_msg *msg);
+void rpci_req_call(rpci_req *req);
+void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
+                     rpci_buf *out);
+void rpci_req_free(rpci_req *req);
+
+/* conn.c */
+rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
+                           const rpci_http_paths *http, bool wait);
+void rpci_conn_readable(rpci_conn *c, rpci_req ***tail);
+void rpci_conn_read_close(rpci_conn *c);
+void rpci_conn_reply(rpci_conn *c, rpci_req *req);
+void rpci_conn_flush(rpci_conn *c);
+void rpci_conn_call_done(rpci_conn *c);
+bool rpci_write_all(int fd, const uint8_t *p, size_t n);
+
+/* loop.c */
+rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv);
+void rpci_loop_fini(rpci_loop *lp);
+void *rpci_loop_thread(void *arg);
+void rpci_loop_wake(rpci_loop *lp);
+void rpci_loop_stop(rpci_loop *lp);
+void *rpci_monitor_thread(void *arg);
+void rpci_monitor_wake(rpc_server *srv);
+
+/* http.c: the head of an HTTP-mode connection is complete in c->in;
+ * answers it. Returns false when the connection is to end. */
+bool rpci_http_serve_head(rpci_conn *c);
+
+/* debug.c: the debug page (caller frees), or NULL on out of memory. */
+char *rpci_debug_page(rpc_server *srv, size_t *len);
+
+#endif
