@@ -83,6 +83,10 @@ START_TEST(test_frame_doc_example)
 	                               'r',  'i',  't',  'h',  '.',  'M',
 	                               'u',  'l',  't',  'i',  'p',  'l',
 	                               'y',  0x00, 0x00, 0x08, 0x38};
+	static const uint8_t fail[] = "\x00\x00\x00\x1f\x0e"
+	                              "Arith.Multiply"
+	                              "\x00\x0e"
+	                              "divide by zero";
 	Rt__Args args = RT__ARGS__INIT;
 	Rt__Int64 v = RT__INT64__INIT;
 	rpci_buf out = {0};
@@ -97,6 +101,10 @@ START_TEST(test_frame_doc_example)
 	frame_encode(&out, "Arith.Multiply", 0, "", &v.base, 0);
 	ck_assert_uint_eq(out.len, sizeof resp);
 	ck_assert(memcmp(out.data, resp, sizeof resp) == 0);
+	out.len = 0;
+	frame_encode(&out, "Arith.Multiply", 0, "divide by zero", NULL, 0);
+	ck_assert_uint_eq(out.len, sizeof fail - 1);
+	ck_assert(memcmp(out.data, fail, sizeof fail - 1) == 0);
 	rpci_buf_fini(&out);
 }
 END_TEST
