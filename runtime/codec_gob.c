@@ -1,0 +1,895 @@
+/* codec_gob.c - the gob codec: Go net/rpc's default wire format.
+ *
+ * One gob stream per direction. A request is a Request{ServiceMethod, Seq}
+ * value followed by the argument value; a response is Response{ServiceMethod,
+ * Seq, Error} followed by the reply (struct{}{} when Error is set). Type
+ * definitions travel before their first use (gob_types.c).
+ *
+ * Reading: read() first scans, without changing any state, for two complete
+ * value messages (header and body) and the type definitions around them; if
+ * they are not all there it asks for more bytes. Only then does it record the
+ * definitions, decode the header and keep the body's bytes undecoded in
+ * msg->body. A bad definition or header ends the stream; a body that does not
+ * fit the expected type fails in read_body alone, and since the message's
+ * byte count is known the stream stays in step.
+ *
+ * Bodies are decoded by field name (the gob name is the protobuf field name
+ * with its first letter upper-cased) into protobuf-c messages; every count is
+ * checked against the bytes left before anything is allocated, and nesting
+ * is bounded by GOB_MAX_DEPTH. Writing follows gob's rules: zero-valued
+ * struct fields are left out, a bare (top-level) value is always sent.
+ * Reader and writer state are separate fields of gob_state.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gob.h"
+
+#define AT(msg, off, type) ((type *)((char *)(msg) + (off)))
+
+typedef struct gob_body {
+	int64_t id;
+	size_t len;
+	uint8_t data[];
+} gob_body;
+
+typedef struct gob_state {
+	bool server;
+	size_t max_frame;
+	/* read side */
+	gob_rtable rt;
+	/* write side */
+	gob_stable st;
+	rpci_buf scratch;
+	rpci_buf value;
+} gob_state;
+
+static rpc_error *gob_err(const char *fmt, const char *a, const char *b)
+{
+	return rpci_error(RPC_ERR_PROTOCOL, fmt, a, b);
+}
+
+static rpc_error *gob_bad(void)
+{
+	return rpci_error(RPC_ERR_PROTOCOL, "gob: truncated or malformed value");
+}
+
+/* ---- state ------------------------------------------------------------------ */
+
+static rpc_error *gob_state_new(bool server, size_t max_frame, void **state)
+{
+	gob_state *s = calloc(1, sizeof *s);
+
+	*state = NULL;
+	if (s == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	s->server = server;
+	s->max_frame = max_frame;
+	gob_stable_init(&s->st);
+	*state = s;
+	return NULL;
+}
+
+static void gob_state_free(void *state)
+{
+	gob_state *s = state;
+
+	if (s == NULL)
+		return;
+	gob_rtable_fini(&s->rt);
+	gob_stable_fini(&s->st);
+	rpci_buf_fini(&s->scratch);
+	rpci_buf_fini(&s->value);
+	free(s);
+}
+
+static void gob_msg_clear(void *state, rpci_msg *msg)
+{
+	(void)state;
+	if (msg == NULL)
+		return;
+	free(msg->service_method);
+	free(msg->error);
+	free(msg->body);
+	memset(msg, 0, sizeof *msg);
+}
+
+/* ---- reading the stream ------------------------------------------------------- */
+
+/* frame_count reads a message's byte count: 1 (ok), 0 (need more), -1. */
+static int frame_count(const uint8_t *in, size_t len, uint64_t *count,
+                       size_t *hdr)
+{
+	unsigned n, i;
+
+	if (len == 0)
+		return 0;
+	if (in[0] <= 0x7f) {
+		*count = in[0];
+		*hdr = 1;
+		return 1;
+	}
+	n = 256u - in[0];
+	if (n > 8)
+		return -1;
+	if (len < 1 + (size_t)n)
+		return 0;
+	*count = 0;
+	for (i = 0; i < n; i++)
+		*count = *count << 8 | in[1 + i];
+	*hdr = 1 + n;
+	return 1;
+}
+
+/* body_next steps to the next field of a struct value of n fields:
+ * 1 with *f set, 0 at its end, -1 when malformed. */
+static int body_next(gob_reader *r, int64_t *f, size_t n)
+{
+	uint64_t d;
+
+	if (!gob_read_uint(r, &d))
+		return -1;
+	if (d == 0)
+		return 0;
+	if (d > (uint64_t)((int64_t)n - 1 - *f))
+		return -1;
+	*f += (int64_t)d;
+	return 1;
+}
+
+static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
+                             rpci_msg *msg)
+{
+	const gob_wtype *w = gob_rtable_find(&s->rt, id);
+	const gob_wfield *wf;
+	char **dst;
+	int64_t f = -1;
+	rpc_error *err;
+	bool oom;
+	int rc;
+
+	if (w == NULL || w->kind != GOB_K_STRUCT)
+		return gob_err("gob: header is %s%s, not a struct",
+		               gob_type_name(&s->rt, id), "");
+	while ((rc = body_next(r, &f, w->n_fields)) == 1) {
+		wf = &w->fields[f];
+		dst = NULL;
+		if (strcmp(wf->name, "ServiceMethod") == 0)
+			dst = &msg->service_method;
+		else if (strcmp(wf->name, "Error") == 0)
+			dst = &msg->error;
+		if (dst != NULL) {
+			if (wf->id != GOB_ID_STRING)
+				return gob_err("gob: header field %s is not a string%s",
+				               wf->name, "");
+			free(*dst);
+			*dst = NULL;
+			if (!gob_read_string(r, dst, &oom))
+				return oom ? rpci_error(RPC_ERR_NOMEM, NULL) : gob_bad();
+		} else if (strcmp(wf->name, "Seq") == 0) {
+			if (wf->id != GOB_ID_UINT)
+				return gob_err("gob: header field %s is not a uint%s",
+				               wf->name, "");
+			if (!gob_read_uint(r, &msg->seq))
+				return gob_bad();
+		} else if ((err = gob_skip(&s->rt, wf->id, r, 1)) != NULL) {
+			return err;
+		}
+	}
+	if (rc < 0 || r->pos != r->len)
+		return gob_bad();
+	if (msg->service_method == NULL &&
+	    (msg->service_method = strdup("")) == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	return NULL;
+}
+
+/* gob_message_at parses the message at in[pos..len): 1 with its type id and
+ * a reader over what follows the id, 0 when incomplete, or -1 and *err. */
+static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
+                          size_t *pos, int64_t *id, gob_reader *r,
+                          rpc_error **err)
+{
+	uint64_t count;
+	size_t hdr;
+	int rc = frame_count(in + *pos, len - *pos, &count, &hdr);
+
+	if (rc < 0) {
+		*err = gob_err("gob: invalid message length%s%s", "", "");
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	if (count == 0 || count > s->max_frame) {
+		*err = rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: message length %llu out of range (limit %zu)",
+		                  (unsigned long long)count, s->max_frame);
+		return -1;
+	}
+	if (count > len - *pos - hdr)
+		return 0;
+	r->p = in + *pos + hdr;
+	r->len = (size_t)count;
+	r->pos = 0;
+	*pos += hdr + (size_t)count;
+	if (!gob_read_int(r, id) || *id == 0) {
+		*err = gob_err("gob: invalid type id%s%s", "", "");
+		return -1;
+	}
+	return 1;
+}
+
+static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
+                                 size_t *used, rpci_msg *msg, rpc_error **err)
+{
+	gob_state *s = state;
+	size_t pos = 0, end;
+	int values = 0, rc;
+	gob_reader r;
+	gob_body *b;
+	int64_t id;
+
+	*err = NULL;
+	/* Pass 1: are a header and a body all there? */
+	while (values < 2) {
+		rc = gob_message_at(s, in, len, &pos, &id, &r, err);
+		if (rc < 0)
+			return RPCI_READ_ERROR;
+		if (rc == 0)
+			return RPCI_READ_AGAIN;
+		if (id > 0)
+			values++;
+	}
+	end = pos;
+	/* Pass 2: take them. */
+	memset(msg, 0, sizeof *msg);
+	pos = 0;
+	values = 0;
+	while (pos < end) {
+		gob_message_at(s, in, end, &pos, &id, &r, err);
+		if (id < 0) {
+			*err = gob_rtable_define(&s->rt, -id, &r);
+		} else if (values++ == 0) {
+			*err = gob_header(s, id, &r, msg);
+		} else {
+			b = malloc(sizeof *b + (r.len - r.pos));
+			if (b == NULL) {
+				*err = rpci_error(RPC_ERR_NOMEM, NULL);
+			} else {
+				b->id = id;
+				b->len = r.len - r.pos;
+				memcpy(b->data, r.p + r.pos, b->len);
+				msg->body = b;
+				msg->body_len = b->len;
+			}
+		}
+		if (*err != NULL) {
+			gob_msg_clear(s, msg);
+			return RPCI_READ_ERROR;
+		}
+	}
+	*used = end;
+	return RPCI_READ_OK;
+}
+
+/* ---- decoding bodies ---------------------------------------------------------- */
+
+static size_t gob_elem_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(ProtobufCMessage *);
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	default:
+		return 4;
+	}
+}
+
+static bool gob_has_flag(const ProtobufCFieldDescriptor *f)
+{
+	return f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0 &&
+	       (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0 &&
+	       f->type != PROTOBUF_C_TYPE_STRING &&
+	       f->type != PROTOBUF_C_TYPE_MESSAGE;
+}
+
+static void gob_mark_present(const ProtobufCFieldDescriptor *f, void *m)
+{
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		*AT(m, f->quantifier_offset, uint32_t) = f->id;
+	else if (gob_has_flag(f))
+		*AT(m, f->quantifier_offset, protobuf_c_boolean) = 1;
+}
+
+static rpc_error *gob_mismatch(gob_state *s, const ProtobufCFieldDescriptor *f,
+                               int64_t wid)
+{
+	return gob_err("gob: wrong type for field %s: received %s", f->name,
+	               gob_type_name(&s->rt, wid));
+}
+
+static rpc_error *gob_range(const ProtobufCFieldDescriptor *f)
+{
+	return gob_err("gob: value out of range for field %s%s", f->name, "");
+}
+
+static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
+                             ProtobufCMessage *m, gob_reader *r, int depth);
+
+/* dec_elem decodes one value of wire type wid into p, the storage of one
+ * element of f. */
+static rpc_error *dec_elem(gob_state *s, int64_t wid,
+                           const ProtobufCFieldDescriptor *f, void *p,
+                           gob_reader *r, int depth)
+{
+	const gob_wtype *w;
+	const uint8_t *bytes;
+	ProtobufCMessage **mp;
+	ProtobufCBinaryData *bd;
+	char **sp;
+	uint64_t u;
+	int64_t i;
+	double d;
+	size_t n;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_ENUM:
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		if (wid != GOB_ID_INT)
+			return gob_mismatch(s, f, wid);
+		if (!gob_read_int(r, &i))
+			return gob_bad();
+		if (gob_elem_size(f) == 8) {
+			*(int64_t *)p = i;
+		} else {
+			if (i < INT32_MIN || i > INT32_MAX)
+				return gob_range(f);
+			*(int32_t *)p = (int32_t)i;
+		}
+		return NULL;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		if (wid != GOB_ID_UINT)
+			return gob_mismatch(s, f, wid);
+		if (!gob_read_uint(r, &u))
+			return gob_bad();
+		if (gob_elem_size(f) == 8) {
+			*(uint64_t *)p = u;
+		} else {
+			if (u > UINT32_MAX)
+				return gob_range(f);
+			*(uint32_t *)p = (uint32_t)u;
+		}
+		return NULL;
+	case PROTOBUF_C_TYPE_BOOL:
+		if (wid != GOB_ID_BOOL)
+			return gob_mismatch(s, f, wid);
+		if (!gob_read_uint(r, &u))
+			return gob_bad();
+		*(protobuf_c_boolean *)p = u != 0;
+		return NULL;
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		if (wid != GOB_ID_FLOAT)
+			return gob_mismatch(s, f, wid);
+		if (!gob_read_float(r, &d))
+			return gob_bad();
+		if (f->type == PROTOBUF_C_TYPE_DOUBLE) {
+			*(double *)p = d;
+		} else {
+			if (isfinite(d) && fabs(d) > FLT_MAX)
+				return gob_range(f);
+			*(float *)p = (float)d;
+		}
+		return NULL;
+	case PROTOBUF_C_TYPE_STRING:
+		if (wid != GOB_ID_STRING)
+			return gob_mismatch(s, f, wid);
+		if (!gob_read_bytes(r, &bytes, &n))
+			return gob_bad();
+		if (memchr(bytes, '\0', n) != NULL)
+			return gob_err("gob: string with a NUL byte in field %s%s",
+			               f->name, "");
+		sp = p;
+		if (*sp != NULL && *sp != protobuf_c_empty_string &&
+		    *sp != f->default_value)
+			free(*sp);
+		*sp = malloc(n + 1);
+		if (*sp == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		memcpy(*sp, bytes, n);
+		(*sp)[n] = '\0';
+		return NULL;
+	case PROTOBUF_C_TYPE_BYTES:
+		if (wid != GOB_ID_BYTES)
+			return gob_mismatch(s, f, wid);
+		if (!gob_read_bytes(r, &bytes, &n))
+			return gob_bad();
+		bd = p;
+		if (bd->data != NULL &&
+		    (f->default_value == NULL ||
+		     ((const ProtobufCBinaryData *)f->default_value)->data != bd->data))
+			free(bd->data);
+		bd->data = NULL;
+		bd->len = 0;
+		if (n > 0) {
+			if ((bd->data = malloc(n)) == NULL)
+				return rpci_error(RPC_ERR_NOMEM, NULL);
+			memcpy(bd->data, bytes, n);
+			bd->len = n;
+		}
+		return NULL;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		w = gob_rtable_find(&s->rt, wid);
+		if (w == NULL || w->kind != GOB_K_STRUCT)
+			return gob_mismatch(s, f, wid);
+		mp = p;
+		if (*mp == NULL && (*mp = rpci_message_new(f->descriptor)) == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		return dec_struct(s, w, *mp, r, depth + 1);
+	default:
+		return gob_err("gob: field %s has an unsupported type%s", f->name, "");
+	}
+}
+
+/* dec_list decodes a slice (or array) into repeated field f of m. */
+static rpc_error *dec_list(gob_state *s, const gob_wtype *w,
+                           const ProtobufCFieldDescriptor *f, void *m,
+                           gob_reader *r, int depth)
+{
+	size_t size = gob_elem_size(f), k;
+	rpc_error *err;
+	uint64_t n;
+	char *arr;
+
+	if (!gob_read_count(r, &n))
+		return gob_bad();
+	if (*AT(m, f->offset, void *) != NULL)
+		return gob_err("gob: field %s received twice%s", f->name, "");
+	if (n == 0)
+		return NULL;
+	if ((arr = calloc((size_t)n, size)) == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	*AT(m, f->offset, void *) = arr;
+	*AT(m, f->quantifier_offset, size_t) = (size_t)n;
+	for (k = 0; k < n; k++)
+		if ((err = dec_elem(s, w->elem, f, arr + k * size, r, depth + 1)))
+			return err;
+	return NULL;
+}
+
+/* dec_map decodes a gob map into map field f (repeated XxxEntry) of m. */
+static rpc_error *dec_map(gob_state *s, const gob_wtype *w,
+                          const ProtobufCFieldDescriptor *f,
+                          const ProtobufCFieldDescriptor *kf,
+                          const ProtobufCFieldDescriptor *vf, void *m,
+                          gob_reader *r, int depth)
+{
+	ProtobufCMessage **arr, *e;
+	rpc_error *err;
+	uint64_t n, k;
+
+	if (!gob_read_count(r, &n))
+		return gob_bad();
+	if (*AT(m, f->offset, void *) != NULL)
+		return gob_err("gob: field %s received twice%s", f->name, "");
+	if (n == 0)
+		return NULL;
+	if ((arr = calloc((size_t)n, sizeof *arr)) == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	*AT(m, f->offset, void *) = arr;
+	*AT(m, f->quantifier_offset, size_t) = (size_t)n;
+	for (k = 0; k < n; k++) {
+		if ((e = arr[k] = rpci_message_new(f->descriptor)) == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		if ((err = dec_elem(s, w->key, kf, AT(e, kf->offset, void), r,
+		                    depth + 1)))
+			return err;
+		gob_mark_present(kf, e);
+		if ((err = dec_elem(s, w->elem, vf, AT(e, vf->offset, void), r,
+		                    depth + 1)))
+			return err;
+		gob_mark_present(vf, e);
+	}
+	return NULL;
+}
+
+/* dec_field decodes a value of wire type wid into field f of m. */
+static rpc_error *dec_field(gob_state *s, int64_t wid,
+                            const ProtobufCFieldDescriptor *f, void *m,
+                            gob_reader *r, int depth)
+{
+	const ProtobufCFieldDescriptor *kf, *vf;
+	const gob_wtype *w = gob_rtable_find(&s->rt, wid);
+	rpc_error *err;
+
+	if (depth > GOB_MAX_DEPTH)
+		return rpci_error(RPC_ERR_PROTOCOL, "gob: value nested too deep");
+	if (gob_map_entry(f, &kf, &vf)) {
+		if (w == NULL || w->kind != GOB_K_MAP)
+			return gob_mismatch(s, f, wid);
+		return dec_map(s, w, f, kf, vf, m, r, depth);
+	}
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		if (w == NULL || (w->kind != GOB_K_SLICE && w->kind != GOB_K_ARRAY))
+			return gob_mismatch(s, f, wid);
+		return dec_list(s, w, f, m, r, depth);
+	}
+	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+	    *AT(m, f->quantifier_offset, uint32_t) != 0)
+		return gob_err("gob: field %s: another member of its oneof is set%s",
+		               f->name, "");
+	if ((err = dec_elem(s, wid, f, AT(m, f->offset, void), r, depth)))
+		return err;
+	gob_mark_present(f, m);
+	return NULL;
+}
+
+static const ProtobufCFieldDescriptor *
+dec_lookup(const ProtobufCMessageDescriptor *d, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < d->n_fields; i++)
+		if (gob_exported_matches(name, d->fields[i].name))
+			return &d->fields[i];
+	return NULL;
+}
+
+static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
+                             ProtobufCMessage *m, gob_reader *r, int depth)
+{
+	const ProtobufCFieldDescriptor *pf;
+	const gob_wfield *wf;
+	rpc_error *err;
+	int64_t f = -1;
+	int rc;
+
+	if (depth > GOB_MAX_DEPTH)
+		return rpci_error(RPC_ERR_PROTOCOL, "gob: value nested too deep");
+	while ((rc = body_next(r, &f, w->n_fields)) == 1) {
+		wf = &w->fields[f];
+		pf = dec_lookup(m->descriptor, wf->name);
+		if (pf == NULL)
+			err = gob_skip(&s->rt, wf->id, r, depth + 1);
+		else
+			err = dec_field(s, wf->id, pf, m, r, depth + 1);
+		if (err != NULL)
+			return err;
+	}
+	return rc == 0 ? NULL : gob_bad();
+}
+
+static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
+                                ProtobufCMessage *dst)
+{
+	gob_state *s = state;
+	const gob_body *b = msg->body;
+	const ProtobufCFieldDescriptor *f;
+	const gob_wtype *w;
+	rpc_error *err;
+	gob_reader r;
+	uint64_t delta;
+
+	if (dst == NULL)
+		return NULL;
+	if (b == NULL)
+		return gob_err("gob: message has no body%s%s", "", "");
+	r.p = b->data;
+	r.len = b->len;
+	r.pos = 0;
+	w = gob_rtable_find(&s->rt, b->id);
+	if (t->form == RPC_FORM_MESSAGE) {
+		if (w == NULL || w->kind != GOB_K_STRUCT)
+			return gob_err("gob: type mismatch: received %s, want struct %s",
+			               gob_type_name(&s->rt, b->id), t->name);
+		err = dec_struct(s, w, dst, &r, 0);
+	} else if ((f = rpci_value_field(t)) == NULL) {
+		return rpci_error(RPC_ERR_INVALID, "gob: type %s has no field 1",
+		                  t->name);
+	} else if (w != NULL && w->kind == GOB_K_STRUCT) {
+		return gob_err("gob: type mismatch: received struct %s, want %s",
+		               gob_type_name(&s->rt, b->id), t->name);
+	} else if (!gob_read_uint(&r, &delta) || delta != 0) {
+		return gob_err("gob: corrupted bare value of type %s%s",
+		               gob_type_name(&s->rt, b->id), "");
+	} else {
+		err = dec_field(s, b->id, f, dst, &r, 0);
+	}
+	if (err == NULL && r.pos != r.len)
+		err = gob_err("gob: extra data after value of type %s%s",
+		              gob_type_name(&s->rt, b->id), "");
+	if (err != NULL)
+		rpc_message_free_contents(dst);
+	return err;
+}
+
+/* ---- encoding --------------------------------------------------------------- */
+
+static rpc_error *gob_nomem(void)
+{
+	return rpci_error(RPC_ERR_NOMEM, NULL);
+}
+
+static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m,
+                             int depth);
+
+static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
+                           const void *p, int depth)
+{
+	const ProtobufCBinaryData *bd;
+	const char *str;
+	bool ok;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_ENUM:
+		ok = gob_put_int(b, *(const int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		ok = gob_put_int(b, *(const int64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		ok = gob_put_uint(b, *(const uint32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		ok = gob_put_uint(b, *(const uint64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		ok = gob_put_uint(b, *(const protobuf_c_boolean *)p ? 1 : 0);
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		ok = gob_put_float(b, *(const float *)p);
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		ok = gob_put_float(b, *(const double *)p);
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		str = *(const char *const *)p;
+		ok = str ? gob_put_bytes(b, str, strlen(str)) : gob_put_uint(b, 0);
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		bd = p;
+		if (bd->len > 0 && bd->data == NULL)
+			return gob_err("gob: field %s: bytes without data%s", f->name,
+			               "");
+		ok = gob_put_bytes(b, bd->data, bd->len);
+		break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return enc_struct(b, *(const ProtobufCMessage *const *)p, depth + 1);
+	default:
+		return gob_err("gob: field %s has an unsupported type%s", f->name, "");
+	}
+	return ok ? NULL : gob_nomem();
+}
+
+/* enc_field writes the value of field f of m (a list or map with its count);
+ * the caller decided it is to be sent. */
+static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
+                            const void *m, int depth)
+{
+	const ProtobufCFieldDescriptor *kf, *vf;
+	const ProtobufCMessage *e;
+	size_t n, k, size;
+	rpc_error *err;
+	const char *arr;
+
+	if (depth > GOB_MAX_DEPTH)
+		return rpci_error(RPC_ERR_PROTOCOL, "gob: message nested too deep");
+	if (f->label != PROTOBUF_C_LABEL_REPEATED)
+		return enc_elem(b, f, AT(m, f->offset, const void), depth);
+	n = *AT(m, f->quantifier_offset, const size_t);
+	arr = *AT(m, f->offset, const char *const);
+	if (n > 0 && arr == NULL)
+		return gob_err("gob: field %s: elements missing%s", f->name, "");
+	if (!gob_put_uint(b, n))
+		return gob_nomem();
+	if (gob_map_entry(f, &kf, &vf)) {
+		for (k = 0; k < n; k++) {
+			e = ((const ProtobufCMessage *const *)arr)[k];
+			if (e == NULL)
+				return gob_err("gob: field %s: NULL map entry%s",
+				               f->name, "");
+			if ((err = enc_elem(b, kf, AT(e, kf->offset, const void),
+			                    depth)) ||
+			    (err = enc_elem(b, vf, AT(e, vf->offset, const void),
+			                    depth)))
+				return err;
+		}
+		return NULL;
+	}
+	size = gob_elem_size(f);
+	for (k = 0; k < n; k++)
+		if ((err = enc_elem(b, f, arr + k * size, depth)))
+			return err;
+	return NULL;
+}
+
+/* enc_present: is field f of m sent? gob leaves out zero values. */
+static bool enc_present(const ProtobufCFieldDescriptor *f, const void *m)
+{
+	const void *p = AT(m, f->offset, const void);
+	const char *str;
+
+	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+	    *AT(m, f->quantifier_offset, const uint32_t) != f->id)
+		return false;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *AT(m, f->quantifier_offset, const size_t) > 0;
+	if (gob_has_flag(f) && !*AT(m, f->quantifier_offset, const protobuf_c_boolean))
+		return false;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		return *(const uint64_t *)p != 0;
+	case PROTOBUF_C_TYPE_FLOAT:
+		return *(const float *)p != 0;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return *(const double *)p != 0;
+	case PROTOBUF_C_TYPE_BOOL:
+		return *(const protobuf_c_boolean *)p != 0;
+	case PROTOBUF_C_TYPE_STRING:
+		str = *(const char *const *)p;
+		return str != NULL && str[0] != '\0';
+	case PROTOBUF_C_TYPE_BYTES:
+		return ((const ProtobufCBinaryData *)p)->len > 0;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return *(const void *const *)p != NULL;
+	default:
+		return *(const uint32_t *)p != 0;
+	}
+}
+
+static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d;
+	rpc_error *err;
+	long last = -1;
+	unsigned i;
+
+	if (depth > GOB_MAX_DEPTH)
+		return rpci_error(RPC_ERR_PROTOCOL, "gob: message nested too deep");
+	if (m != NULL) {
+		d = m->descriptor;
+		for (i = 0; i < d->n_fields; i++) {
+			if (!enc_present(&d->fields[i], m))
+				continue;
+			if (!gob_put_uint(b, (uint64_t)((long)i - last)))
+				return gob_nomem();
+			if ((err = enc_field(b, &d->fields[i], m, depth)))
+				return err;
+			last = (long)i;
+		}
+	}
+	return gob_put_uint(b, 0) ? NULL : gob_nomem();
+}
+
+/* gob_send_value appends the definitions id needs, then the value message
+ * built by the caller in s->value. */
+static rpc_error *gob_send_value(gob_state *s, int64_t id, rpci_buf *out)
+{
+	if (id == 0 || !gob_stable_send(&s->st, id, &s->scratch, out) ||
+	    !gob_message(out, &s->value))
+		return gob_nomem();
+	return NULL;
+}
+
+static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
+                                 const ProtobufCMessage *body, rpci_buf *out)
+{
+	const ProtobufCFieldDescriptor *f;
+	rpc_error *err;
+	int64_t id;
+
+	s->value.len = 0;
+	if (body == NULL) {
+		id = gob_stable_special(&s->st, GOB_S_EMPTY);
+		if (!gob_put_int(&s->value, id) || !gob_put_uint(&s->value, 0))
+			return gob_nomem();
+		return gob_send_value(s, id, out);
+	}
+	if (t->form == RPC_FORM_MESSAGE) {
+		id = gob_stable_struct(&s->st, t->desc, true);
+		if (!gob_put_int(&s->value, id))
+			return gob_nomem();
+		if ((err = enc_struct(&s->value, body, 0)))
+			return err;
+		return gob_send_value(s, id, out);
+	}
+	if ((f = rpci_value_field(t)) == NULL)
+		return rpci_error(RPC_ERR_INVALID, "gob: type %s has no field 1",
+		                  t->name);
+	id = gob_stable_field(&s->st, f, true);
+	if (!gob_put_int(&s->value, id) || !gob_put_uint(&s->value, 0))
+		return gob_nomem();
+	if ((err = enc_field(&s->value, f, body, 0)))
+		return err;
+	return gob_send_value(s, id, out);
+}
+
+static rpc_error *gob_write(void *state, const rpci_header *h,
+                            const rpc_type *t, const ProtobufCMessage *body,
+                            rpci_buf *out)
+{
+	gob_state *s = state;
+	size_t mark = out->len;
+	rpci_buf *v = &s->value;
+	rpc_error *err = NULL;
+	long last = -1;
+	int64_t id;
+
+	s->st.gen++;
+	id = gob_stable_special(&s->st, s->server ? GOB_S_RESPONSE : GOB_S_REQUEST);
+	v->len = 0;
+	if (!gob_put_int(v, id))
+		goto nomem;
+	if (h->service_method != NULL && h->service_method[0] != '\0') {
+		if (!gob_put_uint(v, 1) ||
+		    !gob_put_bytes(v, h->service_method, strlen(h->service_method)))
+			goto nomem;
+		last = 0;
+	}
+	if (h->seq != 0) {
+		if (!gob_put_uint(v, (uint64_t)(1 - last)) || !gob_put_uint(v, h->seq))
+			goto nomem;
+		last = 1;
+	}
+	if (s->server && h->error != NULL && h->error[0] != '\0') {
+		if (!gob_put_uint(v, (uint64_t)(2 - last)) ||
+		    !gob_put_bytes(v, h->error, strlen(h->error)))
+			goto nomem;
+	}
+	if (!gob_put_uint(v, 0))
+		goto nomem;
+	if ((err = gob_send_value(s, id, out)) != NULL)
+		goto fail;
+	if ((err = gob_write_body(s, t, body, out)) != NULL)
+		goto fail;
+	return NULL;
+nomem:
+	err = gob_nomem();
+fail:
+	out->len = mark;
+	gob_stable_unsend(&s->st);
+	return err;
+}
+
+const rpc_codec rpc_codec_gob = {
+	.name = "gob",
+	.state_new = gob_state_new,
+	.state_free = gob_state_free,
+	.read = gob_read,
+	.read_body = gob_read_body,
+	.msg_clear = gob_msg_clear,
+	.write = gob_write,
+};

@@ -1,0 +1,178 @@
+/* gob.h - pieces of the gob codec shared by codec_gob.c and gob_types.c
+ * (private to librpc).
+ *
+ * gob is Go's self-describing stream format (encoding/gob, specified in
+ * Go's src/encoding/gob/doc.go). A stream is a sequence of messages, each
+ * an unsigned byte count followed by a signed type id: a negative id
+ * introduces a type definition (a wireType value) for -id, a positive id a
+ * value of that type. This header holds the number primitives, the table of
+ * types received on a read stream and the table of types sent on a write
+ * stream. See docs/gob.md for the mapping of protobuf-c types.
+ */
+#ifndef RPCI_GOB_H
+#define RPCI_GOB_H
+
+#include "codec.h"
+#include "internal.h"
+
+/* Predefined type ids (doc.go). */
+enum {
+	GOB_ID_BOOL = 1,
+	GOB_ID_INT = 2,
+	GOB_ID_UINT = 3,
+	GOB_ID_FLOAT = 4,
+	GOB_ID_BYTES = 5,
+	GOB_ID_STRING = 6,
+	GOB_ID_COMPLEX = 7,
+	GOB_ID_INTERFACE = 8,
+	GOB_FIRST_USER_ID = 64, /* user ids are > 64, as Go assigns them */
+};
+
+#define GOB_MAX_DEPTH 100   /* nesting bound for decoding and encoding */
+#define GOB_MAX_TYPES 4096  /* type definitions accepted per stream */
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* A cursor over bytes that are all present. The read functions return
+ * false when the value is truncated or malformed; pos is then unspecified. */
+typedef struct gob_reader {
+	const uint8_t *p;
+	size_t len;
+	size_t pos;
+} gob_reader;
+
+bool gob_read_uint(gob_reader *r, uint64_t *v);
+bool gob_read_int(gob_reader *r, int64_t *v);
+bool gob_read_float(gob_reader *r, double *v);
+/* gob_read_bytes reads a length-prefixed byte string; *p points into r. */
+bool gob_read_bytes(gob_reader *r, const uint8_t **p, size_t *n);
+/* gob_read_count reads a slice/map count no larger than the bytes left
+ * (every element takes at least one byte). */
+bool gob_read_count(gob_reader *r, uint64_t *n);
+/* gob_read_string returns a malloc'd NUL-terminated copy (caller frees) in
+ * *s; false when truncated or out of memory (*oom tells which). */
+bool gob_read_string(gob_reader *r, char **s, bool *oom);
+
+/* Appenders return false on out of memory. */
+bool gob_put_uint(rpci_buf *b, uint64_t v);
+bool gob_put_int(rpci_buf *b, int64_t v);
+bool gob_put_float(rpci_buf *b, double v);
+bool gob_put_bytes(rpci_buf *b, const void *p, size_t n);
+
+/* ---- types received (read side) ------------------------------------------ */
+
+typedef enum gob_kind {
+	GOB_K_STRUCT,
+	GOB_K_SLICE,
+	GOB_K_ARRAY,
+	GOB_K_MAP,
+	GOB_K_OPAQUE, /* GobEncoder, BinaryMarshaler, TextMarshaler: bytes */
+} gob_kind;
+
+typedef struct gob_wfield {
+	char *name;
+	int64_t id;
+} gob_wfield;
+
+typedef struct gob_wtype {
+	int64_t id;
+	gob_kind kind;
+	char *name;
+	int64_t elem; /* slice, array, map */
+	int64_t key;  /* map */
+	int64_t len;  /* array */
+	size_t n_fields;
+	gob_wfield *fields; /* struct */
+} gob_wtype;
+
+typedef struct gob_rtable {
+	gob_wtype *v;
+	size_t n, cap;
+} gob_rtable;
+
+/* gob_rtable_define parses the wireType in r (the rest of a type message)
+ * and records it as id. Errors ("gob: ...") are the stream's end. */
+rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r);
+/* gob_rtable_find returns the definition of a user id or NULL. */
+const gob_wtype *gob_rtable_find(const gob_rtable *t, int64_t id);
+void gob_rtable_fini(gob_rtable *t);
+
+/* gob_skip reads past one value of type id (reading into nothing). */
+rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth);
+
+/* gob_type_name describes an id for error messages ("int", "struct Args");
+ * returns a static string or the definition's name. */
+const char *gob_type_name(const gob_rtable *t, int64_t id);
+
+/* ---- types sent (write side) --------------------------------------------- */
+
+/* What a sent type stands for. Structs are identified by descriptor (or by
+ * kind for the headers and the empty struct), slices and maps by their Go
+ * spelling ("[]int64", "map[string]*pkg.Args"), as Go identifies types. */
+typedef enum gob_skind {
+	GOB_S_MESSAGE,  /* struct of a protobuf-c message */
+	GOB_S_REQUEST,  /* net/rpc Request */
+	GOB_S_RESPONSE, /* net/rpc Response */
+	GOB_S_EMPTY,    /* struct{} (the body of an error response) */
+	GOB_S_SLICE,
+	GOB_S_MAP,
+} gob_skind;
+
+typedef struct gob_stype {
+	gob_skind kind;
+	const ProtobufCMessageDescriptor *desc; /* GOB_S_MESSAGE */
+	char *go;     /* slices and maps: the Go spelling (identity) */
+	char *name;   /* CommonType.Name as Go would send it */
+	int64_t id;   /* 0 while the elements are being built */
+	int64_t elem; /* slices, maps */
+	int64_t key;  /* maps */
+	unsigned sent; /* 0, or the write generation that sent it */
+} gob_stype;
+
+typedef struct gob_stable {
+	gob_stype *v;
+	size_t n, cap;
+	int64_t last_id;
+	unsigned gen; /* current write generation (> 0) */
+} gob_stable;
+
+void gob_stable_init(gob_stable *t);
+void gob_stable_fini(gob_stable *t);
+
+/* gob_stable_struct returns the id of the struct type for desc, building it
+ * (and the types of its fields) on first use; named is false when Go would
+ * reach it through a pointer element of a slice or map (its Name is then
+ * ""). gob_stable_special does the same for the headers and struct{}.
+ * gob_stable_field returns the id of field f's type, top says f is the
+ * bare value of a wrapper (Go's top-level types carry no name). All return
+ * 0 on out of memory. */
+int64_t gob_stable_struct(gob_stable *t, const ProtobufCMessageDescriptor *desc,
+                          bool named);
+int64_t gob_stable_special(gob_stable *t, gob_skind kind);
+int64_t gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
+                         bool top);
+
+/* gob_stable_send appends the definitions of id and of the types inside it
+ * that were not sent yet, each as a message of out, in Go's order. scratch
+ * is a work buffer. Returns false on out of memory. Types sent are marked
+ * with t->gen so that gob_stable_unsend can take a failed write back. */
+bool gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
+                     rpci_buf *out);
+void gob_stable_unsend(gob_stable *t);
+
+/* gob_map_entry returns true when f is a protobuf map field: a repeated
+ * message whose message is named "...Entry" and has exactly the fields
+ * key = 1 and value = 2 (what protoc-c and rpcgen-c emit for map<K, V>). */
+bool gob_map_entry(const ProtobufCFieldDescriptor *f,
+                   const ProtobufCFieldDescriptor **key,
+                   const ProtobufCFieldDescriptor **value);
+
+/* gob_exported_matches tells whether a gob field name is the exported form
+ * (first letter upper-cased) of a protobuf field name. */
+bool gob_exported_matches(const char *wire, const char *pb);
+
+/* gob_message writes one message of out: the byte count of body, then
+ * body. */
+bool gob_message(rpci_buf *out, const rpci_buf *body);
+
+#endif
