@@ -63,6 +63,11 @@ static const char *check_decl_kind(ast_decl_kind k)
 	return k == AST_STRUCT ? "struct" : k == AST_ENUM ? "enum" : "service";
 }
 
+static const char *check_article(const char *what)
+{
+	return strchr("aeiou", what[0]) ? "an" : "a";
+}
+
 /* check_name reports name when C or the language reserves it; what says
  * what it names ("struct", "field", ...). */
 static void check_name(check_ctx *c, const char *name, const ast_loc *loc,
@@ -77,9 +82,9 @@ static void check_name(check_ctx *c, const char *name, const ast_loc *loc,
 	     i++) {
 		if (strcmp(name, check_reserved_words[i]) == 0) {
 			diag_error(c->ld, loc,
-				   "reserved word '%s' cannot be used as a %s "
+				   "reserved word '%s' cannot be used as %s %s "
 				   "name",
-				   name, what);
+				   name, check_article(what), what);
 			return;
 		}
 	}
@@ -88,8 +93,8 @@ static void check_name(check_ctx *c, const char *name, const ast_loc *loc,
 		diag_error(c->ld, loc,
 			   "'%s' is reserved in C (leading underscore and "
 			   "capital letter or second underscore) and cannot "
-			   "be used as a %s name",
-			   name, what);
+			   "be used as %s %s name",
+			   name, check_article(what), what);
 }
 
 /* ---- the names table ------------------------------------------------- */
@@ -366,6 +371,14 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 	for (i = 0; i < d->n_fields; i++) {
 		ast_field *fl = &d->fields[i];
 
+		if (fl->number == INT64_MAX || fl->number == INT64_MIN) {
+			/* saturated by the lexer: the literal itself is huge */
+			diag_error(c->ld, &fl->number_loc,
+				   "field number of '%s' is out of range "
+				   "(1..%d)",
+				   fl->name, CHECK_FIELD_MAX);
+			continue;
+		}
 		if (fl->number < 1 || fl->number > CHECK_FIELD_MAX) {
 			diag_error(c->ld, &fl->number_loc,
 				   "field number %lld of '%s' is out of range "
@@ -417,7 +430,11 @@ static void check_enum(check_ctx *c, ast_decl *d)
 		ast_enum_value *v = &d->values[i];
 
 		check_name(c, v->name, &v->loc, "enum value");
-		if (v->value < INT32_MIN || v->value > INT32_MAX)
+		if (v->value == INT64_MAX || v->value == INT64_MIN)
+			diag_error(c->ld, &v->value_loc,
+				   "value of '%s' is out of range for int32",
+				   v->name);
+		else if (v->value < INT32_MIN || v->value > INT32_MAX)
 			diag_error(c->ld, &v->value_loc,
 				   "value %lld of '%s' is out of range for "
 				   "int32",

@@ -12,6 +12,7 @@
 %define api.prefix {idlp_}
 %define api.location.type {idl_lloc}
 %define parse.error custom
+%define parse.lac full
 %locations
 %expect 0
 %param {void *scanner}
