@@ -1,0 +1,585 @@
+/* test_compiler.c - the template engine, the rpcgen-c command line and the
+ * golden files.
+ *
+ * rpcgen-c and the goldens are found through the environment (RPCGEN_C,
+ * GOLDEN_DIR; meson sets both). Every run of rpcgen-c is a child process
+ * waited for by pid, with its output captured in files of a temporary
+ * folder that the test removes.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tmpl.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	tmpl_buf b = {0};
+	char chunk[4096];
+	size_t n;
+	tmpl_buf_add(&b, "", 0);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		tmpl_buf_add(&b, chunk, n);
+	fclose(f);
+	return b.data;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static char *path_join(const char *a, const char *b)
+{
+	char *p;
+	ck_assert_int_ge(asprintf(&p, "%s/%s", a, b), 0);
+	return p;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* A scratch folder: in/ for inputs, out/ for outputs, logs beside. */
+typedef struct scratch {
+	char root[256];
+	char *in, *out, *stdout_path, *stderr_path;
+} scratch;
+
+static void scratch_init(scratch *s)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(s->root, sizeof s->root, "%s/rpcgen-test-XXXXXX",
+	         tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(s->root));
+	s->in = path_join(s->root, "in");
+	s->out = path_join(s->root, "out");
+	s->stdout_path = path_join(s->root, "stdout");
+	s->stderr_path = path_join(s->root, "stderr");
+	ck_assert_int_eq(mkdir(s->in, 0777), 0);
+	ck_assert_int_eq(mkdir(s->out, 0777), 0);
+}
+
+static void scratch_fini(scratch *s)
+{
+	nftw(s->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(s->in);
+	free(s->out);
+	free(s->stdout_path);
+	free(s->stderr_path);
+}
+
+static const char *rpcgen(void)
+{
+	const char *p = getenv("RPCGEN_C");
+	ck_assert_msg(p != NULL, "RPCGEN_C is not set");
+	return p;
+}
+
+static const char *golden_dir(void)
+{
+	const char *p = getenv("GOLDEN_DIR");
+	ck_assert_msg(p != NULL, "GOLDEN_DIR is not set");
+	return p;
+}
+
+/* run_rpcgen runs rpcgen-c with args (NULL-terminated, without argv[0]),
+ * stdout and stderr into the scratch logs; returns its exit status. */
+static int run_rpcgen(scratch *s, const char *const *args)
+{
+	const char *argv[32];
+	size_t n = 0;
+	argv[n++] = rpcgen();
+	while (*args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int o = open(s->stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		int e = open(s->stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (o < 0 || e < 0)
+			_exit(127);
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static size_t dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char *log_text(const char *path)
+{
+	char *t = read_all(path);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+/* ---- template engine ----------------------------------------------------- */
+
+/* render parses and renders src against v; returns the output (or the
+ * error text when ok is false), malloc'd. */
+static char *render(const char *src, const tmpl_val *v, bool *ok)
+{
+	tmpl_buf out = {0}, err = {0};
+	tmpl *t = NULL;
+	int rc = tmpl_parse("t.tmpl", src, strlen(src), &t, &err);
+	if (rc == 0)
+		rc = tmpl_render(t, v, &out, &err);
+	tmpl_free(t);
+	*ok = rc == 0;
+	tmpl_buf_add(&out, "", 0);
+	tmpl_buf_add(&err, "", 0);
+	if (*ok) {
+		tmpl_buf_fini(&err);
+		return out.data;
+	}
+	tmpl_buf_fini(&out);
+	return err.data;
+}
+
+START_TEST(test_tmpl_variables_are_substituted)
+{
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	tmpl_set_str(a, v, "x", "world");
+	tmpl_set_strf(a, v, "n", "%d", 42);
+	bool ok;
+	char *r = render("hello {{x}} {{ n }}!", v, &ok);
+	ck_assert(ok);
+	ck_assert_str_eq(r, "hello world 42!");
+	free(r);
+	tmpl_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_tmpl_sections_iterate_lists)
+{
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	tmpl_val *l = tmpl_set_list(a, v, "items");
+	const char *names[] = {"a", "b", "c"};
+	for (int i = 0; i < 3; i++)
+		tmpl_set_str(a, tmpl_push(a, l), "name", names[i]);
+	tmpl_set_str(a, v, "sep", ", ");
+	bool ok;
+	char *r = render("[{{#items}}{{@index}}={{name}}{{^@last}}{{sep}}"
+	                 "{{/@last}}{{/items}}]",
+	                 v, &ok);
+	ck_assert(ok);
+	ck_assert_str_eq(r, "[0=a, 1=b, 2=c]");
+	free(r);
+	ck_assert_uint_eq(tmpl_list_len(l), 3);
+	tmpl_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_tmpl_conditionals_follow_value_kinds)
+{
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	tmpl_set_bool(a, v, "yes", true);
+	tmpl_set_bool(a, v, "no", false);
+	tmpl_set_str(a, v, "empty", "");
+	tmpl_set_str(a, v, "full", "x");
+	tmpl_set_list(a, v, "none");
+	bool ok;
+	char *r = render("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}"
+	                 "{{#empty}}E{{/empty}}{{^empty}}e{{/empty}}"
+	                 "{{#full}}F{{/full}}{{^none}}0{{/none}}",
+	                 v, &ok);
+	ck_assert(ok);
+	ck_assert_str_eq(r, "YneF0");
+	free(r);
+	tmpl_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_tmpl_standalone_tags_take_their_line)
+{
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	tmpl_val *l = tmpl_set_list(a, v, "xs");
+	tmpl_set_str(a, tmpl_push(a, l), "x", "1");
+	tmpl_set_str(a, tmpl_push(a, l), "x", "2");
+	bool ok;
+	char *r = render("begin\n{{! a comment }}\n  {{#xs}}\n\tv{{x}};\n"
+	                 "  {{/xs}}\nend\n",
+	                 v, &ok);
+	ck_assert(ok);
+	ck_assert_str_eq(r, "begin\n\tv1;\n\tv2;\nend\n");
+	free(r);
+	tmpl_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_tmpl_names_resolve_outwards)
+{
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	tmpl_set_str(a, v, "outer", "O");
+	tmpl_val *l = tmpl_set_list(a, v, "xs");
+	tmpl_set_str(a, tmpl_push(a, l), "outer", "I");
+	tmpl_push(a, l);
+	bool ok;
+	char *r = render("{{#xs}}{{outer}}{{/xs}}", v, &ok);
+	ck_assert(ok);
+	ck_assert_str_eq(r, "IO");
+	free(r);
+	tmpl_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_tmpl_unknown_name_fails_with_location)
+{
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	bool ok;
+	char *r = render("line one\n  x {{nope}}\n", v, &ok);
+	ck_assert(!ok);
+	ck_assert_str_eq(r, "t.tmpl:2:5: error: unknown name 'nope'\n");
+	free(r);
+	r = render("{{#missing}}x{{/missing}}", v, &ok);
+	ck_assert(!ok);
+	ck_assert_str_eq(r, "t.tmpl:1:1: error: unknown name 'missing'\n");
+	free(r);
+	tmpl_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_tmpl_syntax_errors_are_reported)
+{
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	tmpl_set_bool(a, v, "x", true);
+	bool ok;
+	char *r = render("a\n{{#x}}never closed", v, &ok);
+	ck_assert(!ok);
+	ck_assert_str_eq(r, "t.tmpl:2:1: error: section 'x' is not closed\n");
+	free(r);
+	r = render("{{#x}}{{/y}}", v, &ok);
+	ck_assert(!ok);
+	ck_assert_str_eq(r, "t.tmpl:1:7: error: unexpected '{{/y}}'\n");
+	free(r);
+	r = render("{{x", v, &ok);
+	ck_assert(!ok);
+	ck_assert_str_eq(r, "t.tmpl:1:1: error: '{{' without '}}'\n");
+	free(r);
+	r = render("{{x}}", v, &ok); /* a boolean is not text */
+	ck_assert(!ok);
+	ck_assert_str_eq(r, "t.tmpl:1:1: error: not a string: 'x'\n");
+	free(r);
+	tmpl_arena_free(a);
+}
+END_TEST
+
+/* ---- golden files -------------------------------------------------------- */
+
+static const char *const goldens[] = {"arith", "all",  "common",
+                                      "nopkg", "base", "imp"};
+#define N_GOLDENS (int)(sizeof goldens / sizeof goldens[0])
+
+/* compare_file fails with a unified diff when out/name differs from the
+ * golden copy. */
+static void compare_file(scratch *s, const char *name)
+{
+	char *want_path = path_join(golden_dir(), name);
+	char *got_path = path_join(s->out, name);
+	char *want = read_all(want_path);
+	char *got = read_all(got_path);
+	ck_assert_msg(want != NULL, "missing golden %s", want_path);
+	ck_assert_msg(got != NULL, "rpcgen-c did not write %s", got_path);
+	if (strcmp(want, got) != 0) {
+		char *cmd;
+		ck_assert_int_ge(asprintf(&cmd, "diff -u '%s' '%s' >&2",
+		                          want_path, got_path),
+		                 0);
+		if (system(cmd) == -1)
+			perror("diff");
+		free(cmd);
+		ck_abort_msg("%s differs from its golden copy (regenerate "
+		             "with tests/compiler/regen-golden.sh BUILD_DIR "
+		             "and review the diff)",
+		             name);
+	}
+	free(want);
+	free(got);
+	free(want_path);
+	free(got_path);
+}
+
+START_TEST(test_golden_outputs_match)
+{
+	scratch s;
+	scratch_init(&s);
+	const char *g = goldens[_i];
+	char *input, *h, *c, *p;
+	ck_assert_int_ge(asprintf(&input, "%s/%s.rpc", golden_dir(), g), 0);
+	const char *args[] = {"--emit-proto", "-I", golden_dir(), "-o",
+	                      s.out, input, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 0);
+	ck_assert_int_ge(asprintf(&h, "%s.rpc.h", g), 0);
+	ck_assert_int_ge(asprintf(&c, "%s.rpc.c", g), 0);
+	ck_assert_int_ge(asprintf(&p, "%s.proto", g), 0);
+	compare_file(&s, h);
+	compare_file(&s, c);
+	compare_file(&s, p);
+	ck_assert_uint_eq(dir_entries(s.out), 3);
+	free(h);
+	free(c);
+	free(p);
+	free(input);
+	scratch_fini(&s);
+}
+END_TEST
+
+/* ---- command line -------------------------------------------------------- */
+
+START_TEST(test_cli_help_and_version_exit_0)
+{
+	scratch s;
+	scratch_init(&s);
+	const char *help[] = {"--help", NULL};
+	ck_assert_int_eq(run_rpcgen(&s, help), 0);
+	char *out = log_text(s.stdout_path);
+	ck_assert_ptr_nonnull(strstr(out, "Usage: rpcgen-c [options] FILE.rpc"));
+	ck_assert_ptr_nonnull(strstr(out, "--emit-proto"));
+	ck_assert_ptr_nonnull(strstr(out, "--template-dir"));
+	free(out);
+	const char *version[] = {"--version", NULL};
+	ck_assert_int_eq(run_rpcgen(&s, version), 0);
+	out = log_text(s.stdout_path);
+	ck_assert_str_eq(out, "rpcgen-c " RPCGEN_VERSION "\n");
+	free(out);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_cli_bad_usage_exits_2)
+{
+	scratch s;
+	scratch_init(&s);
+	const char *none[] = {NULL};
+	const char *unknown[] = {"--frobnicate", "x.rpc", NULL};
+	const char *two[] = {"a.rpc", "b.rpc", NULL};
+	const char *noarg[] = {"x.rpc", "-o", NULL};
+	ck_assert_int_eq(run_rpcgen(&s, none), 2);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "no input file"));
+	free(err);
+	ck_assert_int_eq(run_rpcgen(&s, unknown), 2);
+	err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "unknown option '--frobnicate'"));
+	free(err);
+	ck_assert_int_eq(run_rpcgen(&s, two), 2);
+	ck_assert_int_eq(run_rpcgen(&s, noarg), 2);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_cli_bad_input_exits_1_and_writes_nothing)
+{
+	scratch s;
+	scratch_init(&s);
+	char *bad = path_join(s.in, "bad.rpc");
+	char *dep = path_join(s.out, "bad.d");
+	write_file(bad, "package p;\nstruct A { int64 X; }\n"
+	                "service S { M(Nope a, A *r); }\n");
+	const char *args[] = {"--emit-proto", "-M", dep, "-o", s.out, bad,
+	                      NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "bad.rpc:3:"));
+	ck_assert_ptr_nonnull(strstr(err, "error:"));
+	free(err);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+
+	char *missing = path_join(s.in, "missing.rpc");
+	const char *args2[] = {"-o", s.out, missing, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args2), 1);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+
+	/* an output folder that does not exist: nothing is created */
+	char *nodir = path_join(s.root, "no/such/dir");
+	char *good = path_join(golden_dir(), "arith.rpc");
+	const char *args3[] = {"-o", nodir, good, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args3), 1);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(nodir);
+	free(good);
+	free(missing);
+	free(bad);
+	free(dep);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_cli_depfile_names_outputs_and_imports)
+{
+	scratch s;
+	scratch_init(&s);
+	char *dep = path_join(s.root, "all.d");
+	char *input = path_join(golden_dir(), "all.rpc");
+	const char *args[] = {"-o", s.out, "-M", dep, input, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 0);
+	char *text = log_text(dep);
+	char *want_head;
+	ck_assert_int_ge(asprintf(&want_head, "%s/all.rpc.h %s/all.rpc.c:",
+	                          s.out, s.out),
+	                 0);
+	ck_assert_msg(strncmp(text, want_head, strlen(want_head)) == 0,
+	              "depfile starts with: %s", text);
+	ck_assert_ptr_nonnull(strstr(text, "all.rpc \\\n"));
+	ck_assert_ptr_nonnull(strstr(text, "common.rpc\n"));
+	ck_assert_uint_eq(dir_entries(s.out), 2);
+	free(want_head);
+	free(text);
+	free(input);
+	free(dep);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_cli_template_dir_overrides_embedded)
+{
+	scratch s;
+	scratch_init(&s);
+	char *tmpl = path_join(s.in, "header.tmpl");
+	write_file(tmpl, "// custom header for {{source}} ({{guard}})\n");
+	char *input = path_join(golden_dir(), "arith.rpc");
+	const char *args[] = {"--template-dir", s.in, "-o", s.out, input,
+	                      NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 0);
+	char *h = path_join(s.out, "arith.rpc.h");
+	char *text = log_text(h);
+	ck_assert_str_eq(text, "// custom header for arith.rpc (ARITH_RPC_H)\n");
+	free(text);
+	/* templates missing from the folder come from the binary */
+	compare_file(&s, "arith.rpc.c");
+	free(h);
+	free(input);
+	free(tmpl);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_cli_unknown_template_name_fails_with_location)
+{
+	scratch s;
+	scratch_init(&s);
+	char *tmpl = path_join(s.in, "source.tmpl");
+	write_file(tmpl, "/* ok */\n{{#services}}\n  {{s_nmae}}\n{{/services}}\n");
+	char *input = path_join(golden_dir(), "arith.rpc");
+	const char *args[] = {"--template-dir", s.in, "--emit-proto", "-o",
+	                      s.out, input, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	char *want;
+	ck_assert_int_ge(asprintf(&want,
+	                          "%s:3:3: error: unknown name 's_nmae'\n",
+	                          tmpl),
+	                 0);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(want);
+	free(err);
+	free(input);
+	free(tmpl);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_cli_replaces_outputs_atomically)
+{
+	scratch s;
+	scratch_init(&s);
+	char *input = path_join(golden_dir(), "arith.rpc");
+	char *h = path_join(s.out, "arith.rpc.h");
+	write_file(h, "stale\n");
+	const char *args[] = {"-o", s.out, input, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 0);
+	compare_file(&s, "arith.rpc.h");
+	ck_assert_uint_eq(dir_entries(s.out), 2); /* no temporaries left */
+	struct stat st;
+	ck_assert_int_eq(stat(h, &st), 0);
+	ck_assert_uint_ne(st.st_mode & 0444, 0);
+	free(h);
+	free(input);
+	scratch_fini(&s);
+}
+END_TEST
+
+static Suite *compiler_suite(void)
+{
+	Suite *s = suite_create("compiler");
+	TCase *tc = tcase_create("tmpl");
+	tcase_add_test(tc, test_tmpl_variables_are_substituted);
+	tcase_add_test(tc, test_tmpl_sections_iterate_lists);
+	tcase_add_test(tc, test_tmpl_conditionals_follow_value_kinds);
+	tcase_add_test(tc, test_tmpl_standalone_tags_take_their_line);
+	tcase_add_test(tc, test_tmpl_names_resolve_outwards);
+	tcase_add_test(tc, test_tmpl_unknown_name_fails_with_location);
+	tcase_add_test(tc, test_tmpl_syntax_errors_are_reported);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("golden");
+	tcase_add_loop_test(tc, test_golden_outputs_match, 0, N_GOLDENS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cli");
+	tcase_add_test(tc, test_cli_help_and_version_exit_0);
+	tcase_add_test(tc, test_cli_bad_usage_exits_2);
+	tcase_add_test(tc, test_cli_bad_input_exits_1_and_writes_nothing);
+	tcase_add_test(tc, test_cli_depfile_names_outputs_and_imports);
+	tcase_add_test(tc, test_cli_template_dir_overrides_embedded);
+	tcase_add_test(tc, test_cli_unknown_template_name_fails_with_location);
+	tcase_add_test(tc, test_cli_replaces_outputs_atomically);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(compiler_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
