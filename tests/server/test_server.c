@@ -1,0 +1,1119 @@
+/* test_server.c - the server: registry, calls end to end over tcp, tcp6 and
+ * unix sockets, Go's error texts, concurrency, hostile input, HTTP and the
+ * debug page, serving single connections and requests, shutdown.
+ *
+ * The service is hand-written the way rpcgen-c emits one: a handler table,
+ * invoke functions and a sorted method table over protoc-c's messages. The
+ * client is librpc's own; raw sockets speak the framing where a test needs
+ * bytes no client would send. */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "internal.h"
+#include "registry.h"
+#include "rpc.h"
+#include "srv.pb-c.h"
+#include "transport.h"
+
+/* ---- the service ----------------------------------------------------------- */
+
+static const rpc_type type_args = {"Args", &srv__args__descriptor,
+                                   RPC_FORM_MESSAGE};
+static const rpc_type type_quotient = {"Quotient", &srv__quotient__descriptor,
+                                       RPC_FORM_MESSAGE};
+static const rpc_type type_int64 = {"int64", &srv__int64__descriptor,
+                                    RPC_FORM_VALUE};
+static const rpc_type type_string = {"string", &srv__string__descriptor,
+                                     RPC_FORM_VALUE};
+
+typedef struct arith_handlers {
+	rpc_error *(*Divide)(void *self, const Srv__Args *a, Srv__Quotient *q);
+	rpc_error *(*Echo)(void *self, char *const *in, char **out);
+	rpc_error *(*Multiply)(void *self, const Srv__Args *a, int64_t *r);
+	rpc_error *(*Sleep)(void *self, const Srv__Args *a, int64_t *r);
+} arith_handlers;
+
+static rpc_error *inv_divide(const void *h, void *self, const void *a, void *r)
+{
+	return ((const arith_handlers *)h)->Divide(self, a, r);
+}
+static rpc_error *inv_echo(const void *h, void *self, const void *a, void *r)
+{
+	return ((const arith_handlers *)h)->Echo(self, a, r);
+}
+static rpc_error *inv_multiply(const void *h, void *self, const void *a,
+                               void *r)
+{
+	return ((const arith_handlers *)h)->Multiply(self, a, r);
+}
+static rpc_error *inv_sleep(const void *h, void *self, const void *a, void *r)
+{
+	return ((const arith_handlers *)h)->Sleep(self, a, r);
+}
+
+static const rpc_method arith_methods[] = {
+	{"Divide", &type_args, &type_quotient, inv_divide},
+	{"Echo", &type_string, &type_string, inv_echo},
+	{"Multiply", &type_args, &type_int64, inv_multiply},
+	{"Sleep", &type_args, &type_int64, inv_sleep},
+};
+static const rpc_service_desc arith_desc = {
+	RPC_ABI_VERSION, "Arith", "srv", 4, arith_methods,
+};
+
+static atomic_int sleeping;     /* Sleep calls running now */
+static atomic_int max_sleeping; /* the most that ran at once */
+
+static rpc_error *h_divide(void *self, const Srv__Args *a, Srv__Quotient *q)
+{
+	(void)self;
+	if (a->b == 0)
+		return rpc_error_new("divide by zero");
+	q->quo = a->a / a->b;
+	q->rem = a->a % a->b;
+	return NULL;
+}
+static rpc_error *h_echo(void *self, char *const *in, char **out)
+{
+	(void)self;
+	*out = rpc_strdup(*in);
+	return NULL;
+}
+static rpc_error *h_multiply(void *self, const Srv__Args *a, int64_t *r)
+{
+	(void)self;
+	*r = a->a * a->b;
+	return NULL;
+}
+/* Sleep sleeps A milliseconds and answers B. */
+static rpc_error *h_sleep(void *self, const Srv__Args *a, int64_t *r)
+{
+	struct timespec ts = {a->a / 1000, (a->a % 1000) * 1000000L};
+	(void)self;
+	int now = atomic_fetch_add(&sleeping, 1) + 1;
+	int max = atomic_load(&max_sleeping);
+	while (now > max &&
+	       !atomic_compare_exchange_weak(&max_sleeping, &max, now))
+		;
+	nanosleep(&ts, NULL);
+	atomic_fetch_sub(&sleeping, 1);
+	*r = a->b;
+	return NULL;
+}
+static const arith_handlers arith_impl = {h_divide, h_echo, h_multiply,
+                                          h_sleep};
+
+/* ---- fixture: a server accepting on a listener in a thread --------------- */
+
+static rpc_server *srv;
+static rpc_listener *lis;
+static pthread_t acceptor;
+static bool accepting, http_mode;
+static char unix_path[64];
+
+static void *accept_main(void *arg)
+{
+	rpc_error *err = http_mode ? rpc_server_accept_http(srv, lis, NULL, NULL)
+	                           : rpc_server_accept(srv, lis);
+	(void)arg;
+	return err;
+}
+
+static bool start_server_opts(const char *address,
+                              const rpc_server_options *o)
+{
+	rpc_error *err;
+
+	ck_assert_ptr_null(rpc_server_new(o, &srv));
+	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
+	                                       NULL, NULL));
+	err = rpc_listen(address, &lis);
+	if (err != NULL) { /* e.g. no IPv6 here */
+		rpc_error_free(err);
+		rpc_server_free(srv);
+		srv = NULL;
+		return false;
+	}
+	ck_assert_int_eq(pthread_create(&acceptor, NULL, accept_main, NULL),
+	                 0);
+	accepting = true;
+	return true;
+}
+
+static bool start_server(const char *address)
+{
+	return start_server_opts(address, NULL);
+}
+
+static void stop_server(void)
+{
+	if (accepting) {
+		void *ret = NULL;
+		rpc_listener_close(lis);
+		pthread_join(acceptor, &ret);
+		ck_assert_ptr_null(ret);
+		accepting = false;
+	}
+	rpc_server_free(srv);
+	srv = NULL;
+	rpc_listener_free(lis);
+	lis = NULL;
+	http_mode = false;
+}
+
+static rpc_client *dial(void)
+{
+	rpc_client *c = NULL;
+	ck_assert_ptr_null(rpc_dial(rpc_listener_address(lis), NULL, &c));
+	return c;
+}
+
+static rpc_error *multiply(rpc_client *c, int64_t a, int64_t b, int64_t *r)
+{
+	Srv__Args args = SRV__ARGS__INIT;
+	args.a = a;
+	args.b = b;
+	return rpc_client_call(c, "Arith.Multiply", &arith_methods[2],
+	                       &args.base, r);
+}
+
+static void check_multiply(rpc_client *c)
+{
+	int64_t r = 0;
+	ck_assert_ptr_null(multiply(c, 7, 8, &r));
+	ck_assert_int_eq(r, 56);
+}
+
+static rpc_error *go_sleep(rpc_client *c, int64_t ms, int64_t tag,
+                           int64_t *r, rpc_done *d)
+{
+	Srv__Args args = SRV__ARGS__INIT;
+	args.a = ms;
+	args.b = tag;
+	return rpc_client_go(c, "Arith.Sleep", &arith_methods[3], &args.base, r,
+	                     d, NULL);
+}
+
+static void unique_unix_path(void)
+{
+	snprintf(unix_path, sizeof(unix_path), "unix:/tmp/rpc-srv-%d.sock",
+	         (int)getpid());
+}
+
+/* ---- raw sockets speaking the native framing ------------------------------ */
+
+typedef struct raw {
+	int fd;
+	void *st;
+	uint8_t buf[1 << 16];
+	size_t len;
+} raw;
+
+static void raw_open(raw *r)
+{
+	r->len = 0;
+	ck_assert_ptr_null(rpci_transport_dial(rpc_listener_address(lis), &r->fd));
+	ck_assert_ptr_null(rpc_codec_protobuf.state_new(false, 0, &r->st));
+}
+
+static void raw_close(raw *r)
+{
+	rpc_codec_protobuf.state_free(r->st);
+	close(r->fd);
+}
+
+static void raw_write(raw *r, const void *p, size_t n)
+{
+	ck_assert_int_eq(send(r->fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void raw_request(raw *r, const char *sm, uint64_t seq,
+                        const rpc_type *t, const ProtobufCMessage *body)
+{
+	rpci_header h = {.service_method = sm, .seq = seq};
+	rpci_buf out = {0};
+	ck_assert_ptr_null(rpc_codec_protobuf.write(r->st, &h, t, body, &out));
+	raw_write(r, out.data, out.len);
+	rpci_buf_fini(&out);
+}
+
+/* raw_read_bytes reads with a time bound; 0 at end of stream. */
+static ssize_t raw_read_bytes(raw *r)
+{
+	struct pollfd p = {.fd = r->fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ssize_t n = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
+	if (n < 0 && errno == ECONNRESET)
+		n = 0;
+	ck_assert_int_ge(n, 0);
+	r->len += (size_t)n;
+	return n;
+}
+
+/* raw_response reads one response; false at end of stream. */
+static bool raw_response(raw *r, rpci_msg *msg)
+{
+	for (;;) {
+		rpc_error *err = NULL;
+		size_t used = 0;
+		memset(msg, 0, sizeof(*msg));
+		rpci_read_status st = rpc_codec_protobuf.read(
+		    r->st, r->buf, r->len, &used, msg, &err);
+		ck_assert_int_ne(st, RPCI_READ_ERROR);
+		if (st == RPCI_READ_OK) {
+			memmove(r->buf, r->buf + used, r->len - used);
+			r->len -= used;
+			return true;
+		}
+		if (raw_read_bytes(r) == 0)
+			return false;
+	}
+}
+
+static void raw_expect_error(raw *r, uint64_t seq, const char *text)
+{
+	rpci_msg msg;
+	ck_assert(raw_response(r, &msg));
+	ck_assert_uint_eq(msg.seq, seq);
+	ck_assert_str_eq(msg.error, text);
+	ck_assert_uint_eq(msg.body_len, 0);
+	rpc_codec_protobuf.msg_clear(r->st, &msg);
+}
+
+static void raw_expect_eof(raw *r)
+{
+	rpci_msg msg;
+	ck_assert(!raw_response(r, &msg));
+}
+
+/* ---- registry ------------------------------------------------------------- */
+
+static const rpc_method unsorted_methods[] = {
+	{"Sleep", &type_args, &type_int64, inv_sleep},
+	{"Divide", &type_args, &type_quotient, inv_divide},
+	{"Multiply", &type_args, &type_int64, inv_multiply},
+};
+static const rpc_service_desc unsorted_desc = {
+	RPC_ABI_VERSION, "Unsorted", NULL, 3, unsorted_methods,
+};
+
+static void expect_reg_error(rpci_registry *r, const rpc_service_desc *d,
+                             const char *name, const char *text)
+{
+	rpc_error *err = rpci_registry_add(r, d, &arith_impl, NULL, name);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(rpc_error_message(err), text);
+	rpc_error_free(err);
+}
+
+START_TEST(test_registry_duplicate_name)
+{
+	rpci_registry r;
+	rpci_registry_init(&r);
+	ck_assert_ptr_null(rpci_registry_add(&r, &arith_desc, &arith_impl, NULL,
+	                                     NULL));
+	expect_reg_error(&r, &arith_desc, NULL,
+	                 "rpc: service already defined: Arith");
+	ck_assert_ptr_null(rpci_registry_add(&r, &arith_desc, &arith_impl, NULL,
+	                                     "Calc"));
+	expect_reg_error(&r, &arith_desc, "Calc",
+	                 "rpc: service already defined: Calc");
+	rpci_registry_fini(&r);
+}
+END_TEST
+
+START_TEST(test_registry_bad_descriptors)
+{
+	rpci_registry r;
+	rpc_service_desc d = arith_desc;
+	rpci_registry_init(&r);
+	expect_reg_error(&r, &arith_desc, "",
+	                 "rpc.Register: no service name for type Arith");
+	d.n_methods = 0;
+	expect_reg_error(&r, &d, NULL,
+	                 "rpc.Register: type Arith has no exported methods of "
+	                 "suitable type");
+	d = arith_desc;
+	d.abi = RPC_ABI_VERSION + 1;
+	rpc_error *err = rpci_registry_add(&r, &d, &arith_impl, NULL, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_nonnull(strstr(rpc_error_message(err), "ABI"));
+	rpc_error_free(err);
+	ck_assert_ptr_null(rpci_registry_snapshot(&r));
+	rpci_registry_fini(&r);
+}
+END_TEST
+
+START_TEST(test_registry_lookup_last_dot)
+{
+	rpci_registry r;
+	char *msg = NULL;
+	rpci_registry_init(&r);
+	ck_assert_ptr_null(rpci_registry_add(&r, &arith_desc, &arith_impl, NULL,
+	                                     "a.b"));
+	rpci_method *m = rpci_registry_lookup(&r, "a.b.Multiply", &msg);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->m->name, "Multiply");
+	ck_assert_str_eq(m->svc->name, "a.b");
+	ck_assert_ptr_null(rpci_registry_lookup(&r, "a.b", &msg));
+	ck_assert_str_eq(msg, "rpc: can't find service a.b");
+	free(msg);
+	ck_assert_ptr_null(rpci_registry_lookup(&r, "a.b.Nope", &msg));
+	ck_assert_str_eq(msg, "rpc: can't find method a.b.Nope");
+	free(msg);
+	ck_assert_ptr_null(rpci_registry_lookup(&r, "NoDot", &msg));
+	ck_assert_str_eq(msg, "rpc: service/method request ill-formed: NoDot");
+	free(msg);
+	rpci_registry_fini(&r);
+}
+END_TEST
+
+START_TEST(test_registry_sorted_methods_and_services)
+{
+	rpci_registry r;
+	char *msg = NULL;
+	const char *names[] = {"Zeta", "Alpha", "Mid"};
+	rpci_registry_init(&r);
+	for (int i = 0; i < 3; i++)
+		ck_assert_ptr_null(rpci_registry_add(&r, &unsorted_desc,
+		                                     &arith_impl, NULL,
+		                                     names[i]));
+	const rpci_snapshot *s = rpci_registry_snapshot(&r);
+	ck_assert_uint_eq(s->n, 3);
+	ck_assert_str_eq(s->services[0]->name, "Alpha");
+	ck_assert_str_eq(s->services[1]->name, "Mid");
+	ck_assert_str_eq(s->services[2]->name, "Zeta");
+	const rpci_service *svc = s->services[0];
+	ck_assert_str_eq(svc->methods[0].m->name, "Divide");
+	ck_assert_str_eq(svc->methods[1].m->name, "Multiply");
+	ck_assert_str_eq(svc->methods[2].m->name, "Sleep");
+	for (int i = 0; i < 3; i++) {
+		char sm[32];
+		snprintf(sm, sizeof(sm), "%s.Sleep", names[i]);
+		rpci_method *m = rpci_registry_lookup(&r, sm, &msg);
+		ck_assert_ptr_nonnull(m);
+		ck_assert_ptr_eq(m->m, &unsorted_methods[0]);
+	}
+	rpci_registry_fini(&r);
+}
+END_TEST
+
+/* ---- calls end to end ------------------------------------------------------ */
+
+static void basic_calls(void)
+{
+	rpc_client *c = dial();
+	Srv__Args args = SRV__ARGS__INIT;
+	Srv__Quotient q = SRV__QUOTIENT__INIT;
+	char *in = "hello", *out = NULL;
+
+	check_multiply(c);
+	args.a = 17;
+	args.b = 5;
+	ck_assert_ptr_null(rpc_client_call(c, "Arith.Divide", &arith_methods[0],
+	                                   &args.base, &q));
+	ck_assert_int_eq(q.quo, 3);
+	ck_assert_int_eq(q.rem, 2);
+	ck_assert_ptr_null(rpc_client_call(c, "Arith.Echo", &arith_methods[1],
+	                                   &in, &out));
+	ck_assert_str_eq(out, "hello");
+	rpc_value_free_contents(&type_string, &out);
+	rpc_client_free(c);
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"), 1);
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Divide"), 1);
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Nope"), 0);
+}
+
+START_TEST(test_server_tcp4_calls)
+{
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	ck_assert_int_gt(rpc_listener_port(lis), 0);
+	ck_assert_ptr_nonnull(strstr(rpc_listener_address(lis), "tcp:127.0.0.1:"));
+	basic_calls();
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_tcp6_calls)
+{
+	if (!start_server("tcp:[::1]:0"))
+		return; /* no IPv6 loopback on this machine */
+	ck_assert_ptr_nonnull(strstr(rpc_listener_address(lis), "tcp:[::1]:"));
+	basic_calls();
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_unix_calls)
+{
+	unique_unix_path();
+	ck_assert(start_server(unix_path));
+	ck_assert_str_eq(rpc_listener_address(lis), unix_path);
+	ck_assert_int_eq(rpc_listener_port(lis), 0);
+	ck_assert_int_eq(access(unix_path + 5, F_OK), 0);
+	basic_calls();
+	stop_server();
+	ck_assert_int_ne(access(unix_path + 5, F_OK), 0); /* unlinked */
+}
+END_TEST
+
+START_TEST(test_server_handler_error)
+{
+	Srv__Args args = SRV__ARGS__INIT;
+	Srv__Quotient q = SRV__QUOTIENT__INIT;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	rpc_client *c = dial();
+	args.a = 1;
+	rpc_error *err = rpc_client_call(c, "Arith.Divide", &arith_methods[0],
+	                                 &args.base, &q);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SERVER);
+	ck_assert_str_eq(rpc_error_message(err), "divide by zero");
+	rpc_error_free(err);
+	check_multiply(c); /* the connection lives on */
+	rpc_client_free(c);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_lookup_error_texts)
+{
+	int64_t r = 0;
+	Srv__Args args = SRV__ARGS__INIT;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	rpc_client *c = dial();
+	const char *sms[] = {"Arith", "Nope.Multiply", "Arith.Nope"};
+	const char *texts[] = {
+		"rpc: service/method request ill-formed: Arith",
+		"rpc: can't find service Nope.Multiply",
+		"rpc: can't find method Arith.Nope",
+	};
+	for (int i = 0; i < 3; i++) {
+		rpc_error *err = rpc_client_call(c, sms[i], &arith_methods[2],
+		                                 &args.base, &r);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SERVER);
+		ck_assert_str_eq(rpc_error_message(err), texts[i]);
+		rpc_error_free(err);
+	}
+	check_multiply(c);
+	rpc_client_free(c);
+
+	/* the same, byte-level: the reply carries the request's seq */
+	raw rw;
+	raw_open(&rw);
+	for (int i = 0; i < 3; i++)
+		raw_request(&rw, sms[i], 41 + (uint64_t)i, &type_args,
+		            &args.base);
+	for (int i = 0; i < 3; i++)
+		raw_expect_error(&rw, 41 + (uint64_t)i, texts[i]);
+	raw_close(&rw);
+	stop_server();
+}
+END_TEST
+
+/* ---- concurrency ----------------------------------------------------------- */
+
+START_TEST(test_server_out_of_order_replies)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t slow = 0, fast = 0;
+	Srv__Args args = SRV__ARGS__INIT;
+	ck_assert(start_server_opts("tcp:127.0.0.1:0",
+	                            &(rpc_server_options){.threads = 1}));
+	rpc_client *c = dial();
+	ck_assert_ptr_null(go_sleep(c, 400, 1, &slow, d));
+	args.a = 6;
+	args.b = 7;
+	ck_assert_ptr_null(rpc_client_go(c, "Arith.Multiply", &arith_methods[2],
+	                                 &args.base, &fast, d, NULL));
+	rpc_call *first = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(first);
+	ck_assert_str_eq(rpc_call_service_method(first), "Arith.Multiply");
+	ck_assert_ptr_null(rpc_call_error(first));
+	ck_assert_int_eq(fast, 42);
+	ck_assert_int_eq(slow, 0); /* still sleeping */
+	rpc_call *second = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(second);
+	ck_assert_str_eq(rpc_call_service_method(second), "Arith.Sleep");
+	ck_assert_int_eq(slow, 1);
+	rpc_call_free(first);
+	rpc_call_free(second);
+	rpc_client_free(c);
+	rpc_done_free(d);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_many_slow_calls_one_conn)
+{
+	enum { N = 20 };
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r[N] = {0};
+	ck_assert(start_server_opts("tcp:127.0.0.1:0",
+	                            &(rpc_server_options){.threads = 1}));
+	rpc_client *c = dial();
+	atomic_store(&max_sleeping, 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_null(go_sleep(c, 300, i + 1, &r[i], d));
+	for (int i = 0; i < N; i++) {
+		rpc_call *call = rpc_done_wait(d, 20000);
+		ck_assert_ptr_nonnull(call);
+		ck_assert_ptr_null(rpc_call_error(call));
+		rpc_call_free(call);
+	}
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(r[i], i + 1);
+	/* one connection, one loop, yet the calls overlapped */
+	ck_assert_int_ge(atomic_load(&max_sleeping), 2);
+	rpc_client_free(c);
+	rpc_done_free(d);
+	stop_server();
+}
+END_TEST
+
+enum { STRESS_THREADS = 50, STRESS_CALLS = 1000 };
+static rpc_client *shared_client;
+static atomic_int stress_ok;
+
+static void *stress_main(void *arg)
+{
+	int id = (int)(intptr_t)arg, ok = 0;
+	for (int i = 0; i < STRESS_CALLS; i++) {
+		int64_t r = -1;
+		rpc_error *err = multiply(shared_client, id, i, &r);
+		if (err == NULL && r == (int64_t)id * i)
+			ok++;
+		rpc_error_free(err);
+	}
+	atomic_fetch_add(&stress_ok, ok);
+	return NULL;
+}
+
+START_TEST(test_server_50_threads_1000_calls)
+{
+	pthread_t t[STRESS_THREADS];
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	shared_client = dial();
+	atomic_store(&stress_ok, 0);
+	for (int i = 0; i < STRESS_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, stress_main,
+		                                (void *)(intptr_t)i),
+		                 0);
+	for (int i = 0; i < STRESS_THREADS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(atomic_load(&stress_ok),
+	                 STRESS_THREADS * STRESS_CALLS);
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"),
+	                  STRESS_THREADS * STRESS_CALLS);
+	rpc_client_free(shared_client);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_many_connections)
+{
+	enum { N = 200 };
+	rpc_client *c[N];
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	for (int i = 0; i < N; i++)
+		c[i] = dial();
+	for (int i = 0; i < N; i++)
+		check_multiply(c[i]);
+	for (int i = 0; i < N; i++)
+		rpc_client_free(c[i]);
+	stop_server();
+}
+END_TEST
+
+/* ---- a server that dies ---------------------------------------------------- */
+
+START_TEST(test_server_killed_mid_call)
+{
+	enum { N = 10 };
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* the child serves until killed */
+		close(p[0]);
+		if (!start_server("tcp:127.0.0.1:0"))
+			_exit(1);
+		const char *a = rpc_listener_address(lis);
+		if (write(p[1], a, strlen(a) + 1) < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char addr[128] = {0};
+	struct pollfd pf = {.fd = p[0], .events = POLLIN};
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	ck_assert_int_gt(read(p[0], addr, sizeof(addr) - 1), 0);
+	close(p[0]);
+
+	rpc_client *c = NULL;
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r[N];
+	ck_assert_ptr_null(rpc_dial(addr, NULL, &c));
+	check_multiply(c);
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_null(go_sleep(c, 60000, i, &r[i], d));
+	/* every call has reached the child: Multiply after them answers */
+	check_multiply(c);
+	kill(pid, SIGKILL);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	for (int i = 0; i < N; i++) {
+		rpc_call *call = rpc_done_wait(d, 10000);
+		ck_assert_ptr_nonnull(call);
+		const rpc_error *e = rpc_call_error(call);
+		ck_assert_ptr_nonnull(e);
+		ck_assert(rpc_error_kind_of(e) == RPC_ERR_UNEXPECTED_EOF ||
+		          rpc_error_kind_of(e) == RPC_ERR_SHUTDOWN ||
+		          rpc_error_kind_of(e) == RPC_ERR_IO);
+		rpc_call_free(call);
+	}
+	ck_assert_ptr_null(rpc_done_wait(d, 200)); /* none completes twice */
+	int64_t x;
+	rpc_error *err = multiply(c, 1, 2, &x);
+	ck_assert_ptr_nonnull(err);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	ck_assert_ptr_null(rpc_done_next(d));
+	rpc_done_free(d);
+}
+END_TEST
+
+/* ---- hostile input --------------------------------------------------------- */
+
+static void still_serving(void)
+{
+	rpc_client *c = dial();
+	check_multiply(c);
+	rpc_client_free(c);
+}
+
+START_TEST(test_server_garbage_bytes)
+{
+	raw rw;
+	ck_assert(start_server_opts("tcp:127.0.0.1:0",
+	                            &(rpc_server_options){.max_frame = 4096}));
+	raw_open(&rw);
+	/* "GET " is a frame length of 1.2 GB: refused before allocating */
+	const char junk[] = "GET / HTTP/1.0\r\n\r\n\xff\xfe\x00garbage";
+	raw_write(&rw, junk, sizeof(junk));
+	raw_expect_eof(&rw);
+	raw_close(&rw);
+	still_serving();
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_oversized_length)
+{
+	raw rw;
+	ck_assert(start_server_opts("tcp:127.0.0.1:0",
+	                            &(rpc_server_options){.max_frame = 4096}));
+	raw_open(&rw);
+	const uint8_t big[] = {0x00, 0x10, 0x00, 0x00, 1, 2, 3}; /* 1 MiB */
+	raw_write(&rw, big, sizeof(big));
+	raw_expect_eof(&rw);
+	raw_close(&rw);
+	still_serving();
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_truncated_frame)
+{
+	raw rw;
+	Srv__Args args = SRV__ARGS__INIT;
+	rpci_header h = {.service_method = "Arith.Multiply", .seq = 5};
+	rpci_buf out = {0};
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	raw_open(&rw);
+	args.a = 3;
+	args.b = 4;
+	ck_assert_ptr_null(rpc_codec_protobuf.write(rw.st, &h, &type_args,
+	                                            &args.base, &out));
+	raw_write(&rw, out.data, out.len - 2); /* the frame's end is missing */
+	shutdown(rw.fd, SHUT_WR);
+	raw_expect_eof(&rw);                   /* no reply, just closed */
+	rpci_buf_fini(&out);
+	raw_close(&rw);
+	still_serving();
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"), 1);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_bad_body_keeps_connection)
+{
+	raw rw;
+	rpci_msg msg;
+	Srv__Args args = SRV__ARGS__INIT;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	raw_open(&rw);
+	/* a frame whose body is not an Args: field 1 with wire type 7 */
+	rpci_header h = {.service_method = "Arith.Multiply", .seq = 9};
+	rpci_buf out = {0};
+	ck_assert_ptr_null(rpc_codec_protobuf.write(rw.st, &h, NULL, NULL, &out));
+	const uint8_t bad[] = {0x0f, 0xff, 0xff};
+	out.data[3] += sizeof(bad); /* the big-endian length's low byte */
+	ck_assert(rpci_buf_append(&out, bad, sizeof(bad)));
+	raw_write(&rw, out.data, out.len);
+	rpci_buf_fini(&out);
+	raw_expect_error(&rw, 9, "rpc: can't decode body as Args");
+	/* a header naming no service: answered, connection lives */
+	raw_request(&rw, "Nope.Nope", 10, &type_args, &args.base);
+	raw_expect_error(&rw, 10, "rpc: can't find service Nope.Nope");
+	args.a = 5;
+	args.b = 6;
+	raw_request(&rw, "Arith.Multiply", 11, &type_args, &args.base);
+	ck_assert(raw_response(&rw, &msg));
+	ck_assert_uint_eq(msg.seq, 11);
+	ck_assert_str_eq(msg.error, "");
+	Srv__Int64 *v = srv__int64__unpack(NULL, msg.body_len, msg.body);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(v->value, 30);
+	srv__int64__free_unpacked(v, NULL);
+	rpc_codec_protobuf.msg_clear(rw.st, &msg);
+	raw_close(&rw);
+	still_serving();
+	stop_server();
+}
+END_TEST
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+/* http_get sends a request and returns the whole response (caller frees). */
+static char *http_get(const char *request)
+{
+	raw rw;
+	raw_open(&rw);
+	raw_write(&rw, request, strlen(request));
+	while (raw_read_bytes(&rw) > 0)
+		ck_assert_uint_lt(rw.len, sizeof(rw.buf) - 1);
+	char *s = strndup((char *)rw.buf, rw.len);
+	raw_close(&rw);
+	return s;
+}
+
+START_TEST(test_server_http_connect)
+{
+	http_mode = true;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	rpc_client *c = NULL;
+	ck_assert_ptr_null(rpc_dial_http(rpc_listener_address(lis), NULL, NULL,
+	                                 &c));
+	check_multiply(c);
+	rpc_client_free(c);
+
+	/* the exact handshake bytes */
+	raw rw;
+	raw_open(&rw);
+	raw_write(&rw, "CONNECT /_goRPC_ HTTP/1.0\n\n", 27);
+	while (rw.len < 34)
+		ck_assert_int_gt(raw_read_bytes(&rw), 0);
+	ck_assert_int_eq(memcmp(rw.buf, "HTTP/1.0 200 Connected to Go RPC\n\n",
+	                        34), 0);
+	raw_close(&rw);
+
+	rpc_error *err = rpc_dial_http(rpc_listener_address(lis), "/elsewhere",
+	                               NULL, &c);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_nonnull(strstr(rpc_error_message(err),
+	                             "unexpected HTTP response: 404 Not Found"));
+	rpc_error_free(err);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_http_405)
+{
+	http_mode = true;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	char *resp = http_get("GET /_goRPC_ HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 405 Method Not Allowed\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "Content-Type: text/plain; "
+	                                   "charset=utf-8\r\n"));
+	size_t n = strlen(resp);
+	ck_assert_str_eq(resp + n - 17, "405 must CONNECT\n");
+	free(resp);
+	resp = http_get("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(resp, "404 Not Found"));
+	free(resp);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_debug_page_counts)
+{
+	Srv__Args args = SRV__ARGS__INIT;
+	Srv__Quotient q = SRV__QUOTIENT__INIT;
+	http_mode = true;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	ck_assert_ptr_null(rpc_server_register(srv, &unsorted_desc, &arith_impl,
+	                                       NULL, "Zeta"));
+	rpc_client *c = NULL;
+	ck_assert_ptr_null(rpc_dial_http(rpc_listener_address(lis), NULL, NULL,
+	                                 &c));
+	for (int i = 0; i < 3; i++)
+		check_multiply(c);
+	args.a = 9;
+	args.b = 3;
+	ck_assert_ptr_null(rpc_client_call(c, "Arith.Divide", &arith_methods[0],
+	                                   &args.base, &q));
+	ck_assert_ptr_null(rpc_client_call(c, "Zeta.Divide", &arith_methods[0],
+	                                   &args.base, &q));
+	rpc_client_free(c);
+
+	char *page = http_get("GET /debug/rpc HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(page, "HTTP/1.1 200 OK\r\n"));
+	ck_assert_ptr_nonnull(strstr(page, "text/html"));
+	char *body = strstr(page, "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	body += 4;
+	ck_assert_ptr_eq(strstr(body, "<html>\n\t<body>\n\t<title>Services</title>"),
+	                 body);
+	char *arith = strstr(body, "Service Arith\n");
+	char *zeta = strstr(body, "Service Zeta\n");
+	ck_assert_ptr_nonnull(arith);
+	ck_assert_ptr_nonnull(zeta);
+	ck_assert(arith < zeta); /* sorted by name */
+	ck_assert_ptr_nonnull(strstr(body,
+	    "<td align=left font=fixed>Multiply(Args, *int64) error</td>\n"
+	    "\t\t\t<td align=center>3</td>"));
+	ck_assert_ptr_nonnull(strstr(body,
+	    "<td align=left font=fixed>Divide(Args, *Quotient) error</td>\n"
+	    "\t\t\t<td align=center>1</td>"));
+	ck_assert_ptr_nonnull(strstr(body,
+	    "<td align=left font=fixed>Echo(string, *string) error</td>\n"
+	    "\t\t\t<td align=center>0</td>"));
+	/* methods sorted within a service */
+	ck_assert(strstr(arith, "Divide(") < strstr(arith, "Echo("));
+	ck_assert(strstr(arith, "Echo(") < strstr(arith, "Multiply("));
+	ck_assert(strstr(arith, "Multiply(") < strstr(arith, "Sleep("));
+	ck_assert_str_eq(body + strlen(body) - 18, "\n\t</body>\n\t</html>");
+	free(page);
+	stop_server();
+}
+END_TEST
+
+/* ---- serving one connection, one request ------------------------------------ */
+
+static int serve_fd;
+static void *serve_conn_main(void *arg)
+{
+	(void)arg;
+	return rpc_server_serve_conn(srv, serve_fd);
+}
+
+START_TEST(test_server_serve_conn_returns_on_hangup)
+{
+	int sv[2];
+	pthread_t t;
+	rpc_client *c = NULL;
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
+	                                       NULL, NULL));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	serve_fd = sv[0];
+	ck_assert_int_eq(pthread_create(&t, NULL, serve_conn_main, NULL), 0);
+	ck_assert_ptr_null(rpc_client_new_fd(sv[1], NULL, &c));
+	check_multiply(c);
+	rpc_client_free(c);
+	void *ret = (void *)1;
+	pthread_join(t, &ret);
+	ck_assert_ptr_null(ret);
+	rpc_server_free(srv);
+	srv = NULL;
+}
+END_TEST
+
+START_TEST(test_server_serve_request)
+{
+	int sv[2];
+	rpc_client *c = NULL;
+	rpc_server_codec *sc = NULL;
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r1 = 0, r2 = 0;
+	Srv__Args args = SRV__ARGS__INIT;
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
+	                                       NULL, NULL));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	ck_assert_ptr_null(rpc_server_codec_new(sv[0], NULL, 0, &sc));
+	ck_assert_ptr_null(rpc_client_new_fd(sv[1], NULL, &c));
+	args.a = 3;
+	args.b = 5;
+	ck_assert_ptr_null(rpc_client_go(c, "Arith.Multiply", &arith_methods[2],
+	                                 &args.base, &r1, d, NULL));
+	ck_assert_ptr_null(rpc_client_go(c, "Arith.Missing", &arith_methods[2],
+	                                 &args.base, &r2, d, NULL));
+	ck_assert_ptr_null(rpc_server_serve_request(srv, sc));
+	rpc_call *call = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(call);
+	ck_assert_ptr_null(rpc_call_error(call));
+	ck_assert_int_eq(r1, 15);
+	rpc_call_free(call);
+	rpc_error *err = rpc_server_serve_request(srv, sc);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: can't find method Arith.Missing");
+	rpc_error_free(err);
+	call = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(call);
+	ck_assert_str_eq(rpc_error_message(rpc_call_error(call)),
+	                 "rpc: can't find method Arith.Missing");
+	rpc_call_free(call);
+	rpc_client_free(c); /* the peer hangs up: a clean end of stream */
+	err = rpc_server_serve_request(srv, sc);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_UNEXPECTED_EOF);
+	rpc_error_free(err);
+	rpc_server_codec_free(sc);
+	rpc_done_free(d);
+	rpc_server_free(srv);
+	srv = NULL;
+}
+END_TEST
+
+/* ---- shutdown ---------------------------------------------------------------- */
+
+START_TEST(test_server_shutdown_drains_calls)
+{
+	enum { N = 3 };
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r[N] = {0};
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	rpc_client *c = dial();
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_null(go_sleep(c, 300, 100 + i, &r[i], d));
+	for (int i = 0; i < 1000 && atomic_load(&sleeping) < N; i++)
+		usleep(10000);
+	ck_assert_int_eq(atomic_load(&sleeping), N);
+	/* free the server while the calls run: they finish and reply */
+	rpc_server_free(srv);
+	srv = NULL;
+	void *ret = NULL;
+	pthread_join(acceptor, &ret); /* the accept loop returned */
+	ck_assert_ptr_null(ret);
+	accepting = false;
+	for (int i = 0; i < N; i++) {
+		rpc_call *call = rpc_done_wait(d, 10000);
+		ck_assert_ptr_nonnull(call);
+		ck_assert_ptr_null(rpc_call_error(call));
+		rpc_call_free(call);
+	}
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(r[i], 100 + i);
+	/* and then the connection is closed */
+	int64_t x;
+	rpc_error *err = multiply(c, 1, 1, &x);
+	ck_assert_ptr_nonnull(err);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	rpc_done_free(d);
+	rpc_listener_free(lis);
+	lis = NULL;
+}
+END_TEST
+
+START_TEST(test_server_listen_bad_addresses)
+{
+	const char *bad[] = {"tcp:", "tcp:1.2.3.4", "nonsense", "tcp:[::1:0",
+	                     "unix:", "tcp:127.0.0.1:99999", "::1:0"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rpc_listener *l = NULL;
+		rpc_error *err = rpc_listen(bad[i], &l);
+		ck_assert_msg(err != NULL, "%s accepted", bad[i]);
+		ck_assert_ptr_null(l);
+		ck_assert_ptr_eq(strstr(rpc_error_message(err), "rpc: "),
+		                 rpc_error_message(err));
+		rpc_error_free(err);
+	}
+	rpc_server_free(NULL);
+	rpc_listener_free(NULL);
+}
+END_TEST
+
+static Suite *server_suite(void)
+{
+	Suite *s = suite_create("server");
+	TCase *tc;
+
+	tc = tcase_create("registry");
+	tcase_add_test(tc, test_registry_duplicate_name);
+	tcase_add_test(tc, test_registry_bad_descriptors);
+	tcase_add_test(tc, test_registry_lookup_last_dot);
+	tcase_add_test(tc, test_registry_sorted_methods_and_services);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("calls");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_server_tcp4_calls);
+	tcase_add_test(tc, test_server_tcp6_calls);
+	tcase_add_test(tc, test_server_unix_calls);
+	tcase_add_test(tc, test_server_handler_error);
+	tcase_add_test(tc, test_server_lookup_error_texts);
+	tcase_add_test(tc, test_server_listen_bad_addresses);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("concurrency");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_server_out_of_order_replies);
+	tcase_add_test(tc, test_server_many_slow_calls_one_conn);
+	tcase_add_test(tc, test_server_50_threads_1000_calls);
+	tcase_add_test(tc, test_server_many_connections);
+	tcase_add_test(tc, test_server_killed_mid_call);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_server_garbage_bytes);
+	tcase_add_test(tc, test_server_oversized_length);
+	tcase_add_test(tc, test_server_truncated_frame);
+	tcase_add_test(tc, test_server_bad_body_keeps_connection);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("http");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_server_http_connect);
+	tcase_add_test(tc, test_server_http_405);
+	tcase_add_test(tc, test_server_debug_page_counts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("serve");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_server_serve_conn_returns_on_hangup);
+	tcase_add_test(tc, test_server_serve_request);
+	tcase_add_test(tc, test_server_shutdown_drains_calls);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(server_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
