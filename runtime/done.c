@@ -3,7 +3,9 @@
  * A queue's eventfd is readable exactly while the queue is non-empty: it is
  * signalled when the first call arrives and drained when the last one is
  * taken, both under the queue's lock, so a burst of completions costs one
- * write and one read, not one per call.
+ * write and one read, not one per call. The eventfd is only made when
+ * rpc_done_fd is first asked for, so a queue that is only waited on with
+ * rpc_done_wait costs no eventfd syscalls at all.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@ struct rpc_done {
 	pthread_mutex_t mu;  /* protects head, tail */
 	pthread_cond_t cv;   /* signalled when a call is queued */
 	rpc_call *head, *tail;
-	int efd;
+	int efd;             /* -1 until rpc_done_fd; guarded by mu */
 };
 
 rpc_done *rpc_done_new_queue(void)
@@ -29,9 +31,7 @@ rpc_done *rpc_done_new_queue(void)
 
 	if (d == NULL)
 		return NULL;
-	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->efd < 0)
-		goto fail_efd;
+	d->efd = -1;
 	if (pthread_mutex_init(&d->mu, NULL) != 0)
 		goto fail_mu;
 	if (pthread_condattr_init(&attr) != 0)
@@ -47,8 +47,6 @@ fail_cv:
 fail_attr:
 	pthread_mutex_destroy(&d->mu);
 fail_mu:
-	close(d->efd);
-fail_efd:
 	free(d);
 	return NULL;
 }
@@ -69,16 +67,35 @@ rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
 	return d;
 }
 
-int rpc_done_fd(rpc_done *d)
-{
-	return d->cb != NULL ? -1 : d->efd;
-}
-
-static void done_deliver(rpc_done *d, rpc_call *call)
+static void done_signal(int efd)
 {
 	uint64_t one = 1;
 	ssize_t n;
 
+	do
+		n = write(efd, &one, sizeof one);
+	while (n < 0 && errno == EINTR);
+}
+
+int rpc_done_fd(rpc_done *d)
+{
+	int fd;
+
+	if (d->cb != NULL)
+		return -1;
+	pthread_mutex_lock(&d->mu);
+	if (d->efd < 0) {
+		d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->efd >= 0 && d->head != NULL)
+			done_signal(d->efd);
+	}
+	fd = d->efd;
+	pthread_mutex_unlock(&d->mu);
+	return fd;
+}
+
+static void done_deliver(rpc_done *d, rpc_call *call)
+{
 	if (d->cb != NULL) {
 		d->cb(call, d->ud);
 		return;
@@ -87,9 +104,8 @@ static void done_deliver(rpc_done *d, rpc_call *call)
 	pthread_mutex_lock(&d->mu);
 	if (d->tail == NULL) {
 		d->head = call;
-		do
-			n = write(d->efd, &one, sizeof one);
-		while (n < 0 && errno == EINTR);
+		if (d->efd >= 0)
+			done_signal(d->efd);
 	} else {
 		d->tail->next = call;
 	}
@@ -117,7 +133,6 @@ static rpc_call *done_pop(rpc_done *d)
 {
 	rpc_call *call = d->head;
 	uint64_t count;
-	ssize_t n;
 
 	if (call == NULL)
 		return NULL;
@@ -125,9 +140,9 @@ static rpc_call *done_pop(rpc_done *d)
 	call->next = NULL;
 	if (d->head == NULL) {
 		d->tail = NULL;
-		do
-			n = read(d->efd, &count, sizeof count);
-		while (n < 0 && errno == EINTR);
+		while (d->efd >= 0 &&
+		       read(d->efd, &count, sizeof count) < 0 && errno == EINTR)
+			;
 	}
 	return call;
 }
@@ -186,7 +201,8 @@ void rpc_done_free(rpc_done *d)
 		}
 		pthread_cond_destroy(&d->cv);
 		pthread_mutex_destroy(&d->mu);
-		close(d->efd);
+		if (d->efd >= 0)
+			close(d->efd);
 	}
 	free(d);
 }
