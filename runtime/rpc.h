@@ -226,8 +226,10 @@ rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
                                 void *ud);
 
 /* rpc_done_fd returns a descriptor that polls readable while the queue
- * holds completed calls, for a user's event loop; -1 for a callback done.
- * Valid until rpc_done_free; do not read or close it. */
+ * holds completed calls, for a user's event loop; -1 for a callback done
+ * (or if the descriptor cannot be made). It is made on the first request,
+ * so queues only used with rpc_done_wait cost no descriptor. Valid until
+ * rpc_done_free; do not read or close it. */
 int rpc_done_fd(rpc_done *d);
 
 /* rpc_done_next takes one completed call from the queue, or returns NULL
