@@ -1,0 +1,268 @@
+// gobpeer is the Go side of the gob codec tests: it writes gob streams
+// exactly as net/rpc does (the rpc.Request/rpc.Response headers, then the
+// body) and decodes streams written by the C codec with Go's encoding/gob.
+//
+//	gobpeer write CASE   writes the stream of CASE to stdout
+//	gobpeer read CASE    decodes a stream of CASE from stdin and prints each
+//	                     header and body as one JSON line
+//
+// Every run is a fresh process, so gob assigns type ids in the order the
+// case first uses its types; the C encoder does the same per stream, which
+// makes the two streams comparable byte for byte.
+package main
+
+import (
+	"bufio"
+	"encoding/gob"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/rpc"
+	"os"
+)
+
+type Args struct {
+	A, B int64
+}
+
+// Everything mirrors main.Everything of gobtest.proto: the field names are
+// the protobuf names with the first letter upper-cased, in field number
+// order; messages are pointers, enums int32.
+type Everything struct {
+	Flag         bool
+	I32          int32
+	I64          int64
+	U32          uint32
+	U64          uint64
+	S32          int32
+	S64          int64
+	F32          uint32
+	F64          uint64
+	Sf32         int32
+	Sf64         int64
+	Fl           float32
+	Db           float64
+	Name         string
+	Blob         []byte
+	Kind         int32
+	Inner        *Args
+	Items        []*Args
+	Nums         []int64
+	Strs         []string
+	Bools        []bool
+	Dbls         []float64
+	Blobs        [][]byte
+	U32s         []uint32
+	Fls          []float32
+	Kinds        []int32
+	I32s         []int32
+	Counts       map[string]int64
+	Names        map[int32]string
+	By_flag      map[bool]*Args
+	Weights      map[uint64]float64
+	Args_by_name map[string]*Args
+}
+
+type Optionals struct {
+	Maybe   *int32
+	Maybe_s *string
+	Maybe_d *float64
+	Maybe_b *bool
+}
+
+// ArgsV2 is a later version of Args: fields reordered, new fields of many
+// kinds that an older reader skips.
+type ArgsV2 struct {
+	Extra []string
+	B     int64
+	Note  struct{ X float64 }
+	M     map[string][]int
+	C     complex128
+	A     int64
+	Tail  [2]uint16
+}
+
+// Node mirrors main.Node (recursive).
+type Node struct {
+	V    int64
+	Next *Node
+}
+
+// fullEverything is the value of case "everything"; maps have one entry so
+// that the stream does not depend on Go's map order.
+func fullEverything() *Everything {
+	return &Everything{
+		Flag: true, I32: -2147483648, I64: math.MinInt64, U32: 4294967295,
+		U64: math.MaxUint64, S32: -17, S64: 1 << 40, F32: 7, F64: 1 << 63,
+		Sf32: -1, Sf64: -(1 << 50), Fl: 1.5, Db: -3.25e100,
+		Name: "héllo, gob", Blob: []byte{0, 1, 2, 255}, Kind: -5,
+		Inner: &Args{A: 6, B: 7},
+		Items: []*Args{{A: 1, B: 2}, {}, {A: -3}},
+		Nums:  []int64{0, -1, 1, 1 << 62}, Strs: []string{"a", "", "ccc"},
+		Bools: []bool{true, false, true}, Dbls: []float64{0, 17, -0.5},
+		Blobs: [][]byte{{}, {9}}, U32s: []uint32{0, 128, 65536},
+		Fls: []float32{0.25, -2}, Kinds: []int32{1, -5, 0}, I32s: []int32{-7},
+		Counts:       map[string]int64{"x": 3},
+		Names:        map[int32]string{-2: "minus two"},
+		By_flag:      map[bool]*Args{true: {A: 1}},
+		Weights:      map[uint64]float64{42: 0.125},
+		Args_by_name: map[string]*Args{"k": {B: 9}},
+	}
+}
+
+func mapsEverything() *Everything {
+	return &Everything{
+		Counts:       map[string]int64{"a": 1, "b": -2, "": 0, "dd": 1 << 33},
+		Names:        map[int32]string{0: "zero", 1: "one", -1: "minus"},
+		By_flag:      map[bool]*Args{true: {A: 1}, false: {B: 2}},
+		Weights:      map[uint64]float64{1: 1.5, 2: -2.5},
+		Args_by_name: map[string]*Args{"p": {A: 5, B: 6}, "q": {}},
+	}
+}
+
+func i32p(v int32) *int32 { return &v }
+func strp(v string) *string { return &v }
+
+// writes lists each case's (header, body) pairs.
+func writes(c string) []any {
+	req := func(sm string, seq uint64) *rpc.Request {
+		return &rpc.Request{ServiceMethod: sm, Seq: seq}
+	}
+	resp := func(sm string, seq uint64, e string) *rpc.Response {
+		return &rpc.Response{ServiceMethod: sm, Seq: seq, Error: e}
+	}
+	switch c {
+	case "args":
+		return []any{req("Arith.Multiply", 0), &Args{A: 6, B: 7},
+			req("Arith.Multiply", 1), &Args{A: -1, B: 1 << 40}}
+	case "everything":
+		return []any{req("Test.Everything", 5), fullEverything()}
+	case "zero":
+		return []any{req("Test.Zero", 0), &Everything{}, req("", 1), &Args{}}
+	case "maps":
+		return []any{req("Test.Maps", 2), mapsEverything()}
+	case "optionals":
+		return []any{req("Test.Opt", 1), &Optionals{Maybe: i32p(-4), Maybe_s: strp("s")},
+			req("Test.Opt", 2), &Optionals{Maybe: i32p(0)}}
+	case "v2":
+		return []any{req("Arith.Multiply", 9), &ArgsV2{Extra: []string{"x"}, B: 2,
+			Note: struct{ X float64 }{1.5}, M: map[string][]int{"m": {1, 2}},
+			C: complex(1, 2), A: 3, Tail: [2]uint16{4, 5}}}
+	case "nested":
+		n := &Node{V: 0}
+		for i := 1; i < 20; i++ {
+			n = &Node{V: int64(i), Next: n}
+		}
+		return []any{req("Test.Node", 3), n}
+	case "replies":
+		return []any{
+			resp("Arith.Multiply", 3, ""), int64(42),
+			resp("Arith.Divide", 4, "divide by zero"), struct{}{},
+			resp("Arith.Divide", 5, ""), &Args{A: 3, B: 1},
+			resp("Test.List", 6, ""), []int64{1, -2, 3},
+			resp("Test.Args", 7, ""), []*Args{{A: 1}, {B: 2}},
+			resp("Test.Map", 8, ""), map[string]int64{"one": 1},
+			resp("Test.String", 9, ""), "bare string",
+			resp("Test.Zero", 10, ""), int64(0),
+			resp("Test.EmptyList", 11, ""), []int64{},
+		}
+	}
+	fmt.Fprintf(os.Stderr, "gobpeer: unknown case %q\n", c)
+	os.Exit(2)
+	return nil
+}
+
+// reads names the body type of each successive message of a case read back.
+func readBody(c string, i int) any {
+	switch c {
+	case "args":
+		return new(Args)
+	case "everything", "zero", "maps":
+		if c == "zero" && i == 1 {
+			return new(Args)
+		}
+		return new(Everything)
+	case "optionals":
+		return new(Optionals)
+	case "nested":
+		return new(Node)
+	case "replies":
+		return []any{new(int64), new(struct{}), new(Args), new([]int64),
+			new([]*Args), new(map[string]int64), new(string), new(int64),
+			new([]int64)}[i%9]
+	}
+	fmt.Fprintf(os.Stderr, "gobpeer: unknown case %q\n", c)
+	os.Exit(2)
+	return nil
+}
+
+// printable makes a body JSON-encodable: JSON has no bool map keys.
+func printable(v any) any {
+	e, ok := v.(*Everything)
+	if !ok {
+		return v
+	}
+	type alias Everything
+	cp := struct {
+		*alias
+		By_flag map[string]*Args
+	}{(*alias)(e), map[string]*Args{}}
+	for k, a := range e.By_flag {
+		cp.By_flag[fmt.Sprint(k)] = a
+	}
+	return cp
+}
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: gobpeer write|read CASE")
+		os.Exit(2)
+	}
+	c := os.Args[2]
+	switch os.Args[1] {
+	case "write":
+		w := bufio.NewWriter(os.Stdout)
+		enc := gob.NewEncoder(w)
+		for _, v := range writes(c) {
+			if err := enc.Encode(v); err != nil {
+				fmt.Fprintln(os.Stderr, "gobpeer:", err)
+				os.Exit(1)
+			}
+		}
+		w.Flush()
+	case "read":
+		dec := gob.NewDecoder(bufio.NewReader(os.Stdin))
+		out := json.NewEncoder(os.Stdout)
+		for i := 0; ; i++ {
+			var hdr any
+			if c == "replies" {
+				hdr = new(rpc.Response)
+			} else {
+				hdr = new(rpc.Request)
+			}
+			if err := dec.Decode(hdr); err == io.EOF {
+				return
+			} else if err != nil {
+				fmt.Fprintln(os.Stderr, "gobpeer: header:", err)
+				os.Exit(1)
+			}
+			body := readBody(c, i)
+			if err := dec.Decode(body); err != nil {
+				fmt.Fprintln(os.Stderr, "gobpeer: body:", err)
+				os.Exit(1)
+			}
+			if err := out.Encode(hdr); err != nil {
+				fmt.Fprintln(os.Stderr, "gobpeer: json:", err)
+				os.Exit(1)
+			}
+			if err := out.Encode(printable(body)); err != nil {
+				fmt.Fprintln(os.Stderr, "gobpeer: json:", err)
+				os.Exit(1)
+			}
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "usage: gobpeer write|read CASE")
+		os.Exit(2)
+	}
+}
