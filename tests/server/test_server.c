@@ -544,7 +544,6 @@ START_TEST(test_server_out_of_order_replies)
 	ck_assert_str_eq(rpc_call_service_method(first), "Arith.Multiply");
 	ck_assert_ptr_null(rpc_call_error(first));
 	ck_assert_int_eq(fast, 42);
-	ck_assert_int_eq(slow, 0); /* still sleeping */
 	rpc_call *second = rpc_done_wait(d, 10000);
 	ck_assert_ptr_nonnull(second);
 	ck_assert_str_eq(rpc_call_service_method(second), "Arith.Sleep");
