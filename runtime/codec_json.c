@@ -1409,57 +1409,95 @@ static bool parse_int(const char *s, size_t n, bool is_unsigned, int64_t min,
 	return true;
 }
 
-/* b64_decode decodes s[0..n) in place as Go's base64.StdEncoding does
- * (padded; '\r' and '\n' ignored). *olen gets the decoded length; on
- * failure *bad is the offending position. */
+static int b64_value(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static size_t b64_skip_newlines(const uint8_t *s, size_t n, size_t si)
+{
+	while (si < n && (s[si] == '\r' || s[si] == '\n'))
+		si++;
+	return si;
+}
+
+/* b64_decode decodes s[0..n) in place as Go's base64.StdEncoding does:
+ * padded, '\r' and '\n' ignored, errors at the same input offset as Go's
+ * CorruptInputError. *olen gets the decoded length. */
 static bool b64_decode(uint8_t *s, size_t n, size_t *olen, size_t *bad)
 {
-	size_t m = 0, i, j, o = 0;
-	int v[4];
+	size_t si = 0, o = 0;
 
-	for (i = 0; i < n; i++)
-		if (s[i] != '\r' && s[i] != '\n')
-			s[m++] = s[i];
-	if (m % 4 != 0) {
-		*bad = m / 4 * 4;
-		return false;
-	}
-	for (i = 0; i < m; i += 4) {
-		int pad = 0;
+	for (;;) {
+		uint32_t q[4] = {0, 0, 0, 0}, v;
+		int j, dlen = 4;
 
 		for (j = 0; j < 4; j++) {
-			uint8_t c = s[i + j];
+			uint8_t in;
+			int x;
 
-			if (c >= 'A' && c <= 'Z')
-				v[j] = c - 'A';
-			else if (c >= 'a' && c <= 'z')
-				v[j] = c - 'a' + 26;
-			else if (c >= '0' && c <= '9')
-				v[j] = c - '0' + 52;
-			else if (c == '+')
-				v[j] = 62;
-			else if (c == '/')
-				v[j] = 63;
-			else if (c == '=' && j >= 2 && i + 4 == m &&
-			         (j == 3 || s[i + 3] == '='))
-				v[j] = 0, pad++;
-			else {
-				*bad = i + j;
+			if (si == n) {
+				if (j == 0) {
+					*olen = o;
+					return true;
+				}
+				*bad = si - (size_t)j;
 				return false;
 			}
-			if (pad > 0 && c != '=') {
-				*bad = i + j;
+			in = s[si++];
+			if ((x = b64_value(in)) >= 0) {
+				q[j] = (uint32_t)x;
+				continue;
+			}
+			if (in == '\n' || in == '\r') {
+				j--;
+				continue;
+			}
+			if (in != '=' || j < 2) {
+				*bad = si - 1;
 				return false;
 			}
+			if (j == 2) { /* "==" expected: the second one */
+				si = b64_skip_newlines(s, n, si);
+				if (si == n) {
+					*bad = n;
+					return false;
+				}
+				if (s[si] != '=') {
+					*bad = si - 1;
+					return false;
+				}
+				si++;
+			}
+			si = b64_skip_newlines(s, n, si);
+			if (si < n) { /* trailing garbage */
+				*bad = si;
+				return false;
+			}
+			dlen = j;
+			break;
 		}
-		s[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			s[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
-		if (pad < 1)
-			s[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
+		v = q[0] << 18 | q[1] << 12 | q[2] << 6 | q[3];
+		s[o++] = (uint8_t)(v >> 16);
+		if (dlen >= 3)
+			s[o++] = (uint8_t)(v >> 8);
+		if (dlen == 4)
+			s[o++] = (uint8_t)v;
+		if (dlen < 4) {
+			*olen = o;
+			return true;
+		}
 	}
-	*olen = o;
-	return true;
 }
 
 static rpc_error *dec_message(jdec *d, ProtobufCMessage *m);
@@ -1740,14 +1778,14 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 }
 
 /* dec_map_key sets the key field of a map entry from the JSON key text. */
-static rpc_error *dec_map_key(const ProtobufCFieldDescriptor *kf,
+static rpc_error *dec_map_key(jdec *d, const ProtobufCFieldDescriptor *kf,
                               ProtobufCMessage *entry, char **key, bool nul)
 {
 	void *p = JSON_AT(entry, kf->offset, char);
 	bool is64 = false, is_unsigned = false;
 	int64_t iv = 0;
 	uint64_t uv = 0;
-	char type[32];
+	char value[80];
 
 	switch (kf->type) {
 	case PROTOBUF_C_TYPE_STRING:
@@ -1799,11 +1837,8 @@ static rpc_error *dec_map_key(const ProtobufCFieldDescriptor *kf,
 		                  "rpc: json: unsupported map key type");
 	}
 	(void)is_unsigned;
-	go_type(kf, true, type, sizeof type);
-	return rpci_error(RPC_ERR_PROTOCOL,
-	                  "json: cannot unmarshal number %.64s into Go value of "
-	                  "type %s",
-	                  *key, type);
+	snprintf(value, sizeof value, "number %.64s", *key);
+	return dec_type_error(d, value, strlen(value), kf, true);
 }
 
 static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
@@ -1841,7 +1876,7 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 		*np = i + 1;
 		if ((err = cur_string(&d->c, &key, NULL, &nul)) != NULL)
 			return err;
-		err = dec_map_key(kf, e, &key, nul);
+		err = dec_map_key(d, kf, e, &key, nul);
 		free(key);
 		if (err != NULL)
 			return err;
