@@ -1,0 +1,223 @@
+/* client.c - bench-client, the librpc load generator driven by bench/run.py.
+ *
+ * Same flags and output line as go/client.go, so the harness treats both
+ * alike: it calls Arith.Multiply for a fixed time, one call at a time
+ * ("sync"), with DEPTH calls in flight on one connection ("inflight"), or on
+ * CONNS connections at once ("conns"), checks every reply, and prints
+ * "calls N seconds S cpu_us U".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "arith.rpc.h"
+
+struct opts {
+	const char *addr;
+	const rpc_codec *codec;
+	const char *mode;
+	int depth;
+	int conns;
+	double seconds;
+};
+
+static double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long long bench_cpu_us(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
+	       (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+}
+
+static void bench_die(const char *what, const rpc_error *err)
+{
+	fprintf(stderr, "bench-client: %s: %s\n", what,
+	        err ? rpc_error_message(err) : "failed");
+	exit(1);
+}
+
+static rpc_client *bench_dial(const struct opts *o)
+{
+	rpc_client_options copts = {.codec = o->codec};
+	rpc_client *c = NULL;
+	rpc_error *err = rpc_dial(o->addr, &copts, &c);
+	if (err)
+		bench_die(o->addr, err);
+	return c;
+}
+
+struct sync_job {
+	const struct opts *o;
+	double deadline;
+	long long calls;
+};
+
+static void *bench_sync(void *arg)
+{
+	struct sync_job *job = arg;
+	rpc_client *c = bench_dial(job->o);
+	for (int64_t i = 0; bench_now() < job->deadline; i++) {
+		arith_Args args = ARITH_ARGS_INIT;
+		int64_t reply = 0;
+		args.A = i;
+		args.B = 7;
+		rpc_error *err = arith_Arith_Multiply(c, &args, &reply);
+		if (err)
+			bench_die("Arith.Multiply", err);
+		if (reply != i * 7) {
+			fprintf(stderr, "bench-client: bad reply %lld\n",
+			        (long long)reply);
+			exit(1);
+		}
+		job->calls++;
+	}
+	rpc_client_free(c);
+	return NULL;
+}
+
+static long long bench_inflight(const struct opts *o, double deadline)
+{
+	rpc_client *c = bench_dial(o);
+	rpc_done *q = rpc_done_new_queue();
+	int64_t *replies = calloc((size_t)o->depth, sizeof *replies);
+	int64_t *operands = calloc((size_t)o->depth, sizeof *operands);
+	if (!q || !replies || !operands)
+		bench_die("setup", NULL);
+	int64_t next = 0;
+	long long calls = 0;
+	int outstanding = 0;
+
+	for (int k = 0; k < o->depth; k++) {
+		arith_Args args = ARITH_ARGS_INIT;
+		args.A = operands[k] = next++;
+		args.B = 7;
+		rpc_error *err =
+			arith_Arith_Multiply_go(c, &args, &replies[k], q, NULL);
+		if (err)
+			bench_die("Arith.Multiply", err);
+		outstanding++;
+	}
+	while (outstanding > 0) {
+		rpc_call *call = rpc_done_wait(q, -1);
+		if (!call)
+			bench_die("rpc_done_wait", NULL);
+		outstanding--;
+		if (rpc_call_error(call))
+			bench_die("Arith.Multiply", rpc_call_error(call));
+		int64_t *reply = rpc_call_reply(call);
+		size_t k = (size_t)(reply - replies);
+		if (*reply != operands[k] * 7) {
+			fprintf(stderr, "bench-client: bad reply\n");
+			exit(1);
+		}
+		rpc_call_free(call);
+		calls++;
+		if (bench_now() < deadline) {
+			arith_Args args = ARITH_ARGS_INIT;
+			args.A = operands[k] = next++;
+			args.B = 7;
+			rpc_error *err = arith_Arith_Multiply_go(
+				c, &args, &replies[k], q, NULL);
+			if (err)
+				bench_die("Arith.Multiply", err);
+			outstanding++;
+		}
+	}
+	rpc_client_free(c);
+	rpc_done_free(q);
+	free(replies);
+	free(operands);
+	return calls;
+}
+
+static const rpc_codec *bench_codec(const char *name)
+{
+	if (strcmp(name, "protobuf") == 0)
+		return &rpc_codec_protobuf;
+	if (strcmp(name, "gob") == 0)
+		return &rpc_codec_gob;
+	if (strcmp(name, "json") == 0)
+		return &rpc_codec_json;
+	fprintf(stderr, "bench-client: unknown codec '%s'\n", name);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.codec = &rpc_codec_protobuf,
+	                 .mode = "sync",
+	                 .depth = 128,
+	                 .conns = 8,
+	                 .seconds = 2};
+	for (int i = 1; i + 1 < argc; i += 2) {
+		const char *k = argv[i] + (argv[i][0] == '-') +
+		                (argv[i][0] == '-' && argv[i][1] == '-');
+		const char *v = argv[i + 1];
+		if (strcmp(k, "addr") == 0)
+			o.addr = v;
+		else if (strcmp(k, "codec") == 0)
+			o.codec = bench_codec(v);
+		else if (strcmp(k, "mode") == 0)
+			o.mode = v;
+		else if (strcmp(k, "depth") == 0)
+			o.depth = atoi(v);
+		else if (strcmp(k, "conns") == 0)
+			o.conns = atoi(v);
+		else if (strcmp(k, "seconds") == 0)
+			o.seconds = atof(v);
+		else {
+			fprintf(stderr, "bench-client: unknown flag %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!o.addr || o.depth < 1 || o.conns < 1) {
+		fprintf(stderr, "usage: bench-client -addr HOST:PORT [-codec "
+		                "protobuf|gob|json] [-mode sync|inflight|conns] "
+		                "[-depth N] [-conns N] [-seconds S]\n");
+		return 2;
+	}
+
+	long long cpu0 = bench_cpu_us();
+	double start = bench_now(), deadline = start + o.seconds;
+	long long calls = 0;
+	if (strcmp(o.mode, "sync") == 0) {
+		struct sync_job job = {.o = &o, .deadline = deadline};
+		bench_sync(&job);
+		calls = job.calls;
+	} else if (strcmp(o.mode, "inflight") == 0) {
+		calls = bench_inflight(&o, deadline);
+	} else if (strcmp(o.mode, "conns") == 0) {
+		pthread_t *th = calloc((size_t)o.conns, sizeof *th);
+		struct sync_job *jobs = calloc((size_t)o.conns, sizeof *jobs);
+		if (!th || !jobs)
+			bench_die("setup", NULL);
+		for (int k = 0; k < o.conns; k++) {
+			jobs[k] = (struct sync_job){.o = &o, .deadline = deadline};
+			if (pthread_create(&th[k], NULL, bench_sync, &jobs[k]))
+				bench_die("pthread_create", NULL);
+		}
+		for (int k = 0; k < o.conns; k++) {
+			pthread_join(th[k], NULL);
+			calls += jobs[k].calls;
+		}
+		free(th);
+		free(jobs);
+	} else {
+		fprintf(stderr, "bench-client: unknown mode '%s'\n", o.mode);
+		return 2;
+	}
+	printf("calls %lld seconds %.6f cpu_us %lld\n", calls,
+	       bench_now() - start, bench_cpu_us() - cpu0);
+	return 0;
+}

@@ -1,0 +1,100 @@
+/* server.c - bench-server, the librpc side of bench/run.py.
+ *
+ * Same flags and output as go/server.go: serves Arith.Multiply on -addr
+ * (default 127.0.0.1:0) with -codec protobuf|gob|json, prints
+ * "listening HOST:PORT" and runs until SIGTERM or SIGINT.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arith.rpc.h"
+
+static rpc_error *bench_multiply(void *self, const arith_Args *args,
+                                 int64_t *reply)
+{
+	(void)self;
+	*reply = args->A * args->B;
+	return NULL;
+}
+
+static rpc_error *bench_unused(void *self, const arith_Args *args,
+                               int64_t *reply)
+{
+	(void)self;
+	(void)args;
+	(void)reply;
+	return rpc_error_new("not part of the benchmark");
+}
+
+static const arith_Arith_handlers bench_handlers = {
+	.Multiply = bench_multiply,
+	.Add = bench_unused,
+};
+
+struct bench_acceptor {
+	rpc_server *srv;
+	rpc_listener *l;
+};
+
+static void *bench_accept(void *arg)
+{
+	struct bench_acceptor *a = arg;
+	rpc_error_free(rpc_server_accept(a->srv, a->l));
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *addr = "127.0.0.1:0";
+	rpc_server_options opts = {.codec = &rpc_codec_protobuf};
+	for (int i = 1; i + 1 < argc; i += 2) {
+		const char *k = argv[i] + (argv[i][0] == '-') +
+		                (argv[i][0] == '-' && argv[i][1] == '-');
+		if (strcmp(k, "addr") == 0)
+			addr = argv[i + 1];
+		else if (strcmp(k, "codec") == 0 && strcmp(argv[i + 1], "gob") == 0)
+			opts.codec = &rpc_codec_gob;
+		else if (strcmp(k, "codec") == 0 && strcmp(argv[i + 1], "json") == 0)
+			opts.codec = &rpc_codec_json;
+		else if (strcmp(k, "codec") != 0 ||
+		         strcmp(argv[i + 1], "protobuf") != 0) {
+			fprintf(stderr, "usage: bench-server [-addr HOST:PORT] "
+			                "[-codec protobuf|gob|json]\n");
+			return 2;
+		}
+	}
+
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+	struct bench_acceptor a = {0};
+	rpc_error *err = rpc_server_new(&opts, &a.srv);
+	if (!err)
+		err = arith_Arith_register(a.srv, &bench_handlers, NULL);
+	if (!err)
+		err = rpc_listen(addr, &a.l);
+	if (err) {
+		fprintf(stderr, "bench-server: %s\n", rpc_error_message(err));
+		return 1;
+	}
+	/* Print the address the way Go's net.Addr does: HOST:PORT. */
+	const char *bound = rpc_listener_address(a.l);
+	printf("listening %s\n",
+	       strncmp(bound, "tcp:", 4) == 0 ? bound + 4 : bound);
+	fflush(stdout);
+
+	pthread_t th;
+	pthread_create(&th, NULL, bench_accept, &a);
+	int sig;
+	sigwait(&stop, &sig);
+	rpc_listener_close(a.l);
+	pthread_join(th, NULL);
+	rpc_listener_free(a.l);
+	rpc_server_free(a.srv);
+	return 0;
+}
