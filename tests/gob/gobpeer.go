@@ -5,6 +5,10 @@
 //	gobpeer write CASE   writes the stream of CASE to stdout
 //	gobpeer read CASE    decodes a stream of CASE from stdin and prints each
 //	                     header and body as one JSON line
+//	gobpeer serve        serves Arith with net/rpc on 127.0.0.1:0, prints the
+//	                     address, and exits when stdin closes
+//	gobpeer call ADDR    calls Arith at ADDR with net/rpc and prints the
+//	                     results as JSON lines
 //
 // Every run is a fresh process, so gob assigns type ids in the order the
 // case first uses its types; the C encoder does the same per stream, which
@@ -17,7 +21,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"errors"
 	"math"
+	"net"
 	"net/rpc"
 	"os"
 )
@@ -214,7 +220,108 @@ func printable(v any) any {
 	return cp
 }
 
+type Quotient struct {
+	Quo, Rem int64
+}
+
+// Arith is the service of the end-to-end tests, on both sides.
+type Arith int
+
+func (t *Arith) Multiply(args *Args, reply *int64) error {
+	*reply = args.A * args.B
+	return nil
+}
+
+func (t *Arith) Divide(args *Args, quo *Quotient) error {
+	if args.B == 0 {
+		return errors.New("divide by zero")
+	}
+	quo.Quo = args.A / args.B
+	quo.Rem = args.A % args.B
+	return nil
+}
+
+func (t *Arith) Echo(args *Everything, reply *Everything) error {
+	*reply = *args
+	return nil
+}
+
+func (t *Arith) Sum(args []int64, reply *int64) error {
+	for _, v := range args {
+		*reply += v
+	}
+	return nil
+}
+
+func serve() {
+	srv := rpc.NewServer()
+	if err := srv.Register(new(Arith)); err != nil {
+		fmt.Fprintln(os.Stderr, "gobpeer:", err)
+		os.Exit(1)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gobpeer:", err)
+		os.Exit(1)
+	}
+	fmt.Println(l.Addr().String())
+	go srv.Accept(l)
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// call makes the calls the C server must answer, printing one JSON line
+// per result (or error).
+func call(addr string) {
+	c, err := rpc.Dial("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gobpeer:", err)
+		os.Exit(1)
+	}
+	defer c.Close()
+	out := json.NewEncoder(os.Stdout)
+	show := func(v any, err error) {
+		if err != nil {
+			out.Encode(map[string]string{"error": err.Error()})
+		} else {
+			out.Encode(printable(v))
+		}
+	}
+	var prod int64
+	show(&prod, c.Call("Arith.Multiply", &Args{A: 6, B: 7}, &prod))
+	var q Quotient
+	show(&q, c.Call("Arith.Divide", &Args{A: 7, B: 0}, &q))
+	show(&q, c.Call("Arith.Divide", &Args{A: 17, B: 5}, &q))
+	var e Everything
+	show(&e, c.Call("Arith.Echo", fullEverything(), &e))
+	var sum int64
+	show(&sum, c.Call("Arith.Sum", []int64{1, 2, 3, -10}, &sum))
+	show(nil, c.Call("Arith.Nope", &Args{}, &prod))
+	show(nil, c.Call("Nope.Multiply", &Args{}, &prod))
+	// concurrent calls; replies may come back in any order
+	calls := make([]*rpc.Call, 20)
+	prods := make([]int64, 20)
+	for i := range calls {
+		calls[i] = c.Go("Arith.Multiply", &Args{A: int64(i), B: 3}, &prods[i], nil)
+	}
+	for _, cl := range calls {
+		<-cl.Done
+		if cl.Error != nil {
+			fmt.Fprintln(os.Stderr, "gobpeer:", cl.Error)
+			os.Exit(1)
+		}
+	}
+	show(prods, nil)
+}
+
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "serve" {
+		serve()
+		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "call" {
+		call(os.Args[2])
+		return
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: gobpeer write|read CASE")
 		os.Exit(2)

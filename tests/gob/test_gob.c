@@ -1,12 +1,17 @@
 /* test_gob.c - the gob codec: numbers, C to C round trips, stream handling,
  * malformed input, and interoperation with Go's encoding/gob.
  *
- * Run as `test_gob unit` or `test_gob interop`. The interop cases run the
- * Go peer named by $GOBPEER (tests/gob/gobpeer.go, built by meson); without
- * it they are skipped (exit 77, which meson reports as SKIP).
+ * Run as `test_gob unit`, `test_gob interop` or `test_gob e2e`. The interop
+ * and e2e cases run the Go peer named by $GOBPEER (tests/gob/gobpeer.go,
+ * built by meson); without it they are skipped (exit 77, which meson
+ * reports as SKIP). e2e makes real calls over TCP on 127.0.0.1: our client
+ * against a Go net/rpc server, a Go net/rpc client against our server.
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1371,6 +1376,282 @@ START_TEST(test_gob_go_replies)
 }
 END_TEST
 
+
+/* ---- end to end over TCP ---------------------------------------------------------- */
+
+static const rpc_type T_QUO = {"Quotient", &main__quotient__descriptor,
+                               RPC_FORM_MESSAGE};
+static const rpc_method M_DIVIDE = {"Divide", &T_ARGS, &T_QUO, NULL};
+static const rpc_method M_ECHO = {"Echo", &T_EVERY, &T_EVERY, NULL};
+static const rpc_method M_MULTIPLY = {"Multiply", &T_ARGS, &T_INT64, NULL};
+static const rpc_method M_SUM = {"Sum", &T_INTLIST, &T_INT64, NULL};
+
+/* A Go net/rpc server (gobpeer serve): runs until its stdin closes. */
+typedef struct go_server {
+	pid_t pid;
+	int in_fd;
+	char addr[80];
+} go_server;
+
+static void go_server_start(go_server *g)
+{
+	int in[2], out[2];
+	size_t n = 0;
+	ssize_t got;
+
+	ck_assert(pipe(in) == 0 && pipe(out) == 0);
+	g->pid = fork();
+	ck_assert_int_ge(g->pid, 0);
+	if (g->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		execl(peer(), peer(), "serve", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	g->in_fd = in[1];
+	strcpy(g->addr, "tcp:");
+	n = 4;
+	while (n < sizeof g->addr - 1 &&
+	       (got = read(out[0], g->addr + n, 1)) == 1 && g->addr[n] != '\n')
+		n++;
+	g->addr[n] = '\0';
+	close(out[0]);
+	ck_assert_msg(n > 4, "gobpeer serve printed no address");
+}
+
+static void go_server_stop(go_server *g)
+{
+	int status = 0;
+
+	close(g->in_fd);
+	ck_assert_int_eq(waitpid(g->pid, &status, 0), g->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "gobpeer serve ended with status %d", status);
+}
+
+static void call_fails(rpc_client *c, const char *sm, const rpc_method *m,
+                       const void *args, void *reply, const char *want)
+{
+	rpc_error *err = rpc_client_call(c, sm, m, args, reply);
+
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SERVER);
+	ck_assert_str_eq(rpc_error_message(err), want);
+	rpc_error_free(err);
+}
+
+static void call_ok(rpc_client *c, const char *sm, const rpc_method *m,
+                    const void *args, void *reply)
+{
+	rpc_error *err = rpc_client_call(c, sm, m, args, reply);
+
+	ck_assert_msg(err == NULL, "%s: %s", sm, rpc_error_message(err));
+}
+
+START_TEST(test_gob_e2e_c_client_go_server)
+{
+	rpc_client_options opts = {.codec = &rpc_codec_gob};
+	Main__Args a = MAIN__ARGS__INIT;
+	Main__Quotient q = MAIN__QUOTIENT__INIT;
+	Main__Everything in, out = MAIN__EVERYTHING__INIT;
+	Main__IntList il = MAIN__INT_LIST__INIT;
+	int64_t nums[] = {1, 2, 3, -10}, prod = 0, prods[20];
+	rpc_client *c = NULL;
+	rpc_done *done;
+	rpc_error *err;
+	go_server g;
+	int i;
+
+	go_server_start(&g);
+	err = rpc_dial(g.addr, &opts, &c);
+	ck_assert_msg(err == NULL, "dial %s: %s", g.addr, rpc_error_message(err));
+
+	a.a = 6;
+	a.b = 7;
+	call_ok(c, "Arith.Multiply", &M_MULTIPLY, &a, &prod);
+	ck_assert(prod == 42);
+	a.a = 7;
+	a.b = 0;
+	call_fails(c, "Arith.Divide", &M_DIVIDE, &a, &q, "divide by zero");
+	a.a = 17;
+	a.b = 5;
+	call_ok(c, "Arith.Divide", &M_DIVIDE, &a, &q);
+	ck_assert(q.quo == 3 && q.rem == 2);
+	fill_everything(&in);
+	call_ok(c, "Arith.Echo", &M_ECHO, &in, &out);
+	check_everything(&out);
+	rpc_message_free_contents(&out.base);
+	il.n_value = 4;
+	il.value = nums;
+	call_ok(c, "Arith.Sum", &M_SUM, &il, &prod);
+	ck_assert(prod == -4);
+	call_fails(c, "Arith.Nope", &M_MULTIPLY, &a, &prod,
+	           "rpc: can't find method Arith.Nope");
+	call_fails(c, "Nope.Multiply", &M_MULTIPLY, &a, &prod,
+	           "rpc: can't find service Nope.Multiply");
+
+	done = rpc_done_new_queue();
+	ck_assert_ptr_nonnull(done);
+	for (i = 0; i < 20; i++) {
+		Main__Args ai = MAIN__ARGS__INIT;
+		ai.a = i;
+		ai.b = 3;
+		prods[i] = -1;
+		err = rpc_client_go(c, "Arith.Multiply", &M_MULTIPLY, &ai, &prods[i],
+		                    done, NULL);
+		ck_assert_ptr_null(err);
+	}
+	for (i = 0; i < 20; i++) {
+		rpc_call *call = rpc_done_wait(done, 30000);
+		ck_assert_ptr_nonnull(call);
+		ck_assert_ptr_null(rpc_call_error(call));
+		rpc_call_free(call);
+	}
+	for (i = 0; i < 20; i++)
+		ck_assert(prods[i] == 3 * i);
+	rpc_done_free(done);
+	rpc_client_free(c);
+	go_server_stop(&g);
+}
+END_TEST
+
+/* Our server's Arith, as generated code would dispatch it. */
+static rpc_error *arith_multiply(const void *h, void *self, const void *args,
+                                 void *reply)
+{
+	const Main__Args *a = args;
+
+	(void)h;
+	(void)self;
+	*(int64_t *)reply = a->a * a->b;
+	return NULL;
+}
+
+static rpc_error *arith_divide(const void *h, void *self, const void *args,
+                               void *reply)
+{
+	const Main__Args *a = args;
+	Main__Quotient *q = reply;
+
+	(void)h;
+	(void)self;
+	if (a->b == 0)
+		return rpc_error_new("divide by zero");
+	q->quo = a->a / a->b;
+	q->rem = a->a % a->b;
+	return NULL;
+}
+
+/* Echo copies args into reply through the protobuf encoding, so that
+ * everything in reply is malloc'd as the runtime requires. */
+static rpc_error *arith_echo(const void *h, void *self, const void *args,
+                             void *reply)
+{
+	const ProtobufCMessage *in = args;
+	ProtobufCMessage *copy;
+	size_t n = protobuf_c_message_get_packed_size(in);
+	uint8_t *buf = malloc(n + 1);
+
+	(void)h;
+	(void)self;
+	if (buf == NULL)
+		return rpc_error_new("out of memory");
+	protobuf_c_message_pack(in, buf);
+	copy = protobuf_c_message_unpack(in->descriptor, NULL, n, buf);
+	free(buf);
+	if (copy == NULL)
+		return rpc_error_new("cannot copy");
+	memcpy(reply, copy, in->descriptor->sizeof_message);
+	free(copy);
+	return NULL;
+}
+
+static rpc_error *arith_sum(const void *h, void *self, const void *args,
+                            void *reply)
+{
+	const Main__IntList *l = args;
+	int64_t sum = 0;
+	size_t i;
+
+	(void)h;
+	(void)self;
+	for (i = 0; i < l->n_value; i++)
+		sum += l->value[i];
+	*(int64_t *)reply = sum;
+	return NULL;
+}
+
+static const rpc_method arith_methods[] = {
+	{"Divide", &T_ARGS, &T_QUO, arith_divide},
+	{"Echo", &T_EVERY, &T_EVERY, arith_echo},
+	{"Multiply", &T_ARGS, &T_INT64, arith_multiply},
+	{"Sum", &T_INTLIST, &T_INT64, arith_sum},
+};
+
+static const rpc_service_desc arith_desc = {
+	.abi = RPC_ABI_VERSION,
+	.name = "Arith",
+	.n_methods = 4,
+	.methods = arith_methods,
+};
+
+static void *accept_main(void *arg)
+{
+	void **a = arg;
+
+	return rpc_server_accept(a[0], a[1]);
+}
+
+START_TEST(test_gob_e2e_go_client_c_server)
+{
+	rpc_server_options opts = {.codec = &rpc_codec_gob, .threads = 2};
+	rpc_server *srv = NULL;
+	rpc_listener *l = NULL;
+	rpc_error *err;
+	pthread_t th;
+	void *targs[2], *res;
+	char target[128];
+	uint8_t *ours, *want;
+	size_t n, wn;
+	go_server g;
+
+	ck_assert_ptr_null(rpc_server_new(&opts, &srv));
+	err = rpc_server_register(srv, &arith_desc, &arith_desc, NULL, NULL);
+	ck_assert_msg(err == NULL, "register: %s", rpc_error_message(err));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
+	targs[0] = srv;
+	targs[1] = l;
+	ck_assert_int_eq(pthread_create(&th, NULL, accept_main, targs), 0);
+
+	snprintf(target, sizeof target, "127.0.0.1:%d", rpc_listener_port(l));
+	ours = run_peer("call", target, NULL, 0, &n);
+
+	go_server_start(&g);
+	want = run_peer("call", g.addr + 4, NULL, 0, &wn);
+	go_server_stop(&g);
+
+	ck_assert_msg(strcmp((char *)ours, (char *)want) == 0,
+	              "Go client got from our server:\n%s\nand from Go's:\n%s",
+	              (char *)ours, (char *)want);
+	ck_assert(strstr((char *)ours, "{\"error\":\"divide by zero\"}") != NULL);
+	ck_assert(rpc_server_num_calls(srv, "Arith.Multiply") == 21);
+
+	rpc_listener_close(l);
+	ck_assert_int_eq(pthread_join(th, &res), 0);
+	ck_assert_ptr_null(res);
+	rpc_listener_free(l);
+	rpc_server_free(srv);
+	free(ours);
+	free(want);
+}
+END_TEST
+
 /* ---- main ------------------------------------------------------------------- */
 
 static Suite *unit_suite(void)
@@ -1428,17 +1709,32 @@ static Suite *interop_suite(void)
 	return s;
 }
 
+static Suite *e2e_suite(void)
+{
+	Suite *s = suite_create("gob-e2e");
+	TCase *tc = tcase_create("tcp");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_gob_e2e_c_client_go_server);
+	tcase_add_test(tc, test_gob_e2e_go_client_c_server);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int main(int argc, char **argv)
 {
-	bool interop = argc > 1 && strcmp(argv[1], "interop") == 0;
+	const char *mode = argc > 1 ? argv[1] : "unit";
 	SRunner *sr;
 	int failed;
 
-	if (interop && peer() == NULL) {
-		printf("SKIP: Go toolchain not found; gob interop tests not run\n");
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(mode, "unit") != 0 && peer() == NULL) {
+		printf("SKIP: Go toolchain not found; gob %s tests not run\n", mode);
 		return 77;
 	}
-	sr = srunner_create(interop ? interop_suite() : unit_suite());
+	sr = srunner_create(strcmp(mode, "interop") == 0 ? interop_suite()
+	                    : strcmp(mode, "e2e") == 0   ? e2e_suite()
+	                                                 : unit_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
