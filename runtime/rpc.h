@@ -1,9 +1,81 @@
 /* rpc.h - librpc, Go's net/rpc for C.
  *
- * CONTRACT DRAFT: the sections marked [generated-code ABI] are what the
- * code emitted by rpcgen-c depends on; change them only together with the
- * templates. The rest of the API (manual, client, server, transports) is
- * owned by runtime/ and may be refined there.
+ * librpc lets a C program export services whose methods other programs
+ * call across a network connection, the way Go's net/rpc does. A service
+ * is described in a .rpc file; rpcgen-c turns it into C types, a blocking
+ * and an asynchronous client stub per method, and a handler table for the
+ * server. A method has the shape of Go's rule: two parameters, the
+ * arguments and a pointer to the reply, and an error result.
+ *
+ *   // arith.rpc
+ *   package arith;
+ *   struct Args { int64 A; int64 B; }
+ *   struct Quotient { int64 Quo; int64 Rem; }
+ *   service Arith {
+ *       Multiply(Args args, int64 *reply);
+ *       Divide(Args args, Quotient *reply);
+ *   }
+ *
+ * The server fills a handler table, registers it and serves a listener:
+ *
+ *   static rpc_error *multiply(void *self, const arith_Args *args,
+ *                              int64_t *reply)
+ *   {
+ *           *reply = args->A * args->B;
+ *           return NULL;
+ *   }
+ *
+ *   static rpc_error *divide(void *self, const arith_Args *args,
+ *                            arith_Quotient *reply)
+ *   {
+ *           if (args->B == 0)
+ *                   return rpc_error_new("divide by zero");
+ *           reply->Quo = args->A / args->B;
+ *           reply->Rem = args->A % args->B;
+ *           return NULL;
+ *   }
+ *
+ *   static const arith_Arith_handlers handlers = {
+ *           .Multiply = multiply, .Divide = divide,
+ *   };
+ *
+ *   rpc_server *srv;  rpc_listener *l;
+ *   rpc_server_new(NULL, &srv);
+ *   arith_Arith_register(srv, &handlers, NULL);
+ *   rpc_listen("tcp:127.0.0.1:1234", &l);
+ *   rpc_server_accept(srv, l);             // serves until l is closed
+ *
+ * The client dials and calls, blocking or asynchronously:
+ *
+ *   rpc_client *c;
+ *   rpc_error *err = rpc_dial("tcp:127.0.0.1:1234", NULL, &c);
+ *   arith_Args args = ARITH_ARGS_INIT;
+ *   args.A = 7; args.B = 8;
+ *   int64_t product;
+ *   err = arith_Arith_Multiply(c, &args, &product);   // product == 56
+ *
+ *   rpc_done *done = rpc_done_new_queue();
+ *   arith_Quotient q = ARITH_QUOTIENT_INIT;
+ *   err = arith_Arith_Divide_go(c, &args, &q, done, NULL);
+ *   rpc_call *call = rpc_done_wait(done, -1);         // or poll rpc_done_fd
+ *   if (rpc_call_error(call) != NULL)
+ *           puts(rpc_error_message(rpc_call_error(call)));
+ *   rpc_call_free(call);
+ *   rpc_done_free(done);
+ *   rpc_client_free(c);
+ *
+ * Errors are values (rpc_error): NULL is success, anything else is freed
+ * by whoever receives it. An error the server's handler returned arrives
+ * as RPC_ERR_SERVER with the handler's text; local failures have their own
+ * kinds (RPC_ERR_SHUTDOWN "connection is shut down", RPC_ERR_UNEXPECTED_EOF
+ * "unexpected EOF", ...). Every pointer parameter says who owns it.
+ *
+ * Wire formats: the native protobuf codec (docs/framing.md) by default,
+ * Go's gob and JSON-RPC codecs for talking to Go programs.
+ *
+ * The sections marked [generated-code ABI] are what code emitted by
+ * rpcgen-c depends on; they change only together with the templates and
+ * RPC_ABI_VERSION.
  */
 #ifndef RPC_H
 #define RPC_H
