@@ -451,6 +451,26 @@ START_TEST(test_cli_bad_input_exits_1_and_writes_nothing)
 }
 END_TEST
 
+START_TEST(test_cli_wrapper_collision_exits_1)
+{
+	scratch s;
+	scratch_init(&s);
+	char *in = path_join(s.in, "coll.rpc");
+	write_file(in, "package p;\nstruct Int64Value { int64 value; }\n"
+	               "service S { M(Int64Value a, int64 *r); }\n");
+	const char *args[] = {"-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(
+		err, "coll.rpc:3:29: error: the wrapper message 'Int64Value' "
+		     "generated for 'int64' collides with a declared type"));
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(err);
+	free(in);
+	scratch_fini(&s);
+}
+END_TEST
+
 START_TEST(test_cli_depfile_names_outputs_and_imports)
 {
 	scratch s;
@@ -567,6 +587,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_cli_help_and_version_exit_0);
 	tcase_add_test(tc, test_cli_bad_usage_exits_2);
 	tcase_add_test(tc, test_cli_bad_input_exits_1_and_writes_nothing);
+	tcase_add_test(tc, test_cli_wrapper_collision_exits_1);
 	tcase_add_test(tc, test_cli_depfile_names_outputs_and_imports);
 	tcase_add_test(tc, test_cli_template_dir_overrides_embedded);
 	tcase_add_test(tc, test_cli_unknown_template_name_fails_with_location);
