@@ -249,16 +249,18 @@ rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
 	srv->n_conns++;
 	if (wait)
 		srv->n_waiters++;
-	pthread_mutex_unlock(&srv->mu);
-
-	/* from here on the loop may serve c, and finish it, at any time */
+	/* Still under srv->mu, so that a shutdown's loop_close_conns sees c
+	 * either not at all or already polled. From here on the loop may
+	 * serve c, and finish it, at any time. */
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	err = NULL;
 	if (epoll_ctl(c->loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		err = rpci_error_errno(errno, "rpc: serve: epoll");
 		c->read_closed = true; /* never polled */
-		rpci_conn_call_done(c);
 	}
+	pthread_mutex_unlock(&srv->mu);
+	if (err != NULL)
+		rpci_conn_call_done(c);
 	if (!wait)
 		return err;
 
