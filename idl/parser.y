@@ -490,8 +490,11 @@ static void idlp_error(const idl_lloc *l, void *scanner, idl_parse *p,
 		       const char *msg)
 {
 	(void)scanner;
+	if (p->nomem)
+		return; /* an action ran out of memory: the loader says so */
 	if (strstr(msg, "exhausted"))
-		p->nomem = 1;
+		/* bison's stack reached YYMAXDEPTH: absurd nesting */
+		idl_parse_error(p, l, "input nested too deeply");
 	else
 		idl_parse_error(p, l, "%s", msg);
 }
@@ -601,9 +604,7 @@ int idl_parse_file(idl_parse *p)
 		p->nomem = 1;
 	} else {
 		rc = idlp_parse(scanner, p);
-		if (rc == 2)
-			p->nomem = 1;
-		else if (rc != 0 && p->errors == 0)
+		if (rc != 0 && p->errors == 0 && !p->nomem)
 			idl_parse_error(p, &(idl_lloc){1, 1, 1, 1, -1},
 					"syntax error");
 	}

@@ -431,6 +431,25 @@ START_TEST(test_parser_lex_error_no_cascade)
 }
 END_TEST
 
+START_TEST(test_parser_deep_nesting)
+{
+	/* absurd nesting is an error, not a crash */
+	size_t depth = 20000, i, n = 0;
+	char *text = malloc(depth * 6 + 64);
+
+	ck_assert_ptr_nonnull(text);
+	n += (size_t)sprintf(text + n, "struct S { ");
+	for (i = 0; i < depth; i++)
+		n += (size_t)sprintf(text + n, "list<");
+	n += (size_t)sprintf(text + n, "int64");
+	for (i = 0; i < depth; i++)
+		text[n++] = '>';
+	sprintf(text + n, " x; }\n");
+	expect_error(text, 1, "error: input nested too deeply");
+	free(text);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("idl-parser");
@@ -469,6 +488,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_parser_syntax_messages);
 	tcase_add_test(tc, test_parser_recovery_reports_several);
 	tcase_add_test(tc, test_parser_lex_error_no_cascade);
+	tcase_add_test(tc, test_parser_deep_nesting);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);
