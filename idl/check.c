@@ -210,6 +210,31 @@ static bool check_visible(const ast_file *f, const ast_file *from)
 	return false;
 }
 
+/* check_suggest adds a note when an unqualified name that failed to
+ * resolve is a type of a package imported here. */
+static void check_suggest(check_ctx *c, const ast_file *f, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->n_imports; i++) {
+		const ast_file *g = f->imports[i].file;
+
+		if (!g || !g->package)
+			continue;
+		for (j = 0; j < g->n_decls; j++) {
+			const ast_decl *d = g->decls[j];
+
+			if (d->kind != AST_SERVICE && d->name &&
+			    strcmp(d->name, name) == 0) {
+				diag_note(c->ld, &d->loc,
+					  "did you mean '%s.%s'?", g->package,
+					  name);
+				return;
+			}
+		}
+	}
+}
+
 static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
 {
 	const char *dot = strrchr(t->name, '.');
@@ -234,6 +259,8 @@ static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
 	free(pkg);
 	if (!e->decl) {
 		diag_error(c->ld, &t->loc, "unknown type '%s'", t->name);
+		if (!dot)
+			check_suggest(c, f, name);
 		return;
 	}
 	if (e->decl->kind == AST_SERVICE) {
