@@ -9,7 +9,8 @@
  *   ./fuzz_load -dict=tests/idl/fuzz.dict tests/idl/diag   # corpus: goldens
  *
  * Built without libFuzzer (IDL_FUZZ_MAIN), it runs each file named on the
- * command line once: a regression runner for crashers.
+ * command line once (absolute paths: it changes folder), then removes its
+ * scratch folder: the 'idl-fuzz-replay' test runs it over the goldens.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,23 +59,60 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef IDL_FUZZ_MAIN
+#include <dirent.h>
+
+static int fuzz_replay(const char *path)
+{
+	static uint8_t buf[1 << 20];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	LLVMFuzzerTestOneInput(buf, n);
+	return 0;
+}
+
+/* main replays each FILE, and each *.rpc of each DIR (absolute paths). */
 int main(int argc, char **argv)
 {
-	int i;
+	int i, n = 0;
 
 	for (i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		static uint8_t buf[1 << 20];
-		size_t n;
+		DIR *d = opendir(argv[i]);
+		struct dirent *e;
 
-		if (!f) {
-			perror(argv[i]);
-			return 2;
+		if (!d) {
+			if (fuzz_replay(argv[i]) < 0)
+				return 2;
+			n++;
+			continue;
 		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
+		while ((e = readdir(d))) {
+			char path[4096];
+			size_t len = strlen(e->d_name);
+
+			if (len < 5 || strcmp(e->d_name + len - 4, ".rpc") != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", argv[i],
+				 e->d_name);
+			if (fuzz_replay(path) < 0)
+				return 2;
+			n++;
+		}
+		closedir(d);
 	}
-	return 0;
+	if (fuzz_dir[0]) {
+		unlink("main.rpc");
+		unlink("lib.rpc");
+		if (chdir("/") != 0 || rmdir(fuzz_dir) != 0)
+			return 1;
+	}
+	printf("replayed %d inputs\n", n);
+	return n > 0 ? 0 : 1;
 }
 #endif
