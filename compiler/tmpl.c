@@ -36,12 +36,15 @@
 
 typedef struct arena_blk {
 	struct arena_blk *next;
+	size_t used, size;
 	max_align_t data[];
 } arena_blk;
 
 struct tmpl_arena {
-	arena_blk *blocks;
+	arena_blk *blocks; /* the first has room left; others are full */
 };
+
+enum { ARENA_BLOCK = 64 * 1024 };
 
 static void *arena_xmalloc(size_t n)
 {
@@ -74,11 +77,28 @@ void tmpl_arena_free(tmpl_arena *a)
 
 void *tmpl_alloc(tmpl_arena *a, size_t size)
 {
-	arena_blk *b = arena_xmalloc(sizeof *b + size);
-	memset(b->data, 0, size);
-	b->next = a->blocks;
-	a->blocks = b;
-	return b->data;
+	const size_t align = sizeof(max_align_t);
+	size = (size + align - 1) / align * align;
+	arena_blk *b = a->blocks;
+	if (b == NULL || b->size - b->used < size) {
+		size_t cap = size > ARENA_BLOCK / 4 ? size : ARENA_BLOCK;
+		arena_blk *nb = arena_xmalloc(sizeof *nb + cap);
+		nb->used = 0;
+		nb->size = cap;
+		if (b != NULL && cap != ARENA_BLOCK) {
+			/* a big one-off goes behind the current block */
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = b;
+			a->blocks = nb;
+		}
+		b = nb;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += size;
+	memset(p, 0, size);
+	return p;
 }
 
 char *tmpl_strdup(tmpl_arena *a, const char *s)
@@ -147,7 +167,7 @@ static void val_grow(tmpl_arena *a, tmpl_val *v)
 {
 	if (v->n < v->cap)
 		return;
-	size_t cap = v->cap ? v->cap * 2 : 8;
+	size_t cap = v->cap ? v->cap * 2 : 16;
 	if (v->kind == TMPL_LIST) {
 		tmpl_val **items = tmpl_alloc(a, cap * sizeof *items);
 		if (v->n)
@@ -175,7 +195,7 @@ void tmpl_set(tmpl_arena *a, tmpl_val *obj, const char *key, tmpl_val *v)
 		}
 	}
 	val_grow(a, obj);
-	obj->keys[obj->n] = tmpl_strdup(a, key);
+	obj->keys[obj->n] = key;
 	obj->vals[obj->n] = v;
 	obj->n++;
 }

@@ -45,7 +45,9 @@ typedef struct tmpl_val tmpl_val;
 tmpl_val *tmpl_obj(tmpl_arena *a);
 tmpl_val *tmpl_list(tmpl_arena *a);
 
-/* tmpl_set* add (or replace) obj's member key; key is copied. */
+/* tmpl_set* add (or replace) obj's member key. key is borrowed for the
+ * lifetime of the arena (in practice a string literal); strings are
+ * copied. */
 void tmpl_set(tmpl_arena *a, tmpl_val *obj, const char *key, tmpl_val *v);
 void tmpl_set_str(tmpl_arena *a, tmpl_val *obj, const char *key,
                   const char *s);

@@ -59,7 +59,7 @@ typedef struct vbuild {
 	tmpl_buf *err;
 	int errors;
 	vmsg *msgs;
-	size_t n_msgs;
+	size_t n_msgs, cap_msgs;
 	const char **imported_wrappers; /* wrapper names made by imports */
 	size_t n_imported_wrappers;
 } vbuild;
@@ -202,11 +202,14 @@ static const char *local_cname(vbuild *b, const char *name)
 
 static vmsg *msg_add(vbuild *b)
 {
-	vmsg *m = tmpl_alloc(b->a, (b->n_msgs + 1) * sizeof *m);
-	if (b->n_msgs)
-		memcpy(m, b->msgs, b->n_msgs * sizeof *m);
-	b->msgs = m;
-	m = &b->msgs[b->n_msgs++];
+	if (b->n_msgs == b->cap_msgs) {
+		b->cap_msgs = b->cap_msgs ? 2 * b->cap_msgs : 16;
+		vmsg *m = tmpl_alloc(b->a, b->cap_msgs * sizeof *m);
+		if (b->n_msgs)
+			memcpy(m, b->msgs, b->n_msgs * sizeof *m);
+		b->msgs = m;
+	}
+	vmsg *m = &b->msgs[b->n_msgs++];
 	memset(m, 0, sizeof *m);
 	return m;
 }
