@@ -136,12 +136,15 @@ static const char *doc_fmt(tmpl_arena *a, const char *doc, const char *indent,
 			any = true;
 		}
 		for (size_t i = 0; i < n; i++) {
-			/* a comment must not end early */
-			if (c && s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
-				tmpl_buf_add(&out, "* ", 2);
-				continue;
-			}
+			/* a C comment must not end early, nest ("/" "*" is
+			 * -Wcomment) or hold a trigraph */
+			bool split = c && i + 1 < n &&
+			             ((s[i] == '*' && s[i + 1] == '/') ||
+			              (s[i] == '/' && s[i + 1] == '*') ||
+			              (s[i] == '?' && s[i + 1] == '?'));
 			tmpl_buf_add(&out, &s[i], 1);
+			if (split)
+				tmpl_buf_add(&out, " ", 1);
 		}
 		first = false;
 		p = e ? e + 1 : p + strlen(p);

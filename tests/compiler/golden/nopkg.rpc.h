@@ -162,7 +162,8 @@ extern const ProtobufCMessageDescriptor StringUint32Map_descriptor;
 extern const rpc_type StringUint32Map_type;
 
 /* ---- service Greeter: client ---- */
-/* Says hello. */
+/* Says hello. Doc text is copied as is, but a C comment must not end
+ * early (* /), nest (/ *) or hold a trigraph (? ?/). */
 
 /* Hello turns a name into a greeting. */
 rpc_error *Greeter_Hello(rpc_client *c, const char *name,
