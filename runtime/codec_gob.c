@@ -27,6 +27,8 @@
 
 #include "gob.h"
 
+#define GOB_CALL_SLACK 4096
+
 #define AT(msg, off, type) ((type *)((char *)(msg) + (off)))
 
 typedef struct gob_body {
@@ -186,6 +188,15 @@ static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
 	return NULL;
 }
 
+/* gob_call_limit bounds the bytes of one call or reply (its type
+ * definitions, header and body): max_frame plus room for a header and
+ * definitions, so that a peer cannot make us buffer without end. */
+static size_t gob_call_limit(const gob_state *s)
+{
+	return s->max_frame > SIZE_MAX - GOB_CALL_SLACK ? SIZE_MAX
+	                                               : s->max_frame + GOB_CALL_SLACK;
+}
+
 /* gob_message_at parses the message at in[pos..len): 1 with its type id and
  * a reader over what follows the id, 0 when incomplete, or -1 and *err. */
 static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
@@ -206,6 +217,12 @@ static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
 		*err = rpci_error(RPC_ERR_PROTOCOL,
 		                  "gob: message length %llu out of range (limit %zu)",
 		                  (unsigned long long)count, s->max_frame);
+		return -1;
+	}
+	if (*pos + hdr + count > gob_call_limit(s)) {
+		*err = rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: call of more than %zu bytes (limit %zu)",
+		                  gob_call_limit(s), s->max_frame);
 		return -1;
 	}
 	if (count > len - *pos - hdr)

@@ -750,6 +750,15 @@ START_TEST(test_gob_absurd_lengths)
 	read_fails(s, buf.data, buf.len, "out of range");
 	buf.len = 0;
 
+	/* type definitions without end: refused once past the call limit */
+	{
+		int64_t id;
+		for (id = 65; id < 365; id++)
+			put_struct_def(&buf, id, "Request", 2, req_names, req_ids);
+		read_fails(s, buf.data, buf.len, "call of more than");
+		buf.len = 0;
+	}
+
 	/* a slice that claims 2^40 elements, a string that claims 2^30 bytes */
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
 	ck_assert(gob_put_int(&b, -66) && gob_put_uint(&b, 2) &&
