@@ -85,6 +85,9 @@ typedef struct idl_parse {
 	int end_line, end_col; /* where the last token ended (0: none yet) */
 	char last_text[48];   /* text of the last token, for syntax errors */
 	int last_tok;         /* its kind (0: end of file) */
+	char *lex_copy;       /* owned: the text the scanner reads */
+	void *lex_reserve[2]; /* owned: blocks for idl_yyalloc (lexer.l) */
+	size_t lex_reserve_size[2];
 	int cstart_line;      /* where the open block comment starts */
 	int cstart_col;
 	/* doc comments seen so far; an entry moves to a node when taken */
@@ -103,10 +106,10 @@ typedef struct idl_parse {
  * (lexical and syntax) it reported. */
 int idl_parse_file(idl_parse *p);
 
-/* idl_lex_open starts a scanner over p->src (lexer.l); idl_lex_close ends
- * it and accepts NULL. */
+/* idl_lex_open starts a scanner over p->src (lexer.l); returns 0, or -1
+ * when out of memory. idl_lex_close ends it and accepts a NULL scanner. */
 int idl_lex_open(idl_parse *p, void **scanner);
-void idl_lex_close(void *scanner);
+void idl_lex_close(idl_parse *p, void *scanner);
 
 /* Helpers the grammar actions and the lexer call (parse.c in parser.y). */
 void idl_parse_error(idl_parse *p, const idl_lloc *l, const char *fmt, ...)

@@ -608,7 +608,7 @@ int idl_parse_file(idl_parse *p)
 			idl_parse_error(p, &(idl_lloc){1, 1, 1, 1, -1},
 					"syntax error");
 	}
-	idl_lex_close(scanner);
+	idl_lex_close(p, scanner);
 	for (i = 0; i < p->n_docs; i++)
 		free(p->docs[i]);
 	free(p->docs);

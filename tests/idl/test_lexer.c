@@ -58,7 +58,7 @@ static void lex(const char *text, lexed *out)
 		if (k == 0)
 			break;
 	}
-	idl_lex_close(sc);
+	idl_lex_close(&p, sc);
 	for (i = 0; i < p.n_docs; i++)
 		free(p.docs[i]);
 	free(p.docs);
