@@ -70,6 +70,8 @@ static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 #endif
 	;
 
+/* view_error reports "file:line:col: error: msg", then the source line and
+ * a caret, as the front end does. */
 static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 {
 	char msg[512];
@@ -77,11 +79,38 @@ static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	char *line = tmpl_printf(b->a, "%s:%d:%d: error: %s\n",
-	                         loc && loc->file ? loc->file : b->file->path,
-	                         loc ? loc->line : 0, loc ? loc->col : 0, msg);
-	tmpl_buf_add(b->err, line, strlen(line));
+	const char *file = loc && loc->file ? loc->file : b->file->path;
+	int line = loc ? loc->line : 0, col = loc ? loc->col : 0;
+	char *text = tmpl_printf(b->a, "%s:%d:%d: error: %s\n", file, line,
+	                         col, msg);
+	tmpl_buf_add(b->err, text, strlen(text));
 	b->errors++;
+
+	FILE *f = line > 0 ? fopen(file, "r") : NULL;
+	if (f == NULL)
+		return;
+	char src[1024];
+	int at = 0;
+	while (fgets(src, sizeof src, f) != NULL) {
+		size_t n = strlen(src);
+		bool whole = n > 0 && src[n - 1] == '\n';
+		if (++at == line) {
+			if (whole)
+				src[--n] = '\0';
+			tmpl_buf_add(b->err, src, n);
+			tmpl_buf_add(b->err, "\n", 1);
+			for (int i = 1; i < col && (size_t)(i - 1) < n; i++)
+				tmpl_buf_add(b->err, src[i - 1] == '\t' ? "\t" : " ",
+				             1);
+			tmpl_buf_add(b->err, "^\n", 2);
+			break;
+		}
+		while (!whole && fgets(src, sizeof src, f) != NULL) {
+			n = strlen(src);
+			whole = n > 0 && src[n - 1] == '\n';
+		}
+	}
+	fclose(f);
 }
 
 /* ---- text helpers -------------------------------------------------------- */
