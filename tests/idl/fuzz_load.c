@@ -3,10 +3,10 @@
  * import) and loaded. Any crash, leak or sanitizer report is a bug; errors
  * in the input are expected.
  *
- *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -Iidl -IBUILD/idl tests/idl/fuzz_load.c idl/ast.c idl/diag.c idl/load.c idl/check.c \
- *     BUILD/idl/lexer.c BUILD/idl/parser.c -o fuzz_load
- *   ./fuzz_load -dict=tests/idl/fuzz.dict tests/idl/diag   # corpus: goldens
+ *   CC=clang meson setup build && ninja -C build tests/idl/fuzz_idl_load
+ *   build/tests/idl/fuzz_idl_load -dict=tests/idl/fuzz.dict CORPUS_DIR
+ *   (CORPUS_DIR: an absolute path, seeded with the .rpc files of
+ *   tests/idl/diag)
  *
  * Built without libFuzzer (IDL_FUZZ_MAIN), it runs each file named on the
  * command line once (absolute paths: it changes folder), then removes its
