@@ -80,9 +80,11 @@ static const idl_src *diag_source(idl_loader *ld, const char *file,
 /* diag_quote adds the source line of loc and a caret under its column. */
 static void diag_quote(idl_loader *ld, const ast_loc *loc)
 {
-	size_t index;
+	size_t index, len, i, pad;
 	const idl_src *s = diag_source(ld, loc->file, &index);
 	const char *line, *end, *stop;
+	struct diag_block *b;
+	char *caret;
 	int n;
 
 	if (!s || loc->line < 1)
@@ -101,14 +103,28 @@ static void diag_quote(idl_loader *ld, const ast_loc *loc)
 		end = stop;
 	if (end > line && end[-1] == '\r')
 		end--;
-	diag_append(ld, line, (size_t)(end - line));
-	diag_append(ld, "\n", 1);
-	for (n = 1; n < loc->col; n++) {
-		char c = line + n - 1 < end && line[n - 1] == '\t' ? '\t' : ' ';
-
-		diag_append(ld, &c, 1);
+	len = (size_t)(end - line);
+	/* the caret line: the line's tabs kept, everything else a space */
+	pad = loc->col > 1 ? (size_t)loc->col - 1 : 0;
+	caret = malloc(pad + 3);
+	if (!caret) {
+		ld->oom = 1;
+		return;
 	}
-	diag_append(ld, "^\n", 2);
+	for (i = 0; i < pad; i++)
+		caret[i] = i < len && line[i] == '\t' ? '\t' : ' ';
+	memcpy(caret + pad, "^\n", 3);
+	diag_append(ld, line, len);
+	if (!ld->oom) {
+		/* the text goes out as a C string: no NUL inside */
+		b = &ld->blocks[ld->n_blocks - 1];
+		for (i = b->len - len; i < b->len; i++)
+			if (b->text[i] == '\0')
+				b->text[i] = ' ';
+	}
+	diag_append(ld, "\n", 1);
+	diag_append(ld, caret, pad + 2);
+	free(caret);
 }
 
 static void diag_add(idl_loader *ld, const char *what, const ast_loc *loc,

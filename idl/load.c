@@ -41,13 +41,14 @@ static int load_read(const char *path, char **buf, size_t *len)
 			}
 			b = nb;
 		}
+		errno = 0;
 		got = fread(b + n, 1, cap - n, f);
 		n += got;
 		if (got == 0)
 			break;
 	}
 	if (ferror(f)) {
-		err = EIO;
+		err = errno ? errno : EIO; /* EISDIR for a folder */
 		goto fail;
 	}
 	fclose(f);
