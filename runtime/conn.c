@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,17 +282,26 @@ fail:
 
 /* ---- reading ------------------------------------------------------------- */
 
+/* conn_keep keeps the unconsumed tail p[0..n) of a read in c->in. */
+static bool conn_keep(rpci_conn *c, const uint8_t *p, size_t n)
+{
+	if (n > c->in_cap) {
+		size_t cap = n < CONN_IN_MIN ? CONN_IN_MIN : n;
+		uint8_t *q = realloc(c->in, cap);
+		if (q == NULL)
+			return false;
+		c->in = q;
+		c->in_cap = cap;
+	}
+	memmove(c->in, p, n);
+	c->in_len = n;
+	return true;
+}
+
 /* conn_in_room makes at least CONN_IN_MIN/4 bytes free at the end of in,
  * refusing to hold more than one maximal frame. */
 static bool conn_in_room(rpci_conn *c)
 {
-	if (c->in_off == c->in_len) {
-		c->in_off = c->in_len = 0;
-	} else if (c->in_off > 0 && c->in_cap - c->in_len < CONN_IN_MIN / 4) {
-		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-		c->in_len -= c->in_off;
-		c->in_off = 0;
-	}
 	if (c->in_cap - c->in_len >= CONN_IN_MIN / 4)
 		return true;
 	if (c->in_len > c->srv->max_frame + CONN_IN_MIN)
@@ -311,18 +321,82 @@ static void conn_log_error(rpci_conn *c, const char *what, rpc_error *err)
 	rpc_error_free(err);
 }
 
-void rpci_conn_readable(rpci_conn *c, rpci_req ***tail)
+/* conn_consume turns the complete requests at the start of p[0..len) into
+ * queued requests. Returns the bytes consumed, or SIZE_MAX when the
+ * connection is to end. */
+static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
+                           rpci_req ***tail)
 {
+	size_t off = 0;
+
+	if (c->mode == RPCI_CONN_HTTP) {
+		bool complete = false;
+		for (size_t i = 1; i < len && !complete; i++)
+			if (p[i] == '\n' &&
+			    (p[i - 1] == '\n' ||
+			     (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')))
+				complete = true;
+		if (!complete)
+			return len > CONN_HTTP_HEAD_MAX ? SIZE_MAX : 0;
+		if (!rpci_http_serve_head(c, p, len, &off))
+			return SIZE_MAX;
+	}
+
+	while (off < len) {
+		rpci_msg msg;
+		rpc_error *err = NULL;
+		size_t used = 0;
+		rpci_read_status st;
+
+		memset(&msg, 0, sizeof(msg));
+		st = c->codec->read(c->cstate, p + off, len - off, &used, &msg,
+		                    &err);
+		if (st == RPCI_READ_AGAIN)
+			break;
+		if (st == RPCI_READ_ERROR) {
+			if (err != NULL)
+				conn_log_error(c, "rpc: reading request", err);
+			return SIZE_MAX;
+		}
+		off += used;
+		rpci_req *req = rpci_req_prepare(c->srv, c->codec, c->cstate,
+		                                 &msg);
+		c->codec->msg_clear(c->cstate, &msg);
+		if (req == NULL) {
+			rpci_server_log(c->srv, "rpc: out of memory");
+			return SIZE_MAX;
+		}
+		req->conn = c;
+		atomic_fetch_add(&c->active, 1);
+		**tail = req;
+		*tail = &req->next;
+	}
+	return off;
+}
+
+void rpci_conn_readable(rpci_conn *c, uint8_t *scratch, size_t scratch_cap,
+                        rpci_req ***tail)
+{
+	uint8_t *buf;
+	size_t len, used;
 	ssize_t n;
 
 	if (c->read_closed)
 		return;
-	if (!conn_in_room(c)) {
-		rpci_server_log(c->srv, "rpc: connection input too large");
-		rpci_conn_read_close(c);
-		return;
+	/* Bytes go to the loop's scratch buffer unless part of a request is
+	 * already waiting in c->in; so an idle connection holds no buffer. */
+	if (c->in_len > 0) {
+		if (!conn_in_room(c)) {
+			rpci_server_log(c->srv, "rpc: request too large");
+			rpci_conn_read_close(c);
+			return;
+		}
+		buf = c->in;
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	} else {
+		buf = scratch;
+		n = read(c->fd, scratch, scratch_cap);
 	}
-	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n == 0) {
 		rpci_conn_read_close(c);
 		return;
@@ -336,58 +410,20 @@ void rpci_conn_readable(rpci_conn *c, rpci_req ***tail)
 		rpci_conn_read_close(c);
 		return;
 	}
-	c->in_len += (size_t)n;
+	len = (buf == c->in ? c->in_len : 0) + (size_t)n;
 
-	if (c->mode == RPCI_CONN_HTTP) {
-		const uint8_t *p = c->in + c->in_off;
-		size_t len = c->in_len - c->in_off;
-		bool complete = false;
-		for (size_t i = 1; i < len && !complete; i++)
-			if (p[i] == '\n' &&
-			    (p[i - 1] == '\n' ||
-			     (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')))
-				complete = true;
-		if (!complete) {
-			if (len > CONN_HTTP_HEAD_MAX)
-				rpci_conn_read_close(c);
-			return;
-		}
-		if (!rpci_http_serve_head(c)) {
-			rpci_conn_read_close(c);
-			return;
-		}
+	used = conn_consume(c, buf, len, tail);
+	if (used == SIZE_MAX) {
+		rpci_conn_read_close(c);
+		return;
 	}
-
-	while (c->in_off < c->in_len) {
-		rpci_msg msg;
-		rpc_error *err = NULL;
-		size_t used = 0;
-		rpci_read_status st;
-
-		memset(&msg, 0, sizeof(msg));
-		st = c->codec->read(c->cstate, c->in + c->in_off,
-		                    c->in_len - c->in_off, &used, &msg, &err);
-		if (st == RPCI_READ_AGAIN)
-			break;
-		if (st == RPCI_READ_ERROR) {
-			if (err != NULL)
-				conn_log_error(c, "rpc: reading request", err);
-			rpci_conn_read_close(c);
-			return;
-		}
-		c->in_off += used;
-		rpci_req *req = rpci_req_prepare(c->srv, c->codec, c->cstate,
-		                                 &msg);
-		c->codec->msg_clear(c->cstate, &msg);
-		if (req == NULL) {
-			rpci_server_log(c->srv, "rpc: out of memory");
-			rpci_conn_read_close(c);
-			return;
-		}
-		req->conn = c;
-		atomic_fetch_add(&c->active, 1);
-		**tail = req;
-		*tail = &req->next;
+	if (used == len && buf == c->in) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = c->in_len = 0;
+	} else if (used < len && !conn_keep(c, buf + used, len - used)) {
+		rpci_server_log(c->srv, "rpc: out of memory");
+		rpci_conn_read_close(c);
 	}
 }
 

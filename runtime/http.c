@@ -38,10 +38,11 @@ static bool http_send(rpci_conn *c, const char *status, const char *type,
 	return true;
 }
 
-bool rpci_http_serve_head(rpci_conn *c)
+bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
+                          size_t *used)
 {
-	const char *p = (const char *)c->in + c->in_off;
-	size_t len = c->in_len - c->in_off, head_len = 0;
+	const char *p = (const char *)in;
+	size_t head_len = 0;
 	char method[16], target[1024];
 
 	/* the head ends at the first empty line */
@@ -83,7 +84,7 @@ bool rpci_http_serve_head(rpci_conn *c)
 		static const char ok[] = "HTTP/1.0 " HTTP_CONNECTED "\n\n";
 		if (!rpci_write_all(c->fd, (const uint8_t *)ok, sizeof(ok) - 1))
 			return false;
-		c->in_off += head_len;
+		*used = head_len;
 		c->mode = RPCI_CONN_RPC;
 		return true;
 	}

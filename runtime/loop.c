@@ -33,6 +33,7 @@
 
 enum {
 	LOOP_EVENTS = 64,
+	LOOP_SCRATCH = 64 * 1024, /* bytes one read may bring */
 	LOOP_TICK_US = 1000,      /* the monitor's period */
 	LOOP_IDLE_TICKS = 200,    /* quiet ticks before the monitor sleeps */
 };
@@ -44,9 +45,15 @@ rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
 	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (lp->epfd < 0)
 		return rpci_error_errno(errno, "rpc: epoll_create1");
+	lp->scratch = malloc(LOOP_SCRATCH);
+	if (lp->scratch == NULL) {
+		close(lp->epfd);
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
 	lp->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (lp->evfd < 0) {
 		int e = errno;
+		free(lp->scratch);
 		close(lp->epfd);
 		return rpci_error_errno(e, "rpc: eventfd");
 	}
@@ -54,6 +61,7 @@ rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
 	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) < 0) {
 		int e = errno;
 		close(lp->evfd);
+		free(lp->scratch);
 		close(lp->epfd);
 		return rpci_error_errno(e, "rpc: epoll_ctl");
 	}
@@ -66,6 +74,7 @@ void rpci_loop_fini(rpci_loop *lp)
 {
 	close(lp->evfd);
 	close(lp->epfd);
+	free(lp->scratch);
 	pthread_cond_destroy(&lp->cv);
 	pthread_mutex_destroy(&lp->mu);
 }
@@ -128,7 +137,7 @@ static void loop_poll(rpci_loop *lp)
 				loop_close_conns(lp);
 			continue;
 		}
-		rpci_conn_readable(c, &tail);
+		rpci_conn_readable(c, lp->scratch, LOOP_SCRATCH, &tail);
 	}
 	if (head == NULL)
 		return;

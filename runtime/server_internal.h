@@ -54,8 +54,8 @@ struct rpci_conn {
 	/* Read side: only the poller of loop touches these. */
 	int mode;
 	bool read_closed;
-	uint8_t *in;
-	size_t in_off, in_len, in_cap;
+	uint8_t *in;   /* NULL, or the start of a request not yet complete */
+	size_t in_len, in_cap;
 
 	/* Write side. wmu protects out, wbuf, flushing and wdead, and
 	 * serialises the codec's write. */
@@ -89,6 +89,7 @@ struct rpci_loop {
 	uint64_t seen;  /* the monitor's last look at calls */
 	unsigned idle;  /* followers waiting on cv */
 	rpci_req *head, *tail; /* decoded requests waiting to run */
+	uint8_t *scratch;      /* the role holder's read buffer */
 };
 
 struct rpc_server {
@@ -145,7 +146,11 @@ void rpci_req_free(rpci_req *req);
 /* conn.c */
 rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
                            const rpci_http_paths *http, bool wait);
-void rpci_conn_readable(rpci_conn *c, rpci_req ***tail);
+/* rpci_conn_readable reads once from c (into scratch, the poller's buffer,
+ * unless part of a request waits in c->in) and appends the complete
+ * requests to *tail. */
+void rpci_conn_readable(rpci_conn *c, uint8_t *scratch, size_t scratch_cap,
+                        rpci_req ***tail);
 void rpci_conn_read_close(rpci_conn *c);
 void rpci_conn_reply(rpci_conn *c, rpci_req *req);
 void rpci_conn_flush(rpci_conn *c);
@@ -161,9 +166,11 @@ void rpci_loop_stop(rpci_loop *lp);
 void *rpci_monitor_thread(void *arg);
 void rpci_monitor_wake(rpc_server *srv);
 
-/* http.c: the head of an HTTP-mode connection is complete in c->in;
- * answers it. Returns false when the connection is to end. */
-bool rpci_http_serve_head(rpci_conn *c);
+/* http.c: in[0..len) starts with a complete HTTP request head; answers
+ * it. Returns false when the connection is to end; true when it is now an
+ * RPC connection, with *used set to the length of the head. */
+bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
+                          size_t *used);
 
 /* debug.c: the debug page (caller frees), or NULL on out of memory. */
 char *rpci_debug_page(rpc_server *srv, size_t *len);

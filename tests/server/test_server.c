@@ -797,6 +797,96 @@ START_TEST(test_server_bad_body_keeps_connection)
 }
 END_TEST
 
+START_TEST(test_server_large_and_split_requests)
+{
+	raw rw;
+	rpci_msg msg;
+	Srv__Args args = SRV__ARGS__INIT;
+	rpci_buf out = {0};
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+
+	/* larger than one read: 3 MiB each way */
+	rpc_client *c = dial();
+	size_t n = 3u << 20;
+	char *in = malloc(n + 1), *echo = NULL;
+	for (size_t i = 0; i < n; i++)
+		in[i] = (char)('a' + i % 26);
+	in[n] = '\0';
+	ck_assert_ptr_null(rpc_client_call(c, "Arith.Echo", &arith_methods[1],
+	                                   &in, &echo));
+	ck_assert_str_eq(echo, in);
+	rpc_value_free_contents(&type_string, &echo);
+	free(in);
+	rpc_client_free(c);
+
+	/* one request a byte at a time, then two in one write */
+	raw_open(&rw);
+	args.a = 2;
+	args.b = 21;
+	rpci_header h = {.service_method = "Arith.Multiply", .seq = 1};
+	ck_assert_ptr_null(rpc_codec_protobuf.write(rw.st, &h, &type_args,
+	                                            &args.base, &out));
+	for (size_t i = 0; i < out.len; i++) {
+		raw_write(&rw, out.data + i, 1);
+		usleep(1000);
+	}
+	out.len = 0;
+	for (h.seq = 2; h.seq <= 3; h.seq++)
+		ck_assert_ptr_null(rpc_codec_protobuf.write(
+		    rw.st, &h, &type_args, &args.base, &out));
+	raw_write(&rw, out.data, out.len);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		ck_assert(raw_response(&rw, &msg));
+		ck_assert_uint_eq(msg.seq, seq);
+		ck_assert_str_eq(msg.error, "");
+		Srv__Int64 *v = srv__int64__unpack(NULL, msg.body_len, msg.body);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(v->value, 42);
+		srv__int64__free_unpacked(v, NULL);
+		rpc_codec_protobuf.msg_clear(rw.st, &msg);
+	}
+	rpci_buf_fini(&out);
+	raw_close(&rw);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_server_http_connect_with_request_behind)
+{
+	raw rw;
+	rpci_msg msg;
+	Srv__Args args = SRV__ARGS__INIT;
+	rpci_buf out = {0};
+	http_mode = true;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	raw_open(&rw);
+	const char hs[] = "CONNECT /_goRPC_ HTTP/1.0\r\nHost: x\r\n\r\n";
+	ck_assert(rpci_buf_append(&out, hs, sizeof(hs) - 1));
+	args.a = 4;
+	args.b = 5;
+	rpci_header h = {.service_method = "Arith.Multiply", .seq = 77};
+	ck_assert_ptr_null(rpc_codec_protobuf.write(rw.st, &h, &type_args,
+	                                            &args.base, &out));
+	/* the head arrives in two pieces, the request right behind it */
+	raw_write(&rw, out.data, 10);
+	usleep(20000);
+	raw_write(&rw, out.data + 10, out.len - 10);
+	while (rw.len < 34)
+		ck_assert_int_gt(raw_read_bytes(&rw), 0);
+	ck_assert_int_eq(memcmp(rw.buf, "HTTP/1.0 200 Connected to Go RPC\n\n",
+	                        34), 0);
+	memmove(rw.buf, rw.buf + 34, rw.len - 34);
+	rw.len -= 34;
+	ck_assert(raw_response(&rw, &msg));
+	ck_assert_uint_eq(msg.seq, 77);
+	ck_assert_str_eq(msg.error, "");
+	rpc_codec_protobuf.msg_clear(rw.st, &msg);
+	rpci_buf_fini(&out);
+	raw_close(&rw);
+	stop_server();
+}
+END_TEST
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 /* http_get sends a request and returns the whole response (caller frees). */
@@ -1090,12 +1180,14 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_oversized_length);
 	tcase_add_test(tc, test_server_truncated_frame);
 	tcase_add_test(tc, test_server_bad_body_keeps_connection);
+	tcase_add_test(tc, test_server_large_and_split_requests);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("http");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_server_http_connect);
 	tcase_add_test(tc, test_server_http_405);
+	tcase_add_test(tc, test_server_http_connect_with_request_behind);
 	tcase_add_test(tc, test_server_debug_page_counts);
 	suite_add_tcase(s, tc);
 
