@@ -4,6 +4,11 @@
 //	gofixture vectors   prints "name<TAB>bytes" for each fixture: what Go's
 //	                    jsonrpc client and server codecs write for values
 //	                    that test_json_go.c builds the same way in C.
+//	gofixture serve     runs a Go net/rpc server with the jsonrpc codec on
+//	                    127.0.0.1 (Arith: Multiply, Divide, Echo, Sum),
+//	                    prints its address, and serves until stdin closes.
+//	gofixture call ADDR calls the Arith service at ADDR with Go's jsonrpc
+//	                    client and prints what came back, one line a call.
 //	gofixture decode    reads "req TYPE JSON" and "resp TYPE JSON" lines and
 //	                    decodes each with Go's server or client codec, then
 //	                    prints what Go understood, re-encoded with
@@ -16,9 +21,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/rpc"
 	"net/rpc/jsonrpc"
 	"os"
@@ -249,13 +256,122 @@ func decode() {
 	}
 }
 
+type Quotient struct {
+	Quo, Rem int64
+}
+
+type Arith int
+
+func (t *Arith) Multiply(a *Args, reply *int64) error {
+	*reply = a.A * a.B
+	return nil
+}
+
+func (t *Arith) Divide(a *Args, q *Quotient) error {
+	if a.B == 0 {
+		return errors.New("divide by zero")
+	}
+	q.Quo, q.Rem = a.A/a.B, a.A%a.B
+	return nil
+}
+
+func (t *Arith) Echo(a *Everything, reply *Everything) error {
+	*reply = *a
+	return nil
+}
+
+func (t *Arith) Sum(a []int64, reply *int64) error {
+	for _, x := range a {
+		*reply += x
+	}
+	return nil
+}
+
+func serve() {
+	srv := rpc.NewServer()
+	if err := srv.Register(new(Arith)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(l.Addr().String())
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go srv.ServeCodec(jsonrpc.NewServerCodec(c))
+		}
+	}()
+	io.Copy(io.Discard, os.Stdin)
+	l.Close()
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return "error: " + goErr(err)
+}
+
+func call(addr string) {
+	c, err := jsonrpc.Dial("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var p int64
+	err = c.Call("Arith.Multiply", &Args{6, 7}, &p)
+	fmt.Println("Multiply", p, errText(err))
+	var q Quotient
+	err = c.Call("Arith.Divide", &Args{17, 5}, &q)
+	fmt.Println("Divide", marshal(q), errText(err))
+	err = c.Call("Arith.Divide", &Args{1, 0}, &q)
+	fmt.Println("Divide0", errText(err))
+	var e Everything
+	err = c.Call("Arith.Echo", full(), &e)
+	fmt.Println("Echo", marshal(e), errText(err))
+	var s int64
+	err = c.Call("Arith.Sum", []int64{1, 2, 3, -10}, &s)
+	fmt.Println("Sum", s, errText(err))
+	err = c.Call("Arith.Nope", &Args{}, &p)
+	fmt.Println("Nope", errText(err))
+	err = c.Call("Nope.Multiply", &Args{}, &p)
+	fmt.Println("NopeService", errText(err))
+	err = c.Call("Arith.Multiply", "six", &p)
+	fmt.Println("BadArgs", errText(err))
+	var calls [20]*rpc.Call
+	var prods [20]int64
+	for i := range calls {
+		calls[i] = c.Go("Arith.Multiply", &Args{int64(i), 3}, &prods[i], nil)
+	}
+	good := 0
+	for i, call := range calls {
+		<-call.Done
+		if call.Error == nil && prods[i] == int64(3*i) {
+			good++
+		}
+	}
+	fmt.Println("Async", good)
+	c.Close()
+}
+
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == "vectors" {
+	if len(os.Args) == 2 && os.Args[1] == "serve" {
+		serve()
+	} else if len(os.Args) == 3 && os.Args[1] == "call" {
+		call(os.Args[2])
+	} else if len(os.Args) == 2 && os.Args[1] == "vectors" {
 		vectors()
 	} else if len(os.Args) == 2 && os.Args[1] == "decode" {
 		decode()
 	} else {
-		fmt.Fprintln(os.Stderr, "usage: gofixture vectors|decode")
+		fmt.Fprintln(os.Stderr, "usage: gofixture vectors|decode|serve|call ADDR")
 		os.Exit(2)
 	}
 }

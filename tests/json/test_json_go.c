@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -21,9 +22,10 @@
 
 #include "helpers.h"
 
-/* run_go runs the fixture program with arg, input on its stdin, and returns
- * its stdout (malloc'd). Fails on a bad exit or after 60 seconds. */
-static char *run_go(const char *arg, const char *input)
+/* run_go2 runs the fixture program with arguments arg [arg2], input on
+ * its stdin, and returns its stdout (malloc'd). Fails on a bad exit or
+ * after 60 seconds. */
+static char *run_go2(const char *arg, const char *arg2, const char *input)
 {
 	const char *prog = getenv("JSON_GOFIXTURE");
 	FILE *in = tmpfile();
@@ -45,7 +47,7 @@ static char *run_go(const char *arg, const char *input)
 		dup2(out[1], 1);
 		close(out[0]);
 		close(out[1]);
-		execl(prog, prog, arg, (char *)NULL);
+		execl(prog, prog, arg, arg2, (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -75,6 +77,11 @@ static char *run_go(const char *arg, const char *input)
 	              "gofixture %s failed (status %d)", arg, status);
 	ck_assert(rpci_buf_append(&b, "", 1));
 	return (char *)b.data;
+}
+
+static char *run_go(const char *arg, const char *input)
+{
+	return run_go2(arg, NULL, input);
 }
 
 /* assert_same compares two texts and, on a mismatch, shows both and the
@@ -522,6 +529,31 @@ static void understood(const dcase *dc, rpci_buf *out)
 	ck_assert(rpci_buf_append(out, line, strlen(line)));
 }
 
+/* compare_lines_named compares two outputs line by line. */
+static void compare_lines_named(const char *what, const char *go,
+                                const char *mine)
+{
+	const char *g = go, *o = mine;
+	int n = 1;
+
+	while (*g != '\0' || *o != '\0') {
+		const char *ge = strchr(g, '\n'), *oe = strchr(o, '\n');
+		char *gl, *ol;
+
+		ck_assert_msg(ge != NULL && oe != NULL,
+		              "%s: answers end early at line %d", what, n);
+		gl = strndup(g, (size_t)(ge - g));
+		ol = strndup(o, (size_t)(oe - o));
+		ck_assert_msg(strcmp(gl, ol) == 0, "%s line %d\ngo:   %s\nours: %s",
+		              what, n, gl, ol);
+		free(gl);
+		free(ol);
+		g = ge + 1;
+		o = oe + 1;
+		n++;
+	}
+}
+
 /* compare_lines runs input through gofixture decode and compares its
  * answers with ours, line by line. */
 static void compare_lines(const char *input, const char *mine)
@@ -629,6 +661,295 @@ START_TEST(test_go_decodes_our_encodings)
 }
 END_TEST
 
+
+/* ---- end to end over TCP ----------------------------------------------------- */
+
+static const rpc_type type_quo = {"Quotient", &jt__quotient__descriptor,
+                                  RPC_FORM_MESSAGE};
+static const rpc_type type_int64list = {"list<int64>",
+                                        &jt__int64_list__descriptor,
+                                        RPC_FORM_WRAPPED};
+
+/* A Go net/rpc server with the jsonrpc codec: runs until its stdin closes. */
+typedef struct go_server {
+	pid_t pid;
+	int in_fd;
+	char addr[80]; /* "tcp:127.0.0.1:PORT" */
+} go_server;
+
+static void go_server_start(go_server *g)
+{
+	const char *prog = getenv("JSON_GOFIXTURE");
+	int in[2], out[2];
+	size_t n;
+	ssize_t got;
+
+	ck_assert(pipe(in) == 0 && pipe(out) == 0);
+	g->pid = fork();
+	ck_assert_int_ge(g->pid, 0);
+	if (g->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		execl(prog, prog, "serve", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	g->in_fd = in[1];
+	strcpy(g->addr, "tcp:");
+	n = 4;
+	while (n < sizeof g->addr - 1 &&
+	       (got = read(out[0], g->addr + n, 1)) == 1 && g->addr[n] != '\n')
+		n++;
+	g->addr[n] = '\0';
+	close(out[0]);
+	ck_assert_msg(n > 4, "gofixture serve printed no address");
+}
+
+static void go_server_stop(go_server *g)
+{
+	int status = 0;
+
+	close(g->in_fd);
+	ck_assert_int_eq(waitpid(g->pid, &status, 0), g->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "gofixture serve ended with status %d", status);
+}
+
+static void call_fails(rpc_client *c, const char *sm, const rpc_method *m,
+                       const void *args, void *reply, const char *want)
+{
+	rpc_error *err = rpc_client_call(c, sm, m, args, reply);
+
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SERVER);
+	ck_assert_str_eq(rpc_error_message(err), want);
+	rpc_error_free(err);
+}
+
+static void call_ok(rpc_client *c, const char *sm, const rpc_method *m,
+                    const void *args, void *reply)
+{
+	rpc_error *err = rpc_client_call(c, sm, m, args, reply);
+
+	ck_assert_msg(err == NULL, "%s: %s", sm, rpc_error_message(err));
+}
+
+static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
+                                      NULL};
+static const rpc_method m_divide = {"Divide", &type_args, &type_quo, NULL};
+static const rpc_method m_echo = {"Echo", &type_every, &type_every, NULL};
+static const rpc_method m_sum = {"Sum", &type_int64list, &type_int64, NULL};
+static const rpc_method m_string = {"Multiply", &type_string, &type_int64,
+                                    NULL};
+
+START_TEST(test_go_e2e_c_client_go_server)
+{
+	rpc_client_options opts = {.codec = &rpc_codec_json};
+	Jt__Args a = JT__ARGS__INIT;
+	Jt__Quotient q = JT__QUOTIENT__INIT;
+	Jt__Everything in = JT__EVERYTHING__INIT, out = JT__EVERYTHING__INIT;
+	Jt__Int64List il = JT__INT64_LIST__INIT;
+	int64_t nums[] = {1, 2, 3, -10}, prod = 0, prods[20];
+	char *six = "six", *sent, *got;
+	rpc_client *c = NULL;
+	rpc_done *done;
+	rpc_error *err;
+	go_server g;
+	int i;
+
+	go_server_start(&g);
+	err = rpc_dial(g.addr, &opts, &c);
+	ck_assert_msg(err == NULL, "dial %s: %s", g.addr, rpc_error_message(err));
+	a.a = 6;
+	a.b = 7;
+	call_ok(c, "Arith.Multiply", &m_multiply, &a, &prod);
+	ck_assert(prod == 42);
+	a.b = 0;
+	call_fails(c, "Arith.Divide", &m_divide, &a, &q, "divide by zero");
+	a.a = 17;
+	a.b = 5;
+	call_ok(c, "Arith.Divide", &m_divide, &a, &q);
+	ck_assert(q.quo == 3 && q.rem == 2);
+	full_everything(&in);
+	call_ok(c, "Arith.Echo", &m_echo, &in, &out);
+	sent = encode_value(&type_every, &in.base);
+	got = encode_value(&type_every, &out.base);
+	assert_same("echo", sent, got);
+	free(sent);
+	free(got);
+	rpc_message_free_contents(&in.base);
+	rpc_message_free_contents(&out.base);
+	il.n_value = 4;
+	il.value = nums;
+	call_ok(c, "Arith.Sum", &m_sum, &il, &prod);
+	ck_assert(prod == -4);
+	call_fails(c, "Arith.Nope", &m_multiply, &a, &prod,
+	           "rpc: can't find method Arith.Nope");
+	call_fails(c, "Nope.Multiply", &m_multiply, &a, &prod,
+	           "rpc: can't find service Nope.Multiply");
+	call_fails(c, "Arith.Multiply", &m_string, &six, &prod,
+	           "json: cannot unmarshal string into Go value of type "
+	           "main.Args");
+
+	done = rpc_done_new_queue();
+	ck_assert_ptr_nonnull(done);
+	for (i = 0; i < 20; i++) {
+		Jt__Args ai = JT__ARGS__INIT;
+
+		ai.a = i;
+		ai.b = 3;
+		prods[i] = -1;
+		err = rpc_client_go(c, "Arith.Multiply", &m_multiply, &ai,
+		                    &prods[i], done, NULL);
+		ck_assert_ptr_null(err);
+	}
+	for (i = 0; i < 20; i++) {
+		rpc_call *call = rpc_done_wait(done, 30000);
+
+		ck_assert_ptr_nonnull(call);
+		ck_assert_ptr_null(rpc_call_error(call));
+		rpc_call_free(call);
+	}
+	for (i = 0; i < 20; i++)
+		ck_assert(prods[i] == 3 * i);
+	rpc_done_free(done);
+	rpc_client_free(c);
+	go_server_stop(&g);
+}
+END_TEST
+
+/* Our server's Arith, dispatched as generated code would. */
+static rpc_error *arith_multiply(const void *h, void *self, const void *args,
+                                 void *reply)
+{
+	const Jt__Args *a = args;
+
+	(void)h;
+	(void)self;
+	*(int64_t *)reply = a->a * a->b;
+	return NULL;
+}
+
+static rpc_error *arith_divide(const void *h, void *self, const void *args,
+                               void *reply)
+{
+	const Jt__Args *a = args;
+	Jt__Quotient *q = reply;
+
+	(void)h;
+	(void)self;
+	if (a->b == 0)
+		return rpc_error_new("divide by zero");
+	q->quo = a->a / a->b;
+	q->rem = a->a % a->b;
+	return NULL;
+}
+
+/* Echo copies args into reply through the protobuf encoding, so that all
+ * of reply is malloc'd, as the runtime requires. */
+static rpc_error *arith_echo(const void *h, void *self, const void *args,
+                             void *reply)
+{
+	const ProtobufCMessage *in = args;
+	ProtobufCMessage *copy;
+	size_t n = protobuf_c_message_get_packed_size(in);
+	uint8_t *buf = malloc(n + 1);
+
+	(void)h;
+	(void)self;
+	if (buf == NULL)
+		return rpc_error_new("out of memory");
+	protobuf_c_message_pack(in, buf);
+	copy = protobuf_c_message_unpack(in->descriptor, NULL, n, buf);
+	free(buf);
+	if (copy == NULL)
+		return rpc_error_new("cannot copy");
+	memcpy(reply, copy, in->descriptor->sizeof_message);
+	free(copy);
+	return NULL;
+}
+
+static rpc_error *arith_sum(const void *h, void *self, const void *args,
+                            void *reply)
+{
+	const Jt__Int64List *l = args;
+	int64_t sum = 0;
+	size_t i;
+
+	(void)h;
+	(void)self;
+	for (i = 0; i < l->n_value; i++)
+		sum += l->value[i];
+	*(int64_t *)reply = sum;
+	return NULL;
+}
+
+static const rpc_method arith_methods[] = {
+	{"Divide", &type_args, &type_quo, arith_divide},
+	{"Echo", &type_every, &type_every, arith_echo},
+	{"Multiply", &type_args, &type_int64, arith_multiply},
+	{"Sum", &type_int64list, &type_int64, arith_sum},
+};
+
+static const rpc_service_desc arith_desc = {
+	.abi = RPC_ABI_VERSION,
+	.name = "Arith",
+	.n_methods = 4,
+	.methods = arith_methods,
+};
+
+static void *accept_main(void *arg)
+{
+	void **a = arg;
+
+	return rpc_server_accept(a[0], a[1]);
+}
+
+/* Go's jsonrpc client gets the same answers from our server as from Go's. */
+START_TEST(test_go_e2e_go_client_c_server)
+{
+	rpc_server_options opts = {.codec = &rpc_codec_json, .threads = 2};
+	rpc_server *srv = NULL;
+	rpc_listener *l = NULL;
+	rpc_error *err;
+	pthread_t th;
+	void *targs[2], *res;
+	char target[128], *mine, *want;
+	go_server g;
+
+	ck_assert_ptr_null(rpc_server_new(&opts, &srv));
+	err = rpc_server_register(srv, &arith_desc, &arith_desc, NULL, NULL);
+	ck_assert_msg(err == NULL, "register: %s", rpc_error_message(err));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
+	targs[0] = srv;
+	targs[1] = l;
+	ck_assert_int_eq(pthread_create(&th, NULL, accept_main, targs), 0);
+
+	snprintf(target, sizeof target, "127.0.0.1:%d", rpc_listener_port(l));
+	mine = run_go2("call", target, "");
+	go_server_start(&g);
+	want = run_go2("call", g.addr + 4, "");
+	go_server_stop(&g);
+
+	compare_lines_named("call", want, mine);
+	ck_assert_ptr_nonnull(strstr(mine, "Async 20\n"));
+	ck_assert(rpc_server_num_calls(srv, "Arith.Multiply") == 21);
+
+	rpc_listener_close(l);
+	ck_assert_int_eq(pthread_join(th, &res), 0);
+	ck_assert_ptr_null(res);
+	rpc_listener_free(l);
+	rpc_server_free(srv);
+	free(mine);
+	free(want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("json_go");
@@ -651,6 +972,11 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_go_decoder_and_ours_agree_on_edge_cases);
 	tcase_add_test(tc, test_go_decodes_our_encodings);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("e2e");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_go_e2e_c_client_go_server);
+	tcase_add_test(tc, test_go_e2e_go_client_c_server);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
