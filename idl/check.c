@@ -34,6 +34,7 @@ typedef struct check_ctx {
 	check_entry *tab; /* open addressing, size a power of two */
 	size_t cap;
 	ast_file **order; /* files, each after its imports */
+	const char *reserved[100]; /* check_reserved_words, sorted */
 	size_t n_order;
 } check_ctx;
 
@@ -63,6 +64,14 @@ static const char *check_decl_kind(ast_decl_kind k)
 	return k == AST_STRUCT ? "struct" : k == AST_ENUM ? "enum" : "service";
 }
 
+#define CHECK_N_RESERVED \
+	(sizeof(check_reserved_words) / sizeof(check_reserved_words[0]))
+
+static int check_cmp_words(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static const char *check_article(const char *what)
 {
 	return strchr("aeiou", what[0]) ? "an" : "a";
@@ -73,20 +82,14 @@ static const char *check_article(const char *what)
 static void check_name(check_ctx *c, const char *name, const ast_loc *loc,
 		       const char *what)
 {
-	size_t i;
-
 	if (!name)
 		return;
-	for (i = 0; i < sizeof(check_reserved_words) /
-				sizeof(check_reserved_words[0]);
-	     i++) {
-		if (strcmp(name, check_reserved_words[i]) == 0) {
-			diag_error(c->ld, loc,
-				   "reserved word '%s' cannot be used as %s %s "
-				   "name",
-				   name, check_article(what), what);
-			return;
-		}
+	if (bsearch(&name, c->reserved, CHECK_N_RESERVED, sizeof(char *),
+		    check_cmp_words)) {
+		diag_error(c->ld, loc,
+			   "reserved word '%s' cannot be used as %s %s name",
+			   name, check_article(what), what);
+		return;
 	}
 	if (name[0] == '_' &&
 	    (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
@@ -573,6 +576,11 @@ void check_program(idl_loader *ld)
 
 	for (i = 0; i < prog->n_files; i++)
 		n += prog->files[i]->n_decls;
+	_Static_assert(CHECK_N_RESERVED <= sizeof(c.reserved) /
+					      sizeof(c.reserved[0]),
+		       "check_ctx.reserved too small");
+	memcpy(c.reserved, check_reserved_words, sizeof(check_reserved_words));
+	qsort(c.reserved, CHECK_N_RESERVED, sizeof(char *), check_cmp_words);
 	for (c.cap = 16; c.cap < 2 * n; c.cap *= 2)
 		;
 	c.tab = calloc(c.cap, sizeof(*c.tab));

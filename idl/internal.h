@@ -83,7 +83,8 @@ typedef struct idl_parse {
 	int line, col;
 	int last_tok_line;    /* line of the last token returned */
 	int end_line, end_col; /* where the last token ended (0: none yet) */
-	char last_text[48];   /* text of the last token, for syntax errors */
+	size_t last_off;      /* the last token's text: offset in src */
+	size_t last_len;      /* and length (0: end of file) */
 	int last_tok;         /* its kind (0: end of file) */
 	char *lex_copy;       /* owned: the text the scanner reads */
 	void *lex_reserve[2]; /* owned: blocks for idl_yyalloc (lexer.l) */

@@ -531,10 +531,20 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	const char *words[YYNTOKENS];
 	char names[YYNTOKENS][32];
 	char msg[512];
+	char found[64];
 	int n, i, nw = 0, kw = 0, ty = 0;
 	size_t len;
 
 	(void)scanner;
+	if (p->last_len == 0) {
+		snprintf(found, sizeof(found), "end of file");
+	} else {
+		int w = p->last_len < 40 ? (int)p->last_len : 40;
+
+		snprintf(found, sizeof(found), "'%.*s%s'", w,
+			 p->src + p->last_off,
+			 p->last_len > (size_t)w ? "..." : "");
+	}
 	if (p->lex_errors > 0) {
 		/* the lexer already said what is wrong; don't pile on */
 		p->errors++;
@@ -568,7 +578,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 		words[nw++] = names[i];
 	}
 	if (nw == 0 || nw > 5) {
-		snprintf(msg, sizeof(msg), "unexpected %s", p->last_text);
+		snprintf(msg, sizeof(msg), "unexpected %s", found);
 	} else {
 		len = (size_t)snprintf(msg, sizeof(msg), "expected ");
 		for (i = 0; i < nw && len < sizeof(msg); i++) {
@@ -579,7 +589,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 		}
 		if (len < sizeof(msg))
 			snprintf(msg + len, sizeof(msg) - len, " before %s",
-				 p->last_text);
+				 found);
 	}
 	idl_parse_error(p, yypcontext_location(ctx), "%s", msg);
 	return 0;
