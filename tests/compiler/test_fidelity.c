@@ -17,6 +17,8 @@
 
 #include "all.pb-c.h"
 #include "all.rpc.h"
+#include "kinds.pb-c.h"
+#include "kinds.rpc.h"
 
 /* The generated register functions call rpc_server_register; this test
  * never registers, so a weak stand-in lets it link while the runtime's
@@ -628,6 +630,182 @@ START_TEST(test_fidelity_wrappers_match_protoc_c)
 }
 END_TEST
 
+/* ---- kinds.rpc: a list of each element kind, a map of each value kind -- */
+
+START_TEST(test_fidelity_lists_of_each_kind)
+{
+	static protobuf_c_boolean bools[] = {1, 0, 1};
+	static int32_t i32s[] = {INT32_MIN, -1, 0, INT32_MAX};
+	static int64_t i64s[] = {INT64_MIN, INT64_MAX};
+	static uint32_t u32s[] = {0, UINT32_MAX};
+	static uint64_t u64s[] = {UINT64_MAX, 1};
+	static float floats[] = {-0.0f, 1.25f, FLT_MIN};
+	static double doubles[] = {DBL_MAX, -1e-300};
+	static char *strings[] = {"", "\xd0\xb6", "plain"};
+	static uint8_t raw[] = {0, 255};
+	static ProtobufCBinaryData blobs[] = {{2, raw}, {0, NULL}};
+	static kinds_Level olevels[] = {KINDS_LEVEL_MINUS, KINDS_LEVEL_HIGH};
+	static Kinds__Level tlevels[] = {KINDS__LEVEL__MINUS,
+	                                 KINDS__LEVEL__HIGH};
+	kinds_Pair op = KINDS_PAIR_INIT;
+	Kinds__Pair tp = KINDS__PAIR__INIT;
+	kinds_Pair *opairs[] = {&op};
+	Kinds__Pair *tpairs[] = {&tp};
+	op.K = tp.k = "k";
+	op.V = tp.v = -3;
+
+	kinds_Lists o = KINDS_LISTS_INIT;
+	Kinds__Lists t = KINDS__LISTS__INIT;
+	check_same(&o.base, &t.base); /* every list empty */
+	o.n_Bools = t.n_bools = 3;
+	o.Bools = t.bools = bools;
+	o.n_I32s = t.n_i32s = 4;
+	o.I32s = t.i32s = i32s;
+	o.n_I64s = t.n_i64s = 2;
+	o.I64s = t.i64s = i64s;
+	o.n_U32s = t.n_u32s = 2;
+	o.U32s = t.u32s = u32s;
+	o.n_U64s = t.n_u64s = 2;
+	o.U64s = t.u64s = u64s;
+	o.n_Floats = t.n_floats = 3;
+	o.Floats = t.floats = floats;
+	o.n_Doubles = t.n_doubles = 2;
+	o.Doubles = t.doubles = doubles;
+	o.n_Strings = t.n_strings = 3;
+	o.Strings = t.strings = strings;
+	o.n_Blobs = t.n_blobs = 2;
+	o.Blobs = t.blobs = blobs;
+	o.n_Levels = t.n_levels = 2;
+	o.Levels = olevels;
+	t.levels = tlevels;
+	o.n_Pairs = t.n_pairs = 1;
+	o.Pairs = opairs;
+	t.pairs = tpairs;
+	check_same(&o.base, &t.base);
+}
+END_TEST
+
+/* MAP_ENTRY declares entry N of map field F on both sides. */
+#define MAP_ENTRY(OT, OINIT, TT, TINIT, key_, oval, tval, F, f)              \
+	OT o_##F = OINIT;                                                    \
+	TT t_##F = TINIT;                                                    \
+	OT *o_##F##s[] = {&o_##F};                                           \
+	TT *t_##F##s[] = {&t_##F};                                           \
+	o_##F.key = t_##F.key = key_;                                        \
+	o_##F.value = oval;                                                  \
+	t_##F.value = tval;                                                  \
+	o.n_##F = t.n_##f = 1;                                               \
+	o.F = o_##F##s;                                                      \
+	t.f = t_##F##s
+
+START_TEST(test_fidelity_maps_of_each_value_kind)
+{
+	kinds_Maps o = KINDS_MAPS_INIT;
+	Kinds__Maps t = KINDS__MAPS__INIT;
+	uint8_t raw[] = {1, 0, 2};
+	ProtobufCBinaryData blob = {3, raw};
+	kinds_Pair op = KINDS_PAIR_INIT;
+	Kinds__Pair tp = KINDS__PAIR__INIT;
+	op.V = tp.v = 9;
+
+	MAP_ENTRY(kinds_Maps_BoolsEntry, KINDS_MAPS_BOOLSENTRY_INIT,
+	          Kinds__Maps__BoolsEntry, KINDS__MAPS__BOOLS_ENTRY__INIT, "b",
+	          1, 1, Bools, bools);
+	MAP_ENTRY(kinds_Maps_I32sEntry, KINDS_MAPS_I32SENTRY_INIT,
+	          Kinds__Maps__I32sEntry, KINDS__MAPS__I32S_ENTRY__INIT, "i",
+	          INT32_MIN, INT32_MIN, I32s, i32s);
+	MAP_ENTRY(kinds_Maps_I64sEntry, KINDS_MAPS_I64SENTRY_INIT,
+	          Kinds__Maps__I64sEntry, KINDS__MAPS__I64S_ENTRY__INIT, "",
+	          -1, -1, I64s, i64s);
+	MAP_ENTRY(kinds_Maps_U32sEntry, KINDS_MAPS_U32SENTRY_INIT,
+	          Kinds__Maps__U32sEntry, KINDS__MAPS__U32S_ENTRY__INIT, "u",
+	          UINT32_MAX, UINT32_MAX, U32s, u32s);
+	MAP_ENTRY(kinds_Maps_U64sEntry, KINDS_MAPS_U64SENTRY_INIT,
+	          Kinds__Maps__U64sEntry, KINDS__MAPS__U64S_ENTRY__INIT, "U",
+	          UINT64_MAX, UINT64_MAX, U64s, u64s);
+	MAP_ENTRY(kinds_Maps_FloatsEntry, KINDS_MAPS_FLOATSENTRY_INIT,
+	          Kinds__Maps__FloatsEntry, KINDS__MAPS__FLOATS_ENTRY__INIT,
+	          "f", -2.5f, -2.5f, Floats, floats);
+	MAP_ENTRY(kinds_Maps_DoublesEntry, KINDS_MAPS_DOUBLESENTRY_INIT,
+	          Kinds__Maps__DoublesEntry, KINDS__MAPS__DOUBLES_ENTRY__INIT,
+	          "d", 0.0, 0.0, Doubles, doubles);
+	MAP_ENTRY(kinds_Maps_StringsEntry, KINDS_MAPS_STRINGSENTRY_INIT,
+	          Kinds__Maps__StringsEntry, KINDS__MAPS__STRINGS_ENTRY__INIT,
+	          "\xe2\x98\x83", "snow \xe2\x98\x83", "snow \xe2\x98\x83",
+	          Strings, strings);
+	MAP_ENTRY(kinds_Maps_BlobsEntry, KINDS_MAPS_BLOBSENTRY_INIT,
+	          Kinds__Maps__BlobsEntry, KINDS__MAPS__BLOBS_ENTRY__INIT, "x",
+	          blob, blob, Blobs, blobs);
+	MAP_ENTRY(kinds_Maps_LevelsEntry, KINDS_MAPS_LEVELSENTRY_INIT,
+	          Kinds__Maps__LevelsEntry, KINDS__MAPS__LEVELS_ENTRY__INIT,
+	          "l", KINDS_LEVEL_MINUS, KINDS__LEVEL__MINUS, Levels, levels);
+	MAP_ENTRY(kinds_Maps_PairsEntry, KINDS_MAPS_PAIRSENTRY_INIT,
+	          Kinds__Maps__PairsEntry, KINDS__MAPS__PAIRS_ENTRY__INIT, "p",
+	          &op, &tp, Pairs, pairs);
+	check_same(&o.base, &t.base);
+}
+END_TEST
+
+START_TEST(test_fidelity_sparse_numbers_and_optional_string)
+{
+	kinds_Sparse o = KINDS_SPARSE_INIT;
+	Kinds__Sparse t = KINDS__SPARSE__INIT;
+	o.One = t.one = 1;
+	o.Ten = t.ten = -10;
+	o.Big = t.big = 7;
+	check_same(&o.base, &t.base); /* Note unset: not sent */
+	o.Note = "";
+	t.__note_case = KINDS__SPARSE____NOTE_NOTE;
+	t.note = "";
+	check_same(&o.base, &t.base); /* set to "": sent */
+	ck_assert_uint_eq(kinds_Sparse_descriptor.n_field_ranges,
+	                  kinds__sparse__descriptor.n_field_ranges);
+	for (unsigned i = 0; i <= kinds_Sparse_descriptor.n_field_ranges; i++) {
+		ck_assert_int_eq(kinds_Sparse_descriptor.field_ranges[i].start_value,
+		                 kinds__sparse__descriptor.field_ranges[i].start_value);
+		ck_assert_uint_eq(kinds_Sparse_descriptor.field_ranges[i].orig_index,
+		                  kinds__sparse__descriptor.field_ranges[i].orig_index);
+	}
+	for (unsigned i = 0; i <= kinds_Level_descriptor.n_value_ranges; i++) {
+		ck_assert_int_eq(kinds_Level_descriptor.value_ranges[i].start_value,
+		                 kinds__level__descriptor.value_ranges[i].start_value);
+		ck_assert_uint_eq(kinds_Level_descriptor.value_ranges[i].orig_index,
+		                  kinds__level__descriptor.value_ranges[i].orig_index);
+	}
+}
+END_TEST
+
+START_TEST(test_fidelity_kinds_wrappers)
+{
+	float fl[] = {1.0f, -1.0f};
+	kinds_FloatList ol = KINDS_FLOATLIST_INIT;
+	Kinds__FloatList tl = KINDS__FLOAT_LIST__INIT;
+	ol.n_value = tl.n_value = 2;
+	ol.value = tl.value = fl;
+	check_same(&ol.base, &tl.base);
+
+	kinds_Int32FloatMap_ValueEntry oe = KINDS_INT32FLOATMAP_VALUEENTRY_INIT;
+	Kinds__Int32FloatMap__ValueEntry te =
+		KINDS__INT32_FLOAT_MAP__VALUE_ENTRY__INIT;
+	kinds_Int32FloatMap_ValueEntry *oes[] = {&oe};
+	Kinds__Int32FloatMap__ValueEntry *tes[] = {&te};
+	oe.key = te.key = -5;
+	oe.value = te.value = 0.5f;
+	kinds_Int32FloatMap om = KINDS_INT32FLOATMAP_INIT;
+	Kinds__Int32FloatMap tm = KINDS__INT32_FLOAT_MAP__INIT;
+	om.n_value = tm.n_value = 1;
+	om.value = oes;
+	tm.value = tes;
+	check_same(&om.base, &tm.base);
+
+	kinds_LevelValue ov = KINDS_LEVELVALUE_INIT;
+	Kinds__LevelValue tv = KINDS__LEVEL_VALUE__INIT;
+	ov.value = KINDS_LEVEL_MINUS;
+	tv.value = KINDS__LEVEL__MINUS;
+	check_same(&ov.base, &tv.base);
+}
+END_TEST
+
 /* ---- descriptors --------------------------------------------------------- */
 
 START_TEST(test_fidelity_descriptor_names_match_protoc_c)
@@ -703,6 +881,10 @@ static Suite *fidelity_suite(void)
 	tcase_add_test(tc, test_fidelity_empty_lists_send_nothing);
 	tcase_add_test(tc, test_fidelity_nested_recursion);
 	tcase_add_test(tc, test_fidelity_wrappers_match_protoc_c);
+	tcase_add_test(tc, test_fidelity_lists_of_each_kind);
+	tcase_add_test(tc, test_fidelity_maps_of_each_value_kind);
+	tcase_add_test(tc, test_fidelity_sparse_numbers_and_optional_string);
+	tcase_add_test(tc, test_fidelity_kinds_wrappers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("descriptors");
 	tcase_add_test(tc, test_fidelity_descriptor_names_match_protoc_c);
