@@ -83,6 +83,7 @@ typedef struct idl_parse {
 	int line, col;
 	int last_tok_line;    /* line of the last token returned */
 	int end_line, end_col; /* where the last token ended (0: none yet) */
+	int prev_end_line, prev_end_col; /* ... and the one before it */
 	size_t last_off;      /* the last token's text: offset in src */
 	size_t last_len;      /* and length (0: end of file) */
 	int last_tok;         /* its kind (0: end of file) */

@@ -4,7 +4,9 @@
  * actions only build the AST (names, duplicates, types and numbers are the
  * checker's business), so the grammar accepts keywords as names and lets the
  * checker say "'int32' is a reserved word". Syntax errors read
- * "expected X before Y"; after an error the parser resumes at the next ';'
+ * "expected X before Y", at Y, or just past the previous token when a
+ * closer like ';' is missing and Y starts a later line (the ';' is shown
+ * where it belongs). After an error the parser resumes at the next ';'
  * inside a body or the next '}' at the top level, and reports again only
  * once three tokens have been accepted.
  */
@@ -532,6 +534,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	char names[YYNTOKENS][32];
 	char msg[512];
 	char found[64];
+	idl_lloc at;
+	bool closer;
 	int n, i, nw = 0, kw = 0, ty = 0;
 	size_t len;
 
@@ -591,7 +595,24 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 			snprintf(msg + len, sizeof(msg) - len, " before %s",
 				 found);
 	}
-	idl_parse_error(p, yypcontext_location(ctx), "%s", msg);
+	/* when a closer (';' ')' '>' '}') is missing and the token found
+	 * starts a later line, the closer belongs at the end of the previous
+	 * line: point there */
+	at = *yypcontext_location(ctx);
+	closer = false;
+	for (i = 0; i < n; i++) {
+		const char *nm = yysymbol_name(exp[i]);
+
+		if (strcmp(nm, "';'") == 0 || strcmp(nm, "')'") == 0 ||
+		    strcmp(nm, "'>'") == 0 || strcmp(nm, "'}'") == 0)
+			closer = true;
+	}
+	if (closer && p->last_len > 0 && p->prev_end_line > 0 &&
+	    at.first_line > p->prev_end_line) {
+		at.first_line = p->prev_end_line;
+		at.first_column = p->prev_end_col;
+	}
+	idl_parse_error(p, &at, "%s", msg);
 	return 0;
 }
 

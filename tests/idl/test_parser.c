@@ -399,6 +399,11 @@ START_TEST(test_parser_syntax_messages)
 		     "main.rpc:1:20: error: expected ';' or '=' before '}'\n"
 		     "struct A { int64 X }\n"
 		     "                   ^\n");
+	/* a missing ';' at the end of a line is shown where it belongs */
+	expect_error("struct A {\n  int64 X\n}\n", 1,
+		     "main.rpc:2:10: error: expected ';' or '=' before '}'\n"
+		     "  int64 X\n"
+		     "         ^\n");
 	expect_error("struct { }\n", 1,
 		     "main.rpc:1:8: error: expected identifier before '{'");
 	expect_error("struct A { int64 X; ", 1,
