@@ -603,6 +603,11 @@ static void view_message(vbuild *b, const vmsg *m, tmpl_val *o)
 	tmpl_set_str(a, o, "doc", c_doc(b, m->doc, ""));
 	tmpl_set_bool(a, o, "m_user", m->kind != VM_ENTRY);
 	tmpl_set_bool(a, o, "m_wrapper", m->kind == VM_WRAPPER);
+	/* users hold structs and list/map wrappers, never a value wrapper */
+	tmpl_set_bool(a, o, "m_free",
+	              m->kind == VM_STRUCT ||
+	                      (m->kind == VM_WRAPPER &&
+	                       strcmp(m->form, "RPC_FORM_WRAPPED") == 0));
 	tmpl_set_str(a, o, "m_rpc_name", m->rpc_name ? m->rpc_name : "");
 	tmpl_set_str(a, o, "m_form", m->form ? m->form : "");
 	view_fields(b, m, o);

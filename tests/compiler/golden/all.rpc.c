@@ -1048,12 +1048,6 @@ void all_Int64Value_init(all_Int64Value *m)
 	*m = init;
 }
 
-void all_Int64Value_free_contents(all_Int64Value *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor all_Int64Value_fields[1] = {
 	{
 		.name = "value",
@@ -1265,12 +1259,6 @@ void all_StringValue_init(all_StringValue *m)
 	*m = init;
 }
 
-void all_StringValue_free_contents(all_StringValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor all_StringValue_fields[1] = {
 	{
 		.name = "value",
@@ -1320,12 +1308,6 @@ void all_BytesValue_init(all_BytesValue *m)
 	*m = init;
 }
 
-void all_BytesValue_free_contents(all_BytesValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor all_BytesValue_fields[1] = {
 	{
 		.name = "value",
@@ -1372,12 +1354,6 @@ void all_OpValue_init(all_OpValue *m)
 {
 	static const all_OpValue init = ALL_OPVALUE_INIT;
 	*m = init;
-}
-
-void all_OpValue_free_contents(all_OpValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
 }
 
 static const ProtobufCFieldDescriptor all_OpValue_fields[1] = {

@@ -19,7 +19,8 @@
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
  * borrowed for the duration of the call; what decoding allocates inside
- * *reply is the caller's (free it with the reply type's free_contents).
+ * *reply is the caller's: free a struct, list or map reply with its
+ * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
  *
@@ -368,7 +369,6 @@ struct all_Int64Value {
 	0, /* value */ \
 }
 void all_Int64Value_init(all_Int64Value *m);
-void all_Int64Value_free_contents(all_Int64Value *m);
 extern const ProtobufCMessageDescriptor all_Int64Value_descriptor;
 extern const rpc_type all_Int64Value_type;
 
@@ -422,7 +422,6 @@ struct all_StringValue {
 	(char *)protobuf_c_empty_string, /* value */ \
 }
 void all_StringValue_init(all_StringValue *m);
-void all_StringValue_free_contents(all_StringValue *m);
 extern const ProtobufCMessageDescriptor all_StringValue_descriptor;
 extern const rpc_type all_StringValue_type;
 
@@ -435,7 +434,6 @@ struct all_BytesValue {
 	{0, NULL}, /* value */ \
 }
 void all_BytesValue_init(all_BytesValue *m);
-void all_BytesValue_free_contents(all_BytesValue *m);
 extern const ProtobufCMessageDescriptor all_BytesValue_descriptor;
 extern const rpc_type all_BytesValue_type;
 
@@ -448,7 +446,6 @@ struct all_OpValue {
 	ALL_OP_ADD, /* value */ \
 }
 void all_OpValue_init(all_OpValue *m);
-void all_OpValue_free_contents(all_OpValue *m);
 extern const ProtobufCMessageDescriptor all_OpValue_descriptor;
 extern const rpc_type all_OpValue_type;
 

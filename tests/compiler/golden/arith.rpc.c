@@ -135,12 +135,6 @@ void arith_Int64Value_init(arith_Int64Value *m)
 	*m = init;
 }
 
-void arith_Int64Value_free_contents(arith_Int64Value *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor arith_Int64Value_fields[1] = {
 	{
 		.name = "value",

@@ -73,12 +73,6 @@ void shapes_DoubleValue_init(shapes_DoubleValue *m)
 	*m = init;
 }
 
-void shapes_DoubleValue_free_contents(shapes_DoubleValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor shapes_DoubleValue_fields[1] = {
 	{
 		.name = "value",
@@ -125,12 +119,6 @@ void shapes_Int64Value_init(shapes_Int64Value *m)
 {
 	static const shapes_Int64Value init = SHAPES_INT64VALUE_INIT;
 	*m = init;
-}
-
-void shapes_Int64Value_free_contents(shapes_Int64Value *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
 }
 
 static const ProtobufCFieldDescriptor shapes_Int64Value_fields[1] = {

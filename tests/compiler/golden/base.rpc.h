@@ -19,7 +19,8 @@
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
  * borrowed for the duration of the call; what decoding allocates inside
- * *reply is the caller's (free it with the reply type's free_contents).
+ * *reply is the caller's: free a struct, list or map reply with its
+ * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
  *
@@ -77,7 +78,6 @@ struct shapes_DoubleValue {
 	0, /* value */ \
 }
 void shapes_DoubleValue_init(shapes_DoubleValue *m);
-void shapes_DoubleValue_free_contents(shapes_DoubleValue *m);
 extern const ProtobufCMessageDescriptor shapes_DoubleValue_descriptor;
 extern const rpc_type shapes_DoubleValue_type;
 
@@ -90,7 +90,6 @@ struct shapes_Int64Value {
 	0, /* value */ \
 }
 void shapes_Int64Value_init(shapes_Int64Value *m);
-void shapes_Int64Value_free_contents(shapes_Int64Value *m);
 extern const ProtobufCMessageDescriptor shapes_Int64Value_descriptor;
 extern const rpc_type shapes_Int64Value_type;
 

@@ -19,7 +19,8 @@
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
  * borrowed for the duration of the call; what decoding allocates inside
- * *reply is the caller's (free it with the reply type's free_contents).
+ * *reply is the caller's: free a struct, list or map reply with its
+ * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
  *

@@ -1081,12 +1081,6 @@ void kinds_LevelValue_init(kinds_LevelValue *m)
 	*m = init;
 }
 
-void kinds_LevelValue_free_contents(kinds_LevelValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor kinds_LevelValue_fields[1] = {
 	{
 		.name = "value",

@@ -106,12 +106,6 @@ void StringValue_init(StringValue *m)
 	*m = init;
 }
 
-void StringValue_free_contents(StringValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor StringValue_fields[1] = {
 	{
 		.name = "value",
@@ -161,12 +155,6 @@ void MoodValue_init(MoodValue *m)
 	*m = init;
 }
 
-void MoodValue_free_contents(MoodValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
-}
-
 static const ProtobufCFieldDescriptor MoodValue_fields[1] = {
 	{
 		.name = "value",
@@ -214,12 +202,6 @@ void BoolValue_init(BoolValue *m)
 {
 	static const BoolValue init = BOOLVALUE_INIT;
 	*m = init;
-}
-
-void BoolValue_free_contents(BoolValue *m)
-{
-	if (m != NULL)
-		rpc_message_free_contents(&m->base);
 }
 
 static const ProtobufCFieldDescriptor BoolValue_fields[1] = {

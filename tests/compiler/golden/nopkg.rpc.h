@@ -19,7 +19,8 @@
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
  * borrowed for the duration of the call; what decoding allocates inside
- * *reply is the caller's (free it with the reply type's free_contents).
+ * *reply is the caller's: free a struct, list or map reply with its
+ * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
  *
@@ -90,7 +91,6 @@ struct StringValue {
 	(char *)protobuf_c_empty_string, /* value */ \
 }
 void StringValue_init(StringValue *m);
-void StringValue_free_contents(StringValue *m);
 extern const ProtobufCMessageDescriptor StringValue_descriptor;
 extern const rpc_type StringValue_type;
 
@@ -103,7 +103,6 @@ struct MoodValue {
 	MOOD_CALM, /* value */ \
 }
 void MoodValue_init(MoodValue *m);
-void MoodValue_free_contents(MoodValue *m);
 extern const ProtobufCMessageDescriptor MoodValue_descriptor;
 extern const rpc_type MoodValue_type;
 
@@ -116,7 +115,6 @@ struct BoolValue {
 	0, /* value */ \
 }
 void BoolValue_init(BoolValue *m);
-void BoolValue_free_contents(BoolValue *m);
 extern const ProtobufCMessageDescriptor BoolValue_descriptor;
 extern const rpc_type BoolValue_type;
 
