@@ -1,0 +1,1791 @@
+/* test_e2e.c - end to end through the stubs rpcgen-c generates from
+ * e2e.rpc: every kind of argument and reply on every codec and transport
+ * (tcp 127.0.0.1, tcp ::1, unix), Go's error texts, registration under
+ * another name, out-of-order completion, many threads on one client, a
+ * server killed mid-call, close, hostile bytes on raw sockets, HTTP CONNECT
+ * and the debug page, and server shutdown with calls in flight.
+ *
+ * The server runs in this process (an accept loop on its own thread), except
+ * in the kill test where a forked child serves. Raw sockets speak the native
+ * framing of docs/framing.md by hand where a test needs bytes no client
+ * would send. Under valgrind (RPC_UNDER_VALGRIND=1) the load tests shrink. */
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.rpc.h"
+
+/* ---- parameters ------------------------------------------------------------ */
+
+static const rpc_codec *const codecs[] = {&rpc_codec_protobuf, &rpc_codec_gob,
+                                          &rpc_codec_json};
+static const char *const codec_names[] = {"protobuf", "gob", "json"};
+#define N_CODECS 3
+
+enum { T_TCP4, T_TCP6, T_UNIX, N_TRANSPORTS };
+static const char *const transport_names[] = {"tcp4", "tcp6", "unix"};
+
+static bool under_valgrind(void)
+{
+	const char *v = getenv("RPC_UNDER_VALGRIND");
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+/* ---- the handlers ---------------------------------------------------------- */
+
+/* Slow's gate: a Slow call waits until released or its A milliseconds
+ * pass. slow_notify_fd, when set, gets one byte per Slow call started (the
+ * forked server tells its parent through it). */
+static pthread_mutex_t slow_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slow_cv = PTHREAD_COND_INITIALIZER;
+static bool slow_released;
+static int slow_running;
+static int slow_notify_fd = -1;
+
+static void slow_reset(void)
+{
+	pthread_mutex_lock(&slow_mu);
+	slow_released = false;
+	slow_running = 0;
+	pthread_mutex_unlock(&slow_mu);
+}
+
+static void slow_release(void)
+{
+	pthread_mutex_lock(&slow_mu);
+	slow_released = true;
+	pthread_cond_broadcast(&slow_cv);
+	pthread_mutex_unlock(&slow_mu);
+}
+
+/* slow_wait_running waits (up to 10 s) until n Slow calls are running. */
+static bool slow_wait_running(int n)
+{
+	struct timespec until;
+	bool ok;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&slow_mu);
+	while (slow_running < n &&
+	       pthread_cond_timedwait(&slow_cv, &slow_mu, &until) == 0)
+		;
+	ok = slow_running >= n;
+	pthread_mutex_unlock(&slow_mu);
+	return ok;
+}
+
+static rpc_error *h_multiply(void *self, const e2e_Args *args, int64_t *reply)
+{
+	(void)self;
+	*reply = args->A * args->B;
+	return NULL;
+}
+
+static rpc_error *h_divide(void *self, const e2e_Args *args,
+                           e2e_Quotient *reply)
+{
+	(void)self;
+	if (args->B == 0)
+		return rpc_error_new("divide by zero");
+	reply->Quo = args->A / args->B;
+	reply->Rem = args->A % args->B;
+	return NULL;
+}
+
+static rpc_error *h_add(void *self, const e2e_Args *args, int64_t *reply)
+{
+	(void)self;
+	*reply = args->A + args->B;
+	return NULL;
+}
+
+static rpc_error *h_slow(void *self, const e2e_Args *args, int64_t *reply)
+{
+	struct timespec until;
+	(void)self;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += args->A / 1000;
+	until.tv_nsec += (args->A % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&slow_mu);
+	slow_running++;
+	pthread_cond_broadcast(&slow_cv);
+	if (slow_notify_fd >= 0) {
+		char b = 's';
+		if (write(slow_notify_fd, &b, 1) != 1)
+			abort();
+	}
+	while (!slow_released &&
+	       pthread_cond_timedwait(&slow_cv, &slow_mu, &until) == 0)
+		;
+	slow_running--;
+	pthread_mutex_unlock(&slow_mu);
+	*reply = args->B;
+	return NULL;
+}
+
+static rpc_error *h_fail(void *self, const char *msg, protobuf_c_boolean *reply)
+{
+	(void)self;
+	(void)reply;
+	return rpc_error_new("%s", msg);
+}
+
+static const e2e_Arith_handlers arith_impl = {
+	.Multiply = h_multiply,
+	.Divide = h_divide,
+	.Add = h_add,
+	.Slow = h_slow,
+	.Fail = h_fail,
+};
+
+/* copy_message deep-copies in into out (same type, zeroed by the runtime)
+ * through protobuf-c's pack and unpack: everything it allocates is malloc'd,
+ * as the runtime requires of replies. */
+static rpc_error *copy_message(const ProtobufCMessage *in, void *out)
+{
+	size_t n = protobuf_c_message_get_packed_size(in);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (buf == NULL)
+		return rpc_error_new("echo: out of memory");
+	protobuf_c_message_pack(in, buf);
+	ProtobufCMessage *copy =
+		protobuf_c_message_unpack(in->descriptor, NULL, n, buf);
+	free(buf);
+	if (copy == NULL)
+		return rpc_error_new("echo: cannot copy %s", in->descriptor->name);
+	memcpy(out, copy, in->descriptor->sizeof_message);
+	free(copy); /* the shell only: its contents now belong to out */
+	return NULL;
+}
+
+static rpc_error *h_everything(void *self, const e2e_Everything *e,
+                               e2e_Everything *reply)
+{
+	(void)self;
+	return copy_message(&e->base, reply);
+}
+static rpc_error *h_struct(void *self, const e2e_Args *a, e2e_Args *reply)
+{
+	(void)self;
+	return copy_message(&a->base, reply);
+}
+static rpc_error *h_int(void *self, int64_t x, int64_t *reply)
+{
+	(void)self;
+	*reply = x;
+	return NULL;
+}
+static rpc_error *h_str(void *self, const char *s, char **reply)
+{
+	(void)self;
+	*reply = rpc_strdup(s);
+	return *reply ? NULL : rpc_error_new("echo: out of memory");
+}
+static rpc_error *h_blob(void *self, ProtobufCBinaryData b,
+                         ProtobufCBinaryData *reply)
+{
+	(void)self;
+	if (b.len == 0)
+		return NULL;
+	reply->data = malloc(b.len);
+	if (reply->data == NULL)
+		return rpc_error_new("echo: out of memory");
+	memcpy(reply->data, b.data, b.len);
+	reply->len = b.len;
+	return NULL;
+}
+static rpc_error *h_flag(void *self, protobuf_c_boolean b,
+                         protobuf_c_boolean *reply)
+{
+	(void)self;
+	*reply = b;
+	return NULL;
+}
+static rpc_error *h_real(void *self, double d, double *reply)
+{
+	(void)self;
+	*reply = d;
+	return NULL;
+}
+static rpc_error *h_hue(void *self, e2e_Color c, e2e_Color *reply)
+{
+	(void)self;
+	*reply = c;
+	return NULL;
+}
+static rpc_error *h_ints(void *self, const e2e_Int64List *l,
+                         e2e_Int64List *reply)
+{
+	(void)self;
+	return copy_message(&l->base, reply);
+}
+static rpc_error *h_points(void *self, const e2e_PointList *l,
+                           e2e_PointList *reply)
+{
+	(void)self;
+	return copy_message(&l->base, reply);
+}
+static rpc_error *h_counts(void *self, const e2e_StringInt64Map *m,
+                           e2e_StringInt64Map *reply)
+{
+	(void)self;
+	return copy_message(&m->base, reply);
+}
+
+static const e2e_Echo_handlers echo_impl = {
+	.Everything = h_everything,
+	.Struct = h_struct,
+	.Int = h_int,
+	.Str = h_str,
+	.Blob = h_blob,
+	.Flag = h_flag,
+	.Real = h_real,
+	.Hue = h_hue,
+	.Ints = h_ints,
+	.Points = h_points,
+	.Counts = h_counts,
+};
+
+/* method returns the generated descriptor of service.name. */
+static const rpc_method *method(const rpc_service_desc *svc, const char *name)
+{
+	for (size_t i = 0; i < svc->n_methods; i++)
+		if (strcmp(svc->methods[i].name, name) == 0)
+			return &svc->methods[i];
+	ck_abort_msg("no method %s.%s", svc->name, name);
+	return NULL;
+}
+
+/* ---- fixture: a server accepting on its own thread ------------------------- */
+
+typedef struct e2e_server {
+	rpc_server *srv;
+	rpc_listener *lis;
+	pthread_t acceptor;
+	bool http;
+	bool running;
+	const rpc_codec *codec;
+} e2e_server;
+
+static void *accept_main(void *arg)
+{
+	e2e_server *s = arg;
+	return s->http ? rpc_server_accept_http(s->srv, s->lis, NULL, NULL)
+	               : rpc_server_accept(s->srv, s->lis);
+}
+
+static void server_start(e2e_server *s, const rpc_codec *codec, int transport,
+                         bool http)
+{
+	static int unix_seq;
+	char addr[128];
+	rpc_server_options o = {.codec = codec};
+
+	memset(s, 0, sizeof(*s));
+	s->http = http;
+	s->codec = codec;
+	slow_reset();
+	switch (transport) {
+	case T_TCP4:
+		snprintf(addr, sizeof(addr), "tcp:127.0.0.1:0");
+		break;
+	case T_TCP6:
+		snprintf(addr, sizeof(addr), "tcp:[::1]:0");
+		break;
+	default:
+		snprintf(addr, sizeof(addr), "unix:/tmp/rpc-e2e-%ld-%d.sock",
+		         (long)getpid(), unix_seq++);
+		break;
+	}
+	ck_assert_ptr_null(rpc_server_new(&o, &s->srv));
+	ck_assert_ptr_null(e2e_Arith_register(s->srv, &arith_impl, NULL));
+	ck_assert_ptr_null(e2e_Echo_register(s->srv, &echo_impl, NULL));
+	rpc_error *err = rpc_listen(addr, &s->lis);
+	ck_assert_msg(err == NULL, "listen %s (%s, %s): %s", addr,
+	              transport_names[transport],
+	              codec == &rpc_codec_gob ? codec_names[1]
+	              : codec == &rpc_codec_json ? codec_names[2]
+	                                         : codec_names[0],
+	              err ? rpc_error_message(err) : "");
+	ck_assert_int_eq(pthread_create(&s->acceptor, NULL, accept_main, s), 0);
+	s->running = true;
+}
+
+/* server_join waits for the acceptor, which must return NULL. */
+static void server_join(e2e_server *s)
+{
+	void *ret = (void *)1;
+	if (!s->running)
+		return;
+	ck_assert_int_eq(pthread_join(s->acceptor, &ret), 0);
+	s->running = false;
+	ck_assert_msg(ret == NULL, "accept: %s",
+	              rpc_error_message((rpc_error *)ret));
+}
+
+static void server_stop(e2e_server *s)
+{
+	slow_release();
+	if (s->lis)
+		rpc_listener_close(s->lis);
+	server_join(s);
+	rpc_server_free(s->srv);
+	rpc_listener_free(s->lis);
+	s->srv = NULL;
+	s->lis = NULL;
+}
+
+static rpc_client *client_dial(e2e_server *s)
+{
+	rpc_client *c = NULL;
+	rpc_client_options o = {.codec = s->codec};
+	rpc_error *err = rpc_dial(rpc_listener_address(s->lis), &o, &c);
+	ck_assert_msg(err == NULL, "dial %s: %s", rpc_listener_address(s->lis),
+	              err ? rpc_error_message(err) : "");
+	return c;
+}
+
+/* check_multiply makes one valid generated-stub call on c. */
+static void check_multiply(rpc_client *c, int64_t a, int64_t b)
+{
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = 0;
+	args.A = a;
+	args.B = b;
+	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	ck_assert_msg(err == NULL, "Multiply: %s",
+	              err ? rpc_error_message(err) : "");
+	ck_assert_int_eq(r, a * b);
+}
+
+/* check_server_error requires err to be the server's error text, and frees
+ * it. */
+static void check_server_error(rpc_error *err, const char *text)
+{
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(rpc_error_kind_of(err) == RPC_ERR_SERVER,
+	              "kind %s (%s), want RPC_ERR_SERVER",
+	              rpc_error_kind_name(rpc_error_kind_of(err)),
+	              rpc_error_message(err));
+	ck_assert_str_eq(rpc_error_message(err), text);
+	rpc_error_free(err);
+}
+
+static void check_kind(const rpc_error *err, rpc_error_kind kind)
+{
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(rpc_error_kind_of(err) == kind, "kind %s (%s), want %s",
+	              rpc_error_kind_name(rpc_error_kind_of(err)),
+	              rpc_error_message(err), rpc_error_kind_name(kind));
+}
+
+/* ---- the Everything value -------------------------------------------------- */
+
+/* An Everything with every field set, in storage that outlives the call. */
+typedef struct everything_fixture {
+	e2e_Everything e;
+	e2e_Args inner, item[2], *items[2];
+	int64_t nums[4];
+	char *names[3];
+	e2e_Everything_CountsEntry count[2], *counts[2];
+	e2e_Point place_pt[2];
+	e2e_Everything_PlacesEntry place[2], *places[2];
+	uint8_t blob[5];
+} everything_fixture;
+
+static void everything_fill(everything_fixture *f)
+{
+	static char n0[] = "alpha", n1[] = "", n2[] = "gr\xc3\xbc\xc3\x9f "
+	                                              "dich";
+	static char name[] = "Everything \xe2\x9c\x93", cname0[] = "one",
+	            cname1[] = "two", maybe_name[] = "maybe";
+
+	memset(f, 0, sizeof(*f));
+	e2e_Everything_init(&f->e);
+	e2e_Args_init(&f->inner);
+	f->e.Flag = 1;
+	f->e.I = -123456;
+	f->e.L = INT64_MIN + 1;
+	f->e.U = 4000000000u;
+	f->e.UL = UINT64_C(9007199254740993); /* 2^53 + 1 */
+	f->e.F = 1.5f;
+	f->e.D = -2.000244140625;
+	f->e.Name = name;
+	memcpy(f->blob, "\x00\x01\xff\x7f\x80", 5);
+	f->e.Blob.data = f->blob;
+	f->e.Blob.len = 5;
+	f->e.Kind = E2E_COLOR_BLUE;
+	f->inner.A = 6;
+	f->inner.B = -7;
+	f->e.Inner = &f->inner;
+	for (int i = 0; i < 2; i++) {
+		e2e_Args_init(&f->item[i]);
+		f->item[i].A = 10 + i;
+		f->item[i].B = 20 + i;
+		f->items[i] = &f->item[i];
+	}
+	f->e.n_Items = 2;
+	f->e.Items = f->items;
+	f->nums[0] = 0;
+	f->nums[1] = -1;
+	f->nums[2] = INT64_MAX;
+	f->nums[3] = 300;
+	f->e.n_Nums = 4;
+	f->e.Nums = f->nums;
+	f->names[0] = n0;
+	f->names[1] = n1;
+	f->names[2] = n2;
+	f->e.n_Names = 3;
+	f->e.Names = f->names;
+	for (int i = 0; i < 2; i++) {
+		e2e_Everything_CountsEntry_init(&f->count[i]);
+		f->count[i].key = i ? cname1 : cname0;
+		f->count[i].value = i ? -2 : 1;
+		f->counts[i] = &f->count[i];
+		e2e_Point_init(&f->place_pt[i]);
+		f->place_pt[i].X = 100 * (i + 1);
+		f->place_pt[i].Y = -100 * (i + 1);
+		e2e_Everything_PlacesEntry_init(&f->place[i]);
+		f->place[i].key = i ? -5 : 5;
+		f->place[i].value = &f->place_pt[i];
+		f->places[i] = &f->place[i];
+	}
+	f->e.n_Counts = 2;
+	f->e.Counts = f->counts;
+	f->e.n_Places = 2;
+	f->e.Places = f->places;
+	/* optionals set to non-zero values: gob cannot carry a set zero */
+	f->e.has_Maybe = 1;
+	f->e.Maybe = -42;
+	f->e.MaybeName = maybe_name;
+	f->e.has_MaybeD = 0; /* and one left unset */
+}
+
+static void bytes_eq(ProtobufCBinaryData a, ProtobufCBinaryData b)
+{
+	ck_assert_uint_eq(a.len, b.len);
+	if (a.len)
+		ck_assert_int_eq(memcmp(a.data, b.data, a.len), 0);
+}
+
+static void everything_check(const e2e_Everything *want,
+                             const e2e_Everything *got)
+{
+	ck_assert_int_eq(got->Flag, want->Flag);
+	ck_assert_int_eq(got->I, want->I);
+	ck_assert_int_eq(got->L, want->L);
+	ck_assert_uint_eq(got->U, want->U);
+	ck_assert_uint_eq(got->UL, want->UL);
+	ck_assert(got->F == want->F);
+	ck_assert(got->D == want->D);
+	ck_assert_str_eq(got->Name, want->Name);
+	bytes_eq(got->Blob, want->Blob);
+	ck_assert_int_eq(got->Kind, want->Kind);
+	if (want->Inner == NULL) {
+		ck_assert_ptr_null(got->Inner);
+	} else {
+		ck_assert_ptr_nonnull(got->Inner);
+		ck_assert_int_eq(got->Inner->A, want->Inner->A);
+		ck_assert_int_eq(got->Inner->B, want->Inner->B);
+	}
+	ck_assert_uint_eq(got->n_Items, want->n_Items);
+	for (size_t i = 0; i < want->n_Items; i++) {
+		ck_assert_int_eq(got->Items[i]->A, want->Items[i]->A);
+		ck_assert_int_eq(got->Items[i]->B, want->Items[i]->B);
+	}
+	ck_assert_uint_eq(got->n_Nums, want->n_Nums);
+	for (size_t i = 0; i < want->n_Nums; i++)
+		ck_assert_int_eq(got->Nums[i], want->Nums[i]);
+	ck_assert_uint_eq(got->n_Names, want->n_Names);
+	for (size_t i = 0; i < want->n_Names; i++)
+		ck_assert_str_eq(got->Names[i], want->Names[i]);
+	/* maps: any order */
+	ck_assert_uint_eq(got->n_Counts, want->n_Counts);
+	for (size_t i = 0; i < want->n_Counts; i++) {
+		size_t j = 0;
+		while (j < got->n_Counts &&
+		       strcmp(got->Counts[j]->key, want->Counts[i]->key) != 0)
+			j++;
+		ck_assert_msg(j < got->n_Counts, "Counts lost key %s",
+		              want->Counts[i]->key);
+		ck_assert_int_eq(got->Counts[j]->value, want->Counts[i]->value);
+	}
+	ck_assert_uint_eq(got->n_Places, want->n_Places);
+	for (size_t i = 0; i < want->n_Places; i++) {
+		size_t j = 0;
+		while (j < got->n_Places &&
+		       got->Places[j]->key != want->Places[i]->key)
+			j++;
+		ck_assert_msg(j < got->n_Places, "Places lost key %" PRId64,
+		              want->Places[i]->key);
+		ck_assert_ptr_nonnull(got->Places[j]->value);
+		ck_assert_int_eq(got->Places[j]->value->X,
+		                 want->Places[i]->value->X);
+		ck_assert_int_eq(got->Places[j]->value->Y,
+		                 want->Places[i]->value->Y);
+	}
+	ck_assert_int_eq(got->has_Maybe, want->has_Maybe);
+	if (want->has_Maybe)
+		ck_assert_int_eq(got->Maybe, want->Maybe);
+	if (want->MaybeName == NULL)
+		ck_assert_ptr_null(got->MaybeName);
+	else
+		ck_assert_str_eq(got->MaybeName, want->MaybeName);
+	ck_assert_int_eq(got->has_MaybeD, want->has_MaybeD);
+	if (want->has_MaybeD)
+		ck_assert(got->MaybeD == want->MaybeD);
+}
+
+/* ---- round trips ------------------------------------------------------------ */
+
+/* The arguments of one round of Echo calls, and room for the replies. */
+typedef struct echo_round {
+	everything_fixture ev;
+	e2e_Everything ev_reply;
+	e2e_Everything empty, empty_reply;
+	e2e_Args st, st_reply;
+	int64_t i, i_reply;
+	const char *s;
+	char *s_reply;
+	const char *s_empty;
+	char *s_empty_reply;
+	uint8_t blob[300];
+	ProtobufCBinaryData b, b_reply;
+	protobuf_c_boolean t, t_reply, f, f_reply;
+	double d, d_reply;
+	e2e_Color hue, hue_reply;
+	int64_t ints[5];
+	e2e_Int64List il, il_reply;
+	e2e_Point pt[3], *pts[3];
+	e2e_PointList pl, pl_reply;
+	e2e_StringInt64Map_ValueEntry ent[3], *ents[3];
+	e2e_StringInt64Map m, m_reply;
+} echo_round;
+
+static void round_fill(echo_round *r)
+{
+	static char k0[] = "a", k1[] = "bb", k2[] = "c c";
+	memset(r, 0, sizeof(*r));
+	everything_fill(&r->ev);
+	e2e_Everything_init(&r->ev_reply);
+	e2e_Everything_init(&r->empty);
+	e2e_Everything_init(&r->empty_reply);
+	e2e_Args_init(&r->st);
+	e2e_Args_init(&r->st_reply);
+	r->st.A = -1;
+	r->st.B = INT64_MAX;
+	r->i = INT64_MIN;
+	r->s = "hello, \xe4\xb8\x96\xe7\x95\x8c \"quoted\" \\ \n";
+	r->s_empty = "";
+	for (size_t k = 0; k < sizeof(r->blob); k++)
+		r->blob[k] = (uint8_t)(k * 7);
+	r->b.data = r->blob;
+	r->b.len = sizeof(r->blob);
+	r->t = 1;
+	r->f = 0;
+	r->t_reply = 0;
+	r->f_reply = 1;
+	r->d = -1234.5e100;
+	r->hue = E2E_COLOR_GREEN;
+	r->ints[0] = 1;
+	r->ints[1] = -1;
+	r->ints[2] = INT64_MAX;
+	r->ints[3] = INT64_MIN;
+	r->ints[4] = 0;
+	e2e_Int64List_init(&r->il);
+	e2e_Int64List_init(&r->il_reply);
+	r->il.n_value = 5;
+	r->il.value = r->ints;
+	for (int k = 0; k < 3; k++) {
+		e2e_Point_init(&r->pt[k]);
+		r->pt[k].X = k * 11;
+		r->pt[k].Y = -k * 13;
+		r->pts[k] = &r->pt[k];
+		e2e_StringInt64Map_ValueEntry_init(&r->ent[k]);
+		r->ent[k].key = k == 0 ? k0 : k == 1 ? k1 : k2;
+		r->ent[k].value = (k - 1) * 1000000000000LL;
+		r->ents[k] = &r->ent[k];
+	}
+	e2e_PointList_init(&r->pl);
+	e2e_PointList_init(&r->pl_reply);
+	r->pl.n_value = 3;
+	r->pl.value = r->pts;
+	e2e_StringInt64Map_init(&r->m);
+	e2e_StringInt64Map_init(&r->m_reply);
+	r->m.n_value = 3;
+	r->m.value = r->ents;
+}
+
+static void round_check(echo_round *r)
+{
+	everything_check(&r->ev.e, &r->ev_reply);
+	everything_check(&r->empty, &r->empty_reply);
+	ck_assert_int_eq(r->st_reply.A, r->st.A);
+	ck_assert_int_eq(r->st_reply.B, r->st.B);
+	ck_assert_int_eq(r->i_reply, r->i);
+	ck_assert_str_eq(r->s_reply, r->s);
+	ck_assert_ptr_nonnull(r->s_empty_reply);
+	ck_assert_str_eq(r->s_empty_reply, "");
+	bytes_eq(r->b_reply, r->b);
+	ck_assert_int_eq(r->t_reply, 1);
+	ck_assert_int_eq(r->f_reply, 0);
+	ck_assert(r->d_reply == r->d);
+	ck_assert_int_eq(r->hue_reply, r->hue);
+	ck_assert_uint_eq(r->il_reply.n_value, 5);
+	for (int k = 0; k < 5; k++)
+		ck_assert_int_eq(r->il_reply.value[k], r->ints[k]);
+	ck_assert_uint_eq(r->pl_reply.n_value, 3);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_int_eq(r->pl_reply.value[k]->X, r->pt[k].X);
+		ck_assert_int_eq(r->pl_reply.value[k]->Y, r->pt[k].Y);
+	}
+	ck_assert_uint_eq(r->m_reply.n_value, 3);
+	for (int k = 0; k < 3; k++) {
+		size_t j = 0;
+		while (j < 3 && strcmp(r->m_reply.value[j]->key,
+		                       r->ent[k].key) != 0)
+			j++;
+		ck_assert_uint_lt(j, 3);
+		ck_assert_int_eq(r->m_reply.value[j]->value, r->ent[k].value);
+	}
+}
+
+/* round_free frees every reply with its type's free function. */
+static void round_free(echo_round *r)
+{
+	e2e_Everything_free_contents(&r->ev_reply);
+	e2e_Everything_free_contents(&r->empty_reply);
+	e2e_Args_free_contents(&r->st_reply);
+	rpc_value_free_contents(&e2e_StringValue_type, &r->s_reply);
+	rpc_value_free_contents(&e2e_StringValue_type, &r->s_empty_reply);
+	rpc_value_free_contents(&e2e_BytesValue_type, &r->b_reply);
+	e2e_Int64List_free_contents(&r->il_reply);
+	e2e_PointList_free_contents(&r->pl_reply);
+	e2e_StringInt64Map_free_contents(&r->m_reply);
+}
+
+#define CALL_OK(expr)                                                        \
+	do {                                                                 \
+		rpc_error *err_ = (expr);                                    \
+		ck_assert_msg(err_ == NULL, "%s: %s", #expr,                 \
+		              err_ ? rpc_error_message(err_) : "");          \
+	} while (0)
+
+START_TEST(test_e2e_roundtrip_blocking)
+{
+	int ci = _i / N_TRANSPORTS, ti = _i % N_TRANSPORTS;
+	e2e_server s;
+	echo_round *r = malloc(sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	server_start(&s, codecs[ci], ti, false);
+	rpc_client *c = client_dial(&s);
+	round_fill(r);
+
+	CALL_OK(e2e_Echo_Everything(c, &r->ev.e, &r->ev_reply));
+	CALL_OK(e2e_Echo_Everything(c, &r->empty, &r->empty_reply));
+	CALL_OK(e2e_Echo_Struct(c, &r->st, &r->st_reply));
+	CALL_OK(e2e_Echo_Int(c, r->i, &r->i_reply));
+	CALL_OK(e2e_Echo_Str(c, r->s, &r->s_reply));
+	CALL_OK(e2e_Echo_Str(c, r->s_empty, &r->s_empty_reply));
+	CALL_OK(e2e_Echo_Blob(c, r->b, &r->b_reply));
+	CALL_OK(e2e_Echo_Flag(c, r->t, &r->t_reply));
+	CALL_OK(e2e_Echo_Flag(c, r->f, &r->f_reply));
+	CALL_OK(e2e_Echo_Real(c, r->d, &r->d_reply));
+	CALL_OK(e2e_Echo_Hue(c, r->hue, &r->hue_reply));
+	CALL_OK(e2e_Echo_Ints(c, &r->il, &r->il_reply));
+	CALL_OK(e2e_Echo_Points(c, &r->pl, &r->pl_reply));
+	CALL_OK(e2e_Echo_Counts(c, &r->m, &r->m_reply));
+	round_check(r);
+	round_free(r);
+
+	/* free_contents re-initialised the replies: a second round into the
+	 * same storage works and leaks nothing */
+	CALL_OK(e2e_Echo_Everything(c, &r->ev.e, &r->ev_reply));
+	everything_check(&r->ev.e, &r->ev_reply);
+	e2e_Everything_free_contents(&r->ev_reply);
+	ck_assert_ptr_null(r->ev_reply.Inner);
+	ck_assert_uint_eq(r->ev_reply.n_Items, 0);
+
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Echo.Everything"), 3);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Echo.Flag"), 2);
+	rpc_client_free(c);
+	server_stop(&s);
+	free(r);
+}
+END_TEST
+
+START_TEST(test_e2e_roundtrip_go)
+{
+	int ci = _i / N_TRANSPORTS, ti = _i % N_TRANSPORTS;
+	enum { N = 14 };
+	e2e_server s;
+	echo_round *r = malloc(sizeof(*r));
+	rpc_done *q = rpc_done_new_queue();
+	rpc_call *calls[N];
+	bool seen[N] = {false};
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(q);
+	server_start(&s, codecs[ci], ti, false);
+	rpc_client *c = client_dial(&s);
+	round_fill(r);
+
+	int n = 0;
+	CALL_OK(e2e_Echo_Everything_go(c, &r->ev.e, &r->ev_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Everything_go(c, &r->empty, &r->empty_reply, q,
+	                               &calls[n++]));
+	CALL_OK(e2e_Echo_Struct_go(c, &r->st, &r->st_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Int_go(c, r->i, &r->i_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Str_go(c, r->s, &r->s_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Str_go(c, r->s_empty, &r->s_empty_reply, q,
+	                        &calls[n++]));
+	CALL_OK(e2e_Echo_Blob_go(c, r->b, &r->b_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Flag_go(c, r->t, &r->t_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Flag_go(c, r->f, &r->f_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Real_go(c, r->d, &r->d_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Hue_go(c, r->hue, &r->hue_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Ints_go(c, &r->il, &r->il_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Points_go(c, &r->pl, &r->pl_reply, q, &calls[n++]));
+	CALL_OK(e2e_Echo_Counts_go(c, &r->m, &r->m_reply, q, &calls[n++]));
+	ck_assert_int_eq(n, N);
+
+	/* each call completes exactly once, without error */
+	for (int k = 0; k < N; k++) {
+		rpc_call *done = rpc_done_wait(q, 10000);
+		ck_assert_ptr_nonnull(done);
+		int j = 0;
+		while (j < N && calls[j] != done)
+			j++;
+		ck_assert_int_lt(j, N);
+		ck_assert(!seen[j]);
+		seen[j] = true;
+		ck_assert_msg(rpc_call_error(done) == NULL, "%s: %s",
+		              rpc_call_service_method(done),
+		              rpc_error_message(rpc_call_error(done)));
+		rpc_call_free(done);
+	}
+	ck_assert_ptr_null(rpc_done_next(q));
+	round_check(r);
+	round_free(r);
+	rpc_client_free(c);
+	rpc_done_free(q);
+	server_stop(&s);
+	free(r);
+}
+END_TEST
+
+/* ---- error texts -------------------------------------------------------------- */
+
+START_TEST(test_e2e_error_unknown_service)
+{
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = 0;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	args.A = 2;
+	args.B = 3;
+	check_server_error(rpc_client_call(c, "Nope.Multiply",
+	                                   method(&e2e_Arith_service,
+	                                          "Multiply"),
+	                                   &args, &r),
+	                   "rpc: can't find service Nope.Multiply");
+	check_multiply(c, 4, 5);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_error_unknown_method)
+{
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = 0;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	check_server_error(rpc_client_call(c, "Arith.Nope",
+	                                   method(&e2e_Arith_service,
+	                                          "Multiply"),
+	                                   &args, &r),
+	                   "rpc: can't find method Arith.Nope");
+	/* a method of another service is not this one's */
+	check_server_error(rpc_client_call(c, "Arith.Everything",
+	                                   method(&e2e_Arith_service,
+	                                          "Multiply"),
+	                                   &args, &r),
+	                   "rpc: can't find method Arith.Everything");
+	check_multiply(c, -4, 5);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_error_ill_formed)
+{
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = 0;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	check_server_error(rpc_client_call(c, "Multiply",
+	                                   method(&e2e_Arith_service,
+	                                          "Multiply"),
+	                                   &args, &r),
+	                   "rpc: service/method request ill-formed: Multiply");
+	check_multiply(c, 7, 8);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_error_handler_text)
+{
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	e2e_Quotient q = E2E_QUOTIENT_INIT;
+	protobuf_c_boolean b = 0;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	args.A = 17;
+	args.B = 0;
+	check_server_error(e2e_Arith_Divide(c, &args, &q), "divide by zero");
+	check_multiply(c, 1, 1);
+	check_server_error(e2e_Arith_Fail(c, "rpc: no \"such\" thing \xe2\x9c\x97",
+	                                  &b),
+	                   "rpc: no \"such\" thing \xe2\x9c\x97");
+	check_multiply(c, 2, 2);
+	args.B = 5;
+	CALL_OK(e2e_Arith_Divide(c, &args, &q));
+	ck_assert_int_eq(q.Quo, 3);
+	ck_assert_int_eq(q.Rem, 2);
+	e2e_Quotient_free_contents(&q);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+/* Errors and successes in flight together: each completion carries its own
+ * call's outcome, so the error replies went back with the right seq. */
+START_TEST(test_e2e_error_interleaved_seq)
+{
+	enum { N = 24 };
+	e2e_server s;
+	e2e_Args args[N];
+	int64_t replies[N];
+	rpc_call *calls[N];
+	bool seen[N] = {false};
+	const rpc_method *mul = method(&e2e_Arith_service, "Multiply");
+	static const char *const names[4] = {"Arith.Multiply", "Nope.Multiply",
+	                                     "Arith.Nope", "Multiply"};
+	static const char *const texts[4] = {
+		NULL, "rpc: can't find service Nope.Multiply",
+		"rpc: can't find method Arith.Nope",
+		"rpc: service/method request ill-formed: Multiply"};
+	rpc_done *q = rpc_done_new_queue();
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	for (int k = 0; k < N; k++) {
+		e2e_Args_init(&args[k]);
+		args[k].A = k;
+		args[k].B = 1000;
+		replies[k] = -1;
+		CALL_OK(rpc_client_go(c, names[k % 4], mul, &args[k],
+		                      &replies[k], q, &calls[k]));
+	}
+	for (int k = 0; k < N; k++) {
+		rpc_call *done = rpc_done_wait(q, 10000);
+		ck_assert_ptr_nonnull(done);
+		int64_t *rep = rpc_call_reply(done);
+		int j = (int)(rep - replies);
+		ck_assert_int_ge(j, 0);
+		ck_assert_int_lt(j, N);
+		ck_assert_ptr_eq(calls[j], done);
+		ck_assert(!seen[j]);
+		seen[j] = true;
+		ck_assert_str_eq(rpc_call_service_method(done), names[j % 4]);
+		const rpc_error *err = rpc_call_error(done);
+		if (texts[j % 4] == NULL) {
+			ck_assert_ptr_null(err);
+			ck_assert_int_eq(*rep, j * 1000);
+		} else {
+			check_kind(err, RPC_ERR_SERVER);
+			ck_assert_str_eq(rpc_error_message(err), texts[j % 4]);
+		}
+		rpc_call_free(done);
+	}
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), N / 4);
+	check_multiply(c, 3, 3);
+	rpc_client_free(c);
+	rpc_done_free(q);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- registration ------------------------------------------------------------- */
+
+START_TEST(test_e2e_register_name)
+{
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = 0;
+	server_start(&s, &rpc_codec_protobuf, T_TCP4, false);
+	CALL_OK(e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL));
+	rpc_client *c = client_dial(&s);
+	args.A = 6;
+	args.B = 7;
+	CALL_OK(rpc_client_call(c, "Calc.Multiply",
+	                        method(&e2e_Arith_service, "Multiply"), &args,
+	                        &r));
+	ck_assert_int_eq(r, 42);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Calc.Multiply"), 1);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 0);
+	check_multiply(c, 6, 7);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 1);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Calc.Multiply"), 1);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_register_duplicate)
+{
+	e2e_server s;
+	rpc_error *err;
+	server_start(&s, &rpc_codec_protobuf, T_TCP4, false);
+	err = e2e_Arith_register(s.srv, &arith_impl, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: service already defined: Arith");
+	rpc_error_free(err);
+	/* an Echo under the name Arith is a duplicate too */
+	err = e2e_Echo_register_name(s.srv, "Arith", &echo_impl, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: service already defined: Arith");
+	rpc_error_free(err);
+	CALL_OK(e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL));
+	err = e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: service already defined: Calc");
+	rpc_error_free(err);
+	/* the registry is unharmed */
+	rpc_client *c = client_dial(&s);
+	check_multiply(c, 9, 9);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- out-of-order completion ------------------------------------------------- */
+
+START_TEST(test_e2e_out_of_order)
+{
+	enum { FAST = 8 };
+	e2e_server s;
+	e2e_Args slow_args = E2E_ARGS_INIT, args[FAST];
+	int64_t slow_reply = 0, replies[FAST];
+	rpc_call *slow_call = NULL;
+	rpc_done *q = rpc_done_new_queue();
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+
+	slow_args.A = 20000; /* released by the test long before this */
+	slow_args.B = 99;
+	CALL_OK(e2e_Arith_Slow_go(c, &slow_args, &slow_reply, q, &slow_call));
+	ck_assert(slow_wait_running(1));
+	for (int k = 0; k < FAST; k++) {
+		e2e_Args_init(&args[k]);
+		args[k].A = k;
+		args[k].B = k + 1;
+		replies[k] = -1;
+		CALL_OK(e2e_Arith_Add_go(c, &args[k], &replies[k], q, NULL));
+	}
+	/* the fast calls, sent after the slow one, all complete before it */
+	for (int k = 0; k < FAST; k++) {
+		rpc_call *done = rpc_done_wait(q, 10000);
+		ck_assert_ptr_nonnull(done);
+		ck_assert_ptr_ne(done, slow_call);
+		ck_assert_str_eq(rpc_call_service_method(done), "Arith.Add");
+		ck_assert_ptr_null(rpc_call_error(done));
+		int64_t *rep = rpc_call_reply(done);
+		int j = (int)(rep - replies);
+		ck_assert_int_eq(*rep, 2 * j + 1);
+		rpc_call_free(done);
+	}
+	/* a blocking call on the same connection gets through too */
+	check_multiply(c, 11, 12);
+	ck_assert_ptr_null(rpc_done_next(q));
+	slow_release();
+	rpc_call *done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_eq(done, slow_call);
+	ck_assert_ptr_null(rpc_call_error(done));
+	ck_assert_int_eq(slow_reply, 99);
+	rpc_call_free(done);
+	rpc_client_free(c);
+	rpc_done_free(q);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- many threads, one client ----------------------------------------------- */
+
+typedef struct load_arg {
+	rpc_client *c;
+	int id;
+	int calls;
+	atomic_int *bad;
+} load_arg;
+
+static void *load_main(void *p)
+{
+	load_arg *a = p;
+	for (int k = 0; k < a->calls; k++) {
+		e2e_Args args = E2E_ARGS_INIT;
+		args.A = a->id + 1;
+		args.B = k;
+		if (k % 4 == 3) {
+			e2e_Quotient q = E2E_QUOTIENT_INIT;
+			args.A = (int64_t)k * 1000 + a->id;
+			args.B = 1000;
+			rpc_error *err = e2e_Arith_Divide(a->c, &args, &q);
+			if (err || q.Quo != k || q.Rem != a->id)
+				atomic_fetch_add(a->bad, 1);
+			rpc_error_free(err);
+			e2e_Quotient_free_contents(&q);
+		} else {
+			int64_t r = -1;
+			rpc_error *err = e2e_Arith_Multiply(a->c, &args, &r);
+			if (err || r != (int64_t)(a->id + 1) * k)
+				atomic_fetch_add(a->bad, 1);
+			rpc_error_free(err);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_e2e_many_threads)
+{
+	int threads = under_valgrind() ? 10 : 50;
+	int calls = under_valgrind() ? 100 : 1000;
+	e2e_server s;
+	pthread_t tid[50];
+	load_arg la[50];
+	atomic_int bad = 0;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	for (int t = 0; t < threads; t++) {
+		la[t] = (load_arg){c, t, calls, &bad};
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, load_main, &la[t]),
+		                 0);
+	}
+	for (int t = 0; t < threads; t++)
+		pthread_join(tid[t], NULL);
+	ck_assert_int_eq(atomic_load(&bad), 0);
+	uint64_t total = (uint64_t)threads * (uint64_t)calls;
+	uint64_t divides = (uint64_t)threads * (uint64_t)(calls / 4);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Divide"), divides);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"),
+	                  total - divides);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- the server dies mid-call ------------------------------------------------- */
+
+/* read_full reads n bytes from fd, waiting up to 10 s for each. */
+static bool read_full(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+	while (n > 0) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, 10000) != 1)
+			return false;
+		ssize_t k = read(fd, b, n);
+		if (k <= 0)
+			return false;
+		b += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+/* serve_child is the forked server: it serves Arith on a free port, tells
+ * the parent the port, then one byte per Slow call it starts. alarm bounds
+ * its life should the parent fail to kill it. */
+static void serve_child(const rpc_codec *codec, int to_parent)
+{
+	rpc_server *srv = NULL;
+	rpc_listener *l = NULL;
+	rpc_server_options o = {.codec = codec};
+	alarm(60);
+	slow_reset();
+	slow_notify_fd = to_parent;
+	if (rpc_server_new(&o, &srv) ||
+	    e2e_Arith_register(srv, &arith_impl, NULL) ||
+	    rpc_listen("tcp:127.0.0.1:0", &l))
+		_exit(2);
+	int port = rpc_listener_port(l);
+	if (write(to_parent, &port, sizeof(port)) != sizeof(port))
+		_exit(3);
+	rpc_server_accept(srv, l);
+	_exit(4);
+}
+
+START_TEST(test_e2e_server_killed)
+{
+	enum { N = 5 };
+	const rpc_codec *codec = codecs[_i];
+	int pfd[2], port = 0;
+	char addr[64], started[N];
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t replies[N], r = 0;
+	rpc_call *calls[N];
+	bool seen[N] = {false};
+	rpc_client *c = NULL;
+	rpc_client_options co = {.codec = codec};
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		serve_child(codec, pfd[1]);
+	}
+	close(pfd[1]);
+	bool up = read_full(pfd[0], &port, sizeof(port));
+	if (!up) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	ck_assert(up);
+	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%d", port);
+	CALL_OK(rpc_dial(addr, &co, &c));
+	check_multiply(c, 3, 4);
+
+	rpc_done *q = rpc_done_new_queue();
+	args.A = 30000; /* the child dies long before */
+	args.B = 1;
+	for (int k = 0; k < N; k++) {
+		replies[k] = -1;
+		CALL_OK(e2e_Arith_Slow_go(c, &args, &replies[k], q, &calls[k]));
+	}
+	bool all_started = read_full(pfd[0], started, N);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	int st = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	close(pfd[0]);
+	ck_assert(all_started);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+	/* every pending call completes exactly once, with unexpected EOF */
+	for (int k = 0; k < N; k++) {
+		rpc_call *done = rpc_done_wait(q, 10000);
+		ck_assert_ptr_nonnull(done);
+		int j = (int)((int64_t *)rpc_call_reply(done) - replies);
+		ck_assert_int_ge(j, 0);
+		ck_assert_int_lt(j, N);
+		ck_assert_ptr_eq(calls[j], done);
+		ck_assert(!seen[j]);
+		seen[j] = true;
+		check_kind(rpc_call_error(done), RPC_ERR_UNEXPECTED_EOF);
+		ck_assert_str_eq(rpc_error_message(rpc_call_error(done)),
+		                 "unexpected EOF");
+		ck_assert_int_eq(replies[j], -1);
+		rpc_call_free(done);
+	}
+	ck_assert_ptr_null(rpc_done_wait(q, 50));
+
+	/* later calls fail at once; an async one never completes */
+	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	check_kind(err, RPC_ERR_SHUTDOWN);
+	ck_assert_str_eq(rpc_error_message(err), "connection is shut down");
+	rpc_error_free(err);
+	rpc_call *late = NULL;
+	err = e2e_Arith_Multiply_go(c, &args, &r, q, &late);
+	check_kind(err, RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	/* the user has not closed yet: the first close succeeds (as Go's
+	 * Close after the reader ended), the second reports shutdown */
+	ck_assert_ptr_null(rpc_client_close(c));
+	err = rpc_client_close(c);
+	check_kind(err, RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	ck_assert_ptr_null(rpc_done_next(q));
+	rpc_done_free(q);
+}
+END_TEST
+
+/* ---- close ------------------------------------------------------------------ */
+
+START_TEST(test_e2e_close)
+{
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = 0, slow_reply = -1;
+	rpc_call *slow_call = NULL;
+	rpc_done *q = rpc_done_new_queue();
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	check_multiply(c, 2, 21);
+
+	/* a call in flight completes with the shutdown error */
+	args.A = 20000;
+	args.B = 5;
+	CALL_OK(e2e_Arith_Slow_go(c, &args, &slow_reply, q, &slow_call));
+	ck_assert(slow_wait_running(1));
+	ck_assert_ptr_null(rpc_client_close(c));
+	rpc_call *done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_eq(done, slow_call);
+	check_kind(rpc_call_error(done), RPC_ERR_SHUTDOWN);
+	ck_assert_str_eq(rpc_error_message(rpc_call_error(done)),
+	                 "connection is shut down");
+	rpc_call_free(done);
+
+	/* later calls fail at once */
+	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	check_kind(err, RPC_ERR_SHUTDOWN);
+	ck_assert_str_eq(rpc_error_message(err), "connection is shut down");
+	rpc_error_free(err);
+	err = e2e_Arith_Add_go(c, &args, &r, q, NULL);
+	check_kind(err, RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	err = rpc_client_close(c);
+	check_kind(err, RPC_ERR_SHUTDOWN);
+	ck_assert_str_eq(rpc_error_message(err), "connection is shut down");
+	rpc_error_free(err);
+	rpc_client_free(c);
+	ck_assert_ptr_null(rpc_done_next(q));
+	rpc_done_free(q);
+
+	/* the server is fine */
+	slow_release();
+	c = client_dial(&s);
+	check_multiply(c, 5, 5);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- hostile input on raw sockets (native framing) ------------------------ */
+
+static int raw_connect(e2e_server *s)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct timeval tv = {10, 0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	sa.sin_port = htons((uint16_t)rpc_listener_port(s->lis));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void raw_write(int fd, const void *p, size_t n)
+{
+	ck_assert_int_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* raw_expect_closed reads until the server ends the connection (EOF or a
+ * reset), requiring that no byte arrives first. */
+static void raw_expect_closed(int fd)
+{
+	char b[64];
+	ssize_t n = recv(fd, b, sizeof(b), 0);
+	ck_assert_msg(n == 0 || (n < 0 && errno == ECONNRESET),
+	              "want the connection closed, got %zd (%s)", n,
+	              n < 0 ? strerror(errno) : "bytes");
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* frame_make writes a request frame into out (room for 4 + 64 + len(sm) +
+ * blen bytes) and returns its length. */
+static size_t frame_make(uint8_t *out, const char *sm, uint64_t seq,
+                         const uint8_t *body, size_t blen)
+{
+	size_t n = 4, sl = strlen(sm);
+	n += put_varint(out + n, sl);
+	memcpy(out + n, sm, sl);
+	n += sl;
+	n += put_varint(out + n, seq);
+	n += put_varint(out + n, 0);
+	memcpy(out + n, body, blen);
+	n += blen;
+	uint32_t len = (uint32_t)(n - 4);
+	out[0] = (uint8_t)(len >> 24);
+	out[1] = (uint8_t)(len >> 16);
+	out[2] = (uint8_t)(len >> 8);
+	out[3] = (uint8_t)len;
+	return n;
+}
+
+static uint64_t get_varint(const uint8_t *p, size_t len, size_t *i)
+{
+	uint64_t v = 0;
+	for (int shift = 0; *i < len && shift < 64; shift += 7) {
+		uint8_t b = p[(*i)++];
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	ck_abort_msg("bad varint in a response");
+	return 0;
+}
+
+/* raw_read_response reads one response frame: its seq, error text (into
+ * err, NUL-terminated) and body (into body, length in *blen). */
+static void raw_read_response(int fd, uint64_t *seq, char *err, size_t errcap,
+                              uint8_t *body, size_t *blen)
+{
+	uint8_t hdr[4], payload[4096];
+	size_t i = 0;
+	ck_assert(read_full(fd, hdr, 4));
+	size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	             (size_t)hdr[2] << 8 | hdr[3];
+	ck_assert_uint_le(len, sizeof(payload));
+	ck_assert(read_full(fd, payload, len));
+	uint64_t sl = get_varint(payload, len, &i);
+	ck_assert_uint_le(i + sl, len);
+	i += sl;
+	*seq = get_varint(payload, len, &i);
+	uint64_t el = get_varint(payload, len, &i);
+	ck_assert_uint_le(i + el, len);
+	ck_assert_uint_lt(el, errcap);
+	memcpy(err, payload + i, el);
+	err[el] = '\0';
+	i += el;
+	*blen = len - i;
+	memcpy(body, payload + i, *blen);
+}
+
+static size_t args_body(uint8_t *buf, int64_t a, int64_t b)
+{
+	e2e_Args args = E2E_ARGS_INIT;
+	args.A = a;
+	args.B = b;
+	return protobuf_c_message_pack(&args.base, buf);
+}
+
+/* still_serving: a generated-stub call on a new connection works. */
+static void still_serving(e2e_server *s)
+{
+	rpc_client *c = client_dial(s);
+	check_multiply(c, 12, 13);
+	rpc_client_free(c);
+}
+
+static void hostile_start(e2e_server *s)
+{
+	rpc_server_options o = {.max_frame = 4096};
+	memset(s, 0, sizeof(*s));
+	s->codec = &rpc_codec_protobuf;
+	slow_reset();
+	ck_assert_ptr_null(rpc_server_new(&o, &s->srv));
+	ck_assert_ptr_null(e2e_Arith_register(s->srv, &arith_impl, NULL));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &s->lis));
+	ck_assert_int_eq(pthread_create(&s->acceptor, NULL, accept_main, s), 0);
+	s->running = true;
+}
+
+START_TEST(test_e2e_hostile_garbage)
+{
+	e2e_server s;
+	hostile_start(&s);
+	int fd = raw_connect(&s);
+	/* "GET " read as a length is 1.2 GB, far over max_frame */
+	static const char junk[] = "GET / HTTP/1.0\r\n\r\n\xff\xfe\x00 garbage";
+	raw_write(fd, junk, sizeof(junk));
+	raw_expect_closed(fd);
+	close(fd);
+	still_serving(&s);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_hostile_truncated)
+{
+	e2e_server s;
+	uint8_t body[64], frame[256];
+	hostile_start(&s);
+	int fd = raw_connect(&s);
+	size_t blen = args_body(body, 3, 4);
+	size_t n = frame_make(frame, "Arith.Multiply", 1, body, blen);
+	raw_write(fd, frame, n - 2); /* the end of the frame never comes */
+	shutdown(fd, SHUT_WR);
+	raw_expect_closed(fd); /* no reply, just closed */
+	close(fd);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 0);
+	still_serving(&s);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 1);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_hostile_oversized)
+{
+	e2e_server s;
+	hostile_start(&s);
+	int fd = raw_connect(&s);
+	/* a length of 4097, one over max_frame, followed by a few bytes */
+	static const uint8_t big[] = {0x00, 0x00, 0x10, 0x01, 1, 2, 3};
+	raw_write(fd, big, sizeof(big));
+	raw_expect_closed(fd);
+	close(fd);
+	still_serving(&s);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_hostile_no_service)
+{
+	e2e_server s;
+	uint8_t body[64], frame[256], rbody[256];
+	char err[256];
+	uint64_t seq = 0;
+	size_t rlen = 0;
+	hostile_start(&s);
+	int fd = raw_connect(&s);
+	size_t blen = args_body(body, 3, 4);
+
+	/* a header naming no registered service: an error reply with its
+	 * seq and an empty body; the connection lives on */
+	size_t n = frame_make(frame, "Nope.Multiply", 41, body, blen);
+	raw_write(fd, frame, n);
+	raw_read_response(fd, &seq, err, sizeof(err), rbody, &rlen);
+	ck_assert_uint_eq(seq, 41);
+	ck_assert_str_eq(err, "rpc: can't find service Nope.Multiply");
+	ck_assert_uint_eq(rlen, 0);
+
+	/* an empty service/method names nothing at all: ill-formed */
+	n = frame_make(frame, "", 42, body, blen);
+	raw_write(fd, frame, n);
+	raw_read_response(fd, &seq, err, sizeof(err), rbody, &rlen);
+	ck_assert_uint_eq(seq, 42);
+	ck_assert_str_eq(err, "rpc: service/method request ill-formed: ");
+	ck_assert_uint_eq(rlen, 0);
+
+	/* and a valid request on the same connection is answered */
+	n = frame_make(frame, "Arith.Multiply", 43, body, blen);
+	raw_write(fd, frame, n);
+	raw_read_response(fd, &seq, err, sizeof(err), rbody, &rlen);
+	ck_assert_uint_eq(seq, 43);
+	ck_assert_str_eq(err, "");
+	e2e_Int64Value *v = (e2e_Int64Value *)protobuf_c_message_unpack(
+		&e2e_Int64Value_descriptor, NULL, rlen, rbody);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(v->value, 12);
+	protobuf_c_message_free_unpacked(&v->base, NULL);
+	close(fd);
+	still_serving(&s);
+	server_stop(&s);
+}
+END_TEST
+
+/* Garbage on a gob or JSON connection ends it too; the server lives. */
+START_TEST(test_e2e_hostile_garbage_codecs)
+{
+	e2e_server s;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	int fd = raw_connect(&s);
+	static const uint8_t junk[] = {0xff, 0x81, 0x03, '{', '}', '}', ']',
+	                               0x00, 0x7f, 0xfe, 0x01, '"', '\n'};
+	raw_write(fd, junk, sizeof(junk));
+	shutdown(fd, SHUT_WR);
+	raw_expect_closed(fd);
+	close(fd);
+	still_serving(&s);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- HTTP --------------------------------------------------------------------- */
+
+/* http_get sends request on a new connection and returns the whole
+ * response (caller frees). */
+static char *http_get(e2e_server *s, const char *request)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	ck_assert_ptr_nonnull(buf);
+	int fd = raw_connect(s);
+	raw_write(fd, request, strlen(request));
+	for (;;) {
+		ck_assert_uint_lt(len, cap - 1);
+		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+START_TEST(test_e2e_http_connect)
+{
+	e2e_server s;
+	rpc_client *c = NULL;
+	rpc_client_options o = {.codec = codecs[_i]};
+	server_start(&s, codecs[_i], T_TCP4, true);
+	CALL_OK(rpc_dial_http(rpc_listener_address(s.lis), NULL, &o, &c));
+	check_multiply(c, 6, 9);
+	int64_t x = 0;
+	CALL_OK(e2e_Echo_Int(c, -77, &x));
+	ck_assert_int_eq(x, -77);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_e2e_http_405)
+{
+	e2e_server s;
+	server_start(&s, &rpc_codec_protobuf, T_TCP4, true);
+	char *resp = http_get(&s, "GET /_goRPC_ HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(resp, " 405 Method Not Allowed\r\n"));
+	size_t n = strlen(resp);
+	ck_assert_uint_ge(n, 17);
+	ck_assert_str_eq(resp + n - 17, "405 must CONNECT\n");
+	free(resp);
+	/* the server still takes CONNECT afterwards */
+	rpc_client *c = NULL;
+	CALL_OK(rpc_dial_http(rpc_listener_address(s.lis), NULL, NULL, &c));
+	check_multiply(c, 2, 3);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+/* row finds the debug page's table row of a method and its call count. */
+static void check_row(const char *section_start, const char *section_end,
+                      const char *sig, unsigned calls)
+{
+	char want[256];
+	snprintf(want, sizeof(want),
+	         "<td align=left font=fixed>%s error</td>\n"
+	         "\t\t\t<td align=center>%u</td>",
+	         sig, calls);
+	const char *p = strstr(section_start, want);
+	ck_assert_msg(p != NULL && (section_end == NULL || p < section_end),
+	              "debug page lacks row: %s", want);
+}
+
+START_TEST(test_e2e_http_debug_page)
+{
+	e2e_server s;
+	rpc_client *c = NULL;
+	e2e_Args args = E2E_ARGS_INIT;
+	e2e_Quotient q = E2E_QUOTIENT_INIT;
+	int64_t r;
+	server_start(&s, &rpc_codec_protobuf, T_TCP4, true);
+	CALL_OK(e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL));
+	CALL_OK(rpc_dial_http(rpc_listener_address(s.lis), NULL, NULL, &c));
+	for (int k = 0; k < 3; k++)
+		check_multiply(c, k, 2);
+	args.A = 8;
+	args.B = 2;
+	CALL_OK(e2e_Arith_Add(c, &args, &r));
+	CALL_OK(e2e_Arith_Add(c, &args, &r));
+	args.B = 0;
+	check_server_error(e2e_Arith_Divide(c, &args, &q), "divide by zero");
+	args.B = 3;
+	CALL_OK(rpc_client_call(c, "Calc.Divide",
+	                        method(&e2e_Arith_service, "Divide"), &args, &q));
+	CALL_OK(e2e_Echo_Int(c, 5, &r));
+	/* a failed lookup is no call */
+	check_server_error(rpc_client_call(c, "Arith.Nope",
+	                                   method(&e2e_Arith_service, "Add"),
+	                                   &args, &r),
+	                   "rpc: can't find method Arith.Nope");
+	rpc_client_free(c);
+
+	char *page = http_get(&s, "GET /debug/rpc HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(page, " 200 OK\r\n"));
+	char *body = strstr(page, "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	char *arith = strstr(body, "Service Arith\n");
+	char *calc = strstr(body, "Service Calc\n");
+	char *echo = strstr(body, "Service Echo\n");
+	ck_assert_ptr_nonnull(arith);
+	ck_assert_ptr_nonnull(calc);
+	ck_assert_ptr_nonnull(echo);
+	ck_assert(arith < calc); /* services sorted by name */
+	ck_assert(calc < echo);
+	check_row(arith, calc, "Multiply(Args, *int64)", 3);
+	check_row(arith, calc, "Add(Args, *int64)", 2);
+	check_row(arith, calc, "Divide(Args, *Quotient)", 1);
+	check_row(arith, calc, "Slow(Args, *int64)", 0);
+	check_row(arith, calc, "Fail(string, *bool)", 0);
+	check_row(calc, echo, "Divide(Args, *Quotient)", 1);
+	check_row(calc, echo, "Multiply(Args, *int64)", 0);
+	check_row(echo, NULL, "Int(int64, *int64)", 1);
+	/* type names are HTML-escaped, as Go's template does */
+	check_row(echo, NULL,
+	          "Counts(map&lt;string, int64&gt;, *map&lt;string, int64&gt;)",
+	          0);
+	check_row(echo, NULL, "Points(list&lt;Point&gt;, *list&lt;Point&gt;)", 0);
+	/* methods sorted by name within a service */
+	ck_assert(strstr(arith, "Add(") < strstr(arith, "Divide("));
+	ck_assert(strstr(arith, "Divide(") < strstr(arith, "Fail("));
+	ck_assert(strstr(arith, "Fail(") < strstr(arith, "Multiply("));
+	ck_assert(strstr(arith, "Multiply(") < strstr(arith, "Slow("));
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 3);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Calc.Divide"), 1);
+	free(page);
+	e2e_Quotient_free_contents(&q);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- server shutdown -------------------------------------------------------- */
+
+START_TEST(test_e2e_shutdown_drains)
+{
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t slow_reply = -1, r = 0;
+	rpc_call *slow_call = NULL;
+	rpc_done *q = rpc_done_new_queue();
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	check_multiply(c, 1, 2);
+	args.A = 200; /* nobody releases it: it sleeps 200 ms */
+	args.B = 77;
+	CALL_OK(e2e_Arith_Slow_go(c, &args, &slow_reply, q, &slow_call));
+	ck_assert(slow_wait_running(1));
+
+	/* free while the call runs: it waits for the call, whose reply is
+	 * sent, and the accept loop returns */
+	rpc_server_free(s.srv);
+	s.srv = NULL;
+	server_join(&s);
+	rpc_listener_free(s.lis);
+	s.lis = NULL;
+
+	rpc_call *done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_eq(done, slow_call);
+	ck_assert_msg(rpc_call_error(done) == NULL, "slow call: %s",
+	              rpc_error_message(rpc_call_error(done)));
+	ck_assert_int_eq(slow_reply, 77);
+	rpc_call_free(done);
+
+	/* the connection is gone now */
+	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	ck_assert_ptr_nonnull(err);
+	ck_assert(rpc_error_kind_of(err) == RPC_ERR_SHUTDOWN ||
+	          rpc_error_kind_of(err) == RPC_ERR_UNEXPECTED_EOF);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	rpc_done_free(q);
+}
+END_TEST
+
+/* ---- the suite -------------------------------------------------------------- */
+
+static Suite *e2e_suite(void)
+{
+	Suite *s = suite_create("e2e");
+	TCase *tc;
+
+	tc = tcase_create("roundtrip");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_e2e_roundtrip_blocking, 0,
+	                    N_CODECS * N_TRANSPORTS);
+	tcase_add_loop_test(tc, test_e2e_roundtrip_go, 0,
+	                    N_CODECS * N_TRANSPORTS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_e2e_error_unknown_service, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_error_unknown_method, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_error_ill_formed, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_error_handler_text, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_error_interleaved_seq, 0, N_CODECS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("registry");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_e2e_register_name);
+	tcase_add_test(tc, test_e2e_register_duplicate);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("order");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_e2e_out_of_order, 0, N_CODECS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("concurrency");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_e2e_many_threads, 0, N_CODECS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("peer_death");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_e2e_server_killed, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_close, 0, N_CODECS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_e2e_hostile_garbage);
+	tcase_add_test(tc, test_e2e_hostile_truncated);
+	tcase_add_test(tc, test_e2e_hostile_oversized);
+	tcase_add_test(tc, test_e2e_hostile_no_service);
+	tcase_add_loop_test(tc, test_e2e_hostile_garbage_codecs, 1, N_CODECS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("http");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_e2e_http_connect, 0, N_CODECS);
+	tcase_add_test(tc, test_e2e_http_405);
+	tcase_add_test(tc, test_e2e_http_debug_page);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shutdown");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_e2e_shutdown_drains, 0, N_CODECS);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(e2e_suite());
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
