@@ -336,6 +336,7 @@ const gob_wtype *gob_rtable_find(const gob_rtable *t, int64_t id)
 rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 {
 	gob_wtype w;
+	size_t i;
 	int rc;
 
 	if (id < GOB_FIRST_USER_ID)
@@ -359,6 +360,9 @@ rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 	rc = def_wire(r, &w);
 	if (rc == DEF_OK && r->pos != r->len)
 		rc = DEF_BAD;
+	for (i = 0; rc == DEF_OK && i < w.n_fields; i++)
+		if (w.fields[i].name == NULL || w.fields[i].id == 0)
+			rc = DEF_BAD; /* every field has a name and a type */
 	if (rc != DEF_OK) {
 		def_wtype_fini(&w);
 		if (rc == DEF_OOM)

@@ -5,7 +5,8 @@
  * way the runtime drives the codec, until the input runs out or breaks.
  * Built with clang as a libFuzzer binary (fuzz_gob); with -DGOB_FUZZ_MAIN
  * it replays the files named on the command line (directories: each file
- * in them), which meson runs over tests/gob/fixtures as a plain test.
+ * in them), which meson runs over tests/gob/fixtures and tests/gob/corpus
+ * (inputs that once failed) as a plain test.
  */
 #include <dirent.h>
 #include <stdio.h>

@@ -912,6 +912,26 @@ START_TEST(test_gob_bad_type_definitions)
 	read_fails(s, buf.data, buf.len, "predefined");
 	rpc_codec_gob.state_free(s);
 
+	/* a struct field without a name (found by fuzzing) */
+	s = state(true, MAX_FRAME);
+	buf.len = 0;
+	{
+		rpci_buf b = {0};
+		ck_assert(gob_put_int(&b, -65) && gob_put_uint(&b, 3) &&
+		          gob_put_uint(&b, 1) && gob_put_uint(&b, 2) &&
+		          gob_put_int(&b, 65) && gob_put_uint(&b, 0) &&
+		          gob_put_uint(&b, 1) && gob_put_uint(&b, 1) &&
+		          gob_put_uint(&b, 2) && gob_put_int(&b, GOB_ID_STRING) &&
+		          gob_put_uint(&b, 0) && gob_put_uint(&b, 0) &&
+		          gob_put_uint(&b, 0));
+		put_msg(&buf, &b);
+		rpci_buf_fini(&b);
+	}
+	put_request(&buf, "T.M", 1);
+	put_request(&buf, "T.M", 2);
+	read_fails(s, buf.data, buf.len, "malformed definition");
+	rpc_codec_gob.state_free(s);
+
 	s = state(true, MAX_FRAME);
 	buf.len = 0;
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
