@@ -1035,6 +1035,60 @@ START_TEST(test_server_serve_conn_returns_on_hangup)
 }
 END_TEST
 
+static const rpc_codec *serve_codec;
+static void *serve_codec_main(void *arg)
+{
+	(void)arg;
+	return rpc_server_serve_codec(srv, serve_fd, serve_codec);
+}
+
+/* The server speaks Go's gob and JSON-RPC too, per connection. */
+START_TEST(test_server_serve_codec_gob_and_json)
+{
+	const rpc_codec *codecs[] = {&rpc_codec_gob, &rpc_codec_json};
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
+	                                       NULL, NULL));
+	for (int i = 0; i < 2; i++) {
+		int sv[2];
+		pthread_t t;
+		rpc_client *c = NULL;
+		rpc_client_options o = {.codec = codecs[i]};
+		char *in = "héllo", *out = NULL;
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		                            0, sv),
+		                 0);
+		serve_fd = sv[0];
+		serve_codec = codecs[i];
+		ck_assert_int_eq(pthread_create(&t, NULL, serve_codec_main,
+		                                NULL),
+		                 0);
+		ck_assert_ptr_null(rpc_client_new_fd(sv[1], &o, &c));
+		check_multiply(c);
+		ck_assert_ptr_null(rpc_client_call(c, "Arith.Echo",
+		                                   &arith_methods[1], &in, &out));
+		ck_assert_str_eq(out, in);
+		rpc_value_free_contents(&type_string, &out);
+		int64_t r;
+		Srv__Args args = SRV__ARGS__INIT;
+		rpc_error *err = rpc_client_call(c, "Arith.Nope",
+		                                 &arith_methods[2], &args.base,
+		                                 &r);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_str_eq(rpc_error_message(err),
+		                 "rpc: can't find method Arith.Nope");
+		rpc_error_free(err);
+		rpc_client_free(c);
+		void *ret = (void *)1;
+		pthread_join(t, &ret);
+		ck_assert_ptr_null(ret);
+	}
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"), 2);
+	rpc_server_free(srv);
+	srv = NULL;
+}
+END_TEST
+
 START_TEST(test_server_serve_request)
 {
 	int sv[2];
@@ -1195,6 +1249,7 @@ static Suite *server_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_server_serve_conn_returns_on_hangup);
 	tcase_add_test(tc, test_server_serve_request);
+	tcase_add_test(tc, test_server_serve_codec_gob_and_json);
 	tcase_add_test(tc, test_server_shutdown_drains_calls);
 	suite_add_tcase(s, tc);
 	return s;
