@@ -309,6 +309,40 @@ START_TEST(test_tmpl_syntax_errors_are_reported)
 }
 END_TEST
 
+START_TEST(test_tmpl_random_input_never_crashes)
+{
+	/* random text over the engine's own alphabet: every run either
+	 * renders or reports an error with a location */
+	static const char alphabet[] = "{{}}#^/!@ xyl\n";
+	tmpl_arena *a = tmpl_arena_new();
+	tmpl_val *v = tmpl_obj(a);
+	tmpl_set_str(a, v, "x", "X");
+	tmpl_set_bool(a, v, "y", true);
+	tmpl_val *l = tmpl_set_list(a, v, "l");
+	tmpl_set_str(a, tmpl_push(a, l), "x", "1");
+	unsigned seed = 12345;
+	for (int round = 0; round < 3000; round++) {
+		char src[48];
+		seed = seed * 1103515245u + 12345u;
+		size_t n = (seed >> 16) % (sizeof src - 1);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			src[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+		}
+		src[n] = '\0';
+		bool ok;
+		char *r = render(src, v, &ok);
+		ck_assert_ptr_nonnull(r);
+		if (!ok)
+			ck_assert_msg(strncmp(r, "t.tmpl:", 7) == 0 &&
+			                      strstr(r, ": error: ") != NULL,
+			              "bad error text for '%s': %s", src, r);
+		free(r);
+	}
+	tmpl_arena_free(a);
+}
+END_TEST
+
 /* ---- golden files -------------------------------------------------------- */
 
 static const char *const goldens[] = {"arith", "all",  "common",
@@ -577,6 +611,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_tmpl_names_resolve_outwards);
 	tcase_add_test(tc, test_tmpl_unknown_name_fails_with_location);
 	tcase_add_test(tc, test_tmpl_syntax_errors_are_reported);
+	tcase_add_test(tc, test_tmpl_random_input_never_crashes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("golden");
