@@ -229,7 +229,7 @@ void rpci_monitor_wake(rpc_server *srv)
 /* monitor_check looks at lp once; true if a call ran or is running. */
 static bool monitor_check(rpc_server *srv, rpci_loop *lp)
 {
-	bool busy;
+	bool busy, stuck = false;
 
 	pthread_mutex_lock(&lp->mu);
 	busy = lp->in_handler || lp->calls != lp->seen;
@@ -241,11 +241,13 @@ static bool monitor_check(rpc_server *srv, rpci_loop *lp)
 		if (lp->idle > 0)
 			pthread_cond_signal(&lp->cv);
 		else if (!rpci_server_spawn(srv, lp))
-			rpci_server_log(srv, "rpc: no thread to take over a "
-			                     "slow call's loop");
+			stuck = true; /* the next thread to finish takes it */
 	}
 	lp->seen = lp->calls;
 	pthread_mutex_unlock(&lp->mu);
+	if (stuck)
+		rpci_server_log(srv, "rpc: no thread to take over from a slow "
+		                     "call (max_threads reached)");
 	return busy;
 }
 

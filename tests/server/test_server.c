@@ -583,6 +583,45 @@ START_TEST(test_server_many_slow_calls_one_conn)
 }
 END_TEST
 
+static atomic_int log_lines;
+static void count_log(void *ud, const char *line)
+{
+	(void)ud;
+	if (strncmp(line, "rpc: ", 5) == 0)
+		atomic_fetch_add(&log_lines, 1);
+}
+
+/* At the thread cap slow calls wait their turn, and every one completes. */
+START_TEST(test_server_thread_cap)
+{
+	enum { N = 3 };
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r[N] = {0};
+	rpc_server_options o = {.threads = 1, .max_threads = 1,
+	                        .log = count_log};
+	ck_assert(start_server_opts("tcp:127.0.0.1:0", &o));
+	rpc_client *c = dial();
+	atomic_store(&max_sleeping, 0);
+	atomic_store(&log_lines, 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_null(go_sleep(c, 50, i + 1, &r[i], d));
+	for (int i = 0; i < N; i++) {
+		rpc_call *call = rpc_done_wait(d, 10000);
+		ck_assert_ptr_nonnull(call);
+		ck_assert_ptr_null(rpc_call_error(call));
+		rpc_call_free(call);
+	}
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(r[i], i + 1);
+	ck_assert_int_eq(atomic_load(&max_sleeping), 1);
+	ck_assert_int_ge(atomic_load(&log_lines), 1); /* said so */
+	check_multiply(c);
+	rpc_client_free(c);
+	rpc_done_free(d);
+	stop_server();
+}
+END_TEST
+
 enum { STRESS_THREADS = 50, STRESS_CALLS = 1000 };
 static rpc_client *shared_client;
 static atomic_int stress_ok;
@@ -1223,6 +1262,7 @@ static Suite *server_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_server_out_of_order_replies);
 	tcase_add_test(tc, test_server_many_slow_calls_one_conn);
+	tcase_add_test(tc, test_server_thread_cap);
 	tcase_add_test(tc, test_server_50_threads_1000_calls);
 	tcase_add_test(tc, test_server_many_connections);
 	tcase_add_test(tc, test_server_killed_mid_call);
