@@ -447,6 +447,9 @@ static const char *wrapper_for(vbuild *b, const ast_type *t,
 	m->cname = cname;
 	m->full = full_name(b, name);
 	m->rpc_name = ctype_spell(b->a, t);
+	m->doc = tmpl_printf(b->a,
+	                     "The protobuf wire form of %s arguments and replies.",
+	                     m->rpc_name);
 	m->form = is_container(t) ? "RPC_FORM_WRAPPED" : "RPC_FORM_VALUE";
 	m->n_fields = 1;
 	m->fields = tmpl_alloc(b->a, sizeof *m->fields);
@@ -599,6 +602,16 @@ static void view_message(vbuild *b, const vmsg *m, tmpl_val *o)
 	tmpl_set_str(a, o, "m_cname", m->cname);
 	tmpl_set_str(a, o, "m_name", m->name);
 	tmpl_set_str(a, o, "m_full", m->full);
+	const char *local = m->full;
+	if (b->file->package)
+		local += strlen(b->file->package) + 1;
+	if (m->kind == VM_STRUCT)
+		tmpl_set_strf(a, o, "m_title", "struct %s", m->name);
+	else if (m->kind == VM_ENTRY)
+		tmpl_set_strf(a, o, "m_title", "map entry %s", local);
+	else
+		tmpl_set_strf(a, o, "m_title", "%s: the wire form of %s", m->name,
+		              m->rpc_name);
 	tmpl_set_strf(a, o, "m_init", "%s_INIT", ctype_upper(a, m->cname));
 	tmpl_set_str(a, o, "doc", c_doc(b, m->doc, ""));
 	tmpl_set_bool(a, o, "m_user", m->kind != VM_ENTRY);

@@ -38,7 +38,7 @@ const ProtobufCEnumDescriptor all_Op_descriptor = {
 	.value_ranges = all_Op_value_ranges,
 };
 
-/* ---- Args ---- */
+/* ---- struct Args ---- */
 
 void all_Args_init(all_Args *m)
 {
@@ -100,7 +100,7 @@ const rpc_type all_Args_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- Quotient ---- */
+/* ---- struct Quotient ---- */
 
 void all_Quotient_init(all_Quotient *m)
 {
@@ -162,7 +162,7 @@ const rpc_type all_Quotient_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- ByBoolEntry ---- */
+/* ---- map entry Everything.ByBoolEntry ---- */
 
 void all_Everything_ByBoolEntry_init(all_Everything_ByBoolEntry *m)
 {
@@ -213,7 +213,7 @@ const ProtobufCMessageDescriptor all_Everything_ByBoolEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_ByBoolEntry_init,
 };
 
-/* ---- ByInt32Entry ---- */
+/* ---- map entry Everything.ByInt32Entry ---- */
 
 void all_Everything_ByInt32Entry_init(all_Everything_ByInt32Entry *m)
 {
@@ -263,7 +263,7 @@ const ProtobufCMessageDescriptor all_Everything_ByInt32Entry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_ByInt32Entry_init,
 };
 
-/* ---- ByInt64Entry ---- */
+/* ---- map entry Everything.ByInt64Entry ---- */
 
 void all_Everything_ByInt64Entry_init(all_Everything_ByInt64Entry *m)
 {
@@ -314,7 +314,7 @@ const ProtobufCMessageDescriptor all_Everything_ByInt64Entry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_ByInt64Entry_init,
 };
 
-/* ---- ByUint32Entry ---- */
+/* ---- map entry Everything.ByUint32Entry ---- */
 
 void all_Everything_ByUint32Entry_init(all_Everything_ByUint32Entry *m)
 {
@@ -364,7 +364,7 @@ const ProtobufCMessageDescriptor all_Everything_ByUint32Entry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_ByUint32Entry_init,
 };
 
-/* ---- ByUint64Entry ---- */
+/* ---- map entry Everything.ByUint64Entry ---- */
 
 void all_Everything_ByUint64Entry_init(all_Everything_ByUint64Entry *m)
 {
@@ -414,7 +414,7 @@ const ProtobufCMessageDescriptor all_Everything_ByUint64Entry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_ByUint64Entry_init,
 };
 
-/* ---- CountsEntry ---- */
+/* ---- map entry Everything.CountsEntry ---- */
 
 void all_Everything_CountsEntry_init(all_Everything_CountsEntry *m)
 {
@@ -465,7 +465,7 @@ const ProtobufCMessageDescriptor all_Everything_CountsEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_CountsEntry_init,
 };
 
-/* ---- PlacesEntry ---- */
+/* ---- map entry Everything.PlacesEntry ---- */
 
 void all_Everything_PlacesEntry_init(all_Everything_PlacesEntry *m)
 {
@@ -517,7 +517,7 @@ const ProtobufCMessageDescriptor all_Everything_PlacesEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_PlacesEntry_init,
 };
 
-/* ---- OpsByNameEntry ---- */
+/* ---- map entry Everything.OpsByNameEntry ---- */
 
 void all_Everything_OpsByNameEntry_init(all_Everything_OpsByNameEntry *m)
 {
@@ -569,7 +569,7 @@ const ProtobufCMessageDescriptor all_Everything_OpsByNameEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_Everything_OpsByNameEntry_init,
 };
 
-/* ---- Everything ---- */
+/* ---- struct Everything ---- */
 
 void all_Everything_init(all_Everything *m)
 {
@@ -964,7 +964,7 @@ const rpc_type all_Everything_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- Nested ---- */
+/* ---- struct Nested ---- */
 
 void all_Nested_init(all_Nested *m)
 {
@@ -1040,7 +1040,7 @@ const rpc_type all_Nested_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- Int64Value ---- */
+/* ---- Int64Value: the wire form of int64 ---- */
 
 void all_Int64Value_init(all_Int64Value *m)
 {
@@ -1088,7 +1088,7 @@ const rpc_type all_Int64Value_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- Int64List ---- */
+/* ---- Int64List: the wire form of list<int64> ---- */
 
 void all_Int64List_init(all_Int64List *m)
 {
@@ -1144,7 +1144,7 @@ const rpc_type all_Int64List_type = {
 	.form = RPC_FORM_WRAPPED,
 };
 
-/* ---- ValueEntry ---- */
+/* ---- map entry StringInt64Map.ValueEntry ---- */
 
 void all_StringInt64Map_ValueEntry_init(all_StringInt64Map_ValueEntry *m)
 {
@@ -1195,7 +1195,7 @@ const ProtobufCMessageDescriptor all_StringInt64Map_ValueEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)all_StringInt64Map_ValueEntry_init,
 };
 
-/* ---- StringInt64Map ---- */
+/* ---- StringInt64Map: the wire form of map<string, int64> ---- */
 
 void all_StringInt64Map_init(all_StringInt64Map *m)
 {
@@ -1251,7 +1251,7 @@ const rpc_type all_StringInt64Map_type = {
 	.form = RPC_FORM_WRAPPED,
 };
 
-/* ---- StringValue ---- */
+/* ---- StringValue: the wire form of string ---- */
 
 void all_StringValue_init(all_StringValue *m)
 {
@@ -1300,7 +1300,7 @@ const rpc_type all_StringValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- BytesValue ---- */
+/* ---- BytesValue: the wire form of bytes ---- */
 
 void all_BytesValue_init(all_BytesValue *m)
 {
@@ -1348,7 +1348,7 @@ const rpc_type all_BytesValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- OpValue ---- */
+/* ---- OpValue: the wire form of Op ---- */
 
 void all_OpValue_init(all_OpValue *m)
 {
@@ -1397,7 +1397,7 @@ const rpc_type all_OpValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- ArgsList ---- */
+/* ---- ArgsList: the wire form of list<Args> ---- */
 
 void all_ArgsList_init(all_ArgsList *m)
 {

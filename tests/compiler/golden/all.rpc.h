@@ -360,6 +360,7 @@ void all_Nested_free_contents(all_Nested *m);
 extern const ProtobufCMessageDescriptor all_Nested_descriptor;
 extern const rpc_type all_Nested_type;
 
+/* The protobuf wire form of int64 arguments and replies. */
 struct all_Int64Value {
 	ProtobufCMessage base;
 	int64_t value;
@@ -372,6 +373,7 @@ void all_Int64Value_init(all_Int64Value *m);
 extern const ProtobufCMessageDescriptor all_Int64Value_descriptor;
 extern const rpc_type all_Int64Value_type;
 
+/* The protobuf wire form of list<int64> arguments and replies. */
 struct all_Int64List {
 	ProtobufCMessage base;
 	size_t n_value;
@@ -399,6 +401,7 @@ struct all_StringInt64Map_ValueEntry {
 void all_StringInt64Map_ValueEntry_init(all_StringInt64Map_ValueEntry *m);
 extern const ProtobufCMessageDescriptor all_StringInt64Map_ValueEntry_descriptor;
 
+/* The protobuf wire form of map<string, int64> arguments and replies. */
 struct all_StringInt64Map {
 	ProtobufCMessage base;
 	size_t n_value;
@@ -413,6 +416,7 @@ void all_StringInt64Map_free_contents(all_StringInt64Map *m);
 extern const ProtobufCMessageDescriptor all_StringInt64Map_descriptor;
 extern const rpc_type all_StringInt64Map_type;
 
+/* The protobuf wire form of string arguments and replies. */
 struct all_StringValue {
 	ProtobufCMessage base;
 	char *value;
@@ -425,6 +429,7 @@ void all_StringValue_init(all_StringValue *m);
 extern const ProtobufCMessageDescriptor all_StringValue_descriptor;
 extern const rpc_type all_StringValue_type;
 
+/* The protobuf wire form of bytes arguments and replies. */
 struct all_BytesValue {
 	ProtobufCMessage base;
 	ProtobufCBinaryData value;
@@ -437,6 +442,7 @@ void all_BytesValue_init(all_BytesValue *m);
 extern const ProtobufCMessageDescriptor all_BytesValue_descriptor;
 extern const rpc_type all_BytesValue_type;
 
+/* The protobuf wire form of Op arguments and replies. */
 struct all_OpValue {
 	ProtobufCMessage base;
 	all_Op value;
@@ -449,6 +455,7 @@ void all_OpValue_init(all_OpValue *m);
 extern const ProtobufCMessageDescriptor all_OpValue_descriptor;
 extern const rpc_type all_OpValue_type;
 
+/* The protobuf wire form of list<Args> arguments and replies. */
 struct all_ArgsList {
 	ProtobufCMessage base;
 	size_t n_value;

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/* ---- Args ---- */
+/* ---- struct Args ---- */
 
 void arith_Args_init(arith_Args *m)
 {
@@ -65,7 +65,7 @@ const rpc_type arith_Args_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- Quotient ---- */
+/* ---- struct Quotient ---- */
 
 void arith_Quotient_init(arith_Quotient *m)
 {
@@ -127,7 +127,7 @@ const rpc_type arith_Quotient_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- Int64Value ---- */
+/* ---- Int64Value: the wire form of int64 ---- */
 
 void arith_Int64Value_init(arith_Int64Value *m)
 {

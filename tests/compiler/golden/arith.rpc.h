@@ -86,6 +86,7 @@ void arith_Quotient_free_contents(arith_Quotient *m);
 extern const ProtobufCMessageDescriptor arith_Quotient_descriptor;
 extern const rpc_type arith_Quotient_type;
 
+/* The protobuf wire form of int64 arguments and replies. */
 struct arith_Int64Value {
 	ProtobufCMessage base;
 	int64_t value;

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/* ---- Size ---- */
+/* ---- struct Size ---- */
 
 void shapes_Size_init(shapes_Size *m)
 {
@@ -65,7 +65,7 @@ const rpc_type shapes_Size_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- DoubleValue ---- */
+/* ---- DoubleValue: the wire form of double ---- */
 
 void shapes_DoubleValue_init(shapes_DoubleValue *m)
 {
@@ -113,7 +113,7 @@ const rpc_type shapes_DoubleValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- Int64Value ---- */
+/* ---- Int64Value: the wire form of int64 ---- */
 
 void shapes_Int64Value_init(shapes_Int64Value *m)
 {

@@ -69,6 +69,7 @@ void shapes_Size_free_contents(shapes_Size *m);
 extern const ProtobufCMessageDescriptor shapes_Size_descriptor;
 extern const rpc_type shapes_Size_type;
 
+/* The protobuf wire form of double arguments and replies. */
 struct shapes_DoubleValue {
 	ProtobufCMessage base;
 	double value;
@@ -81,6 +82,7 @@ void shapes_DoubleValue_init(shapes_DoubleValue *m);
 extern const ProtobufCMessageDescriptor shapes_DoubleValue_descriptor;
 extern const rpc_type shapes_DoubleValue_type;
 
+/* The protobuf wire form of int64 arguments and replies. */
 struct shapes_Int64Value {
 	ProtobufCMessage base;
 	int64_t value;

@@ -36,7 +36,7 @@ const ProtobufCEnumDescriptor common_Color_descriptor = {
 	.value_ranges = common_Color_value_ranges,
 };
 
-/* ---- Point ---- */
+/* ---- struct Point ---- */
 
 void common_Point_init(common_Point *m)
 {

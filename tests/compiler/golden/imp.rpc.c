@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/* ---- Box ---- */
+/* ---- struct Box ---- */
 
 void shapes_Box_init(shapes_Box *m)
 {
@@ -67,7 +67,7 @@ const rpc_type shapes_Box_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- StringList ---- */
+/* ---- StringList: the wire form of list<string> ---- */
 
 void shapes_StringList_init(shapes_StringList *m)
 {

@@ -70,6 +70,7 @@ void shapes_Box_free_contents(shapes_Box *m);
 extern const ProtobufCMessageDescriptor shapes_Box_descriptor;
 extern const rpc_type shapes_Box_type;
 
+/* The protobuf wire form of list<string> arguments and replies. */
 struct shapes_StringList {
 	ProtobufCMessage base;
 	size_t n_value;

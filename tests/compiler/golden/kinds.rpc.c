@@ -37,7 +37,7 @@ const ProtobufCEnumDescriptor kinds_Level_descriptor = {
 	.value_ranges = kinds_Level_value_ranges,
 };
 
-/* ---- Pair ---- */
+/* ---- struct Pair ---- */
 
 void kinds_Pair_init(kinds_Pair *m)
 {
@@ -100,7 +100,7 @@ const rpc_type kinds_Pair_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- Lists ---- */
+/* ---- struct Lists ---- */
 
 void kinds_Lists_init(kinds_Lists *m)
 {
@@ -256,7 +256,7 @@ const rpc_type kinds_Lists_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- BoolsEntry ---- */
+/* ---- map entry Maps.BoolsEntry ---- */
 
 void kinds_Maps_BoolsEntry_init(kinds_Maps_BoolsEntry *m)
 {
@@ -307,7 +307,7 @@ const ProtobufCMessageDescriptor kinds_Maps_BoolsEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_BoolsEntry_init,
 };
 
-/* ---- I32sEntry ---- */
+/* ---- map entry Maps.I32sEntry ---- */
 
 void kinds_Maps_I32sEntry_init(kinds_Maps_I32sEntry *m)
 {
@@ -358,7 +358,7 @@ const ProtobufCMessageDescriptor kinds_Maps_I32sEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_I32sEntry_init,
 };
 
-/* ---- I64sEntry ---- */
+/* ---- map entry Maps.I64sEntry ---- */
 
 void kinds_Maps_I64sEntry_init(kinds_Maps_I64sEntry *m)
 {
@@ -409,7 +409,7 @@ const ProtobufCMessageDescriptor kinds_Maps_I64sEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_I64sEntry_init,
 };
 
-/* ---- U32sEntry ---- */
+/* ---- map entry Maps.U32sEntry ---- */
 
 void kinds_Maps_U32sEntry_init(kinds_Maps_U32sEntry *m)
 {
@@ -460,7 +460,7 @@ const ProtobufCMessageDescriptor kinds_Maps_U32sEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_U32sEntry_init,
 };
 
-/* ---- U64sEntry ---- */
+/* ---- map entry Maps.U64sEntry ---- */
 
 void kinds_Maps_U64sEntry_init(kinds_Maps_U64sEntry *m)
 {
@@ -511,7 +511,7 @@ const ProtobufCMessageDescriptor kinds_Maps_U64sEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_U64sEntry_init,
 };
 
-/* ---- FloatsEntry ---- */
+/* ---- map entry Maps.FloatsEntry ---- */
 
 void kinds_Maps_FloatsEntry_init(kinds_Maps_FloatsEntry *m)
 {
@@ -562,7 +562,7 @@ const ProtobufCMessageDescriptor kinds_Maps_FloatsEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_FloatsEntry_init,
 };
 
-/* ---- DoublesEntry ---- */
+/* ---- map entry Maps.DoublesEntry ---- */
 
 void kinds_Maps_DoublesEntry_init(kinds_Maps_DoublesEntry *m)
 {
@@ -613,7 +613,7 @@ const ProtobufCMessageDescriptor kinds_Maps_DoublesEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_DoublesEntry_init,
 };
 
-/* ---- StringsEntry ---- */
+/* ---- map entry Maps.StringsEntry ---- */
 
 void kinds_Maps_StringsEntry_init(kinds_Maps_StringsEntry *m)
 {
@@ -665,7 +665,7 @@ const ProtobufCMessageDescriptor kinds_Maps_StringsEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_StringsEntry_init,
 };
 
-/* ---- BlobsEntry ---- */
+/* ---- map entry Maps.BlobsEntry ---- */
 
 void kinds_Maps_BlobsEntry_init(kinds_Maps_BlobsEntry *m)
 {
@@ -716,7 +716,7 @@ const ProtobufCMessageDescriptor kinds_Maps_BlobsEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_BlobsEntry_init,
 };
 
-/* ---- LevelsEntry ---- */
+/* ---- map entry Maps.LevelsEntry ---- */
 
 void kinds_Maps_LevelsEntry_init(kinds_Maps_LevelsEntry *m)
 {
@@ -768,7 +768,7 @@ const ProtobufCMessageDescriptor kinds_Maps_LevelsEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_LevelsEntry_init,
 };
 
-/* ---- PairsEntry ---- */
+/* ---- map entry Maps.PairsEntry ---- */
 
 void kinds_Maps_PairsEntry_init(kinds_Maps_PairsEntry *m)
 {
@@ -820,7 +820,7 @@ const ProtobufCMessageDescriptor kinds_Maps_PairsEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Maps_PairsEntry_init,
 };
 
-/* ---- Maps ---- */
+/* ---- struct Maps ---- */
 
 void kinds_Maps_init(kinds_Maps *m)
 {
@@ -976,7 +976,7 @@ const rpc_type kinds_Maps_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- Sparse ---- */
+/* ---- struct Sparse ---- */
 
 void kinds_Sparse_init(kinds_Sparse *m)
 {
@@ -1073,7 +1073,7 @@ const rpc_type kinds_Sparse_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- LevelValue ---- */
+/* ---- LevelValue: the wire form of Level ---- */
 
 void kinds_LevelValue_init(kinds_LevelValue *m)
 {
@@ -1122,7 +1122,7 @@ const rpc_type kinds_LevelValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- FloatList ---- */
+/* ---- FloatList: the wire form of list<float> ---- */
 
 void kinds_FloatList_init(kinds_FloatList *m)
 {
@@ -1178,7 +1178,7 @@ const rpc_type kinds_FloatList_type = {
 	.form = RPC_FORM_WRAPPED,
 };
 
-/* ---- ValueEntry ---- */
+/* ---- map entry Int32FloatMap.ValueEntry ---- */
 
 void kinds_Int32FloatMap_ValueEntry_init(kinds_Int32FloatMap_ValueEntry *m)
 {
@@ -1228,7 +1228,7 @@ const ProtobufCMessageDescriptor kinds_Int32FloatMap_ValueEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)kinds_Int32FloatMap_ValueEntry_init,
 };
 
-/* ---- Int32FloatMap ---- */
+/* ---- Int32FloatMap: the wire form of map<int32, float> ---- */
 
 void kinds_Int32FloatMap_init(kinds_Int32FloatMap *m)
 {

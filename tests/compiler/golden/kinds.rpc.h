@@ -350,6 +350,7 @@ void kinds_Sparse_free_contents(kinds_Sparse *m);
 extern const ProtobufCMessageDescriptor kinds_Sparse_descriptor;
 extern const rpc_type kinds_Sparse_type;
 
+/* The protobuf wire form of Level arguments and replies. */
 struct kinds_LevelValue {
 	ProtobufCMessage base;
 	kinds_Level value;
@@ -362,6 +363,7 @@ void kinds_LevelValue_init(kinds_LevelValue *m);
 extern const ProtobufCMessageDescriptor kinds_LevelValue_descriptor;
 extern const rpc_type kinds_LevelValue_type;
 
+/* The protobuf wire form of list<float> arguments and replies. */
 struct kinds_FloatList {
 	ProtobufCMessage base;
 	size_t n_value;
@@ -389,6 +391,7 @@ struct kinds_Int32FloatMap_ValueEntry {
 void kinds_Int32FloatMap_ValueEntry_init(kinds_Int32FloatMap_ValueEntry *m);
 extern const ProtobufCMessageDescriptor kinds_Int32FloatMap_ValueEntry_descriptor;
 
+/* The protobuf wire form of map<int32, float> arguments and replies. */
 struct kinds_Int32FloatMap {
 	ProtobufCMessage base;
 	size_t n_value;

@@ -34,7 +34,7 @@ const ProtobufCEnumDescriptor Mood_descriptor = {
 	.value_ranges = Mood_value_ranges,
 };
 
-/* ---- Greeting ---- */
+/* ---- struct Greeting ---- */
 
 void Greeting_init(Greeting *m)
 {
@@ -98,7 +98,7 @@ const rpc_type Greeting_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
-/* ---- StringValue ---- */
+/* ---- StringValue: the wire form of string ---- */
 
 void StringValue_init(StringValue *m)
 {
@@ -147,7 +147,7 @@ const rpc_type StringValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- MoodValue ---- */
+/* ---- MoodValue: the wire form of Mood ---- */
 
 void MoodValue_init(MoodValue *m)
 {
@@ -196,7 +196,7 @@ const rpc_type MoodValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- BoolValue ---- */
+/* ---- BoolValue: the wire form of bool ---- */
 
 void BoolValue_init(BoolValue *m)
 {
@@ -244,7 +244,7 @@ const rpc_type BoolValue_type = {
 	.form = RPC_FORM_VALUE,
 };
 
-/* ---- StringList ---- */
+/* ---- StringList: the wire form of list<string> ---- */
 
 void StringList_init(StringList *m)
 {
@@ -300,7 +300,7 @@ const rpc_type StringList_type = {
 	.form = RPC_FORM_WRAPPED,
 };
 
-/* ---- ValueEntry ---- */
+/* ---- map entry StringUint32Map.ValueEntry ---- */
 
 void StringUint32Map_ValueEntry_init(StringUint32Map_ValueEntry *m)
 {
@@ -351,7 +351,7 @@ const ProtobufCMessageDescriptor StringUint32Map_ValueEntry_descriptor = {
 	.message_init = (ProtobufCMessageInit)StringUint32Map_ValueEntry_init,
 };
 
-/* ---- StringUint32Map ---- */
+/* ---- StringUint32Map: the wire form of map<string, uint32> ---- */
 
 void StringUint32Map_init(StringUint32Map *m)
 {

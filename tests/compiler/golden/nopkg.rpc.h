@@ -82,6 +82,7 @@ void Greeting_free_contents(Greeting *m);
 extern const ProtobufCMessageDescriptor Greeting_descriptor;
 extern const rpc_type Greeting_type;
 
+/* The protobuf wire form of string arguments and replies. */
 struct StringValue {
 	ProtobufCMessage base;
 	char *value;
@@ -94,6 +95,7 @@ void StringValue_init(StringValue *m);
 extern const ProtobufCMessageDescriptor StringValue_descriptor;
 extern const rpc_type StringValue_type;
 
+/* The protobuf wire form of Mood arguments and replies. */
 struct MoodValue {
 	ProtobufCMessage base;
 	Mood value;
@@ -106,6 +108,7 @@ void MoodValue_init(MoodValue *m);
 extern const ProtobufCMessageDescriptor MoodValue_descriptor;
 extern const rpc_type MoodValue_type;
 
+/* The protobuf wire form of bool arguments and replies. */
 struct BoolValue {
 	ProtobufCMessage base;
 	protobuf_c_boolean value;
@@ -118,6 +121,7 @@ void BoolValue_init(BoolValue *m);
 extern const ProtobufCMessageDescriptor BoolValue_descriptor;
 extern const rpc_type BoolValue_type;
 
+/* The protobuf wire form of list<string> arguments and replies. */
 struct StringList {
 	ProtobufCMessage base;
 	size_t n_value;
@@ -145,6 +149,7 @@ struct StringUint32Map_ValueEntry {
 void StringUint32Map_ValueEntry_init(StringUint32Map_ValueEntry *m);
 extern const ProtobufCMessageDescriptor StringUint32Map_ValueEntry_descriptor;
 
+/* The protobuf wire form of map<string, uint32> arguments and replies. */
 struct StringUint32Map {
 	ProtobufCMessage base;
 	size_t n_value;
