@@ -119,21 +119,21 @@ void ctype_elem(tmpl_arena *a, const ast_file *file, const ast_type *t,
 		bool local = same_package(file, d);
 		const char *pkg = ast_decl_package(d);
 		out->proto = local || pkg == NULL
-		                     ? d->name
-		                     : tmpl_printf(a, "%s.%s", pkg, d->name);
-		out->camel = local || pkg == NULL
-		                     ? d->name
-		                     : tmpl_printf(a, "%s%s", ctype_camel(a, pkg),
-		                                   d->name);
+		                 ? d->name
+		                 : tmpl_printf(a, "%s.%s", pkg, d->name);
+		out->camel =
+		    local || pkg == NULL
+		        ? d->name
+		        : tmpl_printf(a, "%s%s", ctype_camel(a, pkg), d->name);
 		out->descriptor = tmpl_printf(a, "&%s_descriptor", cname);
 		if (d->kind == AST_ENUM) {
 			out->ctype = cname;
 			out->pbtype = "PROTOBUF_C_TYPE_ENUM";
-			out->init = d->n_values > 0
-			                    ? tmpl_printf(a, "%s_%s",
-			                                  ctype_upper(a, cname),
-			                                  d->values[0].name)
-			                    : "0";
+			out->init =
+			    d->n_values > 0
+			        ? tmpl_printf(a, "%s_%s", ctype_upper(a, cname),
+			                      d->values[0].name)
+			        : "0";
 			out->is_enum = true;
 		} else {
 			out->ctype = tmpl_printf(a, "%s *", cname);

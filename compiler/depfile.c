@@ -19,8 +19,8 @@ static void depfile_path(tmpl_buf *out, const char *p)
 	}
 }
 
-void depfile_write(tmpl_buf *out, const char *const *targets,
-                   size_t n_targets, const char *const *deps, size_t n_deps)
+void depfile_write(tmpl_buf *out, const char *const *targets, size_t n_targets,
+                   const char *const *deps, size_t n_deps)
 {
 	for (size_t i = 0; i < n_targets; i++) {
 		if (i > 0)

@@ -7,7 +7,7 @@
 /* depfile_write appends "t1 t2: d1 d2 ...\n" to out, one dependency per
  * continued line, with make's escapes for spaces, '#' and '$'. All
  * arguments are borrowed for the duration of the call. */
-void depfile_write(tmpl_buf *out, const char *const *targets,
-                   size_t n_targets, const char *const *deps, size_t n_deps);
+void depfile_write(tmpl_buf *out, const char *const *targets, size_t n_targets,
+                   const char *const *deps, size_t n_deps);
 
 #endif

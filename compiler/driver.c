@@ -32,8 +32,7 @@ typedef struct driver_out {
 	tmpl_buf text;
 } driver_out;
 
-static const char *driver_join(tmpl_arena *a, const char *dir,
-                               const char *name)
+static const char *driver_join(tmpl_arena *a, const char *dir, const char *name)
 {
 	if (dir == NULL || strcmp(dir, ".") == 0)
 		return tmpl_strdup(a, name);
@@ -128,8 +127,8 @@ int driver_run(const driver_opts *o)
 
 	memset(outs, 0, sizeof outs);
 	idl_options io = {
-		.include_dirs = o->include_dirs,
-		.n_include_dirs = o->n_include_dirs,
+	    .include_dirs = o->include_dirs,
+	    .n_include_dirs = o->n_include_dirs,
 	};
 	if (idl_load(o->input, &io, &prog) != 0)
 		goto out;
@@ -140,15 +139,15 @@ int driver_run(const driver_opts *o)
 		goto out;
 
 	static const char *const names[][2] = {
-		{"header.tmpl", ".rpc.h"},
-		{"source.tmpl", ".rpc.c"},
-		{"proto.tmpl", ".proto"},
+	    {"header.tmpl", ".rpc.h"},
+	    {"source.tmpl", ".rpc.c"},
+	    {"proto.tmpl", ".proto"},
 	};
 	size_t n_names = o->emit_proto ? 3 : 2;
 	for (size_t i = 0; i < n_names; i++) {
 		driver_out *d = &outs[n_outs++];
-		d->path = driver_join(a, o->out_dir,
-		                      tmpl_printf(a, "%s%s", base, names[i][1]));
+		d->path = driver_join(
+		    a, o->out_dir, tmpl_printf(a, "%s%s", base, names[i][1]));
 		if (emit_render(o->template_dir, names[i][0], view, &d->text,
 		                &err) < 0)
 			goto out;

@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 typedef struct driver_opts {
-	const char *input;        /* the .rpc file */
-	const char *out_dir;      /* where outputs go ("." by default) */
+	const char *input;               /* the .rpc file */
+	const char *out_dir;             /* where outputs go ("." by default) */
 	const char *const *include_dirs; /* -I, in order */
 	size_t n_include_dirs;
 	bool emit_proto;          /* also write <base>.proto */

@@ -13,8 +13,7 @@
 
 /* read_file reads path whole. Returns 0, 1 when it does not exist, -1 on
  * any other error (reported to err). *text is malloc'd. */
-static int read_file(const char *path, char **text, size_t *len,
-                     tmpl_buf *err)
+static int read_file(const char *path, char **text, size_t *len, tmpl_buf *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {

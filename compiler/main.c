@@ -11,34 +11,34 @@
 #endif
 
 static const char usage_text[] =
-	"Usage: rpcgen-c [options] FILE.rpc\n"
-	"\n"
-	"Compiles an interface file into FILE.rpc.h and FILE.rpc.c: types,\n"
-	"protobuf-c descriptors, client stubs and a server skeleton for\n"
-	"librpc. On any error nothing is written.\n"
-	"\n"
-	"Options:\n"
-	"  -o DIR               write outputs into DIR (default: .)\n"
-	"  -I DIR               search DIR for imports (repeatable; after the\n"
-	"                       importing file's folder)\n"
-	"  --emit-proto         also write FILE.proto (proto3)\n"
-	"  -M, --depfile FILE   write a make-style dependency file\n"
-	"  --template-dir DIR   take templates from DIR when present there\n"
-	"  -h, --help           show this help and exit\n"
-	"  --version            show the version and exit\n"
-	"\n"
-	"Exit status: 0 success, 1 bad input, 2 bad usage.\n";
+    "Usage: rpcgen-c [options] FILE.rpc\n"
+    "\n"
+    "Compiles an interface file into FILE.rpc.h and FILE.rpc.c: types,\n"
+    "protobuf-c descriptors, client stubs and a server skeleton for\n"
+    "librpc. On any error nothing is written.\n"
+    "\n"
+    "Options:\n"
+    "  -o DIR               write outputs into DIR (default: .)\n"
+    "  -I DIR               search DIR for imports (repeatable; after the\n"
+    "                       importing file's folder)\n"
+    "  --emit-proto         also write FILE.proto (proto3)\n"
+    "  -M, --depfile FILE   write a make-style dependency file\n"
+    "  --template-dir DIR   take templates from DIR when present there\n"
+    "  -h, --help           show this help and exit\n"
+    "  --version            show the version and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 bad input, 2 bad usage.\n";
 
 int main(int argc, char **argv)
 {
 	enum { OPT_EMIT_PROTO = 256, OPT_TEMPLATE_DIR, OPT_VERSION };
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{"emit-proto", no_argument, NULL, OPT_EMIT_PROTO},
-		{"depfile", required_argument, NULL, 'M'},
-		{"template-dir", required_argument, NULL, OPT_TEMPLATE_DIR},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"emit-proto", no_argument, NULL, OPT_EMIT_PROTO},
+	    {"depfile", required_argument, NULL, 'M'},
+	    {"template-dir", required_argument, NULL, OPT_TEMPLATE_DIR},
+	    {NULL, 0, NULL, 0},
 	};
 	driver_opts o = {.out_dir = "."};
 	const char **incs = calloc((size_t)argc + 1, sizeof *incs);
@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 	int c, status;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ho:I:M:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:I:M:", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -75,7 +76,8 @@ int main(int argc, char **argv)
 			o.template_dir = optarg;
 			break;
 		case ':':
-			fprintf(stderr, "rpcgen-c: option '%s' needs an argument\n",
+			fprintf(stderr,
+			        "rpcgen-c: option '%s' needs an argument\n",
 			        argv[optind - 1]);
 			goto usage;
 		default:

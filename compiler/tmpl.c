@@ -139,8 +139,8 @@ struct tmpl_val {
 	tmpl_kind kind;
 	const char *str;
 	bool b;
-	size_t n, cap;   /* list items or object members */
-	tmpl_val **items; /* TMPL_LIST */
+	size_t n, cap;     /* list items or object members */
+	tmpl_val **items;  /* TMPL_LIST */
 	const char **keys; /* TMPL_OBJ */
 	tmpl_val **vals;   /* TMPL_OBJ */
 };
@@ -200,8 +200,7 @@ void tmpl_set(tmpl_arena *a, tmpl_val *obj, const char *key, tmpl_val *v)
 	obj->n++;
 }
 
-void tmpl_set_str(tmpl_arena *a, tmpl_val *obj, const char *key,
-                  const char *s)
+void tmpl_set_str(tmpl_arena *a, tmpl_val *obj, const char *key, const char *s)
 {
 	tmpl_val *v = val_new(a, TMPL_STR);
 	v->str = tmpl_strdup(a, s ? s : "");
@@ -269,9 +268,9 @@ void tmpl_buf_add(tmpl_buf *b, const char *s, size_t n)
 
 static void buf_printf(tmpl_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-	;
+    ;
 
 static void buf_printf(tmpl_buf *b, const char *fmt, ...)
 {
@@ -403,14 +402,16 @@ static int parse_body(parser *p, node *parent, const char *close,
 		int line, col;
 		loc_of(p, tag_at, &line, &col);
 		if (end == NULL) {
-			buf_printf(p->err, "%s:%d:%d: error: '{{' without '}}'\n",
+			buf_printf(p->err,
+			           "%s:%d:%d: error: '{{' without '}}'\n",
 			           p->name, line, col);
 			return -1;
 		}
 		size_t tag_end = (size_t)(end - p->src) + 2;
 		char sigil = open[2];
 		const char *nm = open + 2;
-		if (sigil == '#' || sigil == '^' || sigil == '/' || sigil == '!')
+		if (sigil == '#' || sigil == '^' || sigil == '/' ||
+		    sigil == '!')
 			nm++;
 		while (nm < end && is_blank(*nm))
 			nm++;
@@ -422,8 +423,8 @@ static int parse_body(parser *p, node *parent, const char *close,
 			rest++;
 		if (sigil != '!' && (nm_end == nm || rest != end)) {
 			buf_printf(p->err, "%s:%d:%d: error: bad tag '%.*s'\n",
-			           p->name, line, col,
-			           (int)(tag_end - tag_at), open);
+			           p->name, line, col, (int)(tag_end - tag_at),
+			           open);
 			return -1;
 		}
 
@@ -462,10 +463,11 @@ static int parse_body(parser *p, node *parent, const char *close,
 		case '/':
 			if (close == NULL || nlen != close_len ||
 			    memcmp(nm, close, nlen) != 0) {
-				buf_printf(p->err,
-				           "%s:%d:%d: error: unexpected '{{/%.*s}}'"
-				           "\n",
-				           p->name, line, col, (int)nlen, nm);
+				buf_printf(
+				    p->err,
+				    "%s:%d:%d: error: unexpected '{{/%.*s}}'"
+				    "\n",
+				    p->name, line, col, (int)nlen, nm);
 				return -1;
 			}
 			return 0;
@@ -589,7 +591,8 @@ static int render_node(renderer *r, const node *n, const scope *s)
 		tmpl_buf_add(r->out, n->text, n->len);
 		return 0;
 	}
-	if (n->kind == N_VAR && n->len == 6 && memcmp(n->text, "@index", 6) == 0) {
+	if (n->kind == N_VAR && n->len == 6 &&
+	    memcmp(n->text, "@index", 6) == 0) {
 		for (const scope *q = s; q; q = q->up) {
 			if (q->in_list) {
 				buf_printf(r->out, "%zu", q->index);

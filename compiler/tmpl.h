@@ -21,14 +21,14 @@ typedef struct tmpl_arena tmpl_arena;
  * tmpl_arena_free). Allocation failure anywhere in the arena ends the
  * process with "rpcgen-c: out of memory" (this is a command-line tool). */
 tmpl_arena *tmpl_arena_new(void);
-void tmpl_arena_free(tmpl_arena *a); /* accepts NULL */
-void *tmpl_alloc(tmpl_arena *a, size_t size); /* zeroed, owned by a */
+void tmpl_arena_free(tmpl_arena *a);             /* accepts NULL */
+void *tmpl_alloc(tmpl_arena *a, size_t size);    /* zeroed, owned by a */
 char *tmpl_strdup(tmpl_arena *a, const char *s); /* owned by a */
 char *tmpl_printf(tmpl_arena *a, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-	;
+    ;
 
 /* ---- values -------------------------------------------------------------- */
 
@@ -49,14 +49,13 @@ tmpl_val *tmpl_list(tmpl_arena *a);
  * lifetime of the arena (in practice a string literal); strings are
  * copied. */
 void tmpl_set(tmpl_arena *a, tmpl_val *obj, const char *key, tmpl_val *v);
-void tmpl_set_str(tmpl_arena *a, tmpl_val *obj, const char *key,
-                  const char *s);
+void tmpl_set_str(tmpl_arena *a, tmpl_val *obj, const char *key, const char *s);
 void tmpl_set_strf(tmpl_arena *a, tmpl_val *obj, const char *key,
                    const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
+    __attribute__((format(printf, 4, 5)))
 #endif
-	;
+    ;
 void tmpl_set_bool(tmpl_arena *a, tmpl_val *obj, const char *key, bool b);
 /* tmpl_set_list creates an empty list member and returns it. */
 tmpl_val *tmpl_set_list(tmpl_arena *a, tmpl_val *obj, const char *key);

@@ -66,9 +66,9 @@ typedef struct vbuild {
 
 static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
+    __attribute__((format(printf, 3, 4)))
 #endif
-	;
+    ;
 
 /* view_error reports "file:line:col: error: msg", then the source line and
  * a caret, as the front end does. */
@@ -81,8 +81,8 @@ static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 	va_end(ap);
 	const char *file = loc && loc->file ? loc->file : b->file->path;
 	int line = loc ? loc->line : 0, col = loc ? loc->col : 0;
-	char *text = tmpl_printf(b->a, "%s:%d:%d: error: %s\n", file, line,
-	                         col, msg);
+	char *text =
+	    tmpl_printf(b->a, "%s:%d:%d: error: %s\n", file, line, col, msg);
 	tmpl_buf_add(b->err, text, strlen(text));
 	b->errors++;
 
@@ -100,8 +100,8 @@ static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 			tmpl_buf_add(b->err, src, n);
 			tmpl_buf_add(b->err, "\n", 1);
 			for (int i = 1; i < col && (size_t)(i - 1) < n; i++)
-				tmpl_buf_add(b->err, src[i - 1] == '\t' ? "\t" : " ",
-				             1);
+				tmpl_buf_add(
+				    b->err, src[i - 1] == '\t' ? "\t" : " ", 1);
 			tmpl_buf_add(b->err, "^\n", 2);
 			break;
 		}
@@ -198,12 +198,13 @@ static const char *proto_doc(vbuild *b, const char *doc, const char *indent)
 static bool is_c_keyword(const char *s)
 {
 	static const char *const kw[] = {
-		"auto", "break", "case", "char", "const", "continue",
-		"default", "do", "double", "else", "enum", "extern", "float",
-		"for", "goto", "if", "inline", "int", "long", "register",
-		"restrict", "return", "short", "signed", "sizeof", "static",
-		"struct", "switch", "typedef", "union", "unsigned", "void",
-		"volatile", "while", "bool", "true", "false", "NULL",
+	    "auto",     "break",    "case",     "char",   "const",   "continue",
+	    "default",  "do",       "double",   "else",   "enum",    "extern",
+	    "float",    "for",      "goto",     "if",     "inline",  "int",
+	    "long",     "register", "restrict", "return", "short",   "signed",
+	    "sizeof",   "static",   "struct",   "switch", "typedef", "union",
+	    "unsigned", "void",     "volatile", "while",  "bool",    "true",
+	    "false",    "NULL",
 	};
 	for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
 		if (strcmp(s, kw[i]) == 0)
@@ -274,7 +275,7 @@ static const char *add_entry(vbuild *b, const char *owner, const char *field,
                              const ast_type *t)
 {
 	const char *name =
-		tmpl_printf(b->a, "%sEntry", ctype_camel(b->a, field));
+	    tmpl_printf(b->a, "%sEntry", ctype_camel(b->a, field));
 	const char *owner_full = full_name(b, owner);
 	vmsg *m = msg_add(b);
 	m->kind = VM_ENTRY;
@@ -286,7 +287,7 @@ static const char *add_entry(vbuild *b, const char *owner, const char *field,
 	m->fields = tmpl_alloc(b->a, 2 * sizeof *m->fields);
 	m->fields[0] = (vfield){.name = "key", .number = 1, .type = t->key};
 	m->fields[1] = (vfield){
-		.name = "value", .number = 2, .type = t->elem, .decl_index = 1};
+	    .name = "value", .number = 2, .type = t->elem, .decl_index = 1};
 	return m->cname;
 }
 
@@ -303,8 +304,8 @@ static void add_struct(vbuild *b, const ast_decl *d)
 		v->optional = f->optional;
 		v->decl_index = i;
 		if (is_c_keyword(f->name))
-			view_error(b, &f->loc,
-			           "field name '%s' is a C keyword", f->name);
+			view_error(b, &f->loc, "field name '%s' is a C keyword",
+			           f->name);
 		if (!check_container(b, f->type))
 			continue;
 		if (f->optional && is_container(f->type))
@@ -372,19 +373,20 @@ static void collect_imported_wrappers(vbuild *b)
 				continue;
 			for (size_t k = 0; k < d->n_methods; k++) {
 				const ast_method *me = &d->methods[k];
-				for (size_t p = 0; p < me->n_params && p < 2; p++) {
+				for (size_t p = 0; p < me->n_params && p < 2;
+				     p++) {
 					const ast_type *t = me->params[p].type;
 					if (!needs_wrapper(t))
 						continue;
 					const char **w = tmpl_alloc(
-						b->a, (b->n_imported_wrappers + 1) *
-						              sizeof *w);
+					    b->a, (b->n_imported_wrappers + 1) *
+					              sizeof *w);
 					if (b->n_imported_wrappers)
 						memcpy(w, b->imported_wrappers,
 						       b->n_imported_wrappers *
-						               sizeof *w);
+						           sizeof *w);
 					w[b->n_imported_wrappers++] =
-						wrapper_name(&sub, t);
+					    wrapper_name(&sub, t);
 					b->imported_wrappers = w;
 				}
 			}
@@ -418,8 +420,7 @@ static bool package_has_decl(vbuild *b, const char *name)
 
 /* wrapper_for returns the C name of the wrapper of t, adding the wrapper
  * message when this file is the one to emit it. */
-static const char *wrapper_for(vbuild *b, const ast_type *t,
-                               const ast_loc *loc)
+static const char *wrapper_for(vbuild *b, const ast_type *t, const ast_loc *loc)
 {
 	const char *name = wrapper_name(b, t);
 	const char *cname = local_cname(b, name);
@@ -447,14 +448,14 @@ static const char *wrapper_for(vbuild *b, const ast_type *t,
 	m->cname = cname;
 	m->full = full_name(b, name);
 	m->rpc_name = ctype_spell(b->a, t);
-	m->doc = tmpl_printf(b->a,
-	                     "The protobuf wire form of %s arguments and replies.",
-	                     m->rpc_name);
+	m->doc = tmpl_printf(
+	    b->a, "The protobuf wire form of %s arguments and replies.",
+	    m->rpc_name);
 	m->form = is_container(t) ? "RPC_FORM_WRAPPED" : "RPC_FORM_VALUE";
 	m->n_fields = 1;
 	m->fields = tmpl_alloc(b->a, sizeof *m->fields);
-	m->fields[0] = (vfield){
-		.name = "value", .number = 1, .type = t, .entry = entry};
+	m->fields[0] =
+	    (vfield){.name = "value", .number = 1, .type = t, .entry = entry};
 	return cname;
 }
 
@@ -501,8 +502,8 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 		bool count = is_container(t);
 		const ast_type *elem = t->kind == AST_T_LIST ? t->elem : t;
 		ctype_elem(a, b->file, elem, &ci);
-		bool has = f->optional && !count && !ci.is_string &&
-		           !ci.is_struct;
+		bool has =
+		    f->optional && !count && !ci.is_string && !ci.is_struct;
 		const char *decl, *init;
 		if (t->kind == AST_T_MAP) {
 			decl = tmpl_printf(a, "%s **%s", f->entry, f->name);
@@ -535,7 +536,8 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 		const char *quant = "";
 		const char *pbtype = ci.pbtype;
 		const char *desc = ci.descriptor;
-		const char *def = ci.is_string ? "&protobuf_c_empty_string" : "";
+		const char *def =
+		    ci.is_string ? "&protobuf_c_empty_string" : "";
 		const char *flags = "";
 		if (t->kind == AST_T_MAP) {
 			label = "PROTOBUF_C_LABEL_REPEATED";
@@ -610,8 +612,8 @@ static void view_message(vbuild *b, const vmsg *m, tmpl_val *o)
 	else if (m->kind == VM_ENTRY)
 		tmpl_set_strf(a, o, "m_title", "map entry %s", local);
 	else
-		tmpl_set_strf(a, o, "m_title", "%s: the wire form of %s", m->name,
-		              m->rpc_name);
+		tmpl_set_strf(a, o, "m_title", "%s: the wire form of %s",
+		              m->name, m->rpc_name);
 	tmpl_set_strf(a, o, "m_init", "%s_INIT", ctype_upper(a, m->cname));
 	tmpl_set_str(a, o, "doc", c_doc(b, m->doc, ""));
 	tmpl_set_bool(a, o, "m_user", m->kind != VM_ENTRY);
@@ -619,8 +621,8 @@ static void view_message(vbuild *b, const vmsg *m, tmpl_val *o)
 	/* users hold structs and list/map wrappers, never a value wrapper */
 	tmpl_set_bool(a, o, "m_free",
 	              m->kind == VM_STRUCT ||
-	                      (m->kind == VM_WRAPPER &&
-	                       strcmp(m->form, "RPC_FORM_WRAPPED") == 0));
+	                  (m->kind == VM_WRAPPER &&
+	                   strcmp(m->form, "RPC_FORM_WRAPPED") == 0));
 	tmpl_set_str(a, o, "m_rpc_name", m->rpc_name ? m->rpc_name : "");
 	tmpl_set_str(a, o, "m_form", m->form ? m->form : "");
 	view_fields(b, m, o);
@@ -711,8 +713,8 @@ static void view_enum(vbuild *b, const ast_decl *d, tmpl_val *o)
 		sorted[i] = &d->values[i];
 	/* stable for equal numbers: insertion sort keeps source order */
 	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && cmp_value_number(&sorted[j - 1],
-		                                             &sorted[j]) > 0;
+		for (size_t j = i;
+		     j > 0 && cmp_value_number(&sorted[j - 1], &sorted[j]) > 0;
 		     j--) {
 			const ast_enum_value *t = sorted[j];
 			sorted[j] = sorted[j - 1];
@@ -722,7 +724,8 @@ static void view_enum(vbuild *b, const ast_decl *d, tmpl_val *o)
 	for (size_t i = 0; i < n; i++) {
 		tmpl_val *vo = tmpl_push(a, bn);
 		tmpl_set_str(a, vo, "v_name", sorted[i]->name);
-		tmpl_set_strf(a, vo, "v_cname", "%s_%s", upper, sorted[i]->name);
+		tmpl_set_strf(a, vo, "v_cname", "%s_%s", upper,
+		              sorted[i]->name);
 		tmpl_set_strf(a, vo, "v_number", "%lld",
 		              (long long)sorted[i]->value);
 	}
@@ -764,12 +767,12 @@ static bool reserved_param(const char *s)
 }
 
 typedef struct vparam {
-	const char *type_c;  /* the rpc_type: "arith_Args_type" */
-	const char *proto;   /* "Args", "Int64Value" */
-	const char *in;      /* parameter as an argument: "const arith_Args *a" */
-	const char *out;     /* parameter as a reply: "int64_t *reply" */
-	const char *ref;     /* how a stub passes it on: "a" or "&a" */
-	const char *invoke;  /* how a trampoline passes args on */
+	const char *type_c; /* the rpc_type: "arith_Args_type" */
+	const char *proto;  /* "Args", "Int64Value" */
+	const char *in;  /* parameter as an argument: "const arith_Args *a" */
+	const char *out; /* parameter as a reply: "int64_t *reply" */
+	const char *ref; /* how a stub passes it on: "a" or "&a" */
+	const char *invoke; /* how a trampoline passes args on */
 } vparam;
 
 static void view_param(vbuild *b, const ast_param *p, const char *name,
@@ -806,8 +809,8 @@ static void view_param(vbuild *b, const ast_param *p, const char *name,
 	out->out = decl_with(ci.ctype, "*", name, a);
 	out->ref = tmpl_printf(a, "&%s", name);
 	out->invoke = ci.is_string
-	                      ? "*(char *const *)args"
-	                      : tmpl_printf(a, "*(const %s *)args", ci.ctype);
+	                  ? "*(char *const *)args"
+	                  : tmpl_printf(a, "*(const %s *)args", ci.ctype);
 }
 
 typedef struct vmethod {
@@ -863,13 +866,12 @@ static void view_service(vbuild *b, const ast_decl *d, tmpl_val *o)
 		}
 		const ast_param *pa = &vm->m->params[0];
 		const ast_param *pr = &vm->m->params[1];
-		vm->args_name = pa->name && !reserved_param(pa->name)
-		                        ? pa->name
-		                        : "args";
+		vm->args_name =
+		    pa->name && !reserved_param(pa->name) ? pa->name : "args";
 		vm->reply_name = pr->name && !reserved_param(pr->name) &&
-		                                 strcmp(pr->name, vm->args_name)
-		                         ? pr->name
-		                         : "reply";
+		                         strcmp(pr->name, vm->args_name)
+		                     ? pr->name
+		                     : "reply";
 		if (strcmp(vm->args_name, vm->reply_name) == 0)
 			vm->args_name = "args";
 		view_param(b, pa, vm->args_name, &vm->args);
@@ -925,10 +927,9 @@ tmpl_val *view_build(tmpl_arena *a, const idl_program *prog, const char *base,
 	tmpl_set_str(a, v, "pkg_prefix",
 	             file->package ? tmpl_printf(a, "%s_", file->package) : "");
 	tmpl_set_str(a, v, "pkg_upper",
-	             file->package ? ctype_upper(a, tmpl_printf(
-	                                                    a, "%s_",
-	                                                    file->package))
-	                           : "");
+	             file->package
+	                 ? ctype_upper(a, tmpl_printf(a, "%s_", file->package))
+	                 : "");
 	tmpl_set_str(a, v, "doc", c_doc(&b, file->doc, ""));
 	tmpl_set_str(a, v, "proto_doc", proto_doc(&b, file->doc, ""));
 

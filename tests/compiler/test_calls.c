@@ -141,15 +141,15 @@ static rpc_error *echo_echo(void *self, const char *in, char **out)
 }
 
 static const all_Arith_handlers arith_handlers = {
-	.Multiply = arith_multiply,
-	.Divide = arith_divide,
-	.Negate = arith_negate,
-	.Sort = arith_sort,
-	.Sum = arith_sum,
-	.Tally = arith_tally,
-	.Move = arith_move,
-	.Echo = arith_echo,
-	.Expand = arith_expand,
+    .Multiply = arith_multiply,
+    .Divide = arith_divide,
+    .Negate = arith_negate,
+    .Sort = arith_sort,
+    .Sum = arith_sum,
+    .Tally = arith_tally,
+    .Move = arith_move,
+    .Echo = arith_echo,
+    .Expand = arith_expand,
 };
 
 static const all_Echo_handlers echo_handlers = {.Echo = echo_echo};
@@ -186,7 +186,7 @@ static void pair_open(pair *p, const rpc_codec *codec)
 	ck_assert_ptr_null(all_Arith_register(p->srv, &arith_handlers, NULL));
 	ck_assert_ptr_null(all_Echo_register(p->srv, &echo_handlers, NULL));
 	ck_assert_ptr_null(
-		all_Echo_register_name(p->srv, "Nope", &no_handlers, NULL));
+	    all_Echo_register_name(p->srv, "Nope", &no_handlers, NULL));
 	rpc_error *dup = all_Echo_register(p->srv, &echo_handlers, NULL);
 	ck_assert_ptr_nonnull(dup); /* a name is registered once */
 	rpc_error_free(dup);

@@ -116,8 +116,10 @@ static int run_rpcgen(scratch *s, const char *const *args)
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int o = open(s->stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		int e = open(s->stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		int o =
+		    open(s->stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		int e =
+		    open(s->stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 		if (o < 0 || e < 0)
 			_exit(127);
 		dup2(o, 1);
@@ -335,7 +337,7 @@ START_TEST(test_tmpl_random_input_never_crashes)
 		ck_assert_ptr_nonnull(r);
 		if (!ok)
 			ck_assert_msg(strncmp(r, "t.tmpl:", 7) == 0 &&
-			                      strstr(r, ": error: ") != NULL,
+			                  strstr(r, ": error: ") != NULL,
 			              "bad error text for '%s': %s", src, r);
 		free(r);
 	}
@@ -385,8 +387,8 @@ START_TEST(test_golden_outputs_match)
 	const char *g = goldens[_i];
 	char *input, *h, *c, *p;
 	ck_assert_int_ge(asprintf(&input, "%s/%s.rpc", golden_dir(), g), 0);
-	const char *args[] = {"--emit-proto", "-I", golden_dir(), "-o",
-	                      s.out, input, NULL};
+	const char *args[] = {"--emit-proto", "-I",  golden_dir(), "-o",
+	                      s.out,          input, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args), 0);
 	ck_assert_int_ge(asprintf(&h, "%s.rpc.h", g), 0);
 	ck_assert_int_ge(asprintf(&c, "%s.rpc.c", g), 0);
@@ -412,7 +414,8 @@ START_TEST(test_cli_help_and_version_exit_0)
 	const char *help[] = {"--help", NULL};
 	ck_assert_int_eq(run_rpcgen(&s, help), 0);
 	char *out = log_text(s.stdout_path);
-	ck_assert_ptr_nonnull(strstr(out, "Usage: rpcgen-c [options] FILE.rpc"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "Usage: rpcgen-c [options] FILE.rpc"));
 	ck_assert_ptr_nonnull(strstr(out, "--emit-proto"));
 	ck_assert_ptr_nonnull(strstr(out, "--template-dir"));
 	free(out);
@@ -456,8 +459,8 @@ START_TEST(test_cli_bad_input_exits_1_and_writes_nothing)
 	char *dep = path_join(s.out, "bad.d");
 	write_file(bad, "package p;\nstruct A { int64 X; }\n"
 	                "service S { M(Nope a, A *r); }\n");
-	const char *args[] = {"--emit-proto", "-M", dep, "-o", s.out, bad,
-	                      NULL};
+	const char *args[] = {"--emit-proto", "-M", dep, "-o",
+	                      s.out,          bad,  NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args), 1);
 	char *err = log_text(s.stderr_path);
 	ck_assert_ptr_nonnull(strstr(err, "bad.rpc:3:"));
@@ -496,8 +499,8 @@ START_TEST(test_cli_wrapper_collision_exits_1)
 	ck_assert_int_eq(run_rpcgen(&s, args), 1);
 	char *err = log_text(s.stderr_path);
 	ck_assert_ptr_nonnull(strstr(
-		err, "coll.rpc:3:29: error: the wrapper message 'Int64Value' "
-		     "generated for 'int64' collides with a declared type"));
+	    err, "coll.rpc:3:29: error: the wrapper message 'Int64Value' "
+	         "generated for 'int64' collides with a declared type"));
 	ck_assert_uint_eq(dir_entries(s.out), 0);
 	free(err);
 	free(in);
@@ -515,9 +518,9 @@ START_TEST(test_cli_depfile_names_outputs_and_imports)
 	ck_assert_int_eq(run_rpcgen(&s, args), 0);
 	char *text = log_text(dep);
 	char *want_head;
-	ck_assert_int_ge(asprintf(&want_head, "%s/all.rpc.h %s/all.rpc.c:",
-	                          s.out, s.out),
-	                 0);
+	ck_assert_int_ge(
+	    asprintf(&want_head, "%s/all.rpc.h %s/all.rpc.c:", s.out, s.out),
+	    0);
 	ck_assert_msg(strncmp(text, want_head, strlen(want_head)) == 0,
 	              "depfile starts with: %s", text);
 	ck_assert_ptr_nonnull(strstr(text, "all.rpc \\\n"));
@@ -538,12 +541,12 @@ START_TEST(test_cli_template_dir_overrides_embedded)
 	char *tmpl = path_join(s.in, "header.tmpl");
 	write_file(tmpl, "// custom header for {{source}} ({{guard}})\n");
 	char *input = path_join(golden_dir(), "arith.rpc");
-	const char *args[] = {"--template-dir", s.in, "-o", s.out, input,
-	                      NULL};
+	const char *args[] = {"--template-dir", s.in, "-o", s.out, input, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args), 0);
 	char *h = path_join(s.out, "arith.rpc.h");
 	char *text = log_text(h);
-	ck_assert_str_eq(text, "// custom header for arith.rpc (ARITH_RPC_H)\n");
+	ck_assert_str_eq(text,
+	                 "// custom header for arith.rpc (ARITH_RPC_H)\n");
 	free(text);
 	/* templates missing from the folder come from the binary */
 	compare_file(&s, "arith.rpc.c");
@@ -559,17 +562,16 @@ START_TEST(test_cli_unknown_template_name_fails_with_location)
 	scratch s;
 	scratch_init(&s);
 	char *tmpl = path_join(s.in, "source.tmpl");
-	write_file(tmpl, "/* ok */\n{{#services}}\n  {{s_nmae}}\n{{/services}}\n");
+	write_file(tmpl,
+	           "/* ok */\n{{#services}}\n  {{s_nmae}}\n{{/services}}\n");
 	char *input = path_join(golden_dir(), "arith.rpc");
-	const char *args[] = {"--template-dir", s.in, "--emit-proto", "-o",
-	                      s.out, input, NULL};
+	const char *args[] = {
+	    "--template-dir", s.in, "--emit-proto", "-o", s.out, input, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args), 1);
 	char *err = log_text(s.stderr_path);
 	char *want;
-	ck_assert_int_ge(asprintf(&want,
-	                          "%s:3:3: error: unknown name 's_nmae'\n",
-	                          tmpl),
-	                 0);
+	ck_assert_int_ge(
+	    asprintf(&want, "%s:3:3: error: unknown name 's_nmae'\n", tmpl), 0);
 	ck_assert_str_eq(err, want);
 	ck_assert_uint_eq(dir_entries(s.out), 0);
 	free(want);

@@ -23,9 +23,9 @@
 /* The generated register functions call rpc_server_register; this test
  * never registers, so a weak stand-in lets it link while the runtime's
  * server is absent (the real one wins when librpc has it). */
-__attribute__((weak)) rpc_error *rpc_server_register(
-	rpc_server *srv, const rpc_service_desc *desc, const void *handlers,
-	void *self, const char *name)
+__attribute__((weak)) rpc_error *
+rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
+                    const void *handlers, void *self, const char *name)
 {
 	(void)srv;
 	(void)desc;
@@ -114,8 +114,10 @@ static bool msg_equal(const ProtobufCMessageDescriptor *d, const void *a,
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t na = *(const size_t *)(pa + f->quantifier_offset);
-			size_t nb = *(const size_t *)(pb + f->quantifier_offset);
+			size_t na =
+			    *(const size_t *)(pa + f->quantifier_offset);
+			size_t nb =
+			    *(const size_t *)(pb + f->quantifier_offset);
 			if (na != nb)
 				return false;
 			const char *ea = *(char *const *)(pa + f->offset);
@@ -137,11 +139,11 @@ static bool msg_equal(const ProtobufCMessageDescriptor *d, const void *a,
 		if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
 		    f->quantifier_offset != 0) {
 			protobuf_c_boolean ha =
-				*(const protobuf_c_boolean *)(pa +
-				                              f->quantifier_offset);
+			    *(const protobuf_c_boolean *)(pa +
+			                                  f->quantifier_offset);
 			protobuf_c_boolean hb =
-				*(const protobuf_c_boolean *)(pb +
-				                              f->quantifier_offset);
+			    *(const protobuf_c_boolean *)(pb +
+			                                  f->quantifier_offset);
 			if (!ha != !hb)
 				return false;
 			if (!ha)
@@ -179,14 +181,14 @@ static void check_same(const ProtobufCMessage *ours,
 	              ours->descriptor->name);
 
 	ProtobufCMessage *back =
-		protobuf_c_message_unpack(ours->descriptor, NULL, n1, b1);
+	    protobuf_c_message_unpack(ours->descriptor, NULL, n1, b1);
 	ck_assert_ptr_nonnull(back);
 	ck_assert_msg(msg_equal(ours->descriptor, ours, back),
 	              "%s does not survive pack and unpack",
 	              ours->descriptor->name);
 	/* protoc-c's descriptors read our bytes too */
 	ProtobufCMessage *theirs_back =
-		protobuf_c_message_unpack(theirs->descriptor, NULL, n1, b1);
+	    protobuf_c_message_unpack(theirs->descriptor, NULL, n1, b1);
 	ck_assert_ptr_nonnull(theirs_back);
 	size_t n3;
 	uint8_t *b3 = pack(theirs_back, &n3);
@@ -243,7 +245,8 @@ static void fill_limits_min(all_Everything *o, All__Everything *t)
 static void fill_text(all_Everything *o, All__Everything *t)
 {
 	static uint8_t blob[] = {0, 1, 2, 0xff, 0, 0x80};
-	o->Name = t->name = "h\xc3\xa9llo, \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8c\x8d";
+	o->Name = t->name =
+	    "h\xc3\xa9llo, \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8c\x8d";
 	o->Blob.data = t->blob.data = blob;
 	o->Blob.len = t->blob.len = sizeof blob;
 }
@@ -326,9 +329,9 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 	/* one entry of each key kind and each value kind */
 	static all_Everything_ByBoolEntry ob1 = ALL_EVERYTHING_BYBOOLENTRY_INIT,
 	                                  ob2 = ALL_EVERYTHING_BYBOOLENTRY_INIT;
-	static All__Everything__ByBoolEntry tb1 =
-		ALL__EVERYTHING__BY_BOOL_ENTRY__INIT,
-		tb2 = ALL__EVERYTHING__BY_BOOL_ENTRY__INIT;
+	static All__Everything__ByBoolEntry
+	    tb1 = ALL__EVERYTHING__BY_BOOL_ENTRY__INIT,
+	    tb2 = ALL__EVERYTHING__BY_BOOL_ENTRY__INIT;
 	static all_Everything_ByBoolEntry *obs[] = {&ob1, &ob2};
 	static All__Everything__ByBoolEntry *tbs[] = {&tb1, &tb2};
 	ob1.key = tb1.key = 1;
@@ -339,9 +342,10 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 	o->ByBool = obs;
 	t->bybool = tbs;
 
-	static all_Everything_ByInt32Entry oi = ALL_EVERYTHING_BYINT32ENTRY_INIT;
+	static all_Everything_ByInt32Entry oi =
+	    ALL_EVERYTHING_BYINT32ENTRY_INIT;
 	static All__Everything__ByInt32Entry ti =
-		ALL__EVERYTHING__BY_INT32_ENTRY__INIT;
+	    ALL__EVERYTHING__BY_INT32_ENTRY__INIT;
 	static all_Everything_ByInt32Entry *ois[] = {&oi};
 	static All__Everything__ByInt32Entry *tis[] = {&ti};
 	oi.key = ti.key = -1;
@@ -352,9 +356,10 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 
 	static all_Args oa = ALL_ARGS_INIT;
 	static All__Args ta = ALL__ARGS__INIT;
-	static all_Everything_ByInt64Entry ol = ALL_EVERYTHING_BYINT64ENTRY_INIT;
+	static all_Everything_ByInt64Entry ol =
+	    ALL_EVERYTHING_BYINT64ENTRY_INIT;
 	static All__Everything__ByInt64Entry tl =
-		ALL__EVERYTHING__BY_INT64_ENTRY__INIT;
+	    ALL__EVERYTHING__BY_INT64_ENTRY__INIT;
 	static all_Everything_ByInt64Entry *ols[] = {&ol};
 	static All__Everything__ByInt64Entry *tls[] = {&tl};
 	oa.A = ta.a = 42;
@@ -366,9 +371,9 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 	t->byint64 = tls;
 
 	static all_Everything_ByUint32Entry ou =
-		ALL_EVERYTHING_BYUINT32ENTRY_INIT;
+	    ALL_EVERYTHING_BYUINT32ENTRY_INIT;
 	static All__Everything__ByUint32Entry tu =
-		ALL__EVERYTHING__BY_UINT32_ENTRY__INIT;
+	    ALL__EVERYTHING__BY_UINT32_ENTRY__INIT;
 	static all_Everything_ByUint32Entry *ous[] = {&ou};
 	static All__Everything__ByUint32Entry *tus[] = {&tu};
 	ou.key = tu.key = UINT32_MAX;
@@ -379,9 +384,9 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 
 	static uint8_t bytes[] = {0xde, 0xad, 0, 0xbe, 0xef};
 	static all_Everything_ByUint64Entry ov =
-		ALL_EVERYTHING_BYUINT64ENTRY_INIT;
+	    ALL_EVERYTHING_BYUINT64ENTRY_INIT;
 	static All__Everything__ByUint64Entry tv =
-		ALL__EVERYTHING__BY_UINT64_ENTRY__INIT;
+	    ALL__EVERYTHING__BY_UINT64_ENTRY__INIT;
 	static all_Everything_ByUint64Entry *ovs[] = {&ov};
 	static All__Everything__ByUint64Entry *tvs[] = {&tv};
 	ov.key = tv.key = UINT64_MAX;
@@ -393,9 +398,9 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 
 	static all_Everything_CountsEntry oc1 = ALL_EVERYTHING_COUNTSENTRY_INIT,
 	                                  oc2 = ALL_EVERYTHING_COUNTSENTRY_INIT;
-	static All__Everything__CountsEntry tc1 =
-		ALL__EVERYTHING__COUNTS_ENTRY__INIT,
-		tc2 = ALL__EVERYTHING__COUNTS_ENTRY__INIT;
+	static All__Everything__CountsEntry
+	    tc1 = ALL__EVERYTHING__COUNTS_ENTRY__INIT,
+	    tc2 = ALL__EVERYTHING__COUNTS_ENTRY__INIT;
 	static all_Everything_CountsEntry *ocs[] = {&oc1, &oc2};
 	static All__Everything__CountsEntry *tcs[] = {&tc1, &tc2};
 	oc1.key = tc1.key = "\xce\xb1\xce\xb2";
@@ -410,7 +415,7 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 	static Common__Point tp = COMMON__POINT__INIT;
 	static all_Everything_PlacesEntry opl = ALL_EVERYTHING_PLACESENTRY_INIT;
 	static All__Everything__PlacesEntry tpl =
-		ALL__EVERYTHING__PLACES_ENTRY__INIT;
+	    ALL__EVERYTHING__PLACES_ENTRY__INIT;
 	static all_Everything_PlacesEntry *opls[] = {&opl};
 	static All__Everything__PlacesEntry *tpls[] = {&tpl};
 	op.X = tp.x = 10;
@@ -422,9 +427,9 @@ static void fill_maps(all_Everything *o, All__Everything *t)
 	t->places = tpls;
 
 	static all_Everything_OpsByNameEntry oo =
-		ALL_EVERYTHING_OPSBYNAMEENTRY_INIT;
+	    ALL_EVERYTHING_OPSBYNAMEENTRY_INIT;
 	static All__Everything__OpsByNameEntry to =
-		ALL__EVERYTHING__OPS_BY_NAME_ENTRY__INIT;
+	    ALL__EVERYTHING__OPS_BY_NAME_ENTRY__INIT;
 	static all_Everything_OpsByNameEntry *oos[] = {&oo};
 	static All__Everything__OpsByNameEntry *tos[] = {&to};
 	oo.key = to.key = "neg";
@@ -504,20 +509,20 @@ static const struct {
 	const char *name;
 	fill_fn *fill;
 } cases[] = {
-	{"zero values", fill_zero},
-	{"scalars", fill_scalars},
-	{"max values", fill_limits_max},
-	{"min values", fill_limits_min},
-	{"unicode string and bytes", fill_text},
-	{"enums", fill_enums},
-	{"nested structs", fill_nested},
-	{"empty nested struct", fill_nested_empty},
-	{"lists", fill_lists},
-	{"maps of every key kind", fill_maps},
-	{"optional set to zero", fill_optional_zero},
-	{"optional set", fill_optional_values},
-	{"optional unset", fill_optional_unset},
-	{"everything at once", fill_everything},
+    {"zero values", fill_zero},
+    {"scalars", fill_scalars},
+    {"max values", fill_limits_max},
+    {"min values", fill_limits_min},
+    {"unicode string and bytes", fill_text},
+    {"enums", fill_enums},
+    {"nested structs", fill_nested},
+    {"empty nested struct", fill_nested_empty},
+    {"lists", fill_lists},
+    {"maps of every key kind", fill_maps},
+    {"optional set to zero", fill_optional_zero},
+    {"optional set", fill_optional_values},
+    {"optional unset", fill_optional_unset},
+    {"everything at once", fill_everything},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
@@ -586,7 +591,7 @@ START_TEST(test_fidelity_wrappers_match_protoc_c)
 
 	all_StringInt64Map_ValueEntry oe = ALL_STRINGINT64MAP_VALUEENTRY_INIT;
 	All__StringInt64Map__ValueEntry te =
-		ALL__STRING_INT64_MAP__VALUE_ENTRY__INIT;
+	    ALL__STRING_INT64_MAP__VALUE_ENTRY__INIT;
 	all_StringInt64Map_ValueEntry *oes[] = {&oe};
 	All__StringInt64Map__ValueEntry *tes[] = {&te};
 	oe.key = te.key = "k";
@@ -686,16 +691,16 @@ START_TEST(test_fidelity_lists_of_each_kind)
 END_TEST
 
 /* MAP_ENTRY declares entry N of map field F on both sides. */
-#define MAP_ENTRY(OT, OINIT, TT, TINIT, key_, oval, tval, F, f)              \
-	OT o_##F = OINIT;                                                    \
-	TT t_##F = TINIT;                                                    \
-	OT *o_##F##s[] = {&o_##F};                                           \
-	TT *t_##F##s[] = {&t_##F};                                           \
-	o_##F.key = t_##F.key = key_;                                        \
-	o_##F.value = oval;                                                  \
-	t_##F.value = tval;                                                  \
-	o.n_##F = t.n_##f = 1;                                               \
-	o.F = o_##F##s;                                                      \
+#define MAP_ENTRY(OT, OINIT, TT, TINIT, key_, oval, tval, F, f)                \
+	OT o_##F = OINIT;                                                      \
+	TT t_##F = TINIT;                                                      \
+	OT *o_##F##s[] = {&o_##F};                                             \
+	TT *t_##F##s[] = {&t_##F};                                             \
+	o_##F.key = t_##F.key = key_;                                          \
+	o_##F.value = oval;                                                    \
+	t_##F.value = tval;                                                    \
+	o.n_##F = t.n_##f = 1;                                                 \
+	o.F = o_##F##s;                                                        \
 	t.f = t_##F##s
 
 START_TEST(test_fidelity_maps_of_each_value_kind)
@@ -715,8 +720,8 @@ START_TEST(test_fidelity_maps_of_each_value_kind)
 	          Kinds__Maps__I32sEntry, KINDS__MAPS__I32S_ENTRY__INIT, "i",
 	          INT32_MIN, INT32_MIN, I32s, i32s);
 	MAP_ENTRY(kinds_Maps_I64sEntry, KINDS_MAPS_I64SENTRY_INIT,
-	          Kinds__Maps__I64sEntry, KINDS__MAPS__I64S_ENTRY__INIT, "",
-	          -1, -1, I64s, i64s);
+	          Kinds__Maps__I64sEntry, KINDS__MAPS__I64S_ENTRY__INIT, "", -1,
+	          -1, I64s, i64s);
 	MAP_ENTRY(kinds_Maps_U32sEntry, KINDS_MAPS_U32SENTRY_INIT,
 	          Kinds__Maps__U32sEntry, KINDS__MAPS__U32S_ENTRY__INIT, "u",
 	          UINT32_MAX, UINT32_MAX, U32s, u32s);
@@ -761,16 +766,20 @@ START_TEST(test_fidelity_sparse_numbers_and_optional_string)
 	ck_assert_uint_eq(kinds_Sparse_descriptor.n_field_ranges,
 	                  kinds__sparse__descriptor.n_field_ranges);
 	for (unsigned i = 0; i <= kinds_Sparse_descriptor.n_field_ranges; i++) {
-		ck_assert_int_eq(kinds_Sparse_descriptor.field_ranges[i].start_value,
-		                 kinds__sparse__descriptor.field_ranges[i].start_value);
-		ck_assert_uint_eq(kinds_Sparse_descriptor.field_ranges[i].orig_index,
-		                  kinds__sparse__descriptor.field_ranges[i].orig_index);
+		ck_assert_int_eq(
+		    kinds_Sparse_descriptor.field_ranges[i].start_value,
+		    kinds__sparse__descriptor.field_ranges[i].start_value);
+		ck_assert_uint_eq(
+		    kinds_Sparse_descriptor.field_ranges[i].orig_index,
+		    kinds__sparse__descriptor.field_ranges[i].orig_index);
 	}
 	for (unsigned i = 0; i <= kinds_Level_descriptor.n_value_ranges; i++) {
-		ck_assert_int_eq(kinds_Level_descriptor.value_ranges[i].start_value,
-		                 kinds__level__descriptor.value_ranges[i].start_value);
-		ck_assert_uint_eq(kinds_Level_descriptor.value_ranges[i].orig_index,
-		                  kinds__level__descriptor.value_ranges[i].orig_index);
+		ck_assert_int_eq(
+		    kinds_Level_descriptor.value_ranges[i].start_value,
+		    kinds__level__descriptor.value_ranges[i].start_value);
+		ck_assert_uint_eq(
+		    kinds_Level_descriptor.value_ranges[i].orig_index,
+		    kinds__level__descriptor.value_ranges[i].orig_index);
 	}
 }
 END_TEST
@@ -786,7 +795,7 @@ START_TEST(test_fidelity_kinds_wrappers)
 
 	kinds_Int32FloatMap_ValueEntry oe = KINDS_INT32FLOATMAP_VALUEENTRY_INIT;
 	Kinds__Int32FloatMap__ValueEntry te =
-		KINDS__INT32_FLOAT_MAP__VALUE_ENTRY__INIT;
+	    KINDS__INT32_FLOAT_MAP__VALUE_ENTRY__INIT;
 	kinds_Int32FloatMap_ValueEntry *oes[] = {&oe};
 	Kinds__Int32FloatMap__ValueEntry *tes[] = {&te};
 	oe.key = te.key = -5;
@@ -821,25 +830,25 @@ START_TEST(test_fidelity_descriptor_names_match_protoc_c)
 	                  all__everything__descriptor.n_field_ranges);
 	for (unsigned i = 0; i < all_Everything_descriptor.n_fields; i++) {
 		const ProtobufCFieldDescriptor *a =
-			&all_Everything_descriptor.fields[i];
+		    &all_Everything_descriptor.fields[i];
 		const ProtobufCFieldDescriptor *b =
-			&all__everything__descriptor.fields[i];
+		    &all__everything__descriptor.fields[i];
 		ck_assert_str_eq(a->name, b->name);
 		ck_assert_uint_eq(a->id, b->id);
 		ck_assert_int_eq(a->type, b->type);
 		ck_assert_uint_eq(a->flags & PROTOBUF_C_FIELD_FLAG_PACKED,
 		                  b->flags & PROTOBUF_C_FIELD_FLAG_PACKED);
 		ck_assert_uint_eq(
-			all_Everything_descriptor.fields_sorted_by_name[i],
-			all__everything__descriptor.fields_sorted_by_name[i]);
+		    all_Everything_descriptor.fields_sorted_by_name[i],
+		    all__everything__descriptor.fields_sorted_by_name[i]);
 	}
 	/* lookups through our descriptors */
 	ck_assert_ptr_nonnull(protobuf_c_message_descriptor_get_field_by_name(
-		&all_Everything_descriptor, "OpsByName"));
+	    &all_Everything_descriptor, "OpsByName"));
 	ck_assert_ptr_nonnull(protobuf_c_message_descriptor_get_field(
-		&all_Everything_descriptor, 1));
+	    &all_Everything_descriptor, 1));
 	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(&all_Op_descriptor, -1);
+	    protobuf_c_enum_descriptor_get_value(&all_Op_descriptor, -1);
 	ck_assert_ptr_nonnull(v);
 	ck_assert_str_eq(v->name, "NEG");
 	v = protobuf_c_enum_descriptor_get_value_by_name(&all_Op_descriptor,
@@ -859,7 +868,7 @@ START_TEST(test_fidelity_free_contents_resets)
 	size_t n;
 	uint8_t *b = pack(&o.base, &n);
 	all_Everything *back = (all_Everything *)protobuf_c_message_unpack(
-		&all_Everything_descriptor, NULL, n, b);
+	    &all_Everything_descriptor, NULL, n, b);
 	ck_assert_ptr_nonnull(back);
 	all_Everything copy = *back;
 	free(back); /* contents now owned by copy */
