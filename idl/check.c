@@ -20,8 +20,8 @@
 
 #include "internal.h"
 
-#define CHECK_FIELD_MAX 536870911 /* 2^29 - 1 */
-#define CHECK_RESERVED_LO 19000   /* protobuf's own range */
+#define CHECK_FIELD_MAX   536870911 /* 2^29 - 1 */
+#define CHECK_RESERVED_LO 19000     /* protobuf's own range */
 #define CHECK_RESERVED_HI 19999
 
 typedef struct check_entry {
@@ -33,13 +33,14 @@ typedef struct check_ctx {
 	idl_loader *ld;
 	check_entry *tab; /* open addressing, size a power of two */
 	size_t cap;
-	ast_file **order; /* files, each after its imports */
+	ast_file **order;          /* files, each after its imports */
 	const char *reserved[100]; /* check_reserved_words, sorted */
 	size_t n_order;
 } check_ctx;
 
 /* Words that cannot name anything: the language's keywords, C's keywords
  * (C11 and C23) and the macros every generated file sees. */
+/* clang-format off */
 static const char *const check_reserved_words[] = {
 	/* the language */
 	"package", "import", "struct", "enum", "service", "optional", "list",
@@ -58,13 +59,14 @@ static const char *const check_reserved_words[] = {
 	/* macros of the standard headers generated code includes */
 	"NULL", "EOF", "errno",
 };
+/* clang-format on */
 
 static const char *check_decl_kind(ast_decl_kind k)
 {
 	return k == AST_STRUCT ? "struct" : k == AST_ENUM ? "enum" : "service";
 }
 
-#define CHECK_N_RESERVED \
+#define CHECK_N_RESERVED                                                       \
 	(sizeof(check_reserved_words) / sizeof(check_reserved_words[0]))
 
 static int check_cmp_words(const void *a, const void *b)
@@ -80,24 +82,24 @@ static const char *check_article(const char *what)
 /* check_name reports name when C or the language reserves it; what says
  * what it names ("struct", "field", ...). */
 static void check_name(check_ctx *c, const char *name, const ast_loc *loc,
-		       const char *what)
+                       const char *what)
 {
 	if (!name)
 		return;
 	if (bsearch(&name, c->reserved, CHECK_N_RESERVED, sizeof(char *),
-		    check_cmp_words)) {
+	            check_cmp_words)) {
 		diag_error(c->ld, loc,
-			   "reserved word '%s' cannot be used as %s %s name",
-			   name, check_article(what), what);
+		           "reserved word '%s' cannot be used as %s %s name",
+		           name, check_article(what), what);
 		return;
 	}
 	if (name[0] == '_' &&
 	    (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
 		diag_error(c->ld, loc,
-			   "'%s' is reserved in C (leading underscore and "
-			   "capital letter or second underscore) and cannot "
-			   "be used as %s %s name",
-			   name, check_article(what), what);
+		           "'%s' is reserved in C (leading underscore and "
+		           "capital letter or second underscore) and cannot "
+		           "be used as %s %s name",
+		           name, check_article(what), what);
 }
 
 /* ---- the names table ------------------------------------------------- */
@@ -115,8 +117,7 @@ static size_t check_hash(const char *pkg, const char *name)
 }
 
 /* check_slot finds the entry for pkg.name, or the empty slot for it. */
-static check_entry *check_slot(check_ctx *c, const char *pkg,
-			       const char *name)
+static check_entry *check_slot(check_ctx *c, const char *pkg, const char *name)
 {
 	size_t i = check_hash(pkg, name) & (c->cap - 1);
 
@@ -124,7 +125,7 @@ static check_entry *check_slot(check_ctx *c, const char *pkg,
 		check_entry *e = &c->tab[i];
 
 		if (!e->decl || (strcmp(e->pkg, pkg) == 0 &&
-				 strcmp(e->decl->name, name) == 0))
+		                 strcmp(e->decl->name, name) == 0))
 			return e;
 		i = (i + 1) & (c->cap - 1);
 	}
@@ -173,13 +174,13 @@ static void check_declare(check_ctx *c, ast_file *f)
 		}
 		if ((d->kind == AST_SERVICE) == (e->decl->kind == AST_SERVICE))
 			diag_error(c->ld, &d->loc, "duplicate %s '%s'",
-				   d->kind == AST_SERVICE ? "service" : "type",
-				   d->name);
+			           d->kind == AST_SERVICE ? "service" : "type",
+			           d->name);
 		else
 			diag_error(c->ld, &d->loc,
-				   "%s '%s' has the same name as %s '%s'",
-				   check_decl_kind(d->kind), d->name,
-				   check_decl_kind(e->decl->kind), d->name);
+			           "%s '%s' has the same name as %s '%s'",
+			           check_decl_kind(d->kind), d->name,
+			           check_decl_kind(e->decl->kind), d->name);
 		diag_note(c->ld, &e->decl->loc, "previous definition was here");
 	}
 }
@@ -230,8 +231,8 @@ static void check_suggest(check_ctx *c, const ast_file *f, const char *name)
 			if (d->kind != AST_SERVICE && d->name &&
 			    strcmp(d->name, name) == 0) {
 				diag_note(c->ld, &d->loc,
-					  "did you mean '%s.%s'?", g->package,
-					  name);
+				          "did you mean '%s.%s'?", g->package,
+				          name);
 				return;
 			}
 		}
@@ -252,8 +253,8 @@ static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
 			return;
 		}
 		if (!check_imports_pkg(f, pkg)) {
-			diag_error(c->ld, &t->loc, "package '%s' is not imported",
-				   pkg);
+			diag_error(c->ld, &t->loc,
+			           "package '%s' is not imported", pkg);
 			free(pkg);
 			return;
 		}
@@ -268,16 +269,16 @@ static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
 	}
 	if (e->decl->kind == AST_SERVICE) {
 		diag_error(c->ld, &t->loc, "'%s' is a service, not a type",
-			   t->name);
+		           t->name);
 		diag_note(c->ld, &e->decl->loc, "'%s' is declared here",
-			  e->decl->name);
+		          e->decl->name);
 		return;
 	}
 	if (!check_visible(f, e->decl->file)) {
 		diag_error(c->ld, &t->loc,
-			   "type '%s' is declared in '%s', which is not "
-			   "imported here",
-			   t->name, e->decl->file->path);
+		           "type '%s' is declared in '%s', which is not "
+		           "imported here",
+		           t->name, e->decl->file->path);
 		return;
 	}
 	t->resolved = (ast_decl *)e->decl;
@@ -312,31 +313,31 @@ static void check_type(check_ctx *c, ast_file *f, ast_type *t)
 	case AST_T_LIST:
 		if (t->elem->kind == AST_T_LIST)
 			diag_error(c->ld, &t->elem->loc,
-				   "list<list<...>> is not supported; wrap the "
-				   "inner list in a struct");
+			           "list<list<...>> is not supported; wrap the "
+			           "inner list in a struct");
 		else if (t->elem->kind == AST_T_MAP)
 			diag_error(c->ld, &t->elem->loc,
-				   "list<map<...>> is not supported; wrap the "
-				   "map in a struct");
+			           "list<map<...>> is not supported; wrap the "
+			           "map in a struct");
 		check_type(c, f, t->elem);
 		break;
 	case AST_T_MAP:
 		if (!check_key_kind(t->key->kind))
 			diag_error(c->ld, &t->key->loc,
-				   "invalid map key type '%s'; keys must be "
-				   "bool, int32, int64, uint32, uint64 or "
-				   "string",
-				   t->key->kind == AST_T_NAMED
-					   ? t->key->name
-					   : ast_type_kind_name(t->key->kind));
+			           "invalid map key type '%s'; keys must be "
+			           "bool, int32, int64, uint32, uint64 or "
+			           "string",
+			           t->key->kind == AST_T_NAMED
+			               ? t->key->name
+			               : ast_type_kind_name(t->key->kind));
 		if (t->elem->kind == AST_T_LIST)
 			diag_error(c->ld, &t->elem->loc,
-				   "map<..., list<...>> is not supported; wrap "
-				   "the list in a struct");
+			           "map<..., list<...>> is not supported; wrap "
+			           "the list in a struct");
 		else if (t->elem->kind == AST_T_MAP)
 			diag_error(c->ld, &t->elem->loc,
-				   "map<..., map<...>> is not supported; wrap "
-				   "the inner map in a struct");
+			           "map<..., map<...>> is not supported; wrap "
+			           "the inner map in a struct");
 		check_type(c, f, t->elem);
 		break;
 	default:
@@ -355,30 +356,30 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 
 		check_name(c, fl->name, &fl->loc, "field");
 		if (fl->name && strcmp(fl->name, "base") == 0)
-			diag_error(c->ld, &fl->loc,
-				   "field name 'base' is taken by the protobuf-c "
-				   "message header");
+			diag_error(
+			    c->ld, &fl->loc,
+			    "field name 'base' is taken by the protobuf-c "
+			    "message header");
 		for (j = 0; j < i; j++) {
 			if (strcmp(d->fields[j].name, fl->name) == 0) {
 				diag_error(c->ld, &fl->loc,
-					   "duplicate field '%s' in struct "
-					   "'%s'",
-					   fl->name, d->name);
+				           "duplicate field '%s' in struct "
+				           "'%s'",
+				           fl->name, d->name);
 				diag_note(c->ld, &d->fields[j].loc,
-					  "previous definition was here");
+				          "previous definition was here");
 				break;
 			}
 		}
 		check_type(c, f, fl->type);
-		if (fl->optional &&
-		    (fl->type->kind == AST_T_LIST ||
-		     fl->type->kind == AST_T_MAP ||
-		     (fl->type->resolved &&
-		      fl->type->resolved->kind == AST_STRUCT)))
+		if (fl->optional && (fl->type->kind == AST_T_LIST ||
+		                     fl->type->kind == AST_T_MAP ||
+		                     (fl->type->resolved &&
+		                      fl->type->resolved->kind == AST_STRUCT)))
 			diag_error(c->ld, &fl->loc,
-				   "field '%s' cannot be optional: only "
-				   "scalar, string, bytes and enum fields can",
-				   fl->name);
+			           "field '%s' cannot be optional: only "
+			           "scalar, string, bytes and enum fields can",
+			           fl->name);
 		if (fl->explicit_number)
 			n_explicit++;
 	}
@@ -393,9 +394,9 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 			    d->fields[0].explicit_number)
 				break;
 		diag_error(c->ld, &d->fields[i].loc,
-			   "mixed explicit and implicit field numbers in "
-			   "struct '%s': number every field or none",
-			   d->name);
+		           "mixed explicit and implicit field numbers in "
+		           "struct '%s': number every field or none",
+		           d->name);
 		return;
 	}
 	for (i = 0; i < d->n_fields; i++) {
@@ -404,36 +405,36 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 		if (fl->number == INT64_MAX || fl->number == INT64_MIN) {
 			/* saturated by the lexer: the literal itself is huge */
 			diag_error(c->ld, &fl->number_loc,
-				   "field number of '%s' is out of range "
-				   "(1..%d)",
-				   fl->name, CHECK_FIELD_MAX);
+			           "field number of '%s' is out of range "
+			           "(1..%d)",
+			           fl->name, CHECK_FIELD_MAX);
 			continue;
 		}
 		if (fl->number < 1 || fl->number > CHECK_FIELD_MAX) {
 			diag_error(c->ld, &fl->number_loc,
-				   "field number %lld of '%s' is out of range "
-				   "(1..%d)",
-				   (long long)fl->number, fl->name,
-				   CHECK_FIELD_MAX);
+			           "field number %lld of '%s' is out of range "
+			           "(1..%d)",
+			           (long long)fl->number, fl->name,
+			           CHECK_FIELD_MAX);
 			continue;
 		}
 		if (fl->number >= CHECK_RESERVED_LO &&
 		    fl->number <= CHECK_RESERVED_HI) {
 			diag_error(c->ld, &fl->number_loc,
-				   "field number %lld of '%s' is reserved by "
-				   "protobuf (%d..%d)",
-				   (long long)fl->number, fl->name,
-				   CHECK_RESERVED_LO, CHECK_RESERVED_HI);
+			           "field number %lld of '%s' is reserved by "
+			           "protobuf (%d..%d)",
+			           (long long)fl->number, fl->name,
+			           CHECK_RESERVED_LO, CHECK_RESERVED_HI);
 			continue;
 		}
 		for (j = 0; j < i; j++) {
 			if (d->fields[j].number == fl->number) {
 				diag_error(c->ld, &fl->number_loc,
-					   "duplicate field number %lld in "
-					   "struct '%s'",
-					   (long long)fl->number, d->name);
+				           "duplicate field number %lld in "
+				           "struct '%s'",
+				           (long long)fl->number, d->name);
 				diag_note(c->ld, &d->fields[j].number_loc,
-					  "previous use was here");
+				          "previous use was here");
 				break;
 			}
 		}
@@ -446,49 +447,49 @@ static void check_enum(check_ctx *c, ast_decl *d)
 
 	if (d->n_values == 0) {
 		diag_error(c->ld, &d->loc,
-			   "enum '%s' has no values; proto3 needs a first "
-			   "value of 0",
-			   d->name);
+		           "enum '%s' has no values; proto3 needs a first "
+		           "value of 0",
+		           d->name);
 		return;
 	}
 	if (d->values[0].value != 0)
 		diag_error(c->ld, &d->values[0].value_loc,
-			   "the first value of enum '%s' must be 0 (proto3 "
-			   "rule), not %lld",
-			   d->name, (long long)d->values[0].value);
+		           "the first value of enum '%s' must be 0 (proto3 "
+		           "rule), not %lld",
+		           d->name, (long long)d->values[0].value);
 	for (i = 0; i < d->n_values; i++) {
 		ast_enum_value *v = &d->values[i];
 
 		check_name(c, v->name, &v->loc, "enum value");
 		if (v->value == INT64_MAX || v->value == INT64_MIN)
 			diag_error(c->ld, &v->value_loc,
-				   "value of '%s' is out of range for int32",
-				   v->name);
+			           "value of '%s' is out of range for int32",
+			           v->name);
 		else if (v->value < INT32_MIN || v->value > INT32_MAX)
 			diag_error(c->ld, &v->value_loc,
-				   "value %lld of '%s' is out of range for "
-				   "int32",
-				   (long long)v->value, v->name);
+			           "value %lld of '%s' is out of range for "
+			           "int32",
+			           (long long)v->value, v->name);
 		for (j = 0; j < i; j++) {
 			if (strcmp(d->values[j].name, v->name) == 0) {
 				diag_error(c->ld, &v->loc,
-					   "duplicate enum value '%s' in enum "
-					   "'%s'",
-					   v->name, d->name);
+				           "duplicate enum value '%s' in enum "
+				           "'%s'",
+				           v->name, d->name);
 				diag_note(c->ld, &d->values[j].loc,
-					  "previous definition was here");
+				          "previous definition was here");
 				break;
 			}
 		}
 		for (j = 0; j < i; j++) {
 			if (d->values[j].value == v->value) {
 				diag_error(c->ld, &v->value_loc,
-					   "duplicate value %lld in enum '%s' "
-					   "('%s' and '%s')",
-					   (long long)v->value, d->name,
-					   d->values[j].name, v->name);
+				           "duplicate value %lld in enum '%s' "
+				           "('%s' and '%s')",
+				           (long long)v->value, d->name,
+				           d->values[j].name, v->name);
 				diag_note(c->ld, &d->values[j].value_loc,
-					  "previous use was here");
+				          "previous use was here");
 				break;
 			}
 		}
@@ -498,34 +499,33 @@ static void check_enum(check_ctx *c, ast_decl *d)
 /* check_method holds a method to the net/rpc contract: "func (t *T)
  * Method(args T1, reply *T2) error", i.e. two parameters, the second a
  * pointer the handler fills, the first a value it only reads. */
-static void check_method(check_ctx *c, ast_file *f, ast_decl *d,
-			 ast_method *m)
+static void check_method(check_ctx *c, ast_file *f, ast_decl *d, ast_method *m)
 {
 	size_t i;
 
 	check_name(c, m->name, &m->loc, "method");
 	for (i = 0; i < m->n_params; i++) {
 		check_name(c, m->params[i].name, &m->params[i].loc,
-			   "parameter");
+		           "parameter");
 		check_type(c, f, m->params[i].type);
 	}
 	if (m->n_params != 2) {
 		diag_error(c->ld, &m->loc,
-			   "method '%s' of service '%s' must have exactly two "
-			   "parameters (args, *reply), not %zu",
-			   m->name, d->name, m->n_params);
+		           "method '%s' of service '%s' must have exactly two "
+		           "parameters (args, *reply), not %zu",
+		           m->name, d->name, m->n_params);
 		return;
 	}
 	if (m->params[0].pointer)
 		diag_error(c->ld, &m->params[0].loc,
-			   "first parameter of method '%s' must not be a "
-			   "pointer: args are passed by value",
-			   m->name);
+		           "first parameter of method '%s' must not be a "
+		           "pointer: args are passed by value",
+		           m->name);
 	if (!m->params[1].pointer)
 		diag_error(c->ld, &m->params[1].loc,
-			   "second parameter of method '%s' must be a "
-			   "pointer: the reply is written through it",
-			   m->name);
+		           "second parameter of method '%s' must be a "
+		           "pointer: the reply is written through it",
+		           m->name);
 }
 
 static void check_service(check_ctx *c, ast_file *f, ast_decl *d)
@@ -534,18 +534,18 @@ static void check_service(check_ctx *c, ast_file *f, ast_decl *d)
 
 	if (d->n_methods == 0)
 		diag_error(c->ld, &d->loc, "service '%s' has no methods",
-			   d->name);
+		           d->name);
 	for (i = 0; i < d->n_methods; i++) {
 		ast_method *m = &d->methods[i];
 
 		for (j = 0; j < i; j++) {
 			if (strcmp(d->methods[j].name, m->name) == 0) {
 				diag_error(c->ld, &m->loc,
-					   "duplicate method '%s' in service "
-					   "'%s'",
-					   m->name, d->name);
+				           "duplicate method '%s' in service "
+				           "'%s'",
+				           m->name, d->name);
 				diag_note(c->ld, &d->methods[j].loc,
-					  "previous definition was here");
+				          "previous definition was here");
 				break;
 			}
 		}
@@ -559,9 +559,9 @@ static void check_package(check_ctx *c, ast_file *f)
 		return;
 	if (strchr(f->package, '.')) {
 		diag_error(c->ld, &f->package_loc,
-			   "package name '%s' is not a valid C identifier; "
-			   "use '_' instead of '.'",
-			   f->package);
+		           "package name '%s' is not a valid C identifier; "
+		           "use '_' instead of '.'",
+		           f->package);
 		return;
 	}
 	check_name(c, f->package, &f->package_loc, "package");
@@ -576,9 +576,9 @@ void check_program(idl_loader *ld)
 
 	for (i = 0; i < prog->n_files; i++)
 		n += prog->files[i]->n_decls;
-	_Static_assert(CHECK_N_RESERVED <= sizeof(c.reserved) /
-					      sizeof(c.reserved[0]),
-		       "check_ctx.reserved too small");
+	_Static_assert(CHECK_N_RESERVED <=
+	                   sizeof(c.reserved) / sizeof(c.reserved[0]),
+	               "check_ctx.reserved too small");
 	memcpy(c.reserved, check_reserved_words, sizeof(check_reserved_words));
 	qsort(c.reserved, CHECK_N_RESERVED, sizeof(char *), check_cmp_words);
 	for (c.cap = 16; c.cap < 2 * n; c.cap *= 2)

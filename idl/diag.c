@@ -22,11 +22,11 @@
 #include "internal.h"
 
 struct diag_block {
-	char *text;  /* owned */
+	char *text; /* owned */
 	size_t len;
 	size_t file; /* index of the file in load order; 0 without a file */
 	int line, col;
-	size_t seq;  /* report order, for a stable sort */
+	size_t seq; /* report order, for a stable sort */
 };
 
 static void diag_default(void *ctx, const char *text)
@@ -58,7 +58,7 @@ static void diag_append(idl_loader *ld, const char *s, size_t len)
 /* diag_source finds the file a location points into; *index gets its
  * place in load order, counted from 1. */
 static const idl_src *diag_source(idl_loader *ld, const char *file,
-				  size_t *index)
+                                  size_t *index)
 {
 	size_t i;
 
@@ -69,7 +69,7 @@ static const idl_src *diag_source(idl_loader *ld, const char *file,
 		const idl_src *s = ld->srcs[i];
 
 		if (s->file && (s->file->path == file ||
-				strcmp(s->file->path, file) == 0)) {
+		                strcmp(s->file->path, file) == 0)) {
 			*index = i + 1;
 			return s;
 		}
@@ -128,7 +128,7 @@ static void diag_quote(idl_loader *ld, const ast_loc *loc)
 }
 
 static void diag_add(idl_loader *ld, const char *what, const ast_loc *loc,
-		     const char *fmt, va_list ap)
+                     const char *fmt, va_list ap)
 {
 	char *msg = NULL, *head = NULL;
 	int n;
@@ -139,7 +139,7 @@ static void diag_add(idl_loader *ld, const char *what, const ast_loc *loc,
 	}
 	if (loc && loc->file)
 		n = asprintf(&head, "%s:%d:%d: %s: %s\n", loc->file, loc->line,
-			     loc->col, what, msg);
+		             loc->col, what, msg);
 	else
 		n = asprintf(&head, "%s: %s\n", what, msg);
 	free(msg);

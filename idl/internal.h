@@ -17,11 +17,11 @@
 
 /* One file read by the loader. Owned by the loader's state (prog->priv). */
 typedef struct idl_src {
-	ast_file *file;  /* owned: the parsed file (NULL until parsed) */
-	char *real;      /* owned: realpath, identifies the file */
-	char *buf;       /* owned: the whole text, NUL-terminated */
+	ast_file *file; /* owned: the parsed file (NULL until parsed) */
+	char *real;     /* owned: realpath, identifies the file */
+	char *buf;      /* owned: the whole text, NUL-terminated */
 	size_t len;
-	int state;       /* IDL_SRC_LOADING while its imports are followed */
+	int state; /* IDL_SRC_LOADING while its imports are followed */
 } idl_src;
 
 enum { IDL_SRC_LOADING = 1, IDL_SRC_DONE = 2 };
@@ -32,10 +32,10 @@ typedef struct idl_loader {
 	idl_program *prog;
 	idl_src **srcs; /* owned, in load order (main first) */
 	size_t n_srcs;
-	int errors;     /* errors reported so far */
+	int errors;                /* errors reported so far */
 	struct diag_block *blocks; /* owned: diagnostics not yet handed over */
 	size_t n_blocks;
-	int oom;        /* an allocation failed */
+	int oom; /* an allocation failed */
 } idl_loader;
 
 /* ---- diag.c ---------------------------------------------------------- */
@@ -45,9 +45,9 @@ typedef struct idl_loader {
  * kept until diag_flush, which hands them to the callback in source order
  * (files in load order, then line and column). */
 void diag_error(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void diag_note(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void diag_flush(idl_loader *ld);
 /* diag_free drops blocks not yet flushed. */
 void diag_free(idl_loader *ld);
@@ -76,12 +76,12 @@ typedef struct idl_lloc {
 /* State shared by the lexer and the parser of one file. */
 typedef struct idl_parse {
 	idl_loader *ld;
-	ast_file *file;       /* borrowed: the file being filled */
-	const char *src;      /* borrowed: its text */
+	ast_file *file;  /* borrowed: the file being filled */
+	const char *src; /* borrowed: its text */
 	size_t len;
 	/* lexer position */
 	int line, col;
-	int last_tok_line;    /* line of the last token returned */
+	int last_tok_line;     /* line of the last token returned */
 	int end_line, end_col; /* where the last token ended (0: none yet) */
 	int prev_end_line, prev_end_col; /* ... and the one before it */
 	size_t last_off;      /* the last token's text: offset in src */
@@ -90,7 +90,7 @@ typedef struct idl_parse {
 	char *lex_copy;       /* owned: the text the scanner reads */
 	void *lex_reserve[2]; /* owned: blocks for idl_yyalloc (lexer.l) */
 	size_t lex_reserve_size[2];
-	int cstart_line;      /* where the open block comment starts */
+	int cstart_line; /* where the open block comment starts */
 	int cstart_col;
 	/* doc comments seen so far; an entry moves to a node when taken */
 	char **docs;
@@ -98,8 +98,8 @@ typedef struct idl_parse {
 	int pending_doc;      /* index of the doc block waiting for a token */
 	int pending_doc_line; /* line of its last /// line */
 	/* what the grammar is filling */
-	ast_decl *cur;        /* the struct, enum or service being parsed */
-	int errors;           /* lexical and syntax errors in this file */
+	ast_decl *cur; /* the struct, enum or service being parsed */
+	int errors;    /* lexical and syntax errors in this file */
 	int lex_errors;
 	int nomem;
 } idl_parse;
@@ -115,7 +115,7 @@ void idl_lex_close(idl_parse *p, void *scanner);
 
 /* Helpers the grammar actions and the lexer call (parse.c in parser.y). */
 void idl_parse_error(idl_parse *p, const idl_lloc *l, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- check.c -------------------------------------------------------- */
 

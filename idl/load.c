@@ -79,7 +79,7 @@ static char *load_join(const char *dir, size_t dlen, const char *path)
 	if (path[0] == '/' || dlen == 0 || (dlen == 1 && dir[0] == '.'))
 		return strdup(path);
 	if (asprintf(&s, "%.*s%s%s", (int)dlen, dir,
-		     dir[dlen - 1] == '/' ? "" : "/", path) < 0)
+	             dir[dlen - 1] == '/' ? "" : "/", path) < 0)
 		return NULL;
 	return s;
 }
@@ -99,7 +99,7 @@ static idl_src *load_find(idl_loader *ld, const char *real)
  * loading stack: files still in IDL_SRC_LOADING, in load order, starting at
  * target. */
 static void load_cycle(idl_loader *ld, const ast_loc *loc, idl_src **stack,
-		       size_t depth, idl_src *target)
+                       size_t depth, idl_src *target)
 {
 	char *chain = NULL, *next;
 	size_t i;
@@ -111,7 +111,7 @@ static void load_cycle(idl_loader *ld, const ast_loc *loc, idl_src **stack,
 		if (!on)
 			continue;
 		if (asprintf(&next, "%s%s%s", chain ? chain : "",
-			     chain ? " -> " : "", stack[i]->file->path) < 0) {
+		             chain ? " -> " : "", stack[i]->file->path) < 0) {
 			ld->oom = 1;
 			free(chain);
 			return;
@@ -120,7 +120,7 @@ static void load_cycle(idl_loader *ld, const ast_loc *loc, idl_src **stack,
 		chain = next;
 	}
 	if (asprintf(&next, "%s -> %s", chain ? chain : "",
-		     target->file->path) < 0) {
+	             target->file->path) < 0) {
 		ld->oom = 1;
 		free(chain);
 		return;
@@ -131,11 +131,11 @@ static void load_cycle(idl_loader *ld, const ast_loc *loc, idl_src **stack,
 }
 
 static int load_file(idl_loader *ld, char *path, const ast_loc *from,
-		     idl_src **stack, size_t depth, idl_src **out);
+                     idl_src **stack, size_t depth, idl_src **out);
 
 /* load_imports follows the imports of s (which is stack[depth - 1]). */
 static void load_imports(idl_loader *ld, idl_src *s, idl_src **stack,
-			 size_t depth)
+                         size_t depth)
 {
 	ast_file *f = s->file;
 	const char *slash = strrchr(f->path, '/');
@@ -155,7 +155,7 @@ static void load_imports(idl_loader *ld, idl_src *s, idl_src **stack,
 			break;
 		}
 		for (j = 0; !load_is_file(cand) && ld->opts &&
-			    j < ld->opts->n_include_dirs;
+		            j < ld->opts->n_include_dirs;
 		     j++) {
 			const char *d = ld->opts->include_dirs[j];
 
@@ -170,7 +170,7 @@ static void load_imports(idl_loader *ld, idl_src *s, idl_src **stack,
 			break;
 		if (!load_is_file(cand)) {
 			diag_error(ld, &im->loc, "import '%s' not found",
-				   im->path);
+			           im->path);
 			free(cand);
 			continue;
 		}
@@ -183,7 +183,7 @@ static void load_imports(idl_loader *ld, idl_src *s, idl_src **stack,
  * of path). from is the import statement that named it (NULL for the main
  * file). Returns 0 with *out set, or -1 after reporting. */
 static int load_file(idl_loader *ld, char *path, const ast_loc *from,
-		     idl_src **stack, size_t depth, idl_src **out)
+                     idl_src **stack, size_t depth, idl_src **out)
 {
 	idl_program *prog = ld->prog;
 	idl_parse p;
@@ -195,7 +195,7 @@ static int load_file(idl_loader *ld, char *path, const ast_loc *from,
 	if (!real) {
 		err = errno;
 		diag_error(ld, from, "cannot open '%s': %s", path,
-			   strerror(err));
+		           strerror(err));
 		free(path);
 		return -1;
 	}
@@ -239,7 +239,7 @@ static int load_file(idl_loader *ld, char *path, const ast_loc *from,
 			ld->oom = 1;
 		else
 			diag_error(ld, from, "cannot read '%s': %s", path,
-				   strerror(err));
+			           strerror(err));
 		return -1;
 	}
 	memset(&p, 0, sizeof(p));

@@ -19,13 +19,13 @@ static void dump_type(FILE *o, const ast_type *t)
 		fprintf(o, "%s", t->name);
 		if (t->resolved)
 			fprintf(o, "{%s %s%s%s}",
-				t->resolved->kind == AST_STRUCT ? "struct"
-								: "enum",
-				ast_decl_package(t->resolved)
-					? ast_decl_package(t->resolved)
-					: "",
-				ast_decl_package(t->resolved) ? "." : "",
-				t->resolved->name);
+			        t->resolved->kind == AST_STRUCT ? "struct"
+			                                        : "enum",
+			        ast_decl_package(t->resolved)
+			            ? ast_decl_package(t->resolved)
+			            : "",
+			        ast_decl_package(t->resolved) ? "." : "",
+			        t->resolved->name);
 		break;
 	case AST_T_LIST:
 		fprintf(o, "list<");
@@ -70,28 +70,28 @@ static void dump_file(FILE *o, const ast_file *f)
 	fprintf(o, "file %s\n", f->path);
 	if (f->package)
 		fprintf(o, "  package %s @%d:%d\n", f->package,
-			f->package_loc.line, f->package_loc.col);
+		        f->package_loc.line, f->package_loc.col);
 	dump_doc(o, "  ", f->doc);
 	for (i = 0; i < f->n_imports; i++)
 		fprintf(o, "  import \"%s\" -> %s @%d:%d\n", f->imports[i].path,
-			f->imports[i].file ? f->imports[i].file->path : "?",
-			f->imports[i].loc.line, f->imports[i].loc.col);
+		        f->imports[i].file ? f->imports[i].file->path : "?",
+		        f->imports[i].loc.line, f->imports[i].loc.col);
 	for (i = 0; i < f->n_decls; i++) {
 		const ast_decl *d = f->decls[i];
 		static const char *const kinds[] = {"struct", "enum",
-						    "service"};
+		                                    "service"};
 
 		fprintf(o, "  %s %s @%d:%d\n", kinds[d->kind], d->name,
-			d->loc.line, d->loc.col);
+		        d->loc.line, d->loc.col);
 		dump_doc(o, "    ", d->doc);
 		for (j = 0; j < d->n_fields; j++) {
 			const ast_field *x = &d->fields[j];
 
 			fprintf(o, "    field %s = %lld%s%s @%d:%d: ", x->name,
-				(long long)x->number,
-				x->explicit_number ? " (explicit)" : "",
-				x->optional ? " optional" : "", x->loc.line,
-				x->loc.col);
+			        (long long)x->number,
+			        x->explicit_number ? " (explicit)" : "",
+			        x->optional ? " optional" : "", x->loc.line,
+			        x->loc.col);
 			dump_type(o, x->type);
 			fprintf(o, "\n");
 			dump_doc(o, "      ", x->doc);
@@ -100,21 +100,21 @@ static void dump_file(FILE *o, const ast_file *f)
 			const ast_enum_value *v = &d->values[j];
 
 			fprintf(o, "    value %s = %lld @%d:%d\n", v->name,
-				(long long)v->value, v->loc.line, v->loc.col);
+			        (long long)v->value, v->loc.line, v->loc.col);
 			dump_doc(o, "      ", v->doc);
 		}
 		for (j = 0; j < d->n_methods; j++) {
 			const ast_method *m = &d->methods[j];
 
-			fprintf(o, "    method %s @%d:%d\n", m->name, m->loc.line,
-				m->loc.col);
+			fprintf(o, "    method %s @%d:%d\n", m->name,
+			        m->loc.line, m->loc.col);
 			dump_doc(o, "      ", m->doc);
 			for (k = 0; k < m->n_params; k++) {
 				const ast_param *p = &m->params[k];
 
 				fprintf(o, "      param %s%s: ",
-					p->pointer ? "*" : "",
-					p->name ? p->name : "(unnamed)");
+				        p->pointer ? "*" : "",
+				        p->name ? p->name : "(unnamed)");
 				dump_type(o, p->type);
 				fprintf(o, "\n");
 			}
@@ -143,7 +143,8 @@ int main(int argc, char **argv)
 			path = argv[a];
 	}
 	if (!path) {
-		fprintf(stderr, "usage: idl-dump [--time N] [-I DIR]... FILE\n");
+		fprintf(stderr,
+		        "usage: idl-dump [--time N] [-I DIR]... FILE\n");
 		return 2;
 	}
 	if (times > 0) {
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
 				return 1;
 			idl_program_free(prog);
 			double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-				    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+			            (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 			total += ms;
 			if (ms < best)
 				best = ms;

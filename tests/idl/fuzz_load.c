@@ -43,8 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f = fopen("lib.rpc", "w");
 		if (!f)
 			abort();
-		fputs("package lib;\nstruct P { int64 X; }\nenum E { Z = 0; }\n",
-		      f);
+		fputs(
+		    "package lib;\nstruct P { int64 X; }\nenum E { Z = 0; }\n",
+		    f);
 		fclose(f);
 	}
 	f = fopen("main.rpc", "wb");
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
 			if (len < 5 || strcmp(e->d_name + len - 4, ".rpc") != 0)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", argv[i],
-				 e->d_name);
+			         e->d_name);
 			if (fuzz_replay(path) < 0)
 				return 2;
 			n++;

@@ -113,18 +113,18 @@ static inline int load_text(const char *text, capture *cap, idl_program **out)
 
 /* expect_error loads text, expects exactly n errors and the diagnostics
  * to contain want. */
-#define expect_error(src_, n_, want_)                                         \
-	do {                                                                \
-		capture cap_ = {0};                                         \
-		idl_program *p_ = (idl_program *)1;                         \
-		int rc_ = load_text((src_), &cap_, &p_);                    \
-		ck_assert_ptr_null(p_);                                     \
-		ck_assert_msg(rc_ == (n_), "want %d errors, got %d:\n%s",   \
-			      (n_), rc_, cap_.text ? cap_.text : "");        \
-		ck_assert_msg(cap_.text && strstr(cap_.text, (want_)),       \
-			      "want \"%s\" in:\n%s", (want_),                \
-			      cap_.text ? cap_.text : "(nothing)");         \
-		capture_fini(&cap_);                                        \
+#define expect_error(src_, n_, want_)                                          \
+	do {                                                                   \
+		capture cap_ = {0};                                            \
+		idl_program *p_ = (idl_program *)1;                            \
+		int rc_ = load_text((src_), &cap_, &p_);                       \
+		ck_assert_ptr_null(p_);                                        \
+		ck_assert_msg(rc_ == (n_), "want %d errors, got %d:\n%s",      \
+		              (n_), rc_, cap_.text ? cap_.text : "");          \
+		ck_assert_msg(cap_.text &&strstr(cap_.text, (want_)),          \
+		              "want \"%s\" in:\n%s", (want_),                  \
+		              cap_.text ? cap_.text : "(nothing)");            \
+		capture_fini(&cap_);                                           \
 	} while (0)
 
 #endif

@@ -49,9 +49,9 @@ static char *run(const char *name, int *rc)
 	static const char *const inc[] = {"incpath"};
 	capture cap = {0};
 	idl_options o = {.include_dirs = inc,
-			 .n_include_dirs = 1,
-			 .diag = capture_fn,
-			 .diag_ctx = &cap};
+	                 .n_include_dirs = 1,
+	                 .diag = capture_fn,
+	                 .diag_ctx = &cap};
 	idl_program *prog = NULL;
 	char path[256];
 	int cwd = open(".", O_RDONLY | O_DIRECTORY);
@@ -101,12 +101,13 @@ START_TEST(test_diag_golden)
 	snprintf(path, sizeof(path), "%s/%s.err", diag_dir, names[_i]);
 	want = slurp(path);
 	ck_assert_msg(want != NULL, "%s: missing golden (run regen-diag.sh)",
-		      path);
+	              path);
 	ck_assert_msg(rc > 0, "%s.rpc: expected errors, idl_load returned 0",
-		      names[_i]);
-	ck_assert_msg(strcmp(got, want) == 0,
-		      "%s.rpc: diagnostics differ\n--- want (%s)\n%s--- got\n%s",
-		      names[_i], path, want, got);
+	              names[_i]);
+	ck_assert_msg(
+	    strcmp(got, want) == 0,
+	    "%s.rpc: diagnostics differ\n--- want (%s)\n%s--- got\n%s",
+	    names[_i], path, want, got);
 	free(got);
 	free(want);
 }
@@ -123,7 +124,7 @@ static int regen(void)
 
 		if (rc == 0)
 			fprintf(stderr, "warning: %s.rpc has no errors\n",
-				names[i]);
+			        names[i]);
 		snprintf(path, sizeof(path), "%s/%s.err", diag_dir, names[i]);
 		f = fopen(path, "wb");
 		if (!f || fputs(got, f) < 0 || fclose(f) != 0) {

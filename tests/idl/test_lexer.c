@@ -81,14 +81,13 @@ static void lexed_fini(lexed *l)
 START_TEST(test_lexer_keywords)
 {
 	static const char *const words[] = {
-		"package", "import", "struct", "enum",   "service",
-		"optional", "list",  "map",    "bool",   "int32",
-		"int64",   "uint32", "uint64", "float",  "double",
-		"string",  "bytes"};
-	static const int kinds[] = {PACKAGE, IMPORT, STRUCT, ENUM,   SERVICE,
-				    OPTIONAL, LIST,  MAP,    BOOL,   INT32,
-				    INT64,   UINT32, UINT64, FLOAT,  DOUBLE,
-				    STRING,  BYTES};
+	    "package", "import", "struct", "enum",   "service", "optional",
+	    "list",    "map",    "bool",   "int32",  "int64",   "uint32",
+	    "uint64",  "float",  "double", "string", "bytes"};
+	static const int kinds[] = {PACKAGE,  IMPORT, STRUCT, ENUM,  SERVICE,
+	                            OPTIONAL, LIST,   MAP,    BOOL,  INT32,
+	                            INT64,    UINT32, UINT64, FLOAT, DOUBLE,
+	                            STRING,   BYTES};
 	char text[256] = "";
 	lexed l;
 	size_t i;
@@ -224,7 +223,7 @@ START_TEST(test_lexer_doc_joined)
 	ck_assert_int_eq(l.kind[0], STRUCT);
 	ck_assert_ptr_nonnull(l.doc[0]);
 	ck_assert_str_eq(l.doc[0],
-			 "First line.\nSecond, no space.\n  indented");
+	                 "First line.\nSecond, no space.\n  indented");
 	lexed_fini(&l);
 }
 END_TEST
@@ -238,8 +237,8 @@ START_TEST(test_lexer_doc_blocks)
 	lex("/// old\n\n/// new\n\nA; /// trailing\nB\n///\nC", &l);
 	ck_assert_int_eq(l.n, 5);
 	ck_assert_str_eq(l.doc[0], "new");
-	ck_assert_ptr_null(l.doc[1]); /* ; */
-	ck_assert_ptr_null(l.doc[2]); /* B */
+	ck_assert_ptr_null(l.doc[1]);   /* ; */
+	ck_assert_ptr_null(l.doc[2]);   /* B */
 	ck_assert_str_eq(l.doc[3], ""); /* empty /// line */
 	lexed_fini(&l);
 }
@@ -254,7 +253,7 @@ START_TEST(test_lexer_stray_character)
 	ck_assert_str_eq(l.str[1], "B");
 	ck_assert_int_eq(l.lex_errors, 2);
 	ck_assert_str_eq(l.diags, "t.rpc:1:3: error: stray '@' in input\n"
-				  "t.rpc:2:1: error: stray '\\x01' in input\n");
+	                          "t.rpc:2:1: error: stray '\\x01' in input\n");
 	lexed_fini(&l);
 }
 END_TEST
@@ -294,8 +293,7 @@ START_TEST(test_lexer_invalid_number)
 	ck_assert_int_eq(l.n, 4);
 	ck_assert_int_eq(l.kind[1], NUMBER);
 	ck_assert_int_eq(l.kind[2], ';');
-	ck_assert_str_eq(l.diags,
-			 "t.rpc:1:3: error: invalid number '12abc'\n");
+	ck_assert_str_eq(l.diags, "t.rpc:1:3: error: invalid number '12abc'\n");
 	lexed_fini(&l);
 }
 END_TEST

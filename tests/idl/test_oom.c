@@ -18,7 +18,7 @@ char *__real_strndup(const char *s, size_t n);
 char *__real_realpath(const char *path, char *resolved);
 int __real_vasprintf(char **s, const char *fmt, va_list ap);
 
-static long oom_count; /* allocations seen since armed */
+static long oom_count;   /* allocations seen since armed */
 static long oom_fail_at; /* 0: never fail; n: fail the n-th */
 static int oom_failed;
 
@@ -124,7 +124,7 @@ static long walk(const char *dir, const char *path, int want_rc0)
 			break;
 		/* a failed allocation must fail the load, visibly */
 		ck_assert_msg(rc > 0, "%s: allocation %ld failed, load passed",
-			      path, n);
+		              path, n);
 		ck_assert_ptr_null(prog);
 		ck_assert_int_ge(diag_calls, 1);
 		ck_assert_int_eq(diag_bad, 0);

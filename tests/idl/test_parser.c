@@ -73,9 +73,8 @@ START_TEST(test_parser_all_file)
 	ck_assert_str_eq(f->package, "all");
 	ck_assert_int_eq(f->package_loc.line, 7);
 	ck_assert_int_eq(f->package_loc.col, 1);
-	ck_assert_str_eq(f->doc,
-			 "Package doc: a file that exercises the whole "
-			 "language.\nSecond line of the package doc.");
+	ck_assert_str_eq(f->doc, "Package doc: a file that exercises the whole "
+	                         "language.\nSecond line of the package doc.");
 	ck_assert_uint_eq(f->n_imports, 1);
 	ck_assert_str_eq(f->imports[0].path, "common.rpc");
 	ck_assert_ptr_eq(f->imports[0].file, all_prog->files[1]);
@@ -123,11 +122,9 @@ START_TEST(test_parser_all_scalars_and_optional)
 		const char *name;
 		ast_type_kind kind;
 	} want[] = {
-		{"Flag", AST_T_BOOL},     {"I", AST_T_INT32},
-		{"L", AST_T_INT64},       {"U", AST_T_UINT32},
-		{"UL", AST_T_UINT64},     {"F", AST_T_FLOAT},
-		{"D", AST_T_DOUBLE},      {"Name", AST_T_STRING},
-		{"Blob", AST_T_BYTES},
+	    {"Flag", AST_T_BOOL}, {"I", AST_T_INT32},     {"L", AST_T_INT64},
+	    {"U", AST_T_UINT32},  {"UL", AST_T_UINT64},   {"F", AST_T_FLOAT},
+	    {"D", AST_T_DOUBLE},  {"Name", AST_T_STRING}, {"Blob", AST_T_BYTES},
 	};
 	const ast_decl *e = find_decl(all_prog->main, "Everything");
 	const ast_field *x;
@@ -139,9 +136,10 @@ START_TEST(test_parser_all_scalars_and_optional)
 		ck_assert(!x->optional);
 		ck_assert_int_eq(x->number, (int64_t)i + 1);
 		ck_assert_str_eq(ast_type_kind_name(x->type->kind),
-				 want[i].name[0] == 'F' && want[i].name[1] == 'l'
-					 ? "bool"
-					 : ast_type_kind_name(want[i].kind));
+		                 want[i].name[0] == 'F' &&
+		                         want[i].name[1] == 'l'
+		                     ? "bool"
+		                     : ast_type_kind_name(want[i].kind));
 	}
 	x = find_field(e, "Maybe");
 	ck_assert(x->optional);
@@ -234,14 +232,14 @@ START_TEST(test_parser_all_service)
 	ck_assert_uint_eq(s->n_methods, 9);
 	ck_assert_str_eq(s->methods[0].name, "Multiply"); /* source order */
 	ck_assert_str_eq(s->doc,
-			 "Arithmetic, in the style of the net/rpc example.");
+	                 "Arithmetic, in the style of the net/rpc example.");
 	m = find_method(s, "Multiply");
 	ck_assert_str_eq(m->doc, "Multiply returns A*B.");
 	ck_assert_uint_eq(m->n_params, 2);
 	ck_assert(!m->params[0].pointer);
 	ck_assert_str_eq(m->params[0].name, "args");
 	ck_assert_ptr_eq(m->params[0].type->resolved,
-			 find_decl(all_prog->main, "Args"));
+	                 find_decl(all_prog->main, "Args"));
 	ck_assert(m->params[1].pointer);
 	ck_assert_str_eq(m->params[1].name, "reply");
 	ck_assert_int_eq(m->params[1].type->kind, AST_T_INT64);
@@ -275,7 +273,7 @@ START_TEST(test_parser_all_docs)
 	ck_assert_str_eq(point->doc, "A point on the plane.");
 	ck_assert_str_eq(point->fields[1].doc, "Vertical position.");
 	ck_assert_str_eq(all_prog->files[1]->doc,
-			 "Shared types, imported by all.rpc.");
+	                 "Shared types, imported by all.rpc.");
 }
 END_TEST
 
@@ -288,7 +286,7 @@ static idl_program *load_ok(const char *text)
 	int rc = load_text(text, &cap, &p);
 
 	ck_assert_msg(rc == 0, "unexpected errors:\n%s",
-		      cap.text ? cap.text : "");
+	              cap.text ? cap.text : "");
 	ck_assert_ptr_nonnull(p);
 	capture_fini(&cap);
 	return p;
@@ -327,9 +325,9 @@ START_TEST(test_parser_keeps_wrong_param_count)
 	idl_program *p = NULL;
 
 	ck_assert_int_eq(load_text("service S { M(int64 a, int64 b, int64 *c);"
-				   " }\n",
-				   &cap, &p),
-			 1);
+	                           " }\n",
+	                           &cap, &p),
+	                 1);
 	ck_assert_ptr_nonnull(strstr(cap.text, "not 3"));
 	capture_fini(&cap);
 }
@@ -337,12 +335,13 @@ END_TEST
 
 START_TEST(test_parser_docs_on_everything)
 {
-	idl_program *p = load_ok("/// file\npackage p;\n"
-				 "/// S doc\nstruct S {\n  /// f doc\n"
-				 "  optional int32 F;\n}\n"
-				 "/// E doc\nenum E {\n  /// v doc\n  V = 0;\n}\n"
-				 "/// svc\nservice V {\n  /// m1\n  /// m2\n"
-				 "  M(S s, S *r);\n}\n");
+	idl_program *p =
+	    load_ok("/// file\npackage p;\n"
+	            "/// S doc\nstruct S {\n  /// f doc\n"
+	            "  optional int32 F;\n}\n"
+	            "/// E doc\nenum E {\n  /// v doc\n  V = 0;\n}\n"
+	            "/// svc\nservice V {\n  /// m1\n  /// m2\n"
+	            "  M(S s, S *r);\n}\n");
 	const ast_file *f = p->main;
 
 	ck_assert_str_eq(f->doc, "file");
@@ -367,7 +366,7 @@ START_TEST(test_parser_doc_not_on_import)
 	scratch_enter(&s);
 	scratch_write(&s, "b.rpc", "struct B { int64 X; }\n");
 	scratch_write(&s, "main.rpc",
-		      "/// lost\nimport \"b.rpc\";\nstruct A { B b; }\n");
+	              "/// lost\nimport \"b.rpc\";\nstruct A { B b; }\n");
 	ck_assert_int_eq(idl_load("main.rpc", &o, &p), 0);
 	scratch_leave(&s);
 	ck_assert_ptr_null(p->main->doc);
@@ -381,9 +380,9 @@ START_TEST(test_parser_nested_generics)
 {
 	/* '>>' closes two lists' worth of angle brackets */
 	idl_program *p = load_ok("struct S { map<string, int64> M; "
-				 "list<S> L; }\n"
-				 "service X { M(map<int32, S> a, "
-				 "list<S> *r); }\n");
+	                         "list<S> L; }\n"
+	                         "service X { M(map<int32, S> a, "
+	                         "list<S> *r); }\n");
 	const ast_type *t = p->main->decls[1]->methods[0].params[0].type;
 
 	ck_assert_int_eq(t->kind, AST_T_MAP);
@@ -396,25 +395,24 @@ END_TEST
 START_TEST(test_parser_syntax_messages)
 {
 	expect_error("struct A { int64 X }\n", 1,
-		     "main.rpc:1:20: error: expected ';' or '=' before '}'\n"
-		     "struct A { int64 X }\n"
-		     "                   ^\n");
+	             "main.rpc:1:20: error: expected ';' or '=' before '}'\n"
+	             "struct A { int64 X }\n"
+	             "                   ^\n");
 	/* a missing ';' at the end of a line is shown where it belongs */
 	expect_error("struct A {\n  int64 X\n}\n", 1,
-		     "main.rpc:2:10: error: expected ';' or '=' before '}'\n"
-		     "  int64 X\n"
-		     "         ^\n");
+	             "main.rpc:2:10: error: expected ';' or '=' before '}'\n"
+	             "  int64 X\n"
+	             "         ^\n");
 	expect_error("struct { }\n", 1,
-		     "main.rpc:1:8: error: expected identifier before '{'");
+	             "main.rpc:1:8: error: expected identifier before '{'");
 	expect_error("struct A { int64 X; ", 1,
-		     "expected type, 'optional' or '}' before end of file");
-	expect_error("servic A { }\n", 1,
-		     "error: unexpected 'servic'");
+	             "expected type, 'optional' or '}' before end of file");
+	expect_error("servic A { }\n", 1, "error: unexpected 'servic'");
 	expect_error("service A { M(int64 a int64 *b); }\n", 1,
-		     "expected ')' or ',' before 'int64'");
+	             "expected ')' or ',' before 'int64'");
 	expect_error("enum E { A; }\n", 1, "expected '=' before ';'");
 	expect_error("import foo;\n", 1,
-		     "expected string literal before 'foo'");
+	             "expected string literal before 'foo'");
 }
 END_TEST
 
@@ -422,9 +420,9 @@ START_TEST(test_parser_recovery_reports_several)
 {
 	/* one error per broken field or method, all in one run */
 	expect_error("struct A {\n  int64 X\n  int64 Y;\n  int64 Z;\n"
-		     "  int64 W;\n  int64 = 3;\n}\n"
-		     "service S { M(int64 a,); N(int64 a, int64 *b); }\n",
-		     3, "main.rpc:6:9: error: expected identifier before '='");
+	             "  int64 W;\n  int64 = 3;\n}\n"
+	             "service S { M(int64 a,); N(int64 a, int64 *b); }\n",
+	             3, "main.rpc:6:9: error: expected identifier before '='");
 }
 END_TEST
 
@@ -432,7 +430,7 @@ START_TEST(test_parser_lex_error_no_cascade)
 {
 	/* after a lexical error, syntax errors are not piled on top */
 	expect_error("import \"unterminated;\nstruct A { int64 X; }\n", 1,
-		     "main.rpc:1:8: error: unterminated string\n");
+	             "main.rpc:1:8: error: unterminated string\n");
 }
 END_TEST
 
