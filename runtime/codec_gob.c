@@ -563,11 +563,15 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 	return NULL;
 }
 
+/* dec_lookup finds the field named name; a peer with the same struct sends
+ * field k as wire field k, so that index is tried first. */
 static const ProtobufCFieldDescriptor *
-dec_lookup(const ProtobufCMessageDescriptor *d, const char *name)
+dec_lookup(const ProtobufCMessageDescriptor *d, const char *name, int64_t k)
 {
 	unsigned i;
 
+	if (k < (int64_t)d->n_fields && gob_exported_matches(name, d->fields[k].name))
+		return &d->fields[k];
 	for (i = 0; i < d->n_fields; i++)
 		if (gob_exported_matches(name, d->fields[i].name))
 			return &d->fields[i];
@@ -587,7 +591,7 @@ static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
 		return rpci_error(RPC_ERR_PROTOCOL, "gob: value nested too deep");
 	while ((rc = body_next(r, &f, w->n_fields)) == 1) {
 		wf = &w->fields[f];
-		pf = dec_lookup(m->descriptor, wf->name);
+		pf = dec_lookup(m->descriptor, wf->name, f);
 		if (pf == NULL)
 			err = gob_skip(&s->rt, wf->id, r, depth + 1);
 		else
