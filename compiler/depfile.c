@@ -29,7 +29,7 @@ void depfile_write(tmpl_buf *out, const char *const *targets, size_t n_targets,
 	}
 	tmpl_buf_add(out, ":", 1);
 	for (size_t i = 0; i < n_deps; i++) {
-		tmpl_buf_add(out, " \\\n  ", 4);
+		tmpl_buf_add(out, " \\\n  ", 5);
 		depfile_path(out, deps[i]);
 	}
 	tmpl_buf_add(out, "\n", 1);

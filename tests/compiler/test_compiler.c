@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "depfile.h"
 #include "tmpl.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -534,6 +535,53 @@ START_TEST(test_cli_depfile_names_outputs_and_imports)
 }
 END_TEST
 
+START_TEST(test_cli_include_dirs_are_searched)
+{
+	scratch s;
+	scratch_init(&s);
+	char *inc = path_join(s.in, "inc");
+	ck_assert_int_eq(mkdir(inc, 0777), 0);
+	char *common = path_join(inc, "common.rpc");
+	char *src = path_join(golden_dir(), "common.rpc");
+	char *text = log_text(src);
+	write_file(common, text);
+	free(text);
+	char *main_rpc = path_join(s.in, "all.rpc");
+	char *src2 = path_join(golden_dir(), "all.rpc");
+	text = log_text(src2);
+	write_file(main_rpc, text);
+	free(text);
+
+	const char *without[] = {"-o", s.out, main_rpc, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, without), 1);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	const char *with[] = {"-I", s.root, "-I",     inc,
+	                      "-o", s.out,  main_rpc, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, with), 0);
+	compare_file(&s, "all.rpc.h");
+	compare_file(&s, "all.rpc.c");
+	free(inc);
+	free(common);
+	free(src);
+	free(main_rpc);
+	free(src2);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_depfile_escapes_make_specials)
+{
+	tmpl_buf b = {0};
+	const char *targets[] = {"out dir/a.rpc.h", "out dir/a.rpc.c"};
+	const char *deps[] = {"my dir/a.rpc", "x#1/$b.rpc"};
+	depfile_write(&b, targets, 2, deps, 2);
+	ck_assert_str_eq(b.data, "out\\ dir/a.rpc.h out\\ dir/a.rpc.c: \\\n"
+	                         "  my\\ dir/a.rpc \\\n"
+	                         "  x\\#1/$$b.rpc\n");
+	tmpl_buf_fini(&b);
+}
+END_TEST
+
 START_TEST(test_cli_template_dir_overrides_embedded)
 {
 	scratch s;
@@ -626,6 +674,8 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_cli_bad_input_exits_1_and_writes_nothing);
 	tcase_add_test(tc, test_cli_wrapper_collision_exits_1);
 	tcase_add_test(tc, test_cli_depfile_names_outputs_and_imports);
+	tcase_add_test(tc, test_cli_include_dirs_are_searched);
+	tcase_add_test(tc, test_depfile_escapes_make_specials);
 	tcase_add_test(tc, test_cli_template_dir_overrides_embedded);
 	tcase_add_test(tc, test_cli_unknown_template_name_fails_with_location);
 	tcase_add_test(tc, test_cli_replaces_outputs_atomically);
