@@ -854,17 +854,40 @@ static char *compact_raw(const uint8_t *p, const uint8_t *end)
 	return (char *)b.data;
 }
 
+/* float_digits writes the p significant digits of a (> 0) correctly
+ * rounded into digits (*nd of them) with its decimal exponent; returns
+ * whether they read back as a (as a float32 when single). */
+static bool float_digits(double a, int p, bool single, char *digits, int *nd,
+                         int *exp10)
+{
+	char tmp[48], canon[48];
+	const char *t;
+	int n = 0;
+
+	snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
+	/* digits and exponent, whatever the locale's decimal point */
+	for (t = tmp; *t != '\0' && *t != 'e'; t++)
+		if (isdigit((unsigned char)*t))
+			digits[n++] = *t;
+	*exp10 = *t == 'e' ? atoi(t + 1) : 0;
+	*nd = n;
+	snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0], n > 1 ? "." : "",
+	         n - 1, digits + 1, *exp10);
+	if (single)
+		return (float)json_strtod(canon, true) == (float)a;
+	return json_strtod(canon, false) == a;
+}
+
 /* jw_float writes v the way Go's encoding/json does: the shortest decimal
  * that reads back as the same float32/float64, in plain notation for
  * 1e-6 <= |v| < 1e21 and as d.ddde±x otherwise. NaN and infinities are
  * errors, as in Go. */
 static void jw_float(jw *w, double v, bool single)
 {
-	char tmp[48], digits[24], out[400];
+	char digits[24], out[400];
 	int p, exp10 = 0, nd = 0, i, pos = 0;
 	double a = fabs(v);
 	bool use_e;
-	const char *t;
 
 	if (isnan(v) || isinf(v)) {
 		jw_fail(w, rpci_error(RPC_ERR_INVALID,
@@ -876,21 +899,31 @@ static void jw_float(jw *w, double v, bool single)
 		jw_str(w, signbit(v) ? "-0" : "0");
 		return;
 	}
-	for (p = 1; p <= 17; p++) {
-		char canon[48];
+	if (a == floor(a) && a < (single ? 1e7 : 1e15)) {
+		/* an integer this small is its own shortest form */
+		uint64_t u = (uint64_t)a;
+		char rev[24];
+		int k = 0;
 
-		snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
-		/* digits and exponent, whatever the locale's decimal point */
-		nd = 0;
-		for (t = tmp; *t != '\0' && *t != 'e'; t++)
-			if (isdigit((unsigned char)*t))
-				digits[nd++] = *t;
-		exp10 = *t == 'e' ? atoi(t + 1) : 0;
-		snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0],
-		         nd > 1 ? "." : "", nd - 1, digits + 1, exp10);
-		if (single ? (float)json_strtod(canon, true) == (float)a
-		           : json_strtod(canon, false) == a)
-			break;
+		do {
+			rev[k++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u > 0);
+		for (nd = 0; nd < k; nd++)
+			digits[nd] = rev[k - 1 - nd];
+		exp10 = k - 1;
+	} else {
+		/* round-tripping is monotonic in the precision: bisect */
+		int lo = 1, hi = single ? 9 : 17;
+
+		while (lo < hi) {
+			p = (lo + hi) / 2;
+			if (float_digits(a, p, single, digits, &nd, &exp10))
+				hi = p;
+			else
+				lo = p + 1;
+		}
+		float_digits(a, lo, single, digits, &nd, &exp10);
 	}
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
@@ -1047,18 +1080,16 @@ static void enc_message(jw *w, const ProtobufCMessage *m);
 static void enc_key(jw *w, const ProtobufCFieldDescriptor *f)
 {
 	size_t n = strlen(f->name);
-	char *k = malloc(n + 1);
+	char first = f->name[0];
 
-	if (k == NULL) {
-		w->oom = true;
-		return;
+	if (first >= 'a' && first <= 'z')
+		first = (char)(first - 'a' + 'A');
+	jw_put(w, "\"", 1);
+	if (n > 0) {
+		jw_put(w, &first, 1);
+		jw_put(w, f->name + 1, n - 1);
 	}
-	memcpy(k, f->name, n + 1);
-	if (n > 0 && k[0] >= 'a' && k[0] <= 'z')
-		k[0] = (char)(k[0] - 'a' + 'A');
-	jw_quote(w, (const uint8_t *)k, n);
-	jw_put(w, ":", 1);
-	free(k);
+	jw_put(w, "\":", 2);
 }
 
 /* enc_one writes one value of f's type held at p. */
@@ -1782,7 +1813,7 @@ static rpc_error *dec_map_key(jdec *d, const ProtobufCFieldDescriptor *kf,
                               ProtobufCMessage *entry, char **key, bool nul)
 {
 	void *p = JSON_AT(entry, kf->offset, char);
-	bool is64 = false, is_unsigned = false;
+	bool is64 = false;
 	int64_t iv = 0;
 	uint64_t uv = 0;
 	char value[80];
@@ -1823,7 +1854,6 @@ static rpc_error *dec_map_key(jdec *d, const ProtobufCFieldDescriptor *kf,
 		/* fall through */
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		is_unsigned = true;
 		if (!parse_int(*key, strlen(*key), true, 0, 0,
 		               is64 ? UINT64_MAX : UINT32_MAX, &iv, &uv))
 			break;
@@ -1836,7 +1866,6 @@ static rpc_error *dec_map_key(jdec *d, const ProtobufCFieldDescriptor *kf,
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "rpc: json: unsupported map key type");
 	}
-	(void)is_unsigned;
 	snprintf(value, sizeof value, "number %.64s", *key);
 	return dec_type_error(d, value, strlen(value), kf, true);
 }

@@ -478,6 +478,18 @@ static char *encode_value(const rpc_type *t, const ProtobufCMessage *m)
 	return v;
 }
 
+/* enc_request_line is our request for m (malloc'd, newline-terminated). */
+static char *enc_request_line(const rpc_type *t, const ProtobufCMessage *m)
+{
+	session c;
+	char *req;
+
+	session_open(&c, false, 0);
+	req = write_ok(&c, "A.B", 1, NULL, t, m);
+	session_close(&c);
+	return req;
+}
+
 /* understood says what our codec made of one case, in gofixture's words. */
 static void understood(const dcase *dc, rpci_buf *out)
 {
@@ -488,7 +500,7 @@ static void understood(const dcase *dc, rpci_buf *out)
 	rpci_msg msg;
 	rpc_error *err = NULL;
 	rpci_read_status st;
-	char line[4096];
+	char *line = NULL;
 	const char *p;
 
 	ck_assert_ptr_nonnull(m);
@@ -498,28 +510,28 @@ static void understood(const dcase *dc, rpci_buf *out)
 		/* the input ended: Go says EOF, or unexpected EOF mid-value */
 		for (p = dc->json; *p == ' '; p++)
 			;
-		snprintf(line, sizeof line, "err %s\n",
-		         *p == '\0' ? "EOF" : "unexpected EOF");
+		ck_assert(asprintf(&line, "err %s\n",
+		         *p == '\0' ? "EOF" : "unexpected EOF") >= 0);
 	} else if (st == RPCI_READ_ERROR) {
-		snprintf(line, sizeof line, "err %s\n", rpc_error_message(err));
+		ck_assert(asprintf(&line, "err %s\n", rpc_error_message(err)) >= 0);
 		rpc_error_free(err);
 	} else if (!server && msg.error != NULL) {
-		snprintf(line, sizeof line, "rerr %llu %s\n",
-		         (unsigned long long)msg.seq, msg.error);
+		ck_assert(asprintf(&line, "rerr %llu %s\n",
+		         (unsigned long long)msg.seq, msg.error) >= 0);
 	} else if ((err = rpc_codec_json.read_body(s.state, &msg, t, m)) !=
 	           NULL) {
-		snprintf(line, sizeof line, "bodyerr %s\n",
-		         rpc_error_message(err));
+		ck_assert(asprintf(&line, "bodyerr %s\n",
+		         rpc_error_message(err)) >= 0);
 		rpc_error_free(err);
 	} else {
 		char *v = encode_value(t, m);
 
 		if (server)
-			snprintf(line, sizeof line, "ok %s %s\n",
-			         msg.service_method, v);
+			ck_assert(asprintf(&line, "ok %s %s\n",
+			         msg.service_method, v) >= 0);
 		else
-			snprintf(line, sizeof line, "ok %llu %s\n",
-			         (unsigned long long)msg.seq, v);
+			ck_assert(asprintf(&line, "ok %llu %s\n",
+			         (unsigned long long)msg.seq, v) >= 0);
 		free(v);
 	}
 	if (st == RPCI_READ_OK)
@@ -527,6 +539,7 @@ static void understood(const dcase *dc, rpci_buf *out)
 	session_close(&s);
 	rpci_message_free(m);
 	ck_assert(rpci_buf_append(out, line, strlen(line)));
+	free(line);
 }
 
 /* compare_lines_named compares two outputs line by line. */
@@ -604,6 +617,58 @@ START_TEST(test_go_decoder_and_ours_agree_on_edge_cases)
 	compare_lines((char *)input.data, (char *)mine.data);
 	rpci_buf_fini(&input);
 	rpci_buf_fini(&mine);
+}
+END_TEST
+
+/* Random float64 and float32 bit patterns: Go reads our numbers back to
+ * the same values and writes them exactly as we did (its shortest form). */
+START_TEST(test_go_agrees_on_random_floats)
+{
+	Jt__Everything e = JT__EVERYTHING__INIT;
+	rpci_buf input = {0}, mine = {0};
+	uint64_t x = 0x9E3779B97F4A7C15u;
+	size_t n = 2000;
+	dcase dc;
+	char *enc, *nl;
+
+	e.ds = calloc(n, sizeof *e.ds);
+	e.fs = calloc(n, sizeof *e.fs);
+	ck_assert(e.ds != NULL && e.fs != NULL);
+	while (e.n_ds < n) {
+		double d;
+		float f;
+		uint32_t b32;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(&d, &x, sizeof d);
+		b32 = (uint32_t)(x >> 32);
+		memcpy(&f, &b32, sizeof f);
+		if (e.n_ds % 4 == 3) /* also values of everyday size */
+			d = (double)(x % 100000000) / 1000.0;
+		if (isfinite(d) && isfinite(f)) {
+			e.ds[e.n_ds++] = d;
+			e.fs[e.n_fs++] = f;
+		}
+	}
+	enc = enc_request_line(&type_every, &e.base);
+	nl = strchr(enc, '\n');
+	*nl = '\0';
+	dc.dir = "req";
+	dc.type = "Everything";
+	dc.json = enc;
+	ck_assert(rpci_buf_append(&input, "req Everything ", 15));
+	ck_assert(rpci_buf_append(&input, enc, strlen(enc)));
+	ck_assert(rpci_buf_append(&input, "\n", 1));
+	understood(&dc, &mine);
+	ck_assert(rpci_buf_append(&input, "", 1));
+	ck_assert(rpci_buf_append(&mine, "", 1));
+	compare_lines((char *)input.data, (char *)mine.data);
+	rpci_buf_fini(&input);
+	rpci_buf_fini(&mine);
+	free(enc);
+	rpc_message_free_contents(&e.base);
 }
 END_TEST
 
@@ -972,6 +1037,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_go_decoder_and_ours_agree_on_edge_cases);
 	tcase_add_test(tc, test_go_decodes_our_encodings);
+	tcase_add_test(tc, test_go_agrees_on_random_floats);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("e2e");
 	tcase_set_timeout(tc, 120);
