@@ -437,7 +437,7 @@ END_TEST
 START_TEST(test_parser_deep_nesting)
 {
 	/* absurd nesting is an error, not a crash */
-	size_t depth = 20000, i, n = 0;
+	size_t depth = 8000, i, n = 0;
 	char *text = malloc(depth * 6 + 64);
 
 	ck_assert_ptr_nonnull(text);
