@@ -9,6 +9,8 @@
 //	                     address, and exits when stdin closes
 //	gobpeer call ADDR    calls Arith at ADDR with net/rpc and prints the
 //	                     results as JSON lines
+//	gobpeer serve-http, gobpeer call-http ADDR
+//	                     the same over HTTP (rpc.HandleHTTP, rpc.DialHTTP)
 //
 // Every run is a fresh process, so gob assigns type ids in the order the
 // case first uses its types; the C encoder does the same per stream, which
@@ -24,6 +26,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"net/http"
 	"net/rpc"
 	"os"
 )
@@ -253,7 +256,7 @@ func (t *Arith) Sum(args []int64, reply *int64) error {
 	return nil
 }
 
-func serve() {
+func serve(overHTTP bool) {
 	srv := rpc.NewServer()
 	if err := srv.Register(new(Arith)); err != nil {
 		fmt.Fprintln(os.Stderr, "gobpeer:", err)
@@ -265,14 +268,24 @@ func serve() {
 		os.Exit(1)
 	}
 	fmt.Println(l.Addr().String())
-	go srv.Accept(l)
+	if overHTTP {
+		mux := http.NewServeMux()
+		mux.Handle(rpc.DefaultRPCPath, srv)
+		go http.Serve(l, mux)
+	} else {
+		go srv.Accept(l)
+	}
 	io.Copy(io.Discard, os.Stdin)
 }
 
 // call makes the calls the C server must answer, printing one JSON line
 // per result (or error).
-func call(addr string) {
-	c, err := rpc.Dial("tcp", addr)
+func call(addr string, overHTTP bool) {
+	dial := rpc.Dial
+	if overHTTP {
+		dial = rpc.DialHTTP
+	}
+	c, err := dial("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gobpeer:", err)
 		os.Exit(1)
@@ -314,12 +327,12 @@ func call(addr string) {
 }
 
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == "serve" {
-		serve()
+	if len(os.Args) == 2 && (os.Args[1] == "serve" || os.Args[1] == "serve-http") {
+		serve(os.Args[1] == "serve-http")
 		return
 	}
-	if len(os.Args) == 3 && os.Args[1] == "call" {
-		call(os.Args[2])
+	if len(os.Args) == 3 && (os.Args[1] == "call" || os.Args[1] == "call-http") {
+		call(os.Args[2], os.Args[1] == "call-http")
 		return
 	}
 	if len(os.Args) != 3 {

@@ -1478,7 +1478,7 @@ typedef struct go_server {
 	char addr[80];
 } go_server;
 
-static void go_server_start(go_server *g)
+static void go_server_start(go_server *g, const char *how)
 {
 	int in[2], out[2];
 	size_t n = 0;
@@ -1494,7 +1494,7 @@ static void go_server_start(go_server *g)
 		close(in[1]);
 		close(out[0]);
 		close(out[1]);
-		execl(peer(), peer(), "serve", (char *)NULL);
+		execl(peer(), peer(), how, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -1507,7 +1507,7 @@ static void go_server_start(go_server *g)
 		n++;
 	g->addr[n] = '\0';
 	close(out[0]);
-	ck_assert_msg(n > 4, "gobpeer serve printed no address");
+	ck_assert_msg(n > 4, "gobpeer %s printed no address", how);
 }
 
 static void go_server_stop(go_server *g)
@@ -1539,6 +1539,8 @@ static void call_ok(rpc_client *c, const char *sm, const rpc_method *m,
 	ck_assert_msg(err == NULL, "%s: %s", sm, rpc_error_message(err));
 }
 
+/* _i == 0: plain TCP (rpc.Accept / rpc_dial); 1: HTTP CONNECT
+ * (rpc.HandleHTTP / rpc_dial_http). */
 START_TEST(test_gob_e2e_c_client_go_server)
 {
 	rpc_client_options opts = {.codec = &rpc_codec_gob};
@@ -1553,8 +1555,9 @@ START_TEST(test_gob_e2e_c_client_go_server)
 	go_server g;
 	int i;
 
-	go_server_start(&g);
-	err = rpc_dial(g.addr, &opts, &c);
+	go_server_start(&g, _i ? "serve-http" : "serve");
+	err = _i ? rpc_dial_http(g.addr, NULL, &opts, &c)
+	         : rpc_dial(g.addr, &opts, &c);
 	ck_assert_msg(err == NULL, "dial %s: %s", g.addr, rpc_error_message(err));
 
 	a.a = 6;
@@ -1686,10 +1689,14 @@ static const rpc_service_desc arith_desc = {
 	.methods = arith_methods,
 };
 
+static bool server_http;
+
 static void *accept_main(void *arg)
 {
 	void **a = arg;
 
+	if (server_http)
+		return rpc_server_accept_http(a[0], a[1], NULL, NULL);
 	return rpc_server_accept(a[0], a[1]);
 }
 
@@ -1707,6 +1714,7 @@ START_TEST(test_gob_e2e_go_client_c_server)
 	go_server g;
 
 	ck_assert_ptr_null(rpc_server_new(&opts, &srv));
+	server_http = _i;
 	err = rpc_server_register(srv, &arith_desc, &arith_desc, NULL, NULL);
 	ck_assert_msg(err == NULL, "register: %s", rpc_error_message(err));
 	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
@@ -1715,10 +1723,10 @@ START_TEST(test_gob_e2e_go_client_c_server)
 	ck_assert_int_eq(pthread_create(&th, NULL, accept_main, targs), 0);
 
 	snprintf(target, sizeof target, "127.0.0.1:%d", rpc_listener_port(l));
-	ours = run_peer("call", target, NULL, 0, &n);
+	ours = run_peer(_i ? "call-http" : "call", target, NULL, 0, &n);
 
-	go_server_start(&g);
-	want = run_peer("call", g.addr + 4, NULL, 0, &wn);
+	go_server_start(&g, _i ? "serve-http" : "serve");
+	want = run_peer(_i ? "call-http" : "call", g.addr + 4, NULL, 0, &wn);
 	go_server_stop(&g);
 
 	ck_assert_msg(strcmp((char *)ours, (char *)want) == 0,
@@ -1813,8 +1821,8 @@ static Suite *e2e_suite(void)
 	TCase *tc = tcase_create("tcp");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_gob_e2e_c_client_go_server);
-	tcase_add_test(tc, test_gob_e2e_go_client_c_server);
+	tcase_add_loop_test(tc, test_gob_e2e_c_client_go_server, 0, 2);
+	tcase_add_loop_test(tc, test_gob_e2e_go_client_c_server, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
