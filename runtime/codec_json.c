@@ -854,28 +854,95 @@ static char *compact_raw(const uint8_t *p, const uint8_t *end)
 	return (char *)b.data;
 }
 
-/* float_digits writes the p significant digits of a (> 0) correctly
- * rounded into digits (*nd of them) with its decimal exponent; returns
- * whether they read back as a (as a float32 when single). */
-static bool float_digits(double a, int p, bool single, char *digits, int *nd,
-                         int *exp10)
+/* float_format writes the p significant digits of a (> 0), correctly
+ * rounded by printf, into digits, and its decimal exponent into *exp10. */
+static void float_format(double a, int p, char *digits, int *exp10)
 {
-	char tmp[48], canon[48];
+	char tmp[48];
 	const char *t;
 	int n = 0;
 
 	snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
 	/* digits and exponent, whatever the locale's decimal point */
-	for (t = tmp; *t != '\0' && *t != 'e'; t++)
+	for (t = tmp; *t != '\0' && *t != 'e' && n < p; t++)
 		if (isdigit((unsigned char)*t))
 			digits[n++] = *t;
+	while (*t != '\0' && *t != 'e')
+		t++;
 	*exp10 = *t == 'e' ? atoi(t + 1) : 0;
-	*nd = n;
-	snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0], n > 1 ? "." : "",
-	         n - 1, digits + 1, *exp10);
+}
+
+/* float_round rounds the max digits of full (exponent fexp) to p digits.
+ * Returns false when full ends in exactly half a unit of the p-th digit:
+ * then only the exact value can say which way to round. */
+static bool float_round(const char *full, int max, int fexp, int p,
+                        char *digits, int *exp10)
+{
+	int i;
+	bool up;
+
+	memcpy(digits, full, (size_t)p);
+	*exp10 = fexp;
+	if (p == max)
+		return true;
+	up = full[p] > '5';
+	if (full[p] == '5') {
+		for (i = p + 1; i < max && full[i] == '0'; i++)
+			;
+		if (i == max)
+			return false;
+		up = true;
+	}
+	if (!up)
+		return true;
+	for (i = p - 1; i >= 0 && digits[i] == '9'; i--)
+		digits[i] = '0';
+	if (i >= 0) {
+		digits[i]++;
+	} else { /* 9.99 -> 10.0 */
+		digits[0] = '1';
+		(*exp10)++;
+	}
+	return true;
+}
+
+/* float_roundtrips says whether the p digits read back as a (as a float32
+ * when single). */
+static bool float_roundtrips(double a, const char *digits, int p, int exp10,
+                             bool single)
+{
+	char canon[48];
+
+	snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0], p > 1 ? "." : "",
+	         p - 1, digits + 1, exp10);
 	if (single)
 		return (float)json_strtod(canon, true) == (float)a;
 	return json_strtod(canon, false) == a;
+}
+
+/* float_shortest finds the fewest digits that read back as a (> 0),
+ * correctly rounded, as Go's strconv does: one printf for all 17 (or 9)
+ * digits, shorter candidates rounded from them, the length bisected (if p
+ * digits read back, so do p + 1). */
+static void float_shortest(double a, bool single, char *digits, int *nd,
+                           int *exp10)
+{
+	int max = single ? 9 : 17, lo = 1, hi = max, p, fexp, e;
+	char full[24], cand[24];
+
+	float_format(a, max, full, &fexp);
+	while (lo < hi) {
+		p = (lo + hi) / 2;
+		if (!float_round(full, max, fexp, p, cand, &e))
+			float_format(a, p, cand, &e);
+		if (float_roundtrips(a, cand, p, e, single))
+			hi = p;
+		else
+			lo = p + 1;
+	}
+	if (!float_round(full, max, fexp, lo, digits, exp10))
+		float_format(a, lo, digits, exp10);
+	*nd = lo;
 }
 
 /* jw_float writes v the way Go's encoding/json does: the shortest decimal
@@ -885,7 +952,7 @@ static bool float_digits(double a, int p, bool single, char *digits, int *nd,
 static void jw_float(jw *w, double v, bool single)
 {
 	char digits[24], out[400];
-	int p, exp10 = 0, nd = 0, i, pos = 0;
+	int exp10 = 0, nd = 0, i, pos = 0;
 	double a = fabs(v);
 	bool use_e;
 
@@ -913,17 +980,7 @@ static void jw_float(jw *w, double v, bool single)
 			digits[nd] = rev[k - 1 - nd];
 		exp10 = k - 1;
 	} else {
-		/* round-tripping is monotonic in the precision: bisect */
-		int lo = 1, hi = single ? 9 : 17;
-
-		while (lo < hi) {
-			p = (lo + hi) / 2;
-			if (float_digits(a, p, single, digits, &nd, &exp10))
-				hi = p;
-			else
-				lo = p + 1;
-		}
-		float_digits(a, lo, single, digits, &nd, &exp10);
+		float_shortest(a, single, digits, &nd, &exp10);
 	}
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
