@@ -165,6 +165,9 @@ func testArith(mode string, dial dialer) {
 		"ERROR")
 	expectErr(mode, "Scan bad", client.Call("Arith.Scan", "twelve",
 		new(Reply)), "expected integer")
+	expectErr(mode, "Scan overflow", client.Call("Arith.Scan",
+		"99999999999999999999", new(Reply)),
+		`strconv.ParseInt: parsing "99999999999999999999": value out of range`)
 
 	// Non-struct argument.
 	str := fmt.Sprint(12345)
@@ -249,6 +252,57 @@ func testBadType(mode string, dial dialer) {
 	}
 }
 
+// ArgsPlus has fields the server's Args lacks; ArgsA lacks one it has.
+type ArgsPlus struct {
+	A, B  int
+	Extra string
+	More  []int
+}
+
+type ArgsA struct {
+	A int
+}
+
+// testLoose checks what Go's decoders forgive and what they refuse:
+// unknown fields are skipped, missing ones are zero, a string where a
+// struct is expected is an error about the type, on gob and JSON alike.
+func testLoose(mode string, dial dialer) {
+	client, err := dial()
+	if err != nil {
+		failf(mode, "dial: %v", err)
+		return
+	}
+	defer client.Close()
+	reply := new(Reply)
+	if expectNoErr(mode, "Add(ArgsPlus)", client.Call("Arith.Add",
+		&ArgsPlus{7, 8, "extra", []int{1, 2}}, reply)) && reply.C != 15 {
+		failf(mode, "Add(ArgsPlus): expected 15 got %d", reply.C)
+	}
+	reply = new(Reply)
+	if expectNoErr(mode, "Add(ArgsA)", client.Call("Arith.Add",
+		&ArgsA{7}, reply)) && reply.C != 7 {
+		failf(mode, "Add(ArgsA): expected 7 got %d", reply.C)
+	}
+	// The texts differ from Go's in detail (Go names main.Args).
+	err = client.Call("Arith.Add", "12", new(Reply))
+	if err == nil {
+		failf(mode, "Add(string): expected an error")
+	} else if !strings.Contains(err.Error(), "type") {
+		failf(mode, "Add(string): expected error about type; got %q", err)
+	}
+	err = client.Call("Arith.Scan", 5, new(Reply))
+	if err == nil {
+		failf(mode, "Scan(int): expected an error")
+	} else if !strings.Contains(err.Error(), "type") {
+		failf(mode, "Scan(int): expected error about type; got %q", err)
+	}
+	reply = new(Reply)
+	if expectNoErr(mode, "Add after errors", client.Call("Arith.Add",
+		&Args{1, 2}, reply)) && reply.C != 3 {
+		failf(mode, "Add after errors: expected 3 got %d", reply.C)
+	}
+}
+
 func i32(v int32) *int32     { return &v }
 func str(v string) *string   { return &v }
 func f64(v float64) *float64 { return &v }
@@ -325,6 +379,20 @@ func testEcho(mode string, dial dialer) {
 		if !bytes.Equal(out.Blob, in.Blob) {
 			failf(mode, "Echo 1 MiB: bytes differ (len %d)", len(out.Blob))
 		}
+	}
+	// 128 Ki numbers.
+	nums := make([]int64, mib/8)
+	for i := range nums {
+		nums[i] = int64(i) * 1000003
+		if i%2 == 1 {
+			nums[i] = -nums[i]
+		}
+	}
+	in = &Everything{Nums: nums}
+	out = new(Everything)
+	if expectNoErr(mode, "Echo 1 MiB list", client.Call("Echo.Echo", in,
+		out)) && !reflect.DeepEqual(out.Nums, nums) {
+		failf(mode, "Echo 1 MiB list: differs (len %d)", len(out.Nums))
 	}
 }
 
@@ -425,6 +493,12 @@ func testHTTPPages(mode, addr, rpcPath, debugPath string) {
 		if !bytes.Contains(body, []byte(want)) {
 			failf(mode, "GET %s: page does not mention %s", debugPath, want)
 		}
+	}
+	if _, err := rpc.DialHTTPPath("tcp", addr, "/nope"); err == nil {
+		failf(mode, "DialHTTPPath /nope: expected an error")
+	} else if !strings.Contains(err.Error(),
+		"unexpected HTTP response: 404 Not Found") {
+		failf(mode, "DialHTTPPath /nope: expected a 404; got %q", err)
 	}
 	resp, err = http.Get("http://" + addr + rpcPath)
 	if err != nil {
@@ -532,6 +606,7 @@ func main() {
 		if m.name != "json" && *server != "" {
 			testBadType(m.name, m.dial)
 		}
+		testLoose(m.name, m.dial)
 		testEcho(m.name, m.dial)
 		testInFlight(m.name, m.dial)
 		testConcurrent(m.name, m.dial)

@@ -251,6 +251,9 @@ START_TEST(test_arith_scan_string_arg)
 	/* fmt.Sscan's own error text comes back. */
 	expect_server_error(interop_Arith_Scan(c, "twelve", &r),
 	                    "expected integer");
+	expect_server_error(interop_Arith_Scan(c, "99999999999999999999", &r),
+	                    "strconv.ParseInt: parsing \"99999999999999999999\": "
+	                    "value out of range");
 	rpc_client_free(c);
 }
 END_TEST
@@ -552,6 +555,38 @@ START_TEST(test_echo_zero_values)
 }
 END_TEST
 
+START_TEST(test_echo_optional_zero)
+{
+	rpc_client *c = dial_mode(_i);
+	interop_Everything e = INTEROP_EVERYTHING_INIT;
+	interop_Everything r = INTEROP_EVERYTHING_INIT;
+
+	/* Optionals set to their zero value (docs/gob.md): gob leaves them
+	 * out, as Go does for a pointer to zero, so they come back unset;
+	 * JSON sends them and Go echoes them set. */
+	e.has_Maybe = 1;
+	e.Maybe = 0;
+	e.Note = (char *)"";
+	e.has_Ratio = 1;
+	e.Ratio = 0;
+	expect_ok(interop_Echo_Echo(c, &e, &r));
+	if (_i == MODE_JSON) {
+		ck_assert(r.has_Maybe);
+		ck_assert_int_eq(r.Maybe, 0);
+		ck_assert_ptr_nonnull(r.Note);
+		ck_assert_str_eq(r.Note, "");
+		ck_assert(r.has_Ratio);
+		ck_assert(r.Ratio == 0);
+	} else {
+		ck_assert(!r.has_Maybe);
+		ck_assert_ptr_null(r.Note);
+		ck_assert(!r.has_Ratio);
+	}
+	interop_Everything_free_contents(&r);
+	rpc_client_free(c);
+}
+END_TEST
+
 /* ---- errors -------------------------------------------------------------- */
 
 START_TEST(test_error_handler_texts)
@@ -591,6 +626,45 @@ START_TEST(test_error_unknown_names)
 	expect_ok(interop_Arith_Mul(c, &a, &r));
 	ck_assert_int_eq(r.C, 56);
 	rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_error_bad_argument_type)
+{
+	rpc_client *c = dial_mode(_i);
+	interop_Reply r = INTEROP_REPLY_INIT;
+	const rpc_method *scan = method_of(&interop_Arith_service, "Scan");
+
+	/* A string where Go's Arith.Add expects Args: Go's decoder refuses
+	 * it (gob: "gob: decoding into local type *main.Args, received remote
+	 * type string"; JSON: "json: cannot unmarshal string into Go value of
+	 * type main.Args"), and the connection lives on. */
+	const char *twelve = "12"; /* RPC_FORM_VALUE: a pointer to the char * */
+	rpc_error *err = rpc_client_call(c, "Arith.Add", scan, &twelve, &r);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SERVER);
+	ck_assert_msg(strstr(rpc_error_message(err), "type") != NULL,
+	              "%s: %s", mode_names[_i], rpc_error_message(err));
+	rpc_error_free(err);
+	interop_Args a = args_of(2, 3);
+	expect_ok(interop_Arith_Mul(c, &a, &r));
+	ck_assert_int_eq(r.C, 6);
+	rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_error_http_wrong_path)
+{
+	rpc_client_options o = {.codec = &rpc_codec_gob};
+	rpc_client *c = NULL;
+	rpc_error *err = rpc_dial_http(http_addr, "/nope", &o, &c);
+
+	/* Go's mux answers 404: no client, an error naming the status. */
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(rpc_error_message(err), "404") != NULL, "%s",
+	              rpc_error_message(err));
+	rpc_error_free(err);
 }
 END_TEST
 
@@ -714,6 +788,21 @@ START_TEST(test_echo_one_mib)
 	ck_assert(memcmp(r.Blob.data, b, MIB) == 0);
 	interop_Everything_free_contents(&r);
 
+	/* A list of 128 Ki numbers (1 MiB of int64). */
+	enum { NUMS = MIB / 8 };
+	int64_t *nums = malloc(NUMS * sizeof *nums);
+	ck_assert_ptr_nonnull(nums);
+	for (int64_t i = 0; i < NUMS; i++)
+		nums[i] = (i % 2 ? -i : i) * 1000003;
+	interop_Everything_init(&e);
+	e.n_Nums = NUMS;
+	e.Nums = nums;
+	expect_ok(interop_Echo_Echo(c, &e, &r));
+	ck_assert_uint_eq(r.n_Nums, NUMS);
+	ck_assert(memcmp(r.Nums, nums, NUMS * sizeof *nums) == 0);
+	interop_Everything_free_contents(&r);
+	free(nums);
+
 	/* The connection is still in step afterwards. */
 	interop_Args a = args_of(1, 2);
 	interop_Reply rr = INTEROP_REPLY_INIT;
@@ -741,11 +830,14 @@ static Suite *interop_suite(void)
 	tcase_add_loop_test(tc, test_builtin_map_slice_array, 0, N_MODES);
 	tcase_add_loop_test(tc, test_echo_every_type, 0, N_MODES);
 	tcase_add_loop_test(tc, test_echo_zero_values, 0, N_MODES);
+	tcase_add_loop_test(tc, test_echo_optional_zero, 0, N_MODES);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, test_error_handler_texts, 0, N_MODES);
 	tcase_add_loop_test(tc, test_error_unknown_names, 0, N_MODES);
+	tcase_add_loop_test(tc, test_error_bad_argument_type, 0, N_MODES);
+	tcase_add_test(tc, test_error_http_wrong_path);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");
