@@ -29,7 +29,12 @@
 #include "internal.h"
 #include "server_internal.h"
 
-enum { CONN_IN_MIN = 16 * 1024, CONN_HTTP_HEAD_MAX = 8 * 1024 };
+enum {
+	CONN_IN_MIN = 16 * 1024,
+	CONN_HTTP_HEAD_MAX = 8 * 1024,
+	CONN_OUT_MAX = 1024 * 1024, /* unsent replies before reading pauses */
+	CONN_OUT_KEEP = 64 * 1024,  /* larger idle output buffers are freed */
+};
 
 /* ---- requests ------------------------------------------------------------ */
 
@@ -374,8 +379,8 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 	return off;
 }
 
-void rpci_conn_readable(rpci_conn *c, uint8_t *scratch, size_t scratch_cap,
-                        rpci_req ***tail)
+void rpci_conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
+                        size_t scratch_cap, rpci_req ***tail)
 {
 	uint8_t *buf;
 	size_t len, used;
@@ -383,6 +388,20 @@ void rpci_conn_readable(rpci_conn *c, uint8_t *scratch, size_t scratch_cap,
 
 	if (c->read_closed)
 		return;
+	/* Back-pressure: a peer that sends requests but does not read the
+	 * replies is not read from until they drain (conn_flush resumes). A
+	 * peer that hung up is read to the end. */
+	if ((events & (EPOLLHUP | EPOLLERR)) == 0) {
+		pthread_mutex_lock(&c->wmu);
+		if (c->out.len + c->wbuf.len >= CONN_OUT_MAX && !c->wdead) {
+			struct epoll_event ev = {.events = 0, .data.ptr = c};
+			c->paused = true;
+			epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			pthread_mutex_unlock(&c->wmu);
+			return;
+		}
+		pthread_mutex_unlock(&c->wmu);
+	}
 	/* Bytes go to the loop's scratch buffer unless part of a request is
 	 * already waiting in c->in; so an idle connection holds no buffer. */
 	if (c->in_len > 0) {
@@ -483,7 +502,18 @@ void rpci_conn_flush(rpci_conn *c)
 			c->wdead = true;
 			c->out.len = 0;
 		}
+		if (c->paused && (c->wdead || c->out.len < CONN_OUT_MAX / 2)) {
+			/* the reader may be gone (ENOENT): then this is moot */
+			struct epoll_event ev = {.events = EPOLLIN,
+			                         .data.ptr = c};
+			c->paused = false;
+			epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		}
 	}
+	if (c->wbuf.cap > CONN_OUT_KEEP)
+		rpci_buf_fini(&c->wbuf);
+	if (c->out.len == 0 && c->out.cap > CONN_OUT_KEEP)
+		rpci_buf_fini(&c->out);
 	c->flushing = false;
 	pthread_mutex_unlock(&c->wmu);
 }

@@ -137,7 +137,8 @@ static void loop_poll(rpci_loop *lp)
 				loop_close_conns(lp);
 			continue;
 		}
-		rpci_conn_readable(c, lp->scratch, LOOP_SCRATCH, &tail);
+		rpci_conn_readable(c, evs[i].events, lp->scratch, LOOP_SCRATCH,
+		                   &tail);
 	}
 	if (head == NULL)
 		return;

@@ -64,6 +64,7 @@ struct rpci_conn {
 	rpci_buf wbuf; /* the flusher's buffer being written */
 	bool flushing; /* a thread is writing; it also writes what is added */
 	bool wdead;    /* a write failed: replies are dropped */
+	bool paused;   /* reading stopped until out drains */
 
 	/* Lifetime. active counts the reader (until read_closed) and the
 	 * calls in flight; at 0 the connection is finished: fd closed, taken
@@ -146,11 +147,12 @@ void rpci_req_free(rpci_req *req);
 /* conn.c */
 rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
                            const rpci_http_paths *http, bool wait);
-/* rpci_conn_readable reads once from c (into scratch, the poller's buffer,
- * unless part of a request waits in c->in) and appends the complete
- * requests to *tail. */
-void rpci_conn_readable(rpci_conn *c, uint8_t *scratch, size_t scratch_cap,
-                        rpci_req ***tail);
+/* rpci_conn_readable handles epoll events on c: reads once (into scratch,
+ * the poller's buffer, unless part of a request waits in c->in) and appends
+ * the complete requests to *tail; or pauses reading while too many replies
+ * wait to be sent. */
+void rpci_conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
+                        size_t scratch_cap, rpci_req ***tail);
 void rpci_conn_read_close(rpci_conn *c);
 void rpci_conn_reply(rpci_conn *c, rpci_req *req);
 void rpci_conn_flush(rpci_conn *c);

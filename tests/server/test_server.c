@@ -926,6 +926,76 @@ START_TEST(test_server_http_connect_with_request_behind)
 }
 END_TEST
 
+/* A peer that sends but does not read is not read from either: the server
+ * stops taking its requests while their replies wait, and every reply still
+ * arrives once the peer reads. */
+START_TEST(test_server_backpressure)
+{
+	enum { PAYLOAD = 16 * 1024, BUDGET = 4096 }; /* 64 MiB offered */
+	raw rw;
+	rpci_msg msg;
+	rpci_buf frame = {0};
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	raw_open(&rw);
+	char *text = malloc(PAYLOAD + 1);
+	memset(text, 'x', PAYLOAD);
+	text[PAYLOAD] = '\0';
+	Srv__String arg = SRV__STRING__INIT;
+	arg.value = text;
+	rpci_header h = {.service_method = "Arith.Echo", .seq = 1};
+	ck_assert_ptr_null(rpc_codec_protobuf.write(rw.st, &h, &type_string,
+	                                            &arg.base, &frame));
+	free(text);
+
+	/* write whole frames until the socket stays full */
+	size_t frames = 0, off = 0;
+	int full = 0;
+	while (frames < BUDGET && full < 2) {
+		ssize_t k = send(rw.fd, frame.data + off, frame.len - off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0) {
+			ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+			full++;
+			usleep(200000); /* let the server drain it, if it would */
+			continue;
+		}
+		full = 0;
+		off += (size_t)k;
+		if (off == frame.len) {
+			off = 0;
+			frames++;
+		}
+	}
+	ck_assert_uint_lt(frames, BUDGET / 2); /* it pushed back */
+	ck_assert_uint_gt(frames, 0);
+
+	/* now read: every reply comes, and the server reads again */
+	size_t replies = 0, expect = frames + (off > 0);
+	while (replies < expect) {
+		if (off > 0 && off < frame.len && replies == frames) {
+			/* only the half-sent frame is left: the server reads */
+			raw_write(&rw, frame.data + off, frame.len - off);
+			off = frame.len;
+		} else if (off > 0 && off < frame.len) {
+			ssize_t k = send(rw.fd, frame.data + off,
+			                 frame.len - off,
+			                 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (k > 0)
+				off += (size_t)k;
+		}
+		ck_assert(raw_response(&rw, &msg));
+		ck_assert_str_eq(msg.error, "");
+		ck_assert_uint_gt(msg.body_len, PAYLOAD);
+		rpc_codec_protobuf.msg_clear(rw.st, &msg);
+		replies++;
+	}
+	rpci_buf_fini(&frame);
+	raw_close(&rw);
+	still_serving();
+	stop_server();
+}
+END_TEST
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 /* http_get sends a request and returns the whole response (caller frees). */
@@ -1275,6 +1345,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_truncated_frame);
 	tcase_add_test(tc, test_server_bad_body_keeps_connection);
 	tcase_add_test(tc, test_server_large_and_split_requests);
+	tcase_add_test(tc, test_server_backpressure);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("http");
