@@ -1,5 +1,7 @@
 /* test_parser.c - the AST the parser builds: every construct, doc comments,
  * locations, and the syntax errors it reports (with recovery). */
+#include <pthread.h>
+
 #include "helpers.h"
 
 static const char *src_dir; /* tests/idl in the source tree */
@@ -453,6 +455,44 @@ START_TEST(test_parser_deep_nesting)
 }
 END_TEST
 
+/* Nothing in the front end is global: loads in parallel threads give the
+ * same trees. */
+static void *load_all_rpc(void *arg)
+{
+	char path[4096];
+	idl_options o = {.diag = NULL};
+	long ok = 0;
+	int i;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/all.rpc", src_dir);
+	for (i = 0; i < 20; i++) {
+		idl_program *p = NULL;
+
+		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 7 &&
+		    p->n_files == 2)
+			ok++;
+		idl_program_free(p);
+	}
+	return (void *)ok;
+}
+
+START_TEST(test_parser_parallel_loads)
+{
+	pthread_t t[4];
+	void *ok;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    pthread_create(&t[i], NULL, load_all_rpc, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &ok), 0);
+		ck_assert_int_eq((long)ok, 20);
+	}
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("idl-parser");
@@ -485,6 +525,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_parser_docs_on_everything);
 	tcase_add_test(tc, test_parser_doc_not_on_import);
 	tcase_add_test(tc, test_parser_nested_generics);
+	tcase_add_test(tc, test_parser_parallel_loads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("syntax errors");
