@@ -43,6 +43,28 @@
 
 #define JSON_AT(msg, off, type) ((type *)((char *)(msg) + (off)))
 
+/* Where a scan stopped for want of bytes: always at a token boundary, so
+ * that it resumes there when the same bytes come back with more after
+ * them (RPCI_READ_AGAIN consumes nothing). Resuming keeps a large message
+ * that arrives in many reads linear to scan. */
+enum { SCAN_AT_START, SCAN_AT_VALUE, SCAN_AT_AFTER, SCAN_AT_KEY };
+
+typedef struct scan_resume {
+	size_t pos;   /* where to go on */
+	size_t start; /* where the value began */
+	int at;       /* SCAN_AT_* */
+	int depth;
+	char stack[JSON_MAX_DEPTH]; /* '{' or '[' for each open level */
+} scan_resume;
+
+static void scan_reset(scan_resume *r)
+{
+	r->pos = 0;
+	r->start = 0;
+	r->at = SCAN_AT_START;
+	r->depth = 0;
+}
+
 /* ---- state ---------------------------------------------------------------- */
 
 typedef struct json_id {
@@ -59,6 +81,7 @@ typedef struct json_state {
 	json_id **buckets;   /* server: seq -> raw id, chained */
 	size_t n_buckets;    /* a power of two, or 0 */
 	size_t n_ids;
+	scan_resume scan;    /* read side: where the last scan stopped */
 } json_state;
 
 static rpc_error *json_state_new(bool server, size_t max_frame, void **state)
@@ -73,6 +96,7 @@ static rpc_error *json_state_new(bool server, size_t max_frame, void **state)
 	}
 	s->server = server;
 	s->max_frame = max_frame == 0 ? RPC_DEFAULT_MAX_FRAME : max_frame;
+	scan_reset(&s->scan);
 	*state = s;
 	return NULL;
 }
@@ -434,36 +458,63 @@ static bool scan_space(scanner *sc)
 }
 
 /* json_scan finds one complete value in in[0..len) after optional white
- * space: [*start, *end). Iterative, so depth costs no C stack. */
-static scan_status json_scan(scanner *sc, size_t *start, size_t *end)
+ * space: [*start, *end). Iterative, so depth costs no C stack; resumable
+ * through r. */
+static scan_status json_scan(scanner *sc, scan_resume *r, size_t *start,
+                             size_t *end)
 {
-	char stack[JSON_MAX_DEPTH];
-	int depth = 0;
+	size_t ck_pos;
+	int ck_at, ck_depth;
 	scan_status st;
 	uint8_t c;
 
-	sc->pos = 0;
-	if (!scan_space(sc))
-		return SCAN_AGAIN;
-	*start = sc->pos;
+#define CHECKPOINT(where)                                                    \
+	(ck_pos = sc->pos, ck_at = (where), ck_depth = r->depth)
+#define AGAIN()                                                              \
+	do {                                                                 \
+		r->pos = ck_pos;                                             \
+		r->at = ck_at;                                               \
+		r->depth = ck_depth;                                         \
+		return SCAN_AGAIN;                                           \
+	} while (0)
+	if (r->pos > sc->len)
+		scan_reset(r); /* not the bytes we saw: start over */
+	sc->pos = r->pos;
+	switch (r->at) {
+	case SCAN_AT_VALUE:
+		goto value;
+	case SCAN_AT_AFTER:
+		goto after;
+	case SCAN_AT_KEY:
+		goto key;
+	default:
+		break;
+	}
+	if (!scan_space(sc)) {
+		CHECKPOINT(SCAN_AT_START);
+		AGAIN();
+	}
+	r->start = sc->pos;
+	r->depth = 0;
 value:
+	CHECKPOINT(SCAN_AT_VALUE);
 	c = sc->in[sc->pos];
 	switch (c) {
 	case '{':
 	case '[':
-		if (depth == JSON_MAX_DEPTH) {
+		if (r->depth == JSON_MAX_DEPTH) {
 			snprintf(sc->err, sizeof sc->err,
 			         "rpc: json: nesting deeper than %d",
 			         JSON_MAX_DEPTH);
 			return SCAN_ERROR;
 		}
-		stack[depth++] = (char)c;
+		r->stack[r->depth++] = (char)c;
 		sc->pos++;
 		if (!scan_space(sc))
-			return SCAN_AGAIN;
+			AGAIN();
 		if (sc->in[sc->pos] == (c == '{' ? '}' : ']')) {
 			sc->pos++;
-			depth--;
+			r->depth--;
 			goto after;
 		}
 		if (c == '{')
@@ -488,21 +539,25 @@ value:
 		}
 		return scan_fail(sc, c, "looking for beginning of value");
 	}
+	if (st == SCAN_AGAIN)
+		AGAIN();
 	if (st != SCAN_OK)
 		return st;
 after:
-	if (depth == 0) {
+	CHECKPOINT(SCAN_AT_AFTER);
+	if (r->depth == 0) {
+		*start = r->start;
 		*end = sc->pos;
 		return SCAN_OK;
 	}
 	if (!scan_space(sc))
-		return SCAN_AGAIN;
+		AGAIN();
 	c = sc->in[sc->pos];
-	if (stack[depth - 1] == '{') {
+	if (r->stack[r->depth - 1] == '{') {
 		if (c == ',') {
 			sc->pos++;
 			if (!scan_space(sc))
-				return SCAN_AGAIN;
+				AGAIN();
 			goto key;
 		}
 		if (c != '}')
@@ -511,30 +566,35 @@ after:
 		if (c == ',') {
 			sc->pos++;
 			if (!scan_space(sc))
-				return SCAN_AGAIN;
+				AGAIN();
 			goto value;
 		}
 		if (c != ']')
 			return scan_fail(sc, c, "after array element");
 	}
 	sc->pos++;
-	depth--;
+	r->depth--;
 	goto after;
 key:
+	CHECKPOINT(SCAN_AT_KEY);
 	c = sc->in[sc->pos];
 	if (c != '"')
 		return scan_fail(sc, c, "looking for beginning of object key string");
-	if ((st = scan_string(sc)) != SCAN_OK)
+	if ((st = scan_string(sc)) == SCAN_AGAIN)
+		AGAIN();
+	if (st != SCAN_OK)
 		return st;
 	if (!scan_space(sc))
-		return SCAN_AGAIN;
+		AGAIN();
 	c = sc->in[sc->pos];
 	if (c != ':')
 		return scan_fail(sc, c, "after object key");
 	sc->pos++;
 	if (!scan_space(sc))
-		return SCAN_AGAIN;
+		AGAIN();
 	goto value;
+#undef CHECKPOINT
+#undef AGAIN
 }
 
 /* ---- reading validated JSON -------------------------------------------------
@@ -2300,18 +2360,21 @@ static rpci_read_status json_read(void *state, const uint8_t *in, size_t len,
 	size_t start = 0, end = 0;
 	rpc_error *e;
 
-	switch (json_scan(&sc, &start, &end)) {
+	switch (json_scan(&sc, &s->scan, &start, &end)) {
 	case SCAN_AGAIN:
 		if (len < s->max_frame)
 			return RPCI_READ_AGAIN;
+		scan_reset(&s->scan);
 		*err = rpci_error(RPC_ERR_PROTOCOL,
 		                  "rpc: json: message larger than %zu bytes",
 		                  s->max_frame);
 		return RPCI_READ_ERROR;
 	case SCAN_ERROR:
+		scan_reset(&s->scan);
 		*err = rpci_error(RPC_ERR_PROTOCOL, "%s", sc.err);
 		return RPCI_READ_ERROR;
 	case SCAN_OK:
+		scan_reset(&s->scan);
 		break;
 	}
 	memset(msg, 0, sizeof *msg);

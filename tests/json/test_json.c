@@ -124,6 +124,54 @@ START_TEST(test_read_every_prefix_asks_for_more)
 }
 END_TEST
 
+/* A large message arriving a little at a time: the scan resumes where it
+ * stopped (at a token boundary), and the result is the same. */
+START_TEST(test_read_resumes_across_chunks)
+{
+	Jt__Everything e = JT__EVERYTHING__INIT, back = JT__EVERYTHING__INIT;
+	session c, s;
+	rpci_msg msg;
+	rpc_error *err = NULL;
+	char *req;
+	size_t n, len, used = 0, i;
+	rpci_read_status st = RPCI_READ_AGAIN;
+
+	full_everything(&e);
+	free(e.nums);
+	e.n_nums = 20000;
+	e.nums = calloc(e.n_nums, sizeof *e.nums);
+	ck_assert_ptr_nonnull(e.nums);
+	for (i = 0; i < e.n_nums; i++)
+		e.nums[i] = (int64_t)(i * 7919) - 50000;
+	session_open(&c, false, 0);
+	req = write_ok(&c, "Big.Call", 9, NULL, &type_every, &e.base);
+	session_close(&c);
+	len = strlen(req);
+	ck_assert_uint_gt(len, 100000);
+	session_open(&s, true, 0);
+	for (n = 1; n <= len && st == RPCI_READ_AGAIN; n += n % 3 == 0 ? 997 : 1)
+		st = rpc_codec_json.read(s.state, (const uint8_t *)req, n, &used,
+		                         &msg, &err);
+	if (st == RPCI_READ_AGAIN)
+		st = rpc_codec_json.read(s.state, (const uint8_t *)req, len,
+		                         &used, &msg, &err);
+	ck_assert_int_eq(st, RPCI_READ_OK);
+	ck_assert_uint_eq(used, len);
+	ck_assert_str_eq(msg.service_method, "Big.Call");
+	ck_assert_ptr_null(rpc_codec_json.read_body(s.state, &msg, &type_every,
+	                                            &back.base));
+	ck_assert_uint_eq(back.n_nums, 20000);
+	for (i = 0; i < e.n_nums; i++)
+		ck_assert(back.nums[i] == e.nums[i]);
+	ck_assert_str_eq(back.name, e.name);
+	rpc_codec_json.msg_clear(s.state, &msg);
+	session_close(&s);
+	rpc_message_free_contents(&e.base);
+	rpc_message_free_contents(&back.base);
+	free(req);
+}
+END_TEST
+
 START_TEST(test_read_back_to_back_messages)
 {
 	static const char two[] =
@@ -1013,6 +1061,7 @@ int main(void)
 
 	tc = tcase_create("framing");
 	tcase_add_test(tc, test_read_every_prefix_asks_for_more);
+	tcase_add_test(tc, test_read_resumes_across_chunks);
 	tcase_add_test(tc, test_read_back_to_back_messages);
 	tcase_add_test(tc, test_read_bounded_by_max_frame);
 	tcase_add_test(tc, test_read_bounded_depth);
