@@ -1,18 +1,24 @@
-/* client.c - the client: sequence numbers, pending calls, one reader.
+/* client.c - the client: sequence numbers, pending calls, reading replies.
  *
- * A call takes the next sequence number and enters the pending table under
- * c->mu, then its request is encoded into the shared write buffer under
- * c->wmu. Whoever finds no flush in progress becomes the flusher and writes
- * the buffer until it is empty, so concurrent callers share one write
- * (group commit) and no caller waits on another's syscall for long.
+ * A call takes the next sequence number under c->mu, is encoded into the
+ * shared write buffer under c->wmu and only then enters the pending table.
+ * Whoever finds no flush in progress becomes the flusher and writes the
+ * buffer until it is empty, so concurrent callers share one write (group
+ * commit) and no caller waits on another's syscall for long.
  *
- * The reader thread (Go's input loop) reads replies, takes their calls out
- * of the table and completes them. When the connection ends it marks the
- * client shut down and completes every call still pending, under the same
- * lock that admits new calls: a call is either in the table before shutdown
- * (and completed by the reader) or refused at once, never lost or completed
- * twice. A failed write shuts the socket down, which ends the reader, which
- * fails the calls whose requests went with it.
+ * Reading replies is a role one thread holds at a time (c->reading). The
+ * client's reader thread (Go's input loop) takes it whenever calls are
+ * pending and nobody else reads. A blocking call on a client with no
+ * asynchronous call pending takes the role itself when it is free and reads
+ * until its own reply has come, completing whatever other replies arrive
+ * meanwhile; that saves two thread switches per call. It hands the role back
+ * by waking the reader thread if calls are still pending. Whoever holds the
+ * role when the connection ends marks the client shut down and completes
+ * every pending call, under the same lock that admits new calls: a call is
+ * either in the table before shutdown (and completed then) or refused at
+ * once, never lost or completed twice. A failed write shuts the socket
+ * down, which ends the reading, which fails the calls whose requests went
+ * with it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -36,11 +42,19 @@ struct rpc_client {
 	void *cstate;
 	pthread_t reader;
 
-	pthread_mutex_t mu; /* protects seq, pending, closing, shutdown */
+	pthread_mutex_t mu; /* protects the fields down to rcv */
 	uint64_t seq;
 	rpci_pending pending;
-	bool closing;  /* the user called close */
-	bool shutdown; /* the reader has ended: no new calls */
+	size_t n_async; /* pending calls that complete through a done */
+	bool closing;   /* the user called close */
+	bool shutdown;  /* the connection ended: no new calls */
+	bool reading;   /* someone holds the reader role */
+	bool parked;    /* the reader thread waits on rcv */
+	pthread_cond_t rcv;
+
+	/* The read side, used only by the holder of the reader role. */
+	uint8_t *rbuf;
+	size_t rlen, rcap;
 
 	pthread_mutex_t wmu; /* protects wbuf, wspare, flushing, wfailed */
 	rpci_buf wbuf;       /* encoded requests not yet written */
@@ -168,6 +182,14 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call,
 			err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
 		else if (!rpci_pending_put(&c->pending, call->seq, call))
 			err = rpci_error(RPC_ERR_NOMEM, NULL);
+		else if (call->sync == NULL)
+			c->n_async++;
+		/* A blocking call reads for itself, or the reader hands the
+		 * role on when it leaves; an asynchronous one needs the reader
+		 * thread. */
+		if (err == NULL && call->sync == NULL && c->parked &&
+		    !c->reading)
+			pthread_cond_signal(&c->rcv);
 		pthread_mutex_unlock(&c->mu);
 		if (err != NULL)
 			c->wbuf.len = start;
@@ -210,6 +232,8 @@ static void client_handle(rpc_client *c, rpci_msg *msg)
 
 	pthread_mutex_lock(&c->mu);
 	call = rpci_pending_take(&c->pending, msg->seq);
+	if (call != NULL && call->sync == NULL)
+		c->n_async--;
 	pthread_mutex_unlock(&c->mu);
 	if (call == NULL || (msg->error != NULL && msg->error[0] != '\0')) {
 		/* No one to give the body to: drain it. */
@@ -223,20 +247,24 @@ static void client_handle(rpc_client *c, rpci_msg *msg)
 	rpci_call_complete(call);
 }
 
-/* client_terminate ends the client after the reader stopped for err (NULL
- * for end of file) and completes every pending call. Takes err. */
-static void client_terminate(rpc_client *c, rpc_error *err)
+/* client_end gives up the reader role because the connection ended for
+ * err (NULL for end of file), marks the client shut down and completes
+ * every pending call. Takes err. */
+static void client_end(rpc_client *c, rpc_error *err)
 {
 	rpc_call *list = NULL, *call;
 	bool closing;
 
 	pthread_mutex_lock(&c->mu);
+	c->reading = false;
 	c->shutdown = true;
 	closing = c->closing;
 	while ((call = rpci_pending_take_any(&c->pending)) != NULL) {
 		call->next = list;
 		list = call;
 	}
+	c->n_async = 0;
+	pthread_cond_signal(&c->rcv); /* the reader thread may exit */
 	pthread_mutex_unlock(&c->mu);
 	while ((call = list) != NULL) {
 		list = call->next;
@@ -252,62 +280,128 @@ static void client_terminate(rpc_client *c, rpc_error *err)
 	rpc_error_free(err);
 }
 
+/* client_read_some reads once from the connection and handles every whole
+ * reply that has arrived. The caller holds the reader role. Returns false
+ * when the connection has ended; *err is then why (NULL: end of file). */
+static bool client_read_some(rpc_client *c, rpc_error **err)
+{
+	size_t off = 0, used;
+	rpci_read_status st;
+	rpci_msg msg;
+	uint8_t *grown;
+	ssize_t n;
+
+	*err = NULL;
+	if (c->rlen == c->rcap) {
+		grown = c->rcap > SIZE_MAX / 2 ? NULL
+		                               : realloc(c->rbuf, c->rcap * 2);
+		if (grown == NULL) {
+			*err = rpci_error(RPC_ERR_NOMEM, NULL);
+			return false;
+		}
+		c->rbuf = grown;
+		c->rcap *= 2;
+	}
+	n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)))
+		return false; /* the connection is gone: unexpected EOF */
+	if (n < 0) {
+		*err = rpci_error_errno(errno, "rpc: read");
+		return false;
+	}
+	c->rlen += (size_t)n;
+	for (;;) {
+		memset(&msg, 0, sizeof msg);
+		st = c->codec->read(c->cstate, c->rbuf + off, c->rlen - off, &used,
+		                    &msg, err);
+		if (st != RPCI_READ_OK)
+			break;
+		off += used;
+		client_handle(c, &msg);
+		c->codec->msg_clear(c->cstate, &msg);
+	}
+	if (st == RPCI_READ_ERROR)
+		return false;
+	if (off > 0) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	return true;
+}
+
 static void *client_reader(void *arg)
 {
 	rpc_client *c = arg;
-	uint8_t *buf, *grown;
-	size_t len = 0, cap = CLIENT_READ_CHUNK, off, used;
-	rpci_msg msg;
-	rpci_read_status st;
-	rpc_error *err = NULL;
-	ssize_t n;
+	rpc_error *err;
 
-	buf = malloc(cap);
-	if (buf == NULL) {
-		client_terminate(c, rpci_error(RPC_ERR_NOMEM, NULL));
-		return NULL;
-	}
+	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		off = 0;
-		for (;;) {
-			memset(&msg, 0, sizeof msg);
-			st = c->codec->read(c->cstate, buf + off, len - off,
-			                    &used, &msg, &err);
-			if (st != RPCI_READ_OK)
-				break;
-			off += used;
-			client_handle(c, &msg);
-			c->codec->msg_clear(c->cstate, &msg);
+		while (!c->shutdown &&
+		       (c->reading || (c->pending.count == 0 && !c->closing))) {
+			c->parked = true;
+			pthread_cond_wait(&c->rcv, &c->mu);
+			c->parked = false;
 		}
-		if (st == RPCI_READ_ERROR)
+		if (c->shutdown)
 			break;
-		if (off > 0) {
-			memmove(buf, buf + off, len - off);
-			len -= off;
+		c->reading = true;
+		pthread_mutex_unlock(&c->mu);
+		if (!client_read_some(c, &err)) {
+			client_end(c, err);
+			return NULL;
 		}
-		if (len == cap) {
-			grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-			if (grown == NULL) {
-				err = rpci_error(RPC_ERR_NOMEM, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->reading = false;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static bool client_sync_done(rpci_sync *s)
+{
+	bool done;
+
+	pthread_mutex_lock(&s->mu);
+	done = s->completed;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+/* client_wait waits for the blocking call that owns s to complete, reading
+ * replies itself while it can (see the top of the file). */
+static void client_wait(rpc_client *c, rpci_sync *s)
+{
+	rpc_error *err;
+	bool lead;
+
+	pthread_mutex_lock(&c->mu);
+	lead = !c->reading && !c->shutdown && c->n_async == 0 &&
+	       !client_sync_done(s);
+	if (lead)
+		c->reading = true;
+	pthread_mutex_unlock(&c->mu);
+	if (lead) {
+		while (!client_sync_done(s)) {
+			if (!client_read_some(c, &err)) {
+				client_end(c, err);
+				lead = false;
 				break;
 			}
-			buf = grown;
-			cap *= 2;
-		}
-		n = read(c->fd, buf + len, cap - len);
-		if (n > 0) {
-			len += (size_t)n;
-		} else if (n == 0 || errno == ECONNRESET || errno == EPIPE) {
-			err = NULL; /* the connection is gone: unexpected EOF */
-			break;
-		} else if (errno != EINTR) {
-			err = rpci_error_errno(errno, "rpc: read");
-			break;
 		}
 	}
-	free(buf);
-	client_terminate(c, err);
-	return NULL;
+	if (lead) {
+		pthread_mutex_lock(&c->mu);
+		c->reading = false;
+		if (c->parked && (c->pending.count > 0 || c->closing))
+			pthread_cond_signal(&c->rcv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->completed)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 }
 
 rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
@@ -340,6 +434,14 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 		goto fail_mu;
 	if ((rc = pthread_mutex_init(&c->wmu, NULL)) != 0)
 		goto fail_wmu;
+	if ((rc = pthread_cond_init(&c->rcv, NULL)) != 0)
+		goto fail_rcv;
+	c->rcap = CLIENT_READ_CHUNK;
+	c->rbuf = malloc(c->rcap);
+	if (c->rbuf == NULL) {
+		rc = ENOMEM;
+		goto fail_rbuf;
+	}
 	/* The reader takes no signals: they belong to the application. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -351,6 +453,10 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	return NULL;
 
 fail_thread:
+	free(c->rbuf);
+fail_rbuf:
+	pthread_cond_destroy(&c->rcv);
+fail_rcv:
 	pthread_mutex_destroy(&c->wmu);
 fail_wmu:
 	pthread_mutex_destroy(&c->mu);
@@ -389,6 +495,8 @@ rpc_error *rpc_client_close(rpc_client *c)
 		return rpci_error(RPC_ERR_SHUTDOWN, NULL);
 	}
 	c->closing = true;
+	if (c->parked)
+		pthread_cond_signal(&c->rcv);
 	pthread_mutex_unlock(&c->mu);
 	/* Ends the reader, which completes what is pending. The descriptor
 	 * stays open until rpc_client_free so it cannot be reused meanwhile. */
@@ -407,6 +515,8 @@ void rpc_client_free(rpc_client *c)
 	rpci_pending_fini(&c->pending);
 	rpci_buf_fini(&c->wbuf);
 	rpci_buf_fini(&c->wspare);
+	free(c->rbuf);
+	pthread_cond_destroy(&c->rcv);
 	pthread_mutex_destroy(&c->wmu);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -444,10 +554,7 @@ rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
 	pthread_cond_init(&sync.cv, NULL);
 	err = client_send(c, &call, args);
 	if (err == NULL) {
-		pthread_mutex_lock(&sync.mu);
-		while (!sync.completed)
-			pthread_cond_wait(&sync.cv, &sync.mu);
-		pthread_mutex_unlock(&sync.mu);
+		client_wait(c, &sync);
 		err = call.err;
 	}
 	pthread_cond_destroy(&sync.cv);

@@ -70,17 +70,38 @@ static rpci_read_status pb_read(void *state, const uint8_t *in, size_t len,
 	return RPCI_READ_OK;
 }
 
+/* Decoding allocates with malloc, as the default allocator does, but
+ * notes a failure so that out of memory is not reported as a bad body. */
+static void *pb_alloc(void *failed, size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		*(bool *)failed = true;
+	return p;
+}
+
+static void pb_free(void *failed, void *p)
+{
+	(void)failed;
+	free(p);
+}
+
 static rpc_error *pb_read_body(void *state, rpci_msg *msg, const rpc_type *t,
                                ProtobufCMessage *dst)
 {
+	bool failed = false;
+	ProtobufCAllocator alloc = {pb_alloc, pb_free, &failed};
 	ProtobufCMessage *m;
 
 	(void)state;
 	if (dst == NULL || t == NULL)
 		return NULL;
 	assert(dst->descriptor == t->desc);
-	m = protobuf_c_message_unpack(t->desc, NULL, msg->body_len,
+	m = protobuf_c_message_unpack(t->desc, &alloc, msg->body_len,
 	                              msg->body);
+	if (m == NULL && failed)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
 	if (m == NULL)
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "rpc: can't decode body as %s", t->name);

@@ -289,8 +289,10 @@ rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
 rpc_done *rpc_done_new_queue(void);
 
 /* rpc_done_new_callback makes a done that runs cb(call, ud) for each
- * completed call, on the client's reader thread (or on the thread that
- * frees the client), with no library lock held. cb owns call and frees it
+ * completed call, with no library lock held, on the thread reading the
+ * client's replies: its reader thread, a thread blocked in rpc_client_call
+ * on the same client (which reads for itself when it can), or the thread
+ * freeing the client. cb owns call and frees it
  * with rpc_call_free; cb must not block for long, since the client's
  * replies wait for it, and must not make blocking calls on that client. ud is borrowed until rpc_done_free. Returns NULL on
  * out of memory; the caller frees it with rpc_done_free. */
