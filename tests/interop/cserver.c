@@ -324,7 +324,6 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	rpc_server *gob = NULL, *json = NULL, *foo = NULL;
 	struct acceptor acc[N_LISTENERS] = {{0}};

@@ -11,6 +11,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -29,12 +30,20 @@ extern char **environ;
 
 /* ---- the Go server ------------------------------------------------------- */
 
-static pid_t go_pid = -1;
-static int go_stdin = -1;
-static char gob_addr[128], json_addr[128], http_addr[128];
+/* go_server is one running Go server process. */
+struct go_server {
+	pid_t pid;
+	int in; /* its stdin: closing it stops the server */
+	char gob[128], json[128], http[128];
+};
+
+/* The shared server every test talks to, started by main(). */
+static struct go_server go = {.pid = -1, .in = -1};
+static const char *go_path;
 
 /* read_line reads one line from fd into buf (without the newline), waiting
- * at most deadline_ms in all. Returns false on EOF, error or timeout. */
+ * at most deadline_ms for each byte. Returns false on EOF, error or
+ * timeout. */
 static bool read_line(int fd, char *buf, size_t size, int deadline_ms)
 {
 	size_t n = 0;
@@ -54,28 +63,49 @@ static bool read_line(int fd, char *buf, size_t size, int deadline_ms)
 	return true;
 }
 
-static bool go_server_start(const char *path)
+/* go_server_stop ends a server we started: EOF on its stdin, SIGTERM to
+ * its pid, and reaps it. */
+static void go_server_stop(struct go_server *g)
+{
+	if (g->in >= 0)
+		close(g->in);
+	g->in = -1;
+	if (g->pid > 0) {
+		kill(g->pid, SIGTERM);
+		waitpid(g->pid, NULL, 0);
+	}
+	g->pid = -1;
+}
+
+/* go_server_start runs the program at path and reads the addresses it
+ * prints up to "ready". On failure everything is undone. */
+static bool go_server_start(struct go_server *g, const char *path)
 {
 	int in[2], out[2];
-	if (pipe(in) != 0 || pipe(out) != 0)
+	*g = (struct go_server){.pid = -1, .in = -1};
+	if (pipe2(in, O_CLOEXEC) != 0)
 		return false;
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		close(in[0]);
+		close(in[1]);
+		return false;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addclose(&fa, in[1]);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
 	char *argv[] = {(char *)path, NULL};
-	int rc = posix_spawn(&go_pid, path, &fa, NULL, argv, environ);
+	int rc = posix_spawn(&g->pid, path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(out[1]);
-	go_stdin = in[1];
+	g->in = in[1];
 	if (rc != 0) {
 		fprintf(stderr, "test_c_client: cannot start %s: %s\n", path,
 		        strerror(rc));
-		go_pid = -1;
+		g->pid = -1;
 		close(out[0]);
+		go_server_stop(g);
 		return false;
 	}
 	bool ok = false;
@@ -83,37 +113,25 @@ static bool go_server_start(const char *path)
 	while (read_line(out[0], line, sizeof line, 60000)) {
 		char *sp = strchr(line, ' ');
 		if (strcmp(line, "ready") == 0) {
-			ok = gob_addr[0] && json_addr[0] && http_addr[0];
+			ok = g->gob[0] && g->json[0] && g->http[0];
 			break;
 		}
 		if (!sp)
 			continue;
 		*sp++ = '\0';
 		if (strcmp(line, "gob") == 0)
-			snprintf(gob_addr, sizeof gob_addr, "%s", sp);
+			snprintf(g->gob, sizeof g->gob, "%s", sp);
 		else if (strcmp(line, "json") == 0)
-			snprintf(json_addr, sizeof json_addr, "%s", sp);
+			snprintf(g->json, sizeof g->json, "%s", sp);
 		else if (strcmp(line, "http") == 0)
-			snprintf(http_addr, sizeof http_addr, "%s", sp);
+			snprintf(g->http, sizeof g->http, "%s", sp);
 	}
 	close(out[0]);
-	if (!ok)
+	if (!ok) {
 		fprintf(stderr, "test_c_client: %s did not say ready\n", path);
-	return ok;
-}
-
-/* go_server_stop ends the server we started: EOF on its stdin, then
- * SIGTERM to its pid, and reaps it. */
-static void go_server_stop(void)
-{
-	if (go_stdin >= 0)
-		close(go_stdin);
-	go_stdin = -1;
-	if (go_pid > 0) {
-		kill(go_pid, SIGTERM);
-		waitpid(go_pid, NULL, 0);
+		go_server_stop(g);
 	}
-	go_pid = -1;
+	return ok;
 }
 
 /* ---- connecting ---------------------------------------------------------- */
@@ -122,7 +140,7 @@ enum { MODE_GOB, MODE_JSON, MODE_HTTP, MODE_HTTP_PATH, N_MODES };
 static const char *const mode_names[N_MODES] = {"gob", "json", "http",
                                                 "http /foo"};
 
-static rpc_client *dial_mode(int mode)
+static rpc_client *dial_server(const struct go_server *g, int mode)
 {
 	rpc_client_options o = {.codec = &rpc_codec_gob};
 	rpc_client *c = NULL;
@@ -130,23 +148,28 @@ static rpc_client *dial_mode(int mode)
 
 	switch (mode) {
 	case MODE_GOB:
-		err = rpc_dial(gob_addr, &o, &c);
+		err = rpc_dial(g->gob, &o, &c);
 		break;
 	case MODE_JSON:
 		o.codec = &rpc_codec_json;
-		err = rpc_dial(json_addr, &o, &c);
+		err = rpc_dial(g->json, &o, &c);
 		break;
 	case MODE_HTTP:
-		err = rpc_dial_http(http_addr, NULL, &o, &c);
+		err = rpc_dial_http(g->http, NULL, &o, &c);
 		break;
 	default:
-		err = rpc_dial_http(http_addr, "/foo", &o, &c);
+		err = rpc_dial_http(g->http, "/foo", &o, &c);
 		break;
 	}
 	ck_assert_msg(err == NULL, "%s: dial: %s", mode_names[mode],
 	              rpc_error_message(err));
 	ck_assert_ptr_nonnull(c);
 	return c;
+}
+
+static rpc_client *dial_mode(int mode)
+{
+	return dial_server(&go, mode);
 }
 
 /* method_of finds a method of a generated service, for calls under a
@@ -657,7 +680,7 @@ START_TEST(test_error_http_wrong_path)
 {
 	rpc_client_options o = {.codec = &rpc_codec_gob};
 	rpc_client *c = NULL;
-	rpc_error *err = rpc_dial_http(http_addr, "/nope", &o, &c);
+	rpc_error *err = rpc_dial_http(go.http, "/nope", &o, &c);
 
 	/* Go's mux answers 404: no client, an error naming the status. */
 	ck_assert_ptr_nonnull(err);
@@ -761,6 +784,59 @@ START_TEST(test_client_concurrent_threads)
 }
 END_TEST
 
+/* test_client_server_dies: a private Go server is killed (SIGKILL, by
+ * pid) with calls in flight; each completes once with unexpected EOF, as
+ * Go's client reports io.ErrUnexpectedEOF, and later calls fail with the
+ * shutdown error (Go: ErrShutdown). */
+START_TEST(test_client_server_dies)
+{
+	enum { N = 10 };
+	struct go_server g;
+	ck_assert(go_server_start(&g, go_path));
+	rpc_client *c = dial_server(&g, _i);
+	rpc_done *q = rpc_done_new_queue();
+	ck_assert_ptr_nonnull(q);
+	interop_Args slow = args_of(120000, 0), a = args_of(1, 2);
+	interop_Reply r[N], rr = INTEROP_REPLY_INIT;
+
+	for (int i = 0; i < N; i++) {
+		interop_Reply_init(&r[i]);
+		expect_ok(interop_Arith_SleepMilli_go(c, &slow, &r[i], q, NULL));
+	}
+	/* Requests go out in order: once Add is answered, Go has read every
+	 * SleepMilli request and holds them in flight. */
+	expect_ok(interop_Arith_Add(c, &a, &rr));
+	ck_assert_int_eq(rr.C, 3);
+	ck_assert_int_eq(kill(g.pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(g.pid, NULL, 0), g.pid);
+	g.pid = -1;
+
+	for (int n = 0; n < N; n++) {
+		rpc_call *call = rpc_done_wait(q, 60000);
+		ck_assert_msg(call != NULL, "%s: call %d never completed",
+		              mode_names[_i], n);
+		const rpc_error *err = rpc_call_error(call);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_msg(rpc_error_kind_of(err) == RPC_ERR_UNEXPECTED_EOF,
+		              "%s: %s (%s)", mode_names[_i],
+		              rpc_error_kind_name(rpc_error_kind_of(err)),
+		              rpc_error_message(err));
+		rpc_call_free(call);
+	}
+	ck_assert_ptr_null(rpc_done_next(q));
+	rpc_error *err = interop_Arith_Add(c, &a, &rr);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(rpc_error_kind_of(err) == RPC_ERR_SHUTDOWN,
+	              "%s: after the server died: %s (%s)", mode_names[_i],
+	              rpc_error_kind_name(rpc_error_kind_of(err)),
+	              rpc_error_message(err));
+	rpc_error_free(err);
+	rpc_client_free(c);
+	rpc_done_free(q);
+	go_server_stop(&g);
+}
+END_TEST
+
 /* ---- large values -------------------------------------------------------- */
 
 START_TEST(test_echo_one_mib)
@@ -843,6 +919,7 @@ static Suite *interop_suite(void)
 	tc = tcase_create("concurrency");
 	tcase_add_loop_test(tc, test_client_many_in_flight, 0, N_MODES);
 	tcase_add_loop_test(tc, test_client_concurrent_threads, 0, N_MODES);
+	tcase_add_loop_test(tc, test_client_server_dies, 0, N_MODES);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("large");
@@ -853,20 +930,17 @@ static Suite *interop_suite(void)
 
 int main(void)
 {
-	const char *go = getenv("GOSERVER");
-	if (go == NULL || *go == '\0') {
+	go_path = getenv("GOSERVER");
+	if (go_path == NULL || *go_path == '\0') {
 		printf("SKIP: no Go toolchain (GOSERVER not set)\n");
 		return 77;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if (!go_server_start(go)) {
-		go_server_stop();
+	if (!go_server_start(&go, go_path))
 		return 1;
-	}
 	SRunner *sr = srunner_create(interop_suite());
 	srunner_run_all(sr, CK_ENV);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	go_server_stop();
+	go_server_stop(&go);
 	return failed ? 1 : 0;
 }
