@@ -347,6 +347,43 @@ static void check_type(check_ctx *c, ast_file *f, ast_type *t)
 
 /* ---- declarations ----------------------------------------------------- */
 
+/* check_generated_names rejects fields named like the members protobuf-c
+ * adds beside a field: n_X for a list or map X, has_X for an optional X. */
+static void check_generated_names(check_ctx *c, const ast_decl *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->n_fields; i++) {
+		const ast_field *x = &d->fields[i];
+		const char *extra = NULL, *what = NULL;
+
+		if (x->type->kind == AST_T_LIST || x->type->kind == AST_T_MAP) {
+			extra = "n_";
+			what = "the count of list or map";
+		} else if (x->optional) {
+			extra = "has_";
+			what = "the presence flag of optional";
+		} else {
+			continue;
+		}
+		for (j = 0; j < d->n_fields; j++) {
+			const char *n = d->fields[j].name;
+			size_t len = strlen(extra);
+
+			if (strncmp(n, extra, len) == 0 &&
+			    strcmp(n + len, x->name) == 0) {
+				diag_error(
+				    c->ld, &d->fields[j].loc,
+				    "field '%s' clashes with %s field '%s' "
+				    "in the generated C struct",
+				    n, what, x->name);
+				diag_note(c->ld, &x->loc,
+				          "'%s' is declared here", x->name);
+			}
+		}
+	}
+}
+
 static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 {
 	size_t i, j, n_explicit = 0;
@@ -383,6 +420,7 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 		if (fl->explicit_number)
 			n_explicit++;
 	}
+	check_generated_names(c, d);
 	if (n_explicit == 0) {
 		for (i = 0; i < d->n_fields; i++)
 			d->fields[i].number = (int64_t)i + 1;

@@ -144,6 +144,21 @@ START_TEST(test_check_package_identifier)
 }
 END_TEST
 
+START_TEST(test_check_generated_name_clash)
+{
+	idl_program *p;
+
+	expect_error("struct S { list<int64> L; int64 n_L; }\n", 1,
+	             "field 'n_L' clashes with the count of list or map "
+	             "field 'L'");
+	expect_error("struct S { optional bool B; bool has_B; }\n", 1,
+	             "field 'has_B' clashes with the presence flag");
+	/* no clash without the list or the optional */
+	p = load_ok("struct S { int64 L; int64 n_L; bool B; bool has_B; }\n");
+	idl_program_free(p);
+}
+END_TEST
+
 /* ---- types ---------------------------------------------------------- */
 
 START_TEST(test_check_map_keys)
@@ -520,6 +535,7 @@ int main(void)
 	tcase_add_test(tc, test_check_duplicate_method);
 	tcase_add_test(tc, test_check_reserved_words);
 	tcase_add_test(tc, test_check_package_identifier);
+	tcase_add_test(tc, test_check_generated_name_clash);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("types");
