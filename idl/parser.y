@@ -132,6 +132,7 @@ imports
 decls
 	: %empty
 	| decls decl
+	| decls ';'             /* C habit: "struct A { ... };" */
 	;
 
 decl
@@ -513,6 +514,17 @@ static bool parse_starts_type(yysymbol_kind_t k)
 	       k == YYSYMBOL_IDENT;
 }
 
+/* parse_sym_kind finds the token bison names name, or -1. */
+static int parse_sym_kind(const char *name)
+{
+	int i;
+
+	for (i = 0; i < YYNTOKENS; i++)
+		if (strcmp(yysymbol_name((yysymbol_kind_t)i), name) == 0)
+			return i;
+	return -1;
+}
+
 /* parse_sym_name is bison's name without the double quotes of aliases. */
 static void parse_sym_name(char *out, size_t n, yysymbol_kind_t k)
 {
@@ -536,7 +548,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	char found[64];
 	idl_lloc at;
 	bool closer;
-	int n, i, nw = 0, kw = 0, ty = 0;
+	int n, i, semi, nw = 0, kw = 0, ty = 0;
 	size_t len;
 
 	(void)scanner;
@@ -558,6 +570,22 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	for (i = 0; i < n; i++) {
 		if (exp[i] >= 0 && exp[i] < YYNTOKENS)
 			seen[exp[i]] = true;
+	}
+	/* between declarations a ';' is welcome but never what is missing */
+	semi = parse_sym_kind("';'");
+	if (seen[YYSYMBOL_YYEOF] && semi >= 0)
+		seen[semi] = false;
+	/* when a closer (';' ')' '>' '}') is missing and the token found
+	 * starts a later line, the closer belongs at the end of the previous
+	 * line: point there */
+	closer = false;
+	for (i = 0; i < YYNTOKENS; i++) {
+		const char *nm = yysymbol_name((yysymbol_kind_t)i);
+
+		if (seen[i] &&
+		    (strcmp(nm, "';'") == 0 || strcmp(nm, "')'") == 0 ||
+		     strcmp(nm, "'>'") == 0 || strcmp(nm, "'}'") == 0))
+			closer = true;
 	}
 	for (i = YYSYMBOL_PACKAGE; i <= YYSYMBOL_IDENT; i++) {
 		if (seen[i] && parse_is_kw((yysymbol_kind_t)i))
@@ -595,18 +623,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 			snprintf(msg + len, sizeof(msg) - len, " before %s",
 				 found);
 	}
-	/* when a closer (';' ')' '>' '}') is missing and the token found
-	 * starts a later line, the closer belongs at the end of the previous
-	 * line: point there */
 	at = *yypcontext_location(ctx);
-	closer = false;
-	for (i = 0; i < n; i++) {
-		const char *nm = yysymbol_name(exp[i]);
-
-		if (strcmp(nm, "';'") == 0 || strcmp(nm, "')'") == 0 ||
-		    strcmp(nm, "'>'") == 0 || strcmp(nm, "'}'") == 0)
-			closer = true;
-	}
 	if (closer && p->last_len > 0 && p->prev_end_line > 0 &&
 	    at.first_line > p->prev_end_line) {
 		at.first_line = p->prev_end_line;

@@ -305,6 +305,17 @@ START_TEST(test_parser_empty_file)
 }
 END_TEST
 
+START_TEST(test_parser_semicolon_after_decl)
+{
+	/* "struct A { ... };" as in C is accepted */
+	idl_program *p = load_ok("struct A { int64 X; };\nenum E { Z = 0; };;\n"
+	                         "service S { M(A a, A *r); };\n");
+
+	ck_assert_uint_eq(p->main->n_decls, 3);
+	idl_program_free(p);
+}
+END_TEST
+
 START_TEST(test_parser_params_unnamed)
 {
 	idl_program *p = load_ok("service S { M(int64, string *); }\n");
@@ -521,6 +532,7 @@ int main(int argc, char **argv)
 	tc = tcase_create("constructs");
 	tcase_add_test(tc, test_parser_empty_file);
 	tcase_add_test(tc, test_parser_params_unnamed);
+	tcase_add_test(tc, test_parser_semicolon_after_decl);
 	tcase_add_test(tc, test_parser_keeps_wrong_param_count);
 	tcase_add_test(tc, test_parser_docs_on_everything);
 	tcase_add_test(tc, test_parser_doc_not_on_import);
