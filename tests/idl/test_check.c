@@ -490,6 +490,16 @@ START_TEST(test_check_reports_all_in_order)
 }
 END_TEST
 
+START_TEST(test_check_caret_keeps_tabs)
+{
+	/* columns count bytes; the caret line keeps the tabs so it lines up */
+	expect_error("struct A {\n\t  B b;\n}\r\n", 1,
+	             "main.rpc:2:4: error: unknown type 'B'\n"
+	             "\t  B b;\n"
+	             "\t  ^\n");
+}
+END_TEST
+
 START_TEST(test_check_default_diag_is_stderr)
 {
 	/* with no callback the text goes to stderr; we only check that
@@ -564,6 +574,7 @@ int main(void)
 	tcase_add_test(tc, test_check_qualified_errors);
 	tcase_add_test(tc, test_check_duplicate_across_files);
 	tcase_add_test(tc, test_check_reports_all_in_order);
+	tcase_add_test(tc, test_check_caret_keeps_tabs);
 	tcase_add_test(tc, test_check_default_diag_is_stderr);
 	suite_add_tcase(s, tc);
 
