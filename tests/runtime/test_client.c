@@ -673,6 +673,81 @@ START_TEST(test_client_many_threads)
 }
 END_TEST
 
+/* Blocking calls read their own replies only while no asynchronous call
+ * is pending; mixing both must still complete every call exactly once. */
+static void *async_hammer(void *arg)
+{
+	rpc_done *d = arg;
+	int64_t replies[16];
+	rpc_call *c;
+	intptr_t bad = 0;
+	int i, k, out = 0;
+
+	for (i = 0; i < N_CALLS; i += 16) {
+		for (k = 0; k < 16; k++) {
+			replies[k] = -1;
+			if (go_multiply(d, i + k, 3, &replies[k], NULL) == NULL)
+				out++;
+			else
+				bad++;
+		}
+		for (; out > 0; out--) {
+			c = rpc_done_wait(d, 30000);
+			if (c == NULL || rpc_call_error(c) != NULL) {
+				bad++;
+			} else {
+				k = (int)((int64_t *)rpc_call_reply(c) - replies);
+				if (replies[k] != (int64_t)(i + k) * 3)
+					bad++;
+			}
+			rpc_call_free(c);
+		}
+	}
+	return (void *)bad;
+}
+
+START_TEST(test_client_mixed_sync_async)
+{
+	pthread_t th[9];
+	rpc_done *d = rpc_done_new_queue();
+	void *bad;
+	intptr_t i;
+
+	start_echo();
+	ck_assert_int_eq(pthread_create(&th[0], NULL, async_hammer, d), 0);
+	for (i = 1; i < 9; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer,
+		                                (void *)(i + 1)),
+		                 0);
+	for (i = 0; i < 9; i++) {
+		ck_assert_int_eq(pthread_join(th[i], &bad), 0);
+		ck_assert_ptr_null(bad);
+	}
+	ck_assert_ptr_null(rpc_done_next(d));
+	rpc_done_free(d);
+}
+END_TEST
+
+/* A server that closes an idle connection: the next call fails (it may
+ * see the end only once it reads) and later ones are refused. */
+START_TEST(test_client_idle_server_close)
+{
+	rpc_error *err;
+	int64_t r = 0;
+
+	close(srv.fd);
+	srv.fd = -1;
+	err = call_multiply(1, 2, &r);
+	ck_assert_ptr_nonnull(err);
+	ck_assert(rpc_error_kind_of(err) == RPC_ERR_UNEXPECTED_EOF ||
+	          rpc_error_kind_of(err) == RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	err = call_multiply(1, 2, &r);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+}
+END_TEST
+
 /* ---- dialing ------------------------------------------------------------- */
 
 START_TEST(test_client_dial_tcp)
@@ -740,6 +815,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_client_close_completes_pending_with_shutdown);
 	tcase_add_test(tc, test_client_free_completes_pending);
 	tcase_add_test(tc, test_client_oversized_reply_ends_connection);
+	tcase_add_test(tc, test_client_idle_server_close);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("async");
@@ -752,6 +828,7 @@ static Suite *client_suite(void)
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_client_many_threads);
+	tcase_add_test(tc, test_client_mixed_sync_async);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dial");
