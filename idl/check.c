@@ -348,7 +348,8 @@ static void check_type(check_ctx *c, ast_file *f, ast_type *t)
 /* ---- declarations ----------------------------------------------------- */
 
 /* check_generated_names rejects fields named like the members protobuf-c
- * adds beside a field: n_X for a list or map X, has_X for an optional X. */
+ * adds beside a field: n_X for a list or map X, has_X for an optional X
+ * that is not a string. */
 static void check_generated_names(check_ctx *c, const ast_decl *d)
 {
 	size_t i, j;
@@ -360,7 +361,8 @@ static void check_generated_names(check_ctx *c, const ast_decl *d)
 		if (x->type->kind == AST_T_LIST || x->type->kind == AST_T_MAP) {
 			extra = "n_";
 			what = "the count of list or map";
-		} else if (x->optional) {
+		} else if (x->optional && x->type->kind != AST_T_STRING) {
+			/* an optional string is a pointer that may be NULL */
 			extra = "has_";
 			what = "the presence flag of optional";
 		} else {

@@ -154,7 +154,8 @@ START_TEST(test_check_generated_name_clash)
 	expect_error("struct S { optional bool B; bool has_B; }\n", 1,
 	             "field 'has_B' clashes with the presence flag");
 	/* no clash without the list or the optional */
-	p = load_ok("struct S { int64 L; int64 n_L; bool B; bool has_B; }\n");
+	p = load_ok("struct S { int64 L; int64 n_L; bool B; bool has_B; "
+	            "optional string T; string has_T; }\n");
 	idl_program_free(p);
 }
 END_TEST
