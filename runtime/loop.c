@@ -126,19 +126,26 @@ static void loop_poll(rpci_loop *lp)
 	rpci_req *head = NULL, **tail = &head;
 	int n;
 
+	bool woken = false;
+
 	n = epoll_wait(lp->epfd, evs, LOOP_EVENTS, -1);
 	for (int i = 0; i < n; i++) {
 		rpci_conn *c = evs[i].data.ptr;
 		if (c == NULL) {
-			uint64_t v;
-			ssize_t r = read(lp->evfd, &v, sizeof(v));
-			(void)r;
-			if (atomic_load(&lp->srv->closing))
-				loop_close_conns(lp);
+			woken = true;
 			continue;
 		}
 		rpci_conn_readable(c, evs[i].events, lp->scratch, LOOP_SCRATCH,
 		                   &tail);
+	}
+	/* Only after the events: closing may finish and free a connection
+	 * that has an event in evs. */
+	if (woken) {
+		uint64_t v;
+		ssize_t r = read(lp->evfd, &v, sizeof(v));
+		(void)r;
+		if (atomic_load(&lp->srv->closing))
+			loop_close_conns(lp);
 	}
 	if (head == NULL)
 		return;
