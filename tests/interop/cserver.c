@@ -112,7 +112,7 @@ static rpc_error *arith_sleep_milli(void *self, const interop_Args *args,
 {
 	(void)self;
 	(void)reply;
-	if (args->A > 0 && args->A < 10000) {
+	if (args->A > 0 && args->A <= 300000) {
 		struct timespec ts = {.tv_sec = args->A / 1000,
 		                      .tv_nsec = (args->A % 1000) * 1000000L};
 		nanosleep(&ts, NULL);

@@ -5,6 +5,7 @@
 //
 //	goclient gob=HOST:PORT json=HOST:PORT http=HOST:PORT httppath=HOST:PORT
 //	goclient -server PROGRAM
+//	goclient -kill PROGRAM ...  (also kill private instances of PROGRAM)
 //
 // (interop-cserver --run goclient passes the addresses.) With -server it
 // starts PROGRAM, which prints "gob ADDR", "json ADDR", "http ADDR",
@@ -21,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/rpc"
 	"net/rpc/jsonrpc"
@@ -512,9 +514,110 @@ func testHTTPPages(mode, addr, rpcPath, debugPath string) {
 	}
 }
 
+type mode struct {
+	name string
+	dial dialer
+}
+
+// makeModes gives the four ways of reaching a server at addrs.
+func makeModes(addrs map[string]string) []mode {
+	return []mode{
+		{"gob", func() (*rpc.Client, error) { return rpc.Dial("tcp", addrs["gob"]) }},
+		{"json", func() (*rpc.Client, error) { return jsonrpc.Dial("tcp", addrs["json"]) }},
+		{"http", func() (*rpc.Client, error) { return rpc.DialHTTP("tcp", addrs["http"]) }},
+		{"http /foo", func() (*rpc.Client, error) {
+			return rpc.DialHTTPPath("tcp", addrs["httppath"], "/foo")
+		}},
+	}
+}
+
+// testServerDies starts a private instance of the server program, has
+// calls in flight on mode i, and kills the server by pid: each call must
+// fail with io.ErrUnexpectedEOF and a later one with rpc.ErrShutdown.
+func testServerDies(path string, i int) {
+	addrs, kill, stop := startServer(path)
+	defer stop()
+	m := makeModes(addrs)[i]
+	name := m.name + " dies"
+	client, err := m.dial()
+	if err != nil {
+		failf(name, "dial: %v", err)
+		return
+	}
+	defer client.Close()
+	const n = 10
+	done := make(chan *rpc.Call, n)
+	for j := 0; j < n; j++ {
+		client.Go("Arith.SleepMilli", &Args{120000, 0}, new(Reply), done)
+	}
+	// Requests go out in order: once Add is answered, the server has read
+	// every SleepMilli request.
+	reply := new(Reply)
+	if !expectNoErr(name, "Add", client.Call("Arith.Add", &Args{1, 2}, reply)) {
+		return
+	}
+	kill()
+	timeout := time.After(60 * time.Second)
+	for j := 0; j < n; j++ {
+		select {
+		case c := <-done:
+			if c.Error != io.ErrUnexpectedEOF {
+				failf(name, "pending call: want %v, got %v",
+					io.ErrUnexpectedEOF, c.Error)
+			}
+		case <-timeout:
+			failf(name, "only %d of %d pending calls completed", j, n)
+			return
+		}
+	}
+	if err := client.Call("Arith.Add", &Args{1, 2}, reply); err != rpc.ErrShutdown {
+		failf(name, "call after death: want %v, got %v", rpc.ErrShutdown, err)
+	}
+}
+
+// testHostile: peers that send garbage, hang up at once or vanish with a
+// call in flight cost only their own connection.
+func testHostile(addrs map[string]string, modes []mode) {
+	for _, k := range []string{"gob", "json", "http"} {
+		for _, junk := range []string{"", "\xff\xff\xff\xffjunk\n",
+			"{\"method\":", "CONNECT /_goRPC_ HTTP/1.0\r\n\r\n\x05"} {
+			conn, err := net.Dial("tcp", addrs[k])
+			if err != nil {
+				failf(k, "hostile dial: %v", err)
+				continue
+			}
+			conn.Write([]byte(junk))
+			conn.Close()
+		}
+	}
+	for _, m := range modes {
+		client, err := m.dial()
+		if err != nil {
+			failf(m.name, "dial: %v", err)
+			continue
+		}
+		client.Go("Arith.SleepMilli", &Args{100, 0}, new(Reply), nil)
+		client.Go("Echo.Echo", fullEverything(), new(Everything), nil)
+		client.Close()
+	}
+	for _, m := range modes {
+		client, err := m.dial()
+		if err != nil {
+			failf(m.name, "dial after hostile peers: %v", err)
+			continue
+		}
+		reply := new(Reply)
+		if expectNoErr(m.name, "Add after hostile peers",
+			client.Call("Arith.Add", &Args{20, 22}, reply)) && reply.C != 42 {
+			failf(m.name, "Add after hostile peers: got %d", reply.C)
+		}
+		client.Close()
+	}
+}
+
 // startServer runs the server program path and reads its addresses; stop
 // closes its stdin and waits for it to exit (killing it by pid after 30 s).
-func startServer(path string) (map[string]string, func()) {
+func startServer(path string) (map[string]string, func(), func()) {
 	cmd := exec.Command(path)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
@@ -542,13 +645,18 @@ func startServer(path string) (map[string]string, func()) {
 	if addrs["httppath"] == "" {
 		addrs["httppath"] = addrs["http"]
 	}
+	killed := false
+	kill := func() {
+		killed = true
+		cmd.Process.Kill()
+	}
 	stop := func() {
 		in.Close()
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		select {
 		case err := <-exited:
-			if err != nil {
+			if err != nil && !killed {
 				failf("server", "%s exited with %v", path, err)
 			}
 		case <-time.After(30 * time.Second):
@@ -558,16 +666,18 @@ func startServer(path string) (map[string]string, func()) {
 			<-exited
 		}
 	}
-	return addrs, stop
+	return addrs, kill, stop
 }
 
 func main() {
 	server := flag.String("server", "", "start this server program")
+	kill := flag.String("kill", "", "start private instances of this "+
+		"server program and kill them with calls in flight")
 	flag.Parse()
 	addrs := map[string]string{}
 	stop := func() {}
 	if *server != "" {
-		addrs, stop = startServer(*server)
+		addrs, _, stop = startServer(*server)
 	}
 	for _, a := range flag.Args() {
 		if k, v, ok := strings.Cut(a, "="); ok {
@@ -586,17 +696,7 @@ func main() {
 		os.Exit(1)
 	})
 
-	modes := []struct {
-		name string
-		dial dialer
-	}{
-		{"gob", func() (*rpc.Client, error) { return rpc.Dial("tcp", addrs["gob"]) }},
-		{"json", func() (*rpc.Client, error) { return jsonrpc.Dial("tcp", addrs["json"]) }},
-		{"http", func() (*rpc.Client, error) { return rpc.DialHTTP("tcp", addrs["http"]) }},
-		{"http /foo", func() (*rpc.Client, error) {
-			return rpc.DialHTTPPath("tcp", addrs["httppath"], "/foo")
-		}},
-	}
+	modes := makeModes(addrs)
 	for _, m := range modes {
 		testArith(m.name, m.dial)
 		/* BUG: our gob codec decodes a struct whose fields match none of
@@ -614,6 +714,12 @@ func main() {
 	}
 	testHTTPPages("http", addrs["http"], "/_goRPC_", "/debug/rpc")
 	testHTTPPages("http /foo", addrs["httppath"], "/foo", "/bar")
+	testHostile(addrs, modes)
+	if *kill != "" {
+		for i := range modes {
+			testServerDies(*kill, i)
+		}
+	}
 	stop()
 
 	if failures > 0 {
