@@ -289,28 +289,25 @@ static bool json_is_space(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* json_quote_char spells c the way Go's scanner error messages do. */
+/* json_quote_char spells c the way Go's scanner error messages do (a byte
+ * is taken as the rune of the same value, quoted by strconv.Quote). */
 static void json_quote_char(uint8_t c, char *out, size_t n)
 {
-	switch (c) {
-	case '\'':
+	static const char esc[] = "\aa\bb\ff\nn\rr\tt\vv\\\\";
+	const char *e = c != 0 ? strchr(esc, c) : NULL;
+
+	if (c == '\'')
 		snprintf(out, n, "'\\''");
-		break;
-	case '\n':
-		snprintf(out, n, "'\\n'");
-		break;
-	case '\r':
-		snprintf(out, n, "'\\r'");
-		break;
-	case '\t':
-		snprintf(out, n, "'\\t'");
-		break;
-	default:
-		if (c >= 0x20 && c < 0x7F)
-			snprintf(out, n, "'%c'", c);
-		else
-			snprintf(out, n, "'\\x%02x'", c);
-	}
+	else if (e != NULL && (e - esc) % 2 == 0)
+		snprintf(out, n, "'\\%c'", e[1]);
+	else if (c < 0x20 || c == 0x7F)
+		snprintf(out, n, "'\\x%02x'", c);
+	else if (c < 0x7F)
+		snprintf(out, n, "'%c'", c);
+	else if (c <= 0xA0 || c == 0xAD) /* not printable: \u escape */
+		snprintf(out, n, "'\\u%04x'", c);
+	else /* Latin-1, printable: its UTF-8 */
+		snprintf(out, n, "'%c%c'", 0xC0 | c >> 6, 0x80 | (c & 0x3F));
 }
 
 typedef struct scanner {
