@@ -807,6 +807,11 @@ START_TEST(test_fidelity_kinds_wrappers)
 	tm.value = tes;
 	check_same(&om.base, &tm.base);
 
+	kinds_Empty oz = KINDS_EMPTY_INIT;
+	Kinds__Empty tz = KINDS__EMPTY__INIT;
+	check_same(&oz.base, &tz.base);
+	ck_assert_uint_eq(kinds_Empty_descriptor.n_fields, 0);
+
 	kinds_LevelValue ov = KINDS_LEVELVALUE_INIT;
 	Kinds__LevelValue tv = KINDS__LEVEL_VALUE__INIT;
 	ov.value = KINDS_LEVEL_MINUS;

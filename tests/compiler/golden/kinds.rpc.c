@@ -1073,6 +1073,36 @@ const rpc_type kinds_Sparse_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
+/* ---- struct Empty ---- */
+
+void kinds_Empty_init(kinds_Empty *m)
+{
+	static const kinds_Empty init = KINDS_EMPTY_INIT;
+	*m = init;
+}
+
+void kinds_Empty_free_contents(kinds_Empty *m)
+{
+	if (m != NULL)
+		rpc_message_free_contents(&m->base);
+}
+
+const ProtobufCMessageDescriptor kinds_Empty_descriptor = {
+	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+	.name = "kinds.Empty",
+	.short_name = "Empty",
+	.c_name = "kinds_Empty",
+	.package_name = "kinds",
+	.sizeof_message = sizeof(kinds_Empty),
+	.message_init = (ProtobufCMessageInit)kinds_Empty_init,
+};
+
+const rpc_type kinds_Empty_type = {
+	.name = "Empty",
+	.desc = &kinds_Empty_descriptor,
+	.form = RPC_FORM_MESSAGE,
+};
+
 /* ---- LevelValue: the wire form of Level ---- */
 
 void kinds_LevelValue_init(kinds_LevelValue *m)
@@ -1326,8 +1356,18 @@ static rpc_error *kinds_Kinds_invoke_Floats(const void *handlers,
 	return h->Floats(self, args, reply);
 }
 
+static rpc_error *kinds_Kinds_invoke_Ping(const void *handlers,
+		void *self, const void *args, void *reply)
+{
+	const kinds_Kinds_handlers *h = handlers;
+
+	if (h->Ping == NULL)
+		return rpc_error_new("rpc: method Kinds.Ping not implemented");
+	return h->Ping(self, args, reply);
+}
+
 /* sorted by name: the runtime looks methods up by binary search */
-static const rpc_method kinds_Kinds_methods[4] = {
+static const rpc_method kinds_Kinds_methods[5] = {
 	{"Echo", &kinds_Lists_type, &kinds_Lists_type,
 		kinds_Kinds_invoke_Echo},
 	{"Floats", &kinds_FloatList_type, &kinds_Int32FloatMap_type,
@@ -1336,13 +1376,15 @@ static const rpc_method kinds_Kinds_methods[4] = {
 		kinds_Kinds_invoke_Level},
 	{"Mirror", &kinds_Maps_type, &kinds_Maps_type,
 		kinds_Kinds_invoke_Mirror},
+	{"Ping", &kinds_Empty_type, &kinds_Empty_type,
+		kinds_Kinds_invoke_Ping},
 };
 
 const rpc_service_desc kinds_Kinds_service = {
 	.abi = RPC_ABI_VERSION,
 	.name = "Kinds",
 	.package = "kinds",
-	.n_methods = 4,
+	.n_methods = 5,
 	.methods = kinds_Kinds_methods,
 };
 
@@ -1400,6 +1442,20 @@ rpc_error *kinds_Kinds_Floats_go(rpc_client *c, const kinds_FloatList *f,
 {
 	return rpc_client_go(c, "Kinds.Floats", &kinds_Kinds_methods[1],
 			f, reply, done, call);
+}
+
+rpc_error *kinds_Kinds_Ping(rpc_client *c, const kinds_Empty *e,
+		kinds_Empty *reply)
+{
+	return rpc_client_call(c, "Kinds.Ping", &kinds_Kinds_methods[4],
+			e, reply);
+}
+
+rpc_error *kinds_Kinds_Ping_go(rpc_client *c, const kinds_Empty *e,
+		kinds_Empty *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go(c, "Kinds.Ping", &kinds_Kinds_methods[4],
+			e, reply, done, call);
 }
 
 rpc_error *kinds_Kinds_register(rpc_server *s,

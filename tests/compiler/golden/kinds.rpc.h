@@ -65,6 +65,7 @@ typedef struct kinds_Maps_LevelsEntry kinds_Maps_LevelsEntry;
 typedef struct kinds_Maps_PairsEntry kinds_Maps_PairsEntry;
 typedef struct kinds_Maps kinds_Maps;
 typedef struct kinds_Sparse kinds_Sparse;
+typedef struct kinds_Empty kinds_Empty;
 typedef struct kinds_LevelValue kinds_LevelValue;
 typedef struct kinds_FloatList kinds_FloatList;
 typedef struct kinds_Int32FloatMap_ValueEntry kinds_Int32FloatMap_ValueEntry;
@@ -350,6 +351,18 @@ void kinds_Sparse_free_contents(kinds_Sparse *m);
 extern const ProtobufCMessageDescriptor kinds_Sparse_descriptor;
 extern const rpc_type kinds_Sparse_type;
 
+/* No fields at all. */
+struct kinds_Empty {
+	ProtobufCMessage base;
+};
+#define KINDS_EMPTY_INIT { \
+	PROTOBUF_C_MESSAGE_INIT(&kinds_Empty_descriptor), \
+}
+void kinds_Empty_init(kinds_Empty *m);
+void kinds_Empty_free_contents(kinds_Empty *m);
+extern const ProtobufCMessageDescriptor kinds_Empty_descriptor;
+extern const rpc_type kinds_Empty_type;
+
 /* The protobuf wire form of Level arguments and replies. */
 struct kinds_LevelValue {
 	ProtobufCMessage base;
@@ -428,6 +441,11 @@ rpc_error *kinds_Kinds_Floats(rpc_client *c, const kinds_FloatList *f,
 rpc_error *kinds_Kinds_Floats_go(rpc_client *c, const kinds_FloatList *f,
 		kinds_Int32FloatMap *reply, rpc_done *done, rpc_call **call);
 
+rpc_error *kinds_Kinds_Ping(rpc_client *c, const kinds_Empty *e,
+		kinds_Empty *reply);
+rpc_error *kinds_Kinds_Ping_go(rpc_client *c, const kinds_Empty *e,
+		kinds_Empty *reply, rpc_done *done, rpc_call **call);
+
 /* ---- service Kinds: server ---- */
 
 typedef struct kinds_Kinds_handlers {
@@ -439,6 +457,8 @@ typedef struct kinds_Kinds_handlers {
 			kinds_Level *reply);
 	rpc_error *(*Floats)(void *self, const kinds_FloatList *f,
 			kinds_Int32FloatMap *reply);
+	rpc_error *(*Ping)(void *self, const kinds_Empty *e,
+			kinds_Empty *reply);
 } kinds_Kinds_handlers;
 rpc_error *kinds_Kinds_register(rpc_server *s,
 		const kinds_Kinds_handlers *h, void *self);
