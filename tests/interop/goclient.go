@@ -324,7 +324,7 @@ func fullEverything() *Everything {
 		Inner:   &Args{1, -2},
 		Items:   []*Args{{0, 0}, {1, 10}, {2, 20}},
 		Nums:    []int64{0, -1, 9223372036854775807, -9223372036854775808},
-		Tags:    []string{"a", "", "ccc"},
+		Tags:    []string{"a", "", "ccc", "line\u2028sep\u2029 \x7f", "emoji \U0001F600 €"},
 		Weights: []float64{0.5, -1e300, 0},
 		Counts:  map[string]int64{"one": 1, "minus": -1000000000000},
 		Names:   map[int64]string{7: "seven", -1: "minus one"},
@@ -362,6 +362,17 @@ func testEcho(mode string, dial dialer) {
 		&Everything{Inner: &Args{}}, out)) &&
 		(out.Inner == nil || *out.Inner != (Args{})) {
 		failf(mode, "Echo zero inner: got Inner %v", out.Inner)
+	}
+
+	// Invalid UTF-8: gob keeps the bytes, JSON makes each one U+FFFD.
+	out = new(Everything)
+	want := "a\xffb\xc3"
+	if mode == "json" {
+		want = "a\uFFFDb\uFFFD"
+	}
+	if expectNoErr(mode, "Echo invalid UTF-8", client.Call("Echo.Echo",
+		&Everything{Name: "a\xffb\xc3"}, out)) && out.Name != want {
+		failf(mode, "Echo invalid UTF-8: want %q, got %q", want, out.Name)
 	}
 
 	// 1 MiB string and bytes.

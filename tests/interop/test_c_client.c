@@ -352,7 +352,7 @@ struct every_storage {
 	interop_Args inner, items[3], place_a, place_b;
 	interop_Args *item_ptrs[3];
 	int64_t nums[4];
-	char *tags[3];
+	char *tags[5];
 	double weights[3];
 	interop_Everything_CountsEntry counts[2], *count_ptrs[2];
 	interop_Everything_NamesEntry names[2], *name_ptrs[2];
@@ -394,7 +394,9 @@ static void every_fill(interop_Everything *e, struct every_storage *st)
 	st->tags[0] = (char *)"a";
 	st->tags[1] = (char *)"";
 	st->tags[2] = (char *)"ccc";
-	e->n_Tags = 3;
+	st->tags[3] = (char *)"line\u2028sep\u2029 \x7f";
+	st->tags[4] = (char *)"emoji \U0001F600 \xe2\x82\xac";
+	e->n_Tags = 5;
 	e->Tags = st->tags;
 	st->weights[0] = 0.5;
 	st->weights[1] = -1e300;
@@ -473,10 +475,12 @@ static void every_check(const interop_Everything *e)
 	ck_assert_int_eq(e->Nums[1], -1);
 	ck_assert_int_eq(e->Nums[2], INT64_MAX);
 	ck_assert_int_eq(e->Nums[3], INT64_MIN);
-	ck_assert_uint_eq(e->n_Tags, 3);
+	ck_assert_uint_eq(e->n_Tags, 5);
 	ck_assert_str_eq(e->Tags[0], "a");
 	ck_assert_str_eq(str_or_empty(e->Tags[1]), "");
 	ck_assert_str_eq(e->Tags[2], "ccc");
+	ck_assert_str_eq(e->Tags[3], "line\u2028sep\u2029 \x7f");
+	ck_assert_str_eq(e->Tags[4], "emoji \U0001F600 \xe2\x82\xac");
 	ck_assert_uint_eq(e->n_Weights, 3);
 	ck_assert(e->Weights[0] == 0.5);
 	ck_assert(e->Weights[1] == -1e300);
@@ -605,6 +609,25 @@ START_TEST(test_echo_optional_zero)
 		ck_assert_ptr_null(r.Note);
 		ck_assert(!r.has_Ratio);
 	}
+	interop_Everything_free_contents(&r);
+	rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_echo_invalid_utf8)
+{
+	rpc_client *c = dial_mode(_i);
+	interop_Everything e = INTEROP_EVERYTHING_INIT;
+	interop_Everything r = INTEROP_EVERYTHING_INIT;
+
+	/* gob carries a string's bytes as they are; Go's JSON turns each
+	 * invalid byte into U+FFFD (encoding and decoding alike). */
+	e.Name = (char *)"a\xff" "b\xc3";
+	expect_ok(interop_Echo_Echo(c, &e, &r));
+	if (_i == MODE_JSON)
+		ck_assert_str_eq(r.Name, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	else
+		ck_assert_str_eq(r.Name, "a\xff" "b\xc3");
 	interop_Everything_free_contents(&r);
 	rpc_client_free(c);
 }
@@ -907,6 +930,7 @@ static Suite *interop_suite(void)
 	tcase_add_loop_test(tc, test_echo_every_type, 0, N_MODES);
 	tcase_add_loop_test(tc, test_echo_zero_values, 0, N_MODES);
 	tcase_add_loop_test(tc, test_echo_optional_zero, 0, N_MODES);
+	tcase_add_loop_test(tc, test_echo_invalid_utf8, 0, N_MODES);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
