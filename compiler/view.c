@@ -848,6 +848,48 @@ static void method_obj(vbuild *b, const char *svc_c, const ast_decl *svc,
 	tmpl_set_str(a, o, "proto_doc", proto_doc(b, vm->m->doc, "\t"));
 }
 
+/* check_method_name rejects a method whose generated names would clash
+ * with another generated name of its service: S_register,
+ * S_register_name, S_handlers, S_service, S_methods, the trampolines
+ * S_invoke_M and the asynchronous stubs S_M_go. */
+static void check_method_name(vbuild *b, const ast_decl *svc,
+                              const ast_method *m)
+{
+	static const char *const taken[] = {"register", "register_name",
+	                                    "handlers", "service", "methods"};
+	for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+		if (strcmp(m->name, taken[i]) == 0) {
+			view_error(
+			    b, &m->loc,
+			    "method name '%s' clashes with the generated "
+			    "%s_%s",
+			    m->name, svc->name, taken[i]);
+			return;
+		}
+	}
+	if (strncmp(m->name, "invoke_", 7) == 0) {
+		view_error(b, &m->loc,
+		           "method name '%s' clashes with the generated "
+		           "trampoline names (invoke_M)",
+		           m->name);
+		return;
+	}
+	size_t n = strlen(m->name);
+	if (n > 3 && strcmp(m->name + n - 3, "_go") == 0) {
+		for (size_t i = 0; i < svc->n_methods; i++) {
+			const char *o = svc->methods[i].name;
+			if (strlen(o) == n - 3 &&
+			    strncmp(o, m->name, n - 3) == 0) {
+				view_error(b, &m->loc,
+				           "method name '%s' clashes with the "
+				           "asynchronous stub of method '%s'",
+				           m->name, o);
+				return;
+			}
+		}
+	}
+}
+
 static void view_service(vbuild *b, const ast_decl *d, tmpl_val *o)
 {
 	tmpl_arena *a = b->a;
@@ -864,6 +906,7 @@ static void view_service(vbuild *b, const ast_decl *d, tmpl_val *o)
 			           vm->m->name);
 			return;
 		}
+		check_method_name(b, d, vm->m);
 		const ast_param *pa = &vm->m->params[0];
 		const ast_param *pr = &vm->m->params[1];
 		vm->args_name =

@@ -509,6 +509,30 @@ START_TEST(test_cli_wrapper_collision_exits_1)
 }
 END_TEST
 
+START_TEST(test_cli_generated_name_clashes_exit_1)
+{
+	scratch s;
+	scratch_init(&s);
+	char *in = path_join(s.in, "clash.rpc");
+	write_file(in, "package p;\nstruct A { int64 X; }\nservice S {\n"
+	               "  M(A a, A *r);\n  M_go(A a, A *r);\n"
+	               "  handlers(A a, A *r);\n}\n");
+	const char *args[] = {"-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "clash.rpc:5:3: error: method name "
+	                                  "'M_go' clashes with the "
+	                                  "asynchronous stub of method 'M'"));
+	ck_assert_ptr_nonnull(strstr(err, "clash.rpc:6:3: error: method name "
+	                                  "'handlers' clashes with the "
+	                                  "generated S_handlers"));
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(err);
+	free(in);
+	scratch_fini(&s);
+}
+END_TEST
+
 START_TEST(test_cli_depfile_names_outputs_and_imports)
 {
 	scratch s;
@@ -673,6 +697,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_cli_bad_usage_exits_2);
 	tcase_add_test(tc, test_cli_bad_input_exits_1_and_writes_nothing);
 	tcase_add_test(tc, test_cli_wrapper_collision_exits_1);
+	tcase_add_test(tc, test_cli_generated_name_clashes_exit_1);
 	tcase_add_test(tc, test_cli_depfile_names_outputs_and_imports);
 	tcase_add_test(tc, test_cli_include_dirs_are_searched);
 	tcase_add_test(tc, test_depfile_escapes_make_specials);
