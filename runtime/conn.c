@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -43,48 +44,65 @@ static char *conn_strdup(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
+#define CONN_NOMEM "rpc: out of memory"
+
+static size_t conn_align(size_t n)
+{
+	size_t a = _Alignof(max_align_t);
+	return (n + a - 1) / a * a;
+}
+
+/* rpci_req_prepare makes the request of msg. The request, its argument and
+ * reply messages and its service-method string are one allocation. */
 rpci_req *rpci_req_prepare(rpc_server *srv, const rpc_codec *codec,
                            void *cstate, rpci_msg *msg)
 {
-	rpci_req *req = calloc(1, sizeof(*req));
-	rpci_method *m;
-	rpc_error *err;
+	const char *sm = msg->service_method != NULL ? msg->service_method : "";
+	size_t sm_len = strlen(sm), size, args_at = 0, reply_at = 0;
+	const rpc_method *mm = NULL;
 	char *errmsg = NULL;
+	rpci_method *m;
+	rpci_req *req;
+	rpc_error *err;
 
-	if (req == NULL)
+	m = rpci_registry_lookup(&srv->reg, sm, &errmsg);
+	size = conn_align(sizeof(*req));
+	if (m != NULL) {
+		mm = m->m;
+		args_at = size;
+		size += conn_align(mm->args->desc->sizeof_message);
+		reply_at = size;
+		size += conn_align(mm->reply->desc->sizeof_message);
+	}
+	req = calloc(1, size + sm_len + 1);
+	if (req == NULL) {
+		free(errmsg);
 		return NULL;
+	}
 	req->seq = msg->seq;
-	req->service_method = conn_strdup(msg->service_method);
-	if (req->service_method == NULL)
-		goto nomem;
-	m = rpci_registry_lookup(&srv->reg, req->service_method, &errmsg);
+	req->service_method = (char *)req + size;
+	memcpy(req->service_method, sm, sm_len + 1);
 	if (m == NULL) {
 		codec->read_body(cstate, msg, NULL, NULL); /* discard it */
 		req->bad = true;
-		req->errmsg = errmsg;
-		if (errmsg == NULL)
-			goto nomem;
+		req->errmsg = errmsg != NULL ? errmsg : conn_strdup(CONN_NOMEM);
 		return req;
 	}
-	req->args = rpci_message_new(m->m->args->desc);
-	if (req->args == NULL)
-		goto nomem;
-	err = codec->read_body(cstate, msg, m->m->args, req->args);
+	req->args = (ProtobufCMessage *)((char *)req + args_at);
+	mm->args->desc->message_init(req->args);
+	err = codec->read_body(cstate, msg, mm->args, req->args);
 	if (err != NULL) {
 		req->bad = true;
 		req->errmsg = conn_strdup(rpc_error_message(err));
 		rpc_error_free(err);
-		rpci_message_free(req->args);
+		rpc_message_free_contents(req->args);
 		req->args = NULL;
-		if (req->errmsg == NULL)
-			goto nomem;
 		return req;
 	}
+	req->reply = (ProtobufCMessage *)((char *)req + reply_at);
+	mm->reply->desc->message_init(req->reply);
 	req->method = m;
 	return req;
-nomem:
-	rpci_req_free(req);
-	return NULL;
 }
 
 /* conn_value is what a handler sees of a decoded message of type t. */
@@ -103,11 +121,6 @@ void rpci_req_call(rpci_req *req)
 	if (m == NULL)
 		return;
 	atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
-	req->reply = rpci_message_new(m->m->reply->desc);
-	if (req->reply == NULL) {
-		req->errmsg = conn_strdup(rpc_error_kind_name(RPC_ERR_NOMEM));
-		return;
-	}
 	err = m->m->invoke(m->svc->handlers, m->svc->self,
 	                   conn_value(m->m->args, req->args),
 	                   conn_value(m->m->reply, req->reply));
@@ -131,8 +144,8 @@ void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
 	rpc_error *err;
 
 	if (req->errmsg != NULL || req->method == NULL) {
-		if (h.error == NULL)
-			h.error = rpc_error_kind_name(RPC_ERR_NOMEM);
+		if (h.error == NULL) /* strdup of the text failed */
+			h.error = CONN_NOMEM;
 		err = codec->write(cstate, &h, NULL, NULL, out);
 	} else {
 		err = codec->write(cstate, &h, req->method->m->reply,
@@ -152,9 +165,11 @@ void rpci_req_free(rpci_req *req)
 {
 	if (req == NULL)
 		return;
-	rpci_message_free(req->args);
-	rpci_message_free(req->reply);
-	free(req->service_method);
+	/* the messages live inside req's block: free what they point to */
+	if (req->args != NULL)
+		rpc_message_free_contents(req->args);
+	if (req->reply != NULL)
+		rpc_message_free_contents(req->reply);
 	free(req->errmsg);
 	free(req);
 }

@@ -21,17 +21,18 @@
 typedef struct rpci_conn rpci_conn;
 typedef struct rpci_loop rpci_loop;
 
-/* One request, from decoding to its reply. */
+/* One request, from decoding to its reply. One allocation holds the
+ * struct, the argument and reply messages and the service-method text. */
 typedef struct rpci_req {
 	struct rpci_req *next;
 	rpci_conn *conn;         /* NULL for rpc_server_serve_request */
 	rpci_method *method;     /* NULL when errmsg was set by decoding */
 	uint64_t seq;
-	char *service_method;    /* owned */
+	char *service_method;    /* in the block */
 	char *errmsg;            /* owned: the reply's error text, or NULL */
 	bool bad;                /* errmsg came from lookup or decoding */
-	ProtobufCMessage *args;  /* owned */
-	ProtobufCMessage *reply; /* owned */
+	ProtobufCMessage *args;  /* in the block; NULL if not decoded */
+	ProtobufCMessage *reply; /* in the block; NULL if no call */
 } rpci_req;
 
 /* The HTTP paths of one rpc_server_accept_http; live until the server. */
