@@ -346,7 +346,9 @@ typedef struct rpc_server_options {
 	const rpc_codec *codec; /* NULL: rpc_codec_protobuf; must outlive srv */
 	size_t max_frame;       /* 0: RPC_DEFAULT_MAX_FRAME */
 	unsigned threads;       /* event loops; 0: one per online CPU */
-	unsigned max_threads;   /* cap on threads running calls; 0: 1024 */
+	unsigned max_threads;   /* cap on the server's call-running threads
+	                           (loops plus those taking over from slow
+	                           calls); 0: 1024 */
 	/* log receives one line per internal or I/O error worth telling
 	 * (Go's log.Print); line is borrowed for the duration of the call.
 	 * NULL: the server logs nothing. Called from any server thread. */
@@ -363,7 +365,7 @@ rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out);
  * rpc_server_accept on srv returns), stops reading requests, waits for the
  * calls in flight to finish and their replies to be written, closes every
  * connection and frees everything. No other call on srv may start once this
- * has begun. Accepts NULL. */
+ * has begun, and a handler must not call it. Accepts NULL. */
 void rpc_server_free(rpc_server *srv);
 
 /* rpc_server_register publishes the methods of desc, served by handlers (a
