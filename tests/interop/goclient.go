@@ -19,6 +19,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/gob"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -626,6 +628,93 @@ func testHostile(addrs map[string]string, modes []mode) {
 	}
 }
 
+// testRawWire speaks the wire by hand where Go's client never would:
+// a gob request followed by a half-close (the reply to a call in flight
+// still arrives), JSON ids that are not numbers (echoed verbatim), a
+// request without params, and surplus params (ignored, as by Go).
+func testRawWire(addrs map[string]string) {
+	conn, err := net.Dial("tcp", addrs["gob"])
+	if err != nil {
+		failf("gob raw", "dial: %v", err)
+		return
+	}
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	enc := gob.NewEncoder(conn)
+	dec := gob.NewDecoder(conn)
+	enc.Encode(&rpc.Request{ServiceMethod: "Arith.SleepMilli", Seq: 41})
+	enc.Encode(&Args{100, 0})
+	enc.Encode(&rpc.Request{ServiceMethod: "Arith.Add", Seq: 42})
+	enc.Encode(&Args{40, 2})
+	conn.(*net.TCPConn).CloseWrite()
+	got := map[uint64]int{}
+	for i := 0; i < 2; i++ {
+		var resp rpc.Response
+		var reply Reply
+		if err := dec.Decode(&resp); err != nil {
+			failf("gob raw", "after half-close: reading response %d: %v", i, err)
+			break
+		}
+		if err := dec.Decode(&reply); err != nil {
+			failf("gob raw", "after half-close: reading reply %d: %v", i, err)
+			break
+		}
+		if resp.Error != "" {
+			failf("gob raw", "seq %d: %s", resp.Seq, resp.Error)
+		}
+		got[resp.Seq] = reply.C
+	}
+	if !reflect.DeepEqual(got, map[uint64]int{41: 0, 42: 42}) {
+		failf("gob raw", "after half-close: got replies %v", got)
+	}
+	conn.Close()
+
+	type jsonResp struct {
+		Id     json.RawMessage
+		Result json.RawMessage
+		Error  interface{}
+	}
+	cases := []struct {
+		req, id, result string
+		err             interface{}
+	}{
+		{`{"method":"Arith.Add","params":[{"A":1,"B":2}],"id":"abc"}`,
+			`"abc"`, `{"C":3}`, nil},
+		{`{"method":"Arith.Add","params":[{"A":1,"B":2}],"id":{"x": [1, 2.5]}}`,
+			`{"x":[1,2.5]}`, `{"C":3}`, nil},
+		{`{"method":"Arith.Add","params":[{"A":1,"B":2},{"junk":1}],"id":7}`,
+			`7`, `{"C":3}`, nil},
+		{`{"method":"Arith.Add","id":8}`,
+			`8`, `null`, "jsonrpc: request body missing params"},
+		{`{"method":"Arith.Add","params":[{"A":1,"B":2}],"id":9}`,
+			`9`, `{"C":3}`, nil},
+	}
+	conn, err = net.Dial("tcp", addrs["json"])
+	if err != nil {
+		failf("json raw", "dial: %v", err)
+		return
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	jdec := json.NewDecoder(conn)
+	for _, c := range cases {
+		if _, err := io.WriteString(conn, c.req+"\n"); err != nil {
+			failf("json raw", "write: %v", err)
+			return
+		}
+		var r jsonResp
+		if err := jdec.Decode(&r); err != nil {
+			failf("json raw", "%s: reading response: %v", c.req, err)
+			return
+		}
+		if string(r.Id) != c.id || string(r.Result) != c.result ||
+			!reflect.DeepEqual(r.Error, c.err) {
+			failf("json raw", "%s: got id %s result %s error %#v; want "+
+				"id %s result %s error %#v", c.req, r.Id, r.Result, r.Error,
+				c.id, c.result, c.err)
+		}
+	}
+}
+
 // startServer runs the server program path and reads its addresses; stop
 // closes its stdin and waits for it to exit (killing it by pid after 30 s).
 func startServer(path string) (map[string]string, func(), func()) {
@@ -726,6 +815,7 @@ func main() {
 	testHTTPPages("http", addrs["http"], "/_goRPC_", "/debug/rpc")
 	testHTTPPages("http /foo", addrs["httppath"], "/foo", "/bar")
 	testHostile(addrs, modes)
+	testRawWire(addrs)
 	if *kill != "" {
 		for i := range modes {
 			testServerDies(*kill, i)
