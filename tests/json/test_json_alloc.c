@@ -1,0 +1,285 @@
+/* test_json_alloc.c - out of memory at every allocation of the JSON codec.
+ *
+ * This program interposes malloc, calloc, realloc and free: when armed, the
+ * Nth allocation fails, and every allocation and free is counted. Each test
+ * walks N = 0, 1, 2, ... through one round (a server reading, decoding and
+ * answering a request; a client writing one and decoding the answer) until
+ * the round no longer reaches allocation N. At every N the round must fail
+ * cleanly (an error, never a crash) or succeed, and leave exactly as many
+ * live allocations as before it. Sanitizers bring their own allocator, so
+ * under them the program reports itself skipped (exit 77). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "helpers.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ALLOC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define ALLOC_SANITIZED 1
+#endif
+#endif
+
+#ifndef ALLOC_SANITIZED
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+/* Only the test's thread allocates inside a round; Check runs each test
+ * in one thread. */
+static long alloc_countdown = -1;
+static bool alloc_hit;
+static long alloc_live;
+
+static bool alloc_fail_now(void)
+{
+	if (alloc_countdown < 0)
+		return false;
+	if (alloc_countdown-- > 0)
+		return false;
+	alloc_hit = true;
+	errno = ENOMEM;
+	return true;
+}
+
+void *malloc(size_t n)
+{
+	void *p = alloc_fail_now() ? NULL : __libc_malloc(n);
+
+	if (p != NULL)
+		alloc_live++;
+	return p;
+}
+
+void *calloc(size_t n, size_t size)
+{
+	void *p = alloc_fail_now() ? NULL : __libc_calloc(n, size);
+
+	if (p != NULL)
+		alloc_live++;
+	return p;
+}
+
+void *realloc(void *p, size_t n)
+{
+	void *q;
+
+	if (alloc_fail_now())
+		return NULL;
+	q = __libc_realloc(p, n);
+	if (p == NULL && q != NULL)
+		alloc_live++;
+	return q;
+}
+
+void free(void *p)
+{
+	if (p != NULL)
+		alloc_live--;
+	__libc_free(p);
+}
+
+/* What a round saw that is wrong; checked once the round is disarmed
+ * (Check itself allocates in its asserts). */
+static const char *round_bad;
+
+/* A full request and its answer, as the rounds send and receive them. */
+static char *request_text;
+static char *response_text;
+
+static void texts_make(void)
+{
+	Jt__Everything e = JT__EVERYTHING__INIT;
+	session c, s;
+	rpci_msg msg;
+	char *req, *resp;
+
+	full_everything(&e);
+	session_open(&c, false, 0);
+	req = write_ok(&c, "Svc.Full", 1, NULL, &type_every, &e.base);
+	session_close(&c);
+	/* an id the server must echo: a string with escapes and white space */
+	request_text = malloc(strlen(req) + 64);
+	ck_assert_ptr_nonnull(request_text);
+	strcpy(request_text, req);
+	strcpy(strstr(request_text, "\"id\":1}") + 5,
+	       " [\"<a>\", {\"k\": 1.50}] }\n");
+	session_open(&s, true, 0);
+	read_ok(&s, request_text, &msg);
+	resp = write_ok(&s, NULL, msg.seq, NULL, &type_every, &e.base);
+	rpc_codec_json.msg_clear(s.state, &msg);
+	session_close(&s);
+	/* the client reads an answer with a number id */
+	response_text = malloc(strlen(resp) + 16);
+	ck_assert_ptr_nonnull(response_text);
+	strcpy(response_text, "{\"id\":1");
+	strcat(response_text, strchr(resp, ']') + 1);
+	free(req);
+	free(resp);
+	rpc_message_free_contents(&e.base);
+}
+
+static void texts_free(void)
+{
+	free(request_text);
+	free(response_text);
+}
+
+/* server_round reads, decodes and answers one request. Returns whether
+ * every step succeeded. */
+static bool server_round(void)
+{
+	Jt__Everything e = JT__EVERYTHING__INIT;
+	void *state = NULL;
+	rpci_msg msg;
+	rpci_buf out = {0};
+	rpci_header h = {0};
+	rpc_error *err = NULL;
+	size_t used = 0;
+	bool ok = false;
+
+	if ((err = rpc_codec_json.state_new(true, 0, &state)) != NULL)
+		goto out;
+	memset(&msg, 0, sizeof msg);
+	if (rpc_codec_json.read(state, (const uint8_t *)request_text,
+	                        strlen(request_text), &used, &msg,
+	                        &err) != RPCI_READ_OK) {
+		if (err == NULL)
+			round_bad = "read failed without an error";
+		goto out;
+	}
+	err = rpc_codec_json.read_body(state, &msg, &type_every, &e.base);
+	if (err == NULL) {
+		h.seq = msg.seq;
+		err = rpc_codec_json.write(state, &h, &type_every, &e.base, &out);
+		ok = err == NULL;
+		if (ok && (out.len < 40 ||
+		           memcmp(out.data, "{\"id\":[\"\\u003ca\\u003e\",{\"k\":"
+		                            "1.50}],\"result\":{", 40) != 0))
+			round_bad = "the answer does not echo the id";
+	}
+	rpc_codec_json.msg_clear(state, &msg);
+out:
+	rpc_error_free(err);
+	rpc_message_free_contents(&e.base);
+	rpci_buf_fini(&out);
+	rpc_codec_json.state_free(state);
+	return ok;
+}
+
+/* client_round writes one request and reads and decodes the answer. */
+static bool client_round(void)
+{
+	Jt__Everything e = JT__EVERYTHING__INIT, back = JT__EVERYTHING__INIT;
+	void *state = NULL;
+	rpci_msg msg;
+	rpci_buf out = {0};
+	rpci_header h = {.service_method = "Svc.Full", .seq = 1};
+	rpc_error *err = NULL;
+	size_t used = 0;
+	bool ok = false;
+
+	/* the value to send is made before the round is armed */
+	if ((err = rpc_codec_json.state_new(false, 0, &state)) != NULL)
+		goto out;
+	memset(&msg, 0, sizeof msg);
+	e.name = "a";
+	e.ul = UINT64_MAX;
+	e.d = 0.1;
+	if ((err = rpc_codec_json.write(state, &h, &type_every, &e.base,
+	                                &out)) != NULL)
+		goto out;
+	if (rpc_codec_json.read(state, (const uint8_t *)response_text,
+	                        strlen(response_text), &used, &msg,
+	                        &err) != RPCI_READ_OK) {
+		if (err == NULL)
+			round_bad = "read failed without an error";
+		goto out;
+	}
+	err = rpc_codec_json.read_body(state, &msg, &type_every, &back.base);
+	ok = err == NULL;
+	if (ok && (back.ul != UINT64_MAX || back.n_byu != 2))
+		round_bad = "decoded the wrong value";
+	rpc_codec_json.msg_clear(state, &msg);
+out:
+	rpc_error_free(err);
+	rpc_message_free_contents(&back.base);
+	rpci_buf_fini(&out);
+	rpc_codec_json.state_free(state);
+	return ok;
+}
+
+/* walk runs round with allocation N failing, for N = 0, 1, ... */
+static void walk(bool (*round)(void), const char *name)
+{
+	long n, failures = 0;
+
+	for (n = 0; n < 100000; n++) {
+		long live = alloc_live;
+		bool ok, hit;
+
+		alloc_hit = false;
+		round_bad = NULL;
+		alloc_countdown = n;
+		ok = round();
+		hit = alloc_hit;
+		alloc_countdown = -1;
+		ck_assert_msg(round_bad == NULL, "%s: allocation %ld failing: %s",
+		              name, n, round_bad);
+		ck_assert_msg(alloc_live == live,
+		              "%s: allocation %ld failing leaks %ld blocks", name,
+		              n, alloc_live - live);
+		if (!hit) {
+			ck_assert_msg(ok, "%s: fails with no allocation failing",
+			              name);
+			break;
+		}
+		if (!ok)
+			failures++;
+	}
+	ck_assert_msg(n > 10 && failures > 0, "%s: walked %ld points", name, n);
+	printf("%s: %ld allocation points, each failing cleanly\n", name, n);
+}
+
+START_TEST(test_alloc_server_round)
+{
+	texts_make();
+	walk(server_round, "server");
+	texts_free();
+}
+END_TEST
+
+START_TEST(test_alloc_client_round)
+{
+	texts_make();
+	walk(client_round, "client");
+	texts_free();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("json_alloc");
+	TCase *tc = tcase_create("oom");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_alloc_server_round);
+	tcase_add_test(tc, test_alloc_client_round);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
+#else
+int main(void)
+{
+	puts("SKIP: allocation failures cannot be injected under a sanitizer");
+	return 77;
+}
+#endif
