@@ -11,6 +11,9 @@
 //	                     results as JSON lines
 //	gobpeer serve-http, gobpeer call-http ADDR
 //	                     the same over HTTP (rpc.HandleHTTP, rpc.DialHTTP)
+//	gobpeer call-bad ADDR
+//	                     sends an argument of the wrong type, then a good
+//	                     call on the same connection
 //
 // Every run is a fresh process, so gob assigns type ids in the order the
 // case first uses its types; the C encoder does the same per stream, which
@@ -326,9 +329,28 @@ func call(addr string, overHTTP bool) {
 	show(prods, nil)
 }
 
+// callBad checks that a body of the wrong type fails that call only.
+func callBad(addr string) {
+	c, err := rpc.Dial("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gobpeer:", err)
+		os.Exit(1)
+	}
+	defer c.Close()
+	var prod int64
+	err = c.Call("Arith.Multiply", "six times seven", &prod)
+	fmt.Println("error:", err)
+	err = c.Call("Arith.Multiply", &Args{A: 6, B: 7}, &prod)
+	fmt.Println("then:", prod, err)
+}
+
 func main() {
 	if len(os.Args) == 2 && (os.Args[1] == "serve" || os.Args[1] == "serve-http") {
 		serve(os.Args[1] == "serve-http")
+		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "call-bad" {
+		callBad(os.Args[2])
 		return
 	}
 	if len(os.Args) == 3 && (os.Args[1] == "call" || os.Args[1] == "call-http") {

@@ -1583,6 +1583,18 @@ START_TEST(test_gob_e2e_c_client_go_server)
 	           "rpc: can't find method Arith.Nope");
 	call_fails(c, "Nope.Multiply", &M_MULTIPLY, &a, &prod,
 	           "rpc: can't find service Nope.Multiply");
+	/* a reply of another type than expected fails that call only */
+	a.a = 17;
+	a.b = 5;
+	err = rpc_client_call(c, "Arith.Divide", &M_MULTIPLY, &a, &prod);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(rpc_error_message(err), "gob: type mismatch") != NULL,
+	              "%s", rpc_error_message(err));
+	rpc_error_free(err);
+	a.a = 6;
+	a.b = 7;
+	call_ok(c, "Arith.Multiply", &M_MULTIPLY, &a, &prod);
+	ck_assert(prod == 42);
 
 	done = rpc_done_new_queue();
 	ck_assert_ptr_nonnull(done);
@@ -1733,7 +1745,14 @@ START_TEST(test_gob_e2e_go_client_c_server)
 	              "Go client got from our server:\n%s\nand from Go's:\n%s",
 	              (char *)ours, (char *)want);
 	ck_assert(strstr((char *)ours, "{\"error\":\"divide by zero\"}") != NULL);
-	ck_assert(rpc_server_num_calls(srv, "Arith.Multiply") == 21);
+	if (!_i) {
+		free(ours);
+		ours = run_peer("call-bad", target, NULL, 0, &n);
+		ck_assert_str_eq((char *)ours,
+		                 "error: gob: type mismatch: received string, "
+		                 "want struct Args\nthen: 42 <nil>\n");
+	}
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"), _i ? 21 : 22);
 
 	rpc_listener_close(l);
 	ck_assert_int_eq(pthread_join(th, &res), 0);
