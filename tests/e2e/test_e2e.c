@@ -741,7 +741,16 @@ START_TEST(test_e2e_roundtrip_blocking)
 	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Echo.Everything"), 3);
 	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Echo.Flag"), 2);
 	rpc_client_free(c);
+	char path[128] = "";
+	if (ti == T_UNIX) {
+		const char *a = rpc_listener_address(s.lis);
+		ck_assert_int_eq(strncmp(a, "unix:", 5), 0);
+		snprintf(path, sizeof(path), "%s", a + 5);
+		ck_assert_int_eq(access(path, F_OK), 0);
+	}
 	server_stop(&s);
+	if (ti == T_UNIX) /* the listener removed its socket file */
+		ck_assert_int_ne(access(path, F_OK), 0);
 	free(r);
 }
 END_TEST
@@ -780,9 +789,14 @@ START_TEST(test_e2e_roundtrip_go)
 	CALL_OK(e2e_Echo_Counts_go(c, &r->m, &r->m_reply, q, &calls[n++]));
 	ck_assert_int_eq(n, N);
 
-	/* each call completes exactly once, without error */
+	/* each call completes exactly once, without error; the queue's fd
+	 * polls readable while completed calls wait in it */
+	int qfd = rpc_done_fd(q);
+	ck_assert_int_ge(qfd, 0);
 	for (int k = 0; k < N; k++) {
-		rpc_call *done = rpc_done_wait(q, 10000);
+		struct pollfd pf = {.fd = qfd, .events = POLLIN};
+		ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+		rpc_call *done = rpc_done_next(q);
 		ck_assert_ptr_nonnull(done);
 		int j = 0;
 		while (j < N && calls[j] != done)
@@ -1568,10 +1582,11 @@ static char *http_get(e2e_server *s, const char *request)
 
 START_TEST(test_e2e_http_connect)
 {
+	int ci = _i / N_TRANSPORTS, ti = _i % N_TRANSPORTS;
 	e2e_server s;
 	rpc_client *c = NULL;
-	rpc_client_options o = {.codec = codecs[_i]};
-	server_start(&s, codecs[_i], T_TCP4, true);
+	rpc_client_options o = {.codec = codecs[ci]};
+	server_start(&s, codecs[ci], ti, true);
 	CALL_OK(rpc_dial_http(rpc_listener_address(s.lis), NULL, &o, &c));
 	check_multiply(c, 6, 9);
 	int64_t x = 0;
@@ -1964,6 +1979,187 @@ START_TEST(test_e2e_limit_client_reply)
 }
 END_TEST
 
+/* ---- more clients, client death, single connections ------------------- */
+
+typedef struct client_arg {
+	e2e_server *s;
+	int id, calls;
+	atomic_int *bad;
+} client_arg;
+
+static void *client_main(void *p)
+{
+	client_arg *a = p;
+	rpc_client *c = NULL;
+	rpc_client_options o = {.codec = a->s->codec};
+	rpc_error *err = rpc_dial(rpc_listener_address(a->s->lis), &o, &c);
+	if (err) {
+		rpc_error_free(err);
+		atomic_fetch_add(a->bad, a->calls);
+		return NULL;
+	}
+	for (int k = 0; k < a->calls; k++) {
+		int64_t r = 0;
+		e2e_Args args = E2E_ARGS_INIT;
+		args.A = a->id;
+		args.B = k;
+		err = e2e_Arith_Add(c, &args, &r);
+		if (err || r != a->id + k)
+			atomic_fetch_add(a->bad, 1);
+		rpc_error_free(err);
+	}
+	rpc_client_free(c);
+	return NULL;
+}
+
+START_TEST(test_e2e_many_clients)
+{
+	int clients = under_valgrind() ? 4 : 20;
+	int calls = under_valgrind() ? 50 : 500;
+	e2e_server s;
+	pthread_t tid[20];
+	client_arg ca[20];
+	atomic_int bad = 0;
+	server_start(&s, codecs[_i], _i == 2 ? T_UNIX : T_TCP4, false);
+	for (int t = 0; t < clients; t++) {
+		ca[t] = (client_arg){&s, t, calls, &bad};
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, client_main, &ca[t]),
+		                 0);
+	}
+	for (int t = 0; t < clients; t++)
+		pthread_join(tid[t], NULL);
+	ck_assert_int_eq(atomic_load(&bad), 0);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Add"),
+	                  (uint64_t)clients * (uint64_t)calls);
+	server_stop(&s);
+}
+END_TEST
+
+/* A client that goes away with calls running: the server finishes them,
+ * drops their replies and keeps serving. */
+START_TEST(test_e2e_client_gone_mid_call)
+{
+	enum { N = 3 };
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t replies[N];
+	rpc_done *q = rpc_done_new_queue();
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	args.A = 20000;
+	args.B = 3;
+	for (int k = 0; k < N; k++)
+		CALL_OK(e2e_Arith_Slow_go(c, &args, &replies[k], q, NULL));
+	ck_assert(slow_wait_running(N));
+	rpc_client_free(c); /* closes: the calls complete with shutdown */
+	for (int k = 0; k < N; k++) {
+		rpc_call *done = rpc_done_next(q);
+		ck_assert_ptr_nonnull(done);
+		check_kind(rpc_call_error(done), RPC_ERR_SHUTDOWN);
+		rpc_call_free(done);
+	}
+	ck_assert_ptr_null(rpc_done_next(q));
+	rpc_done_free(q);
+	slow_release(); /* the handlers answer a connection that is gone */
+	still_serving(&s);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Slow"), N);
+	server_stop(&s);
+}
+END_TEST
+
+typedef struct conn_arg {
+	rpc_server *srv;
+	int fd;
+	const rpc_codec *codec;
+} conn_arg;
+
+static void *serve_codec_main(void *p)
+{
+	conn_arg *a = p;
+	return rpc_server_serve_codec(a->srv, a->fd, a->codec);
+}
+
+/* serve_codec on one end of a socketpair with a codec other than the
+ * server's; a client made on the other end with rpc_client_new_fd. */
+START_TEST(test_e2e_serve_codec_socketpair)
+{
+	int sv[2];
+	pthread_t t;
+	rpc_server *srv = NULL;
+	rpc_client *c = NULL;
+	rpc_client_options o = {.codec = codecs[_i]};
+	char *str = NULL;
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	CALL_OK(e2e_Arith_register(srv, &arith_impl, NULL));
+	CALL_OK(e2e_Echo_register(srv, &echo_impl, NULL));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	conn_arg a = {srv, sv[0], codecs[_i]};
+	ck_assert_int_eq(pthread_create(&t, NULL, serve_codec_main, &a), 0);
+	CALL_OK(rpc_client_new_fd(sv[1], &o, &c));
+	check_multiply(c, 21, 2);
+	CALL_OK(e2e_Echo_Str(c, "over a socketpair", &str));
+	ck_assert_str_eq(str, "over a socketpair");
+	rpc_value_free_contents(&e2e_StringValue_type, &str);
+	rpc_client_free(c); /* hang up: serve_codec returns */
+	void *ret = (void *)1;
+	pthread_join(t, &ret);
+	ck_assert_ptr_null(ret);
+	rpc_server_free(srv);
+}
+END_TEST
+
+/* serve_request (Go's ServeRequest): one request at a time, served in the
+ * calling thread, for a client using the generated stubs. */
+START_TEST(test_e2e_serve_request)
+{
+	int sv[2];
+	rpc_server *srv = NULL;
+	rpc_server_codec *sc = NULL;
+	rpc_client *c = NULL;
+	rpc_client_options o = {.codec = codecs[_i]};
+	rpc_done *q = rpc_done_new_queue();
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r1 = 0, r2 = 0;
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	CALL_OK(e2e_Arith_register(srv, &arith_impl, NULL));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	CALL_OK(rpc_server_codec_new(sv[0], codecs[_i], 0, &sc));
+	CALL_OK(rpc_client_new_fd(sv[1], &o, &c));
+	args.A = 5;
+	args.B = 6;
+	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r1, q, NULL));
+	CALL_OK(rpc_server_serve_request(srv, sc));
+	rpc_call *done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_nonnull(done);
+	ck_assert_ptr_null(rpc_call_error(done));
+	ck_assert_int_eq(r1, 30);
+	rpc_call_free(done);
+	/* an unknown method: answered, and serve_request says so */
+	CALL_OK(rpc_client_go(c, "Arith.Nope", method(&e2e_Arith_service, "Add"),
+	                      &args, &r2, q, NULL));
+	rpc_error *err = rpc_server_serve_request(srv, sc);
+	ck_assert_ptr_nonnull(err);
+	rpc_error_free(err);
+	done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_nonnull(done);
+	check_kind(rpc_call_error(done), RPC_ERR_SERVER);
+	ck_assert_str_eq(rpc_error_message(rpc_call_error(done)),
+	                 "rpc: can't find method Arith.Nope");
+	rpc_call_free(done);
+	/* the client hangs up: a clean end of stream */
+	rpc_client_free(c);
+	err = rpc_server_serve_request(srv, sc);
+	check_kind(err, RPC_ERR_UNEXPECTED_EOF);
+	rpc_error_free(err);
+	rpc_server_codec_free(sc);
+	rpc_done_free(q);
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"), 1);
+	rpc_server_free(srv);
+}
+END_TEST
+
 /* ---- the suite -------------------------------------------------------------- */
 
 static Suite *e2e_suite(void)
@@ -2016,6 +2212,14 @@ static Suite *e2e_suite(void)
 	tc = tcase_create("concurrency");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_e2e_many_threads, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_many_clients, 0, N_CODECS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("connections");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_e2e_client_gone_mid_call, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_serve_codec_socketpair, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_serve_request, 0, N_CODECS);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("peer_death");
@@ -2035,7 +2239,8 @@ static Suite *e2e_suite(void)
 
 	tc = tcase_create("http");
 	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_e2e_http_connect, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_http_connect, 0,
+	                    N_CODECS * N_TRANSPORTS);
 	tcase_add_test(tc, test_e2e_http_405);
 	tcase_add_test(tc, test_e2e_http_debug_page);
 	suite_add_tcase(s, tc);
