@@ -807,6 +807,95 @@ START_TEST(test_client_concurrent_threads)
 }
 END_TEST
 
+struct tally {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, bad;
+};
+
+/* on_mul runs on the client's reader thread for each completed call. */
+static void on_mul(rpc_call *call, void *ud)
+{
+	struct tally *t = ud;
+	interop_Reply *r = rpc_call_reply(call);
+	bool ok = rpc_call_error(call) == NULL && r->C == 6;
+	rpc_call_free(call);
+	pthread_mutex_lock(&t->mu);
+	t->done++;
+	t->bad += !ok;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+START_TEST(test_client_callbacks)
+{
+	enum { N = 50 };
+	rpc_client *c = dial_mode(_i);
+	struct tally t = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	                  0, 0};
+	rpc_done *cb = rpc_done_new_callback(on_mul, &t);
+	interop_Args a = args_of(2, 3);
+	interop_Reply r[N];
+	ck_assert_ptr_nonnull(cb);
+	ck_assert_int_eq(rpc_done_fd(cb), -1);
+
+	for (int i = 0; i < N; i++) {
+		interop_Reply_init(&r[i]);
+		expect_ok(interop_Arith_Mul_go(c, &a, &r[i], cb, NULL));
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&t.mu);
+	while (t.done < N &&
+	       pthread_cond_timedwait(&t.cv, &t.mu, &until) == 0)
+		;
+	int done = t.done, bad = t.bad;
+	pthread_mutex_unlock(&t.mu);
+	ck_assert_int_eq(done, N);
+	ck_assert_int_eq(bad, 0);
+	rpc_client_free(c);
+	rpc_done_free(cb);
+}
+END_TEST
+
+/* test_client_close_in_flight: closing our client while Go still holds
+ * its calls completes each once with the shutdown error, as Go's
+ * Client.Close does (ErrShutdown). */
+START_TEST(test_client_close_in_flight)
+{
+	enum { N = 10 };
+	rpc_client *c = dial_mode(_i);
+	rpc_done *q = rpc_done_new_queue();
+	interop_Args slow = args_of(120000, 0), a = args_of(1, 2);
+	interop_Reply r[N], rr = INTEROP_REPLY_INIT;
+	ck_assert_ptr_nonnull(q);
+
+	for (int i = 0; i < N; i++) {
+		interop_Reply_init(&r[i]);
+		expect_ok(interop_Arith_SleepMilli_go(c, &slow, &r[i], q, NULL));
+	}
+	expect_ok(interop_Arith_Add(c, &a, &rr));
+	ck_assert_int_eq(rr.C, 3);
+	ck_assert_ptr_null(rpc_client_close(c));
+	for (int n = 0; n < N; n++) {
+		rpc_call *call = rpc_done_wait(q, 60000);
+		ck_assert_ptr_nonnull(call);
+		const rpc_error *err = rpc_call_error(call);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SHUTDOWN);
+		rpc_call_free(call);
+	}
+	ck_assert_ptr_null(rpc_done_next(q));
+	rpc_error *err = interop_Arith_Add(c, &a, &rr);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	rpc_done_free(q);
+}
+END_TEST
+
 /* test_client_server_dies: a private Go server is killed (SIGKILL, by
  * pid) with calls in flight; each completes once with unexpected EOF, as
  * Go's client reports io.ErrUnexpectedEOF, and later calls fail with the
@@ -943,6 +1032,8 @@ static Suite *interop_suite(void)
 	tc = tcase_create("concurrency");
 	tcase_add_loop_test(tc, test_client_many_in_flight, 0, N_MODES);
 	tcase_add_loop_test(tc, test_client_concurrent_threads, 0, N_MODES);
+	tcase_add_loop_test(tc, test_client_callbacks, 0, N_MODES);
+	tcase_add_loop_test(tc, test_client_close_in_flight, 0, N_MODES);
 	tcase_add_loop_test(tc, test_client_server_dies, 0, N_MODES);
 	suite_add_tcase(s, tc);
 
