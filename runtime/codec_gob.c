@@ -491,7 +491,7 @@ static rpc_error *dec_list(gob_state *s, const gob_wtype *w,
 	*AT(m, f->offset, void *) = arr;
 	*AT(m, f->quantifier_offset, size_t) = (size_t)n;
 	for (k = 0; k < n; k++)
-		if ((err = dec_elem(s, w->elem, f, arr + k * size, r, depth + 1)))
+		if ((err = dec_elem(s, w->elem, f, arr + k * size, r, depth)))
 			return err;
 	return NULL;
 }
@@ -521,11 +521,11 @@ static rpc_error *dec_map(gob_state *s, const gob_wtype *w,
 		if ((e = arr[k] = rpci_message_new(f->descriptor)) == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		if ((err = dec_elem(s, w->key, kf, AT(e, kf->offset, void), r,
-		                    depth + 1)))
+		                    depth)))
 			return err;
 		gob_mark_present(kf, e);
 		if ((err = dec_elem(s, w->elem, vf, AT(e, vf->offset, void), r,
-		                    depth + 1)))
+		                    depth)))
 			return err;
 		gob_mark_present(vf, e);
 	}
@@ -595,7 +595,7 @@ static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
 		if (pf == NULL)
 			err = gob_skip(&s->rt, wf->id, r, depth + 1);
 		else
-			err = dec_field(s, wf->id, pf, m, r, depth + 1);
+			err = dec_field(s, wf->id, pf, m, r, depth);
 		if (err != NULL)
 			return err;
 	}
@@ -833,7 +833,7 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 	int64_t id;
 
 	s->value.len = 0;
-	if (body == NULL) {
+	if (body == NULL || t == NULL) {
 		id = gob_stable_special(&s->st, GOB_S_EMPTY);
 		if (!gob_put_int(&s->value, id) || !gob_put_uint(&s->value, 0))
 			return gob_nomem();
@@ -889,6 +889,7 @@ static rpc_error *gob_write(void *state, const rpci_header *h,
 		if (!gob_put_uint(v, (uint64_t)(2 - last)) ||
 		    !gob_put_bytes(v, h->error, strlen(h->error)))
 			goto nomem;
+		body = NULL; /* Go sends struct{}{} with an error */
 	}
 	if (!gob_put_uint(v, 0))
 		goto nomem;
