@@ -996,6 +996,44 @@ START_TEST(test_server_backpressure)
 }
 END_TEST
 
+/* Peers that leave while their calls run, politely (FIN) or not (RST):
+ * the calls finish, their replies go nowhere, the server carries on. */
+START_TEST(test_server_peer_leaves_mid_call)
+{
+	enum { N = 8 };
+	Srv__Args args = SRV__ARGS__INIT;
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	atomic_store(&max_sleeping, 0);
+	for (int i = 0; i < N; i++) {
+		raw rw;
+		raw_open(&rw);
+		args.a = 100; /* ms */
+		args.b = i;
+		raw_request(&rw, "Arith.Sleep", (uint64_t)i, &type_args,
+		            &args.base);
+		if (i % 2 == 1) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			ck_assert_int_eq(setsockopt(rw.fd, SOL_SOCKET,
+			                            SO_LINGER, &lg,
+			                            sizeof(lg)),
+			                 0);
+		}
+		raw_close(&rw);
+	}
+	/* the calls the server read run to their end; it still answers */
+	for (int i = 0; i < 1000 && (atomic_load(&sleeping) > 0 ||
+	                             rpc_server_num_calls(srv, "Arith.Sleep") <
+	                                 N / 2);
+	     i++)
+		usleep(10000);
+	still_serving();
+	for (int i = 0; i < 1000 && atomic_load(&sleeping) > 0; i++)
+		usleep(10000);
+	ck_assert_int_eq(atomic_load(&sleeping), 0);
+	stop_server();
+}
+END_TEST
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 /* http_get sends a request and returns the whole response (caller frees). */
@@ -1346,6 +1384,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_bad_body_keeps_connection);
 	tcase_add_test(tc, test_server_large_and_split_requests);
 	tcase_add_test(tc, test_server_backpressure);
+	tcase_add_test(tc, test_server_peer_leaves_mid_call);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("http");
