@@ -32,6 +32,10 @@ static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
 static const rpc_method m_divide = {"Divide", &type_args, &type_quotient,
                                     NULL};
 static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL};
+static const rpc_type type_big = {"int64", &rt__big_int64__descriptor,
+                                  RPC_FORM_VALUE};
+static const rpc_method m_square_big = {"Square", &type_big, &type_big,
+                                        NULL};
 
 /* ---- the fake server ----------------------------------------------------- */
 
@@ -150,6 +154,12 @@ static void *fake_echo(void *arg)
 			                             &s.base);
 			fake_send(f, msg.seq, NULL, &type_string, &s.base);
 			rpc_message_free_contents(&s.base);
+		} else if (strcmp(msg.service_method, "Arith.Square") == 0) {
+			Rt__Int64 v = RT__INT64__INIT;
+
+			rpc_codec_protobuf.read_body(f->st, &msg, &type_int64,
+			                             &v.base);
+			fake_send_int64(f, msg.seq, v.value * v.value);
 		} else if (strcmp(msg.service_method, "Arith.Divide") == 0) {
 			Rt__Args a = fake_args(f, &msg);
 			Rt__Quotient q = RT__QUOTIENT__INIT;
@@ -249,6 +259,19 @@ START_TEST(test_client_sync_call)
 	                                   &out));
 	ck_assert_str_eq(out, "hello, world");
 	rpc_value_free_contents(&type_string, &out);
+}
+END_TEST
+
+/* Wrappers too large for the stack buffer go through the heap. */
+START_TEST(test_client_large_wrapper)
+{
+	int64_t in = -12, out = 0;
+
+	ck_assert_uint_gt(rt__big_int64__descriptor.sizeof_message, 128);
+	start_echo();
+	ck_assert_ptr_null(rpc_client_call(client, "Arith.Square",
+	                                   &m_square_big, &in, &out));
+	ck_assert_int_eq(out, 144);
 }
 END_TEST
 
@@ -801,6 +824,7 @@ static Suite *client_suite(void)
 	tc = tcase_create("calls");
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
 	tcase_add_test(tc, test_client_sync_call);
+	tcase_add_test(tc, test_client_large_wrapper);
 	tcase_add_test(tc, test_client_sequence_numbers);
 	tcase_add_test(tc, test_client_server_error_text);
 	tcase_add_test(tc, test_client_unknown_seq_ignored);
