@@ -1415,7 +1415,8 @@ static void enc_field(jw *w, const ProtobufCFieldDescriptor *f,
 		jw_str(w, "null");
 		return;
 	}
-	enc_one(w, f, p, top);
+	/* a set optional is a non-nil pointer in Go: empty bytes are "" */
+	enc_one(w, f, p, top || field_has_flag(f));
 }
 
 static void enc_message(jw *w, const ProtobufCMessage *m)

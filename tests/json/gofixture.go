@@ -73,6 +73,7 @@ type Opt struct {
 	S     *string
 	U     *uint64
 	R     int32
+	B     *[]byte
 }
 
 // full is the fixture test_json_go.c builds as full_everything().
@@ -145,7 +146,7 @@ func serverResp(request, errText string, result any) string {
 }
 
 func vectors() {
-	seven, str, u := int32(7), "s<", uint64(math.MaxUint64)
+	seven, str, u, empty := int32(7), "s<", uint64(math.MaxUint64), []byte{}
 	v := []struct {
 		name string
 		out  string
@@ -166,7 +167,7 @@ func vectors() {
 		{"resp_nullid", serverResp(`{"method":"A.B","params":[1],"id":null}`, "", true)},
 		{"resp_list", serverResp(`{"id":1}`, "", []Args{{5, 6}})},
 		{"resp_double", serverResp(`{"id":2}`, "", 1e21)},
-		{"resp_opt_set", serverResp(`{"id":3}`, "", &Opt{&seven, &str, &u, 1})},
+		{"resp_opt_set", serverResp(`{"id":3}`, "", &Opt{&seven, &str, &u, 1, &empty})},
 		{"resp_opt_unset", serverResp(`{"id":4}`, "", &Opt{R: 2})},
 	}
 	for _, x := range v {

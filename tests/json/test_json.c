@@ -850,7 +850,17 @@ START_TEST(test_null_and_empty)
 	/* optional values: null when unset, and null unsets them */
 	o.r = 1;
 	assert_params(&type_opt, &o.base,
-	              "{\"Maybe\":null,\"S\":null,\"U\":null,\"R\":1}");
+	              "{\"Maybe\":null,\"S\":null,\"U\":null,\"R\":1,"
+	              "\"B\":null}");
+	o.has_b = 1; /* set but empty: Go's non-nil pointer to an empty slice */
+	assert_params(&type_opt, &o.base,
+	              "{\"Maybe\":null,\"S\":null,\"U\":null,\"R\":1,"
+	              "\"B\":\"\"}");
+	o.has_b = 0;
+	ck_assert_ptr_null(dec_params("[{\"B\":\"\"}]", &type_opt, &o.base));
+	ck_assert(o.has_b && o.b.len == 0);
+	ck_assert_ptr_null(dec_params("[{\"B\":null}]", &type_opt, &o.base));
+	ck_assert(!o.has_b);
 	ck_assert_ptr_null(dec_params("[{\"Maybe\":0,\"U\":5}]", &type_opt,
 	                              &o.base));
 	ck_assert(o.has_maybe && o.maybe == 0 && o.has_u && o.u == 5);

@@ -200,6 +200,7 @@ static void build(const vector *v, ProtobufCMessage *m)
 		o->has_u = 1;
 		o->u = UINT64_MAX;
 		o->r = 1;
+		o->has_b = 1; /* set, and empty */
 	} else if (strcmp(n, "resp_opt_unset") == 0) {
 		((Jt2__Opt *)m)->r = 2;
 	}
@@ -437,6 +438,9 @@ static const dcase dcases[] = {
 	{"resp", "int64", "{\"id\":1,\"result\":18446744073709551615,\"error\":null}"},
 	{"resp", "Opt", "{\"id\":1,\"result\":{\"Maybe\":null,\"S\":\"\",\"U\":0,\"R\":3}}"},
 	{"resp", "Opt", "{\"id\":1,\"result\":{\"Maybe\":2147483648}}"},
+	{"resp", "Opt", "{\"id\":1,\"result\":{\"B\":\"\",\"R\":1}}"},
+	{"resp", "Opt", "{\"id\":1,\"result\":{\"B\":null,\"R\":1}}"},
+	{"resp", "Opt", "{\"id\":1,\"result\":{\"B\":\"aGk=\",\"R\":1}}"},
 	{"resp", "map", "{\"id\":1,\"result\":{\"b\":1,\"a\":2,\"\\u003c\":3}}"},
 	{"resp", "double", "{\"id\":1,\"result\":1e-320}"},
 	{"resp", "Args", "{\"id\":1,\"result\":{\"A\":1}"},
