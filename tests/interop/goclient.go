@@ -307,6 +307,62 @@ func testLoose(mode string, dial dialer) {
 	}
 }
 
+type ArgsS struct{ A string }
+type ArgsU struct{ A, B uint }
+type ArgsF struct{ A, B float64 }
+type ArgsB struct {
+	A int
+	B bool
+}
+
+// testWrongTypes sends fields of the wrong type. gob refuses them all
+// (texts differ from Go's in detail: Go names its own types); JSON numbers
+// are numbers whatever Go type made them, strings and bools are not.
+func testWrongTypes(mode string, dial dialer) {
+	client, err := dial()
+	if err != nil {
+		failf(mode, "dial: %v", err)
+		return
+	}
+	defer client.Close()
+	cases := []struct {
+		name string
+		args interface{}
+		gob  string // error prefix over gob
+		json string // error prefix over JSON, "" for success
+	}{
+		{"string", &ArgsS{"x"}, "gob: wrong type",
+			"json: cannot unmarshal string into Go struct field Args.A of type int"},
+		{"uint", &ArgsU{1, 2}, "gob: wrong type", ""},
+		{"float", &ArgsF{1, 2}, "gob: wrong type", ""},
+		{"bool", &ArgsB{1, true}, "gob: wrong type",
+			"json: cannot unmarshal bool into Go struct field Args.B of type int"},
+	}
+	for _, c := range cases {
+		want := c.gob
+		if mode == "json" {
+			want = c.json
+		}
+		reply := new(Reply)
+		err := client.Call("Arith.Add", c.args, reply)
+		switch {
+		case want == "" && err != nil:
+			failf(mode, "Add(%s): unexpected error %q", c.name, err)
+		case want == "" && reply.C != 3:
+			failf(mode, "Add(%s): want 3, got %d", c.name, reply.C)
+		case want != "" && err == nil:
+			failf(mode, "Add(%s): want error %q..., got none", c.name, want)
+		case want != "" && !strings.HasPrefix(err.Error(), want):
+			failf(mode, "Add(%s): want error %q..., got %q", c.name, want, err)
+		}
+	}
+	reply := new(Reply)
+	if expectNoErr(mode, "Add after wrong types", client.Call("Arith.Add",
+		&Args{1, 2}, reply)) && reply.C != 3 {
+		failf(mode, "Add after wrong types: want 3, got %d", reply.C)
+	}
+}
+
 func i32(v int32) *int32     { return &v }
 func str(v string) *string   { return &v }
 func f64(v float64) *float64 { return &v }
@@ -819,6 +875,7 @@ func main() {
 			testBadType(m.name, m.dial)
 		}
 		testLoose(m.name, m.dial)
+		testWrongTypes(m.name, m.dial)
 		testEcho(m.name, m.dial)
 		testInFlight(m.name, m.dial)
 		testConcurrent(m.name, m.dial)
