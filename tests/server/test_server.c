@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -672,6 +673,46 @@ START_TEST(test_server_many_connections)
 		check_multiply(c[i]);
 	for (int i = 0; i < N; i++)
 		rpc_client_free(c[i]);
+	stop_server();
+}
+END_TEST
+
+/* Thousands of connections at once, each with a call outstanding. Both
+ * ends live in this process, so the count follows the descriptor limit. */
+START_TEST(test_server_thousands_of_connections)
+{
+	struct rlimit rl;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	size_t n = 3000;
+	if (rl.rlim_cur < 2 * n + 200)
+		n = (rl.rlim_cur - 200) / 2;
+	ck_assert_uint_ge(n, 300);
+
+	Srv__Args args = SRV__ARGS__INIT;
+	raw *rw = calloc(n, sizeof(*rw));
+	ck_assert(start_server("tcp:127.0.0.1:0"));
+	for (size_t i = 0; i < n; i++) {
+		raw_open(&rw[i]);
+		args.a = (int64_t)i;
+		args.b = 3;
+		raw_request(&rw[i], "Arith.Multiply", i, &type_args, &args.base);
+	}
+	for (size_t i = 0; i < n; i++) {
+		rpci_msg msg;
+		ck_assert(raw_response(&rw[i], &msg));
+		ck_assert_uint_eq(msg.seq, i);
+		Srv__Int64 *v = srv__int64__unpack(NULL, msg.body_len, msg.body);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(v->value, (int64_t)i * 3);
+		srv__int64__free_unpacked(v, NULL);
+		rpc_codec_protobuf.msg_clear(rw[i].st, &msg);
+		raw_close(&rw[i]);
+	}
+	free(rw);
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"), n);
 	stop_server();
 }
 END_TEST
@@ -1373,6 +1414,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_thread_cap);
 	tcase_add_test(tc, test_server_50_threads_1000_calls);
 	tcase_add_test(tc, test_server_many_connections);
+	tcase_add_test(tc, test_server_thousands_of_connections);
 	tcase_add_test(tc, test_server_killed_mid_call);
 	suite_add_tcase(s, tc);
 
