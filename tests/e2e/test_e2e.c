@@ -1539,6 +1539,257 @@ START_TEST(test_e2e_hostile_no_service)
 }
 END_TEST
 
+/* Requests pipelined in one write, and one request trickled a byte at a
+ * time: every one is answered once, with its own seq. */
+START_TEST(test_e2e_hostile_pipelined_and_trickled)
+{
+	enum { N = 50 };
+	e2e_server s;
+	uint8_t body[64], rbody[256], *frames = malloc(N * 128);
+	char err[256];
+	size_t n = 0, rlen = 0;
+	uint64_t seq = 0;
+	bool seen[N] = {false};
+	ck_assert_ptr_nonnull(frames);
+	hostile_start(&s);
+	int fd = raw_connect(&s);
+	for (int k = 0; k < N; k++) {
+		size_t blen = args_body(body, k, 3);
+		n += frame_make(frames + n, "Arith.Multiply", 1000 + k, body,
+		                blen);
+	}
+	raw_write(fd, frames, n);
+	for (int k = 0; k < N; k++) {
+		raw_read_response(fd, &seq, err, sizeof(err), rbody, &rlen);
+		ck_assert_str_eq(err, "");
+		ck_assert_uint_ge(seq, 1000);
+		ck_assert_uint_lt(seq, 1000 + N);
+		ck_assert(!seen[seq - 1000]);
+		seen[seq - 1000] = true;
+		e2e_Int64Value *v = (e2e_Int64Value *)protobuf_c_message_unpack(
+			&e2e_Int64Value_descriptor, NULL, rlen, rbody);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(v->value, (int64_t)(seq - 1000) * 3);
+		protobuf_c_message_free_unpacked(&v->base, NULL);
+	}
+	/* the largest seq there is, a byte at a time */
+	size_t blen = args_body(body, 7, 7);
+	n = frame_make(frames, "Arith.Multiply", UINT64_MAX, body, blen);
+	for (size_t k = 0; k < n; k++)
+		raw_write(fd, frames + k, 1);
+	raw_read_response(fd, &seq, err, sizeof(err), rbody, &rlen);
+	ck_assert_str_eq(err, "");
+	ck_assert(seq == UINT64_MAX);
+	close(fd);
+	free(frames);
+	still_serving(&s);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), N + 2);
+	server_stop(&s);
+}
+END_TEST
+
+/* A NUL byte inside the service/method is a malformed header: the
+ * connection ends without a reply. */
+START_TEST(test_e2e_hostile_nul_in_header)
+{
+	e2e_server s;
+	uint8_t body[64], frame[256];
+	hostile_start(&s);
+	int fd = raw_connect(&s);
+	size_t blen = args_body(body, 1, 2);
+	size_t n = frame_make(frame, "Arith.Multiply", 3, body, blen);
+	frame[4 + 1 + 5] = '\0'; /* "Arith\0Multiply" */
+	raw_write(fd, frame, n);
+	raw_expect_closed(fd);
+	close(fd);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 0);
+	still_serving(&s);
+	server_stop(&s);
+}
+END_TEST
+
+/* JSON on the wire: an unknown service is answered with the request's id
+ * (numbers and strings alike, as Go's jsonrpc echoes the raw id) and the
+ * connection lives on. */
+START_TEST(test_e2e_hostile_json_ids)
+{
+	e2e_server s;
+	char buf[4096];
+	size_t len = 0;
+	server_start(&s, &rpc_codec_json, T_TCP4, false);
+	int fd = raw_connect(&s);
+	static const char req[] =
+		"{\"method\":\"Nope.X\",\"params\":[{}],\"id\":7}\n"
+		"{\"method\":\"Arith.Multiply\",\"params\":[{\"A\":6,\"B\":7}],"
+		"\"id\":\"abc\"}\n";
+	raw_write(fd, req, sizeof(req) - 1);
+	/* two response lines */
+	int lines = 0;
+	while (lines < 2) {
+		ck_assert_uint_lt(len, sizeof(buf) - 1);
+		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		ck_assert_int_gt(n, 0);
+		for (ssize_t k = 0; k < n; k++)
+			lines += buf[len + (size_t)k] == '\n';
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	char *nl = strchr(buf, '\n');
+	*nl = '\0';
+	char *second = nl + 1;
+	/* replies leave in any order */
+	char *err_line = strstr(buf, "Nope.X") ? buf : second;
+	char *ok_line = err_line == buf ? second : buf;
+	ck_assert_msg(strstr(err_line, "\"id\":7") != NULL, "%s", err_line);
+	ck_assert_msg(strstr(err_line, "\"error\":\"rpc: can't find service "
+	                               "Nope.X\"") != NULL, "%s", err_line);
+	ck_assert_msg(strstr(ok_line, "\"id\":\"abc\"") != NULL, "%s", ok_line);
+	ck_assert_msg(strstr(ok_line, "\"result\":42") != NULL, "%s", ok_line);
+	ck_assert_msg(strstr(ok_line, "\"error\":null") != NULL, "%s", ok_line);
+	close(fd);
+	still_serving(&s);
+	server_stop(&s);
+}
+END_TEST
+
+/* ---- a fake server: what the client does with odd replies --------------- */
+
+/* frame_make_response is frame_make with an error text. */
+static size_t frame_make_response(uint8_t *out, const char *sm, uint64_t seq,
+                                  const char *err, const uint8_t *body,
+                                  size_t blen)
+{
+	size_t n = 4, sl = strlen(sm), el = strlen(err);
+	n += put_varint(out + n, sl);
+	memcpy(out + n, sm, sl);
+	n += sl;
+	n += put_varint(out + n, seq);
+	n += put_varint(out + n, el);
+	memcpy(out + n, err, el);
+	n += el;
+	memcpy(out + n, body, blen);
+	n += blen;
+	uint32_t len = (uint32_t)(n - 4);
+	out[0] = (uint8_t)(len >> 24);
+	out[1] = (uint8_t)(len >> 16);
+	out[2] = (uint8_t)(len >> 8);
+	out[3] = (uint8_t)len;
+	return n;
+}
+
+/* read_request reads one request frame from fd and returns its seq. */
+static uint64_t read_request(int fd)
+{
+	uint64_t seq = 0;
+	char sm[256];
+	uint8_t body[256];
+	size_t blen = 0;
+	/* a request has the response's layout, its error empty */
+	raw_read_response(fd, &seq, sm, sizeof(sm), body, &blen);
+	return seq;
+}
+
+static int fake_accept(int lfd)
+{
+	struct pollfd pf = {.fd = lfd, .events = POLLIN};
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	int fd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(fd, 0);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+START_TEST(test_e2e_client_odd_replies)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	char addr[64];
+	uint8_t frame[256], body[16];
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+
+	rpc_client *c = NULL;
+	rpc_done *q = rpc_done_new_queue();
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = -1;
+	rpc_call *call = NULL;
+	CALL_OK(rpc_dial(addr, NULL, &c));
+	int fd = fake_accept(lfd);
+	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	uint64_t seq = read_request(fd);
+
+	/* a reply to no call in flight is read and dropped */
+	e2e_Int64Value v = E2E_INT64VALUE_INIT;
+	v.value = 1234;
+	size_t blen = protobuf_c_message_pack(&v.base, body);
+	size_t n = frame_make_response(frame, "Arith.Multiply", seq + 100, "",
+	                               body, blen);
+	raw_write(fd, frame, n);
+	/* an error reply with a body: the body is ignored */
+	n = frame_make_response(frame, "Arith.Multiply", seq + 101, "boom",
+	                        body, blen);
+	raw_write(fd, frame, n);
+	/* then the real one */
+	v.value = 56;
+	blen = protobuf_c_message_pack(&v.base, body);
+	n = frame_make_response(frame, "Arith.Multiply", seq, "", body, blen);
+	raw_write(fd, frame, n);
+	rpc_call *done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_eq(done, call);
+	ck_assert_ptr_null(rpc_call_error(done));
+	ck_assert_int_eq(r, 56);
+	rpc_call_free(done);
+	ck_assert_ptr_null(rpc_done_next(q));
+
+	/* a reply whose body is not an int64 fails that call only */
+	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	seq = read_request(fd);
+	static const uint8_t bad[] = {0x0f, 0xff, 0xff};
+	n = frame_make_response(frame, "Arith.Multiply", seq, "", bad,
+	                        sizeof(bad));
+	raw_write(fd, frame, n);
+	done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_eq(done, call);
+	ck_assert_ptr_nonnull(rpc_call_error(done));
+	ck_assert_int_ne(rpc_error_kind_of(rpc_call_error(done)),
+	                 RPC_ERR_SERVER);
+	rpc_call_free(done);
+	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	seq = read_request(fd);
+	n = frame_make_response(frame, "Arith.Multiply", seq, "", body, blen);
+	raw_write(fd, frame, n);
+	done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_eq(done, call);
+	ck_assert_ptr_null(rpc_call_error(done));
+	rpc_call_free(done);
+
+	/* a malformed header ends the connection: pending calls fail */
+	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	(void)read_request(fd);
+	static const uint8_t junk[] = {0, 0, 0, 3, 0xff, 0xff, 0xff};
+	raw_write(fd, junk, sizeof(junk));
+	done = rpc_done_wait(q, 10000);
+	ck_assert_ptr_eq(done, call);
+	ck_assert_ptr_nonnull(rpc_call_error(done));
+	ck_assert_int_ne(rpc_error_kind_of(rpc_call_error(done)),
+	                 RPC_ERR_SERVER);
+	rpc_call_free(done);
+	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	check_kind(err, RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	rpc_done_free(q);
+	close(fd);
+	close(lfd);
+}
+END_TEST
+
 /* Garbage on a gob or JSON connection ends it too; the server lives. */
 START_TEST(test_e2e_hostile_garbage_codecs)
 {
@@ -2235,6 +2486,10 @@ static Suite *e2e_suite(void)
 	tcase_add_test(tc, test_e2e_hostile_oversized);
 	tcase_add_test(tc, test_e2e_hostile_no_service);
 	tcase_add_loop_test(tc, test_e2e_hostile_garbage_codecs, 1, N_CODECS);
+	tcase_add_test(tc, test_e2e_hostile_pipelined_and_trickled);
+	tcase_add_test(tc, test_e2e_hostile_nul_in_header);
+	tcase_add_test(tc, test_e2e_hostile_json_ids);
+	tcase_add_test(tc, test_e2e_client_odd_replies);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("http");
