@@ -145,8 +145,26 @@ static void client_flush(rpc_client *c)
 	}
 }
 
+/* client_unregister takes the call under seq back out of the pending
+ * table; false if it was no longer there (the connection ended and
+ * completed it). */
+static bool client_unregister(rpc_client *c, uint64_t seq, bool async)
+{
+	rpc_call *found;
+
+	pthread_mutex_lock(&c->mu);
+	found = rpci_pending_take(&c->pending, seq);
+	if (found != NULL && async)
+		c->n_async--;
+	pthread_mutex_unlock(&c->mu);
+	return found != NULL;
+}
+
 /* client_send registers call under a new seq and sends its request. On
- * success the call belongs to the reader until it completes. */
+ * success the call belongs to whoever reads replies until it completes. A
+ * call enters the pending table before it is encoded, so the reader finds
+ * it whenever the reply comes; if encoding fails it leaves again, unless
+ * the connection ended first and completed it. */
 static rpc_error *client_send(rpc_client *c, rpc_call *call,
                               const void *args)
 {
@@ -154,8 +172,8 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call,
 	const ProtobufCMessage *body = args;
 	client_wrapper w = {.msg = NULL};
 	rpci_header h = {.service_method = call->service_method};
+	bool async = call->sync == NULL;
 	rpc_error *err = NULL;
-	size_t start = 0;
 
 	if (t->form == RPC_FORM_VALUE) {
 		if (!client_wrapper_init(&w, t))
@@ -165,34 +183,30 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call,
 	}
 	pthread_mutex_lock(&c->wmu);
 	pthread_mutex_lock(&c->mu);
-	if (c->closing || c->shutdown)
+	if (c->closing || c->shutdown) {
 		err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
-	else
+	} else if (!rpci_pending_put(&c->pending, c->seq, call)) {
+		err = rpci_error(RPC_ERR_NOMEM, NULL);
+	} else {
 		h.seq = call->seq = c->seq++;
-	pthread_mutex_unlock(&c->mu);
-	if (err == NULL) {
-		start = c->wbuf.len;
-		err = c->codec->write(c->cstate, &h, t, body, &c->wbuf);
-	}
-	if (err == NULL) {
-		/* The call becomes visible to the reader only now that its
-		 * request is encoded: from here on, it will complete. */
-		pthread_mutex_lock(&c->mu);
-		if (c->closing || c->shutdown)
-			err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
-		else if (!rpci_pending_put(&c->pending, call->seq, call))
-			err = rpci_error(RPC_ERR_NOMEM, NULL);
-		else if (call->sync == NULL)
+		if (async)
 			c->n_async++;
 		/* A blocking call reads for itself, or the reader hands the
-		 * role on when it leaves; an asynchronous one needs the reader
-		 * thread. */
-		if (err == NULL && call->sync == NULL && c->parked &&
-		    !c->reading)
+		 * role on when it leaves; an asynchronous one needs the
+		 * reader thread. */
+		if (async && c->parked && !c->reading)
 			pthread_cond_signal(&c->rcv);
-		pthread_mutex_unlock(&c->mu);
-		if (err != NULL)
-			c->wbuf.len = start;
+	}
+	pthread_mutex_unlock(&c->mu);
+	/* From here on call may complete (and be freed) at any time. */
+	if (err == NULL) {
+		err = c->codec->write(c->cstate, &h, t, body, &c->wbuf);
+		if (err != NULL && !client_unregister(c, h.seq, async)) {
+			/* The connection ended meanwhile and completed the
+			 * call: it has started after all. */
+			rpc_error_free(err);
+			err = NULL;
+		}
 	}
 	if (err == NULL && !c->flushing) {
 		c->flushing = true;
