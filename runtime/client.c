@@ -1,8 +1,8 @@
 /* client.c - the client: sequence numbers, pending calls, reading replies.
  *
- * A call takes the next sequence number under c->mu, is encoded into the
- * shared write buffer under c->wmu and only then enters the pending table.
- * Whoever finds no flush in progress becomes the flusher and writes the
+ * A call takes the next sequence number and enters the pending table under
+ * c->mu, then is encoded into the shared write buffer under c->wmu (held
+ * across both, so requests leave in sequence order). Whoever finds no flush in progress becomes the flusher and writes the
  * buffer until it is empty, so concurrent callers share one write (group
  * commit) and no caller waits on another's syscall for long.
  *
