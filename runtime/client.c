@@ -2,9 +2,10 @@
  *
  * A call takes the next sequence number and enters the pending table under
  * c->mu, then is encoded into the shared write buffer under c->wmu (held
- * across both, so requests leave in sequence order). Whoever finds no flush in progress becomes the flusher and writes the
- * buffer until it is empty, so concurrent callers share one write (group
- * commit) and no caller waits on another's syscall for long.
+ * across both, so requests leave in sequence order). Whoever finds no
+ * flush in progress becomes the flusher and writes the buffer until it is
+ * empty, so concurrent callers share one write (group commit) and no
+ * caller waits on another's syscall for long.
  *
  * Reading replies is a role one thread holds at a time (c->reading). The
  * client's reader thread (Go's input loop) takes it whenever calls are
