@@ -22,6 +22,7 @@
  * with it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdalign.h>
 #include <stddef.h>
@@ -425,12 +426,17 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	rpc_client *c;
 	rpc_error *err;
 	sigset_t all, old;
-	int rc;
+	int rc, flags;
 
 	*out = NULL;
 	if (fd < 0)
 		return rpci_error(RPC_ERR_INVALID, "rpc: invalid descriptor %d",
 		                  fd);
+	/* Reading and writing block; a descriptor from an event loop may not. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || ((flags & O_NONBLOCK) != 0 &&
+	                  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
+		return rpci_error_errno(errno, "rpc: client descriptor");
 	c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);

@@ -241,9 +241,10 @@ typedef struct rpc_client_options {
 rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
                     rpc_client **out);
 
-/* rpc_client_new_fd makes a client on the connected socket fd. Takes
- * ownership of fd on success (rpc_client_free closes it); on failure fd is
- * still the caller's. opts as for rpc_dial. */
+/* rpc_client_new_fd makes a client on the connected socket fd (made
+ * blocking if it was not). Takes ownership of fd on success
+ * (rpc_client_free closes it); on failure fd is still the caller's. opts as
+ * for rpc_dial. */
 rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
                              rpc_client **out);
 

@@ -5,6 +5,7 @@
  * which replies it sends, in which order. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -408,13 +409,26 @@ END_TEST
 START_TEST(test_client_invalid_arguments)
 {
 	rpc_error *err;
+	rpc_client *c;
 	int64_t r = 0;
+	int fd;
 
 	err = rpc_client_call(client, "Arith.Multiply", NULL, &r, &r);
 	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
 	rpc_error_free(err);
 	err = go_multiply(NULL, 1, 1, &r, NULL);
 	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	rpc_error_free(err);
+	c = client;
+	err = rpc_client_new_fd(-1, NULL, &c);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	ck_assert_ptr_null(c);
+	rpc_error_free(err);
+	fd = dup(srv.fd);
+	close(fd);
+	err = rpc_client_new_fd(fd, NULL, &c);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_IO);
+	ck_assert_int_eq(rpc_error_errno(err), EBADF);
 	rpc_error_free(err);
 }
 END_TEST
@@ -539,8 +553,11 @@ START_TEST(test_client_oversized_reply_ends_connection)
 	rpci_msg msg;
 	rpc_call *c;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* A non-blocking descriptor works too: the client makes it block. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+	                 0);
 	ck_assert_ptr_null(rpc_client_new_fd(sv[0], &opts, &small));
+	ck_assert_int_eq(fcntl(sv[1], F_SETFL, 0), 0);
 	fake_init(&f, sv[1]);
 	ck_assert_ptr_null(rpc_client_go(small, "Echo.Echo", &m_echo, &in,
 	                                 &out, d, NULL));
