@@ -699,6 +699,32 @@ START_TEST(test_error_bad_argument_type)
 }
 END_TEST
 
+START_TEST(test_error_reply_of_wrong_type)
+{
+	rpc_client *c = dial_mode(_i);
+	interop_Args a = args_of(2, 3);
+	interop_Reply r = INTEROP_REPLY_INIT;
+	const rpc_method *add = method_of(&interop_Arith_service, "Add");
+
+	/* Go's String answers a string where we expect a Reply: a local
+	 * decoding error for that call only (Go's client: "reading body
+	 * ..."), not a server error, and the connection stays in step. */
+	rpc_error *err = rpc_client_call(c, "Arith.String", add, &a, &r);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(rpc_error_kind_of(err) != RPC_ERR_SERVER &&
+	                      rpc_error_kind_of(err) != RPC_ERR_SHUTDOWN &&
+	                      rpc_error_kind_of(err) != RPC_ERR_UNEXPECTED_EOF,
+	              "%s: %s: %s", mode_names[_i],
+	              rpc_error_kind_name(rpc_error_kind_of(err)),
+	              rpc_error_message(err));
+	rpc_error_free(err);
+	interop_Reply_init(&r);
+	expect_ok(interop_Arith_Mul(c, &a, &r));
+	ck_assert_int_eq(r.C, 6);
+	rpc_client_free(c);
+}
+END_TEST
+
 START_TEST(test_error_http_wrong_path)
 {
 	rpc_client_options o = {.codec = &rpc_codec_gob};
@@ -1026,6 +1052,7 @@ static Suite *interop_suite(void)
 	tcase_add_loop_test(tc, test_error_handler_texts, 0, N_MODES);
 	tcase_add_loop_test(tc, test_error_unknown_names, 0, N_MODES);
 	tcase_add_loop_test(tc, test_error_bad_argument_type, 0, N_MODES);
+	tcase_add_loop_test(tc, test_error_reply_of_wrong_type, 0, N_MODES);
 	tcase_add_test(tc, test_error_http_wrong_path);
 	suite_add_tcase(s, tc);
 
