@@ -235,7 +235,13 @@ rpc_error *rpci_transport_listen(const char *address, int *fd, char **bound)
 		return rpci_error(RPC_ERR_IO, "rpc: listen %s: %s", address,
 		                  gai_strerror(gai));
 	int last = EADDRNOTAVAIL;
+	/* For an empty host, try IPv6 first: "::" with IPV6_V6ONLY off takes
+	 * IPv4 too, as Go's ":PORT" does. */
+	for (int pass = 0; pass < 2; pass++)
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		bool v6 = ai->ai_family == AF_INET6;
+		if (a.host[0] == '\0' ? v6 != (pass == 0) : pass == 1)
+			continue;
 		int s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		               ai->ai_protocol);
 		if (s < 0) {

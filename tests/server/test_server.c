@@ -457,6 +457,27 @@ START_TEST(test_server_tcp6_calls)
 }
 END_TEST
 
+/* An empty host listens everywhere, dual stack where there is IPv6. */
+START_TEST(test_server_any_address)
+{
+	char addr[64];
+	rpc_client *c = NULL;
+	ck_assert(start_server("tcp::0"));
+	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%d", rpc_listener_port(lis));
+	ck_assert_ptr_null(rpc_dial(addr, NULL, &c));
+	check_multiply(c);
+	rpc_client_free(c);
+	if (strncmp(rpc_listener_address(lis), "tcp:[::]:", 9) == 0) {
+		snprintf(addr, sizeof(addr), "tcp:[::1]:%d",
+		         rpc_listener_port(lis));
+		ck_assert_ptr_null(rpc_dial(addr, NULL, &c));
+		check_multiply(c);
+		rpc_client_free(c);
+	}
+	stop_server();
+}
+END_TEST
+
 START_TEST(test_server_unix_calls)
 {
 	unique_unix_path();
@@ -1402,6 +1423,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_tcp4_calls);
 	tcase_add_test(tc, test_server_tcp6_calls);
 	tcase_add_test(tc, test_server_unix_calls);
+	tcase_add_test(tc, test_server_any_address);
 	tcase_add_test(tc, test_server_handler_error);
 	tcase_add_test(tc, test_server_lookup_error_texts);
 	tcase_add_test(tc, test_server_listen_bad_addresses);
