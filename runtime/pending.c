@@ -1,9 +1,12 @@
 /* pending.c - the pending-call table: seq -> call.
  *
- * Sequence numbers are handed out in order, so seq & mask spreads them
- * without hashing. The table stays at most half full so probes are short;
- * removal shifts later entries of the same run back (no tombstones), so
- * a lookup can always stop at the first empty slot.
+ * Open addressing with Robin Hood linear probing: an entry never sits
+ * further from its home slot (seq & mask) than the entry it passed. Sequence
+ * numbers are handed out in order, so seq & mask spreads them without
+ * hashing and nearly every entry sits at home; a lookup stops at the first
+ * slot whose entry is closer to home than the probe, and a removal shifts
+ * back only the entries displaced behind it (no tombstones), so both stay
+ * O(1) however many calls are in flight. The table stays at most half full.
  */
 #include <stdlib.h>
 
@@ -26,15 +29,32 @@ void rpci_pending_fini(rpci_pending *p)
 	rpci_pending_init(p);
 }
 
+/* pending_dist is how far slot i is from the home of its entry. */
+static size_t pending_dist(const rpci_pending_slot *slots, size_t mask,
+                           size_t i)
+{
+	return (i - ((size_t)slots[i].seq & mask)) & mask;
+}
+
 static void pending_insert(rpci_pending_slot *slots, size_t mask,
                            uint64_t seq, void *val)
 {
-	size_t i = (size_t)seq & mask;
+	rpci_pending_slot e = {seq, val}, t;
+	size_t i = (size_t)seq & mask, d = 0, ed;
 
-	while (slots[i].val != NULL)
-		i = (i + 1) & mask;
-	slots[i].seq = seq;
-	slots[i].val = val;
+	for (;; i = (i + 1) & mask, d++) {
+		if (slots[i].val == NULL) {
+			slots[i] = e;
+			return;
+		}
+		ed = pending_dist(slots, mask, i);
+		if (ed < d) { /* take the slot of an entry nearer home */
+			t = slots[i];
+			slots[i] = e;
+			e = t;
+			d = ed;
+		}
+	}
 }
 
 static bool pending_grow(rpci_pending *p)
@@ -67,22 +87,19 @@ bool rpci_pending_put(rpci_pending *p, uint64_t seq, void *val)
 }
 
 /* pending_remove empties slot i and shifts back the entries after it that
- * would otherwise become unreachable. */
+ * are away from home. */
 static void *pending_remove(rpci_pending *p, size_t i)
 {
 	void *val = p->slots[i].val;
-	size_t j = i, home;
+	size_t j;
 
 	for (;;) {
-		j = (j + 1) & p->mask;
-		if (p->slots[j].val == NULL)
+		j = (i + 1) & p->mask;
+		if (p->slots[j].val == NULL ||
+		    pending_dist(p->slots, p->mask, j) == 0)
 			break;
-		home = (size_t)p->slots[j].seq & p->mask;
-		/* Entry j may move to i unless its home lies in (i, j]. */
-		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
-			p->slots[i] = p->slots[j];
-			i = j;
-		}
+		p->slots[i] = p->slots[j];
+		i = j;
 	}
 	p->slots[i].val = NULL;
 	p->count--;
@@ -91,14 +108,17 @@ static void *pending_remove(rpci_pending *p, size_t i)
 
 void *rpci_pending_take(rpci_pending *p, uint64_t seq)
 {
-	size_t i;
+	size_t i, d;
 
 	if (p->slots == NULL)
 		return NULL;
-	for (i = (size_t)seq & p->mask; p->slots[i].val != NULL;
-	     i = (i + 1) & p->mask)
+	for (i = (size_t)seq & p->mask, d = 0; p->slots[i].val != NULL;
+	     i = (i + 1) & p->mask, d++) {
+		if (pending_dist(p->slots, p->mask, i) < d)
+			break; /* seq would have been placed here */
 		if (p->slots[i].seq == seq)
 			return pending_remove(p, i);
+	}
 	return NULL;
 }
 

@@ -11,8 +11,9 @@
 
 #include "rpc.h"
 
-/* Open addressing with linear probing, keyed by seq; at most half full. A
- * slot is empty when val is NULL. Not locked: the client's mutex guards it. */
+/* Open addressing (Robin Hood linear probing) keyed by seq; at most half
+ * full. A slot is empty when val is NULL. Not locked: the client's mutex
+ * guards it. */
 typedef struct rpci_pending_slot {
 	uint64_t seq;
 	void *val;

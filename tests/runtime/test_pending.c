@@ -1,6 +1,7 @@
 /* test_pending.c - the pending-call table. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pending.h"
 
@@ -122,6 +123,48 @@ START_TEST(test_pending_sliding_window)
 }
 END_TEST
 
+/* Against a plain array as the model: random puts and takes agree. Keys
+ * crowd onto 13 home slots, the worst case for probing. */
+#define KEY(k) ((k) * 4096 + (k) % 13)
+
+START_TEST(test_pending_random_model)
+{
+	static char model[1024];
+	rpci_pending p;
+	unsigned seed = 7;
+	uint64_t key;
+	size_t i, live = 0;
+	void *v;
+
+	memset(model, 0, sizeof model);
+	rpci_pending_init(&p);
+	for (i = 0; i < 200000; i++) {
+		/* Keys spread over 1024 values, many sharing low bits. */
+		key = (uint64_t)(rand_r(&seed) % 1024);
+		if (model[key]) {
+			v = rpci_pending_take(&p, KEY(key));
+			ck_assert_ptr_eq(v, &vals[key]);
+			model[key] = 0;
+			live--;
+		} else if (rand_r(&seed) % 2 == 0) {
+			ck_assert(rpci_pending_put(&p, KEY(key), &vals[key]));
+			model[key] = 1;
+			live++;
+		} else {
+			ck_assert_ptr_null(rpci_pending_take(&p, KEY(key)));
+		}
+		ck_assert_uint_eq(p.count, live);
+	}
+	while ((v = rpci_pending_take_any(&p)) != NULL) {
+		ck_assert_int_eq(model[(char *)v - vals], 1);
+		model[(char *)v - vals] = 0;
+	}
+	for (i = 0; i < sizeof model; i++)
+		ck_assert_int_eq(model[i], 0);
+	rpci_pending_fini(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pending");
@@ -134,6 +177,7 @@ int main(void)
 	tcase_add_test(tc, test_pending_collisions);
 	tcase_add_test(tc, test_pending_take_any_drains);
 	tcase_add_test(tc, test_pending_sliding_window);
+	tcase_add_test(tc, test_pending_random_model);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
