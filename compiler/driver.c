@@ -24,7 +24,7 @@
 #define RPCGEN_VERSION "0.0.0"
 #endif
 
-#define DRIVER_MAX_OUTPUTS 4
+#define DRIVER_MAX_OUTPUTS 5
 
 typedef struct driver_out {
 	const char *path; /* final name */
@@ -138,13 +138,19 @@ int driver_run(const driver_opts *o)
 	if (view == NULL)
 		goto out;
 
+	if (o->emit_go && view_go_add(a, prog, base, o->go_package, view,
+	                              &err) < 0)
+		goto out;
+
 	static const char *const names[][2] = {
 	    {"header.tmpl", ".rpc.h"},
 	    {"source.tmpl", ".rpc.c"},
 	    {"proto.tmpl", ".proto"},
+	    {"go.tmpl", ".rpc.go"},
 	};
-	size_t n_names = o->emit_proto ? 3 : 2;
-	for (size_t i = 0; i < n_names; i++) {
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((i == 2 && !o->emit_proto) || (i == 3 && !o->emit_go))
+			continue;
 		driver_out *d = &outs[n_outs++];
 		d->path = driver_join(
 		    a, o->out_dir, tmpl_printf(a, "%s%s", base, names[i][1]));

@@ -1,5 +1,6 @@
 /* main.c - the rpcgen-c command line. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@ static const char usage_text[] =
     "  -I DIR               search DIR for imports (repeatable; after the\n"
     "                       importing file's folder)\n"
     "  --emit-proto         also write FILE.proto (proto3)\n"
+    "  --emit-go            also write FILE.rpc.go: Go types, a typed\n"
+    "                       net/rpc client and a server interface per\n"
+    "                       service, for a Go peer (standard library only)\n"
+    "  --go-package NAME    the Go package of FILE.rpc.go (default: the\n"
+    "                       IDL package, else the file's base name)\n"
     "  -M, --depfile FILE   write a make-style dependency file\n"
     "  --template-dir DIR   take templates from DIR when present there\n"
     "  -h, --help           show this help and exit\n"
@@ -29,13 +35,44 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 success, 1 bad input, 2 bad usage.\n";
 
+/* main_go_ident tells whether s can name a Go package: an ASCII
+ * identifier, not "_" and not a Go keyword. */
+static bool main_go_ident(const char *s)
+{
+	static const char *const kw[] = {
+	    "break",     "case",    "chan",   "const",       "continue",
+	    "default",   "defer",   "else",   "fallthrough", "for",
+	    "func",      "go",      "goto",   "if",          "import",
+	    "interface", "map",     "package", "range",      "return",
+	    "select",    "struct",  "switch", "type",        "var",
+	};
+	if (s[0] == '\0' || strcmp(s, "_") == 0 || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+		if (strcmp(s, kw[i]) == 0)
+			return false;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_EMIT_PROTO = 256, OPT_TEMPLATE_DIR, OPT_VERSION };
+	enum {
+		OPT_EMIT_PROTO = 256,
+		OPT_EMIT_GO,
+		OPT_GO_PACKAGE,
+		OPT_TEMPLATE_DIR,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {"emit-proto", no_argument, NULL, OPT_EMIT_PROTO},
+	    {"emit-go", no_argument, NULL, OPT_EMIT_GO},
+	    {"go-package", required_argument, NULL, OPT_GO_PACKAGE},
 	    {"depfile", required_argument, NULL, 'M'},
 	    {"template-dir", required_argument, NULL, OPT_TEMPLATE_DIR},
 	    {NULL, 0, NULL, 0},
@@ -72,6 +109,19 @@ int main(int argc, char **argv)
 		case OPT_EMIT_PROTO:
 			o.emit_proto = true;
 			break;
+		case OPT_EMIT_GO:
+			o.emit_go = true;
+			break;
+		case OPT_GO_PACKAGE:
+			if (!main_go_ident(optarg)) {
+				fprintf(stderr,
+				        "rpcgen-c: --go-package '%s' is not a Go "
+				        "package name\n",
+				        optarg);
+				goto usage;
+			}
+			o.go_package = optarg;
+			break;
 		case OPT_TEMPLATE_DIR:
 			o.template_dir = optarg;
 			break;
@@ -90,6 +140,10 @@ int main(int argc, char **argv)
 		fputs(optind == argc ? "rpcgen-c: no input file\n"
 		                     : "rpcgen-c: more than one input file\n",
 		      stderr);
+		goto usage;
+	}
+	if (o.go_package != NULL && !o.emit_go) {
+		fputs("rpcgen-c: --go-package needs --emit-go\n", stderr);
 		goto usage;
 	}
 	o.input = argv[optind];

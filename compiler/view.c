@@ -79,12 +79,17 @@ static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	const char *file = loc && loc->file ? loc->file : b->file->path;
-	int line = loc ? loc->line : 0, col = loc ? loc->col : 0;
-	char *text =
-	    tmpl_printf(b->a, "%s:%d:%d: error: %s\n", file, line, col, msg);
-	tmpl_buf_add(b->err, text, strlen(text));
+	view_diag(b->a, b->err, b->file->path, loc, msg);
 	b->errors++;
+}
+
+void view_diag(tmpl_arena *a, tmpl_buf *err, const char *fallback,
+               const ast_loc *loc, const char *msg)
+{
+	const char *file = loc && loc->file ? loc->file : fallback;
+	int line = loc ? loc->line : 0, col = loc ? loc->col : 0;
+	char *text = tmpl_printf(a, "%s:%d:%d: error: %s\n", file, line, col, msg);
+	tmpl_buf_add(err, text, strlen(text));
 
 	FILE *f = line > 0 ? fopen(file, "r") : NULL;
 	if (f == NULL)
@@ -97,12 +102,12 @@ static void view_error(vbuild *b, const ast_loc *loc, const char *fmt, ...)
 		if (++at == line) {
 			if (whole)
 				src[--n] = '\0';
-			tmpl_buf_add(b->err, src, n);
-			tmpl_buf_add(b->err, "\n", 1);
+			tmpl_buf_add(err, src, n);
+			tmpl_buf_add(err, "\n", 1);
 			for (int i = 1; i < col && (size_t)(i - 1) < n; i++)
-				tmpl_buf_add(
-				    b->err, src[i - 1] == '\t' ? "\t" : " ", 1);
-			tmpl_buf_add(b->err, "^\n", 2);
+				tmpl_buf_add(err, src[i - 1] == '\t' ? "\t" : " ",
+				             1);
+			tmpl_buf_add(err, "^\n", 2);
 			break;
 		}
 		while (!whole && fgets(src, sizeof src, f) != NULL) {
@@ -193,6 +198,11 @@ static const char *c_doc(vbuild *b, const char *doc, const char *indent)
 static const char *proto_doc(vbuild *b, const char *doc, const char *indent)
 {
 	return doc_fmt(b->a, doc, indent, false);
+}
+
+const char *view_line_doc(tmpl_arena *a, const char *doc, const char *indent)
+{
+	return doc_fmt(a, doc, indent, false);
 }
 
 static bool is_c_keyword(const char *s)

@@ -348,8 +348,8 @@ END_TEST
 
 /* ---- golden files -------------------------------------------------------- */
 
-static const char *const goldens[] = {"arith", "all",  "common",
-                                      "nopkg", "base", "imp"};
+static const char *const goldens[] = {"arith", "all", "common", "nopkg",
+                                      "base",  "imp", "kinds"};
 #define N_GOLDENS (int)(sizeof goldens / sizeof goldens[0])
 
 /* compare_file fails with a unified diff when out/name differs from the
@@ -386,18 +386,21 @@ START_TEST(test_golden_outputs_match)
 	scratch s;
 	scratch_init(&s);
 	const char *g = goldens[_i];
-	char *input, *h, *c, *p;
+	char *input, *h, *c, *p, *go;
 	ck_assert_int_ge(asprintf(&input, "%s/%s.rpc", golden_dir(), g), 0);
-	const char *args[] = {"--emit-proto", "-I",  golden_dir(), "-o",
-	                      s.out,          input, NULL};
+	const char *args[] = {"--emit-proto", "--emit-go", "-I", golden_dir(),
+	                      "-o",           s.out,       input, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args), 0);
 	ck_assert_int_ge(asprintf(&h, "%s.rpc.h", g), 0);
 	ck_assert_int_ge(asprintf(&c, "%s.rpc.c", g), 0);
 	ck_assert_int_ge(asprintf(&p, "%s.proto", g), 0);
+	ck_assert_int_ge(asprintf(&go, "%s.rpc.go", g), 0);
 	compare_file(&s, h);
 	compare_file(&s, c);
 	compare_file(&s, p);
-	ck_assert_uint_eq(dir_entries(s.out), 3);
+	compare_file(&s, go);
+	ck_assert_uint_eq(dir_entries(s.out), 4);
+	free(go);
 	free(h);
 	free(c);
 	free(p);
