@@ -1431,9 +1431,31 @@ static void still_serving(e2e_server *s)
 	rpc_client_free(c);
 }
 
+/* The server's log lines, kept for the hostile tests to read. */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[4096];
+
+static void log_line(void *ud, const char *line)
+{
+	(void)ud;
+	pthread_mutex_lock(&log_mu);
+	size_t n = strlen(log_text);
+	snprintf(log_text + n, sizeof(log_text) - n, "%s\n", line);
+	pthread_mutex_unlock(&log_mu);
+}
+
+static bool log_has(const char *text)
+{
+	pthread_mutex_lock(&log_mu);
+	bool has = strstr(log_text, text) != NULL;
+	pthread_mutex_unlock(&log_mu);
+	return has;
+}
+
 static void hostile_start(e2e_server *s)
 {
-	rpc_server_options o = {.max_frame = 4096};
+	rpc_server_options o = {.max_frame = 4096, .log = log_line};
+	log_text[0] = '\0';
 	memset(s, 0, sizeof(*s));
 	s->codec = &rpc_codec_protobuf;
 	slow_reset();
@@ -1488,6 +1510,10 @@ START_TEST(test_e2e_hostile_oversized)
 	raw_write(fd, big, sizeof(big));
 	raw_expect_closed(fd);
 	close(fd);
+	/* the connection closed after the line was logged */
+	ck_assert_msg(log_has("rpc: frame of 4097 bytes exceeds the maximum of "
+	                      "4096"),
+	              "log: %s", log_text);
 	still_serving(&s);
 	server_stop(&s);
 }
@@ -2053,6 +2079,78 @@ START_TEST(test_e2e_roundtrip_callback)
 }
 END_TEST
 
+typedef struct shut_state {
+	atomic_int shutdown, other;
+} shut_state;
+
+static void on_shut(rpc_call *call, void *ud)
+{
+	shut_state *st = ud;
+	const rpc_error *err = rpc_call_error(call);
+	if (err && rpc_error_kind_of(err) == RPC_ERR_SHUTDOWN)
+		atomic_fetch_add(&st->shutdown, 1);
+	else
+		atomic_fetch_add(&st->other, 1);
+	rpc_call_free(call);
+}
+
+/* Freeing a client with calls in flight completes each through its
+ * callback before rpc_client_free returns. */
+START_TEST(test_e2e_callback_on_free)
+{
+	enum { N = 4 };
+	e2e_server s;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t replies[N];
+	shut_state st = {0, 0};
+	rpc_done *d = rpc_done_new_callback(on_shut, &st);
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	args.A = 20000;
+	for (int k = 0; k < N; k++)
+		CALL_OK(e2e_Arith_Slow_go(c, &args, &replies[k], d, NULL));
+	ck_assert(slow_wait_running(N));
+	rpc_client_free(c);
+	ck_assert_int_eq(atomic_load(&st.shutdown), N);
+	ck_assert_int_eq(atomic_load(&st.other), 0);
+	rpc_done_free(d);
+	server_stop(&s);
+}
+END_TEST
+
+/* One done-queue serves calls of two clients speaking different codecs to
+ * two servers. */
+START_TEST(test_e2e_queue_two_clients)
+{
+	e2e_server a, b;
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t ra = 0, rb = 0;
+	rpc_call *ca = NULL, *cb = NULL;
+	rpc_done *q = rpc_done_new_queue();
+	server_start(&a, codecs[_i], T_TCP4, false);
+	server_start(&b, codecs[(_i + 1) % N_CODECS], T_UNIX, false);
+	rpc_client *c1 = client_dial(&a), *c2 = client_dial(&b);
+	args.A = 4;
+	args.B = 5;
+	CALL_OK(e2e_Arith_Multiply_go(c1, &args, &ra, q, &ca));
+	CALL_OK(e2e_Arith_Add_go(c2, &args, &rb, q, &cb));
+	for (int k = 0; k < 2; k++) {
+		rpc_call *done = rpc_done_wait(q, 10000);
+		ck_assert_ptr_nonnull(done);
+		ck_assert(done == ca || done == cb);
+		ck_assert_ptr_null(rpc_call_error(done));
+		rpc_call_free(done);
+	}
+	ck_assert_int_eq(ra, 20);
+	ck_assert_int_eq(rb, 9);
+	rpc_client_free(c1);
+	rpc_client_free(c2);
+	rpc_done_free(q);
+	server_stop(&a);
+	server_stop(&b);
+}
+END_TEST
+
 /* ---- bodies of the wrong type -------------------------------------------- */
 
 START_TEST(test_e2e_error_bad_body)
@@ -2547,6 +2645,8 @@ static Suite *e2e_suite(void)
 	tcase_add_loop_test(tc, test_e2e_roundtrip_go, 0,
 	                    N_CODECS * N_TRANSPORTS);
 	tcase_add_loop_test(tc, test_e2e_roundtrip_callback, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_callback_on_free, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_queue_two_clients, 0, N_CODECS);
 	tcase_add_loop_test(tc, test_e2e_optional_zero, 0, N_CODECS);
 	tcase_add_loop_test(tc, test_e2e_edge_numbers, 0, N_CODECS);
 	suite_add_tcase(s, tc);
