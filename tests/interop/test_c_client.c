@@ -699,6 +699,29 @@ START_TEST(test_error_bad_argument_type)
 }
 END_TEST
 
+START_TEST(test_error_struct_of_wrong_type)
+{
+	rpc_client *c = dial_mode(_i);
+	/* A method that sends a Reply where Go's Arith.Add wants Args. */
+	const rpc_method add_reply = {.name = "Add",
+	                              .args = &interop_Reply_type,
+	                              .reply = &interop_Reply_type};
+	interop_Reply in = INTEROP_REPLY_INIT, r = INTEROP_REPLY_INIT;
+	in.C = 5;
+
+	rpc_error *err = rpc_client_call(c, "Arith.Add", &add_reply, &in, &r);
+	if (_i == MODE_JSON) {
+		/* JSON has no types: {"C":5} is an Args of zeroes to Go. */
+		ck_assert_msg(err == NULL, "%s", rpc_error_message(err));
+		ck_assert_int_eq(r.C, 0);
+	} else {
+		expect_server_error(err, "gob: type mismatch: no fields matched "
+		                         "compiling decoder for Args");
+	}
+	rpc_client_free(c);
+}
+END_TEST
+
 START_TEST(test_error_reply_of_wrong_type)
 {
 	rpc_client *c = dial_mode(_i);
@@ -1052,6 +1075,7 @@ static Suite *interop_suite(void)
 	tcase_add_loop_test(tc, test_error_handler_texts, 0, N_MODES);
 	tcase_add_loop_test(tc, test_error_unknown_names, 0, N_MODES);
 	tcase_add_loop_test(tc, test_error_bad_argument_type, 0, N_MODES);
+	tcase_add_loop_test(tc, test_error_struct_of_wrong_type, 0, N_MODES);
 	tcase_add_loop_test(tc, test_error_reply_of_wrong_type, 0, N_MODES);
 	tcase_add_test(tc, test_error_http_wrong_path);
 	suite_add_tcase(s, tc);
