@@ -36,6 +36,7 @@ enum {
 	LOOP_SCRATCH = 64 * 1024, /* bytes one read may bring */
 	LOOP_TICK_US = 1000,      /* the monitor's period */
 	LOOP_IDLE_TICKS = 200,    /* quiet ticks before the monitor sleeps */
+	LOOP_IDLE_EXIT_S = 5,     /* an extra follower idle this long leaves */
 };
 
 rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
@@ -166,9 +167,20 @@ void *rpci_loop_thread(void *arg)
 	pthread_mutex_lock(&lp->mu);
 	for (;;) {
 		while (!lp->stop && lp->poller_taken) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += LOOP_IDLE_EXIT_S;
 			lp->idle++;
-			pthread_cond_wait(&lp->cv, &lp->mu);
+			int r = pthread_cond_timedwait(&lp->cv, &lp->mu, &ts);
 			lp->idle--;
+			if (r == ETIMEDOUT && !lp->stop && lp->poller_taken &&
+			    lp->idle > 0) {
+				/* another follower is idle too: one spare
+				 * per loop is enough */
+				pthread_mutex_unlock(&lp->mu);
+				rpci_server_thread_exit(srv);
+				return NULL;
+			}
 		}
 		if (lp->stop)
 			break;

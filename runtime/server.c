@@ -51,29 +51,57 @@ void rpci_server_log(rpc_server *srv, const char *fmt, ...)
 	srv->log(srv->log_ud, line);
 }
 
+struct rpci_thread {
+	pthread_t t;
+	bool exited;
+};
+
 bool rpci_server_spawn(rpc_server *srv, rpci_loop *lp)
 {
 	bool ok = false;
 
 	pthread_mutex_lock(&srv->mu);
-	if (srv->n_threads >= srv->max_threads)
+	/* reap threads that left: they hold no lock, so joining is quick */
+	for (size_t i = 0; i < srv->n_threads; i++)
+		if (srv->threads[i].exited) {
+			pthread_join(srv->threads[i].t, NULL);
+			srv->threads[i--] = srv->threads[--srv->n_threads];
+		}
+	if (srv->n_live >= srv->max_threads)
 		goto out;
 	if (srv->n_threads == srv->cap_threads) {
 		size_t cap = srv->cap_threads ? srv->cap_threads * 2 : 8;
-		pthread_t *t = realloc(srv->threads, cap * sizeof(*t));
+		struct rpci_thread *t = realloc(srv->threads, cap * sizeof(*t));
 		if (t == NULL)
 			goto out;
 		srv->threads = t;
 		srv->cap_threads = cap;
 	}
-	if (pthread_create(&srv->threads[srv->n_threads], NULL,
+	srv->threads[srv->n_threads].exited = false;
+	if (pthread_create(&srv->threads[srv->n_threads].t, NULL,
 	                   rpci_loop_thread, lp) != 0)
 		goto out;
 	srv->n_threads++;
+	srv->n_live++;
 	ok = true;
 out:
 	pthread_mutex_unlock(&srv->mu);
 	return ok;
+}
+
+void rpci_server_thread_exit(rpc_server *srv)
+{
+	pthread_t self = pthread_self();
+
+	pthread_mutex_lock(&srv->mu);
+	for (size_t i = 0; i < srv->n_threads; i++)
+		if (!srv->threads[i].exited &&
+		    pthread_equal(srv->threads[i].t, self)) {
+			srv->threads[i].exited = true;
+			srv->n_live--;
+			break;
+		}
+	pthread_mutex_unlock(&srv->mu);
 }
 
 rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
@@ -182,7 +210,7 @@ void rpc_server_free(rpc_server *srv)
 	pthread_join(srv->monitor, NULL);
 	/* the monitor is gone, so n_threads no longer grows */
 	for (size_t i = 0; i < srv->n_threads; i++)
-		pthread_join(srv->threads[i], NULL);
+		pthread_join(srv->threads[i].t, NULL);
 
 	/* 4. free */
 	for (unsigned i = 0; i < srv->n_loops; i++) {

@@ -113,9 +113,9 @@ struct rpc_server {
 	unsigned n_waiters;   /* rpc_server_serve_conn callers */
 	unsigned n_accepting; /* rpc_server_accept callers */
 	struct rpci_accepting *accepting;
-	pthread_t *threads;
+	struct rpci_thread *threads; /* live, and exited but not joined */
 	size_t n_threads, cap_threads;
-	unsigned max_threads;
+	unsigned n_live, max_threads;
 	rpci_http_paths *http;
 
 	/* The monitor thread. mon_mu protects mon_stop; mon_idle is read
@@ -136,6 +136,9 @@ void rpci_server_log(rpc_server *srv, const char *fmt, ...)
 /* rpci_server_spawn starts a loop thread; false when the cap is reached or
  * pthread_create fails. */
 bool rpci_server_spawn(rpc_server *srv, rpci_loop *lp);
+/* rpci_server_thread_exit is the last thing a loop thread that leaves
+ * before shutdown does (its slot is joined by the next spawn). */
+void rpci_server_thread_exit(rpc_server *srv);
 
 /* request.c-like helpers, in conn.c */
 rpci_req *rpci_req_prepare(rpc_server *srv, const rpc_codec *codec,

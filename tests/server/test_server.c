@@ -644,6 +644,51 @@ START_TEST(test_server_thread_cap)
 }
 END_TEST
 
+static int count_threads(void)
+{
+	int n = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Threads started to take over from slow calls leave again when idle. */
+START_TEST(test_server_idle_threads_leave)
+{
+	enum { N = 16 };
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r[N];
+	ck_assert(start_server_opts("tcp:127.0.0.1:0",
+	                            &(rpc_server_options){.threads = 1}));
+	rpc_client *c = dial();
+	int before = count_threads();
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_null(go_sleep(c, 200, i, &r[i], d));
+	for (int i = 0; i < N; i++) {
+		rpc_call *call = rpc_done_wait(d, 10000);
+		ck_assert_ptr_nonnull(call);
+		rpc_call_free(call);
+	}
+	int peak = count_threads();
+	ck_assert_int_gt(peak, before + 2); /* takers-over were started */
+	int now = peak;
+	for (int i = 0; i < 300 && now > before + 2; i++) {
+		usleep(100000);
+		now = count_threads();
+	}
+	ck_assert_int_le(now, before + 2); /* poller plus one spare */
+	check_multiply(c);                 /* and the server still works */
+	rpc_client_free(c);
+	rpc_done_free(d);
+	stop_server();
+}
+END_TEST
+
 enum { STRESS_THREADS = 50, STRESS_CALLS = 1000 };
 static rpc_client *shared_client;
 static atomic_int stress_ok;
@@ -1434,6 +1479,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_out_of_order_replies);
 	tcase_add_test(tc, test_server_many_slow_calls_one_conn);
 	tcase_add_test(tc, test_server_thread_cap);
+	tcase_add_test(tc, test_server_idle_threads_leave);
 	tcase_add_test(tc, test_server_50_threads_1000_calls);
 	tcase_add_test(tc, test_server_many_connections);
 	tcase_add_test(tc, test_server_thousands_of_connections);
