@@ -1700,16 +1700,18 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 	}
 	case PROTOBUF_C_TYPE_FLOAT:
 	case PROTOBUF_C_TYPE_DOUBLE: {
-		char buf[400];
+		char small[64], *buf = small;
 		double v;
 
 		if (!cur_number(&d->c, &text, &len))
 			return dec_kind_error(d, f, true);
-		if (len >= sizeof buf)
-			return dec_number_error(d, text, len, f);
+		if (len >= sizeof small && (buf = malloc(len + 1)) == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
 		memcpy(buf, text, len);
 		buf[len] = '\0';
 		v = json_strtod(buf, f->type == PROTOBUF_C_TYPE_FLOAT);
+		if (buf != small)
+			free(buf);
 		if (isinf(v))
 			return dec_number_error(d, text, len, f);
 		if (f->type == PROTOBUF_C_TYPE_FLOAT)

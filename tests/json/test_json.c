@@ -739,6 +739,16 @@ START_TEST(test_floats_shortest_as_go)
 		ck_assert_ptr_null(dec_params(params, &type_double, &d.base));
 		ck_assert(memcmp(&d.value, &cases[i].v, sizeof(double)) == 0);
 	}
+	/* long spellings are read in full, as in Go: 1 and 600 zeros e-600 */
+	{
+		char params[700];
+
+		memset(params, '0', sizeof params);
+		memcpy(params, "[1", 2);
+		memcpy(params + 602, "e-600]", 7);
+		ck_assert_ptr_null(dec_params(params, &type_double, &d.base));
+		ck_assert(d.value == 1.0);
+	}
 	/* float32 is shortest as a float32, not as a double */
 	ck_assert_ptr_null(dec_params("[{\"F\":0.1,\"Fs\":[3.4028235e+38,1e-7]}]",
 	                              &type_every, &e.base));
