@@ -14,6 +14,8 @@
  * finishes its call, writes its reply and becomes a follower. So a slow
  * handler delays other calls by about one tick, never more.
  *
+ * Followers beyond one per loop leave after idling LOOP_IDLE_EXIT_S.
+ *
  * The monitor sleeps when nothing has run for a while; a poller that starts
  * a call wakes it. in_handler is set under the loop's mutex before the
  * poller looks at mon_idle, and the monitor sets mon_idle before it looks
