@@ -165,7 +165,9 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 	if (err != NULL)
 		goto fail;
 	/* as http.ReadResponse: "PROTO SP STATUS", STATUS to the line end */
-	char *eol = strchr(head, '\n');
+	char *eol = strchr(head, '\n'); /* there: the head ends in one */
+	if (eol == NULL)
+		eol = head + strlen(head);
 	*eol = '\0';
 	if (eol > head && eol[-1] == '\r')
 		eol[-1] = '\0';

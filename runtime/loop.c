@@ -102,7 +102,7 @@ void rpci_loop_stop(rpci_loop *lp)
 static void loop_close_conns(rpci_loop *lp)
 {
 	rpc_server *srv = lp->srv;
-	rpci_conn **v = NULL;
+	rpci_conn **v, *one;
 	size_t n = 0;
 
 	pthread_mutex_lock(&srv->mu);
@@ -119,6 +119,24 @@ static void loop_close_conns(rpci_loop *lp)
 		rpci_conn_call_done(v[i]);
 	}
 	free(v);
+	if (v != NULL)
+		return;
+	/* out of memory: one connection per pass over the list */
+	do {
+		one = NULL;
+		pthread_mutex_lock(&srv->mu);
+		for (rpci_conn *c = srv->conns; c != NULL && one == NULL;
+		     c = c->next)
+			if (c->loop == lp && !c->read_closed) {
+				atomic_fetch_add(&c->active, 1);
+				one = c;
+			}
+		pthread_mutex_unlock(&srv->mu);
+		if (one != NULL) {
+			rpci_conn_read_close(one);
+			rpci_conn_call_done(one);
+		}
+	} while (one != NULL);
 }
 
 /* loop_poll waits for events and queues what they bring. Called by the
