@@ -2021,22 +2021,26 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 		*np = i + 1;
 		if ((err = cur_string(&d->c, &key, NULL, &nul)) != NULL)
 			return err;
+		/* the value first, then the key: Go's order of errors */
+		if (!cur_eat(&d->c, ':')) {
+			free(key);
+			return dec_bad_json();
+		}
+		if (cur_peek(&d->c) == 'n') {
+			cur_skip(&d->c);
+		} else if ((err = dec_one(d, vf, JSON_AT(e, vf->offset, char))) !=
+		           NULL) {
+			free(key);
+			return err;
+		} else if (field_has_flag(vf)) {
+			*JSON_AT(e, vf->quantifier_offset, protobuf_c_boolean) = 1;
+		}
 		err = dec_map_key(d, kf, e, &key, nul);
 		free(key);
 		if (err != NULL)
 			return err;
 		if (field_has_flag(kf))
 			*JSON_AT(e, kf->quantifier_offset, protobuf_c_boolean) = 1;
-		if (!cur_eat(&d->c, ':'))
-			return dec_bad_json();
-		if (cur_peek(&d->c) == 'n') {
-			cur_skip(&d->c);
-			continue;
-		}
-		if ((err = dec_one(d, vf, JSON_AT(e, vf->offset, char))) != NULL)
-			return err;
-		if (field_has_flag(vf))
-			*JSON_AT(e, vf->quantifier_offset, protobuf_c_boolean) = 1;
 	}
 	if (!cur_eat(&d->c, '}'))
 		return dec_bad_json();

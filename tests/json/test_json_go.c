@@ -377,6 +377,7 @@ static const dcase dcases[] = {
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"Counts\":[]}],\"id\":1}"},
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"ByNum\":{\"x\":\"s\"}}],\"id\":1}"},
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"ByU\":{\"-1\":{}}}],\"id\":1}"},
+	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"ByNum\":{\"x\":{}}}],\"id\":1}"},
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"Blob\":\"!!!!\"}],\"id\":1}"},
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"Blob\":\"AQ=\"}],\"id\":1}"},
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"Blob\":5}],\"id\":1}"},
@@ -522,7 +523,7 @@ static void understood(const dcase *dc, rpci_buf *out)
 	st = session_read(&s, dc->json, &msg, &err);
 	if (st == RPCI_READ_AGAIN) {
 		/* the input ended: Go says EOF, or unexpected EOF mid-value */
-		for (p = dc->json; *p == ' '; p++)
+		for (p = dc->json; *p != '\0' && strchr(" \t\r\n", *p); p++)
 			;
 		ck_assert(asprintf(&line, "err %s\n",
 		         *p == '\0' ? "EOF" : "unexpected EOF") >= 0);
