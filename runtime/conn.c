@@ -465,6 +465,11 @@ void rpci_conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 
 bool rpci_write_all(int fd, const uint8_t *p, size_t n)
 {
+	return rpci_write_all_timed(fd, p, n, -1);
+}
+
+bool rpci_write_all_timed(int fd, const uint8_t *p, size_t n, int timeout_ms)
+{
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == ENOTSOCK)
@@ -478,8 +483,9 @@ bool rpci_write_all(int fd, const uint8_t *p, size_t n)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-				return false;
+			int r = poll(&pfd, 1, timeout_ms);
+			if ((r < 0 && errno != EINTR) || r == 0)
+				return false; /* r == 0: timed out */
 			continue;
 		}
 		return false;

@@ -20,6 +20,10 @@
 
 #define HTTP_CONNECTED "200 Connected to Go RPC"
 
+/* The poller writes HTTP responses itself; a client that does not read
+ * one within this long loses it rather than stall the loop. */
+#define HTTP_WRITE_MS 1000
+
 static bool http_send(rpci_conn *c, const char *status, const char *type,
                       const char *body, size_t body_len, bool head_only)
 {
@@ -31,10 +35,12 @@ static bool http_send(rpci_conn *c, const char *status, const char *type,
 	                 "Content-Length: %zu\r\n"
 	                 "Connection: close\r\n\r\n",
 	                 status, type, body_len);
-	if (!rpci_write_all(c->fd, (const uint8_t *)head, (size_t)n))
+	if (!rpci_write_all_timed(c->fd, (const uint8_t *)head, (size_t)n,
+	                          HTTP_WRITE_MS))
 		return false;
 	if (!head_only && body_len > 0)
-		return rpci_write_all(c->fd, (const uint8_t *)body, body_len);
+		return rpci_write_all_timed(c->fd, (const uint8_t *)body,
+		                            body_len, HTTP_WRITE_MS);
 	return true;
 }
 
@@ -82,7 +88,8 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 			return false;
 		}
 		static const char ok[] = "HTTP/1.0 " HTTP_CONNECTED "\n\n";
-		if (!rpci_write_all(c->fd, (const uint8_t *)ok, sizeof(ok) - 1))
+		if (!rpci_write_all_timed(c->fd, (const uint8_t *)ok,
+		                          sizeof(ok) - 1, HTTP_WRITE_MS))
 			return false;
 		*used = head_len;
 		c->mode = RPCI_CONN_RPC;

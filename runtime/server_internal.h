@@ -161,7 +161,11 @@ void rpci_conn_read_close(rpci_conn *c);
 void rpci_conn_reply(rpci_conn *c, rpci_req *req);
 void rpci_conn_flush(rpci_conn *c);
 void rpci_conn_call_done(rpci_conn *c);
+/* rpci_write_all writes p[0..n) to fd, waiting while it would block;
+ * false on error. The _timed form gives up after timeout_ms (-1: never)
+ * without progress. */
 bool rpci_write_all(int fd, const uint8_t *p, size_t n);
+bool rpci_write_all_timed(int fd, const uint8_t *p, size_t n, int timeout_ms);
 
 /* loop.c */
 rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv);
