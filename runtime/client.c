@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,6 +58,9 @@ struct rpc_client {
 	/* The read side, used only by the holder of the reader role. */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
+
+	void (*log)(void *ud, const char *line);
+	void *log_ud;
 
 	pthread_mutex_t wmu; /* protects wbuf, wspare, flushing, wfailed */
 	rpci_buf wbuf;       /* encoded requests not yet written */
@@ -282,6 +286,13 @@ static void client_end(rpc_client *c, rpc_error *err)
 	c->n_async = 0;
 	pthread_cond_signal(&c->rcv); /* the reader thread may exit */
 	pthread_mutex_unlock(&c->mu);
+	if (err != NULL && !closing && c->log != NULL) {
+		char line[512];
+
+		snprintf(line, sizeof line, "rpc: client protocol error: %s",
+		         rpc_error_message(err));
+		c->log(c->log_ud, line);
+	}
 	while ((call = list) != NULL) {
 		list = call->next;
 		call->next = NULL;
@@ -441,6 +452,10 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	if (c == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	c->fd = fd;
+	if (opts != NULL) {
+		c->log = opts->log;
+		c->log_ud = opts->log_ud;
+	}
 	c->codec = opts != NULL && opts->codec != NULL ? opts->codec
 	                                               : &rpc_codec_protobuf;
 	err = c->codec->state_new(false,

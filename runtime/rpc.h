@@ -232,6 +232,12 @@ typedef struct rpc_done rpc_done;
 typedef struct rpc_client_options {
 	const rpc_codec *codec; /* NULL: rpc_codec_protobuf */
 	size_t max_frame;       /* 0: RPC_DEFAULT_MAX_FRAME */
+	/* log receives one line when the connection ends for a reason other
+	 * than end of file or close ("rpc: client protocol error: ...", Go's
+	 * debug log); line is borrowed for the duration of the call. Called
+	 * on the thread reading replies. NULL: the client logs nothing. */
+	void (*log)(void *ud, const char *line);
+	void *log_ud;
 } rpc_client_options;
 
 /* rpc_dial connects to address ("tcp:HOST:PORT", "HOST:PORT",

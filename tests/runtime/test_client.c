@@ -541,9 +541,16 @@ START_TEST(test_client_free_completes_pending)
 }
 END_TEST
 
+static void log_line(void *ud, const char *line)
+{
+	snprintf(ud, 256, "%s", line);
+}
+
 START_TEST(test_client_oversized_reply_ends_connection)
 {
-	rpc_client_options opts = {.max_frame = 64};
+	char logged[256] = "";
+	rpc_client_options opts = {.max_frame = 64, .log = log_line,
+	                           .log_ud = logged};
 	rpc_client *small;
 	rpc_done *d = rpc_done_new_queue();
 	char big[200], *in = "x", *out = NULL;
@@ -576,6 +583,8 @@ START_TEST(test_client_oversized_reply_ends_connection)
 	ck_assert_ptr_null(out);
 	rpc_call_free(c);
 	rpc_client_free(small);
+	ck_assert_str_eq(logged, "rpc: client protocol error: rpc: frame of "
+	                         "219 bytes exceeds the maximum of 64");
 	fake_fini(&f);
 	rpc_done_free(d);
 }
