@@ -2066,12 +2066,38 @@ static rpc_error *dec_field(jdec *d, const ProtobufCFieldDescriptor *f,
 	return err;
 }
 
+/* key_fold_eq compares a JSON key with an ASCII name as Go's decoder
+ * folds case: ASCII letters either way, and the Kelvin sign (U+212A) and
+ * long s (U+017F) for 'k' and 's'. */
+static bool key_fold_eq(const char *key, const char *name)
+{
+	const unsigned char *k = (const unsigned char *)key;
+	const unsigned char *n = (const unsigned char *)name;
+
+	for (; *n != '\0'; n++) {
+		int c = tolower(*n);
+
+		if (c == 'k' && k[0] == 0xE2 && k[1] == 0x84 && k[2] == 0xAA) {
+			k += 3;
+			continue;
+		}
+		if (c == 's' && k[0] == 0xC5 && k[1] == 0xBF) {
+			k += 2;
+			continue;
+		}
+		if (*k == '\0' || *k >= 0x80 || tolower(*k) != c)
+			return false;
+		k++;
+	}
+	return *k == '\0';
+}
+
 /* key_is matches a JSON key to a field's name with its first letter
- * upper-cased (Go's exported name); fold ignores ASCII case. */
+ * upper-cased (Go's exported name); fold: as key_fold_eq. */
 static bool key_is(const char *key, const char *name, bool fold)
 {
 	if (fold)
-		return strcasecmp(key, name) == 0;
+		return key_fold_eq(key, name);
 	if (name[0] == '\0')
 		return key[0] == '\0';
 	return key[0] == toupper((unsigned char)name[0]) &&
@@ -2210,7 +2236,7 @@ static rpc_error *hdr_fields(const uint8_t *p, const uint8_t *end,
 			if (strcmp(key, names[i]) == 0)
 				idx = i;
 		for (i = 0; !nul && idx < 0 && i < 3; i++)
-			if (strcasecmp(key, names[i]) == 0)
+			if (key_fold_eq(key, names[i]))
 				idx = i;
 		free(key);
 		if (!cur_eat(&c, ':'))

@@ -835,6 +835,13 @@ START_TEST(test_keys_match_as_go)
 	ck_assert_str_eq(e.lower, "b");
 	ck_assert_int_eq(e.i, 2);
 	rpc_message_free_contents(&e.base);
+	/* Go folds the Kelvin sign to k and the long s to s */
+	ck_assert_ptr_null(dec_params("[{\"\u212aind\":1,\"\u017f32\":-3,"
+	                              "\"Ki\":9}]",
+	                              &type_every, &e.base));
+	ck_assert_int_eq(e.kind, 1);
+	ck_assert_int_eq(e.s32, -3);
+	rpc_message_free_contents(&e.base);
 }
 END_TEST
 

@@ -349,6 +349,7 @@ static const dcase dcases[] = {
 	{"req", "Args", "{\"method\":\"A.B\",\"params\":[{\"A\":1,\"zz\":[1,{\"x\":null}],\"B\":null}],\"id\":1}"},
 	{"req", "Args", " {\"method\" : \"A.B\" , \"params\" : [ { \"A\" : -7 } , 5 ] , \"id\" : [1] } "},
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"Inner\":null,\"Nums\":[1,null,3],\"Names\":[null,\"a\"],\"Items\":[null]}],\"id\":1}"},
+	{"req", "Everything", "{\"method\":\"A.B\",\"paramſ\":[{\"\u017f32\":5,\"\u212aINDS\":[1],\"ſ64\":6,\"\u212a\":1,\"Kind\u212a\":2}],\"id\":1}"},
 	{"req", "Everything", "{\"method\":\"A.B\",\"params\":[{\"lower\":\"x\",\"LOWER\":\"y\",\"ul\":18446744073709551615,\"Ds\":[1E2,-0.0,2.5e-3],\"Fs\":[0.1,3.4028234e38]}],\"id\":1}"},
 	/* strings: escapes, surrogates, invalid UTF-8, HTML characters */
 	{"req", "string", "{\"method\":\"A.B\",\"params\":[\"\\ud83d\\ude00 \\ud800 x \\u00e9 \\/ \\b\\f <&> \xff\xc3 \xe2\x80\xa9\"],\"id\":1}"},
