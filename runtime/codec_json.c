@@ -16,8 +16,8 @@
  * with the first letter upper-cased, fields in descriptor (number) order,
  * bytes as padded base64, floats in Go's shortest form, strings with Go's
  * HTML-safe escaping, maps with keys sorted, empty lists, maps and bytes as
- * null inside a struct. Decoding matches keys exactly, then ignoring ASCII
- * case, ignores unknown keys, and never truncates: a number out of range of
+ * null inside a struct. Decoding matches keys exactly, then folding case as
+ * Go does, ignores unknown keys, and never truncates: a number out of range of
  * its field, or of the wrong JSON kind, is an error that names the field as
  * Go does. Numbers are kept as their text until a field's type is known, so
  * 64-bit integers are exact.
