@@ -1,14 +1,27 @@
 /* test_e2e.c - end to end through the stubs rpcgen-c generates from
- * e2e.rpc: every kind of argument and reply on every codec and transport
- * (tcp 127.0.0.1, tcp ::1, unix), Go's error texts, registration under
- * another name, out-of-order completion, many threads on one client, a
- * server killed mid-call, close, hostile bytes on raw sockets, HTTP CONNECT
- * and the debug page, and server shutdown with calls in flight.
+ * e2e.rpc. TCases by concern:
+ *   roundtrip    every kind of argument and reply, blocking, _go (done-queue
+ *                and its fd) and callbacks, on every codec x transport
+ *                (tcp 127.0.0.1, tcp ::1, unix); optionals, edge numbers
+ *   limits       big payloads; max_frame on requests and replies
+ *   errors       Go's error texts (unknown service/method, ill-formed,
+ *                handler errors, bad bodies), each on the right call
+ *   registry     register_name, duplicate names
+ *   order        a slow call overtaken by fast ones on one connection
+ *   concurrency  50 threads x 1000 calls on one client, many clients,
+ *                thousands of calls in flight
+ *   connections  dial errors, a client gone mid-call, serve_codec,
+ *                serve_request
+ *   peer_death   a forked server killed mid-call; close
+ *   hostile      raw bytes on sockets (docs/framing.md); a fake server
+ *   http         CONNECT, 405, the debug page, HTTP/RPC mix-ups
+ *   shutdown     rpc_server_free drains calls in flight
  *
  * The server runs in this process (an accept loop on its own thread), except
  * in the kill test where a forked child serves. Raw sockets speak the native
- * framing of docs/framing.md by hand where a test needs bytes no client
- * would send. Under valgrind (RPC_UNDER_VALGRIND=1) the load tests shrink. */
+ * framing by hand where a test needs bytes no client would send. Under
+ * valgrind (RPC_UNDER_VALGRIND=1) the load tests shrink. Every wait is
+ * bounded; no test asserts on time. */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +41,7 @@
 
 #include "e2e.rpc.h"
 
-/* ---- parameters ------------------------------------------------------------ */
+/* ---- parameters ---------------------------------------------------------- */
 
 static const rpc_codec *const codecs[] = {&rpc_codec_protobuf, &rpc_codec_gob,
                                           &rpc_codec_json};
@@ -44,7 +57,7 @@ static bool under_valgrind(void)
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
-/* ---- the handlers ---------------------------------------------------------- */
+/* ---- the handlers -------------------------------------------------------- */
 
 /* Slow's gate: a Slow call waits until released or its A milliseconds
  * pass. slow_notify_fd, when set, gets one byte per Slow call started (the
@@ -287,7 +300,7 @@ static const rpc_method *method(const rpc_service_desc *svc, const char *name)
 	return NULL;
 }
 
-/* ---- fixture: a server accepting on its own thread ------------------------- */
+/* ---- fixture: a server accepting on its own thread ----------------------- */
 
 typedef struct e2e_server {
 	rpc_server *srv;
@@ -410,7 +423,7 @@ static void check_kind(const rpc_error *err, rpc_error_kind kind)
 	              rpc_error_message(err), rpc_error_kind_name(kind));
 }
 
-/* ---- the Everything value -------------------------------------------------- */
+/* ---- the Everything value ------------------------------------------------ */
 
 /* An Everything with every field set, in storage that outlives the call. */
 typedef struct everything_fixture {
@@ -567,7 +580,7 @@ static void everything_check(const e2e_Everything *want,
 		ck_assert(got->MaybeD == want->MaybeD);
 }
 
-/* ---- round trips ------------------------------------------------------------ */
+/* ---- round trips --------------------------------------------------------- */
 
 /* The arguments of one round of Echo calls, and room for the replies. */
 typedef struct echo_round {
@@ -818,7 +831,7 @@ START_TEST(test_e2e_roundtrip_go)
 }
 END_TEST
 
-/* ---- error texts -------------------------------------------------------------- */
+/* ---- error texts --------------------------------------------------------- */
 
 START_TEST(test_e2e_error_unknown_service)
 {
@@ -965,7 +978,7 @@ START_TEST(test_e2e_error_interleaved_seq)
 }
 END_TEST
 
-/* ---- registration ------------------------------------------------------------- */
+/* ---- registration -------------------------------------------------------- */
 
 START_TEST(test_e2e_register_name)
 {
@@ -1021,7 +1034,7 @@ START_TEST(test_e2e_register_duplicate)
 }
 END_TEST
 
-/* ---- out-of-order completion ------------------------------------------------- */
+/* ---- out-of-order completion --------------------------------------------- */
 
 START_TEST(test_e2e_out_of_order)
 {
@@ -1072,7 +1085,7 @@ START_TEST(test_e2e_out_of_order)
 }
 END_TEST
 
-/* ---- many threads, one client ----------------------------------------------- */
+/* ---- many threads, one client -------------------------------------------- */
 
 typedef struct load_arg {
 	rpc_client *c;
@@ -1136,7 +1149,7 @@ START_TEST(test_e2e_many_threads)
 }
 END_TEST
 
-/* ---- the server dies mid-call ------------------------------------------------- */
+/* ---- the server dies mid-call -------------------------------------------- */
 
 /* read_full reads n bytes from fd, waiting up to 10 s for each. */
 static bool read_full(int fd, void *p, size_t n)
@@ -1262,7 +1275,7 @@ START_TEST(test_e2e_server_killed)
 }
 END_TEST
 
-/* ---- close ------------------------------------------------------------------ */
+/* ---- close --------------------------------------------------------------- */
 
 START_TEST(test_e2e_close)
 {
@@ -1313,7 +1326,7 @@ START_TEST(test_e2e_close)
 }
 END_TEST
 
-/* ---- hostile input on raw sockets (native framing) ------------------------ */
+/* ---- hostile input on raw sockets (native framing) ----------------------- */
 
 static int raw_connect(e2e_server *s)
 {
@@ -1677,7 +1690,7 @@ START_TEST(test_e2e_hostile_json_ids)
 }
 END_TEST
 
-/* ---- a fake server: what the client does with odd replies --------------- */
+/* ---- a fake server: what the client does with odd replies ---------------- */
 
 /* frame_make_response is frame_make with an error text. */
 static size_t frame_make_response(uint8_t *out, const char *sm, uint64_t seq,
@@ -1832,7 +1845,7 @@ START_TEST(test_e2e_hostile_garbage_codecs)
 }
 END_TEST
 
-/* ---- HTTP --------------------------------------------------------------------- */
+/* ---- HTTP ---------------------------------------------------------------- */
 
 /* http_get sends request on a new connection and returns the whole
  * response (caller frees). */
@@ -1973,7 +1986,7 @@ START_TEST(test_e2e_http_debug_page)
 }
 END_TEST
 
-/* ---- server shutdown -------------------------------------------------------- */
+/* ---- server shutdown ----------------------------------------------------- */
 
 START_TEST(test_e2e_shutdown_drains)
 {
@@ -2016,7 +2029,7 @@ START_TEST(test_e2e_shutdown_drains)
 }
 END_TEST
 
-/* ---- callbacks ------------------------------------------------------------ */
+/* ---- callbacks ----------------------------------------------------------- */
 
 typedef struct cb_state {
 	pthread_mutex_t mu;
@@ -2177,7 +2190,7 @@ START_TEST(test_e2e_error_bad_body)
 }
 END_TEST
 
-/* ---- sizes and limits ------------------------------------------------------ */
+/* ---- sizes and limits ---------------------------------------------------- */
 
 /* What each codec says of a message over a max_frame of 4096. */
 static const char *const too_big[N_CODECS] = {
@@ -2327,7 +2340,7 @@ START_TEST(test_e2e_limit_client_reply)
 }
 END_TEST
 
-/* ---- more clients, client death, single connections ------------------- */
+/* ---- more clients, client death, single connections ---------------------- */
 
 typedef struct client_arg {
 	e2e_server *s;
@@ -2508,7 +2521,7 @@ START_TEST(test_e2e_serve_request)
 }
 END_TEST
 
-/* ---- edge values ---------------------------------------------------------- */
+/* ---- edge values --------------------------------------------------------- */
 
 /* An optional set to zero: protobuf and JSON keep its presence; gob cannot
  * say "present and zero" and drops it (docs/gob.md), as Go's gob does. */
@@ -2727,7 +2740,7 @@ START_TEST(test_e2e_dial_errors)
 }
 END_TEST
 
-/* ---- the suite -------------------------------------------------------------- */
+/* ---- the suite ----------------------------------------------------------- */
 
 static Suite *e2e_suite(void)
 {
