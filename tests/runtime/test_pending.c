@@ -138,7 +138,7 @@ START_TEST(test_pending_random_model)
 
 	memset(model, 0, sizeof model);
 	rpci_pending_init(&p);
-	for (i = 0; i < 200000; i++) {
+	for (i = 0; i < 50000; i++) {
 		/* Keys spread over 1024 values, many sharing low bits. */
 		key = (uint64_t)(rand_r(&seed) % 1024);
 		if (model[key]) {
