@@ -2740,6 +2740,124 @@ START_TEST(test_e2e_dial_errors)
 }
 END_TEST
 
+/* Blocking handlers hold back no other call: with one event-loop thread,
+ * 32 Slow calls on one connection all run at once, and calls on another
+ * connection are answered meanwhile. */
+START_TEST(test_e2e_blocked_handlers)
+{
+	enum { N = 32 };
+	e2e_server s;
+	rpc_server_options o = {.codec = codecs[_i], .threads = 1};
+	rpc_client_options co = {.codec = codecs[_i]};
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t replies[N];
+	rpc_done *q = rpc_done_new_queue();
+	rpc_client *c1 = NULL, *c2 = NULL;
+	memset(&s, 0, sizeof(s));
+	s.codec = codecs[_i];
+	slow_reset();
+	ck_assert_ptr_null(rpc_server_new(&o, &s.srv));
+	CALL_OK(e2e_Arith_register(s.srv, &arith_impl, NULL));
+	CALL_OK(rpc_listen("tcp:127.0.0.1:0", &s.lis));
+	ck_assert_int_eq(pthread_create(&s.acceptor, NULL, accept_main, &s), 0);
+	s.running = true;
+	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &co, &c1));
+	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &co, &c2));
+	args.A = 20000;
+	for (int k = 0; k < N; k++) {
+		args.B = k;
+		CALL_OK(e2e_Arith_Slow_go(c1, &args, &replies[k], q, NULL));
+	}
+	ck_assert(slow_wait_running(N));
+	check_multiply(c2, 7, 7);
+	check_multiply(c1, 8, 8); /* and on the busy connection too */
+	slow_release();
+	for (int k = 0; k < N; k++) {
+		rpc_call *done = rpc_done_wait(q, 10000);
+		ck_assert_ptr_nonnull(done);
+		ck_assert_ptr_null(rpc_call_error(done));
+		int j = (int)((int64_t *)rpc_call_reply(done) - replies);
+		ck_assert_int_eq(replies[j], j);
+		rpc_call_free(done);
+	}
+	rpc_client_free(c1);
+	rpc_client_free(c2);
+	rpc_done_free(q);
+	server_stop(&s);
+}
+END_TEST
+
+/* A callback may start the next asynchronous call on the same client:
+ * a chain of calls, each started from the previous one's completion. */
+typedef struct chain {
+	rpc_client *c;
+	rpc_done *d;
+	e2e_Args args;
+	int64_t reply;
+	int left, ok;
+	bool failed, finished;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} chain;
+
+static void chain_next(rpc_call *call, void *ud)
+{
+	chain *ch = ud;
+	bool good = rpc_call_error(call) == NULL &&
+	            ch->reply == ch->args.A + ch->args.B;
+	rpc_call_free(call);
+	pthread_mutex_lock(&ch->mu);
+	ch->ok += good;
+	bool more = good && --ch->left > 0;
+	pthread_mutex_unlock(&ch->mu);
+	if (more) {
+		ch->args.A++;
+		rpc_error *err = e2e_Arith_Add_go(ch->c, &ch->args, &ch->reply,
+		                                  ch->d, NULL);
+		if (err == NULL)
+			return;
+		rpc_error_free(err);
+		good = false;
+	}
+	pthread_mutex_lock(&ch->mu);
+	ch->failed = !good;
+	ch->finished = true;
+	pthread_cond_signal(&ch->cv);
+	pthread_mutex_unlock(&ch->mu);
+}
+
+START_TEST(test_e2e_callback_chain)
+{
+	enum { STEPS = 200 };
+	e2e_server s;
+	chain ch = {.left = STEPS, .mu = PTHREAD_MUTEX_INITIALIZER,
+	            .cv = PTHREAD_COND_INITIALIZER};
+	struct timespec until;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	ch.c = client_dial(&s);
+	ch.d = rpc_done_new_callback(chain_next, &ch);
+	e2e_Args_init(&ch.args);
+	ch.args.B = 1000;
+	CALL_OK(e2e_Arith_Add_go(ch.c, &ch.args, &ch.reply, ch.d, NULL));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&ch.mu);
+	while (!ch.finished &&
+	       pthread_cond_timedwait(&ch.cv, &ch.mu, &until) == 0)
+		;
+	bool finished = ch.finished, failed = ch.failed;
+	int ok = ch.ok;
+	pthread_mutex_unlock(&ch.mu);
+	ck_assert(finished);
+	ck_assert(!failed);
+	ck_assert_int_eq(ok, STEPS);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Add"), STEPS);
+	rpc_client_free(ch.c);
+	rpc_done_free(ch.d);
+	server_stop(&s);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------- */
 
 static Suite *e2e_suite(void)
@@ -2798,6 +2916,8 @@ static Suite *e2e_suite(void)
 	tcase_add_loop_test(tc, test_e2e_many_threads, 0, N_CODECS);
 	tcase_add_loop_test(tc, test_e2e_many_clients, 0, N_CODECS);
 	tcase_add_loop_test(tc, test_e2e_many_in_flight, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_blocked_handlers, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_callback_chain, 0, N_CODECS);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("connections");
