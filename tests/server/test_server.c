@@ -1141,6 +1141,86 @@ START_TEST(test_server_peer_leaves_mid_call)
 }
 END_TEST
 
+/* A fixed-seed generator, so a failure replays. */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15u;
+static uint32_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)rnd_state;
+}
+
+/* rnd_blob fills b with noise, often shaped like the start of a frame (a
+ * small length, a plausible header) or of an HTTP request. */
+static size_t rnd_blob(uint8_t *b, size_t cap)
+{
+	size_t n = 1 + rnd() % (cap - 1);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)rnd();
+	switch (rnd() % 4) {
+	case 0: /* a length that fits, then noise */
+		b[0] = b[1] = 0;
+		if (n > 4) {
+			b[2] = (uint8_t)((n - 4) >> 8);
+			b[3] = (uint8_t)(n - 4);
+		}
+		break;
+	case 1: /* a frame header naming a real method, then noise */
+		if (n > 20) {
+			static const char sm[] = "Arith.Multiply";
+			b[0] = b[1] = 0;
+			b[2] = (uint8_t)((n - 4) >> 8);
+			b[3] = (uint8_t)(n - 4);
+			b[4] = sizeof(sm) - 1;
+			memcpy(b + 5, sm, sizeof(sm) - 1);
+		}
+		break;
+	case 2: /* an HTTP-ish line */
+		if (n > 12)
+			memcpy(b, rnd() % 2 ? "CONNECT /_g " : "GET /debug\n\n", 12);
+		break;
+	default:
+		break;
+	}
+	return n;
+}
+
+/* Noise on many connections, plain and HTTP: each gets its documented end
+ * (an answer or a closed connection), and the server keeps serving. */
+START_TEST(test_server_random_bytes)
+{
+	uint8_t blob[600];
+	for (int mode = 0; mode < 2; mode++) {
+		http_mode = mode == 1;
+		ck_assert(start_server_opts("tcp:127.0.0.1:0",
+		                            &(rpc_server_options){.max_frame = 512}));
+		for (int i = 0; i < 150; i++) {
+			raw rw;
+			raw_open(&rw);
+			size_t n = rnd_blob(blob, sizeof(blob));
+			raw_write(&rw, blob, n);
+			if (i % 3 == 0)
+				shutdown(rw.fd, SHUT_WR);
+			if (i % 3 == 0) { /* read to the end: it must come */
+				while (raw_read_bytes(&rw) > 0)
+					rw.len = 0;
+			}
+			raw_close(&rw);
+		}
+		rpc_client *c = NULL;
+		if (http_mode)
+			ck_assert_ptr_null(rpc_dial_http(rpc_listener_address(lis),
+			                                 NULL, NULL, &c));
+		else
+			c = dial();
+		check_multiply(c);
+		rpc_client_free(c);
+		stop_server();
+	}
+}
+END_TEST
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 /* http_get sends a request and returns the whole response (caller frees). */
@@ -1495,6 +1575,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_large_and_split_requests);
 	tcase_add_test(tc, test_server_backpressure);
 	tcase_add_test(tc, test_server_peer_leaves_mid_call);
+	tcase_add_test(tc, test_server_random_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("http");
