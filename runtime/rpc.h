@@ -214,8 +214,12 @@ extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
 
 /* A client is one connection to a server. Any number of threads may make
  * calls on it at once; requests are sent in the order their sequence
- * numbers were given, replies may come back in any order. A reader thread
- * per client receives the replies.
+ * numbers were given, replies may come back in any order. Replies are read
+ * by a reader thread per client, or by a blocking caller itself while no
+ * asynchronous call is pending (which saves two thread switches per call).
+ * A connection the server closes while no call is pending is noticed by
+ * the next call, which fails with RPC_ERR_UNEXPECTED_EOF; calls after that
+ * fail with RPC_ERR_SHUTDOWN.
  *
  * The async contract: a call whose start fails (rpc_client_go returns an
  * error) never completes later. Otherwise the call completes exactly once,
@@ -299,10 +303,11 @@ rpc_done *rpc_done_new_queue(void);
  * completed call, with no library lock held, on the thread reading the
  * client's replies: its reader thread, a thread blocked in rpc_client_call
  * on the same client (which reads for itself when it can), or the thread
- * freeing the client. cb owns call and frees it
- * with rpc_call_free; cb must not block for long, since the client's
- * replies wait for it, and must not make blocking calls on that client. ud is borrowed until rpc_done_free. Returns NULL on
- * out of memory; the caller frees it with rpc_done_free. */
+ * freeing the client. cb owns call and frees it with rpc_call_free. cb must
+ * not block for long, since the client's replies wait for it, and must not
+ * make blocking calls on that client; it may start asynchronous ones. ud is
+ * borrowed until rpc_done_free. Returns NULL on out of memory; the caller
+ * frees it with rpc_done_free. */
 rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
                                 void *ud);
 
