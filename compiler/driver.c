@@ -138,8 +138,8 @@ int driver_run(const driver_opts *o)
 	if (view == NULL)
 		goto out;
 
-	if (o->emit_go && view_go_add(a, prog, base, o->go_package, view,
-	                              &err) < 0)
+	if (o->emit_go &&
+	    view_go_add(a, prog, base, o->go_package, view, &err) < 0)
 		goto out;
 
 	static const char *const names[][2] = {

@@ -40,11 +40,11 @@ static const char usage_text[] =
 static bool main_go_ident(const char *s)
 {
 	static const char *const kw[] = {
-	    "break",     "case",    "chan",   "const",       "continue",
-	    "default",   "defer",   "else",   "fallthrough", "for",
-	    "func",      "go",      "goto",   "if",          "import",
-	    "interface", "map",     "package", "range",      "return",
-	    "select",    "struct",  "switch", "type",        "var",
+	    "break",     "case",   "chan",    "const",       "continue",
+	    "default",   "defer",  "else",    "fallthrough", "for",
+	    "func",      "go",     "goto",    "if",          "import",
+	    "interface", "map",    "package", "range",       "return",
+	    "select",    "struct", "switch",  "type",        "var",
 	};
 	if (s[0] == '\0' || strcmp(s, "_") == 0 || (s[0] >= '0' && s[0] <= '9'))
 		return false;
@@ -114,10 +114,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_GO_PACKAGE:
 			if (!main_go_ident(optarg)) {
-				fprintf(stderr,
-				        "rpcgen-c: --go-package '%s' is not a Go "
-				        "package name\n",
-				        optarg);
+				fprintf(
+				    stderr,
+				    "rpcgen-c: --go-package '%s' is not a Go "
+				    "package name\n",
+				    optarg);
 				goto usage;
 			}
 			o.go_package = optarg;

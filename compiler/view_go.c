@@ -63,11 +63,11 @@ static bool go_same_pkg(const ast_file *x, const ast_file *y)
 static bool go_is_keyword(const char *s)
 {
 	static const char *const kw[] = {
-	    "break",  "case",   "chan",        "const",     "continue",
-	    "default", "defer", "else",        "fallthrough", "for",
-	    "func",   "go",     "goto",        "if",        "import",
-	    "interface", "map", "package",     "range",     "return",
-	    "select", "struct", "switch",      "type",      "var",
+	    "break",     "case",   "chan",    "const",       "continue",
+	    "default",   "defer",  "else",    "fallthrough", "for",
+	    "func",      "go",     "goto",    "if",          "import",
+	    "interface", "map",    "package", "range",       "return",
+	    "select",    "struct", "switch",  "type",        "var",
 	};
 	for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
 		if (strcmp(s, kw[i]) == 0)
@@ -81,10 +81,10 @@ static bool go_is_keyword(const char *s)
 static bool go_plain_param(const char *s)
 {
 	static const char *const taken[] = {
-	    "c",      "rpc",     "err",     "reply",   "args",   "bool",
-	    "byte",   "error",   "float32", "float64", "int32",  "int64",
-	    "string", "uint32",  "uint64",  "new",     "nil",    "true",
-	    "false",  "map",     "len",     "make",    "append", "iota",
+	    "c",      "rpc",    "err",     "reply",   "args",   "bool",
+	    "byte",   "error",  "float32", "float64", "int32",  "int64",
+	    "string", "uint32", "uint64",  "new",     "nil",    "true",
+	    "false",  "map",    "len",     "make",    "append", "iota",
 	};
 	if (s == NULL || s[0] == '\0' || (s[0] >= 'A' && s[0] <= 'Z') ||
 	    s[0] == '_' || go_is_keyword(s))
@@ -179,7 +179,8 @@ static void go_name_add(gbuild *b, const char *n, const ast_loc *loc)
 	if (b->n_names == b->cap_names) {
 		b->cap_names = b->cap_names ? 2 * b->cap_names : 32;
 		const char **nn = tmpl_alloc(b->a, b->cap_names * sizeof *nn);
-		const ast_loc **nl = tmpl_alloc(b->a, b->cap_names * sizeof *nl);
+		const ast_loc **nl =
+		    tmpl_alloc(b->a, b->cap_names * sizeof *nl);
 		if (b->n_names) {
 			memcpy(nn, b->names, b->n_names * sizeof *nn);
 			memcpy(nl, b->locs, b->n_names * sizeof *nl);
@@ -209,10 +210,11 @@ static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 			         f->name);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(names[i], names[j]) == 0)
-				go_error(b, &f->loc,
-				         "fields '%s' and '%s' are both '%s' in "
-				         "Go, gob and JSON",
-				         d->fields[j].name, f->name, names[i]);
+				go_error(
+				    b, &f->loc,
+				    "fields '%s' and '%s' are both '%s' in "
+				    "Go, gob and JSON",
+				    d->fields[j].name, f->name, names[i]);
 	}
 	/* gofmt aligns the types of a run of fields that no comment line
 	 * interrupts */
@@ -302,7 +304,8 @@ static void go_types_of(gbuild *b, const ast_file *f, tmpl_val *list)
 	}
 }
 
-/* ---- which files ---------------------------------------------------------- */
+/* ---- which files ----------------------------------------------------------
+ */
 
 static size_t go_index(const gbuild *b, const ast_file *f)
 {
@@ -370,11 +373,12 @@ static void go_service(gbuild *b, const ast_decl *d, tmpl_val *o)
 		if (m->n_params != 2)
 			continue; /* view_build has reported it */
 		if (!go_exported(m->name))
-			go_error(b, &m->loc,
-			         "method name '%s' is not exported in Go: a Go "
-			         "net/rpc server serves only methods that start "
-			         "with an upper-case letter",
-			         m->name);
+			go_error(
+			    b, &m->loc,
+			    "method name '%s' is not exported in Go: a Go "
+			    "net/rpc server serves only methods that start "
+			    "with an upper-case letter",
+			    m->name);
 		if (strcmp(m->name, "Client") == 0)
 			go_error(b, &m->loc,
 			         "method name 'Client' clashes with the "
@@ -382,10 +386,10 @@ static void go_service(gbuild *b, const ast_decl *d, tmpl_val *o)
 			         s);
 		const ast_param *pa = &m->params[0], *pr = &m->params[1];
 		const char *an = go_plain_param(pa->name) ? pa->name : "args";
-		const char *rn = go_plain_param(pr->name) &&
-		                         strcmp(pr->name, an) != 0
-		                     ? pr->name
-		                     : "reply";
+		const char *rn =
+		    go_plain_param(pr->name) && strcmp(pr->name, an) != 0
+		        ? pr->name
+		        : "reply";
 		if (strcmp(an, rn) == 0)
 			an = "args";
 		bool rs = go_is_struct(pr->type);
@@ -468,9 +472,10 @@ int view_go_add(tmpl_arena *a, const idl_program *prog, const char *base,
 			    f->package, slash ? slash + 1 : f->path,
 			    go_upper1(a, f->package));
 		else
-			tmpl_set_strf(a, fo, "gf_note",
-			              "// Types of %s (no package), copied here.",
-			              slash ? slash + 1 : f->path);
+			tmpl_set_strf(
+			    a, fo, "gf_note",
+			    "// Types of %s (no package), copied here.",
+			    slash ? slash + 1 : f->path);
 		go_types_of(&b, f, tmpl_set_list(a, fo, "gf_types"));
 	}
 
@@ -478,7 +483,6 @@ int view_go_add(tmpl_arena *a, const idl_program *prog, const char *base,
 	for (size_t i = 0; i < file->n_decls; i++)
 		if (file->decls[i]->kind == AST_SERVICE)
 			go_service(&b, file->decls[i], tmpl_push(a, services));
-	tmpl_set_bool(a, view, "go_has_services",
-	              tmpl_list_len(services) > 0);
+	tmpl_set_bool(a, view, "go_has_services", tmpl_list_len(services) > 0);
 	return b.errors ? -1 : 0;
 }

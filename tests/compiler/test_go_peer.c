@@ -154,8 +154,7 @@ static rpc_error *h_tally(void *self, const all_Everything *e,
 	return NULL;
 }
 
-static rpc_error *h_move(void *self, const common_Point *p,
-                         common_Point *reply)
+static rpc_error *h_move(void *self, const common_Point *p, common_Point *reply)
 {
 	(void)self;
 	reply->X = p->X + 1;
@@ -223,8 +222,8 @@ static int run_wait(const char *const *argv, const char *out_path)
 		return -1;
 	if (pid == 0) {
 		if (out_path != NULL) {
-			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC,
-			              0666);
+			int fd =
+			    open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 			if (fd < 0)
 				_exit(127);
 			dup2(fd, 1);
@@ -426,8 +425,11 @@ START_TEST(test_our_client_calls_go_server_over_gob)
 	struct {
 		const char *k;
 		int64_t want;
-	} want[] = {{"inner", 15}, {"where", 3}, {"paint", 1},
-	            {"nums", 2},   {"maybe", 11}};
+	} want[] = {{"inner", 15},
+	            {"where", 3},
+	            {"paint", 1},
+	            {"nums", 2},
+	            {"maybe", 11}};
 	int found = 0;
 	for (size_t i = 0; i < t.n_value; i++) {
 		for (size_t j = 0; j < sizeof want / sizeof want[0]; j++) {
@@ -497,9 +499,8 @@ static int build_peer(const char *go)
 	char input[600], peer_go[600];
 	snprintf(input, sizeof input, "%s/all.rpc", golden);
 	snprintf(peer_go, sizeof peer_go, "%s/peer.go", peer_dir);
-	const char *gen[] = {rpcgen, "--emit-go", "--go-package", "main",
-	                     "-I",   golden,      "-o",           peer_dir,
-	                     input,  NULL};
+	const char *gen[] = {rpcgen, "--emit-go", "--go-package", "main", "-I",
+	                     golden, "-o",        peer_dir,       input,  NULL};
 	if (run_wait(gen, NULL) != 0) {
 		fputs("rpcgen-c --emit-go failed\n", stderr);
 		return -1;
