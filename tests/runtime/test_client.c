@@ -682,6 +682,74 @@ START_TEST(test_client_callbacks)
 }
 END_TEST
 
+/* Callbacks that start the next call: 64 chains of 100 calls each. */
+typedef struct chain_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	rpc_done *d;
+	int64_t replies[64];
+	int left[64];
+	int finished;
+	int errors;
+} chain_state;
+
+static void on_chain(rpc_call *call, void *ud)
+{
+	chain_state *s = ud;
+	int64_t *r = rpc_call_reply(call);
+	int k = (int)(r - s->replies);
+	bool ok = rpc_call_error(call) == NULL &&
+	          *r == (int64_t)k * s->left[k];
+
+	rpc_call_free(call);
+	pthread_mutex_lock(&s->mu);
+	if (!ok)
+		s->errors++;
+	pthread_mutex_unlock(&s->mu);
+	if (--s->left[k] > 0) {
+		rpc_error *err = go_multiply(s->d, k, s->left[k], r, NULL);
+
+		if (err == NULL)
+			return;
+		rpc_error_free(err);
+		ok = false;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!ok)
+		s->errors++;
+	s->finished++;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+START_TEST(test_client_callback_chains)
+{
+	chain_state s = {.finished = 0};
+	int k;
+
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	s.d = rpc_done_new_callback(on_chain, &s);
+	ck_assert_ptr_nonnull(s.d);
+	start_echo();
+	for (k = 0; k < 64; k++) {
+		s.left[k] = 100;
+		ck_assert_ptr_null(go_multiply(s.d, k, s.left[k], &s.replies[k],
+		                               NULL));
+	}
+	pthread_mutex_lock(&s.mu);
+	while (s.finished < 64)
+		pthread_cond_wait(&s.cv, &s.mu);
+	pthread_mutex_unlock(&s.mu);
+	ck_assert_int_eq(s.errors, 0);
+	rpc_client_free(client);
+	client = NULL;
+	rpc_done_free(s.d);
+	pthread_cond_destroy(&s.cv);
+	pthread_mutex_destroy(&s.mu);
+}
+END_TEST
+
 /* ---- concurrency --------------------------------------------------------- */
 
 #define N_THREADS 50
@@ -872,6 +940,7 @@ static Suite *client_suite(void)
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
 	tcase_add_test(tc, test_client_done_fd_polling);
 	tcase_add_test(tc, test_client_callbacks);
+	tcase_add_test(tc, test_client_callback_chains);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");
