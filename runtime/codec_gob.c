@@ -55,10 +55,11 @@ static rpc_error *gob_err(const char *fmt, const char *a, const char *b)
 
 static rpc_error *gob_bad(void)
 {
-	return rpci_error(RPC_ERR_PROTOCOL, "gob: truncated or malformed value");
+	return rpci_error(RPC_ERR_PROTOCOL,
+	                  "gob: truncated or malformed value");
 }
 
-/* ---- state ------------------------------------------------------------------ */
+/* ---- state --------------------------------------------------------------- */
 
 static rpc_error *gob_state_new(bool server, size_t max_frame, void **state)
 {
@@ -98,7 +99,7 @@ static void gob_msg_clear(void *state, rpci_msg *msg)
 	memset(msg, 0, sizeof *msg);
 }
 
-/* ---- reading the stream ------------------------------------------------------- */
+/* ---- reading the stream -------------------------------------------------- */
 
 /* frame_count reads a message's byte count: 1 (ok), 0 (need more), -1. */
 static int frame_count(const uint8_t *in, size_t len, uint64_t *count,
@@ -164,16 +165,19 @@ static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
 			dst = &msg->error;
 		if (dst != NULL) {
 			if (wf->id != GOB_ID_STRING)
-				return gob_err("gob: header field %s is not a string%s",
-				               wf->name, "");
+				return gob_err(
+				    "gob: header field %s is not a string%s",
+				    wf->name, "");
 			free(*dst);
 			*dst = NULL;
 			if (!gob_read_string(r, dst, &oom))
-				return oom ? rpci_error(RPC_ERR_NOMEM, NULL) : gob_bad();
+				return oom ? rpci_error(RPC_ERR_NOMEM, NULL)
+				           : gob_bad();
 		} else if (strcmp(wf->name, "Seq") == 0) {
 			if (wf->id != GOB_ID_UINT)
-				return gob_err("gob: header field %s is not a uint%s",
-				               wf->name, "");
+				return gob_err(
+				    "gob: header field %s is not a uint%s",
+				    wf->name, "");
 			if (!gob_read_uint(r, &msg->seq))
 				return gob_bad();
 		} else if ((err = gob_skip(&s->rt, wf->id, r, 1)) != NULL) {
@@ -193,8 +197,9 @@ static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
  * definitions, so that a peer cannot make us buffer without end. */
 static size_t gob_call_limit(const gob_state *s)
 {
-	return s->max_frame > SIZE_MAX - GOB_CALL_SLACK ? SIZE_MAX
-	                                               : s->max_frame + GOB_CALL_SLACK;
+	return s->max_frame > SIZE_MAX - GOB_CALL_SLACK
+	           ? SIZE_MAX
+	           : s->max_frame + GOB_CALL_SLACK;
 }
 
 /* gob_message_at parses the message at in[pos..len): 1 with its type id and
@@ -214,15 +219,17 @@ static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
 	if (rc == 0)
 		return 0;
 	if (count == 0 || count > s->max_frame) {
-		*err = rpci_error(RPC_ERR_PROTOCOL,
-		                  "gob: message length %llu out of range (limit %zu)",
-		                  (unsigned long long)count, s->max_frame);
+		*err = rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "gob: message length %llu out of range (limit %zu)",
+		    (unsigned long long)count, s->max_frame);
 		return -1;
 	}
 	if (*pos + hdr + count > gob_call_limit(s)) {
-		*err = rpci_error(RPC_ERR_PROTOCOL,
-		                  "gob: call of more than %zu bytes (limit %zu)",
-		                  gob_call_limit(s), s->max_frame);
+		*err =
+		    rpci_error(RPC_ERR_PROTOCOL,
+		               "gob: call of more than %zu bytes (limit %zu)",
+		               gob_call_limit(s), s->max_frame);
 		return -1;
 	}
 	if (count > len - *pos - hdr)
@@ -291,7 +298,7 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 	return RPCI_READ_OK;
 }
 
-/* ---- decoding bodies ---------------------------------------------------------- */
+/* ---- decoding bodies ----------------------------------------------------- */
 
 static size_t gob_elem_size(const ProtobufCFieldDescriptor *f)
 {
@@ -318,7 +325,8 @@ static size_t gob_elem_size(const ProtobufCFieldDescriptor *f)
 
 static bool gob_has_flag(const ProtobufCFieldDescriptor *f)
 {
-	return f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0 &&
+	return f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	       f->quantifier_offset != 0 &&
 	       (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0 &&
 	       f->type != PROTOBUF_C_TYPE_STRING &&
 	       f->type != PROTOBUF_C_TYPE_MESSAGE;
@@ -426,8 +434,9 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		if (!gob_read_bytes(r, &bytes, &n))
 			return gob_bad();
 		if (memchr(bytes, '\0', n) != NULL)
-			return gob_err("gob: string with a NUL byte in field %s%s",
-			               f->name, "");
+			return gob_err(
+			    "gob: string with a NUL byte in field %s%s",
+			    f->name, "");
 		sp = p;
 		if (*sp != NULL && *sp != protobuf_c_empty_string &&
 		    *sp != f->default_value)
@@ -446,7 +455,8 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		bd = p;
 		if (bd->data != NULL &&
 		    (f->default_value == NULL ||
-		     ((const ProtobufCBinaryData *)f->default_value)->data != bd->data))
+		     ((const ProtobufCBinaryData *)f->default_value)->data !=
+		         bd->data))
 			free(bd->data);
 		bd->data = NULL;
 		bd->len = 0;
@@ -462,11 +472,13 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		if (w == NULL || w->kind != GOB_K_STRUCT)
 			return gob_mismatch(s, f, wid);
 		mp = p;
-		if (*mp == NULL && (*mp = rpci_message_new(f->descriptor)) == NULL)
+		if (*mp == NULL &&
+		    (*mp = rpci_message_new(f->descriptor)) == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		return dec_struct(s, w, *mp, r, depth + 1);
 	default:
-		return gob_err("gob: field %s has an unsupported type%s", f->name, "");
+		return gob_err("gob: field %s has an unsupported type%s",
+		               f->name, "");
 	}
 }
 
@@ -542,21 +554,24 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 	rpc_error *err;
 
 	if (depth > GOB_MAX_DEPTH)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: value nested too deep");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: value nested too deep");
 	if (gob_map_entry(f, &kf, &vf)) {
 		if (w == NULL || w->kind != GOB_K_MAP)
 			return gob_mismatch(s, f, wid);
 		return dec_map(s, w, f, kf, vf, m, r, depth);
 	}
 	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-		if (w == NULL || (w->kind != GOB_K_SLICE && w->kind != GOB_K_ARRAY))
+		if (w == NULL ||
+		    (w->kind != GOB_K_SLICE && w->kind != GOB_K_ARRAY))
 			return gob_mismatch(s, f, wid);
 		return dec_list(s, w, f, m, r, depth);
 	}
 	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
 	    *AT(m, f->quantifier_offset, uint32_t) != 0)
-		return gob_err("gob: field %s: another member of its oneof is set%s",
-		               f->name, "");
+		return gob_err(
+		    "gob: field %s: another member of its oneof is set%s",
+		    f->name, "");
 	if ((err = dec_elem(s, wid, f, AT(m, f->offset, void), r, depth)))
 		return err;
 	gob_mark_present(f, m);
@@ -570,7 +585,8 @@ dec_lookup(const ProtobufCMessageDescriptor *d, const char *name, int64_t k)
 {
 	unsigned i;
 
-	if (k < (int64_t)d->n_fields && gob_exported_matches(name, d->fields[k].name))
+	if (k < (int64_t)d->n_fields &&
+	    gob_exported_matches(name, d->fields[k].name))
 		return &d->fields[k];
 	for (i = 0; i < d->n_fields; i++)
 		if (gob_exported_matches(name, d->fields[i].name))
@@ -588,7 +604,8 @@ static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
 	int rc;
 
 	if (depth > GOB_MAX_DEPTH)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: value nested too deep");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: value nested too deep");
 	while ((rc = body_next(r, &f, w->n_fields)) == 1) {
 		wf = &w->fields[f];
 		pf = dec_lookup(m->descriptor, wf->name, f);
@@ -623,15 +640,17 @@ static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 	w = gob_rtable_find(&s->rt, b->id);
 	if (t->form == RPC_FORM_MESSAGE) {
 		if (w == NULL || w->kind != GOB_K_STRUCT)
-			return gob_err("gob: type mismatch: received %s, want struct %s",
-			               gob_type_name(&s->rt, b->id), t->name);
+			return gob_err(
+			    "gob: type mismatch: received %s, want struct %s",
+			    gob_type_name(&s->rt, b->id), t->name);
 		err = dec_struct(s, w, dst, &r, 0);
 	} else if ((f = rpci_value_field(t)) == NULL) {
-		return rpci_error(RPC_ERR_INVALID, "gob: type %s has no field 1",
-		                  t->name);
+		return rpci_error(RPC_ERR_INVALID,
+		                  "gob: type %s has no field 1", t->name);
 	} else if (w != NULL && w->kind == GOB_K_STRUCT) {
-		return gob_err("gob: type mismatch: received struct %s, want %s",
-		               gob_type_name(&s->rt, b->id), t->name);
+		return gob_err(
+		    "gob: type mismatch: received struct %s, want %s",
+		    gob_type_name(&s->rt, b->id), t->name);
 	} else if (!gob_read_uint(&r, &delta) || delta != 0) {
 		return gob_err("gob: corrupted bare value of type %s%s",
 		               gob_type_name(&s->rt, b->id), "");
@@ -646,15 +665,14 @@ static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 	return err;
 }
 
-/* ---- encoding --------------------------------------------------------------- */
+/* ---- encoding ------------------------------------------------------------ */
 
 static rpc_error *gob_nomem(void)
 {
 	return rpci_error(RPC_ERR_NOMEM, NULL);
 }
 
-static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m,
-                             int depth);
+static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m, int depth);
 
 static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
                            const void *p, int depth)
@@ -694,19 +712,22 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		break;
 	case PROTOBUF_C_TYPE_STRING:
 		str = *(const char *const *)p;
-		ok = str ? gob_put_bytes(b, str, strlen(str)) : gob_put_uint(b, 0);
+		ok = str ? gob_put_bytes(b, str, strlen(str))
+		         : gob_put_uint(b, 0);
 		break;
 	case PROTOBUF_C_TYPE_BYTES:
 		bd = p;
 		if (bd->len > 0 && bd->data == NULL)
-			return gob_err("gob: field %s: bytes without data%s", f->name,
-			               "");
+			return gob_err("gob: field %s: bytes without data%s",
+			               f->name, "");
 		ok = gob_put_bytes(b, bd->data, bd->len);
 		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
-		return enc_struct(b, *(const ProtobufCMessage *const *)p, depth + 1);
+		return enc_struct(b, *(const ProtobufCMessage *const *)p,
+		                  depth + 1);
 	default:
-		return gob_err("gob: field %s has an unsupported type%s", f->name, "");
+		return gob_err("gob: field %s has an unsupported type%s",
+		               f->name, "");
 	}
 	return ok ? NULL : gob_nomem();
 }
@@ -723,25 +744,29 @@ static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 	const char *arr;
 
 	if (depth > GOB_MAX_DEPTH)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: message nested too deep");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: message nested too deep");
 	if (f->label != PROTOBUF_C_LABEL_REPEATED)
 		return enc_elem(b, f, AT(m, f->offset, const void), depth);
 	n = *AT(m, f->quantifier_offset, const size_t);
 	arr = *AT(m, f->offset, const char *const);
 	if (n > 0 && arr == NULL)
-		return gob_err("gob: field %s: elements missing%s", f->name, "");
+		return gob_err("gob: field %s: elements missing%s", f->name,
+		               "");
 	if (!gob_put_uint(b, n))
 		return gob_nomem();
 	if (gob_map_entry(f, &kf, &vf)) {
 		for (k = 0; k < n; k++) {
 			e = ((const ProtobufCMessage *const *)arr)[k];
 			if (e == NULL)
-				return gob_err("gob: field %s: NULL map entry%s",
-				               f->name, "");
-			if ((err = enc_elem(b, kf, AT(e, kf->offset, const void),
-			                    depth)) ||
-			    (err = enc_elem(b, vf, AT(e, vf->offset, const void),
-			                    depth)))
+				return gob_err(
+				    "gob: field %s: NULL map entry%s", f->name,
+				    "");
+			if ((err =
+			         enc_elem(b, kf, AT(e, kf->offset, const void),
+			                  depth)) ||
+			    (err = enc_elem(
+			         b, vf, AT(e, vf->offset, const void), depth)))
 				return err;
 		}
 		return NULL;
@@ -764,7 +789,8 @@ static bool enc_present(const ProtobufCFieldDescriptor *f, const void *m)
 		return false;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		return *AT(m, f->quantifier_offset, const size_t) > 0;
-	if (gob_has_flag(f) && !*AT(m, f->quantifier_offset, const protobuf_c_boolean))
+	if (gob_has_flag(f) &&
+	    !*AT(m, f->quantifier_offset, const protobuf_c_boolean))
 		return false;
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT64:
@@ -799,7 +825,8 @@ static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m, int depth)
 	unsigned i;
 
 	if (depth > GOB_MAX_DEPTH)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: message nested too deep");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: message nested too deep");
 	if (m != NULL) {
 		d = m->descriptor;
 		for (i = 0; i < d->n_fields; i++) {
@@ -848,8 +875,8 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 		return gob_send_value(s, id, out);
 	}
 	if ((f = rpci_value_field(t)) == NULL)
-		return rpci_error(RPC_ERR_INVALID, "gob: type %s has no field 1",
-		                  t->name);
+		return rpci_error(RPC_ERR_INVALID,
+		                  "gob: type %s has no field 1", t->name);
 	id = gob_stable_field(&s->st, f, true);
 	if (!gob_put_int(&s->value, id) || !gob_put_uint(&s->value, 0))
 		return gob_nomem();
@@ -870,18 +897,21 @@ static rpc_error *gob_write(void *state, const rpci_header *h,
 	int64_t id;
 
 	s->st.gen++;
-	id = gob_stable_special(&s->st, s->server ? GOB_S_RESPONSE : GOB_S_REQUEST);
+	id = gob_stable_special(&s->st,
+	                        s->server ? GOB_S_RESPONSE : GOB_S_REQUEST);
 	v->len = 0;
 	if (!gob_put_int(v, id))
 		goto nomem;
 	if (h->service_method != NULL && h->service_method[0] != '\0') {
 		if (!gob_put_uint(v, 1) ||
-		    !gob_put_bytes(v, h->service_method, strlen(h->service_method)))
+		    !gob_put_bytes(v, h->service_method,
+		                   strlen(h->service_method)))
 			goto nomem;
 		last = 0;
 	}
 	if (h->seq != 0) {
-		if (!gob_put_uint(v, (uint64_t)(1 - last)) || !gob_put_uint(v, h->seq))
+		if (!gob_put_uint(v, (uint64_t)(1 - last)) ||
+		    !gob_put_uint(v, h->seq))
 			goto nomem;
 		last = 1;
 	}
@@ -907,11 +937,11 @@ fail:
 }
 
 const rpc_codec rpc_codec_gob = {
-	.name = "gob",
-	.state_new = gob_state_new,
-	.state_free = gob_state_free,
-	.read = gob_read,
-	.read_body = gob_read_body,
-	.msg_clear = gob_msg_clear,
-	.write = gob_write,
+    .name = "gob",
+    .state_new = gob_state_new,
+    .state_free = gob_state_free,
+    .read = gob_read,
+    .read_body = gob_read_body,
+    .msg_clear = gob_msg_clear,
+    .write = gob_write,
 };

@@ -28,10 +28,10 @@ enum {
 	GOB_FIRST_USER_ID = 64, /* user ids are > 64, as Go assigns them */
 };
 
-#define GOB_MAX_DEPTH 100   /* nesting bound for decoding and encoding */
-#define GOB_MAX_TYPES 4096  /* type definitions accepted per stream */
+#define GOB_MAX_DEPTH 100  /* nesting bound for decoding and encoding */
+#define GOB_MAX_TYPES 4096 /* type definitions accepted per stream */
 
-/* ---- numbers ------------------------------------------------------------ */
+/* ---- numbers ------------------------------------------------------------- */
 
 /* A cursor over bytes that are all present. The read functions return
  * false when the value is truncated or malformed; pos is then unspecified. */
@@ -121,11 +121,11 @@ typedef enum gob_skind {
 typedef struct gob_stype {
 	gob_skind kind;
 	const ProtobufCMessageDescriptor *desc; /* GOB_S_MESSAGE */
-	char *go;     /* slices and maps: the Go spelling (identity) */
-	char *name;   /* CommonType.Name as Go would send it */
-	int64_t id;   /* 0 while the elements are being built */
-	int64_t elem; /* slices, maps */
-	int64_t key;  /* maps */
+	char *go;      /* slices and maps: the Go spelling (identity) */
+	char *name;    /* CommonType.Name as Go would send it */
+	int64_t id;    /* 0 while the elements are being built */
+	int64_t elem;  /* slices, maps */
+	int64_t key;   /* maps */
 	unsigned sent; /* 0, or the write generation that sent it */
 } gob_stype;
 

@@ -24,7 +24,7 @@
 
 #include "gob.h"
 
-/* ---- numbers ------------------------------------------------------------ */
+/* ---- numbers ------------------------------------------------------------- */
 
 bool gob_read_uint(gob_reader *r, uint64_t *v)
 {
@@ -55,7 +55,7 @@ bool gob_read_int(gob_reader *r, int64_t *v)
 	if (!gob_read_uint(r, &u))
 		return false;
 	if (u & 1)
-		*v = (int64_t)~(u >> 1);
+		*v = (int64_t) ~(u >> 1);
 	else
 		*v = (int64_t)(u >> 1);
 	return true;
@@ -167,7 +167,7 @@ bool gob_message(rpci_buf *out, const rpci_buf *body)
 	       rpci_buf_append(out, body->data, body->len);
 }
 
-/* ---- types received ------------------------------------------------------- */
+/* ---- types received ------------------------------------------------------ */
 
 enum { DEF_OK = 0, DEF_BAD = -1, DEF_OOM = -2 };
 
@@ -266,7 +266,9 @@ static int def_struct(gob_reader *r, gob_wtype *w)
 static int def_composite(gob_reader *r, gob_wtype *w)
 {
 	int64_t f = -1, v;
-	int64_t max = w->kind == GOB_K_OPAQUE ? 0 : w->kind == GOB_K_SLICE ? 1 : 2;
+	int64_t max = w->kind == GOB_K_OPAQUE  ? 0
+	              : w->kind == GOB_K_SLICE ? 1
+	                                       : 2;
 	int rc;
 
 	while ((rc = def_next(r, &f, max)) == 1) {
@@ -302,9 +304,9 @@ static void def_wtype_fini(gob_wtype *w)
  * TextMarshalerT }: exactly one is set. */
 static int def_wire(gob_reader *r, gob_wtype *w)
 {
-	static const gob_kind kinds[] = {GOB_K_ARRAY, GOB_K_SLICE, GOB_K_STRUCT,
-	                                 GOB_K_MAP,   GOB_K_OPAQUE, GOB_K_OPAQUE,
-	                                 GOB_K_OPAQUE};
+	static const gob_kind kinds[] = {
+	    GOB_K_ARRAY,  GOB_K_SLICE,  GOB_K_STRUCT, GOB_K_MAP,
+	    GOB_K_OPAQUE, GOB_K_OPAQUE, GOB_K_OPAQUE};
 	int64_t f = -1;
 	bool seen = false;
 	int rc;
@@ -314,7 +316,8 @@ static int def_wire(gob_reader *r, gob_wtype *w)
 			return DEF_BAD;
 		seen = true;
 		w->kind = kinds[f];
-		rc = w->kind == GOB_K_STRUCT ? def_struct(r, w) : def_composite(r, w);
+		rc = w->kind == GOB_K_STRUCT ? def_struct(r, w)
+		                             : def_composite(r, w);
 		if (rc != DEF_OK)
 			return rc;
 	}
@@ -340,11 +343,13 @@ rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 	int rc;
 
 	if (id < GOB_FIRST_USER_ID)
-		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "gob: type id %lld redefines a predefined type",
-		                  (long long)id);
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "gob: type id %lld redefines a predefined type",
+		    (long long)id);
 	if (gob_rtable_find(t, id) != NULL)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: duplicate type received");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: duplicate type received");
 	if (t->n >= GOB_MAX_TYPES)
 		return rpci_error(RPC_ERR_PROTOCOL, "gob: too many types");
 	if (t->n == t->cap) {
@@ -387,9 +392,9 @@ void gob_rtable_fini(gob_rtable *t)
 
 const char *gob_type_name(const gob_rtable *t, int64_t id)
 {
-	static const char *const builtin[] = {
-		"?", "bool", "int", "uint", "float", "[]byte", "string",
-		"complex", "interface"};
+	static const char *const builtin[] = {"?",      "bool",    "int",
+	                                      "uint",   "float",   "[]byte",
+	                                      "string", "complex", "interface"};
 	const gob_wtype *w;
 
 	if (id >= 1 && id <= GOB_ID_INTERFACE)
@@ -400,17 +405,23 @@ const char *gob_type_name(const gob_rtable *t, int64_t id)
 	if (w->name != NULL && w->name[0] != '\0')
 		return w->name;
 	switch (w->kind) {
-	case GOB_K_STRUCT: return "struct";
-	case GOB_K_SLICE: return "slice";
-	case GOB_K_ARRAY: return "array";
-	case GOB_K_MAP: return "map";
-	default: return "encoded value";
+	case GOB_K_STRUCT:
+		return "struct";
+	case GOB_K_SLICE:
+		return "slice";
+	case GOB_K_ARRAY:
+		return "array";
+	case GOB_K_MAP:
+		return "map";
+	default:
+		return "encoded value";
 	}
 }
 
 static rpc_error *skip_bad(void)
 {
-	return rpci_error(RPC_ERR_PROTOCOL, "gob: truncated or malformed value");
+	return rpci_error(RPC_ERR_PROTOCOL,
+	                  "gob: truncated or malformed value");
 }
 
 rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
@@ -424,7 +435,8 @@ rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
 	int rc;
 
 	if (depth > GOB_MAX_DEPTH)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: value nested too deep");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: value nested too deep");
 	switch (id) {
 	case GOB_ID_BOOL:
 	case GOB_ID_INT:
@@ -432,8 +444,9 @@ rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
 	case GOB_ID_FLOAT:
 		return gob_read_uint(r, &u) ? NULL : skip_bad();
 	case GOB_ID_COMPLEX:
-		return gob_read_uint(r, &u) && gob_read_uint(r, &u) ? NULL
-		                                                    : skip_bad();
+		return gob_read_uint(r, &u) && gob_read_uint(r, &u)
+		           ? NULL
+		           : skip_bad();
 	case GOB_ID_BYTES:
 	case GOB_ID_STRING:
 		return gob_read_bytes(r, &p, &len) ? NULL : skip_bad();
@@ -471,7 +484,7 @@ rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
 	}
 }
 
-/* ---- types sent ------------------------------------------------------------ */
+/* ---- types sent ---------------------------------------------------------- */
 
 void gob_stable_init(gob_stable *t)
 {
@@ -514,7 +527,8 @@ bool gob_map_entry(const ProtobufCFieldDescriptor *f,
 		return false;
 	d = f->descriptor;
 	n = d->short_name ? strlen(d->short_name) : 0;
-	if (d->n_fields != 2 || n < 5 || strcmp(d->short_name + n - 5, "Entry") != 0)
+	if (d->n_fields != 2 || n < 5 ||
+	    strcmp(d->short_name + n - 5, "Entry") != 0)
 		return false;
 	if (d->fields[0].id != 1 || strcmp(d->fields[0].name, "key") != 0 ||
 	    d->fields[1].id != 2 || strcmp(d->fields[1].name, "value") != 0 ||
@@ -712,7 +726,8 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
 	if (t->v[i].name == NULL)
 		return false;
 	if (is_map) {
-		if (!st_elem(t, kf, false, &key) || !st_elem(t, vf, false, &elem))
+		if (!st_elem(t, kf, false, &key) ||
+		    !st_elem(t, vf, false, &elem))
 			return false;
 	} else if (!st_elem(t, f, false, &elem)) {
 		return false;
@@ -749,9 +764,9 @@ int64_t gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
 
 int64_t gob_stable_special(gob_stable *t, gob_skind kind)
 {
-	static const char *const names[] = {
-		[GOB_S_REQUEST] = "Request", [GOB_S_RESPONSE] = "Response",
-		[GOB_S_EMPTY] = ""};
+	static const char *const names[] = {[GOB_S_REQUEST] = "Request",
+	                                    [GOB_S_RESPONSE] = "Response",
+	                                    [GOB_S_EMPTY] = ""};
 	long i;
 
 	for (i = 0; i < (long)t->n; i++)
@@ -809,7 +824,8 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 {
 	static const char *const req[] = {"ServiceMethod", "Seq"};
 	static const char *const resp[] = {"ServiceMethod", "Seq", "Error"};
-	static const int64_t ids[] = {GOB_ID_STRING, GOB_ID_UINT, GOB_ID_STRING};
+	static const int64_t ids[] = {GOB_ID_STRING, GOB_ID_UINT,
+	                              GOB_ID_STRING};
 	gob_stype s = t->v[i];
 	const char *const *names = NULL;
 	size_t n = 0, k;

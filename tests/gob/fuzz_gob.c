@@ -22,14 +22,14 @@
 #include "gobtest.pb-c.h"
 
 static const rpc_type fuzz_types[] = {
-	{"Everything", &main__everything__descriptor, RPC_FORM_MESSAGE},
-	{"Args", &main__args__descriptor, RPC_FORM_MESSAGE},
-	{"Node", &main__node__descriptor, RPC_FORM_MESSAGE},
-	{"Optionals", &main__optionals__descriptor, RPC_FORM_MESSAGE},
-	{"int64", &main__int64_value__descriptor, RPC_FORM_VALUE},
-	{"string", &main__string_value__descriptor, RPC_FORM_VALUE},
-	{"list<Args>", &main__args_list__descriptor, RPC_FORM_WRAPPED},
-	{"map<string, int64>", &main__str_int_map__descriptor, RPC_FORM_WRAPPED},
+    {"Everything", &main__everything__descriptor, RPC_FORM_MESSAGE},
+    {"Args", &main__args__descriptor, RPC_FORM_MESSAGE},
+    {"Node", &main__node__descriptor, RPC_FORM_MESSAGE},
+    {"Optionals", &main__optionals__descriptor, RPC_FORM_MESSAGE},
+    {"int64", &main__int64_value__descriptor, RPC_FORM_VALUE},
+    {"string", &main__string_value__descriptor, RPC_FORM_VALUE},
+    {"list<Args>", &main__args_list__descriptor, RPC_FORM_WRAPPED},
+    {"map<string, int64>", &main__str_int_map__descriptor, RPC_FORM_WRAPPED},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,7 +46,8 @@ static void fuzz_encode(const rpc_type *t, const ProtobufCMessage *m,
 		abort();
 	err = rpc_codec_gob.write(st, &h, t, m, out);
 	if (err != NULL) {
-		fprintf(stderr, "fuzz_gob: cannot encode what was decoded: %s\n",
+		fprintf(stderr,
+		        "fuzz_gob: cannot encode what was decoded: %s\n",
 		        rpc_error_message(err));
 		abort();
 	}
@@ -67,15 +68,16 @@ static void fuzz_reencode(const rpc_type *t, const ProtobufCMessage *m1)
 	t->desc->message_init(m2);
 	fuzz_encode(t, m1, &e1);
 	if (rpc_codec_gob.read(st, e1.data, e1.len, &used, &m, &err) !=
-	            RPCI_READ_OK ||
+	        RPCI_READ_OK ||
 	    used != e1.len || (err = rpc_codec_gob.read_body(st, &m, t, m2))) {
-		fprintf(stderr, "fuzz_gob: cannot decode our own %s: %s\n", t->name,
-		        err ? rpc_error_message(err) : "read");
+		fprintf(stderr, "fuzz_gob: cannot decode our own %s: %s\n",
+		        t->name, err ? rpc_error_message(err) : "read");
 		abort();
 	}
 	fuzz_encode(t, m2, &e2);
 	if (e1.len != e2.len || memcmp(e1.data, e2.data, e1.len) != 0) {
-		fprintf(stderr, "fuzz_gob: %s encodes differently after a round trip\n",
+		fprintf(stderr,
+		        "fuzz_gob: %s encodes differently after a round trip\n",
 		        t->name);
 		abort();
 	}
@@ -99,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (pos < size) {
 		used = 0;
 		err = NULL;
-		if (rpc_codec_gob.read(st, data + pos, size - pos, &used, &m, &err) !=
-		    RPCI_READ_OK)
+		if (rpc_codec_gob.read(st, data + pos, size - pos, &used, &m,
+		                       &err) != RPCI_READ_OK)
 			break;
 		for (i = 0; i < sizeof fuzz_types / sizeof fuzz_types[0]; i++) {
 			const rpc_type *t = &fuzz_types[i];
@@ -177,7 +179,8 @@ int main(int argc, char **argv)
 		while ((e = readdir(d)) != NULL) {
 			if (e->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
+			snprintf(path, sizeof path, "%s/%s", argv[i],
+			         e->d_name);
 			rc |= fuzz_file(path);
 			n++;
 		}

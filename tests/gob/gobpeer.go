@@ -24,9 +24,9 @@ import (
 	"bufio"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"errors"
 	"math"
 	"net"
 	"net/http"
@@ -133,7 +133,7 @@ func mapsEverything() *Everything {
 	}
 }
 
-func i32p(v int32) *int32 { return &v }
+func i32p(v int32) *int32   { return &v }
 func strp(v string) *string { return &v }
 
 // writes lists each case's (header, body) pairs.

@@ -11,10 +11,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -24,12 +24,14 @@
 
 #define MAX_FRAME (1u << 20)
 
-static const rpc_type T_ARGS = {"Args", &main__args__descriptor, RPC_FORM_MESSAGE};
+static const rpc_type T_ARGS = {"Args", &main__args__descriptor,
+                                RPC_FORM_MESSAGE};
 static const rpc_type T_EVERY = {"Everything", &main__everything__descriptor,
                                  RPC_FORM_MESSAGE};
 static const rpc_type T_OPT = {"Optionals", &main__optionals__descriptor,
                                RPC_FORM_MESSAGE};
-static const rpc_type T_NODE = {"Node", &main__node__descriptor, RPC_FORM_MESSAGE};
+static const rpc_type T_NODE = {"Node", &main__node__descriptor,
+                                RPC_FORM_MESSAGE};
 static const rpc_type T_INT64 = {"int64", &main__int64_value__descriptor,
                                  RPC_FORM_VALUE};
 static const rpc_type T_INT32 = {"int32", &main__int32_value__descriptor,
@@ -40,9 +42,8 @@ static const rpc_type T_INTLIST = {"list<int64>", &main__int_list__descriptor,
                                    RPC_FORM_WRAPPED};
 static const rpc_type T_ARGSLIST = {"list<Args>", &main__args_list__descriptor,
                                     RPC_FORM_WRAPPED};
-static const rpc_type T_STRINTMAP = {"map<string, int64>",
-                                     &main__str_int_map__descriptor,
-                                     RPC_FORM_WRAPPED};
+static const rpc_type T_STRINTMAP = {
+    "map<string, int64>", &main__str_int_map__descriptor, RPC_FORM_WRAPPED};
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -121,7 +122,7 @@ static void body_fails(void *s, rpci_msg *m, const rpc_type *t, void *dst,
 
 	ck_assert_msg(err != NULL, "read_body accepted a bad body (%s)", what);
 	ck_assert_msg(strncmp(rpc_error_message(err), "gob: ", 5) == 0 &&
-	                      strstr(rpc_error_message(err), what) != NULL,
+	                  strstr(rpc_error_message(err), what) != NULL,
 	              "error '%s' lacks '%s'", rpc_error_message(err), what);
 	rpc_error_free(err);
 }
@@ -136,7 +137,7 @@ static void read_fails(void *s, const uint8_t *in, size_t len, const char *what)
 	ck_assert_int_eq(st, RPCI_READ_ERROR);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_msg(strncmp(rpc_error_message(err), "gob: ", 5) == 0 &&
-	                      strstr(rpc_error_message(err), what) != NULL,
+	                  strstr(rpc_error_message(err), what) != NULL,
 	              "error '%s' lacks '%s'", rpc_error_message(err), what);
 	rpc_error_free(err);
 }
@@ -158,18 +159,21 @@ static float ev_fls[] = {0.25f, -2};
 static Main__Op ev_kinds[] = {MAIN__OP__MUL, MAIN__OP__NEG, MAIN__OP__ADD};
 static int32_t ev_i32s[] = {-7};
 static uint8_t ev_blob[] = {0, 1, 2, 255};
-static Main__Everything__CountsEntry ev_c = MAIN__EVERYTHING__COUNTS_ENTRY__INIT;
+static Main__Everything__CountsEntry ev_c =
+    MAIN__EVERYTHING__COUNTS_ENTRY__INIT;
 static Main__Everything__CountsEntry *ev_cp[] = {&ev_c};
 static Main__Everything__NamesEntry ev_n = MAIN__EVERYTHING__NAMES_ENTRY__INIT;
 static Main__Everything__NamesEntry *ev_np[] = {&ev_n};
 static Main__Args ev_bfa = MAIN__ARGS__INIT;
-static Main__Everything__ByFlagEntry ev_b = MAIN__EVERYTHING__BY_FLAG_ENTRY__INIT;
+static Main__Everything__ByFlagEntry ev_b =
+    MAIN__EVERYTHING__BY_FLAG_ENTRY__INIT;
 static Main__Everything__ByFlagEntry *ev_bp[] = {&ev_b};
-static Main__Everything__WeightsEntry ev_w = MAIN__EVERYTHING__WEIGHTS_ENTRY__INIT;
+static Main__Everything__WeightsEntry ev_w =
+    MAIN__EVERYTHING__WEIGHTS_ENTRY__INIT;
 static Main__Everything__WeightsEntry *ev_wp[] = {&ev_w};
 static Main__Args ev_ana = MAIN__ARGS__INIT;
 static Main__Everything__ArgsByNameEntry ev_a =
-	MAIN__EVERYTHING__ARGS_BY_NAME_ENTRY__INIT;
+    MAIN__EVERYTHING__ARGS_BY_NAME_ENTRY__INIT;
 static Main__Everything__ArgsByNameEntry *ev_ap[] = {&ev_a};
 
 static void fill_everything(Main__Everything *e)
@@ -285,8 +289,8 @@ static void check_everything(const Main__Everything *e)
 	ck_assert_uint_eq(e->n_fls, 2);
 	ck_assert(e->fls[0] == 0.25f && e->fls[1] == -2);
 	ck_assert_uint_eq(e->n_kinds, 3);
-	ck_assert(e->kinds[0] == MAIN__OP__MUL && e->kinds[1] == MAIN__OP__NEG &&
-	          e->kinds[2] == MAIN__OP__ADD);
+	ck_assert(e->kinds[0] == MAIN__OP__MUL &&
+	          e->kinds[1] == MAIN__OP__NEG && e->kinds[2] == MAIN__OP__ADD);
 	ck_assert(e->n_i32s == 1 && e->i32s[0] == -7);
 	ck_assert_uint_eq(e->n_counts, 1);
 	ck_assert_str_eq(e->counts[0]->key, "x");
@@ -311,13 +315,15 @@ START_TEST(test_gob_uint_encoding)
 		uint64_t v;
 		uint8_t n, b[9];
 	} cases[] = {
-		{0, 1, {0x00}},
-		{7, 1, {0x07}},
-		{127, 1, {0x7f}},
-		{128, 2, {0xff, 0x80}},
-		{256, 3, {0xfe, 0x01, 0x00}},
-		{(uint64_t)1 << 63, 9, {0xf8, 0x80, 0, 0, 0, 0, 0, 0, 0}},
-		{UINT64_MAX, 9, {0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+	    {0, 1, {0x00}},
+	    {7, 1, {0x07}},
+	    {127, 1, {0x7f}},
+	    {128, 2, {0xff, 0x80}},
+	    {256, 3, {0xfe, 0x01, 0x00}},
+	    {(uint64_t)1 << 63, 9, {0xf8, 0x80, 0, 0, 0, 0, 0, 0, 0}},
+	    {UINT64_MAX,
+	     9,
+	     {0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 	};
 	size_t i;
 
@@ -342,12 +348,16 @@ START_TEST(test_gob_int_encoding)
 		int64_t v;
 		uint8_t n, b[9];
 	} cases[] = {
-		{0, 1, {0x00}},
-		{-1, 1, {0x01}},
-		{1, 1, {0x02}},
-		{-129, 3, {0xfe, 0x01, 0x01}},
-		{INT64_MIN, 9, {0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
-		{INT64_MAX, 9, {0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}},
+	    {0, 1, {0x00}},
+	    {-1, 1, {0x01}},
+	    {1, 1, {0x02}},
+	    {-129, 3, {0xfe, 0x01, 0x01}},
+	    {INT64_MIN,
+	     9,
+	     {0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+	    {INT64_MAX,
+	     9,
+	     {0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}},
 	};
 	size_t i;
 
@@ -398,7 +408,7 @@ START_TEST(test_gob_uint_rejects_malformed)
 }
 END_TEST
 
-/* ---- round trips ---------------------------------------------------------- */
+/* ---- round trips --------------------------------------------------------- */
 
 START_TEST(test_gob_roundtrip_everything)
 {
@@ -425,11 +435,14 @@ END_TEST
 START_TEST(test_gob_roundtrip_bare_values)
 {
 	void *c = state(false, MAX_FRAME), *s = state(true, MAX_FRAME);
-	Main__Int64Value i64 = MAIN__INT64_VALUE__INIT, i64o = MAIN__INT64_VALUE__INIT;
-	Main__StringValue str = MAIN__STRING_VALUE__INIT, stro = MAIN__STRING_VALUE__INIT;
+	Main__Int64Value i64 = MAIN__INT64_VALUE__INIT,
+	                 i64o = MAIN__INT64_VALUE__INIT;
+	Main__StringValue str = MAIN__STRING_VALUE__INIT,
+	                  stro = MAIN__STRING_VALUE__INIT;
 	Main__IntList il = MAIN__INT_LIST__INIT, ilo = MAIN__INT_LIST__INIT;
 	Main__ArgsList al = MAIN__ARGS_LIST__INIT, alo = MAIN__ARGS_LIST__INIT;
-	Main__StrIntMap mp = MAIN__STR_INT_MAP__INIT, mpo = MAIN__STR_INT_MAP__INIT;
+	Main__StrIntMap mp = MAIN__STR_INT_MAP__INIT,
+	                mpo = MAIN__STR_INT_MAP__INIT;
 	Main__StrIntMap__ValueEntry e1 = MAIN__STR_INT_MAP__VALUE_ENTRY__INIT;
 	Main__StrIntMap__ValueEntry *ents[] = {&e1};
 	Main__Args a1 = MAIN__ARGS__INIT;
@@ -484,7 +497,8 @@ START_TEST(test_gob_roundtrip_bare_values)
 
 	pos += rd(c, buf.data + pos, buf.len - pos, &m);
 	body_ok(c, &m, &T_ARGSLIST, &alo);
-	ck_assert(alo.n_value == 1 && alo.value[0]->a == 0 && alo.value[0]->b == 2);
+	ck_assert(alo.n_value == 1 && alo.value[0]->a == 0 &&
+	          alo.value[0]->b == 2);
 	rpc_codec_gob.msg_clear(c, &m);
 
 	pos += rd(c, buf.data + pos, buf.len - pos, &m);
@@ -544,7 +558,7 @@ START_TEST(test_gob_optional_zero_arrives_unset)
 }
 END_TEST
 
-/* ---- the stream ----------------------------------------------------------- */
+/* ---- the stream ---------------------------------------------------------- */
 
 /* count_messages counts the gob messages in buf and their negative ids. */
 static void count_messages(const uint8_t *p, size_t n, int *msgs, int *defs)
@@ -602,16 +616,17 @@ START_TEST(test_gob_read_truncated_asks_again)
 	s = state(true, MAX_FRAME);
 	for (k = 0; k < first; k++) {
 		err = NULL;
-		ck_assert_int_eq(rpc_codec_gob.read(s, buf.data, k, &used, &m, &err),
-		                 RPCI_READ_AGAIN);
+		ck_assert_int_eq(
+		    rpc_codec_gob.read(s, buf.data, k, &used, &m, &err),
+		    RPCI_READ_AGAIN);
 		ck_assert_ptr_null(err);
 	}
 	ck_assert_uint_eq(rd(s, buf.data, buf.len, &m), first);
 	rpc_codec_gob.msg_clear(s, &m);
 	for (k = first; k < buf.len; k++) {
 		err = NULL;
-		ck_assert_int_eq(rpc_codec_gob.read(s, buf.data + first, k - first,
-		                                    &used, &m, &err),
+		ck_assert_int_eq(rpc_codec_gob.read(s, buf.data + first,
+		                                    k - first, &used, &m, &err),
 		                 RPCI_READ_AGAIN);
 	}
 	ck_assert_uint_eq(rd(s, buf.data + first, buf.len - first, &m),
@@ -627,7 +642,7 @@ START_TEST(test_gob_read_truncated_asks_again)
 }
 END_TEST
 
-/* ---- malformed input -------------------------------------------------------- */
+/* ---- malformed input ----------------------------------------------------- */
 
 /* Hand-made streams: put_struct_def writes the definition of a struct. */
 static void put_struct_def(rpci_buf *out, int64_t id, const char *name,
@@ -640,7 +655,8 @@ static void put_struct_def(rpci_buf *out, int64_t id, const char *name,
 	ck_assert(gob_put_int(&b, -id));
 	ck_assert(gob_put_uint(&b, 3) && gob_put_uint(&b, 1));
 	ck_assert(gob_put_uint(&b, 1) && gob_put_bytes(&b, name, strlen(name)));
-	ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, id) && gob_put_uint(&b, 0));
+	ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, id) &&
+	          gob_put_uint(&b, 0));
 	ck_assert(gob_put_uint(&b, 1) && gob_put_uint(&b, n));
 	for (i = 0; i < n; i++) {
 		ck_assert(gob_put_uint(&b, 1) &&
@@ -723,8 +739,8 @@ START_TEST(test_gob_body_out_of_range)
 	rd(s, buf.data, buf.len, &m);
 	body_fails(s, &m, &T_INT32, &small, "out of range");
 	ck_assert_int_eq(small.value, 0);
-	body_fails(s, &m, &T_STRING, &(Main__StringValue)MAIN__STRING_VALUE__INIT,
-	           "wrong type");
+	body_fails(s, &m, &T_STRING,
+	           &(Main__StringValue)MAIN__STRING_VALUE__INIT, "wrong type");
 	rpc_codec_gob.msg_clear(s, &m);
 	rpci_buf_fini(&buf);
 	rpc_codec_gob.state_free(c);
@@ -756,7 +772,8 @@ START_TEST(test_gob_absurd_lengths)
 	{
 		int64_t id;
 		for (id = 65; id < 365; id++)
-			put_struct_def(&buf, id, "Request", 2, req_names, req_ids);
+			put_struct_def(&buf, id, "Request", 2, req_names,
+			               req_ids);
 		read_fails(s, buf.data, buf.len, "call of more than");
 		buf.len = 0;
 	}
@@ -775,7 +792,8 @@ START_TEST(test_gob_absurd_lengths)
 	put_msg(&buf, &b);
 	put_request(&buf, "T.M", 2);
 	ck_assert(gob_put_int(&b, GOB_ID_STRING) && gob_put_uint(&b, 0) &&
-	          gob_put_uint(&b, (uint64_t)1 << 30) && gob_put_uint(&b, 0x41));
+	          gob_put_uint(&b, (uint64_t)1 << 30) &&
+	          gob_put_uint(&b, 0x41));
 	put_msg(&buf, &b);
 
 	{
@@ -844,7 +862,8 @@ START_TEST(test_gob_deep_nesting_bounded)
 	rd(s, buf.data, buf.len, &m);
 	body_fails(s, &m, &T_NODE, &out, "too deep");
 	ck_assert_ptr_null(out.next);
-	body_fails(s, &m, &T_ARGS, &args, "too deep"); /* skipping is bounded too */
+	body_fails(s, &m, &T_ARGS, &args,
+	           "too deep"); /* skipping is bounded too */
 	rpc_codec_gob.msg_clear(s, &m);
 	rpci_buf_fini(&buf);
 	rpc_codec_gob.state_free(s);
@@ -863,10 +882,12 @@ START_TEST(test_gob_undefined_type_id)
 
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
 	put_request(&buf, "T.M", 1);
-	ck_assert(gob_put_int(&b, 99) && gob_put_uint(&b, 0)); /* 99: never defined */
+	ck_assert(gob_put_int(&b, 99) &&
+	          gob_put_uint(&b, 0)); /* 99: never defined */
 	put_msg(&buf, &b);
 	put_request(&buf, "T.M", 2);
-	put_struct_def(&buf, 66, "Args", 2, names, ids); /* field of unknown 70 */
+	put_struct_def(&buf, 66, "Args", 2, names,
+	               ids); /* field of unknown 70 */
 	ck_assert(gob_put_int(&b, 66) && gob_put_uint(&b, 1) &&
 	          gob_put_int(&b, 5) && gob_put_uint(&b, 1) &&
 	          gob_put_uint(&b, 3) && gob_put_uint(&b, 0));
@@ -923,7 +944,8 @@ START_TEST(test_gob_bad_type_definitions)
 		          gob_put_uint(&b, 1) && gob_put_uint(&b, 2) &&
 		          gob_put_int(&b, 65) && gob_put_uint(&b, 0) &&
 		          gob_put_uint(&b, 1) && gob_put_uint(&b, 1) &&
-		          gob_put_uint(&b, 2) && gob_put_int(&b, GOB_ID_STRING) &&
+		          gob_put_uint(&b, 2) &&
+		          gob_put_int(&b, GOB_ID_STRING) &&
 		          gob_put_uint(&b, 0) && gob_put_uint(&b, 0) &&
 		          gob_put_uint(&b, 0));
 		put_msg(&buf, &b);
@@ -967,9 +989,10 @@ START_TEST(test_gob_mutated_stream_never_crashes)
 			rpci_msg m;
 
 			buf.data[k] ^= flips[x];
-			if (rpc_codec_gob.read(s, buf.data, buf.len, &used, &m, &err) ==
-			    RPCI_READ_OK) {
-				berr = rpc_codec_gob.read_body(s, &m, &T_EVERY, &out.base);
+			if (rpc_codec_gob.read(s, buf.data, buf.len, &used, &m,
+			                       &err) == RPCI_READ_OK) {
+				berr = rpc_codec_gob.read_body(s, &m, &T_EVERY,
+				                               &out.base);
 				ok += berr == NULL;
 				rpc_error_free(berr);
 				rpc_message_free_contents(&out.base);
@@ -1008,8 +1031,10 @@ START_TEST(test_gob_random_input_never_crashes)
 			if (k % 7 == 0)
 				in[k] &= 0x3f; /* plausible small counts */
 		}
-		if (rpc_codec_gob.read(s, in, n, &used, &m, &err) == RPCI_READ_OK) {
-			rpc_error_free(rpc_codec_gob.read_body(s, &m, &T_EVERY, &out.base));
+		if (rpc_codec_gob.read(s, in, n, &used, &m, &err) ==
+		    RPCI_READ_OK) {
+			rpc_error_free(rpc_codec_gob.read_body(s, &m, &T_EVERY,
+			                                       &out.base));
 			rpc_message_free_contents(&out.base);
 			rpc_codec_gob.msg_clear(s, &m);
 		}
@@ -1020,7 +1045,7 @@ START_TEST(test_gob_random_input_never_crashes)
 }
 END_TEST
 
-/* ---- interop with Go ------------------------------------------------------------ */
+/* ---- interop with Go ----------------------------------------------------- */
 
 static const char *peer(void)
 {
@@ -1071,7 +1096,8 @@ static uint8_t *run_peer(const char *mode, const char *c, const uint8_t *in,
 		ck_assert_int_ge(fd, 0);
 		ck_assert(write(fd, in, inlen) == (ssize_t)inlen);
 		close(fd);
-		snprintf(cmd, sizeof cmd, "'%s' %s %s < '%s'", peer(), mode, c, tmp);
+		snprintf(cmd, sizeof cmd, "'%s' %s %s < '%s'", peer(), mode, c,
+		         tmp);
 	} else {
 		snprintf(cmd, sizeof cmd, "'%s' %s %s", peer(), mode, c);
 	}
@@ -1127,8 +1153,8 @@ static uint8_t *go_stream(const char *c, size_t *n)
  * writes maps in random order). */
 START_TEST(test_gob_go_fixtures_current)
 {
-	static const char *const cases[] = {"args", "everything", "zero",
-	                                    "optionals", "v2", "nested",
+	static const char *const cases[] = {"args",      "everything", "zero",
+	                                    "optionals", "v2",         "nested",
 	                                    "replies"};
 	size_t i, n, fn;
 
@@ -1210,7 +1236,8 @@ END_TEST
 START_TEST(test_gob_go_zero_values)
 {
 	void *s = state(true, MAX_FRAME), *c = state(false, MAX_FRAME);
-	Main__Everything e = MAIN__EVERYTHING__INIT, out = MAIN__EVERYTHING__INIT;
+	Main__Everything e = MAIN__EVERYTHING__INIT,
+	                 out = MAIN__EVERYTHING__INIT;
 	Main__Args a = MAIN__ARGS__INIT, ao = MAIN__ARGS__INIT;
 	rpci_buf ours = {0};
 	size_t n, pos;
@@ -1420,7 +1447,8 @@ START_TEST(test_gob_go_replies)
 
 	pos += rd(c, go + pos, n - pos, &m);
 	body_ok(c, &m, &T_ARGSLIST, &al);
-	ck_assert(al.n_value == 2 && al.value[0]->a == 1 && al.value[1]->b == 2);
+	ck_assert(al.n_value == 2 && al.value[0]->a == 1 &&
+	          al.value[1]->b == 2);
 	wr(s, m.service_method, m.seq, m.error, &T_ARGSLIST, &al, &ours);
 	rpc_message_free_contents(&al.base);
 	rpc_codec_gob.msg_clear(c, &m);
@@ -1463,8 +1491,7 @@ START_TEST(test_gob_go_replies)
 }
 END_TEST
 
-
-/* ---- end to end over TCP ---------------------------------------------------------- */
+/* ---- end to end over TCP ------------------------------------------------- */
 
 static const rpc_type T_QUO = {"Quotient", &main__quotient__descriptor,
                                RPC_FORM_MESSAGE};
@@ -1560,7 +1587,8 @@ START_TEST(test_gob_e2e_c_client_go_server)
 	go_server_start(&g, _i ? "serve-http" : "serve");
 	err = _i ? rpc_dial_http(g.addr, NULL, &opts, &c)
 	         : rpc_dial(g.addr, &opts, &c);
-	ck_assert_msg(err == NULL, "dial %s: %s", g.addr, rpc_error_message(err));
+	ck_assert_msg(err == NULL, "dial %s: %s", g.addr,
+	              rpc_error_message(err));
 
 	a.a = 6;
 	a.b = 7;
@@ -1590,7 +1618,8 @@ START_TEST(test_gob_e2e_c_client_go_server)
 	a.b = 5;
 	err = rpc_client_call(c, "Arith.Divide", &M_MULTIPLY, &a, &prod);
 	ck_assert_ptr_nonnull(err);
-	ck_assert_msg(strstr(rpc_error_message(err), "gob: type mismatch") != NULL,
+	ck_assert_msg(strstr(rpc_error_message(err), "gob: type mismatch") !=
+	                  NULL,
 	              "%s", rpc_error_message(err));
 	rpc_error_free(err);
 	a.a = 6;
@@ -1605,8 +1634,8 @@ START_TEST(test_gob_e2e_c_client_go_server)
 		ai.a = i;
 		ai.b = 3;
 		prods[i] = -1;
-		err = rpc_client_go(c, "Arith.Multiply", &M_MULTIPLY, &ai, &prods[i],
-		                    done, NULL);
+		err = rpc_client_go(c, "Arith.Multiply", &M_MULTIPLY, &ai,
+		                    &prods[i], done, NULL);
 		ck_assert_ptr_null(err);
 	}
 	for (i = 0; i < 20; i++) {
@@ -1690,17 +1719,17 @@ static rpc_error *arith_sum(const void *h, void *self, const void *args,
 }
 
 static const rpc_method arith_methods[] = {
-	{"Divide", &T_ARGS, &T_QUO, arith_divide},
-	{"Echo", &T_EVERY, &T_EVERY, arith_echo},
-	{"Multiply", &T_ARGS, &T_INT64, arith_multiply},
-	{"Sum", &T_INTLIST, &T_INT64, arith_sum},
+    {"Divide", &T_ARGS, &T_QUO, arith_divide},
+    {"Echo", &T_EVERY, &T_EVERY, arith_echo},
+    {"Multiply", &T_ARGS, &T_INT64, arith_multiply},
+    {"Sum", &T_INTLIST, &T_INT64, arith_sum},
 };
 
 static const rpc_service_desc arith_desc = {
-	.abi = RPC_ABI_VERSION,
-	.name = "Arith",
-	.n_methods = 4,
-	.methods = arith_methods,
+    .abi = RPC_ABI_VERSION,
+    .name = "Arith",
+    .n_methods = 4,
+    .methods = arith_methods,
 };
 
 static bool server_http;
@@ -1746,7 +1775,8 @@ START_TEST(test_gob_e2e_go_client_c_server)
 	ck_assert_msg(strcmp((char *)ours, (char *)want) == 0,
 	              "Go client got from our server:\n%s\nand from Go's:\n%s",
 	              (char *)ours, (char *)want);
-	ck_assert(strstr((char *)ours, "{\"error\":\"divide by zero\"}") != NULL);
+	ck_assert(strstr((char *)ours, "{\"error\":\"divide by zero\"}") !=
+	          NULL);
 	if (!_i) {
 		free(ours);
 		ours = run_peer("call-bad", target, NULL, 0, &n);
@@ -1754,7 +1784,8 @@ START_TEST(test_gob_e2e_go_client_c_server)
 		                 "error: gob: type mismatch: received string, "
 		                 "want struct Args\nthen: 42 <nil>\n");
 	}
-	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"), _i ? 21 : 22);
+	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"),
+	                  _i ? 21 : 22);
 
 	rpc_listener_close(l);
 	ck_assert_int_eq(pthread_join(th, &res), 0);
@@ -1766,7 +1797,7 @@ START_TEST(test_gob_e2e_go_client_c_server)
 }
 END_TEST
 
-/* ---- main ------------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------- */
 
 static void add_go_tests(TCase *tc);
 
@@ -1857,7 +1888,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	live_go = strcmp(mode, "unit") != 0;
 	if (strcmp(mode, "unit") != 0 && peer() == NULL) {
-		printf("SKIP: Go toolchain not found; gob %s tests not run\n", mode);
+		printf("SKIP: Go toolchain not found; gob %s tests not run\n",
+		       mode);
 		return 77;
 	}
 	sr = srunner_create(strcmp(mode, "interop") == 0 ? interop_suite()
