@@ -171,8 +171,7 @@ static bool client_unregister(rpc_client *c, uint64_t seq, bool async)
  * call enters the pending table before it is encoded, so the reader finds
  * it whenever the reply comes; if encoding fails it leaves again, unless
  * the connection ended first and completed it. */
-static rpc_error *client_send(rpc_client *c, rpc_call *call,
-                              const void *args)
+static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args)
 {
 	const rpc_type *t = call->method->args;
 	const ProtobufCMessage *body = args;
@@ -341,8 +340,8 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 	c->rlen += (size_t)n;
 	for (;;) {
 		memset(&msg, 0, sizeof msg);
-		st = c->codec->read(c->cstate, c->rbuf + off, c->rlen - off, &used,
-		                    &msg, err);
+		st = c->codec->read(c->cstate, c->rbuf + off, c->rlen - off,
+		                    &used, &msg, err);
 		if (st != RPCI_READ_OK)
 			break;
 		off += used;
@@ -443,7 +442,7 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	if (fd < 0)
 		return rpci_error(RPC_ERR_INVALID, "rpc: invalid descriptor %d",
 		                  fd);
-	/* Reading and writing block; a descriptor from an event loop may not. */
+	/* Reading and writing block; an event loop's descriptor may not. */
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || ((flags & O_NONBLOCK) != 0 &&
 	                  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
@@ -576,10 +575,10 @@ rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
 {
 	rpci_sync sync = {.completed = false};
 	rpc_call call = {
-		.service_method = service_method,
-		.method = m,
-		.reply = reply,
-		.sync = &sync,
+	    .service_method = service_method,
+	    .method = m,
+	    .reply = reply,
+	    .sync = &sync,
 	};
 	rpc_error *err;
 
@@ -619,10 +618,10 @@ rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	memcpy(k + 1, service_method, n);
 	*k = (rpc_call){
-		.service_method = (const char *)(k + 1),
-		.method = m,
-		.reply = reply,
-		.done = done,
+	    .service_method = (const char *)(k + 1),
+	    .method = m,
+	    .reply = reply,
+	    .done = done,
 	};
 	if (call != NULL)
 		*call = k;

@@ -119,9 +119,8 @@ static void pb_msg_clear(void *state, rpci_msg *msg)
 	memset(msg, 0, sizeof *msg);
 }
 
-static rpc_error *pb_write(void *state, const rpci_header *h,
-                           const rpc_type *t, const ProtobufCMessage *body,
-                           rpci_buf *out)
+static rpc_error *pb_write(void *state, const rpci_header *h, const rpc_type *t,
+                           const ProtobufCMessage *body, rpci_buf *out)
 {
 	pb_state *s = state;
 	size_t start, n;
@@ -149,11 +148,11 @@ static rpc_error *pb_write(void *state, const rpci_header *h,
 }
 
 const rpc_codec rpc_codec_protobuf = {
-	.name = "protobuf",
-	.state_new = pb_state_new,
-	.state_free = pb_state_free,
-	.read = pb_read,
-	.read_body = pb_read_body,
-	.msg_clear = pb_msg_clear,
-	.write = pb_write,
+    .name = "protobuf",
+    .state_new = pb_state_new,
+    .state_free = pb_state_free,
+    .read = pb_read,
+    .read_body = pb_read_body,
+    .msg_clear = pb_msg_clear,
+    .write = pb_write,
 };

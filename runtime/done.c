@@ -18,10 +18,10 @@
 struct rpc_done {
 	void (*cb)(rpc_call *call, void *ud); /* NULL for a queue */
 	void *ud;
-	pthread_mutex_t mu;  /* protects head, tail */
-	pthread_cond_t cv;   /* signalled when a call is queued */
+	pthread_mutex_t mu; /* protects head, tail */
+	pthread_cond_t cv;  /* signalled when a call is queued */
 	rpc_call *head, *tail;
-	int efd;             /* -1 until rpc_done_fd; guarded by mu */
+	int efd; /* -1 until rpc_done_fd; guarded by mu */
 };
 
 rpc_done *rpc_done_new_queue(void)
@@ -51,8 +51,7 @@ fail_mu:
 	return NULL;
 }
 
-rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
-                                void *ud)
+rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud), void *ud)
 {
 	rpc_done *d;
 
@@ -140,8 +139,8 @@ static rpc_call *done_pop(rpc_done *d)
 	call->next = NULL;
 	if (d->head == NULL) {
 		d->tail = NULL;
-		while (d->efd >= 0 &&
-		       read(d->efd, &count, sizeof count) < 0 && errno == EINTR)
+		while (d->efd >= 0 && read(d->efd, &count, sizeof count) < 0 &&
+		       errno == EINTR)
 			;
 	}
 	return call;

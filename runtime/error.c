@@ -25,13 +25,13 @@ static rpc_error error_oom = {RPC_ERR_NOMEM, ENOMEM, error_oom_text};
 
 static const char *const error_messages[] = {
 #define RPC_X_MSG(k, msg) [k] = msg,
-	RPC_ERROR_KINDS(RPC_X_MSG)
+    RPC_ERROR_KINDS(RPC_X_MSG)
 #undef RPC_X_MSG
 };
 
 static const char *const error_names[] = {
 #define RPC_X_NAME(k, msg) [k] = #k,
-	RPC_ERROR_KINDS(RPC_X_NAME)
+    RPC_ERROR_KINDS(RPC_X_NAME)
 #undef RPC_X_NAME
 };
 
@@ -54,15 +54,14 @@ static rpc_error *error_make(rpc_error_kind kind, int errnum, char *message)
 	return err;
 }
 
-static rpc_error *error_vmake(rpc_error_kind kind, const char *fmt,
-                              va_list ap)
+static rpc_error *error_vmake(rpc_error_kind kind, const char *fmt, va_list ap)
 {
 	char *message = NULL;
 
 	if (fmt == NULL)
-		message = strdup((size_t)kind < ERROR_N_KINDS
-		                     ? error_messages[kind]
-		                     : "rpc: unknown error");
+		message =
+		    strdup((size_t)kind < ERROR_N_KINDS ? error_messages[kind]
+		                                        : "rpc: unknown error");
 	else if (vasprintf(&message, fmt, ap) < 0)
 		message = NULL;
 	return error_make(kind, kind == RPC_ERR_NOMEM ? ENOMEM : 0, message);

@@ -75,8 +75,8 @@ static bool frame_string(const uint8_t *p, size_t end, size_t *off,
 }
 
 rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
-                                 size_t max_frame, size_t *used,
-                                 rpci_frame *f, rpc_error **err)
+                                 size_t max_frame, size_t *used, rpci_frame *f,
+                                 rpc_error **err)
 {
 	size_t n, off, end, k;
 	rpci_frame fr;
@@ -111,8 +111,9 @@ rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
 	return RPCI_READ_OK;
 
 malformed:
-	*err = rpci_error(RPC_ERR_PROTOCOL,
-	                  "rpc: malformed frame header (frame of %zu bytes)", n);
+	*err =
+	    rpci_error(RPC_ERR_PROTOCOL,
+	               "rpc: malformed frame header (frame of %zu bytes)", n);
 	return RPCI_READ_ERROR;
 }
 

@@ -36,8 +36,8 @@ typedef struct rpci_frame {
  * incomplete; nothing set) or RPCI_READ_ERROR (sets *err, which the caller
  * frees: oversized or malformed frame). */
 rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
-                                 size_t max_frame, size_t *used,
-                                 rpci_frame *f, rpc_error **err);
+                                 size_t max_frame, size_t *used, rpci_frame *f,
+                                 rpc_error **err);
 
 /* rpci_frame_begin appends the length placeholder and h's header to out
  * and sets *start to the frame's offset in out; the caller then appends the

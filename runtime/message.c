@@ -38,8 +38,7 @@ static void message_free_sub(const ProtobufCFieldDescriptor *f,
 		rpci_message_free(m);
 }
 
-static void message_free_repeated(const ProtobufCFieldDescriptor *f,
-                                  void *msg)
+static void message_free_repeated(const ProtobufCFieldDescriptor *f, void *msg)
 {
 	size_t n = *MESSAGE_AT(msg, f->quantifier_offset, size_t);
 	void *arr = *MESSAGE_AT(msg, f->offset, void *);
@@ -85,15 +84,16 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 		}
 		switch (f->type) {
 		case PROTOBUF_C_TYPE_STRING:
-			message_free_string(f, *MESSAGE_AT(msg, f->offset, char *));
+			message_free_string(
+			    f, *MESSAGE_AT(msg, f->offset, char *));
 			break;
 		case PROTOBUF_C_TYPE_BYTES:
 			message_free_bytes(
-				f, MESSAGE_AT(msg, f->offset, ProtobufCBinaryData));
+			    f, MESSAGE_AT(msg, f->offset, ProtobufCBinaryData));
 			break;
 		case PROTOBUF_C_TYPE_MESSAGE:
 			message_free_sub(
-				f, *MESSAGE_AT(msg, f->offset, ProtobufCMessage *));
+			    f, *MESSAGE_AT(msg, f->offset, ProtobufCMessage *));
 			break;
 		default:
 			break;
@@ -182,7 +182,8 @@ void rpci_value_wrap(const rpc_type *t, ProtobufCMessage *wrapper,
 	else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
 	         f->type != PROTOBUF_C_TYPE_STRING &&
 	         f->type != PROTOBUF_C_TYPE_MESSAGE)
-		*MESSAGE_AT(wrapper, f->quantifier_offset, protobuf_c_boolean) = 1;
+		*MESSAGE_AT(wrapper, f->quantifier_offset, protobuf_c_boolean) =
+		    1;
 }
 
 rpc_error *rpci_value_unwrap(const rpc_type *t, ProtobufCMessage *wrapper,

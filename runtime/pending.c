@@ -36,8 +36,8 @@ static size_t pending_dist(const rpci_pending_slot *slots, size_t mask,
 	return (i - ((size_t)slots[i].seq & mask)) & mask;
 }
 
-static void pending_insert(rpci_pending_slot *slots, size_t mask,
-                           uint64_t seq, void *val)
+static void pending_insert(rpci_pending_slot *slots, size_t mask, uint64_t seq,
+                           void *val)
 {
 	rpci_pending_slot e = {seq, val}, t;
 	size_t i = (size_t)seq & mask, d = 0, ed;

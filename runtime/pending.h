@@ -47,10 +47,10 @@ struct rpc_call {
 	struct rpc_call *next;      /* done-queue link, guarded by its lock */
 	const char *service_method; /* async: in this call's own allocation */
 	const rpc_method *method;
-	void *reply;                /* the caller's, filled by the reader */
-	rpc_error *err;             /* set once, before completion */
-	rpc_done *done;             /* NULL for a blocking call */
-	rpci_sync *sync;            /* a blocking call's waiter */
+	void *reply;     /* the caller's, filled by the reader */
+	rpc_error *err;  /* set once, before completion */
+	rpc_done *done;  /* NULL for a blocking call */
+	rpci_sync *sync; /* a blocking call's waiter */
 	uint64_t seq;
 };
 

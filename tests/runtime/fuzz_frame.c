@@ -21,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const rpc_type fuzz_everything = {
-	"Everything", &rt__everything__descriptor, RPC_FORM_MESSAGE};
+    "Everything", &rt__everything__descriptor, RPC_FORM_MESSAGE};
 static const rpc_type fuzz_string = {"string", &rt__string__descriptor,
                                      RPC_FORM_VALUE};
 
@@ -47,7 +47,8 @@ static void fuzz_stream(const uint8_t *data, size_t size, bool server,
 			abort();
 		off += used;
 		rt__everything__init(&e);
-		rpc_error_free(k->read_body(st, &msg, &fuzz_everything, &e.base));
+		rpc_error_free(
+		    k->read_body(st, &msg, &fuzz_everything, &e.base));
 		rpc_message_free_contents(&e.base);
 		rt__string__init(&s);
 		rpc_error_free(k->read_body(st, &msg, &fuzz_string, &s.base));
@@ -118,9 +119,11 @@ int main(int argc, char **argv)
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof path, "%s/%s", argv[i], de->d_name);
+			snprintf(path, sizeof path, "%s/%s", argv[i],
+			         de->d_name);
 			if (replay_file(path) != 0) {
-				fprintf(stderr, "fuzz_frame_replay: can't read %s\n",
+				fprintf(stderr,
+				        "fuzz_frame_replay: can't read %s\n",
 				        path);
 				closedir(d);
 				return 1;

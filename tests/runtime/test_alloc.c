@@ -22,8 +22,8 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define ALLOC_SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) ||    \
-	__has_feature(thread_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) ||     \
+    __has_feature(thread_sanitizer)
 #define ALLOC_SANITIZED 1
 #endif
 #endif
@@ -104,15 +104,15 @@ static void *alloc_server(void *arg)
 	while ((n = read(fd, buf + len, sizeof buf - len)) > 0) {
 		len += (size_t)n;
 		memset(&msg, 0, sizeof msg);
-		while (rpc_codec_protobuf.read(st, buf, len, &used, &msg, &err) ==
-		       RPCI_READ_OK) {
+		while (rpc_codec_protobuf.read(st, buf, len, &used, &msg,
+		                               &err) == RPCI_READ_OK) {
 			rpci_header h = {msg.service_method, msg.seq, NULL};
 
 			if (strcmp(msg.service_method, "Echo.Echo") == 0) {
 				Rt__String s = RT__STRING__INIT;
 
-				rpc_codec_protobuf.read_body(st, &msg, &type_string,
-				                             &s.base);
+				rpc_codec_protobuf.read_body(
+				    st, &msg, &type_string, &s.base);
 				rpc_codec_protobuf.write(st, &h, &type_string,
 				                         &s.base, &out);
 				rpc_message_free_contents(&s.base);
@@ -120,8 +120,8 @@ static void *alloc_server(void *arg)
 				Rt__Args a = RT__ARGS__INIT;
 				Rt__Int64 r = RT__INT64__INIT;
 
-				rpc_codec_protobuf.read_body(st, &msg, &type_args,
-				                             &a.base);
+				rpc_codec_protobuf.read_body(
+				    st, &msg, &type_args, &a.base);
 				r.value = a.a * a.b;
 				rpc_codec_protobuf.write(st, &h, &type_int64,
 				                         &r.base, &out);

@@ -30,13 +30,11 @@ static const rpc_type type_string = {"string", &rt__string__descriptor,
                                      RPC_FORM_VALUE};
 static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
                                       NULL};
-static const rpc_method m_divide = {"Divide", &type_args, &type_quotient,
-                                    NULL};
+static const rpc_method m_divide = {"Divide", &type_args, &type_quotient, NULL};
 static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL};
 static const rpc_type type_big = {"int64", &rt__big_int64__descriptor,
                                   RPC_FORM_VALUE};
-static const rpc_method m_square_big = {"Square", &type_big, &type_big,
-                                        NULL};
+static const rpc_method m_square_big = {"Square", &type_big, &type_big, NULL};
 
 /* ---- the fake server ----------------------------------------------------- */
 
@@ -71,8 +69,8 @@ static bool fake_recv(fake *f, rpci_msg *msg)
 
 	for (;;) {
 		memset(msg, 0, sizeof *msg);
-		switch (rpc_codec_protobuf.read(f->st, f->buf, f->len, &used, msg,
-		                                &err)) {
+		switch (rpc_codec_protobuf.read(f->st, f->buf, f->len, &used,
+		                                msg, &err)) {
 		case RPCI_READ_OK:
 			memmove(f->buf, f->buf + used, f->len - used);
 			f->len -= used;
@@ -86,7 +84,8 @@ static bool fake_recv(fake *f, rpci_msg *msg)
 		if (f->len == sizeof f->buf)
 			return false;
 		do
-			n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+			n = read(f->fd, f->buf + f->len,
+			         sizeof f->buf - f->len);
 		while (n < 0 && errno == EINTR);
 		if (n <= 0)
 			return false;
@@ -113,8 +112,8 @@ static void fake_write(fake *f, const void *p, size_t n)
 static void fake_send(fake *f, uint64_t seq, const char *error,
                       const rpc_type *t, const ProtobufCMessage *body)
 {
-	rpci_header h = {.service_method = "Arith.Multiply", .seq = seq,
-	                 .error = error};
+	rpci_header h = {
+	    .service_method = "Arith.Multiply", .seq = seq, .error = error};
 	rpci_buf out = {0};
 
 	ck_assert_ptr_null(rpc_codec_protobuf.write(f->st, &h, t, body, &out));
@@ -135,8 +134,8 @@ static Rt__Args fake_args(fake *f, rpci_msg *msg)
 {
 	Rt__Args a = RT__ARGS__INIT;
 
-	ck_assert_ptr_null(rpc_codec_protobuf.read_body(f->st, msg, &type_args,
-	                                                &a.base));
+	ck_assert_ptr_null(
+	    rpc_codec_protobuf.read_body(f->st, msg, &type_args, &a.base));
 	return a;
 }
 
@@ -166,7 +165,8 @@ static void *fake_echo(void *arg)
 			Rt__Quotient q = RT__QUOTIENT__INIT;
 
 			if (a.b == 0) {
-				fake_send(f, msg.seq, "divide by zero", NULL, NULL);
+				fake_send(f, msg.seq, "divide by zero", NULL,
+				          NULL);
 			} else {
 				q.quo = a.a / a.b;
 				q.rem = a.a % a.b;
@@ -217,8 +217,8 @@ static void start_echo(void)
 	echo_running = true;
 }
 
-static rpc_error *go_multiply(rpc_done *d, int64_t a, int64_t b,
-                              int64_t *reply, rpc_call **call)
+static rpc_error *go_multiply(rpc_done *d, int64_t a, int64_t b, int64_t *reply,
+                              rpc_call **call)
 {
 	Rt__Args args = RT__ARGS__INIT;
 
@@ -252,12 +252,12 @@ START_TEST(test_client_sync_call)
 	ck_assert_int_eq(product, 56);
 	args.a = 17;
 	args.b = 5;
-	ck_assert_ptr_null(rpc_client_call(client, "Arith.Divide", &m_divide,
-	                                   &args.base, &q));
+	ck_assert_ptr_null(
+	    rpc_client_call(client, "Arith.Divide", &m_divide, &args.base, &q));
 	ck_assert_int_eq(q.quo, 3);
 	ck_assert_int_eq(q.rem, 2);
-	ck_assert_ptr_null(rpc_client_call(client, "Echo.Echo", &m_echo, &in,
-	                                   &out));
+	ck_assert_ptr_null(
+	    rpc_client_call(client, "Echo.Echo", &m_echo, &in, &out));
 	ck_assert_str_eq(out, "hello, world");
 	rpc_value_free_contents(&type_string, &out);
 }
@@ -270,8 +270,8 @@ START_TEST(test_client_large_wrapper)
 
 	ck_assert_uint_gt(rt__big_int64__descriptor.sizeof_message, 128);
 	start_echo();
-	ck_assert_ptr_null(rpc_client_call(client, "Arith.Square",
-	                                   &m_square_big, &in, &out));
+	ck_assert_ptr_null(
+	    rpc_client_call(client, "Arith.Square", &m_square_big, &in, &out));
 	ck_assert_int_eq(out, 144);
 }
 END_TEST
@@ -287,8 +287,8 @@ START_TEST(test_client_sequence_numbers)
 
 	ck_assert_ptr_nonnull(d);
 	for (i = 0; i < 3; i++)
-		ck_assert_ptr_null(go_multiply(d, (int64_t)i + 1, 10,
-		                               &replies[i], &calls[i]));
+		ck_assert_ptr_null(
+		    go_multiply(d, (int64_t)i + 1, 10, &replies[i], &calls[i]));
 	for (i = 0; i < 3; i++) {
 		ck_assert(fake_recv(&srv, &msg));
 		ck_assert_uint_eq(msg.seq, i);
@@ -383,9 +383,8 @@ START_TEST(test_client_bad_body_fails_that_call)
 	ck_assert(fake_recv(&srv, &msg));
 	rpc_codec_protobuf.msg_clear(srv.st, &msg);
 	/* seq 0 gets a body that is not a message at all. */
-	ck_assert(rpci_frame_begin(&out, &(rpci_header){"Arith.Multiply", 0,
-	                                                NULL},
-	                           &start));
+	ck_assert(rpci_frame_begin(
+	    &out, &(rpci_header){"Arith.Multiply", 0, NULL}, &start));
 	ck_assert(rpci_buf_append(&out, "\x08\x80\x80", 3));
 	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
 	fake_write(&srv, out.data, out.len);
@@ -445,7 +444,8 @@ START_TEST(test_client_connection_drop_fails_each_once)
 	int i, j, seen[5] = {0};
 
 	for (i = 0; i < 5; i++)
-		ck_assert_ptr_null(go_multiply(d, i, i, &replies[i], &calls[i]));
+		ck_assert_ptr_null(
+		    go_multiply(d, i, i, &replies[i], &calls[i]));
 	/* Answer one, then hang up mid-way through a second reply. */
 	for (i = 0; i < 5; i++) {
 		ck_assert(fake_recv(&srv, &msg));
@@ -549,8 +549,8 @@ static void log_line(void *ud, const char *line)
 START_TEST(test_client_oversized_reply_ends_connection)
 {
 	char logged[256] = "";
-	rpc_client_options opts = {.max_frame = 64, .log = log_line,
-	                           .log_ud = logged};
+	rpc_client_options opts = {
+	    .max_frame = 64, .log = log_line, .log_ud = logged};
 	rpc_client *small;
 	rpc_done *d = rpc_done_new_queue();
 	char big[200], *in = "x", *out = NULL;
@@ -561,13 +561,13 @@ START_TEST(test_client_oversized_reply_ends_connection)
 	rpc_call *c;
 
 	/* A non-blocking descriptor works too: the client makes it block. */
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
-	                 0);
+	ck_assert_int_eq(
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	ck_assert_ptr_null(rpc_client_new_fd(sv[0], &opts, &small));
 	ck_assert_int_eq(fcntl(sv[1], F_SETFL, 0), 0);
 	fake_init(&f, sv[1]);
-	ck_assert_ptr_null(rpc_client_go(small, "Echo.Echo", &m_echo, &in,
-	                                 &out, d, NULL));
+	ck_assert_ptr_null(
+	    rpc_client_go(small, "Echo.Echo", &m_echo, &in, &out, d, NULL));
 	ck_assert(fake_recv(&f, &msg));
 	memset(big, 'b', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
@@ -698,8 +698,7 @@ static void on_chain(rpc_call *call, void *ud)
 	chain_state *s = ud;
 	int64_t *r = rpc_call_reply(call);
 	int k = (int)(r - s->replies);
-	bool ok = rpc_call_error(call) == NULL &&
-	          *r == (int64_t)k * s->left[k];
+	bool ok = rpc_call_error(call) == NULL && *r == (int64_t)k * s->left[k];
 
 	rpc_call_free(call);
 	pthread_mutex_lock(&s->mu);
@@ -734,8 +733,8 @@ START_TEST(test_client_callback_chains)
 	start_echo();
 	for (k = 0; k < 64; k++) {
 		s.left[k] = 100;
-		ck_assert_ptr_null(go_multiply(s.d, k, s.left[k], &s.replies[k],
-		                               NULL));
+		ck_assert_ptr_null(
+		    go_multiply(s.d, k, s.left[k], &s.replies[k], NULL));
 	}
 	pthread_mutex_lock(&s.mu);
 	while (s.finished < 64)
@@ -753,7 +752,7 @@ END_TEST
 /* ---- concurrency --------------------------------------------------------- */
 
 #define N_THREADS 50
-#define N_CALLS 1000
+#define N_CALLS   1000
 
 static void *hammer(void *arg)
 {
@@ -780,9 +779,8 @@ START_TEST(test_client_many_threads)
 
 	start_echo();
 	for (i = 0; i < N_THREADS; i++)
-		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer,
-		                                (void *)(i + 1)),
-		                 0);
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, hammer, (void *)(i + 1)), 0);
 	for (i = 0; i < N_THREADS; i++) {
 		ck_assert_int_eq(pthread_join(th[i], &bad), 0);
 		ck_assert_ptr_null(bad);
@@ -813,7 +811,8 @@ static void *async_hammer(void *arg)
 			if (c == NULL || rpc_call_error(c) != NULL) {
 				bad++;
 			} else {
-				k = (int)((int64_t *)rpc_call_reply(c) - replies);
+				k = (int)((int64_t *)rpc_call_reply(c) -
+				          replies);
 				if (replies[k] != (int64_t)(i + k) * 3)
 					bad++;
 			}
@@ -833,9 +832,8 @@ START_TEST(test_client_mixed_sync_async)
 	start_echo();
 	ck_assert_int_eq(pthread_create(&th[0], NULL, async_hammer, d), 0);
 	for (i = 1; i < 9; i++)
-		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer,
-		                                (void *)(i + 1)),
-		                 0);
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, hammer, (void *)(i + 1)), 0);
 	for (i = 0; i < 9; i++) {
 		ck_assert_int_eq(pthread_join(th[i], &bad), 0);
 		ck_assert_ptr_null(bad);
@@ -895,8 +893,8 @@ START_TEST(test_client_dial_tcp)
 	ck_assert_int_eq(pthread_create(&t, NULL, fake_echo, &f), 0);
 	args.a = 6;
 	args.b = 7;
-	ck_assert_ptr_null(rpc_client_call(c, "Arith.Multiply", &m_multiply,
-	                                   &args.base, &r));
+	ck_assert_ptr_null(
+	    rpc_client_call(c, "Arith.Multiply", &m_multiply, &args.base, &r));
 	ck_assert_int_eq(r, 42);
 	rpc_client_free(c);
 	pthread_join(t, NULL);

@@ -23,14 +23,15 @@ static void frame_encode(rpci_buf *out, const char *sm, uint64_t seq,
 	rpci_header h = {.service_method = sm, .seq = seq, .error = error};
 
 	ck_assert_ptr_null(k->state_new(false, max, &st));
-	ck_assert_ptr_null(k->write(st, &h, body ? &type_args : NULL, body, out));
+	ck_assert_ptr_null(
+	    k->write(st, &h, body ? &type_args : NULL, body, out));
 	k->state_free(st);
 }
 
 START_TEST(test_varint_round_trip)
 {
-	static const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384,
-	                                UINT32_MAX, UINT64_MAX};
+	static const uint64_t vals[] = {
+	    0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, UINT64_MAX};
 	uint8_t b[RPCI_VARINT_MAX];
 	uint64_t v;
 	size_t i, n;
@@ -58,9 +59,9 @@ START_TEST(test_frame_round_trip)
 	args.a = 7;
 	args.b = 8;
 	frame_encode(&out, "Arith.Multiply", 5, NULL, &args.base, 0);
-	ck_assert_int_eq(rpci_frame_read(out.data, out.len, 1024, &used, &f,
-	                                 &err),
-	                 RPCI_READ_OK);
+	ck_assert_int_eq(
+	    rpci_frame_read(out.data, out.len, 1024, &used, &f, &err),
+	    RPCI_READ_OK);
 	ck_assert_uint_eq(used, out.len);
 	ck_assert_uint_eq(f.service_method_len, 14);
 	ck_assert(memcmp(f.service_method, "Arith.Multiply", 14) == 0);
@@ -75,14 +76,13 @@ END_TEST
 /* The worked example of docs/framing.md, byte for byte. */
 START_TEST(test_frame_doc_example)
 {
-	static const uint8_t req[] = {
-		0x00, 0x00, 0x00, 0x15, 0x0e, 'A',  'r',  'i',  't',
-		'h',  '.',  'M',  'u',  'l',  't',  'i',  'p',  'l',
-		'y',  0x00, 0x00, 0x08, 0x07, 0x10, 0x08};
-	static const uint8_t resp[] = {0x00, 0x00, 0x00, 0x13, 0x0e, 'A',
-	                               'r',  'i',  't',  'h',  '.',  'M',
-	                               'u',  'l',  't',  'i',  'p',  'l',
-	                               'y',  0x00, 0x00, 0x08, 0x38};
+	static const uint8_t req[] = {0x00, 0x00, 0x00, 0x15, 0x0e, 'A',  'r',
+	                              'i',  't',  'h',  '.',  'M',  'u',  'l',
+	                              't',  'i',  'p',  'l',  'y',  0x00, 0x00,
+	                              0x08, 0x07, 0x10, 0x08};
+	static const uint8_t resp[] = {
+	    0x00, 0x00, 0x00, 0x13, 0x0e, 'A', 'r', 'i',  't',  'h',  '.', 'M',
+	    'u',  'l',  't',  'i',  'p',  'l', 'y', 0x00, 0x00, 0x08, 0x38};
 	static const uint8_t fail[] = "\x00\x00\x00\x1f\x0e"
 	                              "Arith.Multiply"
 	                              "\x00\x0e"
@@ -120,9 +120,9 @@ START_TEST(test_frame_partial_input_again)
 	args.a = 1;
 	frame_encode(&out, "A.B", 1, "", &args.base, 0);
 	for (n = 0; n < out.len; n++) {
-		ck_assert_int_eq(rpci_frame_read(out.data, n, 1024, &used, &f,
-		                                 &err),
-		                 RPCI_READ_AGAIN);
+		ck_assert_int_eq(
+		    rpci_frame_read(out.data, n, 1024, &used, &f, &err),
+		    RPCI_READ_AGAIN);
 		ck_assert_ptr_null(err);
 	}
 	ck_assert_int_eq(rpci_frame_read(out.data, n, 1024, &used, &f, &err),
@@ -139,9 +139,9 @@ START_TEST(test_frame_oversized_length)
 	size_t used = 0;
 
 	/* Only the 4-byte prefix is there: rejected before buffering. */
-	ck_assert_int_eq(rpci_frame_read(big, sizeof big, 1024, &used, &f,
-	                                 &err),
-	                 RPCI_READ_ERROR);
+	ck_assert_int_eq(
+	    rpci_frame_read(big, sizeof big, 1024, &used, &f, &err),
+	    RPCI_READ_ERROR);
 	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
 	ck_assert_str_eq(rpc_error_message(err),
 	                 "rpc: frame of 1048577 bytes exceeds the maximum of "
@@ -167,7 +167,8 @@ START_TEST(test_frame_write_oversized)
 	ck_assert_ptr_null(k->state_new(false, 100, &st));
 	err = k->write(st, &h, &t, &s.base, &out);
 	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
-	ck_assert_ptr_nonnull(strstr(rpc_error_message(err), "exceeds the maximum of 100"));
+	ck_assert_ptr_nonnull(
+	    strstr(rpc_error_message(err), "exceeds the maximum of 100"));
 	ck_assert_uint_eq(out.len, 0);
 	rpc_error_free(err);
 	k->state_free(st);
@@ -191,12 +192,12 @@ START_TEST(test_frame_truncated_header)
 
 	for (i = 0; i < 3; i++) {
 		err = NULL;
-		ck_assert_int_eq(rpci_frame_read(cases[i], lens[i], 1024, &used,
-		                                 &f, &err),
-		                 RPCI_READ_ERROR);
+		ck_assert_int_eq(
+		    rpci_frame_read(cases[i], lens[i], 1024, &used, &f, &err),
+		    RPCI_READ_ERROR);
 		ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
-		ck_assert_ptr_nonnull(strstr(rpc_error_message(err),
-		                             "malformed frame header"));
+		ck_assert_ptr_nonnull(
+		    strstr(rpc_error_message(err), "malformed frame header"));
 		rpc_error_free(err);
 	}
 }
@@ -220,7 +221,8 @@ START_TEST(test_frame_garbage)
 		junk[1] = 0;
 		junk[2] = 0;
 		err = NULL;
-		st = rpci_frame_read(junk, sizeof junk, 1 << 20, &used, &f, &err);
+		st = rpci_frame_read(junk, sizeof junk, 1 << 20, &used, &f,
+		                     &err);
 		if (st == RPCI_READ_OK)
 			ck_assert_uint_le(used, sizeof junk);
 		else if (st == RPCI_READ_ERROR)
@@ -231,9 +233,9 @@ START_TEST(test_frame_garbage)
 	{
 		static const uint8_t nul[] = {0, 0, 0, 5, 2, 'A', 0, 0, 0};
 		err = NULL;
-		ck_assert_int_eq(rpci_frame_read(nul, sizeof nul, 64, &used, &f,
-		                                 &err),
-		                 RPCI_READ_ERROR);
+		ck_assert_int_eq(
+		    rpci_frame_read(nul, sizeof nul, 64, &used, &f, &err),
+		    RPCI_READ_ERROR);
 		rpc_error_free(err);
 	}
 }
@@ -243,7 +245,8 @@ START_TEST(test_codec_header_body_round_trip)
 {
 	const rpc_codec *k = &rpc_codec_protobuf;
 	Rt__Args args = RT__ARGS__INIT, got = RT__ARGS__INIT;
-	rpci_header h = {.service_method = "Arith.Multiply", .seq = 300,
+	rpci_header h = {.service_method = "Arith.Multiply",
+	                 .seq = 300,
 	                 .error = "rpc: some error"};
 	rpci_buf out = {0};
 	rpci_msg msg = {0};
@@ -332,8 +335,8 @@ START_TEST(test_codec_bad_body_fails_that_call_only)
 
 	ck_assert_ptr_null(k->state_new(true, 0, &st));
 	/* A frame whose body is a truncated varint field... */
-	ck_assert(rpci_frame_begin(&out, &(rpci_header){"A.B", 1, NULL},
-	                           &start));
+	ck_assert(
+	    rpci_frame_begin(&out, &(rpci_header){"A.B", 1, NULL}, &start));
 	ck_assert(rpci_buf_append(&out, "\x08\xff", 2));
 	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
 	/* ...followed by a good one. */
@@ -351,9 +354,9 @@ START_TEST(test_codec_bad_body_fails_that_call_only)
 	k->msg_clear(st, &msg);
 
 	start = used;
-	ck_assert_int_eq(k->read(st, out.data + start, out.len - start, &used,
-	                         &msg, &err),
-	                 RPCI_READ_OK);
+	ck_assert_int_eq(
+	    k->read(st, out.data + start, out.len - start, &used, &msg, &err),
+	    RPCI_READ_OK);
 	ck_assert_uint_eq(msg.seq, 2);
 	ck_assert_ptr_null(k->read_body(st, &msg, &type_args, &got.base));
 	ck_assert_int_eq(got.a, 4);

@@ -47,8 +47,7 @@ START_TEST(test_error_errno_and_dup)
 
 	ck_assert_int_eq(rpc_error_kind_of(e), RPC_ERR_IO);
 	ck_assert_int_eq(rpc_error_errno(e), ECONNREFUSED);
-	ck_assert_str_eq(rpc_error_message(e),
-	                 "rpc: dial: Connection refused");
+	ck_assert_str_eq(rpc_error_message(e), "rpc: dial: Connection refused");
 	d = rpci_error_dup(e);
 	ck_assert_ptr_ne(d, e);
 	ck_assert_int_eq(rpc_error_kind_of(d), RPC_ERR_IO);
@@ -136,7 +135,7 @@ START_TEST(test_message_free_contents_everything)
 	size_t len;
 	uint8_t *buf = everything_packed(&len);
 	Rt__Everything *e = (Rt__Everything *)protobuf_c_message_unpack(
-		&rt__everything__descriptor, NULL, len, buf);
+	    &rt__everything__descriptor, NULL, len, buf);
 	Rt__Everything holder;
 
 	ck_assert_ptr_nonnull(e);
@@ -171,7 +170,7 @@ START_TEST(test_message_new_free)
 	ck_assert_ptr_eq(m->descriptor, &rt__everything__descriptor);
 	rpci_message_free(m);
 	e = (Rt__Everything *)protobuf_c_message_unpack(
-		&rt__everything__descriptor, NULL, len, buf);
+	    &rt__everything__descriptor, NULL, len, buf);
 	ck_assert_ptr_nonnull(e);
 	rpci_message_free(&e->base);
 	rpci_message_free(NULL);
@@ -189,7 +188,7 @@ START_TEST(test_message_defaults_not_freed)
 	d.r = 3;
 	len = protobuf_c_message_pack(&d.base, buf);
 	got = (Rt2__Defaults *)protobuf_c_message_unpack(
-		&rt2__defaults__descriptor, NULL, len, buf);
+	    &rt2__defaults__descriptor, NULL, len, buf);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_str_eq(got->s, "hello");
 	ck_assert_uint_eq(got->b.len, 2);

@@ -125,7 +125,7 @@ END_TEST
 
 /* Against a plain array as the model: random puts and takes agree. Keys
  * crowd onto 13 home slots, the worst case for probing. */
-#define KEY(k) ((k) * 4096 + (k) % 13)
+#define KEY(k) ((k)*4096 + (k) % 13)
 
 START_TEST(test_pending_random_model)
 {
