@@ -32,6 +32,9 @@ static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
                                       NULL};
 static const rpc_method m_divide = {"Divide", &type_args, &type_quotient, NULL};
 static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL};
+static const rpc_type type_list = {"list<int64>", &rt__int64_list__descriptor,
+                                   RPC_FORM_WRAPPED};
+static const rpc_method m_count = {"Count", &type_args, &type_list, NULL};
 static const rpc_type type_big = {"int64", &rt__big_int64__descriptor,
                                   RPC_FORM_VALUE};
 static const rpc_method m_square_big = {"Square", &type_big, &type_big, NULL};
@@ -154,6 +157,17 @@ static void *fake_echo(void *arg)
 			                             &s.base);
 			fake_send(f, msg.seq, NULL, &type_string, &s.base);
 			rpc_message_free_contents(&s.base);
+		} else if (strcmp(msg.service_method, "List.Count") == 0) {
+			Rt__Args a = fake_args(f, &msg);
+			Rt__Int64List l = RT__INT64_LIST__INIT;
+			int64_t nums[16];
+			size_t i;
+
+			for (i = 0; i < 16 && (int64_t)i < a.a; i++)
+				nums[i] = (int64_t)i + 1;
+			l.n_value = i;
+			l.value = nums;
+			fake_send(f, msg.seq, NULL, &type_list, &l.base);
 		} else if (strcmp(msg.service_method, "Arith.Square") == 0) {
 			Rt__Int64 v = RT__INT64__INIT;
 
@@ -260,6 +274,24 @@ START_TEST(test_client_sync_call)
 	    rpc_client_call(client, "Echo.Echo", &m_echo, &in, &out));
 	ck_assert_str_eq(out, "hello, world");
 	rpc_value_free_contents(&type_string, &out);
+}
+END_TEST
+
+/* A list reply arrives in the caller's wrapper message. */
+START_TEST(test_client_wrapped_list)
+{
+	Rt__Args args = RT__ARGS__INIT;
+	Rt__Int64List l = RT__INT64_LIST__INIT;
+
+	start_echo();
+	args.a = 5;
+	ck_assert_ptr_null(
+	    rpc_client_call(client, "List.Count", &m_count, &args.base, &l));
+	ck_assert_uint_eq(l.n_value, 5);
+	ck_assert_int_eq(l.value[0], 1);
+	ck_assert_int_eq(l.value[4], 5);
+	rpc_value_free_contents(&type_list, &l);
+	ck_assert_ptr_null(l.value);
 }
 END_TEST
 
@@ -916,6 +948,7 @@ static Suite *client_suite(void)
 	tc = tcase_create("calls");
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
 	tcase_add_test(tc, test_client_sync_call);
+	tcase_add_test(tc, test_client_wrapped_list);
 	tcase_add_test(tc, test_client_large_wrapper);
 	tcase_add_test(tc, test_client_sequence_numbers);
 	tcase_add_test(tc, test_client_server_error_text);
