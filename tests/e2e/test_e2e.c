@@ -2858,6 +2858,41 @@ START_TEST(test_e2e_callback_chain)
 }
 END_TEST
 
+/* A client speaking another codec than the server's: the server never
+ * crashes and serves on, and the call never succeeds. (Some pairs make
+ * the server wait for bytes that never come, as Go's would; the call is
+ * then ended by freeing the client.) */
+START_TEST(test_e2e_codec_mismatch)
+{
+	int sci = _i / N_CODECS, cci = _i % N_CODECS;
+	e2e_server s;
+	rpc_client *c = NULL;
+	rpc_client_options o = {.codec = codecs[cci]};
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = 0;
+	rpc_call *call = NULL;
+	if (sci == cci)
+		return; /* the matched pairs are the rest of the suite */
+	rpc_done *q = rpc_done_new_queue();
+	server_start(&s, codecs[sci], T_TCP4, false);
+	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &o, &c));
+	args.A = 3;
+	args.B = 4;
+	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	rpc_call *done = rpc_done_wait(q, 500);
+	rpc_client_free(c);
+	if (done == NULL)
+		done = rpc_done_next(q);
+	ck_assert_ptr_eq(done, call);
+	ck_assert_ptr_nonnull(rpc_call_error(done));
+	rpc_call_free(done);
+	rpc_done_free(q);
+	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 0);
+	still_serving(&s);
+	server_stop(&s);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------- */
 
 static Suite *e2e_suite(void)
@@ -2945,6 +2980,8 @@ static Suite *e2e_suite(void)
 	tcase_add_test(tc, test_e2e_hostile_nul_in_header);
 	tcase_add_test(tc, test_e2e_hostile_json_ids);
 	tcase_add_test(tc, test_e2e_client_odd_replies);
+	tcase_add_loop_test(tc, test_e2e_codec_mismatch, 0,
+	                    N_CODECS * N_CODECS);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("http");
