@@ -245,6 +245,30 @@ static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
 	return 1;
 }
 
+/* gob_check_body reads through a body when the stream has interface
+ * types: Go splits a value holding an interface whose concrete type is new
+ * to the stream across messages, which would put the stream out of step;
+ * such a stream is ended here rather than misread. */
+static rpc_error *gob_check_body(gob_state *s, const gob_body *b)
+{
+	const gob_wtype *w = gob_rtable_find(&s->rt, b->id);
+	gob_reader r = {b->data, b->len, 0};
+	rpc_error *err = NULL;
+	uint64_t delta = 0;
+
+	if ((w == NULL || w->kind != GOB_K_STRUCT) &&
+	    (!gob_read_uint(&r, &delta) || delta != 0))
+		err = gob_bad();
+	if (err == NULL)
+		err = gob_skip(&s->rt, b->id, &r, 0);
+	if (err == NULL && r.pos == r.len)
+		return NULL;
+	rpc_error_free(err);
+	return gob_err("gob: malformed value of type %s (an interface value "
+	               "whose type is new to the stream%s is not supported)",
+	               gob_type_name(&s->rt, b->id), "");
+}
+
 static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
                                  size_t *used, rpci_msg *msg, rpc_error **err)
 {
@@ -287,6 +311,8 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 				memcpy(b->data, r.p + r.pos, b->len);
 				msg->body = b;
 				msg->body_len = b->len;
+				if (s->rt.interfaces)
+					*err = gob_check_body(s, b);
 			}
 		}
 		if (*err != NULL) {

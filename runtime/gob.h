@@ -88,6 +88,7 @@ typedef struct gob_wtype {
 typedef struct gob_rtable {
 	gob_wtype *v;
 	size_t n, cap;
+	bool interfaces; /* some type has an interface-typed part */
 } gob_rtable;
 
 /* gob_rtable_define parses the wireType in r (the rest of a type message)

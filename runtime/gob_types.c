@@ -376,6 +376,9 @@ rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 		                  "gob: malformed definition of type %lld",
 		                  (long long)id);
 	}
+	for (i = 0; i < w.n_fields; i++)
+		t->interfaces |= w.fields[i].id == GOB_ID_INTERFACE;
+	t->interfaces |= w.elem == GOB_ID_INTERFACE || w.key == GOB_ID_INTERFACE;
 	t->v[t->n++] = w;
 	return NULL;
 }
@@ -424,6 +427,41 @@ static rpc_error *skip_bad(void)
 	                  "gob: truncated or malformed value");
 }
 
+/* skip_interface steps over an interface value as Go's decoder ignores
+ * one: the concrete type's name ("" for nil), then its type id, then the
+ * value with its byte count. When the concrete type is new to the stream,
+ * Go's encoder ends the message after the type's definition and carries on
+ * in the next one; a value split so is not supported (it reads as
+ * truncated here, and gob_read ends the stream). */
+static rpc_error *skip_interface(gob_reader *r)
+{
+	const uint8_t *p;
+	gob_wtype w;
+	uint64_t u;
+	int64_t id;
+	size_t n;
+	int rc;
+
+	if (!gob_read_bytes(r, &p, &n))
+		return skip_bad();
+	if (n == 0)
+		return NULL;
+	for (;;) {
+		if (!gob_read_int(r, &id) || id == 0)
+			return skip_bad();
+		if (id > 0)
+			break;
+		memset(&w, 0, sizeof w);
+		rc = def_wire(r, &w);
+		def_wtype_fini(&w);
+		if (rc == DEF_OOM)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		if (rc != DEF_OK || (r->pos < r->len && !gob_read_uint(r, &u)))
+			return skip_bad();
+	}
+	return gob_read_bytes(r, &p, &n) ? NULL : skip_bad();
+}
+
 rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
 {
 	const gob_wtype *w;
@@ -451,8 +489,7 @@ rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
 	case GOB_ID_STRING:
 		return gob_read_bytes(r, &p, &len) ? NULL : skip_bad();
 	case GOB_ID_INTERFACE:
-		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "gob: interface values are not supported");
+		return skip_interface(r);
 	default:
 		break;
 	}

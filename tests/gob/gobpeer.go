@@ -95,6 +95,19 @@ type ArgsV2 struct {
 	Tail  [2]uint16
 }
 
+// WithAny is Args with interface fields around, which a reader of Args
+// skips: a registered struct, builtins, nil, and a slice of them.
+type WithAny struct {
+	A    int64
+	Any  any
+	B    int64
+	List []any
+}
+
+func init() {
+	gob.Register(Quotient{})
+}
+
 // Node mirrors main.Node (recursive).
 type Node struct {
 	V    int64
@@ -161,6 +174,13 @@ func writes(c string) []any {
 		return []any{req("Arith.Multiply", 9), &ArgsV2{Extra: []string{"x"}, B: 2,
 			Note: struct{ X float64 }{1.5}, M: map[string][]int{"m": {1, 2}},
 			C: complex(1, 2), A: 3, Tail: [2]uint16{4, 5}}}
+	case "iface":
+		// the last value holds a struct type new to the stream, which Go
+		// splits across messages
+		return []any{req("Arith.Multiply", 1), &WithAny{A: 1, Any: "s", B: 2,
+			List: []any{int64(3), "x", nil, true}},
+			req("Arith.Multiply", 2), &WithAny{A: 3, B: 4},
+			req("Arith.Multiply", 3), &WithAny{A: 5, Any: Quotient{Quo: 5}, B: 6}}
 	case "nested":
 		n := &Node{V: 0}
 		for i := 1; i < 20; i++ {
