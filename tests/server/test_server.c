@@ -122,7 +122,7 @@ static rpc_server *srv;
 static rpc_listener *lis;
 static pthread_t acceptor;
 static bool accepting, http_mode;
-static char unix_path[64];
+static char unix_path[96];
 
 static void *accept_main(void *arg)
 {
@@ -209,7 +209,10 @@ static rpc_error *go_sleep(rpc_client *c, int64_t ms, int64_t tag,
 
 static void unique_unix_path(void)
 {
-	snprintf(unix_path, sizeof(unix_path), "unix:/tmp/rpc-srv-%d.sock",
+	const char *dir = getenv("TMPDIR");
+	if (dir == NULL || dir[0] == '\0' || strlen(dir) > 60)
+		dir = "/tmp";
+	snprintf(unix_path, sizeof(unix_path), "unix:%s/rpc-srv-%d.sock", dir,
 	         (int)getpid());
 }
 
