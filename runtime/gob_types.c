@@ -378,7 +378,8 @@ rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 	}
 	for (i = 0; i < w.n_fields; i++)
 		t->interfaces |= w.fields[i].id == GOB_ID_INTERFACE;
-	t->interfaces |= w.elem == GOB_ID_INTERFACE || w.key == GOB_ID_INTERFACE;
+	t->interfaces |=
+	    w.elem == GOB_ID_INTERFACE || w.key == GOB_ID_INTERFACE;
 	t->v[t->n++] = w;
 	return NULL;
 }

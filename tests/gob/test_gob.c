@@ -1153,9 +1153,9 @@ static uint8_t *go_stream(const char *c, size_t *n)
  * writes maps in random order). */
 START_TEST(test_gob_go_fixtures_current)
 {
-static const char *const cases[] = {
-	    "args", "everything", "zero", "optionals", "v2", "nested", "replies",
-	    "iface"};
+	static const char *const cases[] = {"args",      "everything", "zero",
+	                                    "optionals", "v2",         "nested",
+	                                    "replies",   "iface"};
 	size_t i, n, fn;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
