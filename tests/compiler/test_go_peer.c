@@ -1,16 +1,17 @@
 /* test_go_peer.c - the Go code of `rpcgen-c --emit-go` talks to librpc
- * over gob, both ways, for golden/all.rpc.
+ * over gob and over JSON, both ways, for golden/all.rpc.
  *
  * Before the suite runs, main() generates all.rpc.go (as package main)
  * into a temporary folder, puts gopeer/peer.go beside it and builds it with
  * `go build` (GO111MODULE=off, GOCACHE from the environment). Without go
  * (GO empty or missing) the program exits 77: skipped.
  *
- * - go_client: our server (the checked-in golden all.rpc.c, gob) on
- *   127.0.0.1:0 in a thread; `peer client ADDR` calls every method through
- *   the generated ArithClient / EchoClient and checks the replies.
- * - go_server: `peer server` serves an ArithService and an EchoService via
- *   the generated RegisterArith / RegisterEcho and prints its address; our
+ * Each test runs once per codec (loop index 0: gob, 1: JSON).
+ * - go_client: our server (the checked-in golden all.rpc.c) on
+ *   127.0.0.1:0 in a thread; `peer client CODEC ADDR` calls every method
+ *   through the generated ArithClient / EchoClient and checks the replies.
+ * - go_server: `peer server CODEC` serves an ArithService and an EchoService
+ * via the generated RegisterArith / RegisterEcho and prints its address; our
  *   golden stubs call it and check the replies; closing its stdin ends it,
  *   and the test waits for it by pid (killing it by pid if it lingers).
  */
@@ -32,6 +33,15 @@
 
 static char peer_dir[256]; /* the temporary folder */
 static char peer_bin[512]; /* the built peer */
+
+static const struct {
+	const char *name; /* as peer.go spells it */
+	const rpc_codec *codec;
+	const char *ok; /* what the Go client prints */
+} codecs[] = {
+    {"gob", &rpc_codec_gob, "ok 11 checks\n"},
+    {"json", &rpc_codec_json, "ok 10 checks\n"}, /* no Tally */
+};
 
 /* ---- handlers (our server) ----------------------------------------------- */
 
@@ -265,10 +275,10 @@ static void *accept_thread(void *arg)
 	return NULL;
 }
 
-START_TEST(test_go_client_calls_our_server_over_gob)
+START_TEST(test_go_client_calls_our_server)
 {
 	acceptor a = {0};
-	rpc_server_options so = {.codec = &rpc_codec_gob, .threads = 1};
+	rpc_server_options so = {.codec = codecs[_i].codec, .threads = 1};
 	ck_assert_ptr_null(rpc_server_new(&so, &a.srv));
 	ck_assert_ptr_null(all_Arith_register(a.srv, &arith_handlers, NULL));
 	ck_assert_ptr_null(all_Echo_register(a.srv, &echo_handlers, NULL));
@@ -279,8 +289,10 @@ START_TEST(test_go_client_calls_our_server_over_gob)
 	ck_assert_int_eq(pthread_create(&th, NULL, accept_thread, &a), 0);
 
 	char out_path[600];
-	snprintf(out_path, sizeof out_path, "%s/client.out", peer_dir);
-	const char *argv[] = {peer_bin, "client", addr + 4, NULL};
+	snprintf(out_path, sizeof out_path, "%s/client-%s.out", peer_dir,
+	         codecs[_i].name);
+	const char *argv[] = {peer_bin, "client", codecs[_i].name, addr + 4,
+	                      NULL};
 	int rc = run_wait(argv, out_path);
 
 	rpc_listener_close(a.l);
@@ -290,8 +302,9 @@ START_TEST(test_go_client_calls_our_server_over_gob)
 
 	char *out = slurp(out_path);
 	ck_assert_ptr_nonnull(out);
-	ck_assert_msg(rc == 0, "peer client exited %d: %s", rc, out);
-	ck_assert_str_eq(out, "ok 11 checks\n");
+	ck_assert_msg(rc == 0, "peer client (%s) exited %d: %s",
+	              codecs[_i].name, rc, out);
+	ck_assert_str_eq(out, codecs[_i].ok);
 	free(out);
 }
 END_TEST
@@ -304,7 +317,7 @@ typedef struct go_server {
 	char addr[192];
 } go_server;
 
-static void go_server_start(go_server *g)
+static void go_server_start(go_server *g, const char *codec)
 {
 	int in[2], out[2];
 	ck_assert_int_eq(pipe(in), 0);
@@ -318,7 +331,7 @@ static void go_server_start(go_server *g)
 		close(in[1]);
 		close(out[0]);
 		close(out[1]);
-		execl(peer_bin, peer_bin, "server", (char *)NULL);
+		execl(peer_bin, peer_bin, "server", codec, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -359,11 +372,11 @@ static void go_server_stop(go_server *g)
 	waitpid(g->pid, &status, 0);
 }
 
-START_TEST(test_our_client_calls_go_server_over_gob)
+START_TEST(test_our_client_calls_go_server)
 {
 	go_server g;
-	go_server_start(&g);
-	rpc_client_options co = {.codec = &rpc_codec_gob};
+	go_server_start(&g, codecs[_i].name);
+	rpc_client_options co = {.codec = codecs[_i].codec};
 	rpc_client *c = NULL;
 	rpc_error *err = rpc_dial(g.addr, &co, &c);
 	ck_assert_msg(err == NULL, "dial %s: %s", g.addr,
@@ -558,10 +571,10 @@ int main(void)
 	if (build_peer(go) == 0) {
 		Suite *s = suite_create("go_peer");
 		TCase *tc = tcase_create("go_client");
-		tcase_add_test(tc, test_go_client_calls_our_server_over_gob);
+		tcase_add_loop_test(tc, test_go_client_calls_our_server, 0, 2);
 		suite_add_tcase(s, tc);
 		tc = tcase_create("go_server");
-		tcase_add_test(tc, test_our_client_calls_go_server_over_gob);
+		tcase_add_loop_test(tc, test_our_client_calls_go_server, 0, 2);
 		suite_add_tcase(s, tc);
 		SRunner *sr = srunner_create(s);
 		srunner_run_all(sr, CK_NORMAL);
