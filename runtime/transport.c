@@ -35,6 +35,20 @@ typedef struct transport_addr {
 	const char *path;
 } transport_addr;
 
+/* transport_error makes the RPC_ERR_IO error of a failed dial or listen:
+ * "rpc: OP ADDRESS: strerror(errnum)", with errnum kept for
+ * rpc_error_errno. */
+static rpc_error *transport_error(const char *op, const char *address,
+                                  int errnum)
+{
+	char *what = NULL;
+	if (asprintf(&what, "rpc: %s %s", op, address) < 0)
+		return rpci_error_errno(errnum, op);
+	rpc_error *err = rpci_error_errno(errnum, what);
+	free(what);
+	return err;
+}
+
 static rpc_error *transport_parse(const char *address, transport_addr *a)
 {
 	if (address == NULL)
@@ -107,8 +121,7 @@ static rpc_error *transport_dial_unix(const char *address, const char *path,
 	if (r < 0) {
 		int e = errno;
 		close(s);
-		return rpci_error(RPC_ERR_IO, "rpc: dial %s: %s", address,
-		                  strerror(e));
+		return transport_error("dial", address, e);
 	}
 	*fd = s;
 	return NULL;
@@ -161,8 +174,7 @@ rpc_error *rpci_transport_dial(const char *address, int *fd)
 		close(s);
 	}
 	freeaddrinfo(res);
-	return rpci_error(RPC_ERR_IO, "rpc: dial %s: %s", address,
-	                  strerror(last));
+	return transport_error("dial", address, last);
 }
 
 /* transport_format writes the "tcp:HOST:PORT" form of a bound sockaddr. */
@@ -206,8 +218,7 @@ static rpc_error *transport_listen_unix(const char *address, const char *path,
 		int e = errno;
 		close(s);
 		free(name);
-		return rpci_error(RPC_ERR_IO, "rpc: listen %s: %s", address,
-		                  strerror(e));
+		return transport_error("listen", address, e);
 	}
 	*fd = s;
 	*bound = name;
@@ -277,6 +288,5 @@ rpc_error *rpci_transport_listen(const char *address, int *fd, char **bound)
 		return NULL;
 	}
 	freeaddrinfo(res);
-	return rpci_error(RPC_ERR_IO, "rpc: listen %s: %s", address,
-	                  strerror(last));
+	return transport_error("listen", address, last);
 }

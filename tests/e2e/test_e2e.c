@@ -2711,10 +2711,7 @@ START_TEST(test_e2e_dial_errors)
 	check_kind(err, RPC_ERR_IO);
 	ck_assert_msg(strstr(rpc_error_message(err), strerror(ECONNREFUSED)),
 	              "%s", rpc_error_message(err));
-	/* BUG: rpc_error_errno(err) is 0, not ECONNREFUSED: transport.c
-	 * makes its dial and listen errors with rpci_error(RPC_ERR_IO, ...),
-	 * which records no errno, though rpc.h promises one for RPC_ERR_IO.
-	 * ck_assert_int_eq(rpc_error_errno(err), ECONNREFUSED); */
+	ck_assert_int_eq(rpc_error_errno(err), ECONNREFUSED);
 	ck_assert_ptr_null(c);
 	rpc_error_free(err);
 	snprintf(path, sizeof(path), "unix:/tmp/rpc-e2e-none-%ld.sock",
@@ -2723,7 +2720,7 @@ START_TEST(test_e2e_dial_errors)
 	check_kind(err, RPC_ERR_IO);
 	ck_assert_msg(strstr(rpc_error_message(err), strerror(ENOENT)), "%s",
 	              rpc_error_message(err));
-	/* BUG (as above): ck_assert_int_eq(rpc_error_errno(err), ENOENT); */
+	ck_assert_int_eq(rpc_error_errno(err), ENOENT);
 	rpc_error_free(err);
 	/* and a listener on a port in use */
 	e2e_server s;
@@ -2733,7 +2730,7 @@ START_TEST(test_e2e_dial_errors)
 	check_kind(err, RPC_ERR_IO);
 	ck_assert_msg(strstr(rpc_error_message(err), strerror(EADDRINUSE)),
 	              "%s", rpc_error_message(err));
-	/* BUG (as above): ck_assert_int_eq(rpc_error_errno(err), EADDRINUSE); */
+	ck_assert_int_eq(rpc_error_errno(err), EADDRINUSE);
 	ck_assert_ptr_null(l);
 	rpc_error_free(err);
 	server_stop(&s);
