@@ -894,6 +894,41 @@ START_TEST(test_go_foreign_types_are_copied_once_per_go_package)
 }
 END_TEST
 
+START_TEST(test_go_template_error_writes_nothing)
+{
+	scratch s;
+	scratch_init(&s);
+	char *tmpl = path_join(s.in, "go.tmpl");
+	write_file(tmpl, "package {{go_package}}\n{{#go_services}}\n"
+	                 "type {{gs_nmae}} int\n{{/go_services}}\n");
+	char *input = path_join(golden_dir(), "arith.rpc");
+	const char *args[] = {
+	    "--template-dir", s.in, "--emit-go", "-o", s.out, input, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	char *want;
+	ck_assert_int_ge(
+	    asprintf(&want, "%s:3:6: error: unknown name 'gs_nmae'\n", tmpl),
+	    0);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+
+	/* the same override, fixed, is used in place of the embedded one */
+	write_file(tmpl, "package {{go_package}}\n{{#go_services}}\n"
+	                 "type {{gs_name}}Stub int\n{{/go_services}}\n");
+	ck_assert_int_eq(run_rpcgen(&s, args), 0);
+	char *go = out_text(&s, "arith.rpc.go");
+	ck_assert_str_eq(go, "package arith\ntype ArithStub int\n");
+	ck_assert_uint_eq(dir_entries(s.out), 3);
+	free(go);
+	free(want);
+	free(err);
+	free(input);
+	free(tmpl);
+	scratch_fini(&s);
+}
+END_TEST
+
 static Suite *compiler_suite(void)
 {
 	Suite *s = suite_create("compiler");
@@ -934,6 +969,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_go_name_collisions_exit_1);
 	tcase_add_test(tc,
 	               test_go_foreign_types_are_copied_once_per_go_package);
+	tcase_add_test(tc, test_go_template_error_writes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
