@@ -20,6 +20,7 @@
 #include "view.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctype_map.h"
@@ -163,19 +164,10 @@ static bool go_is_struct(const ast_type *t)
 	       t->resolved->kind == AST_STRUCT;
 }
 
-/* go_name_add records top-level Go name n declared at loc; reports a
- * collision with an earlier one. */
+/* go_name_add records top-level Go name n declared at loc, for
+ * go_check_names. */
 static void go_name_add(gbuild *b, const char *n, const ast_loc *loc)
 {
-	for (size_t i = 0; i < b->n_names; i++) {
-		if (strcmp(b->names[i], n) == 0) {
-			go_error(b, loc,
-			         "the Go name '%s' is generated twice in this "
-			         "file (see docs/generated-code.md, Go output)",
-			         n);
-			return;
-		}
-	}
 	if (b->n_names == b->cap_names) {
 		b->cap_names = b->cap_names ? 2 * b->cap_names : 32;
 		const char **nn = tmpl_alloc(b->a, b->cap_names * sizeof *nn);
@@ -190,6 +182,39 @@ static void go_name_add(gbuild *b, const char *n, const ast_loc *loc)
 	}
 	b->locs[b->n_names] = loc;
 	b->names[b->n_names++] = n;
+}
+
+static const char *const *go_sort_names; /* for go_cmp_index only */
+
+static int go_cmp_index(const void *x, const void *y)
+{
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+	int c = strcmp(go_sort_names[i], go_sort_names[j]);
+	return c ? c : (i > j) - (i < j);
+}
+
+/* go_check_names reports, in declaration order, every top-level Go name
+ * that an earlier declaration already made (sorting, not pairwise: large
+ * files have thousands of names). */
+static void go_check_names(gbuild *b)
+{
+	size_t n = b->n_names;
+	size_t *idx = tmpl_alloc(b->a, (n + 1) * sizeof *idx);
+	bool *dup = tmpl_alloc(b->a, (n + 1) * sizeof *dup);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	go_sort_names = b->names;
+	qsort(idx, n, sizeof *idx, go_cmp_index);
+	go_sort_names = NULL;
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(b->names[idx[i]], b->names[idx[i - 1]]) == 0)
+			dup[idx[i]] = true;
+	for (size_t i = 0; i < n; i++)
+		if (dup[i])
+			go_error(b, b->locs[i],
+			         "the Go name '%s' is generated twice in this "
+			         "file (see docs/generated-code.md, Go output)",
+			         b->names[i]);
 }
 
 /* ---- types --------------------------------------------------------------- */
@@ -484,5 +509,6 @@ int view_go_add(tmpl_arena *a, const idl_program *prog, const char *base,
 		if (file->decls[i]->kind == AST_SERVICE)
 			go_service(&b, file->decls[i], tmpl_push(a, services));
 	tmpl_set_bool(a, view, "go_has_services", tmpl_list_len(services) > 0);
+	go_check_names(&b);
 	return b.errors ? -1 : 0;
 }
