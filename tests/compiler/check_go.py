@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""check_go.py GO GOLDEN_DIR WORK_DIR - the golden .rpc.go files are Go as
-gofmt writes it and pass `go vet` (which type-checks them). Files of one
-IDL package are checked together (base + imp), each other file alone.
+"""check_go.py GO GOLDEN_DIR WORK_DIR [RPCGEN_C GEN_BIG] - the golden
+.rpc.go files are Go as gofmt writes it and pass `go vet` (which
+type-checks them). Files of one IDL package are checked together (base +
+imp), each other file alone. With RPCGEN_C and GEN_BIG (gen-big.py), a
+generated 2000-line .rpc file's Go output is checked the same way.
 Exits 77 (skipped) when GO is empty or missing."""
 import os
 import shutil
@@ -23,8 +25,22 @@ def main():
                GOCACHE=os.path.join(work, 'gocache'),
                GOPATH=os.path.join(work, 'gopath'), GOFLAGS='')
     bad = 0
-    for names in SETS:
-        files = [os.path.join(golden, n + '.rpc.go') for n in names]
+    sets = [[os.path.join(golden, n + '.rpc.go') for n in names]
+            for names in SETS]
+    if len(sys.argv) > 5:
+        rpcgen, gen_big = sys.argv[4], sys.argv[5]
+        big_dir = os.path.join(work, 'big')
+        shutil.rmtree(big_dir, ignore_errors=True)
+        os.makedirs(big_dir)
+        big = os.path.join(big_dir, 'big.rpc')
+        with open(big, 'w') as f:
+            subprocess.run([sys.executable, gen_big, '2000'], stdout=f,
+                           check=True)
+        subprocess.run([rpcgen, '--emit-go', '-o', big_dir, big],
+                       check=True)
+        sets.append([os.path.join(big_dir, 'big.rpc.go')])
+    for files in sets:
+        names = [os.path.basename(f)[:-len('.rpc.go')] for f in files]
         # go vet wants the files of one package in one folder of their own
         pkg_dir = os.path.join(work, 'pkg-' + '-'.join(names))
         shutil.rmtree(pkg_dir, ignore_errors=True)
