@@ -480,7 +480,9 @@ int view_go_add(tmpl_arena *a, const idl_program *prog, const char *base,
 	go_foreign(&b, foreign);
 	for (size_t i = 0; i < n; i++) {
 		const ast_file *f = prog->files[i];
-		if (!foreign[i] || f->n_decls == 0)
+		/* a file without a package cannot be named from one with a
+		 * package (only pkg.Name reaches another package) */
+		if (!foreign[i] || f->package == NULL)
 			continue;
 		bool any = false;
 		for (size_t j = 0; j < f->n_decls; j++)
@@ -489,18 +491,12 @@ int view_go_add(tmpl_arena *a, const idl_program *prog, const char *base,
 			continue;
 		const char *slash = strrchr(f->path, '/');
 		fo = tmpl_push(a, files);
-		if (f->package)
-			tmpl_set_strf(
-			    a, fo, "gf_note",
-			    "// Types of package %s (%s), copied here with the "
-			    "prefix %s.",
-			    f->package, slash ? slash + 1 : f->path,
-			    go_upper1(a, f->package));
-		else
-			tmpl_set_strf(
-			    a, fo, "gf_note",
-			    "// Types of %s (no package), copied here.",
-			    slash ? slash + 1 : f->path);
+		tmpl_set_strf(
+		    a, fo, "gf_note",
+		    "// Types of package %s (%s), copied here with the "
+		    "prefix %s.",
+		    f->package, slash ? slash + 1 : f->path,
+		    go_upper1(a, f->package));
 		go_types_of(&b, f, tmpl_set_list(a, fo, "gf_types"));
 	}
 
