@@ -11,6 +11,8 @@
 //	                     results as JSON lines
 //	gobpeer serve-http, gobpeer call-http ADDR
 //	                     the same over HTTP (rpc.HandleHTTP, rpc.DialHTTP)
+//	gobpeer bench        times Go's Encoder/Decoder on the values that
+//	                     bench_gob.c times in C
 //	gobpeer call-bad ADDR
 //	                     sends an argument of the wrong type, then a good
 //	                     call on the same connection
@@ -22,6 +24,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
@@ -32,6 +35,7 @@ import (
 	"net/http"
 	"net/rpc"
 	"os"
+	"time"
 )
 
 type Args struct {
@@ -364,7 +368,41 @@ func callBad(addr string) {
 	fmt.Println("then:", prod, err)
 }
 
+// benchRun writes (Request, v) with one Encoder and reads them back with
+// one Decoder, n times; the steady state, as bench_gob.c measures.
+func benchRun(name string, v any, mk func() any, n int) {
+	var buf bytes.Buffer
+	enc := gob.NewEncoder(&buf)
+	dec := gob.NewDecoder(&buf)
+	size := 0
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		before := buf.Len()
+		if err := enc.Encode(&rpc.Request{ServiceMethod: "Arith.Multiply", Seq: uint64(i)}); err != nil {
+			panic(err)
+		}
+		if err := enc.Encode(v); err != nil {
+			panic(err)
+		}
+		size = buf.Len() - before
+		var h rpc.Request
+		if err := dec.Decode(&h); err != nil {
+			panic(err)
+		}
+		if err := dec.Decode(mk()); err != nil {
+			panic(err)
+		}
+	}
+	ns := float64(time.Since(t0).Nanoseconds()) / float64(n)
+	fmt.Printf("Go %-10s %8.0f ns/op (write+read, header+body), %d bytes/op\n", name, ns, size)
+}
+
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "bench" {
+		benchRun("Args", &Args{A: 6, B: 7}, func() any { return new(Args) }, 1000000)
+		benchRun("Everything", fullEverything(), func() any { return new(Everything) }, 200000)
+		return
+	}
 	if len(os.Args) == 2 && (os.Args[1] == "serve" || os.Args[1] == "serve-http") {
 		serve(os.Args[1] == "serve-http")
 		return
