@@ -674,9 +674,8 @@ static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 		return rpci_error(RPC_ERR_INVALID,
 		                  "gob: type %s has no field 1", t->name);
 	} else if (w != NULL && w->kind == GOB_K_STRUCT) {
-		return gob_err(
-		    "gob: type mismatch: received struct %s, want %s",
-		    gob_type_name(&s->rt, b->id), t->name);
+		return gob_err("gob: type mismatch: received %s, want %s",
+		               gob_type_name(&s->rt, b->id), t->name);
 	} else if (!gob_read_uint(&r, &delta) || delta != 0) {
 		return gob_err("gob: corrupted bare value of type %s%s",
 		               gob_type_name(&s->rt, b->id), "");
