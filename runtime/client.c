@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -38,6 +39,11 @@
 #include "transport.h"
 
 #define CLIENT_READ_CHUNK (64 * 1024)
+/* How long the reader lingers after a batch of completions for the
+ * requests they prompt, and how many batches it skips lingering after a
+ * linger that was not worth it. */
+#define CLIENT_LINGER_NS 50000L
+#define CLIENT_LINGER_BACKOFF 64
 
 struct rpc_client {
 	int fd;
@@ -62,11 +68,18 @@ struct rpc_client {
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
 
-	pthread_mutex_t wmu; /* protects wbuf, wspare, flushing, wfailed */
+	pthread_mutex_t wmu; /* protects wbuf, wspare, flushing, wfailed,
+	                        rbusy */
 	rpci_buf wbuf;       /* encoded requests not yet written */
 	rpci_buf wspare;     /* the flusher's buffer, swapped with wbuf */
 	bool flushing;
 	bool wfailed;
+	bool rbusy; /* the role holder handles replies and flushes after */
+	bool rwaiting;     /* the role holder lingers on wcv (below) */
+	size_t deferred;   /* requests left for the role holder's flush */
+	size_t want;       /* the count the lingering role holder waits for */
+	unsigned no_linger; /* batches to go before lingering again */
+	pthread_cond_t wcv; /* deferred reached want */
 };
 
 /* A wrapper message for an RPC_FORM_VALUE type, on the stack when small. */
@@ -213,10 +226,16 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args)
 			err = NULL;
 		}
 	}
-	if (err == NULL && !c->flushing) {
+	/* While the role holder handles a batch of replies, requests wait
+	 * for its flush at the end of the batch: callers that answer
+	 * completions with new calls then share one write. */
+	if (err == NULL && !c->flushing && !c->rbusy) {
 		c->flushing = true;
 		client_flush(c);
 		c->flushing = false;
+	} else if (err == NULL && c->rbusy && ++c->deferred >= c->want &&
+	           c->rwaiting) {
+		pthread_cond_signal(&c->wcv);
 	}
 	pthread_mutex_unlock(&c->wmu);
 	if (w.msg != NULL)
@@ -244,9 +263,70 @@ static rpc_error *client_decode(rpc_client *c, rpci_msg *msg, rpc_call *call)
 	return err;
 }
 
-/* client_handle matches one reply to its call and completes it. */
-static void client_handle(rpc_client *c, rpci_msg *msg)
+/* client_batch_begin opens the window in which requests wait for the
+ * role holder's flush (see client_send). */
+static void client_batch_begin(rpc_client *c)
 {
+	pthread_mutex_lock(&c->wmu);
+	c->rbusy = true;
+	pthread_mutex_unlock(&c->wmu);
+}
+
+/* client_linger waits, c->wmu held, up to CLIENT_LINGER_NS for the
+ * callers of the queued completions of this batch to answer them with new
+ * requests (one request per completion is the pattern of a pipelined
+ * caller), so they leave in one write instead of one each. A linger that
+ * times out short of that turns lingering off for a while. */
+static void client_linger(rpc_client *c, size_t queued)
+{
+	struct timespec until;
+
+	if (queued == 0 || c->deferred >= queued || !c->rbusy)
+		return;
+	if (c->no_linger > 0) {
+		c->no_linger--;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += CLIENT_LINGER_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	c->want = queued;
+	c->rwaiting = true;
+	while (c->deferred < queued)
+		if (pthread_cond_timedwait(&c->wcv, &c->wmu, &until) != 0)
+			break;
+	c->rwaiting = false;
+	c->want = 0;
+	if (c->deferred < queued)
+		c->no_linger = CLIENT_LINGER_BACKOFF;
+}
+
+/* client_batch_end closes it, writing what was left for the role holder
+ * unless another thread is already writing (which then writes it).
+ * queued is how many calls of the batch went to done-queues. */
+static void client_batch_end(rpc_client *c, size_t queued)
+{
+	pthread_mutex_lock(&c->wmu);
+	client_linger(c, queued);
+	c->deferred = 0;
+	if (c->rbusy && !c->flushing && c->wbuf.len > 0) {
+		c->flushing = true;
+		client_flush(c);
+		c->flushing = false;
+	}
+	c->rbusy = false;
+	pthread_mutex_unlock(&c->wmu);
+}
+
+/* client_handle matches one reply to its call and completes it. True if
+ * the call went to a done-queue. */
+static bool client_handle(rpc_client *c, rpci_msg *msg)
+{
+	bool queued;
+
 	rpc_call *call;
 
 	pthread_mutex_lock(&c->mu);
@@ -254,16 +334,23 @@ static void client_handle(rpc_client *c, rpci_msg *msg)
 	if (call != NULL && call->sync == NULL)
 		c->n_async--;
 	pthread_mutex_unlock(&c->mu);
+	/* A callback may block: nothing may wait for the batch's end
+	 * meanwhile. */
+	if (call != NULL && call->done != NULL &&
+	    rpci_done_is_callback(call->done))
+		client_batch_end(c, 0);
 	if (call == NULL || (msg->error != NULL && msg->error[0] != '\0')) {
 		/* No one to give the body to: drain it. */
 		rpc_error_free(c->codec->read_body(c->cstate, msg, NULL, NULL));
 		if (call == NULL)
-			return;
+			return false;
 		call->err = rpci_error(RPC_ERR_SERVER, "%s", msg->error);
 	} else {
 		call->err = client_decode(c, msg, call);
 	}
+	queued = call->done != NULL && !rpci_done_is_callback(call->done);
 	rpci_call_complete(call);
+	return queued;
 }
 
 /* client_end gives up the reader role because the connection ended for
@@ -311,7 +398,7 @@ static void client_end(rpc_client *c, rpc_error *err)
  * when the connection has ended; *err is then why (NULL: end of file). */
 static bool client_read_some(rpc_client *c, rpc_error **err)
 {
-	size_t off = 0, used;
+	size_t off = 0, used, queued = 0;
 	rpci_read_status st;
 	rpci_msg msg;
 	uint8_t *grown;
@@ -338,6 +425,7 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 		return false;
 	}
 	c->rlen += (size_t)n;
+	client_batch_begin(c);
 	for (;;) {
 		memset(&msg, 0, sizeof msg);
 		st = c->codec->read(c->cstate, c->rbuf + off, c->rlen - off,
@@ -345,9 +433,11 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 		if (st != RPCI_READ_OK)
 			break;
 		off += used;
-		client_handle(c, &msg);
+		if (client_handle(c, &msg))
+			queued++;
 		c->codec->msg_clear(c->cstate, &msg);
 	}
+	client_batch_end(c, queued);
 	if (st == RPCI_READ_ERROR)
 		return false;
 	if (off > 0) {
@@ -430,6 +520,19 @@ static void client_wait(rpc_client *c, rpci_sync *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static int client_cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+
+	if (rc != 0)
+		return rc;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(cv, &attr);
+	pthread_condattr_destroy(&attr);
+	return rc;
+}
+
 rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
                              rpc_client **out)
 {
@@ -471,6 +574,8 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 		goto fail_wmu;
 	if ((rc = pthread_cond_init(&c->rcv, NULL)) != 0)
 		goto fail_rcv;
+	if ((rc = client_cond_init_mono(&c->wcv)) != 0)
+		goto fail_wcv;
 	c->rcap = CLIENT_READ_CHUNK;
 	c->rbuf = malloc(c->rcap);
 	if (c->rbuf == NULL) {
@@ -490,6 +595,8 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 fail_thread:
 	free(c->rbuf);
 fail_rbuf:
+	pthread_cond_destroy(&c->wcv);
+fail_wcv:
 	pthread_cond_destroy(&c->rcv);
 fail_rcv:
 	pthread_mutex_destroy(&c->wmu);
@@ -551,6 +658,7 @@ void rpc_client_free(rpc_client *c)
 	rpci_buf_fini(&c->wbuf);
 	rpci_buf_fini(&c->wspare);
 	free(c->rbuf);
+	pthread_cond_destroy(&c->wcv);
 	pthread_cond_destroy(&c->rcv);
 	pthread_mutex_destroy(&c->wmu);
 	pthread_mutex_destroy(&c->mu);

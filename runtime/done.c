@@ -21,6 +21,7 @@ struct rpc_done {
 	pthread_mutex_t mu; /* protects head, tail */
 	pthread_cond_t cv;  /* signalled when a call is queued */
 	rpc_call *head, *tail;
+	unsigned waiting; /* threads inside a wait on cv; guarded by mu */
 	int efd; /* -1 until rpc_done_fd; guarded by mu */
 };
 
@@ -93,6 +94,11 @@ int rpc_done_fd(rpc_done *d)
 	return fd;
 }
 
+bool rpci_done_is_callback(const rpc_done *d)
+{
+	return d->cb != NULL;
+}
+
 static void done_deliver(rpc_done *d, rpc_call *call)
 {
 	if (d->cb != NULL) {
@@ -109,7 +115,10 @@ static void done_deliver(rpc_done *d, rpc_call *call)
 		d->tail->next = call;
 	}
 	d->tail = call;
-	pthread_cond_signal(&d->cv);
+	/* Nobody waiting (the consumer is busy with earlier calls): no
+	 * wake-up to pay for. */
+	if (d->waiting > 0)
+		pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -176,10 +185,15 @@ rpc_call *rpc_done_wait(rpc_done *d, int timeout_ms)
 	}
 	pthread_mutex_lock(&d->mu);
 	while (d->head == NULL && timeout_ms != 0) {
+		int rc = 0;
+
+		d->waiting++;
 		if (timeout_ms < 0)
 			pthread_cond_wait(&d->cv, &d->mu);
-		else if (pthread_cond_timedwait(&d->cv, &d->mu, &deadline) ==
-		         ETIMEDOUT)
+		else
+			rc = pthread_cond_timedwait(&d->cv, &d->mu, &deadline);
+		d->waiting--;
+		if (rc == ETIMEDOUT)
 			break;
 	}
 	call = done_pop(d);

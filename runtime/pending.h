@@ -54,6 +54,9 @@ struct rpc_call {
 	uint64_t seq;
 };
 
+/* rpci_done_is_callback tells a callback done from a queue. */
+bool rpci_done_is_callback(const rpc_done *d);
+
 /* rpci_call_complete hands a finished call to its owner: wakes the blocking
  * caller, or delivers it to its done. No library lock may be held. */
 void rpci_call_complete(rpc_call *call);
