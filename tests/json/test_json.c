@@ -311,14 +311,14 @@ END_TEST
 START_TEST(test_read_mutations_never_crash)
 {
 	static const char *const seeds[] = {
-		"{\"method\":\"A.B\",\"params\":[{\"Flag\":true,\"I\":-1,\"UL\":"
+		("{\"method\":\"A.B\",\"params\":[{\"Flag\":true,\"I\":-1,\"UL\":"
 		"18446744073709551615,\"F\":0.5,\"Name\":\"\\u00e9\\ud83d\\ude00\","
 		"\"Blob\":\"AAE=\",\"Inner\":{\"A\":1},\"Items\":[{\"B\":2},null],"
 		"\"Nums\":[1,2],\"Counts\":{\"a\":1},\"ByNum\":{\"-3\":\"x\"},"
 		"\"ByU\":{\"5\":{\"A\":5}},\"Ds\":[1e300,-0],\"Names\":[\"a\"]}],"
-		"\"id\":{\"k\":[1,\"2\"]}}",
-		"{\"id\":3,\"result\":{\"Kinds\":[1,2],\"Blobs\":[\"AQ==\",null],"
-		"\"Bs\":[true,false],\"Fs\":[1.5]},\"error\":null}",
+		"\"id\":{\"k\":[1,\"2\"]}}"),
+		("{\"id\":3,\"result\":{\"Kinds\":[1,2],\"Blobs\":[\"AQ==\",null],"
+		"\"Bs\":[true,false],\"Fs\":[1.5]},\"error\":null}"),
 		"{\"id\":4,\"result\":null,\"error\":\"boom\"}",
 	};
 	uint32_t rnd = 12345;
