@@ -326,29 +326,6 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 
 /* ---- decoding bodies ----------------------------------------------------- */
 
-static size_t gob_elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	default:
-		return 4;
-	}
-}
-
 static bool gob_has_flag(const ProtobufCFieldDescriptor *f)
 {
 	return f->label == PROTOBUF_C_LABEL_OPTIONAL &&
@@ -409,7 +386,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			return gob_mismatch(s, f, wid);
 		if (!gob_read_int(r, &i))
 			return gob_bad();
-		if (gob_elem_size(f) == 8) {
+		if (rpci_value_size(f) == 8) {
 			*(int64_t *)p = i;
 		} else {
 			if (i < INT32_MIN || i > INT32_MAX)
@@ -425,7 +402,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			return gob_mismatch(s, f, wid);
 		if (!gob_read_uint(r, &u))
 			return gob_bad();
-		if (gob_elem_size(f) == 8) {
+		if (rpci_value_size(f) == 8) {
 			*(uint64_t *)p = u;
 		} else {
 			if (u > UINT32_MAX)
@@ -513,7 +490,7 @@ static rpc_error *dec_list(gob_state *s, const gob_wtype *w,
                            const ProtobufCFieldDescriptor *f, void *m,
                            gob_reader *r, int depth)
 {
-	size_t size = gob_elem_size(f), k;
+	size_t size = rpci_value_size(f), k;
 	rpc_error *err;
 	uint64_t n;
 	char *arr;
@@ -796,7 +773,7 @@ static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		}
 		return NULL;
 	}
-	size = gob_elem_size(f);
+	size = rpci_value_size(f);
 	for (k = 0; k < n; k++)
 		if ((err = enc_elem(b, f, arr + k * size, depth)))
 			return err;

@@ -1136,11 +1136,6 @@ static bool field_has_flag(const ProtobufCFieldDescriptor *f)
 	       f->type != PROTOBUF_C_TYPE_MESSAGE;
 }
 
-static size_t elt_size(const ProtobufCFieldDescriptor *f)
-{
-	return rpci_value_size(f);
-}
-
 /* go_type names f's value (elem: one element of a list) as Go prints the
  * type of the equivalent Go field. */
 static void go_type(const ProtobufCFieldDescriptor *f, bool elem, char *out,
@@ -1399,7 +1394,7 @@ static void enc_field(jw *w, const ProtobufCFieldDescriptor *f,
 				jw_str(w, "null");
 				continue;
 			}
-			enc_one(w, f, arr + i * elt_size(f), true);
+			enc_one(w, f, arr + i * rpci_value_size(f), true);
 		}
 		jw_put(w, "]", 1);
 		return;
@@ -1879,7 +1874,7 @@ static rpc_error *dec_bad_json(void)
 static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
                            ProtobufCMessage *m)
 {
-	size_t n, i, size = elt_size(f);
+	size_t n, i, size = rpci_value_size(f);
 	size_t *np = JSON_AT(m, f->quantifier_offset, size_t);
 	char **arrp = JSON_AT(m, f->offset, char *);
 	rpc_error *err;
