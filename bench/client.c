@@ -6,6 +6,8 @@
  * CONNS connections at once ("conns"), checks every reply, and prints
  * "calls N seconds S cpu_us U".
  */
+#define _POSIX_C_SOURCE 200809L /* sigwait, poll, clock_gettime in strict C11 */
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -1,12 +1,16 @@
 /* server.c - bench-server, the librpc side of bench/run.py.
  *
  * Same flags and output as go/server.go: serves Arith.Multiply on -addr
- * (default 127.0.0.1:0) with -codec protobuf|gob|json, prints
+ * (default 127.0.0.1:0) with -codec protobuf|gob|json (and -loops N, the
+ * server's event loops, default one per CPU), prints
  * "listening HOST:PORT" and runs until SIGTERM or SIGINT.
  */
+#define _POSIX_C_SOURCE 200809L /* sigwait, poll, clock_gettime in strict C11 */
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arith.rpc.h"
@@ -54,6 +58,8 @@ int main(int argc, char **argv)
 		                (argv[i][0] == '-' && argv[i][1] == '-');
 		if (strcmp(k, "addr") == 0)
 			addr = argv[i + 1];
+		else if (strcmp(k, "loops") == 0)
+			opts.threads = (unsigned)atoi(argv[i + 1]);
 		else if (strcmp(k, "codec") == 0 && strcmp(argv[i + 1], "gob") == 0)
 			opts.codec = &rpc_codec_gob;
 		else if (strcmp(k, "codec") == 0 && strcmp(argv[i + 1], "json") == 0)
@@ -61,7 +67,7 @@ int main(int argc, char **argv)
 		else if (strcmp(k, "codec") != 0 ||
 		         strcmp(argv[i + 1], "protobuf") != 0) {
 			fprintf(stderr, "usage: bench-server [-addr HOST:PORT] "
-			                "[-codec protobuf|gob|json]\n");
+			                "[-codec protobuf|gob|json] [-loops N]\n");
 			return 2;
 		}
 	}

@@ -4,6 +4,8 @@
  *
  *   arith-client RPC_ADDRESS [HTTP_ADDRESS]
  */
+#define _POSIX_C_SOURCE 200809L /* sigwait, poll, clock_gettime in strict C11 */
+
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>

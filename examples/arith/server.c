@@ -8,6 +8,8 @@
  * "listening RPC_ADDR HTTP_ADDR" with the bound ports, and runs until
  * SIGINT or SIGTERM.
  */
+#define _POSIX_C_SOURCE 200809L /* sigwait, poll, clock_gettime in strict C11 */
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
