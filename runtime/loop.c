@@ -16,12 +16,21 @@
  *
  * Followers beyond one per loop leave after idling LOOP_IDLE_EXIT_S.
  *
+ * While requests come in less than LOOP_SPIN_NS apart, the poller polls
+ * epoll without sleeping for up to that long before it blocks: waking a
+ * sleeping CPU (on a VM, an inter-processor interrupt and an exit) costs
+ * the waking peer and the woken poller more than the polling does. The
+ * first wait that finds nothing ends it, so an idle or quiet server never
+ * polls, and a process allowed a single CPU never does (it would keep its
+ * peer off the CPU).
+ *
  * The monitor sleeps when nothing has run for a while; a poller that starts
  * a call wakes it. in_handler is set under the loop's mutex before the
  * poller looks at mon_idle, and the monitor sets mon_idle before it looks
  * at in_handler under the same mutex, so one of them always sees the other.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +48,7 @@ enum {
 	LOOP_TICK_US = 1000,      /* the monitor's period */
 	LOOP_IDLE_TICKS = 200,    /* quiet ticks before the monitor sleeps */
 	LOOP_IDLE_EXIT_S = 5,     /* an extra follower idle this long leaves */
+	LOOP_SPIN_NS = 50000,     /* see loop_poll */
 };
 
 rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
@@ -70,6 +80,10 @@ rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
 	}
 	pthread_mutex_init(&lp->mu, NULL);
 	pthread_cond_init(&lp->cv, NULL);
+	cpu_set_t cpus;
+	/* Spinning on the only CPU would keep the peer off it. */
+	lp->may_spin = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
+	               CPU_COUNT(&cpus) > 1;
 	return NULL;
 }
 
@@ -139,17 +153,49 @@ static void loop_close_conns(rpci_loop *lp)
 	} while (one != NULL);
 }
 
+static void loop_clock(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static long loop_ns(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
+}
+
 /* loop_poll waits for events and queues what they bring. Called by the
  * role holder without lp->mu. */
 static void loop_poll(rpci_loop *lp)
 {
 	struct epoll_event evs[LOOP_EVENTS];
 	rpci_req *head = NULL, **tail = &head;
+	struct timespec t0, t;
 	int n;
 
 	bool woken = false;
 
-	n = epoll_wait(lp->epfd, evs, LOOP_EVENTS, -1);
+	n = 0;
+	if (lp->spin) {
+		/* Requests have been coming faster than the spin window:
+		 * look again for up to that long before sleeping, as waking
+		 * a sleeping CPU costs more than the looking. */
+		loop_clock(&t0);
+		do {
+			n = epoll_wait(lp->epfd, evs, LOOP_EVENTS, 0);
+			loop_clock(&t);
+		} while (n == 0 && loop_ns(&t0, &t) < LOOP_SPIN_NS);
+		lp->spin = n > 0;
+	}
+	if (n == 0) {
+		if (lp->may_spin)
+			loop_clock(&t0);
+		n = epoll_wait(lp->epfd, evs, LOOP_EVENTS, -1);
+		if (lp->may_spin && n > 0) {
+			/* spin from now on if this wait was short */
+			loop_clock(&t);
+			lp->spin = loop_ns(&t0, &t) < LOOP_SPIN_NS;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		rpci_conn *c = evs[i].data.ptr;
 		if (c == NULL) {

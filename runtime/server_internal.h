@@ -92,6 +92,8 @@ struct rpci_loop {
 	unsigned idle;  /* followers waiting on cv */
 	rpci_req *head, *tail; /* decoded requests waiting to run */
 	uint8_t *scratch;      /* the role holder's read buffer */
+	bool may_spin; /* more than one CPU to run on */
+	bool spin;     /* poll before sleeping (role holder only; loop.c) */
 };
 
 struct rpc_server {
