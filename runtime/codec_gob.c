@@ -597,6 +597,23 @@ dec_lookup(const ProtobufCMessageDescriptor *d, const char *name, int64_t k)
 	return NULL;
 }
 
+/* dec_fields_match says whether a struct of wire type w can be decoded
+ * into a message of d: as in Go, some wire field must match a field by
+ * name unless one side has no fields (so a Reply is not taken for an
+ * Args of zeroes, while struct{}{} still reads as zeroes). */
+static bool dec_fields_match(const gob_wtype *w,
+                             const ProtobufCMessageDescriptor *d)
+{
+	size_t i;
+
+	if (w->n_fields == 0 || d->n_fields == 0)
+		return true;
+	for (i = 0; i < w->n_fields; i++)
+		if (dec_lookup(d, w->fields[i].name, (int64_t)i) != NULL)
+			return true;
+	return false;
+}
+
 static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
                              ProtobufCMessage *m, gob_reader *r, int depth)
 {
@@ -619,7 +636,13 @@ static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
 		if (err != NULL)
 			return err;
 	}
-	return rc == 0 ? NULL : gob_bad();
+	if (rc != 0)
+		return gob_bad();
+	/* Checked after the value so that a malformed one fails as such. */
+	if (!dec_fields_match(w, m->descriptor))
+		return gob_err("gob: type mismatch: no fields matched compiling "
+		               "decoder for %s%s", m->descriptor->short_name, "");
+	return NULL;
 }
 
 static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
