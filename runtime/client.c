@@ -259,8 +259,13 @@ static rpc_error *client_decode(rpc_client *c, rpci_msg *msg, rpc_call *call)
 	client_wrapper w;
 	rpc_error *err;
 
-	if (t->form != RPC_FORM_VALUE)
+	if (t->form != RPC_FORM_VALUE) {
+		/* The reply is overwritten (rpc.h): reset it, so that fields a
+		 * gob or JSON body leaves out read as zero, not as whatever the
+		 * caller had there. */
+		t->desc->message_init((ProtobufCMessage *)call->reply);
 		return c->codec->read_body(c->cstate, msg, t, call->reply);
+	}
 	if (!client_wrapper_init(&w, t))
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	err = c->codec->read_body(c->cstate, msg, t, w.msg);
