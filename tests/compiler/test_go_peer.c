@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "all.rpc.h"
+#include "all_handlers.h"
 
 static char peer_dir[256]; /* the temporary folder */
 static char peer_bin[512]; /* the built peer */
@@ -44,60 +45,6 @@ static const struct {
 };
 
 /* ---- handlers (our server) ----------------------------------------------- */
-
-static rpc_error *h_multiply(void *self, const all_Args *args, int64_t *reply)
-{
-	(void)self;
-	*reply = args->A * args->B;
-	return NULL;
-}
-
-static rpc_error *h_divide(void *self, const all_Args *args,
-                           all_Quotient *reply)
-{
-	(void)self;
-	if (args->B == 0)
-		return rpc_error_new("divide by zero");
-	reply->Quo = args->A / args->B;
-	reply->Rem = args->A % args->B;
-	return NULL;
-}
-
-static rpc_error *h_negate(void *self, int64_t x, int64_t *reply)
-{
-	(void)self;
-	*reply = -x;
-	return NULL;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static rpc_error *h_sort(void *self, const all_Int64List *nums,
-                         all_Int64List *reply)
-{
-	(void)self;
-	reply->value = malloc((nums->n_value + 1) * sizeof *reply->value);
-	if (reply->value == NULL)
-		return rpc_error_new("out of memory");
-	memcpy(reply->value, nums->value, nums->n_value * sizeof *nums->value);
-	reply->n_value = nums->n_value;
-	qsort(reply->value, reply->n_value, sizeof *reply->value, cmp_i64);
-	return NULL;
-}
-
-static rpc_error *h_sum(void *self, const all_StringInt64Map *counts,
-                        all_Quotient *reply)
-{
-	(void)self;
-	for (size_t i = 0; i < counts->n_value; i++)
-		reply->Quo += counts->value[i]->value;
-	reply->Rem = (int64_t)counts->n_value;
-	return NULL;
-}
 
 /* tally_put adds key = value to the map reply. */
 static int tally_put(all_StringInt64Map *r, const char *key, int64_t value)
@@ -207,11 +154,11 @@ static rpc_error *h_echo_echo(void *self, const char *in, char **out)
 }
 
 static const all_Arith_handlers arith_handlers = {
-    .Multiply = h_multiply,
-    .Divide = h_divide,
-    .Negate = h_negate,
-    .Sort = h_sort,
-    .Sum = h_sum,
+    .Multiply = arith_multiply,
+    .Divide = arith_divide,
+    .Negate = arith_negate,
+    .Sort = arith_sort,
+    .Sum = arith_sum,
     .Tally = h_tally,
     .Move = h_move,
     .Echo = h_echo,
