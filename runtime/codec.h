@@ -36,6 +36,9 @@ typedef struct rpci_msg {
 	char *service_method; /* "Arith.Multiply"; may be "" */
 	uint64_t seq;
 	char *error;          /* responses: NULL or "" means no error */
+	uint64_t timeout_us;  /* requests: the caller's time left, in
+	                         microseconds; 0: none given (only the native
+	                         codec carries it; gob and JSON leave 0) */
 	void *body;           /* codec-private: the undecoded body */
 	size_t body_len;
 } rpci_msg;
@@ -46,6 +49,8 @@ typedef struct rpci_header {
 	const char *service_method;
 	uint64_t seq;
 	const char *error; /* responses: NULL or "" for none */
+	uint64_t timeout_us; /* requests: time left in microseconds, 0: none;
+	                        codecs without a deadline on the wire ignore it */
 } rpci_header;
 
 typedef enum rpci_read_status {

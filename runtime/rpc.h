@@ -90,6 +90,14 @@
 extern "C" {
 #endif
 
+/* RPC_API marks what librpc exports; everything else in the library is
+ * built with hidden visibility. */
+#if defined(__GNUC__)
+#define RPC_API __attribute__((visibility("default")))
+#else
+#define RPC_API
+#endif
+
 /* ---- versions [generated-code ABI] ------------------------------------ */
 
 #define RPC_VERSION_MAJOR 0
@@ -131,16 +139,16 @@ typedef struct rpc_error rpc_error;
  * (as an RPC_ERR_SERVER error). Caller owns it; a handler returns it and the
  * runtime frees it. Never returns NULL (out of memory yields a shared static
  * error that rpc_error_free ignores). */
-rpc_error *rpc_error_new(const char *fmt, ...)
+RPC_API rpc_error *rpc_error_new(const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 1, 2)))
 #endif
 	;
-rpc_error_kind rpc_error_kind_of(const rpc_error *err);
-const char *rpc_error_message(const rpc_error *err); /* valid until rpc_error_free */
-int rpc_error_errno(const rpc_error *err);           /* 0 unless RPC_ERR_IO */
-const char *rpc_error_kind_name(rpc_error_kind kind);
-void rpc_error_free(rpc_error *err);                 /* accepts NULL */
+RPC_API rpc_error_kind rpc_error_kind_of(const rpc_error *err);
+RPC_API const char *rpc_error_message(const rpc_error *err); /* valid until rpc_error_free */
+RPC_API int rpc_error_errno(const rpc_error *err);           /* 0 unless RPC_ERR_IO */
+RPC_API const char *rpc_error_kind_name(rpc_error_kind kind);
+RPC_API void rpc_error_free(rpc_error *err);                 /* accepts NULL */
 
 /* ---- types and methods [generated-code ABI] ------------------------------ */
 
@@ -189,21 +197,21 @@ typedef struct rpc_service_desc {
  * allocated (strings, bytes, lists, maps, nested messages, unknown fields),
  * recursively, then re-initialises it to its defaults. It does not free msg
  * itself. Accepts NULL. Memory inside messages is always malloc'd. */
-void rpc_message_free_contents(ProtobufCMessage *msg);
+RPC_API void rpc_message_free_contents(ProtobufCMessage *msg);
 
 /* rpc_value_free_contents frees what decoding allocated inside a value of
  * type t held at value (a message for RPC_FORM_MESSAGE/WRAPPED; the wrapper
  * field's C type for RPC_FORM_VALUE, e.g. the char * of a string). */
-void rpc_value_free_contents(const rpc_type *t, void *value);
+RPC_API void rpc_value_free_contents(const rpc_type *t, void *value);
 
 /* ---- codecs -------------------------------------------------------------- */
 
 /* A codec is the wire format of one connection. All three speak the same
  * generated types; choose one per client and per server connection. */
 typedef struct rpc_codec rpc_codec;
-extern const rpc_codec rpc_codec_protobuf; /* native framing (docs/framing.md) */
-extern const rpc_codec rpc_codec_gob;      /* Go net/rpc default */
-extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
+RPC_API extern const rpc_codec rpc_codec_protobuf; /* native framing (docs/framing.md) */
+RPC_API extern const rpc_codec rpc_codec_gob;      /* Go net/rpc default */
+RPC_API extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
 
 /* RPC_DEFAULT_MAX_FRAME is the largest message a connection accepts when
  * its options say 0: a longer frame (or gob/JSON message) ends the
@@ -248,27 +256,27 @@ typedef struct rpc_client_options {
  * "unix:PATH") and makes a client on the connection. opts (NULL for the
  * defaults) is borrowed for the duration of the call. On success *out is a
  * client the caller frees with rpc_client_free. */
-rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
+RPC_API rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
                     rpc_client **out);
 
 /* rpc_client_new_fd makes a client on the connected socket fd (made
  * blocking if it was not). Takes ownership of fd on success
  * (rpc_client_free closes it); on failure fd is still the caller's. opts as
  * for rpc_dial. */
-rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
+RPC_API rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
                              rpc_client **out);
 
 /* rpc_client_close shuts the connection down: calls in flight complete with
  * RPC_ERR_SHUTDOWN and later calls fail with it at once. A second close
  * returns an RPC_ERR_SHUTDOWN error (caller frees). c stays allocated
  * until rpc_client_free. */
-rpc_error *rpc_client_close(rpc_client *c);
+RPC_API rpc_error *rpc_client_close(rpc_client *c);
 
 /* rpc_client_free closes c if needed, waits until every call in flight has
  * completed and the reader thread has ended, and frees c. No other thread
  * may be using c, and it must not be called from one of c's callbacks.
  * Accepts NULL. */
-void rpc_client_free(rpc_client *c);
+RPC_API void rpc_client_free(rpc_client *c);
 
 /* rpc_client_call makes one blocking call of service_method ("Arith.Multiply")
  * with method m's types. args is borrowed for the duration of the call;
@@ -276,7 +284,7 @@ void rpc_client_free(rpc_client *c);
  * freed) and what decoding allocated is the caller's, freed with the type's
  * free_contents function. Returns NULL on success, else an error the caller
  * frees; RPC_ERR_SERVER errors carry the server's text. */
-rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
+RPC_API rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
                            const rpc_method *m, const void *args, void *reply);
 
 /* rpc_client_go starts an asynchronous call. args is borrowed for the
@@ -287,7 +295,7 @@ rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
  * the completed call, as its receiver may free it at any time) and the call
  * completes exactly once through done. On failure returns an error the
  * caller frees and the call never completes. */
-rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
+RPC_API rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
                          const rpc_method *m, const void *args, void *reply,
                          rpc_done *done, rpc_call **call);
 
@@ -297,7 +305,7 @@ rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
 /* rpc_done_new_queue makes a done-queue. Completed calls wait in it until
  * taken with rpc_done_next or rpc_done_wait. Returns NULL on out of memory;
  * the caller frees it with rpc_done_free. */
-rpc_done *rpc_done_new_queue(void);
+RPC_API rpc_done *rpc_done_new_queue(void);
 
 /* rpc_done_new_callback makes a done that runs cb(call, ud) for each
  * completed call, with no library lock held, on the thread reading the
@@ -308,7 +316,7 @@ rpc_done *rpc_done_new_queue(void);
  * make blocking calls on that client; it may start asynchronous ones. ud is
  * borrowed until rpc_done_free. Returns NULL on out of memory; the caller
  * frees it with rpc_done_free. */
-rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
+RPC_API rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
                                 void *ud);
 
 /* rpc_done_fd returns a descriptor that polls readable while the queue
@@ -316,35 +324,35 @@ rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
  * (or if the descriptor cannot be made). It is made on the first request,
  * so queues only used with rpc_done_wait cost no descriptor. Valid until
  * rpc_done_free; do not read or close it. */
-int rpc_done_fd(rpc_done *d);
+RPC_API int rpc_done_fd(rpc_done *d);
 
 /* rpc_done_next takes one completed call from the queue, or returns NULL
  * if it is empty. The caller owns the call and frees it with
  * rpc_call_free. */
-rpc_call *rpc_done_next(rpc_done *d);
+RPC_API rpc_call *rpc_done_next(rpc_done *d);
 
 /* rpc_done_wait is rpc_done_next that waits up to timeout_ms milliseconds
  * (negative: for ever) for a call to complete. NULL on timeout. */
-rpc_call *rpc_done_wait(rpc_done *d, int timeout_ms);
+RPC_API rpc_call *rpc_done_wait(rpc_done *d, int timeout_ms);
 
 /* rpc_done_free frees d and any calls still queued in it. Every call using
  * d must have completed (or its client been freed) first. Accepts NULL. */
-void rpc_done_free(rpc_done *d);
+RPC_API void rpc_done_free(rpc_done *d);
 
 /* rpc_call_error returns a completed call's error, NULL on success;
  * borrowed, valid until rpc_call_free. */
-const rpc_error *rpc_call_error(const rpc_call *call);
+RPC_API const rpc_error *rpc_call_error(const rpc_call *call);
 
 /* rpc_call_reply returns the reply pointer given to rpc_client_go, filled
  * once the call succeeded. */
-void *rpc_call_reply(const rpc_call *call);
+RPC_API void *rpc_call_reply(const rpc_call *call);
 
 /* rpc_call_service_method returns the call's "Service.Method"; valid until
  * rpc_call_free. */
-const char *rpc_call_service_method(const rpc_call *call);
+RPC_API const char *rpc_call_service_method(const rpc_call *call);
 
 /* rpc_call_free frees a completed call (not its reply). Accepts NULL. */
-void rpc_call_free(rpc_call *call);
+RPC_API void rpc_call_free(rpc_call *call);
 
 /* ---- server [generated-code ABI: rpc_server, rpc_server_register] ------ */
 
@@ -371,14 +379,14 @@ typedef struct rpc_server_options {
 /* rpc_server_new makes a server. opts is borrowed for the duration of the
  * call (NULL: defaults). On success *out is a server the caller frees with
  * rpc_server_free. */
-rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out);
+RPC_API rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out);
 
 /* rpc_server_free shuts srv down: it stops accepting (every
  * rpc_server_accept on srv returns), stops reading requests, waits for the
  * calls in flight to finish and their replies to be written, closes every
  * connection and frees everything. No other call on srv may start once this
  * has begun, and a handler must not call it. Accepts NULL. */
-void rpc_server_free(rpc_server *srv);
+RPC_API void rpc_server_free(rpc_server *srv);
 
 /* rpc_server_register publishes the methods of desc, served by handlers (a
  * generated handler table, e.g. arith_Arith_handlers) with self as their
@@ -393,17 +401,17 @@ void rpc_server_free(rpc_server *srv);
  * with the type's free function after the reply is sent. A handler returns
  * NULL or an error from rpc_error_new, whose text the client receives and
  * which the runtime frees; the reply is then not sent. */
-rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
+RPC_API rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
                                const void *handlers, void *self,
                                const char *name);
 
 /* rpc_server_num_calls returns how many calls of service_method
  * ("Arith.Multiply") srv has started, 0 if there is no such method. */
-uint64_t rpc_server_num_calls(rpc_server *srv, const char *service_method);
+RPC_API uint64_t rpc_server_num_calls(rpc_server *srv, const char *service_method);
 
 /* rpc_strdup is strdup for handlers filling a reply; NULL on NULL. Caller
  * (or, inside a reply, the runtime) frees with free(). */
-char *rpc_strdup(const char *s);
+RPC_API char *rpc_strdup(const char *s);
 
 /* rpc_listener is a listening socket. */
 typedef struct rpc_listener rpc_listener;
@@ -412,37 +420,37 @@ typedef struct rpc_listener rpc_listener;
  * "unix:PATH", "HOST:PORT"; port 0 picks a free port). address is borrowed
  * for the duration of the call. On success *out is a listener the caller
  * frees with rpc_listener_free. */
-rpc_error *rpc_listen(const char *address, rpc_listener **out);
+RPC_API rpc_error *rpc_listen(const char *address, rpc_listener **out);
 
 /* rpc_listener_address returns the address actually bound, in the syntax
  * of rpc_listen with the real port ("tcp:127.0.0.1:40213"); valid until
  * rpc_listener_free. */
-const char *rpc_listener_address(const rpc_listener *l);
+RPC_API const char *rpc_listener_address(const rpc_listener *l);
 
 /* rpc_listener_port returns the bound tcp port, 0 for unix sockets. */
-int rpc_listener_port(const rpc_listener *l);
+RPC_API int rpc_listener_port(const rpc_listener *l);
 
 /* rpc_listener_close stops l accepting: a blocked rpc_server_accept on it
  * returns. A unix socket file the listener created is removed. Idempotent;
  * may be called from any thread. */
-void rpc_listener_close(rpc_listener *l);
+RPC_API void rpc_listener_close(rpc_listener *l);
 
 /* rpc_listener_free closes l and frees it. No rpc_server_accept may still
  * be running on l. Accepts NULL. */
-void rpc_listener_free(rpc_listener *l);
+RPC_API void rpc_listener_free(rpc_listener *l);
 
 /* rpc_server_accept accepts connections on l and serves each (as
  * rpc_server_serve_conn, without waiting). It blocks until l is closed or
  * srv shut down, then returns NULL; it returns an error if accepting fails
  * for good. l is borrowed for the duration of the call. */
-rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l);
+RPC_API rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l);
 
 /* rpc_server_accept_http is rpc_server_accept for HTTP clients, Go's
  * HandleHTTP: "CONNECT rpc_path" (NULL: RPC_DEFAULT_RPC_PATH) switches the
  * connection to RPC after "HTTP/1.0 200 Connected to Go RPC"; other methods
  * there get 405; "GET debug_path" (NULL: RPC_DEFAULT_DEBUG_PATH, "": none)
  * gets the debug page; anything else 404. The paths are copied. */
-rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
+RPC_API rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
                                   const char *rpc_path,
                                   const char *debug_path);
 
@@ -453,11 +461,11 @@ rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
  * codec and blocks until the peer hangs up (or srv shuts down) and the
  * connection's calls have finished. Takes ownership of fd (closed before
  * this returns) whether it succeeds or not. */
-rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd);
+RPC_API rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd);
 
 /* rpc_server_serve_codec is rpc_server_serve_conn with codec (which must
  * outlive the connection) instead of the server's. */
-rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
+RPC_API rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
                                   const rpc_codec *codec);
 
 /* rpc_server_codec is one connection's codec state for
@@ -468,11 +476,11 @@ typedef struct rpc_server_codec rpc_server_codec;
  * (NULL: rpc_codec_protobuf; max_frame 0: RPC_DEFAULT_MAX_FRAME). Takes
  * ownership of fd on success (closed by rpc_server_codec_free). On success
  * *out is freed by the caller with rpc_server_codec_free. */
-rpc_error *rpc_server_codec_new(int fd, const rpc_codec *codec,
+RPC_API rpc_error *rpc_server_codec_new(int fd, const rpc_codec *codec,
                                 size_t max_frame, rpc_server_codec **out);
 
 /* rpc_server_codec_free closes the socket and frees sc. Accepts NULL. */
-void rpc_server_codec_free(rpc_server_codec *sc);
+RPC_API void rpc_server_codec_free(rpc_server_codec *sc);
 
 /* rpc_server_serve_request reads one request from sc, calls it and writes
  * the reply, all in the calling thread (Go's ServeRequest). sc is borrowed
@@ -480,14 +488,14 @@ void rpc_server_codec_free(rpc_server_codec *sc);
  * was served; an error (caller frees) if the request could not be read
  * (RPC_ERR_UNEXPECTED_EOF at a clean end of stream) or was answered with an
  * error (bad service, method or body). */
-rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *sc);
+RPC_API rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *sc);
 
 /* rpc_dial_http connects to an HTTP RPC server at address, sends
  * "CONNECT path HTTP/1.0" (path NULL: RPC_DEFAULT_RPC_PATH), requires the
  * status "200 Connected to Go RPC" and then speaks RPC as rpc_dial. The
  * strings and opts are borrowed for the duration of the call. On success
  * *out is a client the caller frees with rpc_client_free. */
-rpc_error *rpc_dial_http(const char *address, const char *path,
+RPC_API rpc_error *rpc_dial_http(const char *address, const char *path,
                          const rpc_client_options *opts, rpc_client **out);
 
 #ifdef __cplusplus
