@@ -129,6 +129,8 @@ int driver_run(const driver_opts *o)
 	idl_options io = {
 	    .include_dirs = o->include_dirs,
 	    .n_include_dirs = o->n_include_dirs,
+	    .go_errors = o->emit_go,
+	    .werror = o->werror,
 	};
 	if (idl_load(o->input, &io, &prog) != 0)
 		goto out;

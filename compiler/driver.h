@@ -12,7 +12,9 @@ typedef struct driver_opts {
 	const char *const *include_dirs; /* -I, in order */
 	size_t n_include_dirs;
 	bool emit_proto;          /* also write <base>.proto */
-	bool emit_go;             /* also write <base>.rpc.go */
+	bool emit_go;             /* also write <base>.rpc.go; Go's rules
+	                             become errors */
+	bool werror;              /* -Werror: warnings are errors */
 	const char *go_package;   /* --go-package NAME, or NULL */
 	const char *depfile;      /* -M FILE, or NULL */
 	const char *template_dir; /* --template-dir, or NULL */

@@ -29,6 +29,7 @@ static const char usage_text[] =
     "  --go-package NAME    the Go package of FILE.rpc.go (default: the\n"
     "                       IDL package, else the file's base name)\n"
     "  -M, --depfile FILE   write a make-style dependency file\n"
+    "  -Werror              treat warnings as errors\n"
     "  --template-dir DIR   take templates from DIR when present there\n"
     "  -h, --help           show this help and exit\n"
     "  --version            show the version and exit\n"
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
 	int c, status;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ho:I:M:", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, ":ho:I:M:W:", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'h':
@@ -105,6 +106,16 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			o.depfile = optarg;
+			break;
+		case 'W':
+			if (strcmp(optarg, "error") != 0) {
+				fprintf(stderr,
+				        "rpcgen-c: unknown option '-W%s' (only "
+				        "-Werror)\n",
+				        optarg);
+				goto usage;
+			}
+			o.werror = true;
 			break;
 		case OPT_EMIT_PROTO:
 			o.emit_proto = true;

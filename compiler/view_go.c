@@ -228,18 +228,9 @@ static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 	const char **names = tmpl_alloc(a, (n + 1) * sizeof *names);
 	for (size_t i = 0; i < n; i++) {
 		const ast_field *f = &d->fields[i];
+		/* names Go cannot export or that collide were reported by
+		 * the front end (idl_options.go_errors) */
 		names[i] = go_upper1(a, f->name);
-		if (!go_exported(names[i]))
-			go_error(b, &f->loc,
-			         "field name '%s' has no exported Go spelling",
-			         f->name);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				go_error(
-				    b, &f->loc,
-				    "fields '%s' and '%s' are both '%s' in "
-				    "Go, gob and JSON",
-				    d->fields[j].name, f->name, names[i]);
 	}
 	/* gofmt aligns the types of a run of fields that no comment line
 	 * interrupts */
@@ -397,13 +388,6 @@ static void go_service(gbuild *b, const ast_decl *d, tmpl_val *o)
 		const ast_method *m = &d->methods[i];
 		if (m->n_params != 2)
 			continue; /* view_build has reported it */
-		if (!go_exported(m->name))
-			go_error(
-			    b, &m->loc,
-			    "method name '%s' is not exported in Go: a Go "
-			    "net/rpc server serves only methods that start "
-			    "with an upper-case letter",
-			    m->name);
 		if (strcmp(m->name, "Client") == 0)
 			go_error(b, &m->loc,
 			         "method name 'Client' clashes with the "

@@ -128,7 +128,7 @@ typedef struct idl_program {
 } idl_program;
 
 /* Diagnostics sink. The front end never prints by itself: it formats
- * "file:line:col: error: message", the source line and a caret, plus any
+ * "file:line:col: error: message" (or "warning:"), the source line and a caret, plus any
  * "note:" lines, and hands the text to this callback (default: stderr). */
 typedef void idl_diag_fn(void *ctx, const char *text);
 
@@ -138,12 +138,17 @@ typedef struct idl_options {
 	size_t n_include_dirs;
 	idl_diag_fn *diag;               /* NULL: write to stderr */
 	void *diag_ctx;
+	bool go_errors; /* Go's rules (names Go cannot export, or that
+	                   collide once capitalised) are errors, not
+	                   warnings: rpcgen-c --emit-go */
+	bool werror;    /* every warning is an error: rpcgen-c -Werror */
 } idl_options;
 
 /* idl_load reads, parses and checks path and its imports. On success
- * returns 0 and sets *out (caller frees with idl_program_free). On any error
- * reports every diagnostic it safely can through opts->diag, returns the
- * number of errors (> 0) and sets *out to NULL. */
+ * (warnings, if any, already reported) returns 0 and sets *out (caller
+ * frees with idl_program_free). On any error (and on a warning under
+ * opts->werror) reports every diagnostic it safely can through
+ * opts->diag, returns the number of errors (> 0) and sets *out to NULL. */
 int idl_load(const char *path, const idl_options *opts, idl_program **out);
 
 void idl_program_free(idl_program *prog);

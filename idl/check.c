@@ -12,9 +12,16 @@
  * must be the current package or the package of a file imported here; the
  * declaring file itself must be the current file or one it imports.
  *
+ * Go's rules (names Go cannot export, or that collide once capitalised)
+ * are checked always: warnings, or errors when the Go output is wanted.
+ *
  * Afterwards every named type has its declaration in `resolved` and every
  * field its number (its 1-based position when the struct gives none).
  */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +84,15 @@ static int check_cmp_words(const void *a, const void *b)
 static const char *check_article(const char *what)
 {
 	return strchr("aeiou", what[0]) ? "an" : "a";
+}
+
+/* check_reserved tells whether check_name rejects name. */
+static bool check_reserved(const check_ctx *c, const char *name)
+{
+	return bsearch(&name, c->reserved, CHECK_N_RESERVED, sizeof(char *),
+	               check_cmp_words) ||
+	       (name[0] == '_' &&
+	        (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')));
 }
 
 /* check_name reports name when C or the language reserves it; what says
@@ -214,29 +230,148 @@ static bool check_visible(const ast_file *f, const ast_file *from)
 	return false;
 }
 
-/* check_suggest adds a note when an unqualified name that failed to
- * resolve is a type of a package imported here. */
-static void check_suggest(check_ctx *c, const ast_file *f, const char *name)
+/* ---- spelling suggestions --------------------------------------------- */
+
+/* check_distance is the optimal string alignment distance between a and b
+ * (insertions, deletions, substitutions and swaps of neighbours cost 1),
+ * or SIZE_MAX for names longer than CHECK_SPELL_MAX. */
+#define CHECK_SPELL_MAX 64
+
+static size_t check_distance(const char *a, const char *b)
 {
-	size_t i, j;
+	size_t la = strlen(a), lb = strlen(b);
+	size_t rows[3][CHECK_SPELL_MAX + 1];
+	size_t *pp, *pr, *cur;
 
-	for (i = 0; i < f->n_imports; i++) {
-		const ast_file *g = f->imports[i].file;
+	if (la > CHECK_SPELL_MAX || lb > CHECK_SPELL_MAX)
+		return SIZE_MAX;
+	pp = rows[0];
+	pr = rows[1];
+	cur = rows[2];
+	for (size_t j = 0; j <= lb; j++)
+		pr[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t d = pr[j] + 1;
 
-		if (!g || !g->package)
-			continue;
-		for (j = 0; j < g->n_decls; j++) {
-			const ast_decl *d = g->decls[j];
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			if (pr[j - 1] + cost < d)
+				d = pr[j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < d)
+				d = pp[j - 2] + 1;
+			cur[j] = d;
+		}
+		size_t *t = pp;
+		pp = pr;
+		pr = cur;
+		cur = t;
+	}
+	return pr[lb];
+}
 
-			if (d->kind != AST_SERVICE && d->name &&
-			    strcmp(d->name, name) == 0) {
-				diag_note(c->ld, &d->loc,
-				          "did you mean '%s.%s'?", g->package,
-				          name);
-				return;
+/* check_cutoff is the largest distance still worth suggesting between
+ * names of these lengths (gcc's rule: about a third of the longer one). */
+static size_t check_cutoff(size_t la, size_t lb)
+{
+	size_t max = la > lb ? la : lb, min = la > lb ? lb : la;
+
+	if (max <= 1)
+		return 0;
+	if (max - min <= 1)
+		return max / 3 > 1 ? max / 3 : 1;
+	return (max + 2) / 3;
+}
+
+/* check_spell_best tells whether cand is a better suggestion for typed
+ * than the best so far (*dist; SIZE_MAX: none yet) and if so records its
+ * distance. The first of equally close candidates stays. */
+bool check_spell_best(const char *typed, const char *cand, size_t *dist)
+{
+	size_t d;
+
+	if (!cand || strcmp(typed, cand) == 0)
+		return false;
+	d = check_distance(typed, cand);
+	if (d == SIZE_MAX || d > check_cutoff(strlen(typed), strlen(cand)) ||
+	    d >= *dist)
+		return false;
+	*dist = d;
+	return true;
+}
+
+/* check_suggest adds "did you mean" to an unknown type: for an unqualified
+ * name, first a type of that name in a package imported here ('pkg.T'),
+ * else the closest spelling among the built-in types, the types this file
+ * sees in its own package, and those of imported packages; for pkg.Name,
+ * the closest type of pkg this file sees. The note points at the
+ * suggested declaration (no location for a built-in type). */
+static void check_suggest(check_ctx *c, const ast_file *f, const char *pkg,
+                          const char *name)
+{
+	static const char *const builtins[] = {
+	    "bool",  "int32",  "int64",  "uint32", "uint64",
+	    "float", "double", "string", "bytes",
+	};
+	const char *best = NULL, *best_pkg = NULL;
+	const ast_loc *best_loc = NULL;
+	size_t dist = SIZE_MAX, i, j;
+
+	if (!pkg) {
+		for (i = 0; i < f->n_imports; i++) {
+			const ast_file *g = f->imports[i].file;
+
+			if (!g || !g->package)
+				continue;
+			for (j = 0; j < g->n_decls; j++) {
+				const ast_decl *d = g->decls[j];
+
+				if (d->kind != AST_SERVICE && d->name &&
+				    strcmp(d->name, name) == 0) {
+					diag_note(c->ld, &d->loc,
+					          "did you mean '%s.%s'?",
+					          g->package, name);
+					return;
+				}
+			}
+		}
+		for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+			if (check_spell_best(name, builtins[i], &dist))
+				best = builtins[i];
+	}
+	/* this file, then its imports: those of the wanted package (the
+	 * file's own when unqualified), then, unqualified, the others */
+	for (int pass = 0; pass < (pkg ? 1 : 2); pass++) {
+		for (i = 0; i <= f->n_imports; i++) {
+			const ast_file *g = i == 0 ? f : f->imports[i - 1].file;
+			bool same;
+
+			if (!g)
+				continue;
+			same = pkg ? g->package && strcmp(g->package, pkg) == 0
+			           : strcmp(check_pkg(g), check_pkg(f)) == 0;
+			if (pass == 0 ? !same : same || !g->package)
+				continue;
+			for (j = 0; j < g->n_decls; j++) {
+				const ast_decl *d = g->decls[j];
+
+				if (d->kind == AST_SERVICE ||
+				    !check_spell_best(name, d->name, &dist))
+					continue;
+				best = d->name;
+				best_pkg = pass == 1 || pkg ? g->package : NULL;
+				best_loc = &d->loc;
 			}
 		}
 	}
+	if (best && best_pkg)
+		diag_note(c->ld, best_loc, "did you mean '%s.%s'?", best_pkg,
+		          best);
+	else if (best)
+		diag_note(c->ld, best_loc, "did you mean '%s'?", best);
 }
 
 static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
@@ -261,10 +396,18 @@ static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
 	}
 	e = check_slot(c, pkg ? pkg : check_pkg(f), name);
 	free(pkg);
+	pkg = NULL;
 	if (!e->decl) {
 		diag_error(c->ld, &t->loc, "unknown type '%s'", t->name);
-		if (!dot)
-			check_suggest(c, f, name);
+		if (dot) {
+			pkg = strndup(t->name, (size_t)(dot - t->name));
+			if (!pkg) {
+				c->ld->oom = 1;
+				return;
+			}
+		}
+		check_suggest(c, f, pkg, name);
+		free(pkg);
 		return;
 	}
 	if (e->decl->kind == AST_SERVICE) {
@@ -386,6 +529,93 @@ static void check_generated_names(check_ctx *c, const ast_decl *d)
 	}
 }
 
+/* ---- Go's rules --------------------------------------------------------- */
+
+/* check_go reports a break of Go's rules: a warning, or an error when the
+ * Go output is asked for (opts->go_errors), since Go then cannot carry it
+ * (gob and JSON see only exported fields; a Go server serves only
+ * exported methods). */
+static void check_go(check_ctx *c, const ast_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void check_go(check_ctx *c, const ast_loc *loc, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg) {
+		c->ld->oom = 1;
+		return;
+	}
+	if (c->ld->opts && c->ld->opts->go_errors)
+		diag_error(c->ld, loc, "%s", msg);
+	else
+		diag_warning(c->ld, loc, "%s", msg);
+	free(msg);
+}
+
+/* check_go_exported tells whether name, first letter upper-cased, is an
+ * exported Go name (names here are ASCII: only a leading '_' fails). */
+static bool check_go_exported(const char *name)
+{
+	return name[0] != '_';
+}
+
+/* check_go_fields: Go (gob, JSON) knows a field by its name with the
+ * first letter upper-cased, which must be exported and unique. */
+static void check_go_fields(check_ctx *c, const ast_decl *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->n_fields; i++) {
+		const ast_field *x = &d->fields[i];
+
+		if (!x->name || check_reserved(c, x->name))
+			continue; /* an error already */
+		if (!check_go_exported(x->name)) {
+			check_go(c, &x->loc,
+			         "field name '%s' has no exported Go spelling",
+			         x->name);
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			const char *y = d->fields[j].name;
+
+			if (y && strcmp(y, x->name) != 0 &&
+			    toupper((unsigned char)y[0]) ==
+			        toupper((unsigned char)x->name[0]) &&
+			    strcmp(y + 1, x->name + 1) == 0) {
+				check_go(c, &x->loc,
+				         "fields '%s' and '%s' are both '%c%s' "
+				         "in Go, gob and JSON",
+				         y, x->name,
+				         toupper((unsigned char)x->name[0]),
+				         x->name + 1);
+				diag_note(c->ld, &d->fields[j].loc,
+				          "'%s' is declared here", y);
+				break;
+			}
+		}
+	}
+}
+
+/* check_go_method: Go's net/rpc serves only exported methods, by the name
+ * as written (a call is "Service.Method"). */
+static void check_go_method(check_ctx *c, const ast_method *m)
+{
+	if (m->name && !check_reserved(c, m->name) &&
+	    !(m->name[0] >= 'A' && m->name[0] <= 'Z'))
+		check_go(c, &m->loc,
+		         "method name '%s' is not exported in Go: a Go net/rpc "
+		         "server serves only methods that start with an "
+		         "upper-case letter",
+		         m->name);
+}
+
 static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 {
 	size_t i, j, n_explicit = 0;
@@ -423,6 +653,7 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 			n_explicit++;
 	}
 	check_generated_names(c, d);
+	check_go_fields(c, d);
 	if (n_explicit == 0) {
 		for (i = 0; i < d->n_fields; i++)
 			d->fields[i].number = (int64_t)i + 1;
@@ -544,6 +775,7 @@ static void check_method(check_ctx *c, ast_file *f, ast_decl *d, ast_method *m)
 	size_t i;
 
 	check_name(c, m->name, &m->loc, "method");
+	check_go_method(c, m);
 	for (i = 0; i < m->n_params; i++) {
 		check_name(c, m->params[i].name, &m->params[i].loc,
 		           "parameter");

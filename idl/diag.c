@@ -9,12 +9,17 @@
  *         int64 A = 1;
  *         ^
  *
+ * A warning is the same with "warning:"; under idl_options.werror it is
+ * counted and labelled as an error and its first line ends in
+ * " [-Werror]", as gcc does.
+ *
  * Each block is handed to the user's callback in one call (default: written
  * to stderr). Blocks wait until diag_flush, which sorts them by position so
  * the checker's rule-by-rule order does not show; the sort is stable, so
  * blocks at one position keep the order they were reported in. The caret
  * line keeps the tabs of the source line so the caret lines up.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,16 +193,16 @@ void diag_flush(idl_loader *ld)
 	ld->n_blocks = 0;
 }
 
-void diag_error(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
+/* diag_open starts a new block at loc; returns 0, or -1 when out of
+ * memory (ld->oom set). */
+static int diag_open(idl_loader *ld, const ast_loc *loc)
 {
 	struct diag_block *b;
-	va_list ap;
 
-	ld->errors++;
 	if (ld->oom ||
 	    ast_grow(&ld->blocks, ld->n_blocks, sizeof(*ld->blocks)) < 0) {
 		ld->oom = 1;
-		return;
+		return -1;
 	}
 	b = &ld->blocks[ld->n_blocks++];
 	memset(b, 0, sizeof(*b));
@@ -207,9 +212,56 @@ void diag_error(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
 		b->line = loc->line;
 		b->col = loc->col;
 	}
+	return 0;
+}
+
+void diag_error(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+
+	ld->errors++;
+	if (diag_open(ld, loc) < 0)
+		return;
 	va_start(ap, fmt);
 	diag_add(ld, "error", loc, fmt, ap);
 	va_end(ap);
+}
+
+void diag_warning(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
+{
+	bool werror = ld->opts && ld->opts->werror;
+	va_list ap;
+
+	if (werror)
+		ld->errors++;
+	else
+		ld->warnings++;
+	if (diag_open(ld, loc) < 0)
+		return;
+	va_start(ap, fmt);
+	diag_add(ld, werror ? "error" : "warning", loc, fmt, ap);
+	va_end(ap);
+	if (werror && !ld->oom) {
+		/* gcc's mark: the error is a warning promoted by -Werror */
+		struct diag_block *b = &ld->blocks[ld->n_blocks - 1];
+		char *nl = b->text ? strchr(b->text, '\n') : NULL;
+		static const char mark[] = " [-Werror]";
+		char *p;
+
+		if (!nl)
+			return;
+		p = realloc(b->text, b->len + sizeof(mark));
+		if (!p) {
+			ld->oom = 1;
+			return;
+		}
+		nl = p + (nl - b->text);
+		memmove(nl + sizeof(mark) - 1, nl,
+		        b->len - (size_t)(nl - p) + 1);
+		memcpy(nl, mark, sizeof(mark) - 1);
+		b->text = p;
+		b->len += sizeof(mark) - 1;
+	}
 }
 
 void diag_note(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)

@@ -33,6 +33,7 @@ typedef struct idl_loader {
 	idl_src **srcs; /* owned, in load order (main first) */
 	size_t n_srcs;
 	int errors;                /* errors reported so far */
+	int warnings;              /* warnings reported so far (not -Werror) */
 	struct diag_block *blocks; /* owned: diagnostics not yet handed over */
 	size_t n_blocks;
 	int oom; /* an allocation failed */
@@ -45,6 +46,9 @@ typedef struct idl_loader {
  * kept until diag_flush, which hands them to the callback in source order
  * (files in load order, then line and column). */
 void diag_error(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* diag_warning reports a warning (an error under opts->werror). */
+void diag_warning(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void diag_note(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -122,5 +126,10 @@ void idl_parse_error(idl_parse *p, const idl_lloc *l, const char *fmt, ...)
 /* check_program runs every rule over every loaded file and fills in
  * resolved types and implicit field numbers. Reports through ld. */
 void check_program(idl_loader *ld);
+
+/* check_spell_best tells whether cand is a closer spelling of typed than
+ * the best so far, whose distance is *dist (start with SIZE_MAX), close
+ * enough to suggest ("did you mean"); if so it updates *dist. */
+bool check_spell_best(const char *typed, const char *cand, size_t *dist);
 
 #endif

@@ -546,6 +546,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	char names[YYNTOKENS][32];
 	char msg[512];
 	char found[64];
+	char kwords[YYNTOKENS][32];
+	char typed[64];
+	const char *hint = NULL;
 	idl_lloc at;
 	bool closer;
 	int n, i, semi, nw = 0, kw = 0, ty = 0;
@@ -586,6 +589,29 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 		    (strcmp(nm, "';'") == 0 || strcmp(nm, "')'") == 0 ||
 		     strcmp(nm, "'>'") == 0 || strcmp(nm, "'}'") == 0))
 			closer = true;
+	}
+	/* a word where keywords are wanted: maybe a misspelled one */
+	if (p->last_tok == IDENT && p->last_len > 0 &&
+	    p->last_len <= sizeof(typed) - 1) {
+		size_t dist = SIZE_MAX;
+
+		memcpy(typed, p->src + p->last_off, p->last_len);
+		typed[p->last_len] = '\0';
+		for (i = YYSYMBOL_PACKAGE; i <= YYSYMBOL_BYTES; i++) {
+			size_t n;
+
+			if (!seen[i])
+				continue;
+			/* bison's name is "'struct'": compare the word */
+			parse_sym_name(kwords[i], sizeof(kwords[i]),
+				       (yysymbol_kind_t)i);
+			n = strlen(kwords[i]);
+			if (n < 2)
+				continue;
+			kwords[i][n - 1] = '\0';
+			if (check_spell_best(typed, kwords[i] + 1, &dist))
+				hint = kwords[i] + 1;
+		}
 	}
 	for (i = YYSYMBOL_PACKAGE; i <= YYSYMBOL_IDENT; i++) {
 		if (seen[i] && parse_is_kw((yysymbol_kind_t)i))
@@ -630,6 +656,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 		at.first_column = p->prev_end_col;
 	}
 	idl_parse_error(p, &at, "%s", msg);
+	if (hint)
+		diag_note(p->ld, NULL, "did you mean '%s'?", hint);
 	return 0;
 }
 

@@ -795,10 +795,18 @@ START_TEST(test_go_unexported_names_exit_1_and_write_nothing)
 	write_file(in, "package p;\nstruct pair { int64 a; int64 A; }\n"
 	               "service calc {\n  add(pair x, int64 *r);\n"
 	               "  Client(pair x, int64 *r);\n}\n");
-	/* fine for C */
+	/* fine for C: warnings, exit 0 */
 	const char *c_only[] = {"-o", s.out, in, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, c_only), 0);
 	ck_assert_uint_eq(dir_entries(s.out), 2);
+	char *warn = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(warn, "low.rpc:2:24: warning: fields 'a' "
+	                                   "and 'A' are both 'A' in Go, gob "
+	                                   "and JSON\n"));
+	ck_assert_ptr_nonnull(strstr(warn, "low.rpc:4:3: warning: method name "
+	                                   "'add' is not exported in Go"));
+	ck_assert_ptr_null(strstr(warn, "error"));
+	free(warn);
 	char *h = path_join(s.out, "low.rpc.h");
 	char *c = path_join(s.out, "low.rpc.c");
 	ck_assert_int_eq(remove(h), 0);
@@ -806,14 +814,38 @@ START_TEST(test_go_unexported_names_exit_1_and_write_nothing)
 	free(h);
 	free(c);
 
+	const char *wall[] = {"-Wall", "-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, wall), 2);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	/* -Werror: the warnings are errors, nothing written */
+	const char *werror[] = {"-Werror", "-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, werror), 1);
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "low.rpc:4:3: error: method name "
+	                                  "'add' is not exported in Go: a Go "
+	                                  "net/rpc server serves only methods "
+	                                  "that start with an upper-case "
+	                                  "letter [-Werror]\n"));
+	free(err);
+
 	const char *args[] = {"--emit-go", "-o", s.out, in, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args), 1);
-	char *err = log_text(s.stderr_path);
+	err = log_text(s.stderr_path);
 	ck_assert_ptr_nonnull(strstr(err, "low.rpc:2:24: error: fields 'a' and "
 	                                  "'A' are both 'A' in Go, gob and "
 	                                  "JSON\n"));
 	ck_assert_ptr_nonnull(strstr(err, "low.rpc:4:3: error: method name "
 	                                  "'add' is not exported in Go"));
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(err);
+
+	/* a Go-only clash, found once the front end's rules pass */
+	write_file(in, "package p;\nstruct pair { int64 A; }\n"
+	               "service calc {\n  Add(pair x, int64 *r);\n"
+	               "  Client(pair x, int64 *r);\n}\n");
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	err = log_text(s.stderr_path);
 	ck_assert_ptr_nonnull(strstr(err, "low.rpc:5:3: error: method name "
 	                                  "'Client' clashes with the "
 	                                  "*rpc.Client field of the generated "

@@ -2,6 +2,7 @@
  *
  *   idl-dump [-I DIR]... FILE          print the tree (golden: all.ast)
  *   idl-dump --time N [-I DIR]... FILE load FILE N times, print timings
+ *   --go-errors, --werror              set those idl_options
  *
  * Exit status 1 when the file has errors (diagnostics on stderr).
  */
@@ -139,12 +140,17 @@ int main(int argc, char **argv)
 			inc[o.n_include_dirs++] = argv[++a];
 		else if (strcmp(argv[a], "--time") == 0 && a + 1 < argc)
 			times = strtol(argv[++a], NULL, 10);
+		else if (strcmp(argv[a], "--go-errors") == 0)
+			o.go_errors = true;
+		else if (strcmp(argv[a], "--werror") == 0)
+			o.werror = true;
 		else
 			path = argv[a];
 	}
 	if (!path) {
 		fprintf(stderr,
-		        "usage: idl-dump [--time N] [-I DIR]... FILE\n");
+		        "usage: idl-dump [--time N] [--go-errors] [--werror] "
+		        "[-I DIR]... FILE\n");
 		return 2;
 	}
 	if (times > 0) {
