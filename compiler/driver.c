@@ -4,7 +4,8 @@
  * into memory, then write: each output goes to a temporary file beside its
  * final name and all are renamed only when every one of them was written.
  * On any error the temporaries are removed, so a failed run leaves the
- * output folder as it found it.
+ * output folder as it found it. A missing output folder is created (with
+ * its parents) once everything has rendered, just before the writes.
  */
 #include "driver.h"
 
@@ -99,6 +100,41 @@ static int driver_write_tmp(driver_out *out)
 	return 0;
 }
 
+/* driver_mkdirs creates dir and its missing parents (mkdir -p). Returns
+ * 0 or -1 (reported). */
+static int driver_mkdirs(const char *dir)
+{
+	struct stat st;
+	size_t n = strlen(dir);
+	char *p = malloc(n + 1);
+	if (p == NULL) {
+		fputs("rpcgen-c: out of memory\n", stderr);
+		return -1;
+	}
+	memcpy(p, dir, n + 1);
+	for (char *q = p + 1; q <= p + n; q++) {
+		if (*q != '/' && *q != '\0')
+			continue;
+		char c = *q;
+		*q = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+			fprintf(stderr,
+			        "rpcgen-c: error: cannot create '%s': %s\n", p,
+			        strerror(errno));
+			free(p);
+			return -1;
+		}
+		*q = c;
+	}
+	free(p);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "rpcgen-c: error: cannot create '%s': %s\n",
+		        dir, strerror(errno ? errno : ENOTDIR));
+		return -1;
+	}
+	return 0;
+}
+
 static int driver_commit(driver_out *outs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -151,7 +187,8 @@ int driver_run(const driver_opts *o)
 	    {"go.tmpl", ".rpc.go"},
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if ((i == 2 && !o->emit_proto) || (i == 3 && !o->emit_go))
+		if ((i < 2 && o->go_only) || (i == 2 && !o->emit_proto) ||
+		    (i == 3 && !o->emit_go))
 			continue;
 		driver_out *d = &outs[n_outs++];
 		d->path = driver_join(
@@ -169,6 +206,9 @@ int driver_run(const driver_opts *o)
 		depfile_write(&d->text, targets, n_outs - 1,
 		              (const char *const *)prog->deps, prog->n_deps);
 	}
+	/* the one thing written before the outputs: their folder */
+	if (o->out_dir != NULL && driver_mkdirs(o->out_dir) < 0)
+		goto out;
 	if (driver_commit(outs, n_outs) < 0)
 		goto out;
 	rc = 0;

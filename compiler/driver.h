@@ -8,12 +8,15 @@
 
 typedef struct driver_opts {
 	const char *input;               /* the .rpc file */
-	const char *out_dir;             /* where outputs go ("." by default) */
+	const char *out_dir;             /* where outputs go ("." by default);
+	                                    created when missing */
 	const char *const *include_dirs; /* -I, in order */
 	size_t n_include_dirs;
 	bool emit_proto;          /* also write <base>.proto */
 	bool emit_go;             /* also write <base>.rpc.go; Go's rules
 	                             become errors */
+	bool go_only;             /* --emit-go-only: no .rpc.h, .rpc.c
+	                             (emit_go is set too) */
 	bool werror;              /* -Werror: warnings are errors */
 	const char *go_package;   /* --go-package NAME, or NULL */
 	const char *depfile;      /* -M FILE, or NULL */

@@ -19,13 +19,16 @@ static const char usage_text[] =
     "librpc. On any error nothing is written.\n"
     "\n"
     "Options:\n"
-    "  -o DIR               write outputs into DIR (default: .)\n"
+    "  -o DIR               write outputs into DIR (default: .), made\n"
+    "                       with its parents when missing\n"
     "  -I DIR               search DIR for imports (repeatable; after the\n"
     "                       importing file's folder)\n"
     "  --emit-proto         also write FILE.proto (proto3)\n"
     "  --emit-go            also write FILE.rpc.go: Go types, a typed\n"
     "                       net/rpc client and a server interface per\n"
-    "                       service, for a Go peer (standard library only)\n"
+    "                       service, for a Go peer (standard library only);\n"
+    "                       Go's naming rules become errors\n"
+    "  --emit-go-only       write FILE.rpc.go (as --emit-go) and no C\n"
     "  --go-package NAME    the Go package of FILE.rpc.go (default: the\n"
     "                       IDL package, else the file's base name)\n"
     "  -M, --depfile FILE   write a make-style dependency file\n"
@@ -64,6 +67,7 @@ int main(int argc, char **argv)
 	enum {
 		OPT_EMIT_PROTO = 256,
 		OPT_EMIT_GO,
+		OPT_EMIT_GO_ONLY,
 		OPT_GO_PACKAGE,
 		OPT_TEMPLATE_DIR,
 		OPT_VERSION
@@ -73,6 +77,7 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {"emit-proto", no_argument, NULL, OPT_EMIT_PROTO},
 	    {"emit-go", no_argument, NULL, OPT_EMIT_GO},
+	    {"emit-go-only", no_argument, NULL, OPT_EMIT_GO_ONLY},
 	    {"go-package", required_argument, NULL, OPT_GO_PACKAGE},
 	    {"depfile", required_argument, NULL, 'M'},
 	    {"template-dir", required_argument, NULL, OPT_TEMPLATE_DIR},
@@ -123,6 +128,10 @@ int main(int argc, char **argv)
 		case OPT_EMIT_GO:
 			o.emit_go = true;
 			break;
+		case OPT_EMIT_GO_ONLY:
+			o.emit_go = true;
+			o.go_only = true;
+			break;
 		case OPT_GO_PACKAGE:
 			if (!main_go_ident(optarg)) {
 				fprintf(
@@ -155,7 +164,9 @@ int main(int argc, char **argv)
 		goto usage;
 	}
 	if (o.go_package != NULL && !o.emit_go) {
-		fputs("rpcgen-c: --go-package needs --emit-go\n", stderr);
+		fputs("rpcgen-c: --go-package needs --emit-go or "
+		      "--emit-go-only\n",
+		      stderr);
 		goto usage;
 	}
 	o.input = argv[optind];

@@ -479,8 +479,9 @@ START_TEST(test_cli_bad_input_exits_1_and_writes_nothing)
 	ck_assert_int_eq(run_rpcgen(&s, args2), 1);
 	ck_assert_uint_eq(dir_entries(s.out), 0);
 
-	/* an output folder that does not exist: nothing is created */
-	char *nodir = path_join(s.root, "no/such/dir");
+	/* an output folder that cannot be made (a file is in the way):
+	 * nothing is created */
+	char *nodir = path_join(s.stdout_path, "dir");
 	char *good = path_join(golden_dir(), "arith.rpc");
 	const char *args3[] = {"-o", nodir, good, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args3), 1);
@@ -961,6 +962,74 @@ START_TEST(test_go_template_error_writes_nothing)
 }
 END_TEST
 
+START_TEST(test_cli_out_dir_is_created)
+{
+	scratch s;
+	scratch_init(&s);
+	char *in = path_join(s.in, "a.rpc");
+	write_file(in, "package a;\nstruct Args { int64 A; }\n");
+	char *deep = path_join(s.out, "x/y/z");
+	const char *args[] = {"-o", deep, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 0);
+	ck_assert_uint_eq(dir_entries(deep), 2);
+	/* a bad input creates nothing, not even the folder */
+	char *bad = path_join(s.in, "bad.rpc");
+	write_file(bad, "struct Args { Nope A; }\n");
+	char *other = path_join(s.out, "other");
+	const char *args2[] = {"-o", other, bad, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args2), 1);
+	ck_assert_int_ne(access(other, F_OK), 0);
+	/* a file in the way is an error */
+	char *file = path_join(s.out, "file");
+	write_file(file, "");
+	char *under = path_join(file, "sub");
+	const char *args3[] = {"-o", under, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args3), 1);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "rpcgen-c: error: cannot create '"));
+	free(err);
+	free(under);
+	free(file);
+	free(other);
+	free(bad);
+	free(deep);
+	free(in);
+	scratch_fini(&s);
+}
+END_TEST
+
+START_TEST(test_go_only_writes_only_go)
+{
+	scratch s;
+	scratch_init(&s);
+	char *in = path_join(s.in, "a.rpc");
+	write_file(in, "package a;\nstruct Args { int64 A; }\n"
+	               "service S { M(Args a, int64 *r); }\n");
+	char *dep = path_join(s.root, "a.d");
+	const char *args[] = {
+	    "--emit-go-only", "-M", dep, "-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 0);
+	ck_assert_uint_eq(dir_entries(s.out), 1);
+	char *go = path_join(s.out, "a.rpc.go");
+	ck_assert_int_eq(access(go, F_OK), 0);
+	char *d = log_text(dep);
+	ck_assert_ptr_nonnull(strstr(d, "a.rpc.go"));
+	ck_assert_ptr_null(strstr(d, "a.rpc.h"));
+	free(d);
+	const char *pkg[] = {
+	    "--emit-go-only", "--go-package", "peer", "-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, pkg), 0);
+	ck_assert_uint_eq(dir_entries(s.out), 1);
+	char *text = log_text(go);
+	ck_assert_ptr_nonnull(strstr(text, "package peer\n"));
+	free(text);
+	free(go);
+	free(dep);
+	free(in);
+	scratch_fini(&s);
+}
+END_TEST
+
 static Suite *compiler_suite(void)
 {
 	Suite *s = suite_create("compiler");
@@ -991,6 +1060,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_cli_template_dir_overrides_embedded);
 	tcase_add_test(tc, test_cli_unknown_template_name_fails_with_location);
 	tcase_add_test(tc, test_cli_replaces_outputs_atomically);
+	tcase_add_test(tc, test_cli_out_dir_is_created);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("go");
@@ -1002,6 +1072,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc,
 	               test_go_foreign_types_are_copied_once_per_go_package);
 	tcase_add_test(tc, test_go_template_error_writes_nothing);
+	tcase_add_test(tc, test_go_only_writes_only_go);
 	suite_add_tcase(s, tc);
 	return s;
 }
