@@ -861,7 +861,8 @@ static void method_obj(vbuild *b, const char *svc_c, const ast_decl *svc,
 /* check_method_name rejects a method whose generated names would clash
  * with another generated name of its service: S_register,
  * S_register_name, S_handlers, S_service, S_methods, the trampolines
- * S_invoke_M and the asynchronous stubs S_M_go. */
+ * S_invoke_M and the other stubs of a method: S_M_go, S_M_named,
+ * S_M_named_go. */
 static void check_method_name(vbuild *b, const ast_decl *svc,
                               const ast_method *m)
 {
@@ -884,16 +885,27 @@ static void check_method_name(vbuild *b, const ast_decl *svc,
 		           m->name);
 		return;
 	}
+	/* the stubs of method O: S_O_go, S_O_named, S_O_named_go */
+	static const struct {
+		const char *suffix, *what;
+	} stubs[] = {
+	    {"_go", "asynchronous stub"},
+	    {"_named", "stub with a service name"},
+	    {"_named_go", "asynchronous stub with a service name"},
+	};
 	size_t n = strlen(m->name);
-	if (n > 3 && strcmp(m->name + n - 3, "_go") == 0) {
+	for (size_t k = 0; k < sizeof stubs / sizeof stubs[0]; k++) {
+		size_t ls = strlen(stubs[k].suffix);
+		if (n <= ls || strcmp(m->name + n - ls, stubs[k].suffix) != 0)
+			continue;
 		for (size_t i = 0; i < svc->n_methods; i++) {
 			const char *o = svc->methods[i].name;
-			if (strlen(o) == n - 3 &&
-			    strncmp(o, m->name, n - 3) == 0) {
+			if (strlen(o) == n - ls &&
+			    strncmp(o, m->name, n - ls) == 0) {
 				view_error(b, &m->loc,
 				           "method name '%s' clashes with the "
-				           "asynchronous stub of method '%s'",
-				           m->name, o);
+				           "%s of method '%s'",
+				           m->name, stubs[k].what, o);
 				return;
 			}
 		}

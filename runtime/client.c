@@ -755,3 +755,57 @@ rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
 	}
 	return err;
 }
+
+/* client_join makes "service.method" in buf (n bytes) when it fits, else
+ * in malloc'd memory the caller frees; NULL when out of memory. */
+static char *client_join(char *buf, size_t n, const char *service,
+                         const char *method)
+{
+	size_t ls = strlen(service), lm = strlen(method);
+	char *s = ls + lm + 2 <= n ? buf : malloc(ls + lm + 2);
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, service, ls);
+	s[ls] = '.';
+	memcpy(s + ls + 1, method, lm + 1);
+	return s;
+}
+
+rpc_error *rpc_client_call_named(rpc_client *c, const char *service,
+                                 const rpc_method *m, const void *args,
+                                 void *reply)
+{
+	char buf[128], *sm;
+	rpc_error *err;
+
+	if (service == NULL || m == NULL || m->name == NULL)
+		return client_check(c, NULL, NULL, args, reply);
+	sm = client_join(buf, sizeof buf, service, m->name);
+	if (sm == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	err = rpc_client_call(c, sm, m, args, reply);
+	if (sm != buf)
+		free(sm);
+	return err;
+}
+
+rpc_error *rpc_client_go_named(rpc_client *c, const char *service,
+                               const rpc_method *m, const void *args,
+                               void *reply, rpc_done *done, rpc_call **call)
+{
+	char buf[128], *sm;
+	rpc_error *err;
+
+	if (call != NULL)
+		*call = NULL;
+	if (service == NULL || m == NULL || m->name == NULL)
+		return client_check(c, NULL, NULL, args, reply);
+	sm = client_join(buf, sizeof buf, service, m->name);
+	if (sm == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	err = rpc_client_go(c, sm, m, args, reply, done, call);
+	if (sm != buf)
+		free(sm);
+	return err;
+}

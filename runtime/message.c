@@ -6,9 +6,12 @@
  * that decoding did not allocate (protobuf-c's shared empty string and a
  * field's default value) are never freed.
  *
+ * rpc_message_copy and rpc_message_equal (below) walk it the same way.
+ *
  * RPC_FORM_VALUE types cross the C API as the bare C value of the wrapper's
  * field 1; rpci_value_wrap and rpci_value_unwrap move it in and out.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,4 +261,314 @@ void rpc_value_free_contents(const rpc_type *t, void *value)
 	default:
 		break;
 	}
+}
+
+/* ---- copy and compare ----------------------------------------------------
+ *
+ * rpc_message_copy and rpc_message_equal walk the descriptor like
+ * rpc_message_free_contents. A copy owns every pointer it holds except the
+ * ones decoding would not allocate either (protobuf-c's shared empty
+ * string, a field's default value), which it shares, so the same free
+ * works on it. A copy under way is always a message free_contents can
+ * free: it starts from the defaults and every pointer is stored only once
+ * it is owned (arrays are zeroed before their elements are filled).
+ */
+
+/* message_present tells whether field f of msg is set, for the fields
+ * that carry presence (oneof members, optional scalars and bytes). */
+static bool message_present(const ProtobufCFieldDescriptor *f,
+                            const ProtobufCMessage *msg)
+{
+	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
+		return *MESSAGE_AT(msg, f->quantifier_offset, const uint32_t) ==
+		       f->id;
+	if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	    f->type != PROTOBUF_C_TYPE_STRING &&
+	    f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return *MESSAGE_AT(msg, f->quantifier_offset,
+		                   const protobuf_c_boolean) != 0;
+	return true;
+}
+
+static bool message_has_quantifier(const ProtobufCFieldDescriptor *f)
+{
+	return (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 ||
+	       (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	        f->type != PROTOBUF_C_TYPE_STRING &&
+	        f->type != PROTOBUF_C_TYPE_MESSAGE);
+}
+
+/* message_copy_one copies one value of field f's type from src to dst
+ * (dst holds zeroes or a default). Returns false when out of memory. */
+static bool message_copy_one(const ProtobufCFieldDescriptor *f, void *dst,
+                             const void *src)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)src;
+
+		if (s == NULL || s == protobuf_c_empty_string ||
+		    s == f->default_value) {
+			*(const char **)dst = s;
+			return true;
+		}
+		char *d = strdup(s);
+		*(char **)dst = d;
+		return d != NULL;
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *s = src, *def = f->default_value;
+		ProtobufCBinaryData *d = dst;
+
+		if (s->data == NULL || s->len == 0 ||
+		    (def != NULL && s->data == def->data)) {
+			*d = *s;
+			if (s->len == 0 &&
+			    (def == NULL || s->data != def->data))
+				d->data = NULL;
+			return true;
+		}
+		d->data = malloc(s->len);
+		if (d->data == NULL)
+			return false;
+		memcpy(d->data, s->data, s->len);
+		d->len = s->len;
+		return true;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		const ProtobufCMessage *s = *(ProtobufCMessage *const *)src;
+		ProtobufCMessage *d;
+
+		if (s == NULL || s == f->default_value) {
+			*(const ProtobufCMessage **)dst = s;
+			return true;
+		}
+		d = rpci_message_new(s->descriptor);
+		if (d == NULL)
+			return false;
+		if (!rpc_message_copy(d, s)) {
+			free(d);
+			return false;
+		}
+		*(ProtobufCMessage **)dst = d;
+		return true;
+	}
+	default:
+		memcpy(dst, src, rpci_value_size(f));
+		return true;
+	}
+}
+
+static bool message_copy_fields(ProtobufCMessage *dst,
+                                const ProtobufCMessage *src)
+{
+	const ProtobufCMessageDescriptor *desc = src->descriptor;
+
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		size_t size = rpci_value_size(f);
+
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *MESSAGE_AT(src, f->quantifier_offset,
+			                       const size_t);
+			const char *from =
+			    *MESSAGE_AT(src, f->offset, char *const);
+			char *to;
+
+			if (n == 0 || from == NULL)
+				continue;
+			to = calloc(n, size);
+			if (to == NULL)
+				return false;
+			*MESSAGE_AT(dst, f->offset, char *) = to;
+			*MESSAGE_AT(dst, f->quantifier_offset, size_t) = n;
+			for (size_t k = 0; k < n; k++)
+				if (!message_copy_one(f, to + k * size,
+				                      from + k * size))
+					return false;
+			continue;
+		}
+		if (!message_present(f, src))
+			continue;
+		if (!message_copy_one(f, MESSAGE_AT(dst, f->offset, char),
+		                      MESSAGE_AT(src, f->offset, const char)))
+			return false;
+		if (message_has_quantifier(f)) {
+			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
+				*MESSAGE_AT(dst, f->quantifier_offset,
+				            uint32_t) = f->id;
+			else
+				*MESSAGE_AT(dst, f->quantifier_offset,
+				            protobuf_c_boolean) = 1;
+		}
+	}
+	if (src->n_unknown_fields > 0) {
+		size_t n = src->n_unknown_fields;
+		ProtobufCMessageUnknownField *u = calloc(n, sizeof(*u));
+
+		if (u == NULL)
+			return false;
+		dst->unknown_fields = u;
+		dst->n_unknown_fields = (unsigned)n;
+		for (size_t k = 0; k < n; k++) {
+			u[k] = src->unknown_fields[k];
+			u[k].data = NULL;
+			if (src->unknown_fields[k].len == 0)
+				continue;
+			u[k].data = malloc(u[k].len);
+			if (u[k].data == NULL)
+				return false;
+			memcpy(u[k].data, src->unknown_fields[k].data,
+			       u[k].len);
+		}
+	}
+	return true;
+}
+
+bool rpc_message_copy(ProtobufCMessage *dst, const ProtobufCMessage *src)
+{
+	const ProtobufCMessageDescriptor *desc = src->descriptor;
+
+	if (desc->message_init != NULL) {
+		desc->message_init(dst);
+	} else {
+		memset(dst, 0, desc->sizeof_message);
+		dst->descriptor = desc;
+	}
+	if (message_copy_fields(dst, src))
+		return true;
+	rpc_message_free_contents(dst);
+	return false;
+}
+
+static bool message_equal_one(const ProtobufCFieldDescriptor *f, const void *a,
+                              const void *b)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+		if (x == NULL || y == NULL)
+			return x == y;
+		return strcmp(x, y) == 0;
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *x = a, *y = b;
+
+		return x->len == y->len &&
+		       (x->len == 0 || memcmp(x->data, y->data, x->len) == 0);
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		const ProtobufCMessage *x = *(ProtobufCMessage *const *)a;
+		const ProtobufCMessage *y = *(ProtobufCMessage *const *)b;
+
+		if (x == NULL || y == NULL)
+			return x == y;
+		return rpc_message_equal(x, y);
+	}
+	case PROTOBUF_C_TYPE_FLOAT:
+		return *(const float *)a == *(const float *)b;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return *(const double *)a == *(const double *)b;
+	case PROTOBUF_C_TYPE_BOOL:
+		return !*(const protobuf_c_boolean *)a ==
+		       !*(const protobuf_c_boolean *)b;
+	default:
+		return memcmp(a, b, rpci_value_size(f)) == 0;
+	}
+}
+
+/* message_is_map tells a map field (repeated "<Field>Entry" messages with
+ * key = 1 and value = 2, as protoc and rpcgen-c make them) from a list. */
+static bool message_is_map(const ProtobufCFieldDescriptor *f)
+{
+	const ProtobufCMessageDescriptor *d = f->descriptor;
+	size_t n;
+
+	if (f->label != PROTOBUF_C_LABEL_REPEATED ||
+	    f->type != PROTOBUF_C_TYPE_MESSAGE || d == NULL ||
+	    d->n_fields != 2 || d->fields[0].id != 1 || d->fields[1].id != 2 ||
+	    strcmp(d->fields[0].name, "key") != 0 ||
+	    strcmp(d->fields[1].name, "value") != 0)
+		return false;
+	n = strlen(d->short_name);
+	return n >= 5 && strcmp(d->short_name + n - 5, "Entry") == 0;
+}
+
+/* message_equal_map compares two maps of n entries each as maps: every
+ * entry of x has an entry of y with the same key and an equal value, in
+ * any order (the entry at the same index is tried first). */
+static bool message_equal_map(const ProtobufCFieldDescriptor *f,
+                              const ProtobufCMessage *const *x,
+                              const ProtobufCMessage *const *y, size_t n)
+{
+	const ProtobufCMessageDescriptor *d = f->descriptor;
+	const ProtobufCFieldDescriptor *key = &d->fields[0];
+	const ProtobufCFieldDescriptor *val = &d->fields[1];
+
+	for (size_t k = 0; k < n; k++) {
+		const char *kx = MESSAGE_AT(x[k], key->offset, const char);
+		const ProtobufCMessage *match = NULL;
+
+		if (message_equal_one(
+		        key, kx, MESSAGE_AT(y[k], key->offset, const char)))
+			match = y[k];
+		for (size_t j = 0; match == NULL && j < n; j++)
+			if (message_equal_one(
+			        key, kx,
+			        MESSAGE_AT(y[j], key->offset, const char)))
+				match = y[j];
+		if (match == NULL ||
+		    !message_equal_one(
+		        val, MESSAGE_AT(x[k], val->offset, const char),
+		        MESSAGE_AT(match, val->offset, const char)))
+			return false;
+	}
+	return true;
+}
+
+bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
+{
+	const ProtobufCMessageDescriptor *desc;
+
+	if (a == b)
+		return true;
+	if (a == NULL || b == NULL || a->descriptor != b->descriptor)
+		return false;
+	desc = a->descriptor;
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n =
+			    *MESSAGE_AT(a, f->quantifier_offset, const size_t);
+			size_t size = rpci_value_size(f);
+			const char *x = *MESSAGE_AT(a, f->offset, char *const);
+			const char *y = *MESSAGE_AT(b, f->offset, char *const);
+
+			if (n !=
+			    *MESSAGE_AT(b, f->quantifier_offset, const size_t))
+				return false;
+			if (n > 0 && message_is_map(f)) {
+				if (!message_equal_map(
+				        f, (const ProtobufCMessage *const *)x,
+				        (const ProtobufCMessage *const *)y, n))
+					return false;
+				continue;
+			}
+			for (size_t k = 0; k < n; k++)
+				if (!message_equal_one(f, x + k * size,
+				                       y + k * size))
+					return false;
+			continue;
+		}
+		bool pa = message_present(f, a), pb = message_present(f, b);
+		if (pa != pb)
+			return false;
+		if (pa &&
+		    !message_equal_one(f, MESSAGE_AT(a, f->offset, const char),
+		                       MESSAGE_AT(b, f->offset, const char)))
+			return false;
+	}
+	return true;
 }

@@ -199,6 +199,25 @@ typedef struct rpc_service_desc {
  * itself. Accepts NULL. Memory inside messages is always malloc'd. */
 RPC_API void rpc_message_free_contents(ProtobufCMessage *msg);
 
+/* rpc_message_copy makes *dst a deep copy of *src (same descriptor; dst
+ * points at sizeof_message bytes): every string, bytes, list, map and
+ * nested message is copied into fresh malloc'd memory, so dst stays valid
+ * after src is freed and is freed with rpc_message_free_contents (the
+ * caller's), like a decoded message. What dst held before is overwritten,
+ * not freed. src is borrowed for the duration of the call. Returns true,
+ * or false when out of memory, with dst left at its defaults. Generated
+ * code wraps it as X_copy(dst, src), e.g. for a handler to return data it
+ * keeps: the runtime frees the reply after sending it. */
+RPC_API bool rpc_message_copy(ProtobufCMessage *dst, const ProtobufCMessage *src);
+
+/* rpc_message_equal tells whether *a and *b have the same descriptor and
+ * equal fields: strings and bytes by content, lists element by element,
+ * maps by key in any order, nested messages recursively, an unset
+ * optional field equal only to an unset one, floats with == (a NaN is
+ * unequal to itself, as in Go). Unknown fields are not compared. Accepts
+ * NULL (equal only to NULL). Generated code wraps it as X_equal(a, b). */
+RPC_API bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
+
 /* rpc_value_free_contents frees what decoding allocated inside a value of
  * type t held at value (a message for RPC_FORM_MESSAGE/WRAPPED; the wrapper
  * field's C type for RPC_FORM_VALUE, e.g. the char * of a string). */
@@ -218,7 +237,8 @@ RPC_API extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
  * connection with an error before anything is allocated for it. */
 #define RPC_DEFAULT_MAX_FRAME ((size_t)64 * 1024 * 1024)
 
-/* ---- client [generated-code ABI: rpc_client_call, rpc_client_go] ----------- */
+/* ---- client [generated-code ABI: rpc_client_call, rpc_client_go and their
+ * _named forms] ------------------------------------------------------------ */
 
 /* A client is one connection to a server. Any number of threads may make
  * calls on it at once; requests are sent in the order their sequence
@@ -286,6 +306,21 @@ RPC_API void rpc_client_free(rpc_client *c);
  * frees; RPC_ERR_SERVER errors carry the server's text. */
 RPC_API rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
                            const rpc_method *m, const void *args, void *reply);
+
+/* rpc_client_call_named is rpc_client_call of "service.M", M being m's
+ * name: the call of a service the server registered under another name
+ * (Go's RegisterName, e.g. "net.rpc.Arith"). service is borrowed for the
+ * duration of the call. Generated code wraps it as S_M_named(c, service,
+ * args, reply). */
+RPC_API rpc_error *rpc_client_call_named(rpc_client *c, const char *service,
+                                 const rpc_method *m, const void *args,
+                                 void *reply);
+
+/* rpc_client_go_named is rpc_client_go of "service.M" (see
+ * rpc_client_call_named); generated as S_M_named_go(). */
+RPC_API rpc_error *rpc_client_go_named(rpc_client *c, const char *service,
+                               const rpc_method *m, const void *args,
+                               void *reply, rpc_done *done, rpc_call **call);
 
 /* rpc_client_go starts an asynchronous call. args is borrowed for the
  * duration of the call to rpc_client_go only (it is encoded before this

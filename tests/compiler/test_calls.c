@@ -328,6 +328,59 @@ START_TEST(test_calls_go_completes_through_done)
 }
 END_TEST
 
+START_TEST(test_calls_named_reach_a_service_registered_under_another_name)
+{
+	pair p;
+	pair_open(&p, codecs[_i]);
+	/* Go's RegisterName("net.rpc.Arith", ...) */
+	ck_assert_ptr_null(all_Arith_register_name(p.srv, "net.rpc.Arith",
+	                                           &arith_handlers, NULL));
+	all_Args args = ALL_ARGS_INIT;
+	args.A = 6;
+	args.B = 7;
+	int64_t r = 0;
+	expect_ok(all_Arith_Multiply_named(p.cli, "net.rpc.Arith", &args, &r));
+	ck_assert_int_eq(r, 42);
+
+	/* a name longer than the stubs' stack buffer */
+	char name[300];
+	memset(name, 'x', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	ck_assert_ptr_null(
+	    all_Arith_register_name(p.srv, name, &arith_handlers, NULL));
+	all_Quotient q = ALL_QUOTIENT_INIT;
+	expect_ok(all_Arith_Divide_named(p.cli, name, &args, &q));
+	ck_assert_int_eq(q.Quo, 0);
+	ck_assert_int_eq(q.Rem, 6);
+
+	/* asynchronous */
+	rpc_done *done = rpc_done_new_queue();
+	ck_assert_ptr_nonnull(done);
+	r = 0;
+	rpc_call *call = NULL;
+	expect_ok(all_Arith_Negate_named_go(p.cli, "net.rpc.Arith", 5, &r, done,
+	                                    &call));
+	rpc_call *c = rpc_done_wait(done, 60000);
+	ck_assert_ptr_eq(c, call);
+	ck_assert_str_eq(rpc_call_service_method(c), "net.rpc.Arith.Negate");
+	ck_assert_ptr_null(rpc_call_error(c));
+	rpc_call_free(c);
+	ck_assert_int_eq(r, -5);
+
+	/* a name nobody registered: the server says so */
+	rpc_error *err = all_Arith_Multiply_named(p.cli, "Nobody", &args, &r);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SERVER);
+	rpc_error_free(err);
+	err = all_Arith_Multiply_named(p.cli, NULL, &args, &r);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	rpc_error_free(err);
+	pair_close(&p);
+	rpc_done_free(done);
+}
+END_TEST
+
 static Suite *calls_suite(void)
 {
 	Suite *s = suite_create("calls");
@@ -342,6 +395,11 @@ static Suite *calls_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("async");
 	tcase_add_loop_test(tc, test_calls_go_completes_through_done, 0, n);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("named");
+	tcase_add_loop_test(
+	    tc, test_calls_named_reach_a_service_registered_under_another_name,
+	    0, n);
 	suite_add_tcase(s, tc);
 	return s;
 }

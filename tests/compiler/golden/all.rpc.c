@@ -52,6 +52,17 @@ void all_Args_free_contents(all_Args *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool all_Args_copy(all_Args *dst, const all_Args *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Args_equal(const all_Args *a, const all_Args *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor all_Args_fields[2] = {
 	{
 		.name = "A",
@@ -112,6 +123,17 @@ void all_Quotient_free_contents(all_Quotient *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool all_Quotient_copy(all_Quotient *dst, const all_Quotient *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Quotient_equal(const all_Quotient *a, const all_Quotient *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor all_Quotient_fields[2] = {
@@ -583,6 +605,17 @@ void all_Everything_free_contents(all_Everything *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool all_Everything_copy(all_Everything *dst, const all_Everything *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Everything_equal(const all_Everything *a, const all_Everything *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor all_Everything_fields[38] = {
 	{
 		.name = "Flag",
@@ -978,6 +1011,17 @@ void all_Nested_free_contents(all_Nested *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool all_Nested_copy(all_Nested *dst, const all_Nested *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Nested_equal(const all_Nested *a, const all_Nested *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor all_Nested_fields[3] = {
 	{
 		.name = "All",
@@ -1102,6 +1146,17 @@ void all_Int64List_free_contents(all_Int64List *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool all_Int64List_copy(all_Int64List *dst, const all_Int64List *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Int64List_equal(const all_Int64List *a, const all_Int64List *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor all_Int64List_fields[1] = {
 	{
 		.name = "value",
@@ -1207,6 +1262,17 @@ void all_StringInt64Map_free_contents(all_StringInt64Map *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool all_StringInt64Map_copy(all_StringInt64Map *dst, const all_StringInt64Map *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_StringInt64Map_equal(const all_StringInt64Map *a, const all_StringInt64Map *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor all_StringInt64Map_fields[1] = {
@@ -1411,6 +1477,17 @@ void all_ArgsList_free_contents(all_ArgsList *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool all_ArgsList_copy(all_ArgsList *dst, const all_ArgsList *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_ArgsList_equal(const all_ArgsList *a, const all_ArgsList *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor all_ArgsList_fields[1] = {
 	{
 		.name = "value",
@@ -1589,6 +1666,22 @@ rpc_error *all_Arith_Multiply_go(rpc_client *c, const all_Args *args,
 			args, reply, done, call);
 }
 
+rpc_error *all_Arith_Multiply_named(rpc_client *c, const char *service,
+		const all_Args *args, int64_t *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[4], args, reply);
+}
+
+rpc_error *all_Arith_Multiply_named_go(rpc_client *c, const char *service,
+		const all_Args *args, int64_t *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[4], args, reply,
+			done, call);
+}
+
 rpc_error *all_Arith_Divide(rpc_client *c, const all_Args *args,
 		all_Quotient *reply)
 {
@@ -1601,6 +1694,22 @@ rpc_error *all_Arith_Divide_go(rpc_client *c, const all_Args *args,
 {
 	return rpc_client_go(c, "Arith.Divide", &all_Arith_methods[0],
 			args, reply, done, call);
+}
+
+rpc_error *all_Arith_Divide_named(rpc_client *c, const char *service,
+		const all_Args *args, all_Quotient *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[0], args, reply);
+}
+
+rpc_error *all_Arith_Divide_named_go(rpc_client *c, const char *service,
+		const all_Args *args, all_Quotient *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[0], args, reply,
+			done, call);
 }
 
 rpc_error *all_Arith_Negate(rpc_client *c, int64_t x,
@@ -1617,6 +1726,22 @@ rpc_error *all_Arith_Negate_go(rpc_client *c, int64_t x,
 			&x, reply, done, call);
 }
 
+rpc_error *all_Arith_Negate_named(rpc_client *c, const char *service,
+		int64_t x, int64_t *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[5], &x, reply);
+}
+
+rpc_error *all_Arith_Negate_named_go(rpc_client *c, const char *service,
+		int64_t x, int64_t *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[5], &x, reply,
+			done, call);
+}
+
 rpc_error *all_Arith_Sort(rpc_client *c, const all_Int64List *nums,
 		all_Int64List *reply)
 {
@@ -1629,6 +1754,22 @@ rpc_error *all_Arith_Sort_go(rpc_client *c, const all_Int64List *nums,
 {
 	return rpc_client_go(c, "Arith.Sort", &all_Arith_methods[6],
 			nums, reply, done, call);
+}
+
+rpc_error *all_Arith_Sort_named(rpc_client *c, const char *service,
+		const all_Int64List *nums, all_Int64List *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[6], nums, reply);
+}
+
+rpc_error *all_Arith_Sort_named_go(rpc_client *c, const char *service,
+		const all_Int64List *nums, all_Int64List *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[6], nums, reply,
+			done, call);
 }
 
 rpc_error *all_Arith_Sum(rpc_client *c, const all_StringInt64Map *counts,
@@ -1645,6 +1786,22 @@ rpc_error *all_Arith_Sum_go(rpc_client *c, const all_StringInt64Map *counts,
 			counts, reply, done, call);
 }
 
+rpc_error *all_Arith_Sum_named(rpc_client *c, const char *service,
+		const all_StringInt64Map *counts, all_Quotient *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[7], counts, reply);
+}
+
+rpc_error *all_Arith_Sum_named_go(rpc_client *c, const char *service,
+		const all_StringInt64Map *counts, all_Quotient *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[7], counts, reply,
+			done, call);
+}
+
 rpc_error *all_Arith_Tally(rpc_client *c, const all_Everything *e,
 		all_StringInt64Map *reply)
 {
@@ -1657,6 +1814,22 @@ rpc_error *all_Arith_Tally_go(rpc_client *c, const all_Everything *e,
 {
 	return rpc_client_go(c, "Arith.Tally", &all_Arith_methods[8],
 			e, reply, done, call);
+}
+
+rpc_error *all_Arith_Tally_named(rpc_client *c, const char *service,
+		const all_Everything *e, all_StringInt64Map *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[8], e, reply);
+}
+
+rpc_error *all_Arith_Tally_named_go(rpc_client *c, const char *service,
+		const all_Everything *e, all_StringInt64Map *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[8], e, reply,
+			done, call);
 }
 
 rpc_error *all_Arith_Move(rpc_client *c, const common_Point *p,
@@ -1673,6 +1846,22 @@ rpc_error *all_Arith_Move_go(rpc_client *c, const common_Point *p,
 			p, reply, done, call);
 }
 
+rpc_error *all_Arith_Move_named(rpc_client *c, const char *service,
+		const common_Point *p, common_Point *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[3], p, reply);
+}
+
+rpc_error *all_Arith_Move_named_go(rpc_client *c, const char *service,
+		const common_Point *p, common_Point *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[3], p, reply,
+			done, call);
+}
+
 rpc_error *all_Arith_Echo(rpc_client *c, const char *s,
 		ProtobufCBinaryData *reply)
 {
@@ -1687,6 +1876,22 @@ rpc_error *all_Arith_Echo_go(rpc_client *c, const char *s,
 			&s, reply, done, call);
 }
 
+rpc_error *all_Arith_Echo_named(rpc_client *c, const char *service,
+		const char *s, ProtobufCBinaryData *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[1], &s, reply);
+}
+
+rpc_error *all_Arith_Echo_named_go(rpc_client *c, const char *service,
+		const char *s, ProtobufCBinaryData *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[1], &s, reply,
+			done, call);
+}
+
 rpc_error *all_Arith_Expand(rpc_client *c, all_Op op,
 		all_ArgsList *reply)
 {
@@ -1699,6 +1904,22 @@ rpc_error *all_Arith_Expand_go(rpc_client *c, all_Op op,
 {
 	return rpc_client_go(c, "Arith.Expand", &all_Arith_methods[2],
 			&op, reply, done, call);
+}
+
+rpc_error *all_Arith_Expand_named(rpc_client *c, const char *service,
+		all_Op op, all_ArgsList *reply)
+{
+	return rpc_client_call_named(c, service,
+			&all_Arith_methods[2], &op, reply);
+}
+
+rpc_error *all_Arith_Expand_named_go(rpc_client *c, const char *service,
+		all_Op op, all_ArgsList *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Arith_methods[2], &op, reply,
+			done, call);
 }
 
 rpc_error *all_Arith_register(rpc_server *s,
@@ -1751,6 +1972,22 @@ rpc_error *all_Echo_Echo_go(rpc_client *c, const char *in,
 {
 	return rpc_client_go(c, "Echo.Echo", &all_Echo_methods[0],
 			&in, out, done, call);
+}
+
+rpc_error *all_Echo_Echo_named(rpc_client *c, const char *service,
+		const char *in, char **out)
+{
+	return rpc_client_call_named(c, service,
+			&all_Echo_methods[0], &in, out);
+}
+
+rpc_error *all_Echo_Echo_named_go(rpc_client *c, const char *service,
+		const char *in, char **out, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&all_Echo_methods[0], &in, out,
+			done, call);
 }
 
 rpc_error *all_Echo_register(rpc_server *s,

@@ -6,15 +6,22 @@
  * service S with a method M this file would declare:
  *
  *   all_Args ALL_ARGS_INIT all_Args_init() all_Args_free_contents()
+ *   all_Args_copy() all_Args_equal()
  *   all_Args_descriptor all_Args_type
  *   all_Op ALL_OP_ADD all_Op_descriptor
  *   all_S_M() all_S_M_go()           client stubs
+ *   all_S_M_named() all_S_M_named_go()
  *   all_S_handlers all_S_register() all_S_register_name()
  *   all_S_service                    server side
  *
  * X_init(m) sets *m to X_INIT. X_free_contents(m) frees everything that
  * decoding allocated inside *m (strings, bytes, lists, maps, nested
  * structs) and resets it to X_INIT; it does not free m and accepts NULL.
+ * X_copy(dst, src) makes *dst a deep copy of *src in fresh malloc'd
+ * memory (what *dst held is overwritten, not freed; free the copy with
+ * X_free_contents), e.g. for a handler to return data it keeps; it returns
+ * false when out of memory, with *dst at X_INIT. X_equal(a, b) compares
+ * field by field (maps in any order; see rpc_message_equal).
  *
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
@@ -23,6 +30,9 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
+ * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
+ * of "S.M": a service the server registered under another name (Go's
+ * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -102,6 +112,8 @@ struct all_Args {
 }
 void all_Args_init(all_Args *m);
 void all_Args_free_contents(all_Args *m);
+bool all_Args_copy(all_Args *dst, const all_Args *src);
+bool all_Args_equal(const all_Args *a, const all_Args *b);
 extern const ProtobufCMessageDescriptor all_Args_descriptor;
 extern const rpc_type all_Args_type;
 
@@ -118,6 +130,8 @@ struct all_Quotient {
 }
 void all_Quotient_init(all_Quotient *m);
 void all_Quotient_free_contents(all_Quotient *m);
+bool all_Quotient_copy(all_Quotient *dst, const all_Quotient *src);
+bool all_Quotient_equal(const all_Quotient *a, const all_Quotient *b);
 extern const ProtobufCMessageDescriptor all_Quotient_descriptor;
 extern const rpc_type all_Quotient_type;
 
@@ -338,6 +352,8 @@ struct all_Everything {
 }
 void all_Everything_init(all_Everything *m);
 void all_Everything_free_contents(all_Everything *m);
+bool all_Everything_copy(all_Everything *dst, const all_Everything *src);
+bool all_Everything_equal(const all_Everything *a, const all_Everything *b);
 extern const ProtobufCMessageDescriptor all_Everything_descriptor;
 extern const rpc_type all_Everything_type;
 
@@ -357,6 +373,8 @@ struct all_Nested {
 }
 void all_Nested_init(all_Nested *m);
 void all_Nested_free_contents(all_Nested *m);
+bool all_Nested_copy(all_Nested *dst, const all_Nested *src);
+bool all_Nested_equal(const all_Nested *a, const all_Nested *b);
 extern const ProtobufCMessageDescriptor all_Nested_descriptor;
 extern const rpc_type all_Nested_type;
 
@@ -385,6 +403,8 @@ struct all_Int64List {
 }
 void all_Int64List_init(all_Int64List *m);
 void all_Int64List_free_contents(all_Int64List *m);
+bool all_Int64List_copy(all_Int64List *dst, const all_Int64List *src);
+bool all_Int64List_equal(const all_Int64List *a, const all_Int64List *b);
 extern const ProtobufCMessageDescriptor all_Int64List_descriptor;
 extern const rpc_type all_Int64List_type;
 
@@ -413,6 +433,8 @@ struct all_StringInt64Map {
 }
 void all_StringInt64Map_init(all_StringInt64Map *m);
 void all_StringInt64Map_free_contents(all_StringInt64Map *m);
+bool all_StringInt64Map_copy(all_StringInt64Map *dst, const all_StringInt64Map *src);
+bool all_StringInt64Map_equal(const all_StringInt64Map *a, const all_StringInt64Map *b);
 extern const ProtobufCMessageDescriptor all_StringInt64Map_descriptor;
 extern const rpc_type all_StringInt64Map_type;
 
@@ -467,6 +489,8 @@ struct all_ArgsList {
 }
 void all_ArgsList_init(all_ArgsList *m);
 void all_ArgsList_free_contents(all_ArgsList *m);
+bool all_ArgsList_copy(all_ArgsList *dst, const all_ArgsList *src);
+bool all_ArgsList_equal(const all_ArgsList *a, const all_ArgsList *b);
 extern const ProtobufCMessageDescriptor all_ArgsList_descriptor;
 extern const rpc_type all_ArgsList_type;
 
@@ -478,54 +502,99 @@ rpc_error *all_Arith_Multiply(rpc_client *c, const all_Args *args,
 		int64_t *reply);
 rpc_error *all_Arith_Multiply_go(rpc_client *c, const all_Args *args,
 		int64_t *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Multiply_named(rpc_client *c, const char *service,
+		const all_Args *args, int64_t *reply);
+rpc_error *all_Arith_Multiply_named_go(rpc_client *c, const char *service,
+		const all_Args *args, int64_t *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Divide returns A/B and A%B. */
 rpc_error *all_Arith_Divide(rpc_client *c, const all_Args *args,
 		all_Quotient *reply);
 rpc_error *all_Arith_Divide_go(rpc_client *c, const all_Args *args,
 		all_Quotient *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Divide_named(rpc_client *c, const char *service,
+		const all_Args *args, all_Quotient *reply);
+rpc_error *all_Arith_Divide_named_go(rpc_client *c, const char *service,
+		const all_Args *args, all_Quotient *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Scalar argument and scalar reply. */
 rpc_error *all_Arith_Negate(rpc_client *c, int64_t x,
 		int64_t *reply);
 rpc_error *all_Arith_Negate_go(rpc_client *c, int64_t x,
 		int64_t *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Negate_named(rpc_client *c, const char *service,
+		int64_t x, int64_t *reply);
+rpc_error *all_Arith_Negate_named_go(rpc_client *c, const char *service,
+		int64_t x, int64_t *reply, rpc_done *done,
+		rpc_call **call);
 
 /* List argument, list reply. */
 rpc_error *all_Arith_Sort(rpc_client *c, const all_Int64List *nums,
 		all_Int64List *reply);
 rpc_error *all_Arith_Sort_go(rpc_client *c, const all_Int64List *nums,
 		all_Int64List *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Sort_named(rpc_client *c, const char *service,
+		const all_Int64List *nums, all_Int64List *reply);
+rpc_error *all_Arith_Sort_named_go(rpc_client *c, const char *service,
+		const all_Int64List *nums, all_Int64List *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Map argument, struct reply. */
 rpc_error *all_Arith_Sum(rpc_client *c, const all_StringInt64Map *counts,
 		all_Quotient *reply);
 rpc_error *all_Arith_Sum_go(rpc_client *c, const all_StringInt64Map *counts,
 		all_Quotient *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Sum_named(rpc_client *c, const char *service,
+		const all_StringInt64Map *counts, all_Quotient *reply);
+rpc_error *all_Arith_Sum_named_go(rpc_client *c, const char *service,
+		const all_StringInt64Map *counts, all_Quotient *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Struct argument, map reply. */
 rpc_error *all_Arith_Tally(rpc_client *c, const all_Everything *e,
 		all_StringInt64Map *reply);
 rpc_error *all_Arith_Tally_go(rpc_client *c, const all_Everything *e,
 		all_StringInt64Map *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Tally_named(rpc_client *c, const char *service,
+		const all_Everything *e, all_StringInt64Map *reply);
+rpc_error *all_Arith_Tally_named_go(rpc_client *c, const char *service,
+		const all_Everything *e, all_StringInt64Map *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Types from the imported package. */
 rpc_error *all_Arith_Move(rpc_client *c, const common_Point *p,
 		common_Point *reply);
 rpc_error *all_Arith_Move_go(rpc_client *c, const common_Point *p,
 		common_Point *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Move_named(rpc_client *c, const char *service,
+		const common_Point *p, common_Point *reply);
+rpc_error *all_Arith_Move_named_go(rpc_client *c, const char *service,
+		const common_Point *p, common_Point *reply, rpc_done *done,
+		rpc_call **call);
 
 /* String and bytes. */
 rpc_error *all_Arith_Echo(rpc_client *c, const char *s,
 		ProtobufCBinaryData *reply);
 rpc_error *all_Arith_Echo_go(rpc_client *c, const char *s,
 		ProtobufCBinaryData *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Echo_named(rpc_client *c, const char *service,
+		const char *s, ProtobufCBinaryData *reply);
+rpc_error *all_Arith_Echo_named_go(rpc_client *c, const char *service,
+		const char *s, ProtobufCBinaryData *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Enum argument, list-of-structs reply. */
 rpc_error *all_Arith_Expand(rpc_client *c, all_Op op,
 		all_ArgsList *reply);
 rpc_error *all_Arith_Expand_go(rpc_client *c, all_Op op,
 		all_ArgsList *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Arith_Expand_named(rpc_client *c, const char *service,
+		all_Op op, all_ArgsList *reply);
+rpc_error *all_Arith_Expand_named_go(rpc_client *c, const char *service,
+		all_Op op, all_ArgsList *reply, rpc_done *done,
+		rpc_call **call);
 
 /* ---- service Arith: server ---- */
 
@@ -571,6 +640,11 @@ rpc_error *all_Echo_Echo(rpc_client *c, const char *in,
 		char **out);
 rpc_error *all_Echo_Echo_go(rpc_client *c, const char *in,
 		char **out, rpc_done *done, rpc_call **call);
+rpc_error *all_Echo_Echo_named(rpc_client *c, const char *service,
+		const char *in, char **out);
+rpc_error *all_Echo_Echo_named_go(rpc_client *c, const char *service,
+		const char *in, char **out, rpc_done *done,
+		rpc_call **call);
 
 /* ---- service Echo: server ---- */
 

@@ -17,6 +17,17 @@ void arith_Args_free_contents(arith_Args *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool arith_Args_copy(arith_Args *dst, const arith_Args *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool arith_Args_equal(const arith_Args *a, const arith_Args *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor arith_Args_fields[2] = {
 	{
 		.name = "A",
@@ -77,6 +88,17 @@ void arith_Quotient_free_contents(arith_Quotient *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool arith_Quotient_copy(arith_Quotient *dst, const arith_Quotient *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool arith_Quotient_equal(const arith_Quotient *a, const arith_Quotient *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor arith_Quotient_fields[2] = {
@@ -227,6 +249,22 @@ rpc_error *arith_Arith_Multiply_go(rpc_client *c, const arith_Args *args,
 			args, reply, done, call);
 }
 
+rpc_error *arith_Arith_Multiply_named(rpc_client *c, const char *service,
+		const arith_Args *args, int64_t *reply)
+{
+	return rpc_client_call_named(c, service,
+			&arith_Arith_methods[1], args, reply);
+}
+
+rpc_error *arith_Arith_Multiply_named_go(rpc_client *c, const char *service,
+		const arith_Args *args, int64_t *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&arith_Arith_methods[1], args, reply,
+			done, call);
+}
+
 rpc_error *arith_Arith_Divide(rpc_client *c, const arith_Args *args,
 		arith_Quotient *reply)
 {
@@ -239,6 +277,22 @@ rpc_error *arith_Arith_Divide_go(rpc_client *c, const arith_Args *args,
 {
 	return rpc_client_go(c, "Arith.Divide", &arith_Arith_methods[0],
 			args, reply, done, call);
+}
+
+rpc_error *arith_Arith_Divide_named(rpc_client *c, const char *service,
+		const arith_Args *args, arith_Quotient *reply)
+{
+	return rpc_client_call_named(c, service,
+			&arith_Arith_methods[0], args, reply);
+}
+
+rpc_error *arith_Arith_Divide_named_go(rpc_client *c, const char *service,
+		const arith_Args *args, arith_Quotient *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&arith_Arith_methods[0], args, reply,
+			done, call);
 }
 
 rpc_error *arith_Arith_register(rpc_server *s,

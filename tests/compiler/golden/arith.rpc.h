@@ -6,15 +6,22 @@
  * service S with a method M this file would declare:
  *
  *   arith_Args ARITH_ARGS_INIT arith_Args_init() arith_Args_free_contents()
+ *   arith_Args_copy() arith_Args_equal()
  *   arith_Args_descriptor arith_Args_type
  *   arith_Op ARITH_OP_ADD arith_Op_descriptor
  *   arith_S_M() arith_S_M_go()           client stubs
+ *   arith_S_M_named() arith_S_M_named_go()
  *   arith_S_handlers arith_S_register() arith_S_register_name()
  *   arith_S_service                    server side
  *
  * X_init(m) sets *m to X_INIT. X_free_contents(m) frees everything that
  * decoding allocated inside *m (strings, bytes, lists, maps, nested
  * structs) and resets it to X_INIT; it does not free m and accepts NULL.
+ * X_copy(dst, src) makes *dst a deep copy of *src in fresh malloc'd
+ * memory (what *dst held is overwritten, not freed; free the copy with
+ * X_free_contents), e.g. for a handler to return data it keeps; it returns
+ * false when out of memory, with *dst at X_INIT. X_equal(a, b) compares
+ * field by field (maps in any order; see rpc_message_equal).
  *
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
@@ -23,6 +30,9 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
+ * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
+ * of "S.M": a service the server registered under another name (Go's
+ * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -67,6 +77,8 @@ struct arith_Args {
 }
 void arith_Args_init(arith_Args *m);
 void arith_Args_free_contents(arith_Args *m);
+bool arith_Args_copy(arith_Args *dst, const arith_Args *src);
+bool arith_Args_equal(const arith_Args *a, const arith_Args *b);
 extern const ProtobufCMessageDescriptor arith_Args_descriptor;
 extern const rpc_type arith_Args_type;
 
@@ -83,6 +95,8 @@ struct arith_Quotient {
 }
 void arith_Quotient_init(arith_Quotient *m);
 void arith_Quotient_free_contents(arith_Quotient *m);
+bool arith_Quotient_copy(arith_Quotient *dst, const arith_Quotient *src);
+bool arith_Quotient_equal(const arith_Quotient *a, const arith_Quotient *b);
 extern const ProtobufCMessageDescriptor arith_Quotient_descriptor;
 extern const rpc_type arith_Quotient_type;
 
@@ -107,12 +121,22 @@ rpc_error *arith_Arith_Multiply(rpc_client *c, const arith_Args *args,
 		int64_t *reply);
 rpc_error *arith_Arith_Multiply_go(rpc_client *c, const arith_Args *args,
 		int64_t *reply, rpc_done *done, rpc_call **call);
+rpc_error *arith_Arith_Multiply_named(rpc_client *c, const char *service,
+		const arith_Args *args, int64_t *reply);
+rpc_error *arith_Arith_Multiply_named_go(rpc_client *c, const char *service,
+		const arith_Args *args, int64_t *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Divide returns A/B and A%B, or an error when B is zero. */
 rpc_error *arith_Arith_Divide(rpc_client *c, const arith_Args *args,
 		arith_Quotient *reply);
 rpc_error *arith_Arith_Divide_go(rpc_client *c, const arith_Args *args,
 		arith_Quotient *reply, rpc_done *done, rpc_call **call);
+rpc_error *arith_Arith_Divide_named(rpc_client *c, const char *service,
+		const arith_Args *args, arith_Quotient *reply);
+rpc_error *arith_Arith_Divide_named_go(rpc_client *c, const char *service,
+		const arith_Args *args, arith_Quotient *reply, rpc_done *done,
+		rpc_call **call);
 
 /* ---- service Arith: server ---- */
 

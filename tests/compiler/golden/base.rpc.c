@@ -17,6 +17,17 @@ void shapes_Size_free_contents(shapes_Size *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool shapes_Size_copy(shapes_Size *dst, const shapes_Size *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool shapes_Size_equal(const shapes_Size *a, const shapes_Size *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor shapes_Size_fields[2] = {
 	{
 		.name = "W",
@@ -213,6 +224,22 @@ rpc_error *shapes_Measure_Area_go(rpc_client *c, const shapes_Size *s,
 			s, reply, done, call);
 }
 
+rpc_error *shapes_Measure_Area_named(rpc_client *c, const char *service,
+		const shapes_Size *s, double *reply)
+{
+	return rpc_client_call_named(c, service,
+			&shapes_Measure_methods[0], s, reply);
+}
+
+rpc_error *shapes_Measure_Area_named_go(rpc_client *c, const char *service,
+		const shapes_Size *s, double *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&shapes_Measure_methods[0], s, reply,
+			done, call);
+}
+
 rpc_error *shapes_Measure_Count(rpc_client *c, const shapes_Size *s,
 		int64_t *reply)
 {
@@ -225,6 +252,22 @@ rpc_error *shapes_Measure_Count_go(rpc_client *c, const shapes_Size *s,
 {
 	return rpc_client_go(c, "Measure.Count", &shapes_Measure_methods[1],
 			s, reply, done, call);
+}
+
+rpc_error *shapes_Measure_Count_named(rpc_client *c, const char *service,
+		const shapes_Size *s, int64_t *reply)
+{
+	return rpc_client_call_named(c, service,
+			&shapes_Measure_methods[1], s, reply);
+}
+
+rpc_error *shapes_Measure_Count_named_go(rpc_client *c, const char *service,
+		const shapes_Size *s, int64_t *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&shapes_Measure_methods[1], s, reply,
+			done, call);
 }
 
 rpc_error *shapes_Measure_register(rpc_server *s,

@@ -6,15 +6,22 @@
  * service S with a method M this file would declare:
  *
  *   shapes_Args SHAPES_ARGS_INIT shapes_Args_init() shapes_Args_free_contents()
+ *   shapes_Args_copy() shapes_Args_equal()
  *   shapes_Args_descriptor shapes_Args_type
  *   shapes_Op SHAPES_OP_ADD shapes_Op_descriptor
  *   shapes_S_M() shapes_S_M_go()           client stubs
+ *   shapes_S_M_named() shapes_S_M_named_go()
  *   shapes_S_handlers shapes_S_register() shapes_S_register_name()
  *   shapes_S_service                    server side
  *
  * X_init(m) sets *m to X_INIT. X_free_contents(m) frees everything that
  * decoding allocated inside *m (strings, bytes, lists, maps, nested
  * structs) and resets it to X_INIT; it does not free m and accepts NULL.
+ * X_copy(dst, src) makes *dst a deep copy of *src in fresh malloc'd
+ * memory (what *dst held is overwritten, not freed; free the copy with
+ * X_free_contents), e.g. for a handler to return data it keeps; it returns
+ * false when out of memory, with *dst at X_INIT. X_equal(a, b) compares
+ * field by field (maps in any order; see rpc_message_equal).
  *
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
@@ -23,6 +30,9 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
+ * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
+ * of "S.M": a service the server registered under another name (Go's
+ * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -66,6 +76,8 @@ struct shapes_Size {
 }
 void shapes_Size_init(shapes_Size *m);
 void shapes_Size_free_contents(shapes_Size *m);
+bool shapes_Size_copy(shapes_Size *dst, const shapes_Size *src);
+bool shapes_Size_equal(const shapes_Size *a, const shapes_Size *b);
 extern const ProtobufCMessageDescriptor shapes_Size_descriptor;
 extern const rpc_type shapes_Size_type;
 
@@ -101,11 +113,21 @@ rpc_error *shapes_Measure_Area(rpc_client *c, const shapes_Size *s,
 		double *reply);
 rpc_error *shapes_Measure_Area_go(rpc_client *c, const shapes_Size *s,
 		double *reply, rpc_done *done, rpc_call **call);
+rpc_error *shapes_Measure_Area_named(rpc_client *c, const char *service,
+		const shapes_Size *s, double *reply);
+rpc_error *shapes_Measure_Area_named_go(rpc_client *c, const char *service,
+		const shapes_Size *s, double *reply, rpc_done *done,
+		rpc_call **call);
 
 rpc_error *shapes_Measure_Count(rpc_client *c, const shapes_Size *s,
 		int64_t *reply);
 rpc_error *shapes_Measure_Count_go(rpc_client *c, const shapes_Size *s,
 		int64_t *reply, rpc_done *done, rpc_call **call);
+rpc_error *shapes_Measure_Count_named(rpc_client *c, const char *service,
+		const shapes_Size *s, int64_t *reply);
+rpc_error *shapes_Measure_Count_named_go(rpc_client *c, const char *service,
+		const shapes_Size *s, int64_t *reply, rpc_done *done,
+		rpc_call **call);
 
 /* ---- service Measure: server ---- */
 

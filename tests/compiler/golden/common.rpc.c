@@ -50,6 +50,17 @@ void common_Point_free_contents(common_Point *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool common_Point_copy(common_Point *dst, const common_Point *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool common_Point_equal(const common_Point *a, const common_Point *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor common_Point_fields[2] = {
 	{
 		.name = "X",

@@ -6,15 +6,22 @@
  * service S with a method M this file would declare:
  *
  *   common_Args COMMON_ARGS_INIT common_Args_init() common_Args_free_contents()
+ *   common_Args_copy() common_Args_equal()
  *   common_Args_descriptor common_Args_type
  *   common_Op COMMON_OP_ADD common_Op_descriptor
  *   common_S_M() common_S_M_go()           client stubs
+ *   common_S_M_named() common_S_M_named_go()
  *   common_S_handlers common_S_register() common_S_register_name()
  *   common_S_service                    server side
  *
  * X_init(m) sets *m to X_INIT. X_free_contents(m) frees everything that
  * decoding allocated inside *m (strings, bytes, lists, maps, nested
  * structs) and resets it to X_INIT; it does not free m and accepts NULL.
+ * X_copy(dst, src) makes *dst a deep copy of *src in fresh malloc'd
+ * memory (what *dst held is overwritten, not freed; free the copy with
+ * X_free_contents), e.g. for a handler to return data it keeps; it returns
+ * false when out of memory, with *dst at X_INIT. X_equal(a, b) compares
+ * field by field (maps in any order; see rpc_message_equal).
  *
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
@@ -23,6 +30,9 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
+ * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
+ * of "S.M": a service the server registered under another name (Go's
+ * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -79,6 +89,8 @@ struct common_Point {
 }
 void common_Point_init(common_Point *m);
 void common_Point_free_contents(common_Point *m);
+bool common_Point_copy(common_Point *dst, const common_Point *src);
+bool common_Point_equal(const common_Point *a, const common_Point *b);
 extern const ProtobufCMessageDescriptor common_Point_descriptor;
 extern const rpc_type common_Point_type;
 

@@ -17,6 +17,17 @@ void shapes_Box_free_contents(shapes_Box *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool shapes_Box_copy(shapes_Box *dst, const shapes_Box *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool shapes_Box_equal(const shapes_Box *a, const shapes_Box *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor shapes_Box_fields[2] = {
 	{
 		.name = "Size",
@@ -79,6 +90,17 @@ void shapes_StringList_free_contents(shapes_StringList *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool shapes_StringList_copy(shapes_StringList *dst, const shapes_StringList *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool shapes_StringList_equal(const shapes_StringList *a, const shapes_StringList *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor shapes_StringList_fields[1] = {
@@ -175,6 +197,22 @@ rpc_error *shapes_Boxes_Volume_go(rpc_client *c, const shapes_Box *b,
 			b, reply, done, call);
 }
 
+rpc_error *shapes_Boxes_Volume_named(rpc_client *c, const char *service,
+		const shapes_Box *b, double *reply)
+{
+	return rpc_client_call_named(c, service,
+			&shapes_Boxes_methods[1], b, reply);
+}
+
+rpc_error *shapes_Boxes_Volume_named_go(rpc_client *c, const char *service,
+		const shapes_Box *b, double *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&shapes_Boxes_methods[1], b, reply,
+			done, call);
+}
+
 rpc_error *shapes_Boxes_Labels(rpc_client *c, const shapes_Box *b,
 		shapes_StringList *reply)
 {
@@ -187,6 +225,22 @@ rpc_error *shapes_Boxes_Labels_go(rpc_client *c, const shapes_Box *b,
 {
 	return rpc_client_go(c, "Boxes.Labels", &shapes_Boxes_methods[0],
 			b, reply, done, call);
+}
+
+rpc_error *shapes_Boxes_Labels_named(rpc_client *c, const char *service,
+		const shapes_Box *b, shapes_StringList *reply)
+{
+	return rpc_client_call_named(c, service,
+			&shapes_Boxes_methods[0], b, reply);
+}
+
+rpc_error *shapes_Boxes_Labels_named_go(rpc_client *c, const char *service,
+		const shapes_Box *b, shapes_StringList *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&shapes_Boxes_methods[0], b, reply,
+			done, call);
 }
 
 rpc_error *shapes_Boxes_register(rpc_server *s,

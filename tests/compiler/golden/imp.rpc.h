@@ -6,15 +6,22 @@
  * service S with a method M this file would declare:
  *
  *   shapes_Args SHAPES_ARGS_INIT shapes_Args_init() shapes_Args_free_contents()
+ *   shapes_Args_copy() shapes_Args_equal()
  *   shapes_Args_descriptor shapes_Args_type
  *   shapes_Op SHAPES_OP_ADD shapes_Op_descriptor
  *   shapes_S_M() shapes_S_M_go()           client stubs
+ *   shapes_S_M_named() shapes_S_M_named_go()
  *   shapes_S_handlers shapes_S_register() shapes_S_register_name()
  *   shapes_S_service                    server side
  *
  * X_init(m) sets *m to X_INIT. X_free_contents(m) frees everything that
  * decoding allocated inside *m (strings, bytes, lists, maps, nested
  * structs) and resets it to X_INIT; it does not free m and accepts NULL.
+ * X_copy(dst, src) makes *dst a deep copy of *src in fresh malloc'd
+ * memory (what *dst held is overwritten, not freed; free the copy with
+ * X_free_contents), e.g. for a handler to return data it keeps; it returns
+ * false when out of memory, with *dst at X_INIT. X_equal(a, b) compares
+ * field by field (maps in any order; see rpc_message_equal).
  *
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
@@ -23,6 +30,9 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
+ * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
+ * of "S.M": a service the server registered under another name (Go's
+ * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -67,6 +77,8 @@ struct shapes_Box {
 }
 void shapes_Box_init(shapes_Box *m);
 void shapes_Box_free_contents(shapes_Box *m);
+bool shapes_Box_copy(shapes_Box *dst, const shapes_Box *src);
+bool shapes_Box_equal(const shapes_Box *a, const shapes_Box *b);
 extern const ProtobufCMessageDescriptor shapes_Box_descriptor;
 extern const rpc_type shapes_Box_type;
 
@@ -82,6 +94,8 @@ struct shapes_StringList {
 }
 void shapes_StringList_init(shapes_StringList *m);
 void shapes_StringList_free_contents(shapes_StringList *m);
+bool shapes_StringList_copy(shapes_StringList *dst, const shapes_StringList *src);
+bool shapes_StringList_equal(const shapes_StringList *a, const shapes_StringList *b);
 extern const ProtobufCMessageDescriptor shapes_StringList_descriptor;
 extern const rpc_type shapes_StringList_type;
 
@@ -92,12 +106,22 @@ rpc_error *shapes_Boxes_Volume(rpc_client *c, const shapes_Box *b,
 		double *reply);
 rpc_error *shapes_Boxes_Volume_go(rpc_client *c, const shapes_Box *b,
 		double *reply, rpc_done *done, rpc_call **call);
+rpc_error *shapes_Boxes_Volume_named(rpc_client *c, const char *service,
+		const shapes_Box *b, double *reply);
+rpc_error *shapes_Boxes_Volume_named_go(rpc_client *c, const char *service,
+		const shapes_Box *b, double *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Labels needs a new wrapper, StringList. */
 rpc_error *shapes_Boxes_Labels(rpc_client *c, const shapes_Box *b,
 		shapes_StringList *reply);
 rpc_error *shapes_Boxes_Labels_go(rpc_client *c, const shapes_Box *b,
 		shapes_StringList *reply, rpc_done *done, rpc_call **call);
+rpc_error *shapes_Boxes_Labels_named(rpc_client *c, const char *service,
+		const shapes_Box *b, shapes_StringList *reply);
+rpc_error *shapes_Boxes_Labels_named_go(rpc_client *c, const char *service,
+		const shapes_Box *b, shapes_StringList *reply, rpc_done *done,
+		rpc_call **call);
 
 /* ---- service Boxes: server ---- */
 

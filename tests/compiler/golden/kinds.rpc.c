@@ -51,6 +51,17 @@ void kinds_Pair_free_contents(kinds_Pair *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool kinds_Pair_copy(kinds_Pair *dst, const kinds_Pair *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool kinds_Pair_equal(const kinds_Pair *a, const kinds_Pair *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor kinds_Pair_fields[2] = {
 	{
 		.name = "K",
@@ -112,6 +123,17 @@ void kinds_Lists_free_contents(kinds_Lists *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool kinds_Lists_copy(kinds_Lists *dst, const kinds_Lists *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool kinds_Lists_equal(const kinds_Lists *a, const kinds_Lists *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor kinds_Lists_fields[11] = {
@@ -834,6 +856,17 @@ void kinds_Maps_free_contents(kinds_Maps *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool kinds_Maps_copy(kinds_Maps *dst, const kinds_Maps *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool kinds_Maps_equal(const kinds_Maps *a, const kinds_Maps *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor kinds_Maps_fields[11] = {
 	{
 		.name = "Bools",
@@ -990,6 +1023,17 @@ void kinds_Sparse_free_contents(kinds_Sparse *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool kinds_Sparse_copy(kinds_Sparse *dst, const kinds_Sparse *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool kinds_Sparse_equal(const kinds_Sparse *a, const kinds_Sparse *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor kinds_Sparse_fields[6] = {
 	{
 		.name = "One",
@@ -1087,6 +1131,17 @@ void kinds_Empty_free_contents(kinds_Empty *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool kinds_Empty_copy(kinds_Empty *dst, const kinds_Empty *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool kinds_Empty_equal(const kinds_Empty *a, const kinds_Empty *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 const ProtobufCMessageDescriptor kinds_Empty_descriptor = {
 	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
 	.name = "kinds.Empty",
@@ -1164,6 +1219,17 @@ void kinds_FloatList_free_contents(kinds_FloatList *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool kinds_FloatList_copy(kinds_FloatList *dst, const kinds_FloatList *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool kinds_FloatList_equal(const kinds_FloatList *a, const kinds_FloatList *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor kinds_FloatList_fields[1] = {
@@ -1270,6 +1336,17 @@ void kinds_Int32FloatMap_free_contents(kinds_Int32FloatMap *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool kinds_Int32FloatMap_copy(kinds_Int32FloatMap *dst, const kinds_Int32FloatMap *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool kinds_Int32FloatMap_equal(const kinds_Int32FloatMap *a, const kinds_Int32FloatMap *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor kinds_Int32FloatMap_fields[1] = {
@@ -1402,6 +1479,22 @@ rpc_error *kinds_Kinds_Echo_go(rpc_client *c, const kinds_Lists *l,
 			l, reply, done, call);
 }
 
+rpc_error *kinds_Kinds_Echo_named(rpc_client *c, const char *service,
+		const kinds_Lists *l, kinds_Lists *reply)
+{
+	return rpc_client_call_named(c, service,
+			&kinds_Kinds_methods[0], l, reply);
+}
+
+rpc_error *kinds_Kinds_Echo_named_go(rpc_client *c, const char *service,
+		const kinds_Lists *l, kinds_Lists *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&kinds_Kinds_methods[0], l, reply,
+			done, call);
+}
+
 rpc_error *kinds_Kinds_Mirror(rpc_client *c, const kinds_Maps *m,
 		kinds_Maps *reply)
 {
@@ -1414,6 +1507,22 @@ rpc_error *kinds_Kinds_Mirror_go(rpc_client *c, const kinds_Maps *m,
 {
 	return rpc_client_go(c, "Kinds.Mirror", &kinds_Kinds_methods[3],
 			m, reply, done, call);
+}
+
+rpc_error *kinds_Kinds_Mirror_named(rpc_client *c, const char *service,
+		const kinds_Maps *m, kinds_Maps *reply)
+{
+	return rpc_client_call_named(c, service,
+			&kinds_Kinds_methods[3], m, reply);
+}
+
+rpc_error *kinds_Kinds_Mirror_named_go(rpc_client *c, const char *service,
+		const kinds_Maps *m, kinds_Maps *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&kinds_Kinds_methods[3], m, reply,
+			done, call);
 }
 
 rpc_error *kinds_Kinds_Level(rpc_client *c, kinds_Level l,
@@ -1430,6 +1539,22 @@ rpc_error *kinds_Kinds_Level_go(rpc_client *c, kinds_Level l,
 			&l, reply, done, call);
 }
 
+rpc_error *kinds_Kinds_Level_named(rpc_client *c, const char *service,
+		kinds_Level l, kinds_Level *reply)
+{
+	return rpc_client_call_named(c, service,
+			&kinds_Kinds_methods[2], &l, reply);
+}
+
+rpc_error *kinds_Kinds_Level_named_go(rpc_client *c, const char *service,
+		kinds_Level l, kinds_Level *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&kinds_Kinds_methods[2], &l, reply,
+			done, call);
+}
+
 rpc_error *kinds_Kinds_Floats(rpc_client *c, const kinds_FloatList *f,
 		kinds_Int32FloatMap *reply)
 {
@@ -1444,6 +1569,22 @@ rpc_error *kinds_Kinds_Floats_go(rpc_client *c, const kinds_FloatList *f,
 			f, reply, done, call);
 }
 
+rpc_error *kinds_Kinds_Floats_named(rpc_client *c, const char *service,
+		const kinds_FloatList *f, kinds_Int32FloatMap *reply)
+{
+	return rpc_client_call_named(c, service,
+			&kinds_Kinds_methods[1], f, reply);
+}
+
+rpc_error *kinds_Kinds_Floats_named_go(rpc_client *c, const char *service,
+		const kinds_FloatList *f, kinds_Int32FloatMap *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&kinds_Kinds_methods[1], f, reply,
+			done, call);
+}
+
 rpc_error *kinds_Kinds_Ping(rpc_client *c, const kinds_Empty *e,
 		kinds_Empty *reply)
 {
@@ -1456,6 +1597,22 @@ rpc_error *kinds_Kinds_Ping_go(rpc_client *c, const kinds_Empty *e,
 {
 	return rpc_client_go(c, "Kinds.Ping", &kinds_Kinds_methods[4],
 			e, reply, done, call);
+}
+
+rpc_error *kinds_Kinds_Ping_named(rpc_client *c, const char *service,
+		const kinds_Empty *e, kinds_Empty *reply)
+{
+	return rpc_client_call_named(c, service,
+			&kinds_Kinds_methods[4], e, reply);
+}
+
+rpc_error *kinds_Kinds_Ping_named_go(rpc_client *c, const char *service,
+		const kinds_Empty *e, kinds_Empty *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&kinds_Kinds_methods[4], e, reply,
+			done, call);
 }
 
 rpc_error *kinds_Kinds_register(rpc_server *s,

@@ -6,15 +6,22 @@
  * service S with a method M this file would declare:
  *
  *   kinds_Args KINDS_ARGS_INIT kinds_Args_init() kinds_Args_free_contents()
+ *   kinds_Args_copy() kinds_Args_equal()
  *   kinds_Args_descriptor kinds_Args_type
  *   kinds_Op KINDS_OP_ADD kinds_Op_descriptor
  *   kinds_S_M() kinds_S_M_go()           client stubs
+ *   kinds_S_M_named() kinds_S_M_named_go()
  *   kinds_S_handlers kinds_S_register() kinds_S_register_name()
  *   kinds_S_service                    server side
  *
  * X_init(m) sets *m to X_INIT. X_free_contents(m) frees everything that
  * decoding allocated inside *m (strings, bytes, lists, maps, nested
  * structs) and resets it to X_INIT; it does not free m and accepts NULL.
+ * X_copy(dst, src) makes *dst a deep copy of *src in fresh malloc'd
+ * memory (what *dst held is overwritten, not freed; free the copy with
+ * X_free_contents), e.g. for a handler to return data it keeps; it returns
+ * false when out of memory, with *dst at X_INIT. X_equal(a, b) compares
+ * field by field (maps in any order; see rpc_message_equal).
  *
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
@@ -23,6 +30,9 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
+ * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
+ * of "S.M": a service the server registered under another name (Go's
+ * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -91,6 +101,8 @@ struct kinds_Pair {
 }
 void kinds_Pair_init(kinds_Pair *m);
 void kinds_Pair_free_contents(kinds_Pair *m);
+bool kinds_Pair_copy(kinds_Pair *dst, const kinds_Pair *src);
+bool kinds_Pair_equal(const kinds_Pair *a, const kinds_Pair *b);
 extern const ProtobufCMessageDescriptor kinds_Pair_descriptor;
 extern const rpc_type kinds_Pair_type;
 
@@ -136,6 +148,8 @@ struct kinds_Lists {
 }
 void kinds_Lists_init(kinds_Lists *m);
 void kinds_Lists_free_contents(kinds_Lists *m);
+bool kinds_Lists_copy(kinds_Lists *dst, const kinds_Lists *src);
+bool kinds_Lists_equal(const kinds_Lists *a, const kinds_Lists *b);
 extern const ProtobufCMessageDescriptor kinds_Lists_descriptor;
 extern const rpc_type kinds_Lists_type;
 
@@ -324,6 +338,8 @@ struct kinds_Maps {
 }
 void kinds_Maps_init(kinds_Maps *m);
 void kinds_Maps_free_contents(kinds_Maps *m);
+bool kinds_Maps_copy(kinds_Maps *dst, const kinds_Maps *src);
+bool kinds_Maps_equal(const kinds_Maps *a, const kinds_Maps *b);
 extern const ProtobufCMessageDescriptor kinds_Maps_descriptor;
 extern const rpc_type kinds_Maps_type;
 
@@ -348,6 +364,8 @@ struct kinds_Sparse {
 }
 void kinds_Sparse_init(kinds_Sparse *m);
 void kinds_Sparse_free_contents(kinds_Sparse *m);
+bool kinds_Sparse_copy(kinds_Sparse *dst, const kinds_Sparse *src);
+bool kinds_Sparse_equal(const kinds_Sparse *a, const kinds_Sparse *b);
 extern const ProtobufCMessageDescriptor kinds_Sparse_descriptor;
 extern const rpc_type kinds_Sparse_type;
 
@@ -360,6 +378,8 @@ struct kinds_Empty {
 }
 void kinds_Empty_init(kinds_Empty *m);
 void kinds_Empty_free_contents(kinds_Empty *m);
+bool kinds_Empty_copy(kinds_Empty *dst, const kinds_Empty *src);
+bool kinds_Empty_equal(const kinds_Empty *a, const kinds_Empty *b);
 extern const ProtobufCMessageDescriptor kinds_Empty_descriptor;
 extern const rpc_type kinds_Empty_type;
 
@@ -388,6 +408,8 @@ struct kinds_FloatList {
 }
 void kinds_FloatList_init(kinds_FloatList *m);
 void kinds_FloatList_free_contents(kinds_FloatList *m);
+bool kinds_FloatList_copy(kinds_FloatList *dst, const kinds_FloatList *src);
+bool kinds_FloatList_equal(const kinds_FloatList *a, const kinds_FloatList *b);
 extern const ProtobufCMessageDescriptor kinds_FloatList_descriptor;
 extern const rpc_type kinds_FloatList_type;
 
@@ -416,6 +438,8 @@ struct kinds_Int32FloatMap {
 }
 void kinds_Int32FloatMap_init(kinds_Int32FloatMap *m);
 void kinds_Int32FloatMap_free_contents(kinds_Int32FloatMap *m);
+bool kinds_Int32FloatMap_copy(kinds_Int32FloatMap *dst, const kinds_Int32FloatMap *src);
+bool kinds_Int32FloatMap_equal(const kinds_Int32FloatMap *a, const kinds_Int32FloatMap *b);
 extern const ProtobufCMessageDescriptor kinds_Int32FloatMap_descriptor;
 extern const rpc_type kinds_Int32FloatMap_type;
 
@@ -425,26 +449,51 @@ rpc_error *kinds_Kinds_Echo(rpc_client *c, const kinds_Lists *l,
 		kinds_Lists *reply);
 rpc_error *kinds_Kinds_Echo_go(rpc_client *c, const kinds_Lists *l,
 		kinds_Lists *reply, rpc_done *done, rpc_call **call);
+rpc_error *kinds_Kinds_Echo_named(rpc_client *c, const char *service,
+		const kinds_Lists *l, kinds_Lists *reply);
+rpc_error *kinds_Kinds_Echo_named_go(rpc_client *c, const char *service,
+		const kinds_Lists *l, kinds_Lists *reply, rpc_done *done,
+		rpc_call **call);
 
 rpc_error *kinds_Kinds_Mirror(rpc_client *c, const kinds_Maps *m,
 		kinds_Maps *reply);
 rpc_error *kinds_Kinds_Mirror_go(rpc_client *c, const kinds_Maps *m,
 		kinds_Maps *reply, rpc_done *done, rpc_call **call);
+rpc_error *kinds_Kinds_Mirror_named(rpc_client *c, const char *service,
+		const kinds_Maps *m, kinds_Maps *reply);
+rpc_error *kinds_Kinds_Mirror_named_go(rpc_client *c, const char *service,
+		const kinds_Maps *m, kinds_Maps *reply, rpc_done *done,
+		rpc_call **call);
 
 rpc_error *kinds_Kinds_Level(rpc_client *c, kinds_Level l,
 		kinds_Level *reply);
 rpc_error *kinds_Kinds_Level_go(rpc_client *c, kinds_Level l,
 		kinds_Level *reply, rpc_done *done, rpc_call **call);
+rpc_error *kinds_Kinds_Level_named(rpc_client *c, const char *service,
+		kinds_Level l, kinds_Level *reply);
+rpc_error *kinds_Kinds_Level_named_go(rpc_client *c, const char *service,
+		kinds_Level l, kinds_Level *reply, rpc_done *done,
+		rpc_call **call);
 
 rpc_error *kinds_Kinds_Floats(rpc_client *c, const kinds_FloatList *f,
 		kinds_Int32FloatMap *reply);
 rpc_error *kinds_Kinds_Floats_go(rpc_client *c, const kinds_FloatList *f,
 		kinds_Int32FloatMap *reply, rpc_done *done, rpc_call **call);
+rpc_error *kinds_Kinds_Floats_named(rpc_client *c, const char *service,
+		const kinds_FloatList *f, kinds_Int32FloatMap *reply);
+rpc_error *kinds_Kinds_Floats_named_go(rpc_client *c, const char *service,
+		const kinds_FloatList *f, kinds_Int32FloatMap *reply, rpc_done *done,
+		rpc_call **call);
 
 rpc_error *kinds_Kinds_Ping(rpc_client *c, const kinds_Empty *e,
 		kinds_Empty *reply);
 rpc_error *kinds_Kinds_Ping_go(rpc_client *c, const kinds_Empty *e,
 		kinds_Empty *reply, rpc_done *done, rpc_call **call);
+rpc_error *kinds_Kinds_Ping_named(rpc_client *c, const char *service,
+		const kinds_Empty *e, kinds_Empty *reply);
+rpc_error *kinds_Kinds_Ping_named_go(rpc_client *c, const char *service,
+		const kinds_Empty *e, kinds_Empty *reply, rpc_done *done,
+		rpc_call **call);
 
 /* ---- service Kinds: server ---- */
 

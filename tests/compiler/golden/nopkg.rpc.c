@@ -48,6 +48,17 @@ void Greeting_free_contents(Greeting *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool Greeting_copy(Greeting *dst, const Greeting *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool Greeting_equal(const Greeting *a, const Greeting *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor Greeting_fields[2] = {
 	{
 		.name = "Text",
@@ -258,6 +269,17 @@ void StringList_free_contents(StringList *m)
 		rpc_message_free_contents(&m->base);
 }
 
+bool StringList_copy(StringList *dst, const StringList *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool StringList_equal(const StringList *a, const StringList *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
 static const ProtobufCFieldDescriptor StringList_fields[1] = {
 	{
 		.name = "value",
@@ -363,6 +385,17 @@ void StringUint32Map_free_contents(StringUint32Map *m)
 {
 	if (m != NULL)
 		rpc_message_free_contents(&m->base);
+}
+
+bool StringUint32Map_copy(StringUint32Map *dst, const StringUint32Map *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool StringUint32Map_equal(const StringUint32Map *a, const StringUint32Map *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
 }
 
 static const ProtobufCFieldDescriptor StringUint32Map_fields[1] = {
@@ -471,6 +504,22 @@ rpc_error *Greeter_Hello_go(rpc_client *c, const char *name,
 			&name, reply, done, call);
 }
 
+rpc_error *Greeter_Hello_named(rpc_client *c, const char *service,
+		const char *name, Greeting *reply)
+{
+	return rpc_client_call_named(c, service,
+			&Greeter_methods[0], &name, reply);
+}
+
+rpc_error *Greeter_Hello_named_go(rpc_client *c, const char *service,
+		const char *name, Greeting *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&Greeter_methods[0], &name, reply,
+			done, call);
+}
+
 rpc_error *Greeter_Shout(rpc_client *c, Mood mood,
 		protobuf_c_boolean *reply)
 {
@@ -485,6 +534,22 @@ rpc_error *Greeter_Shout_go(rpc_client *c, Mood mood,
 			&mood, reply, done, call);
 }
 
+rpc_error *Greeter_Shout_named(rpc_client *c, const char *service,
+		Mood mood, protobuf_c_boolean *reply)
+{
+	return rpc_client_call_named(c, service,
+			&Greeter_methods[1], &mood, reply);
+}
+
+rpc_error *Greeter_Shout_named_go(rpc_client *c, const char *service,
+		Mood mood, protobuf_c_boolean *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&Greeter_methods[1], &mood, reply,
+			done, call);
+}
+
 rpc_error *Greeter_Tags(rpc_client *c, const StringList *tags,
 		StringUint32Map *reply)
 {
@@ -497,6 +562,22 @@ rpc_error *Greeter_Tags_go(rpc_client *c, const StringList *tags,
 {
 	return rpc_client_go(c, "Greeter.Tags", &Greeter_methods[2],
 			tags, reply, done, call);
+}
+
+rpc_error *Greeter_Tags_named(rpc_client *c, const char *service,
+		const StringList *tags, StringUint32Map *reply)
+{
+	return rpc_client_call_named(c, service,
+			&Greeter_methods[2], tags, reply);
+}
+
+rpc_error *Greeter_Tags_named_go(rpc_client *c, const char *service,
+		const StringList *tags, StringUint32Map *reply, rpc_done *done,
+		rpc_call **call)
+{
+	return rpc_client_go_named(c, service,
+			&Greeter_methods[2], tags, reply,
+			done, call);
 }
 
 rpc_error *Greeter_register(rpc_server *s,

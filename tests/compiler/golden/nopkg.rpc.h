@@ -6,15 +6,22 @@
  * service S with a method M this file would declare:
  *
  *   Args ARGS_INIT Args_init() Args_free_contents()
+ *   Args_copy() Args_equal()
  *   Args_descriptor Args_type
  *   Op OP_ADD Op_descriptor
  *   S_M() S_M_go()           client stubs
+ *   S_M_named() S_M_named_go()
  *   S_handlers S_register() S_register_name()
  *   S_service                    server side
  *
  * X_init(m) sets *m to X_INIT. X_free_contents(m) frees everything that
  * decoding allocated inside *m (strings, bytes, lists, maps, nested
  * structs) and resets it to X_INIT; it does not free m and accepts NULL.
+ * X_copy(dst, src) makes *dst a deep copy of *src in fresh malloc'd
+ * memory (what *dst held is overwritten, not freed; free the copy with
+ * X_free_contents), e.g. for a handler to return data it keeps; it returns
+ * false when out of memory, with *dst at X_INIT. X_equal(a, b) compares
+ * field by field (maps in any order; see rpc_message_equal).
  *
  * Client stubs: S_M(c, args, reply) calls method M and waits; it returns
  * NULL or an error the caller frees with rpc_error_free(). args is
@@ -23,6 +30,9 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
+ * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
+ * of "S.M": a service the server registered under another name (Go's
+ * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -79,6 +89,8 @@ struct Greeting {
 }
 void Greeting_init(Greeting *m);
 void Greeting_free_contents(Greeting *m);
+bool Greeting_copy(Greeting *dst, const Greeting *src);
+bool Greeting_equal(const Greeting *a, const Greeting *b);
 extern const ProtobufCMessageDescriptor Greeting_descriptor;
 extern const rpc_type Greeting_type;
 
@@ -133,6 +145,8 @@ struct StringList {
 }
 void StringList_init(StringList *m);
 void StringList_free_contents(StringList *m);
+bool StringList_copy(StringList *dst, const StringList *src);
+bool StringList_equal(const StringList *a, const StringList *b);
 extern const ProtobufCMessageDescriptor StringList_descriptor;
 extern const rpc_type StringList_type;
 
@@ -161,6 +175,8 @@ struct StringUint32Map {
 }
 void StringUint32Map_init(StringUint32Map *m);
 void StringUint32Map_free_contents(StringUint32Map *m);
+bool StringUint32Map_copy(StringUint32Map *dst, const StringUint32Map *src);
+bool StringUint32Map_equal(const StringUint32Map *a, const StringUint32Map *b);
 extern const ProtobufCMessageDescriptor StringUint32Map_descriptor;
 extern const rpc_type StringUint32Map_type;
 
@@ -173,18 +189,33 @@ rpc_error *Greeter_Hello(rpc_client *c, const char *name,
 		Greeting *reply);
 rpc_error *Greeter_Hello_go(rpc_client *c, const char *name,
 		Greeting *reply, rpc_done *done, rpc_call **call);
+rpc_error *Greeter_Hello_named(rpc_client *c, const char *service,
+		const char *name, Greeting *reply);
+rpc_error *Greeter_Hello_named_go(rpc_client *c, const char *service,
+		const char *name, Greeting *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Shout takes a mood and answers a flag. */
 rpc_error *Greeter_Shout(rpc_client *c, Mood mood,
 		protobuf_c_boolean *reply);
 rpc_error *Greeter_Shout_go(rpc_client *c, Mood mood,
 		protobuf_c_boolean *reply, rpc_done *done, rpc_call **call);
+rpc_error *Greeter_Shout_named(rpc_client *c, const char *service,
+		Mood mood, protobuf_c_boolean *reply);
+rpc_error *Greeter_Shout_named_go(rpc_client *c, const char *service,
+		Mood mood, protobuf_c_boolean *reply, rpc_done *done,
+		rpc_call **call);
 
 /* Tags takes a list of strings and returns a map. */
 rpc_error *Greeter_Tags(rpc_client *c, const StringList *tags,
 		StringUint32Map *reply);
 rpc_error *Greeter_Tags_go(rpc_client *c, const StringList *tags,
 		StringUint32Map *reply, rpc_done *done, rpc_call **call);
+rpc_error *Greeter_Tags_named(rpc_client *c, const char *service,
+		const StringList *tags, StringUint32Map *reply);
+rpc_error *Greeter_Tags_named_go(rpc_client *c, const char *service,
+		const StringList *tags, StringUint32Map *reply, rpc_done *done,
+		rpc_call **call);
 
 /* ---- service Greeter: server ---- */
 
