@@ -22,7 +22,8 @@ def main():
         return 77
     gofmt = os.path.join(os.path.dirname(os.path.realpath(go)), 'gofmt')
     env = dict(os.environ, GO111MODULE='off', CGO_ENABLED='0',
-               GOCACHE=os.path.join(work, 'gocache'),
+               GOCACHE=os.environ.get('GOCACHE') or
+               os.path.join(work, 'gocache'),
                GOPATH=os.path.join(work, 'gopath'), GOFLAGS='')
     bad = 0
     sets = [[os.path.join(golden, n + '.rpc.go') for n in names]
