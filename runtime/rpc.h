@@ -303,7 +303,17 @@ RPC_API void rpc_client_free(rpc_client *c);
  * reply is overwritten with the decoded reply (what it held before is not
  * freed) and what decoding allocated is the caller's, freed with the type's
  * free_contents function. Returns NULL on success, else an error the caller
- * frees; RPC_ERR_SERVER errors carry the server's text. */
+ * frees; RPC_ERR_SERVER errors carry the server's text.
+ *
+ * After an error the reply holds nothing the call allocated, so there is
+ * nothing to free: on RPC_ERR_SERVER (the server's handler failed; its
+ * reply is never sent) and on every error before a reply arrived
+ * (shutdown, end of file, I/O, timeout, invalid arguments) *reply is as
+ * the caller left it; when the reply's body could not be decoded
+ * (RPC_ERR_PROTOCOL, RPC_ERR_NOMEM) a struct, list or map reply has been
+ * reset to its defaults (X_INIT) and a scalar, string, bytes or enum reply
+ * is as the caller left it. The same holds for rpc_client_go's reply when
+ * its call completes with an error. */
 RPC_API rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
                            const rpc_method *m, const void *args, void *reply);
 
@@ -435,7 +445,11 @@ RPC_API void rpc_server_free(rpc_server *srv);
  * stores in *reply must be malloc'd (see rpc_strdup): the runtime frees it
  * with the type's free function after the reply is sent. A handler returns
  * NULL or an error from rpc_error_new, whose text the client receives and
- * which the runtime frees; the reply is then not sent. */
+ * which the runtime frees; the reply is then not sent, and whatever the
+ * handler had already put in *reply is freed by the runtime all the same
+ * (a failing handler need not undo what it filled). An error with empty
+ * text counts as success, as in Go. To return data the handler keeps, put
+ * a copy in *reply (generated X_copy, rpc_message_copy). */
 RPC_API rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
                                const void *handlers, void *self,
                                const char *name);
