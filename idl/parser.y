@@ -8,7 +8,8 @@
  * closer like ';' is missing and Y starts a later line (the ';' is shown
  * where it belongs). After an error the parser resumes at the next ';'
  * inside a body or the next '}' at the top level, and reports again only
- * once three tokens have been accepted.
+ * once three tokens have been accepted. A word found where keywords were
+ * wanted gets a "did you mean 'struct'?" note when it is a near miss.
  */
 %define api.pure full
 %define api.prefix {idlp_}
@@ -598,17 +599,17 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 		memcpy(typed, p->src + p->last_off, p->last_len);
 		typed[p->last_len] = '\0';
 		for (i = YYSYMBOL_PACKAGE; i <= YYSYMBOL_BYTES; i++) {
-			size_t n;
+			size_t len;
 
 			if (!seen[i])
 				continue;
 			/* bison's name is "'struct'": compare the word */
 			parse_sym_name(kwords[i], sizeof(kwords[i]),
 				       (yysymbol_kind_t)i);
-			n = strlen(kwords[i]);
-			if (n < 2)
+			len = strlen(kwords[i]);
+			if (len < 2)
 				continue;
-			kwords[i][n - 1] = '\0';
+			kwords[i][len - 1] = '\0';
 			if (check_spell_best(typed, kwords[i] + 1, &dist))
 				hint = kwords[i] + 1;
 		}
