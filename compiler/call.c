@@ -222,6 +222,7 @@ static void *call_value(const rpc_type *t, ProtobufCMessage *msg)
 typedef struct call_run {
 	const call_opts *o;
 	const dyn_method *m;
+	const char *wire; /* "Service.Method" as sent */
 	const void *args;
 	pthread_mutex_t mu; /* protects c, first, server_err, fatal, stop */
 	pthread_cond_t cv;  /* the monitor's tick; signalled when done */
@@ -305,7 +306,7 @@ static bool call_once(call_run *r, unsigned slot, uint64_t i)
 	}
 	t0 = call_now_ns();
 	atomic_store(&r->slots[slot], t0);
-	err = rpc_client_call(r->c, r->m->wire_name, m, r->args,
+	err = rpc_client_call(r->c, r->wire, m, r->args,
 	                      call_value(m->reply, reply));
 	atomic_store(&r->slots[slot], 0);
 	if (r->lat != NULL)
@@ -472,8 +473,7 @@ static int call_batch(call_run *r, ProtobufCMessage *args, uint64_t total,
 		call_err("timeout after %ld ms", o->timeout_ms);
 		status = CALL_FAILED;
 	} else if (r->fatal != NULL) {
-		call_err("%s: %s", r->m->wire_name,
-		         rpc_error_message(r->fatal));
+		call_err("%s: %s", r->wire, rpc_error_message(r->fatal));
 		status = CALL_FAILED;
 	} else {
 		call_print_reply(r);
@@ -511,10 +511,8 @@ static ProtobufCMessage *call_decode(const dyn_method *m, const char *json,
 	}
 	err = rpci_json_decode_value(t, (const uint8_t *)json, len, msg);
 	if (err != NULL) {
-		call_err("%s: bad %s for %s (%s): %s", m->wire_name, where,
-		         m->ast->params[0].name ? m->ast->params[0].name
-		                                : "args",
-		         t->name, rpc_error_message(err));
+		call_err("bad %s (%s): %s", where, t->name,
+		         rpc_error_message(err));
 		rpc_error_free(err);
 		rpci_message_free(msg);
 		return NULL;
@@ -522,9 +520,10 @@ static ProtobufCMessage *call_decode(const dyn_method *m, const char *json,
 	return msg;
 }
 
-static int call_method(const call_opts *o, const dyn_method *m)
+static int call_method(const call_opts *o, const dyn_method *m,
+                       const char *wire)
 {
-	call_run r = {.o = o, .m = m};
+	call_run r = {.o = o, .m = m, .wire = wire};
 	_Atomic uint64_t slots[1024];
 	ProtobufCMessage *args = NULL;
 	pthread_t monitor;
@@ -802,8 +801,7 @@ static const char call_debug_schema[] =
     "  uint64 calls; uint64 errors; uint64 in_flight;\n"
     "  double p50_ms; double p99_ms; }\n"
     "struct Service { string name; list<Method> methods; }\n"
-    "struct Page { list<Service> services; uint64 connections;\n"
-    "  uint64 bytes_in; uint64 bytes_out; }\n";
+    "struct Page { list<Service> services; uint64 connections; }\n";
 
 /* call_field points at field name of m (and, for a list, *n at its
  * count). */
@@ -845,10 +843,7 @@ static void call_print_page(const ProtobufCMessage *page)
 			       CALL_DBL(m[j], "p50_ms"),
 			       CALL_DBL(m[j], "p99_ms"));
 	}
-	printf("connections %" PRIu64 " bytes in %" PRIu64
-	       " bytes out %" PRIu64 "\n",
-	       CALL_U64(page, "connections"), CALL_U64(page, "bytes_in"),
-	       CALL_U64(page, "bytes_out"));
+	printf("connections %" PRIu64 "\n", CALL_U64(page, "connections"));
 }
 
 /* call_decode_page reads the debug page's JSON into *page with the same
@@ -881,6 +876,29 @@ static rpc_error *call_decode_page(const char *body, idl_program **prog,
 	                              *page);
 }
 
+/* call_put_html prints s[0..n) with Go's template escapes undone. */
+static void call_put_html(const char *s, size_t n)
+{
+	static const char *const ent[][2] = {
+	    {"&lt;", "<"},  {"&gt;", ">"},   {"&amp;", "&"},
+	    {"&#34;", "\""}, {"&#39;", "'"},
+	};
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+		for (k = 0; k < sizeof ent / sizeof ent[0]; k++) {
+			size_t el = strlen(ent[k][0]);
+			if (i + el <= n && strncmp(s + i, ent[k][0], el) == 0) {
+				fputs(ent[k][1], stdout);
+				i += el - 1;
+				break;
+			}
+		}
+		if (k == sizeof ent / sizeof ent[0])
+			putchar(s[i]);
+	}
+}
+
 /* call_list_html lists what Go's HTML debug page shows. */
 static void call_list_html(const char *page)
 {
@@ -901,8 +919,11 @@ static void call_list_html(const char *page)
 			size_t sn = strcspn(q, "<");
 			const char *calls = strstr(q, "<td align=center>");
 			long nc = calls ? atol(calls + 17) : 0;
-			printf("    %.*s.%.*s  calls %ld\n", (int)n, svc,
-			       (int)sn, q, nc);
+			printf("    ");
+			call_put_html(svc, n);
+			putchar('.');
+			call_put_html(q, sn);
+			printf("  calls %ld\n", nc);
 			q += sn;
 		}
 	}
@@ -980,12 +1001,22 @@ int call_main(const call_opts *o)
 		status = call_describe(s, o->describe);
 	} else {
 		const dyn_method *m = dyn_method_find(s, o->method);
+		const char *dot = strrchr(o->method, '.');
+		if (m == NULL && dot != NULL) {
+			/* a service registered under another name
+			 * ("net.rpc.Arith.Add"): its last part is the IDL's */
+			const char *svc = dot;
+			while (svc > o->method && svc[-1] != '.')
+				svc--;
+			if (svc > o->method)
+				m = dyn_method_find(s, svc);
+		}
 		if (m == NULL) {
 			call_err("%s has no method %s (try --list)", o->idl,
 			         o->method);
 			goto out;
 		}
-		status = call_method(o, m);
+		status = call_method(o, m, o->method);
 	}
 out:
 	dyn_schema_free(s);

@@ -120,10 +120,11 @@ void rpci_req_call(rpci_req *req)
 
 	if (m == NULL)
 		return;
-	atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
+	uint64_t start = rpci_method_begin(m); /* counts the call */
 	err = m->m->invoke(m->svc->handlers, m->svc->self,
 	                   conn_value(m->m->args, req->args),
 	                   conn_value(m->m->reply, req->reply));
+	rpci_method_end(m, start, err != NULL);
 	if (err != NULL) {
 		const char *text = rpc_error_message(err);
 		/* as Go: an error with empty text counts as success */

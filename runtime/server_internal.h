@@ -186,5 +186,7 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 
 /* debug.c: the debug page (caller frees), or NULL on out of memory. */
 char *rpci_debug_page(rpc_server *srv, size_t *len);
+/* debug.c: the same as JSON, for rpc-call --list (caller frees). */
+char *rpci_debug_page_json(rpc_server *srv, size_t *len);
 
 #endif
