@@ -17,10 +17,10 @@
 #include "call.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +36,7 @@
 #include "transport.h"
 
 #define CALL_MAX_INPUT ((size_t)64 * 1024 * 1024)
-#define CALL_HTTP_MS 10000 /* --list over HTTP without --timeout */
+#define CALL_HTTP_MS   10000 /* --list over HTTP without --timeout */
 
 static void call_err(const char *fmt, ...)
 #if defined(__GNUC__)
@@ -77,7 +77,8 @@ static bool call_write_all(int fd, const uint8_t *p, size_t n)
 	return true;
 }
 
-/* ---- --raw: a codec that keeps the last reply body ------------------------ */
+/* ---- --raw: a codec that keeps the last reply body ------------------------
+ */
 
 static const rpc_codec *raw_inner;
 static pthread_mutex_t raw_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -142,7 +143,8 @@ static const rpc_codec raw_codec = {
     .write = raw_write,
 };
 
-/* ---- input ----------------------------------------------------------------- */
+/* ---- input -----------------------------------------------------------------
+ */
 
 /* call_read_fd reads all of fd (bounded) into a NUL-terminated buffer. */
 static char *call_read_fd(int fd, size_t *len)
@@ -208,7 +210,8 @@ static size_t call_value_end(const char *s, size_t n, size_t *start)
 	return 0;
 }
 
-/* ---- calling --------------------------------------------------------------- */
+/* ---- calling ---------------------------------------------------------------
+ */
 
 /* call_value points at what rpc_client_call takes for a message of type t:
  * the message, or field 1 of a RPC_FORM_VALUE wrapper. */
@@ -228,16 +231,16 @@ typedef struct call_run {
 	pthread_cond_t cv;  /* the monitor's tick; signalled when done */
 	rpc_client *c;
 	atomic_bool timed_out;
-	bool stop;                /* the monitor ends */
-	rpci_buf first;           /* the reply of call 0, as JSON */
+	bool stop;      /* the monitor ends */
+	rpci_buf first; /* the reply of call 0, as JSON */
 	bool have_first;
-	char *server_err;         /* first server error text */
-	rpc_error *fatal;         /* first local error */
+	char *server_err; /* first server error text */
+	rpc_error *fatal; /* first local error */
 	atomic_uint_fast64_t next, done, n_server_err;
 	uint64_t total;
-	uint64_t *lat;            /* ns, per call number */
+	uint64_t *lat; /* ns, per call number */
 	uint64_t t0;
-	_Atomic uint64_t *slots;  /* per worker: start of its call, 0 idle */
+	_Atomic uint64_t *slots; /* per worker: start of its call, 0 idle */
 	unsigned n_slots;
 	bool show_progress, progress_shown;
 } call_run;
@@ -262,8 +265,8 @@ static void *call_monitor(void *arg)
 		if (r->stop)
 			break;
 		uint64_t now = call_now_ns();
-		for (unsigned i = 0; limit > 0 && !atomic_load(&r->timed_out) &&
-		                     i < r->n_slots;
+		for (unsigned i = 0;
+		     limit > 0 && !atomic_load(&r->timed_out) && i < r->n_slots;
 		     i++) {
 			uint64_t s = atomic_load(&r->slots[i]);
 			if (s == 0 || now - s < limit)
@@ -279,8 +282,9 @@ static void *call_monitor(void *arg)
 		if (r->show_progress && now - r->t0 >= 1000000000u &&
 		    now - last_progress >= 500000000u) {
 			last_progress = now;
-			fprintf(stderr, "\rrpc-call: %" PRIu64 "/%" PRIu64
-			                " calls, %" PRIu64 " errors, %.1f s",
+			fprintf(stderr,
+			        "\rrpc-call: %" PRIu64 "/%" PRIu64
+			        " calls, %" PRIu64 " errors, %.1f s",
 			        (uint64_t)atomic_load(&r->done), r->total,
 			        (uint64_t)atomic_load(&r->n_server_err),
 			        (double)(now - r->t0) / 1e9);
@@ -315,8 +319,8 @@ static bool call_once(call_run *r, unsigned slot, uint64_t i)
 	if (err == NULL) {
 		if (i == 0) {
 			pthread_mutex_lock(&r->mu);
-			err = rpci_json_encode_value(m->reply, reply,
-			                             &r->first);
+			err =
+			    rpci_json_encode_value(m->reply, reply, &r->first);
 			r->have_first = err == NULL;
 			pthread_mutex_unlock(&r->mu);
 			if (err != NULL)
@@ -479,11 +483,11 @@ static int call_batch(call_run *r, ProtobufCMessage *args, uint64_t total,
 		call_print_reply(r);
 		if (r->server_err != NULL) {
 			if (load)
-				call_err("server error (%" PRIu64
-				         " of %" PRIu64 " calls): %s",
-				         (uint64_t)atomic_load(
-				             &r->n_server_err),
-				         total, r->server_err);
+				call_err(
+				    "server error (%" PRIu64 " of %" PRIu64
+				    " calls): %s",
+				    (uint64_t)atomic_load(&r->n_server_err),
+				    total, r->server_err);
 			else
 				call_err("server error: %s", r->server_err);
 			status = CALL_SERVER_ERROR;
@@ -551,8 +555,7 @@ static int call_method(const call_opts *o, const dyn_method *m,
 		} else {
 			len = strlen(o->json);
 		}
-		args = call_decode(m, input ? input : o->json, len,
-		                   "argument");
+		args = call_decode(m, input ? input : o->json, len, "argument");
 		free(input);
 		if (args == NULL)
 			return CALL_FAILED;
@@ -592,8 +595,8 @@ static int call_method(const call_opts *o, const dyn_method *m,
 	unsigned n_values = 0;
 	bool eof = false;
 	while (status != CALL_FAILED) {
-		size_t start, end = call_value_end((char *)in.data, in.len,
-		                                   &start);
+		size_t start,
+		    end = call_value_end((char *)in.data, in.len, &start);
 		if (end == 0 && eof) {
 			if (start < in.len) /* a value cut short */
 				end = in.len;
@@ -615,8 +618,8 @@ static int call_method(const call_opts *o, const dyn_method *m,
 		}
 		char where[64];
 		snprintf(where, sizeof where, "stdin value %u", ++n_values);
-		args = call_decode(m, (char *)in.data + start, end - start,
-		                   where);
+		args =
+		    call_decode(m, (char *)in.data + start, end - start, where);
 		memmove(in.data, in.data + end, in.len - end);
 		in.len -= end;
 		if (args == NULL) {
@@ -652,7 +655,8 @@ out:
 	return status;
 }
 
-/* ---- listing and describing ------------------------------------------------ */
+/* ---- listing and describing ------------------------------------------------
+ */
 
 /* call_doc prints doc as "// " lines at indent. */
 static void call_doc(const char *doc, const char *indent)
@@ -725,7 +729,8 @@ static int call_describe(dyn_schema *s, const char *name)
 	return CALL_OK;
 }
 
-/* ---- listing a server without its .rpc file: the debug page ---------------- */
+/* ---- listing a server without its .rpc file: the debug page ----------------
+ */
 
 /* call_http_get fetches path from address with HTTP/1.0 GET; *body is
  * malloc'd (caller frees). Returns NULL or an error. */
@@ -740,7 +745,8 @@ static rpc_error *call_http_get(const char *address, const char *path,
 	if (err != NULL)
 		return err;
 	int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
-	if (n < 0 || (size_t)n >= sizeof req || !call_write_all(fd, (const uint8_t *)req, (size_t)n)) {
+	if (n < 0 || (size_t)n >= sizeof req ||
+	    !call_write_all(fd, (const uint8_t *)req, (size_t)n)) {
 		close(fd);
 		return rpci_error(RPC_ERR_IO, "cannot send the request");
 	}
@@ -805,8 +811,7 @@ static const char call_debug_schema[] =
 
 /* call_field points at field name of m (and, for a list, *n at its
  * count). */
-static void *call_field(const ProtobufCMessage *m, const char *name,
-                        size_t *n)
+static void *call_field(const ProtobufCMessage *m, const char *name, size_t *n)
 {
 	const ProtobufCFieldDescriptor *f =
 	    protobuf_c_message_descriptor_get_field_by_name(m->descriptor,
@@ -824,24 +829,24 @@ static void *call_field(const ProtobufCMessage *m, const char *name,
 static void call_print_page(const ProtobufCMessage *page)
 {
 	size_t n_svc, n_m;
-	ProtobufCMessage **svc = *(ProtobufCMessage ***)call_field(
-	    page, "services", &n_svc);
+	ProtobufCMessage **svc =
+	    *(ProtobufCMessage ***)call_field(page, "services", &n_svc);
 
 	for (size_t i = 0; i < n_svc; i++) {
 		const char *sname = CALL_STR(svc[i], "name");
-		ProtobufCMessage **m = *(ProtobufCMessage ***)call_field(
-		    svc[i], "methods", &n_m);
+		ProtobufCMessage **m =
+		    *(ProtobufCMessage ***)call_field(svc[i], "methods", &n_m);
 		printf("service %s\n", sname ? sname : "");
 		for (size_t j = 0; j < n_m; j++)
-			printf("    %s.%s(%s, *%s)  calls %" PRIu64
-			       " errors %" PRIu64 " in-flight %" PRIu64
-			       " p50 %.3f ms p99 %.3f ms\n",
-			       sname ? sname : "", CALL_STR(m[j], "name"),
-			       CALL_STR(m[j], "args"), CALL_STR(m[j], "reply"),
-			       CALL_U64(m[j], "calls"), CALL_U64(m[j], "errors"),
-			       CALL_U64(m[j], "in_flight"),
-			       CALL_DBL(m[j], "p50_ms"),
-			       CALL_DBL(m[j], "p99_ms"));
+			printf(
+			    "    %s.%s(%s, *%s)  calls %" PRIu64
+			    " errors %" PRIu64 " in-flight %" PRIu64
+			    " p50 %.3f ms p99 %.3f ms\n",
+			    sname ? sname : "", CALL_STR(m[j], "name"),
+			    CALL_STR(m[j], "args"), CALL_STR(m[j], "reply"),
+			    CALL_U64(m[j], "calls"), CALL_U64(m[j], "errors"),
+			    CALL_U64(m[j], "in_flight"),
+			    CALL_DBL(m[j], "p50_ms"), CALL_DBL(m[j], "p99_ms"));
 	}
 	printf("connections %" PRIu64 "\n", CALL_U64(page, "connections"));
 }
@@ -880,7 +885,7 @@ static rpc_error *call_decode_page(const char *body, idl_program **prog,
 static void call_put_html(const char *s, size_t n)
 {
 	static const char *const ent[][2] = {
-	    {"&lt;", "<"},  {"&gt;", ">"},   {"&amp;", "&"},
+	    {"&lt;", "<"},   {"&gt;", ">"},  {"&amp;", "&"},
 	    {"&#34;", "\""}, {"&#39;", "'"},
 	};
 
@@ -985,8 +990,7 @@ int call_main(const call_opts *o)
 
 	if (o->idl == NULL)
 		return call_list_remote(o);
-	idl_options io = {.include_dirs = o->incs,
-	                  .n_include_dirs = o->n_incs};
+	idl_options io = {.include_dirs = o->incs, .n_include_dirs = o->n_incs};
 	if (idl_load(o->idl, &io, &prog) != 0)
 		return CALL_FAILED;
 	if ((msg = dyn_schema_new(prog, &s)) != NULL) {

@@ -24,20 +24,20 @@ typedef struct call_opts {
 	const char *idl;         /* --idl FILE.rpc, or NULL */
 	const char *const *incs; /* -I DIR, in order */
 	size_t n_incs;
-	const char *address;     /* ADDRESS */
-	const char *method;      /* Service.Method */
-	const char *json;        /* JSON, @FILE, "-" or NULL (stdin) */
-	const rpc_codec *codec;  /* --codec */
-	bool http;               /* --http */
-	const char *http_path;   /* --http PATH, or NULL */
-	const char *debug_path;  /* --debug-path, or NULL */
-	long timeout_ms;         /* --timeout MS, 0: none */
-	unsigned long repeat;    /* --repeat N (>= 1) */
-	unsigned concurrency;    /* --concurrency K (>= 1) */
-	bool progress;           /* --progress */
-	bool raw;                /* --raw */
-	bool list;               /* --list */
-	const char *describe;    /* --describe TYPE, or NULL */
+	const char *address;    /* ADDRESS */
+	const char *method;     /* Service.Method */
+	const char *json;       /* JSON, @FILE, "-" or NULL (stdin) */
+	const rpc_codec *codec; /* --codec */
+	bool http;              /* --http */
+	const char *http_path;  /* --http PATH, or NULL */
+	const char *debug_path; /* --debug-path, or NULL */
+	long timeout_ms;        /* --timeout MS, 0: none */
+	unsigned long repeat;   /* --repeat N (>= 1) */
+	unsigned concurrency;   /* --concurrency K (>= 1) */
+	bool progress;          /* --progress */
+	bool raw;               /* --raw */
+	bool list;              /* --list */
+	const char *describe;   /* --describe TYPE, or NULL */
 } call_opts;
 
 /* call_main does what o says and returns the exit status; every message

@@ -89,6 +89,7 @@ static void dyn_init_at(size_t slot, ProtobufCMessage *m)
 	}
 }
 
+/* clang-format off */
 #define DYN_I1(n)                                                            \
 	static void dyn_init_##n(ProtobufCMessage *m)                        \
 	{                                                                    \
@@ -104,7 +105,6 @@ static void dyn_init_at(size_t slot, ProtobufCMessage *m)
 	DYN_I16(n##4) DYN_I16(n##5) DYN_I16(n##6) DYN_I16(n##7)              \
 	DYN_I16(n##8) DYN_I16(n##9) DYN_I16(n##a) DYN_I16(n##b)              \
 	DYN_I16(n##c) DYN_I16(n##d) DYN_I16(n##e) DYN_I16(n##f)
-/* clang-format off */
 DYN_I256(0) DYN_I256(1) DYN_I256(2) DYN_I256(3)
 DYN_I256(4) DYN_I256(5) DYN_I256(6) DYN_I256(7)
 DYN_I256(8) DYN_I256(9) DYN_I256(a) DYN_I256(b)
@@ -282,7 +282,8 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 			d->label = PROTOBUF_C_LABEL_OPTIONAL;
 			if (type != PROTOBUF_C_TYPE_STRING &&
 			    type != PROTOBUF_C_TYPE_MESSAGE) {
-				off = dyn_align(off, alignof(protobuf_c_boolean));
+				off =
+				    dyn_align(off, alignof(protobuf_c_boolean));
 				d->quantifier_offset = (unsigned)off;
 				off += sizeof(protobuf_c_boolean);
 			}
@@ -337,11 +338,9 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 
 /* dyn_entry makes the entry message of map type t, named "<field>Entry"
  * inside the message owner_full/owner_cname. */
-static ProtobufCMessageDescriptor *dyn_entry(dyn_schema *s, const char *pkg,
-                                             const char *owner_full,
-                                             const char *owner_cname,
-                                             const char *field,
-                                             const ast_type *t)
+static ProtobufCMessageDescriptor *
+dyn_entry(dyn_schema *s, const char *pkg, const char *owner_full,
+          const char *owner_cname, const char *field, const ast_type *t)
 {
 	const char *name =
 	    tmpl_printf(s->a, "%sEntry", ctype_camel(s->a, field));
@@ -477,8 +476,7 @@ static const rpc_type *dyn_type(dyn_schema *s, const ast_file *file,
 	                  : name;
 	dyn_field f = {.name = "value", .number = 1, .type = t};
 	if (t->kind == AST_T_MAP)
-		f.entry =
-		    dyn_entry(s, file->package, full, cname, "value", t);
+		f.entry = dyn_entry(s, file->package, full, cname, "value", t);
 	ProtobufCMessageDescriptor *md = tmpl_alloc(s->a, sizeof *md);
 	dyn_fill(s, md, full, name, cname, file->package, &f, 1);
 
@@ -489,8 +487,7 @@ static const rpc_type *dyn_type(dyn_schema *s, const ast_file *file,
 
 	if (s->n_wrappers == s->cap_wrappers) {
 		s->cap_wrappers = s->cap_wrappers ? 2 * s->cap_wrappers : 16;
-		dyn_wrapper *w =
-		    tmpl_alloc(s->a, s->cap_wrappers * sizeof *w);
+		dyn_wrapper *w = tmpl_alloc(s->a, s->cap_wrappers * sizeof *w);
 		if (s->n_wrappers)
 			memcpy(w, s->wrappers, s->n_wrappers * sizeof *w);
 		s->wrappers = w;

@@ -76,8 +76,8 @@ static bool main_number(const char *s, unsigned long max, unsigned long *out)
 
 int main(int argc, char **argv)
 {
-	call_opts o = {.codec = &rpc_codec_protobuf, .repeat = 1,
-	               .concurrency = 1};
+	call_opts o = {
+	    .codec = &rpc_codec_protobuf, .repeat = 1, .concurrency = 1};
 	const char **incs = calloc((size_t)argc + 1, sizeof *incs);
 	const char *pos[3];
 	size_t n_pos = 0;
@@ -120,14 +120,14 @@ int main(int argc, char **argv)
 		         (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
 		if (eq)
 			val = eq + 1;
-#define MAIN_VALUE()                                                         \
-	do {                                                                 \
-		if (val == NULL) {                                           \
-			if (i + 1 >= argc)                                   \
-				return main_usage("option %s wants a value", \
-				                  name);                     \
-			val = argv[++i];                                     \
-		}                                                            \
+#define MAIN_VALUE()                                                           \
+	do {                                                                   \
+		if (val == NULL) {                                             \
+			if (i + 1 >= argc)                                     \
+				return main_usage("option %s wants a value",   \
+				                  name);                       \
+			val = argv[++i];                                       \
+		}                                                              \
 	} while (0)
 		if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
 			fputs(usage_text, stdout);
@@ -156,7 +156,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(name, "--http") == 0) {
 			o.http = true;
 			/* an optional PATH: the next word if it is one */
-			if (val == NULL && i + 1 < argc && argv[i + 1][0] == '/')
+			if (val == NULL && i + 1 < argc &&
+			    argv[i + 1][0] == '/')
 				val = argv[++i];
 			o.http_path = val;
 		} else if (strcmp(name, "--debug-path") == 0) {
@@ -221,8 +222,8 @@ int main(int argc, char **argv)
 		o.method = pos[1];
 		o.json = n_pos > 2 ? pos[2] : NULL;
 		if (o.raw && o.repeat > 1)
-			return main_usage("%s",
-			                  "--raw prints one reply; no --repeat");
+			return main_usage(
+			    "%s", "--raw prints one reply; no --repeat");
 	}
 	int status = call_main(&o);
 	free(incs);
