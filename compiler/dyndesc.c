@@ -273,6 +273,8 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 			if (t->kind == AST_T_MAP) {
 				d->type = PROTOBUF_C_TYPE_MESSAGE;
 				d->descriptor = f[i].entry;
+			} else if (type == PROTOBUF_C_TYPE_STRING) {
+				d->default_value = &protobuf_c_empty_string;
 			} else if (type != PROTOBUF_C_TYPE_STRING &&
 			           type != PROTOBUF_C_TYPE_BYTES &&
 			           type != PROTOBUF_C_TYPE_MESSAGE) {
