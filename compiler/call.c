@@ -569,7 +569,9 @@ static int call_method(const call_opts *o, const dyn_method *m,
 		atomic_init(&slots[i], 0);
 	r.show_progress = load && (o->progress || isatty(2));
 	r.t0 = call_now_ns();
-	monitoring = pthread_create(&monitor, NULL, call_monitor, &r) == 0;
+	/* the monitor only has work with a timeout or a progress line */
+	monitoring = (o->timeout_ms > 0 || r.show_progress) &&
+	             pthread_create(&monitor, NULL, call_monitor, &r) == 0;
 
 	rpc_client *c = NULL;
 	atomic_store(&slots[0], call_now_ns()); /* the dial counts too */

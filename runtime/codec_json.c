@@ -1917,10 +1917,6 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 		*np = i + 1; /* a zeroed slot is safe to free */
 		if (i > 0 && !cur_eat(&d->c, ','))
 			return dec_bad_json();
-		if (d->cli) {
-			snprintf(idx, sizeof idx, "%zu", i);
-			dec_path_push(d, "[%s]", idx);
-		}
 		if (cur_peek(&d->c) == 'n') {
 			cur_skip(&d->c);
 			/* Go's zero element; protobuf-c lists hold no NULLs */
@@ -1935,6 +1931,10 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 					return rpci_error(RPC_ERR_NOMEM, NULL);
 			}
 			continue;
+		}
+		if (d->cli) {
+			snprintf(idx, sizeof idx, "%zu", i);
+			dec_path_push(d, "[%s]", idx);
 		}
 		if ((err = dec_one(d, f, slot)) != NULL)
 			return err;

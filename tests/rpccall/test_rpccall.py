@@ -461,6 +461,16 @@ def suite_interop(rc, a):
            err='rpc-call: bad argument (Everything): Items[1].A: want '
            'int64, got true\n')
     r = rc.run(idl + ["--codec", "gob", addrs["gob"], "Echo.Echo",
+                      '{"Items":[null,{"A":1},null,{"B":"x"}]}'])
+    expect("bad list element after nulls", r, 2, out="",
+           err='rpc-call: bad argument (Everything): Items[3].B: want '
+           'int64, got "x"\n')
+    r = rc.run(idl + ["--codec", "gob", addrs["gob"], "Echo.Echo",
+                      '{"Inner":{"A":[1]}}'])
+    expect("bad nested field", r, 2, out="",
+           err='rpc-call: bad argument (Everything): Inner.A: want '
+           'int64, got array\n')
+    r = rc.run(idl + ["--codec", "gob", addrs["gob"], "Echo.Echo",
                       '{"Counts":{"a":1,"b":"z"}}'])
     expect("bad map value", r, 2, out="",
            err='rpc-call: bad argument (Everything): Counts[b]: want int64, '
