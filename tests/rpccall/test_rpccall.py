@@ -483,6 +483,48 @@ def suite_interop(rc, a):
     expect("timeout on a slow method", r, 2, out="",
            err="rpc-call: timeout after 200 ms\n")
 
+    # the debug page's new counters: handler latency and calls in flight
+    r = rc.run(idl + ["--codec", "gob", "--repeat", "4", addrs["gob"],
+                      "Arith.SleepMilli", '{"A":50}'])
+    expect("sleep 50 ms", r, 0, out='{"C":0}\n')
+    slow = subprocess.Popen([rc.exe] + idl + [
+        "--codec", "gob", addrs["gob"], "net.rpc.Arith.SleepMilli", '{"A":1500}'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs.append(slow)
+    host = addrs["http"]
+    # look while the slow call runs (a loaded machine may start it late)
+    while True:
+        with urllib.request.urlopen("http://%s/debug/rpc?format=json" %
+                                    host, timeout=10) as resp:
+            page = json.loads(resp.read())
+        if slow.poll() is not None or any(
+                m["in_flight"] > 0 for sv in page["services"]
+                for m in sv["methods"] if sv["name"] == "net.rpc.Arith"):
+            break
+        time.sleep(0.05)
+    out, err = slow.communicate(timeout=RUN_TIMEOUT)
+    check("slow call", slow.returncode == 0 and out == '{"C":0}\n', err)
+    methods = {"%s.%s" % (sv["name"], m["name"]): m
+               for sv in page["services"] for m in sv["methods"]}
+    sm = methods["Arith.SleepMilli"]
+    # 4 calls of 50 ms and the one of 5000 ms cut short by the client
+    # (still running on the server, or finished: 5 calls either way)
+    check("debug json: calls", sm["calls"] == 5, json.dumps(sm))
+    check("debug json: p50 of 50 ms calls", 40 <= sm["p50_ms"] <= 70,
+          json.dumps(sm))
+    check("debug json: in flight", methods["net.rpc.Arith.SleepMilli"]
+          ["in_flight"] == 1 and methods["Arith.Add"]["in_flight"] == 0,
+          json.dumps(page))
+    check("debug json: errors", methods["Arith.Error"]["errors"] == 0 and
+          methods["Arith.Div"]["errors"] == 0, json.dumps(page))
+    r = rc.run(idl + ["--codec", "gob", addrs["gob"], "Arith.Error",
+                      '{}'])
+    expect("server error from a handler", r, 1, out="",
+           err="rpc-call: server error: ERROR\n")
+    r = rc.run(["--list", "--http", host])
+    expect("list from the server: errors", r, 0,
+           out_re=r"    Arith\.Error\(Args, \*Reply\)  calls 1 errors 1 ")
+
 
 # the commands compared between Go's net/rpc and ours, per listener
 GO_CASES = [
