@@ -513,7 +513,8 @@ static ProtobufCMessage *call_decode(const dyn_method *m, const char *json,
 		call_err("out of memory");
 		return NULL;
 	}
-	err = rpci_json_decode_value(t, (const uint8_t *)json, len, msg);
+	err = rpci_json_decode_value(t, (const uint8_t *)json, len,
+	                             RPCI_JSON_KNOWN_KEYS, msg);
 	if (err != NULL) {
 		call_err("bad %s (%s): %s", where, t->name,
 		         rpc_error_message(err));
@@ -879,7 +880,8 @@ static rpc_error *call_decode_page(const char *body, idl_program **prog,
 	const rpc_type *t = dyn_struct_type(*s, "Page");
 	if ((*page = rpci_message_new(t->desc)) == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
-	return rpci_json_decode_value(t, (const uint8_t *)body, strlen(body),
+	/* keys a newer server adds are skipped */
+	return rpci_json_decode_value(t, (const uint8_t *)body, strlen(body), 0,
 	                              *page);
 }
 

@@ -1476,9 +1476,10 @@ typedef struct jdec {
 	char path[256];
 	size_t path_len;
 	int depth;
-	bool cli; /* rpci_json_decode_value: errors name the path with list
-	             indices and map keys ("Points[3].X: want int64, got
-	             \"x\""), and unknown keys are errors */
+	bool cli;        /* rpci_json_decode_value: errors name the path with
+	                    list indices and map keys ("Points[3].X: want
+	                    int64, got \"x\"") */
+	bool known_keys; /* a key that names no field is an error */
 } jdec;
 
 static void dec_path_push(jdec *d, const char *fmt, const char *s);
@@ -2161,7 +2162,7 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 		for (i = 0; !nul && f == NULL && i < desc->n_fields; i++)
 			if (key_is(key, desc->fields[i].name, true))
 				f = &desc->fields[i];
-		if (f == NULL && d->cli) {
+		if (f == NULL && d->known_keys) {
 			err = rpci_error(RPC_ERR_PROTOCOL,
 			                 "%s%sunknown field \"%.64s\" in %s",
 			                 d->path, d->path_len > 0 ? ": " : "",
@@ -2574,7 +2575,8 @@ static rpc_error *dec_cli_type_error(jdec *d, const char *value, size_t vlen,
 }
 
 rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
-                                  size_t len, ProtobufCMessage *dst)
+                                  size_t len, unsigned flags,
+                                  ProtobufCMessage *dst)
 {
 	/* a trailing space ends a bare number, which the stream scanner
 	 * would otherwise wait to see continue */
@@ -2582,7 +2584,8 @@ rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
 	scanner sc = {.in = text, .len = len + 1};
 	scan_resume r;
 	size_t start = 0, end = 0;
-	jdec d = {.cli = true};
+	jdec d = {.cli = true,
+	          .known_keys = (flags & RPCI_JSON_KNOWN_KEYS) != 0};
 	rpc_error *err;
 	scan_status st;
 

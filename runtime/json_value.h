@@ -11,17 +11,22 @@
 
 #include "codec.h"
 
+/* RPCI_JSON_KNOWN_KEYS makes a key that names no field an error (the wire,
+ * as Go, ignores it). */
+#define RPCI_JSON_KNOWN_KEYS 1u
+
 /* rpci_json_decode_value parses json[0..len) (one JSON value, white space
  * around it allowed) as a value of type t into dst, an initialised message
  * of t->desc (for RPC_FORM_VALUE and RPC_FORM_WRAPPED the value is field 1
  * bare, as the jsonrpc wire sends it). json is borrowed for the duration
- * of the call. Stricter than the wire: an unknown key is an error, and an
- * error names the path of the bad value with list indices and map keys
- * ("Points[3].X: want int64, got \"x\""). Returns NULL, or an error
- * (caller frees) after freeing what it decoded into dst. What decoding
- * allocates in dst is freed with rpc_message_free_contents. */
+ * of the call. flags: 0 or RPCI_JSON_KNOWN_KEYS. An error names the path
+ * of the bad value with list indices and map keys ("Points[3].X: want
+ * int64, got \"x\""). Returns NULL, or an error (caller frees) after
+ * freeing what it decoded into dst. What decoding allocates in dst is
+ * freed with rpc_message_free_contents. */
 rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
-                                  size_t len, ProtobufCMessage *dst);
+                                  size_t len, unsigned flags,
+                                  ProtobufCMessage *dst);
 
 /* rpci_json_encode_value appends msg, a message of t->desc, to out as the
  * jsonrpc wire writes a params element or a result (no newline). msg is
