@@ -525,6 +525,19 @@ def suite_interop(rc, a):
     expect("list from the server: errors", r, 0,
            out_re=r"    Arith\.Error\(Args, \*Reply\)  calls 1 errors 1 ")
 
+    r = rc.run(idl + ["--codec", "gob", "--repeat", "15", "--progress",
+                      addrs["gob"], "Arith.SleepMilli", '{"A":100}'],
+               binary=True)
+    r.stdout, r.stderr = r.stdout.decode(), r.stderr.decode()
+    expect("progress", r, 0, out='{"C":0}\n',
+           err_re=r"^\rrpc-call: \d+/15 calls, 0 errors, [0-9.]+ s"
+           r".*\nrpc-call: 15 calls, 0 errors, concurrency 1, ")
+    r = rc.run(idl + ["--codec", "gob", "--repeat", "12", addrs["gob"],
+                      "Arith.SleepMilli", '{"A":100}'], binary=True)
+    check("no progress without a terminal or --progress",
+          r.returncode == 0 and b"\r" not in r.stderr and
+          r.stderr.startswith(b"rpc-call: 12 calls, 0 errors"), r.stderr)
+
 
 # the commands compared between Go's net/rpc and ours, per listener
 GO_CASES = [
