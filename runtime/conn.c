@@ -124,7 +124,7 @@ void rpci_req_call(rpci_req *req)
 	err = m->m->invoke(m->svc->handlers, m->svc->self,
 	                   conn_value(m->m->args, req->args),
 	                   conn_value(m->m->reply, req->reply));
-	rpci_method_end(m, start, err != NULL);
+	rpci_method_end(m, start, err);
 	if (err != NULL) {
 		const char *text = rpc_error_message(err);
 		/* as Go: an error with empty text counts as success */

@@ -81,7 +81,8 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 	/* the debug page as JSON: ?format=json or PATH.json (rpc-call) */
 	size_t dl = strlen(c->http->debug_path);
 	bool json = q != NULL && strstr(q + 1, "format=json") != NULL;
-	if (dl > 0 && strncmp(target, c->http->debug_path, dl) == 0 &&
+	if (dl > 0 && strcmp(target, c->http->rpc_path) != 0 &&
+	    strncmp(target, c->http->debug_path, dl) == 0 &&
 	    strcmp(target + dl, ".json") == 0) {
 		target[dl] = '\0';
 		json = true;

@@ -282,9 +282,11 @@ uint64_t rpci_method_begin(rpci_method *m)
 	return registry_now_ns();
 }
 
-void rpci_method_end(rpci_method *m, uint64_t start, bool failed)
+void rpci_method_end(rpci_method *m, uint64_t start, const rpc_error *err)
 {
 	uint64_t us = (registry_now_ns() - start) / 1000;
+	const char *text = err != NULL ? rpc_error_message(err) : NULL;
+	bool failed = text != NULL && text[0] != '\0';
 
 	atomic_fetch_add_explicit(&m->lat[registry_lat_bucket(us)], 1,
 	                          memory_order_relaxed);

@@ -30,10 +30,11 @@ typedef struct rpci_method {
 } rpci_method;
 
 /* rpci_method_begin counts a call of m starting and returns its start time
- * (ns, monotonic) for rpci_method_end, which counts it finished after
- * running failed or not. */
+ * (ns, monotonic) for rpci_method_end, which counts it finished with the
+ * handler's result err (borrowed; NULL, or an error with empty text, is
+ * success, as in Go). */
 uint64_t rpci_method_begin(rpci_method *m);
-void rpci_method_end(rpci_method *m, uint64_t start, bool failed);
+void rpci_method_end(rpci_method *m, uint64_t start, const rpc_error *err);
 
 /* rpci_method_latency estimates the p-th percentile (0 < p <= 100) of m's
  * handler times in milliseconds from its histogram; 0 when no call has
