@@ -593,6 +593,22 @@ def suite_go(rc, a, tmp):
               (rg.returncode, rg.stdout, rg.stderr,
                rcs.returncode, rcs.stdout, rcs.stderr))
         check(name + " ran", rg.returncode in (0, 1), rg.stderr)
+    # what rpc-call prints is what Go's encoding/json prints: Go's
+    # jsonrpc server marshals its reply with it, and --raw shows those bytes
+    for method, arg in (("Echo.Echo", EVERYTHING),
+                        ("Echo.Echo", '{"Weights":[1e21,1e-7,-0.0],'
+                         '"Name":"a&b\\u2028","Names":{"-1":"m","5":"f"}}'),
+                        ("Echo.Echo", "{}"),
+                        ("BuiltinTypes.Map", '{"A":-3,"B":4}'),
+                        ("BuiltinTypes.Slice", '{"A":1}'),
+                        ("Arith.String", '{"A":1,"B":2}')):
+        raw = rc.run(idl + ["--codec", "json", "--raw", go["json"], method,
+                            arg])
+        ours = rc.run(idl + ["--codec", "json", go["json"], method, arg])
+        check("go: json.Marshal %s %s" % (method, arg),
+              raw.returncode == 0 and ours.returncode == 0 and
+              ours.stdout == raw.stdout + "\n",
+              "Go: %r, rpc-call: %r" % (raw.stdout, ours.stdout))
     check("go: echo exact",
           rc.run(idl + ["--codec", "gob", go["gob"], "Echo.Echo",
                         EVERYTHING]).stdout == EVERYTHING_OUT)
