@@ -319,8 +319,9 @@ static bool call_once(call_run *r, unsigned slot, uint64_t i)
 	if (err == NULL) {
 		if (i == 0) {
 			pthread_mutex_lock(&r->mu);
-			err =
-			    rpci_json_encode_value(m->reply, reply, &r->first);
+			err = r->o->raw ? NULL
+			                : rpci_json_encode_value(
+			                      m->reply, reply, &r->first);
 			r->have_first = err == NULL;
 			pthread_mutex_unlock(&r->mu);
 			if (err != NULL)
@@ -415,11 +416,13 @@ static rpc_error *call_dial(const call_opts *o, rpc_client **c)
 /* call_print_reply writes the reply of a finished call to stdout. */
 static void call_print_reply(call_run *r)
 {
+	if (!r->have_first)
+		return;
 	if (r->o->raw) {
 		pthread_mutex_lock(&raw_mu);
 		fwrite(raw_last.data, 1, raw_last.len, stdout);
 		pthread_mutex_unlock(&raw_mu);
-	} else if (r->have_first) {
+	} else {
 		fwrite(r->first.data, 1, r->first.len, stdout);
 		fputc('\n', stdout);
 	}
@@ -448,6 +451,8 @@ static int call_batch(call_run *r, ProtobufCMessage *args, uint64_t total,
 	r->lat = load ? calloc(total, sizeof *r->lat) : NULL;
 	if (w == NULL || (load && r->lat == NULL)) {
 		free(w);
+		free(r->lat);
+		r->lat = NULL;
 		call_err("out of memory");
 		return CALL_FAILED;
 	}

@@ -351,6 +351,11 @@ def suite_protobuf(rc, a, tmp):
     r = rc.run(idl + ["--raw", addr, "Arith.Divide", '{"A":9,"B":4}'],
                binary=True)
     expect("raw", r, 0, out=bytes([0x08, 0x02, 0x10, 0x01]))
+    r = rc.run(idl + ["--raw", addr, "Arith.Divide"], binary=True,
+               stdin=b'{"A":9,"B":4}\n{"A":1,"B":0}\n{"A":8,"B":3}\n')
+    expect("raw: stdin, a failed call prints nothing", r, 1,
+           out=bytes([0x08, 0x02, 0x10, 0x01, 0x08, 0x02, 0x10, 0x02]),
+           err=b"rpc-call: server error: divide by zero\n")
 
     # load: one reply printed, a summary on stderr
     r = rc.run(idl + ["--repeat", "200", "--concurrency", "4", addr,
@@ -376,8 +381,8 @@ def suite_protobuf(rc, a, tmp):
           r.stdout)
     m = re.search(r"Arith\.Divide\(Args, \*Quotient\)  calls (\d+) errors "
                   r"(\d+)", r.stdout)
-    check("list from the server: errors", m and m.group(2) == "22" and
-          int(m.group(1)) > 22, r.stdout)
+    check("list from the server: errors", m and m.group(2) == "23" and
+          int(m.group(1)) > 23, r.stdout)
     host = haddr.split(":", 1)[1]
     for path in ("/debug/rpc?format=json", "/debug/rpc.json"):
         with urllib.request.urlopen("http://%s%s" % (host, path),
@@ -391,7 +396,7 @@ def suite_protobuf(rc, a, tmp):
               ["Add", "Divide", "Multiply"] and
               svc["methods"][1]["args"] == "Args" and
               svc["methods"][1]["reply"] == "Quotient" and
-              svc["methods"][1]["errors"] == 22 and
+              svc["methods"][1]["errors"] == 23 and
               page["connections"] >= 1, json.dumps(page))
     with urllib.request.urlopen("http://%s/debug/rpc" % host,
                                 timeout=10) as resp:
