@@ -815,7 +815,8 @@ static const char call_debug_schema[] =
     "  uint64 calls; uint64 errors; uint64 in_flight;\n"
     "  double p50_ms; double p99_ms; }\n"
     "struct Service { string name; list<Method> methods; }\n"
-    "struct Page { list<Service> services; uint64 connections; }\n";
+    "struct Page { list<Service> services; uint64 connections;\n"
+    "  uint64 bytes_in; uint64 bytes_out; }\n";
 
 /* call_field points at field name of m (and, for a list, *n at its
  * count). */
@@ -856,7 +857,10 @@ static void call_print_page(const ProtobufCMessage *page)
 			    CALL_U64(m[j], "in_flight"),
 			    CALL_DBL(m[j], "p50_ms"), CALL_DBL(m[j], "p99_ms"));
 	}
-	printf("connections %" PRIu64 "\n", CALL_U64(page, "connections"));
+	printf("connections %" PRIu64 ", bytes in %" PRIu64
+	       ", bytes out %" PRIu64 "\n",
+	       CALL_U64(page, "connections"), CALL_U64(page, "bytes_in"),
+	       CALL_U64(page, "bytes_out"));
 }
 
 /* call_decode_page reads the debug page's JSON into *page with the same

@@ -445,6 +445,7 @@ void rpci_conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 		rpci_conn_read_close(c);
 		return;
 	}
+	rpci_count(&c->srv->bytes_in, (uint64_t)n);
 	len = (buf == c->in ? c->in_len : 0) + (size_t)n;
 
 	used = conn_consume(c, buf, len, tail);
@@ -518,6 +519,7 @@ void rpci_conn_flush(rpci_conn *c)
 		c->out.len = 0;
 		pthread_mutex_unlock(&c->wmu);
 		bool ok = rpci_write_all(c->fd, c->wbuf.data, c->wbuf.len);
+		rpci_count(&c->srv->bytes_out, ok ? c->wbuf.len : 0);
 		pthread_mutex_lock(&c->wmu);
 		c->wbuf.len = 0;
 		if (!ok) {

@@ -5,7 +5,8 @@
  * call count. Names are HTML-escaped ("list<Args>"). Go's columns come
  * first and unchanged; ours follow them (errors, calls in flight, handler
  * latency p50/p99 from the method's histogram), and a line after the
- * tables gives the open connections.
+ * tables gives the open connections and the bytes read and written on
+ * served connections.
  *
  * The same data as JSON (GET /debug/rpc?format=json or /debug/rpc.json,
  * docs/rpc-call.md) is what `rpc-call --list --http ADDRESS` reads.
@@ -111,6 +112,12 @@ char *rpci_debug_page(rpc_server *srv, size_t *len)
 	}
 	snprintf(num, sizeof(num), "%zu", debug_conns(srv));
 	ok = ok && debug_put(&b, "\n\tConnections ") && debug_put(&b, num);
+	snprintf(num, sizeof(num), "%" PRIu64,
+	         (uint64_t)atomic_load(&srv->bytes_in));
+	ok = ok && debug_put(&b, ", bytes in ") && debug_put(&b, num);
+	snprintf(num, sizeof(num), "%" PRIu64,
+	         (uint64_t)atomic_load(&srv->bytes_out));
+	ok = ok && debug_put(&b, ", bytes out ") && debug_put(&b, num);
 	ok = ok && debug_put(&b, "\n\t</body>\n\t</html>") &&
 	     rpci_buf_append(&b, "", 1);
 	if (!ok) {
@@ -149,7 +156,7 @@ char *rpci_debug_page_json(rpc_server *srv, size_t *len)
 	const rpci_snapshot *snap = rpci_registry_snapshot(&srv->reg);
 	rpci_buf b = {0};
 	bool ok;
-	char num[64];
+	char num[128];
 
 	ok = debug_put(&b, "{\"services\":[");
 	for (size_t i = 0; ok && snap != NULL && i < snap->n; i++) {
@@ -183,8 +190,11 @@ char *rpci_debug_page_json(rpc_server *srv, size_t *len)
 		}
 		ok = ok && debug_put(&b, "]}");
 	}
-	snprintf(num, sizeof(num), "],\"connections\":%zu}\n",
-	         debug_conns(srv));
+	snprintf(num, sizeof(num),
+	         "],\"connections\":%zu,\"bytes_in\":%" PRIu64
+	         ",\"bytes_out\":%" PRIu64 "}\n",
+	         debug_conns(srv), (uint64_t)atomic_load(&srv->bytes_in),
+	         (uint64_t)atomic_load(&srv->bytes_out));
 	ok = ok && debug_put(&b, num) && rpci_buf_append(&b, "", 1);
 	if (!ok) {
 		rpci_buf_fini(&b);

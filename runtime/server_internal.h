@@ -127,7 +127,17 @@ struct rpc_server {
 	pthread_cond_t mon_cv;
 	bool mon_stop;
 	atomic_bool mon_idle;
+
+	/* The debug page's traffic counters: bytes read from and written to
+	 * served connections (conn.c), relaxed atomics. */
+	atomic_uint_fast64_t bytes_in, bytes_out;
 };
+
+/* rpci_count adds n to one of the debug page's counters. */
+static inline void rpci_count(atomic_uint_fast64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
 
 /* server.c */
 void rpci_server_log(rpc_server *srv, const char *fmt, ...)

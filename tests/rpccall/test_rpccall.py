@@ -383,6 +383,9 @@ def suite_protobuf(rc, a, tmp):
                   r"(\d+)", r.stdout)
     check("list from the server: errors", m and m.group(2) == "23" and
           int(m.group(1)) > 23, r.stdout)
+    check("list from the server: traffic", re.search(
+        r"\nconnections 1, bytes in \d{4,}, bytes out \d{4,}\n$", r.stdout),
+        r.stdout)
     host = haddr.split(":", 1)[1]
     for path in ("/debug/rpc?format=json", "/debug/rpc.json"):
         with urllib.request.urlopen("http://%s%s" % (host, path),
@@ -398,6 +401,9 @@ def suite_protobuf(rc, a, tmp):
               svc["methods"][1]["reply"] == "Quotient" and
               svc["methods"][1]["errors"] == 23 and
               page["connections"] >= 1, json.dumps(page))
+        # every call so far crossed the wire: a frame each way is > 8 bytes
+        check("debug json: bytes", page["bytes_in"] > 8 * 238 and
+              page["bytes_out"] > 8 * 238, json.dumps(page))
     with urllib.request.urlopen("http://%s/debug/rpc" % host,
                                 timeout=10) as resp:
         html = resp.read().decode()
