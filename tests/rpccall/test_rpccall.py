@@ -371,7 +371,7 @@ def suite_protobuf(rc, a, tmp):
            r"zero\nrpc-call: 20 calls, 20 errors, concurrency 1, ")
 
     # the debug page as JSON, and --list read from it
-    r = rc.run(["--list", "--http", haddr])
+    r = rc.run([haddr, "--list", "--http"])  # the options after ADDRESS
     expect("list from the server", r, 0,
            out_re=r"^service Arith\n    Arith\.Add\(Args, \*int64\)  calls "
            r"\d+ errors 0 .*\n    Arith\.Divide\(Args, \*Quotient\)  calls "
