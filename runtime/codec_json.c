@@ -36,6 +36,7 @@
 
 #include "codec.h"
 #include "internal.h"
+#include "json_value.h"
 
 /* JSON_MAX_DEPTH bounds the nesting of arrays and objects in one message. */
 #define JSON_MAX_DEPTH 100
@@ -1475,13 +1476,24 @@ typedef struct jdec {
 	char path[256];
 	size_t path_len;
 	int depth;
+	bool cli;        /* rpci_json_decode_value: errors name the path with
+	                    list indices and map keys ("Points[3].X: want
+	                    int64, got \"x\"") */
+	bool known_keys; /* a key that names no field is an error */
 } jdec;
+
+static void dec_path_push(jdec *d, const char *fmt, const char *s);
+static rpc_error *dec_cli_type_error(jdec *d, const char *value, size_t vlen,
+                                     const ProtobufCFieldDescriptor *f,
+                                     bool elem);
 
 static rpc_error *dec_type_error(jdec *d, const char *value, size_t vlen,
                                  const ProtobufCFieldDescriptor *f, bool elem)
 {
 	char type[160];
 
+	if (d->cli)
+		return dec_cli_type_error(d, value, vlen, f, elem);
 	go_type(f, elem, type, sizeof type);
 	if (d->strct != NULL)
 		return rpci_error(RPC_ERR_PROTOCOL,
@@ -1498,6 +1510,13 @@ static rpc_error *dec_kind_error(jdec *d, const ProtobufCFieldDescriptor *f,
 {
 	const char *k = kind_of(&d->c);
 
+	if (d->cli && *k != 'o' && *k != 'a') {
+		jcur probe = d->c; /* the token itself: "x", 1.5, true */
+
+		if (cur_skip(&probe))
+			return dec_type_error(d, (const char *)d->c.p,
+			                      (size_t)(probe.p - d->c.p), f, elem);
+	}
 	return dec_type_error(d, k, strlen(k), f, elem);
 }
 
@@ -1507,7 +1526,8 @@ static rpc_error *dec_number_error(jdec *d, const char *text, size_t len,
 {
 	char v[80];
 
-	snprintf(v, sizeof v, "number %.*s", (int)(len > 64 ? 64 : len), text);
+	snprintf(v, sizeof v, "%s%.*s", d->cli ? "" : "number ",
+	         (int)(len > 64 ? 64 : len), text);
 	return dec_type_error(d, v, strlen(v), f, true);
 }
 
@@ -1892,6 +1912,8 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 	}
 	for (i = 0; i < n; i++) {
 		void *slot = *arrp + i * size;
+		size_t path_len = d->path_len;
+		char idx[32];
 
 		*np = i + 1; /* a zeroed slot is safe to free */
 		if (i > 0 && !cur_eat(&d->c, ','))
@@ -1911,8 +1933,14 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 			}
 			continue;
 		}
+		if (d->cli) {
+			snprintf(idx, sizeof idx, "%zu", i);
+			dec_path_push(d, "[%s]", idx);
+		}
 		if ((err = dec_one(d, f, slot)) != NULL)
 			return err;
+		d->path_len = path_len;
+		d->path[path_len] = '\0';
 	}
 	if (!cur_eat(&d->c, ']'))
 		return dec_bad_json();
@@ -1977,7 +2005,8 @@ static rpc_error *dec_map_key(jdec *d, const ProtobufCFieldDescriptor *kf,
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "rpc: json: unsupported map key type");
 	}
-	snprintf(value, sizeof value, "number %.64s", *key);
+	snprintf(value, sizeof value, d->cli ? "\"%.64s\"" : "number %.64s",
+	         *key);
 	return dec_type_error(d, value, strlen(value), kf, true);
 }
 
@@ -2021,6 +2050,9 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 			free(key);
 			return dec_bad_json();
 		}
+		size_t path_len = d->path_len;
+		if (d->cli)
+			dec_path_push(d, "[%s]", key);
 		if (cur_peek(&d->c) == 'n') {
 			cur_skip(&d->c);
 		} else if ((err = dec_one(d, vf, JSON_AT(e, vf->offset, char))) !=
@@ -2034,6 +2066,8 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 		free(key);
 		if (err != NULL)
 			return err;
+		d->path_len = path_len;
+		d->path[path_len] = '\0';
 		if (field_has_flag(kf))
 			*JSON_AT(e, kf->quantifier_offset, protobuf_c_boolean) = 1;
 	}
@@ -2128,6 +2162,14 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 		for (i = 0; !nul && f == NULL && i < desc->n_fields; i++)
 			if (key_is(key, desc->fields[i].name, true))
 				f = &desc->fields[i];
+		if (f == NULL && d->known_keys) {
+			err = rpci_error(RPC_ERR_PROTOCOL,
+			                 "%s%sunknown field \"%.64s\" in %s",
+			                 d->path, d->path_len > 0 ? ": " : "",
+			                 key, desc->short_name);
+			free(key);
+			return err;
+		}
 		free(key);
 		if (!cur_eat(&d->c, ':'))
 			return dec_bad_json();
@@ -2501,3 +2543,99 @@ const rpc_codec rpc_codec_json = {
 	.msg_clear = json_msg_clear,
 	.write = json_write,
 };
+
+/* ---- one value, outside any RPC message (json_value.h) --------------------
+ *
+ * rpc-call converts its command-line JSON to a message and the reply back
+ * with the codec's own walkers; these are thin wrappers around dec_top and
+ * enc_top, with the scanner's syntax check in front of decoding. */
+
+static void dec_path_push(jdec *d, const char *fmt, const char *s)
+{
+	size_t room = sizeof d->path - d->path_len;
+	int n = snprintf(d->path + d->path_len, room, fmt, s);
+
+	if (n > 0 && (size_t)n < room)
+		d->path_len += (size_t)n;
+	else
+		d->path[d->path_len] = '\0';
+}
+
+static rpc_error *dec_cli_type_error(jdec *d, const char *value, size_t vlen,
+                                     const ProtobufCFieldDescriptor *f,
+                                     bool elem)
+{
+	char type[160];
+
+	go_type(f, elem, type, sizeof type);
+	if (vlen > 64)
+		vlen = 64;
+	return rpci_error(RPC_ERR_PROTOCOL, "%s%swant %s, got %.*s", d->path,
+	                  d->path_len > 0 ? ": " : "", type, (int)vlen, value);
+}
+
+rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
+                                  size_t len, unsigned flags,
+                                  ProtobufCMessage *dst)
+{
+	/* a trailing space ends a bare number, which the stream scanner
+	 * would otherwise wait to see continue */
+	uint8_t *text = malloc(len + 1);
+	scanner sc = {.in = text, .len = len + 1};
+	scan_resume r;
+	size_t start = 0, end = 0;
+	jdec d = {.cli = true,
+	          .known_keys = (flags & RPCI_JSON_KNOWN_KEYS) != 0};
+	rpc_error *err;
+	scan_status st;
+
+	if (text == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	memcpy(text, json, len);
+	text[len] = ' ';
+	scan_reset(&r);
+	st = json_scan(&sc, &r, &start, &end);
+	free(text);
+	if (st == SCAN_AGAIN)
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "unexpected end of JSON input");
+	if (st != SCAN_OK)
+		return rpci_error(RPC_ERR_PROTOCOL, "%s at offset %zu", sc.err,
+		                  sc.pos + 1);
+	if (end > len)
+		end = len;
+	for (; end < len; end++)
+		if (!json_is_space(json[end])) {
+			char q[16];
+
+			json_quote_char(json[end], q, sizeof q);
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "invalid character %s after top-level "
+			                  "value at offset %zu",
+			                  q, end + 1);
+		}
+	d.c.p = json + start;
+	d.c.end = json + len;
+	if (t->form == RPC_FORM_MESSAGE && cur_peek(&d.c) != '{' &&
+	    cur_peek(&d.c) != 'n')
+		return rpci_error(RPC_ERR_PROTOCOL, "want %s (an object), got %s",
+		                  t->name, kind_of(&d.c));
+	err = dec_top(&d, t, dst);
+	if (err != NULL)
+		rpc_message_free_contents(dst);
+	return err;
+}
+
+rpc_error *rpci_json_encode_value(const rpc_type *t,
+                                  const ProtobufCMessage *msg, rpci_buf *out)
+{
+	size_t mark = out->len;
+	jw w = {.b = out};
+
+	enc_top(&w, t, msg);
+	if (w.err != NULL || w.oom) {
+		out->len = mark;
+		return w.err != NULL ? w.err : rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	return NULL;
+}

@@ -120,10 +120,11 @@ void rpci_req_call(rpci_req *req)
 
 	if (m == NULL)
 		return;
-	atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
+	uint64_t start = rpci_method_begin(m); /* counts the call */
 	err = m->m->invoke(m->svc->handlers, m->svc->self,
 	                   conn_value(m->m->args, req->args),
 	                   conn_value(m->m->reply, req->reply));
+	rpci_method_end(m, start, err);
 	if (err != NULL) {
 		const char *text = rpc_error_message(err);
 		/* as Go: an error with empty text counts as success */
@@ -444,6 +445,7 @@ void rpci_conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 		rpci_conn_read_close(c);
 		return;
 	}
+	rpci_count(&c->srv->bytes_in, (uint64_t)n);
 	len = (buf == c->in ? c->in_len : 0) + (size_t)n;
 
 	used = conn_consume(c, buf, len, tail);
@@ -517,6 +519,7 @@ void rpci_conn_flush(rpci_conn *c)
 		c->out.len = 0;
 		pthread_mutex_unlock(&c->wmu);
 		bool ok = rpci_write_all(c->fd, c->wbuf.data, c->wbuf.len);
+		rpci_count(&c->srv->bytes_out, ok ? c->wbuf.len : 0);
 		pthread_mutex_lock(&c->wmu);
 		c->wbuf.len = 0;
 		if (!ok) {

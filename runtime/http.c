@@ -78,6 +78,15 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 	char *q = strchr(target, '?');
 	if (q != NULL)
 		*q = '\0';
+	/* the debug page as JSON: ?format=json or PATH.json (rpc-call) */
+	size_t dl = strlen(c->http->debug_path);
+	bool json = q != NULL && strstr(q + 1, "format=json") != NULL;
+	if (dl > 0 && strcmp(target, c->http->rpc_path) != 0 &&
+	    strncmp(target, c->http->debug_path, dl) == 0 &&
+	    strcmp(target + dl, ".json") == 0) {
+		target[dl] = '\0';
+		json = true;
+	}
 
 	if (strcmp(target, c->http->rpc_path) == 0) {
 		if (strcmp(method, "CONNECT") != 0) {
@@ -98,15 +107,17 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 	if (c->http->debug_path[0] != '\0' &&
 	    strcmp(target, c->http->debug_path) == 0) {
 		size_t n = 0;
-		char *page = rpci_debug_page(c->srv, &n);
+		char *page = json ? rpci_debug_page_json(c->srv, &n)
+		                  : rpci_debug_page(c->srv, &n);
 		if (page == NULL) {
 			http_send(c, "500 Internal Server Error",
 			          "text/plain; charset=utf-8", "out of memory",
 			          13, false);
 			return false;
 		}
-		http_send(c, "200 OK", "text/html; charset=utf-8", page, n,
-		          strcmp(method, "HEAD") == 0);
+		http_send(c, "200 OK",
+		          json ? "application/json" : "text/html; charset=utf-8",
+		          page, n, strcmp(method, "HEAD") == 0);
 		free(page);
 		return false;
 	}

@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "registry.h"
@@ -235,4 +236,86 @@ rpci_method *rpci_registry_lookup(rpci_registry *r, const char *sm,
 const rpci_snapshot *rpci_registry_snapshot(rpci_registry *r)
 {
 	return atomic_load_explicit(&r->current, memory_order_acquire);
+}
+
+/* ---- per-method counters --------------------------------------------------- */
+
+static uint64_t registry_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* registry_lat_bucket: values below 4 us have a bucket each; above, four
+ * buckets per power of two (within 25% of the value). */
+static size_t registry_lat_bucket(uint64_t us)
+{
+	unsigned e;
+	size_t b;
+
+	if (us < 4)
+		return (size_t)us;
+	e = 63u - (unsigned)__builtin_clzll(us);
+	b = (size_t)(e - 1) * 4 + (size_t)((us >> (e - 2)) & 3);
+	return b < RPCI_LAT_BUCKETS ? b : RPCI_LAT_BUCKETS - 1;
+}
+
+/* registry_lat_value is the middle of bucket b, in microseconds. */
+static double registry_lat_value(size_t b)
+{
+	unsigned e;
+	double lo;
+
+	if (b < 4)
+		return (double)b + 0.5;
+	e = (unsigned)(b / 4) + 1;
+	lo = (double)((4 + b % 4) << (e - 2));
+	return lo + (double)(1ull << (e - 2)) / 2;
+}
+
+uint64_t rpci_method_begin(rpci_method *m)
+{
+	atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->in_flight, 1, memory_order_relaxed);
+	return registry_now_ns();
+}
+
+void rpci_method_end(rpci_method *m, uint64_t start, const rpc_error *err)
+{
+	uint64_t us = (registry_now_ns() - start) / 1000;
+	const char *text = err != NULL ? rpc_error_message(err) : NULL;
+	bool failed = text != NULL && text[0] != '\0';
+
+	atomic_fetch_add_explicit(&m->lat[registry_lat_bucket(us)], 1,
+	                          memory_order_relaxed);
+	if (failed)
+		atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
+}
+
+double rpci_method_latency(const rpci_method *m, double p)
+{
+	uint64_t counts[RPCI_LAT_BUCKETS], total = 0, seen = 0;
+	size_t b;
+
+	for (b = 0; b < RPCI_LAT_BUCKETS; b++) {
+		counts[b] = atomic_load_explicit(&m->lat[b],
+		                                 memory_order_relaxed);
+		total += counts[b];
+	}
+	if (total == 0)
+		return 0;
+	uint64_t want = (uint64_t)((double)total * p / 100.0 + 0.5);
+	if (want == 0)
+		want = 1;
+	for (b = 0; b < RPCI_LAT_BUCKETS; b++) {
+		seen += counts[b];
+		if (seen >= want)
+			break;
+	}
+	if (b == RPCI_LAT_BUCKETS)
+		b--;
+	return registry_lat_value(b) / 1000.0;
 }

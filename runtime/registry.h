@@ -14,12 +14,32 @@
 
 #include "rpc.h"
 
-/* One registered method: its descriptor and its call count. */
+/* RPCI_LAT_BUCKETS is the size of a method's latency histogram: four
+ * buckets per power of two of microseconds, the last one open-ended. */
+#define RPCI_LAT_BUCKETS 128
+
+/* One registered method: its descriptor and its counters, for the debug
+ * page (updated with relaxed atomics, no allocation per call). */
 typedef struct rpci_method {
 	const rpc_method *m;
 	struct rpci_service *svc;
 	atomic_uint_fast64_t calls;
+	atomic_uint_fast64_t errors;    /* calls whose handler failed */
+	atomic_uint_fast64_t in_flight; /* handlers running now */
+	atomic_uint_fast64_t lat[RPCI_LAT_BUCKETS]; /* handler times */
 } rpci_method;
+
+/* rpci_method_begin counts a call of m starting and returns its start time
+ * (ns, monotonic) for rpci_method_end, which counts it finished with the
+ * handler's result err (borrowed; NULL, or an error with empty text, is
+ * success, as in Go). */
+uint64_t rpci_method_begin(rpci_method *m);
+void rpci_method_end(rpci_method *m, uint64_t start, const rpc_error *err);
+
+/* rpci_method_latency estimates the p-th percentile (0 < p <= 100) of m's
+ * handler times in milliseconds from its histogram; 0 when no call has
+ * finished. */
+double rpci_method_latency(const rpci_method *m, double p);
 
 /* One registered service. methods are sorted by name. */
 typedef struct rpci_service {

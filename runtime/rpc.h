@@ -498,7 +498,9 @@ RPC_API rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l);
  * HandleHTTP: "CONNECT rpc_path" (NULL: RPC_DEFAULT_RPC_PATH) switches the
  * connection to RPC after "HTTP/1.0 200 Connected to Go RPC"; other methods
  * there get 405; "GET debug_path" (NULL: RPC_DEFAULT_DEBUG_PATH, "": none)
- * gets the debug page; anything else 404. The paths are copied. */
+ * gets the debug page, and "GET debug_path?format=json" or
+ * "GET debug_path.json" the same as JSON (docs/rpc-call.md); anything else
+ * 404. The paths are copied. */
 RPC_API rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
                                   const char *rpc_path,
                                   const char *debug_path);

@@ -127,7 +127,17 @@ struct rpc_server {
 	pthread_cond_t mon_cv;
 	bool mon_stop;
 	atomic_bool mon_idle;
+
+	/* The debug page's traffic counters: bytes read from and written to
+	 * served connections (conn.c), relaxed atomics. */
+	atomic_uint_fast64_t bytes_in, bytes_out;
 };
+
+/* rpci_count adds n to one of the debug page's counters. */
+static inline void rpci_count(atomic_uint_fast64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
 
 /* server.c */
 void rpci_server_log(rpc_server *srv, const char *fmt, ...)
@@ -186,5 +196,7 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 
 /* debug.c: the debug page (caller frees), or NULL on out of memory. */
 char *rpci_debug_page(rpc_server *srv, size_t *len);
+/* debug.c: the same as JSON, for rpc-call --list (caller frees). */
+char *rpci_debug_page_json(rpc_server *srv, size_t *len);
 
 #endif
