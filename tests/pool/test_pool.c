@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1024,6 +1025,100 @@ static void scenario_haproxy(void)
 	rpc_client_free(c);
 }
 
+/* bench (not a test; run by hand, see docs/scaling.md): calls/s of
+ * blocking Who calls from 1 and 8 threads, over a plain client to one
+ * replica, a balanced client on a one-endpoint list (the balancing layer's
+ * own cost) and a balanced client over three replicas. */
+static double bench_cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* bench_rate returns calls/s and sets *cpu to the client's CPU
+ * microseconds per call. */
+static double bench_rate(rpc_client *c, int threads, int ms, double *cpu)
+{
+	worker ws[8];
+	int methods[8] = {0};
+	int64_t t0;
+	double c0;
+	long n = 0;
+
+	load_reset(-1);
+	t0 = now_ms();
+	c0 = bench_cpu_us();
+	load_start(ws, threads, c, methods, 0);
+	sleep_ms(ms);
+	load_join(ws, threads);
+	for (int i = 1; i <= MAX_ID; i++)
+		n += atomic_load(&L.count[i]);
+	CHECK(n > 0 && atomic_load(&L.err_eof) + atomic_load(&L.err_other) == 0,
+	      "bench calls failed");
+	*cpu = (bench_cpu_us() - c0) / (double)n;
+	return (double)n * 1000.0 / (double)(now_ms() - t0);
+}
+
+static void scenario_bench(void)
+{
+	replica rs[3];
+	char one[64], three[128], plain[64];
+	rpc_client *c;
+	rpc_error *err;
+	const char *names[3] = {"plain client, 1 replica",
+	                        "balanced, list of 1 replica",
+	                        "balanced, list of 3 replicas"};
+	double rate[3][2], cpu[3][2];
+	const char *ms_env = getenv("POOL_BENCH_MS");
+	const char *rounds_env = getenv("POOL_BENCH_ROUNDS");
+	int ms = ms_env != NULL ? atoi(ms_env) : 1000;
+	int rounds = rounds_env != NULL ? atoi(rounds_env) : 5;
+
+	replicas_init(rs, 3, false);
+	snprintf(plain, sizeof plain, "tcp:127.0.0.1:%d", rs[0].port);
+	snprintf(one, sizeof one, "list:127.0.0.1:%d", rs[0].port);
+	snprintf(three, sizeof three,
+	         "list:127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", rs[0].port,
+	         rs[1].port, rs[2].port);
+	/* Rounds alternate the clients; the best of each is kept, so a
+	 * busy machine's noise hurts less. */
+	for (int k = 0; k < 3; k++)
+		for (int t = 0; t < 2; t++) {
+			rate[k][t] = 0;
+			cpu[k][t] = 1e9;
+		}
+	for (int round = 0; round < rounds; round++) {
+		for (int k = 0; k < 3; k++) {
+			err = rpc_dial(k == 0   ? plain
+			               : k == 1 ? one
+			                        : three,
+			               NULL, &c);
+			CHECK(err == NULL, "dial: %s", rpc_error_message(err));
+			for (int t = 0; t < 2; t++) {
+				double r, u;
+
+				r = bench_rate(c, t == 0 ? 1 : 8, ms, &u);
+				if (r > rate[k][t])
+					rate[k][t] = r;
+				if (u < cpu[k][t])
+					cpu[k][t] = u;
+			}
+			rpc_client_free(c);
+		}
+	}
+	printf("%-30s %12s %10s %12s %10s\n", "client (blocking Who)",
+	       "1 thread/s", "cpu us", "8 threads/s", "cpu us");
+	for (int k = 0; k < 3; k++)
+		printf("%-30s %12.0f %10.2f %12.0f %10.2f\n", names[k],
+		       rate[k][0], cpu[k][0], rate[k][1], cpu[k][1]);
+	printf("balancing cost per blocking call (client cpu, 1 thread): "
+	       "%.2f us\n",
+	       cpu[1][0] - cpu[0][0]);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1033,6 +1128,7 @@ int main(int argc, char **argv)
 	    {"basic", scenario_basic},     {"spread", scenario_spread},
 	    {"kill", scenario_kill},       {"dnschange", scenario_dnschange},
 	    {"alldown", scenario_alldown}, {"haproxy", scenario_haproxy},
+	    {"bench", scenario_bench},
 	};
 
 	if (argc != 3) {
