@@ -435,17 +435,19 @@ int rpci_resolver_fds(rpci_resolver *r, struct pollfd *fds, int max,
 {
 	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 	struct timeval tv, *tvp;
-	int bits, n = 0, ms;
+	unsigned bits;
+	int n = 0, ms;
 
 	if (r->ch == NULL || !r->running || r->finished)
 		return 0;
-	bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
+	/* c-ares's ARES_GETSOCK_* macros shift a signed 1 into the sign bit */
+	bits = (unsigned)ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
 		short ev = 0;
 
-		if (ARES_GETSOCK_READABLE(bits, i))
+		if ((bits >> i) & 1u)
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
 			ev |= POLLOUT;
 		if (ev == 0)
 			continue;

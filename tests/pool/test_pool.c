@@ -927,7 +927,9 @@ static void scenario_alldown(void)
 	       unavail, (long long)atomic_load(&L.max_unavail_ms),
 	       (long long)(t_ok - t_restart));
 	CHECK(unavail > 100, "calls did not fail fast while all were down");
-	CHECK(atomic_load(&L.max_unavail_ms) < 50, "a fast failure took long");
+	/* fast: no dial, no DNS, no timeout on the way (those take 500 ms
+	 * and more here); the bound leaves room for a loaded machine */
+	CHECK(atomic_load(&L.max_unavail_ms) < 250, "a fast failure took long");
 	CHECK(atomic_load(&L.err_other) == 0, "unexpected error kinds");
 	CHECK(t_ok != 0 && t_ok - t_restart < 1500,
 	      "not every replica back within 1.5 s");
