@@ -592,7 +592,7 @@ static void scenario_basic(void)
 	      "all down: %s", err ? rpc_error_message(err) : "success");
 	CHECK(strcmp(rpc_error_message(err), "rpc: no endpoint available") == 0,
 	      "message %s", rpc_error_message(err));
-	CHECK(now_ms() - t0 < 50, "fail fast took %lld ms",
+	CHECK(now_ms() - t0 < 250, "fail fast took %lld ms",
 	      (long long)(now_ms() - t0));
 	rpc_error_free(err);
 	for (int i = 0; i < 3; i++)
