@@ -331,6 +331,7 @@ static void dns_start(const char *hosts, const char *const *extra)
 	argv[n++] = "--conf-file=/dev/null";
 	argv[n++] = "--pid-file=";
 	argv[n++] = "--local-ttl=0";
+	argv[n++] = "--local=/test/"; /* NXDOMAIN for unknown .test names */
 	argv[n++] = addn;
 	for (int i = 0; extra != NULL && extra[i] != NULL && n < 38; i++)
 		argv[n++] = (char *)extra[i];
@@ -706,6 +707,44 @@ static void scenario_spread(void)
 		rpc_client_free(c);
 	}
 
+	/* Names that do not resolve, a DNS server that does not answer. */
+	{
+		rpc_balance_options bo = {.dns_server = dns_server,
+		                          .dns_timeout_ms = 100};
+		char silent[64];
+		int64_t t0;
+		rpc_error *err;
+
+		static const char *const none[] = {"srv:_none._tcp.test",
+		                                   "dns:none.test:80"};
+		for (int i = 0; i < 2; i++) {
+			err = rpc_dial_balanced(none[i], NULL, &bo, &c);
+			CHECK(err != NULL &&
+			          rpc_error_kind_of(err) ==
+			              RPC_ERR_UNAVAILABLE &&
+			          strncmp(rpc_error_message(err),
+			                  "rpc: resolve ", 13) == 0,
+			      "%s: %s", none[i],
+			      err ? rpc_error_message(err) : "ok");
+			printf("%s: %s\n", none[i], rpc_error_message(err));
+			rpc_error_free(err);
+		}
+		snprintf(silent, sizeof silent, "127.0.0.1:%d",
+		         free_port("127.0.0.1"));
+		bo.dns_server = silent;
+		t0 = now_ms();
+		err = rpc_dial_balanced("srv:_rpc._tcp.test", NULL, &bo, &c);
+		CHECK(err != NULL &&
+		          rpc_error_kind_of(err) == RPC_ERR_UNAVAILABLE &&
+		          now_ms() - t0 < 2000,
+		      "silent DNS server: %s after %lld ms",
+		      err ? rpc_error_message(err) : "ok",
+		      (long long)(now_ms() - t0));
+		printf("silent DNS server: %s after %lld ms\n",
+		       rpc_error_message(err), (long long)(now_ms() - t0));
+		rpc_error_free(err);
+	}
+
 	/* SRV weights: r3 (20) gets about twice what r1 and r2 (10) get. */
 	c = dial("srv:_w._tcp.test", RPC_BALANCE_ROUND_ROBIN, true);
 	load_reset(10000);
@@ -867,6 +906,23 @@ static void scenario_dnschange(void)
 	CHECK(atomic_load(&L.count[1]) > 0 && atomic_load(&L.count[2]) > 0 &&
 	          r3 > 0,
 	      "a replica idle");
+
+	/* The DNS server goes away: re-resolutions fail, the endpoints
+	 * known are kept and serve on. */
+	reap(dns_pid);
+	load_reset(-1);
+	load_start(ws, 6, c, methods, 0);
+	sleep_ms(800);
+	load_join(ws, 6);
+	print_counts("dns server gone for 800 ms", 4);
+	CHECK(atomic_load(&L.err_eof) + atomic_load(&L.err_unavail) +
+	              atomic_load(&L.err_other) ==
+	          0,
+	      "calls failed without DNS");
+	CHECK(atomic_load(&L.count[1]) > 0 && atomic_load(&L.count[2]) > 0 &&
+	          atomic_load(&L.count[4]) > 0 && atomic_load(&L.count[3]) == 0,
+	      "endpoints changed without DNS");
+	CHECK(wait_up(c, 3, 3, 10), "endpoints lost without DNS");
 	rpc_client_free(c);
 }
 
