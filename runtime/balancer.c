@@ -21,8 +21,11 @@
  * - A request that never left (the endpoint's client refused it with
  *   RPC_ERR_SHUTDOWN because its connection had ended) is sent elsewhere,
  *   whatever the method. One that may have left is retried only for
- *   blocking calls of RPC_METHOD_IDEMPOTENT methods, once, on another
- *   endpoint.
+ *   RPC_METHOD_IDEMPOTENT methods, once, on another endpoint. An
+ *   asynchronous call's arguments are only borrowed until rpc_client_go
+ *   returns, so an idempotent one keeps a packed copy (bal_retry) to send
+ *   again; its retry runs under a second rpc_call, whose result is moved
+ *   into the first, the one the caller knows, which then completes.
  * Lock order: b->mu, then an endpoint client's locks (rpc_client_close);
  * never the other way round, since a client calls out with no lock held.
  */
@@ -143,6 +146,13 @@ static void bal_log(rpci_balancer *b, const char *fmt, const char *address)
 	snprintf(line, sizeof line, fmt, address);
 	b->copts.log(b->copts.log_ud, line);
 }
+
+/* The retry state of an asynchronous idempotent call. */
+typedef struct bal_retry {
+	uint8_t *packed; /* the arguments, packed as protobuf */
+	size_t len;
+	rpc_call *first; /* the caller's call, while its retry runs */
+} bal_retry;
 
 /* ---- picking and booking (callers) ------------------------------------- */
 
@@ -281,25 +291,133 @@ rpc_error *rpci_balancer_call(rpci_balancer *b, const char *service_method,
 	return rpci_error(RPC_ERR_UNAVAILABLE, NULL);
 }
 
-/* bal_ep_complete is every endpoint's callback done: books the call and
+/* bal_pack copies args (of type t) into a new bal_retry; NULL if it
+ * cannot (the call is then not retried). */
+static bal_retry *bal_pack(const rpc_type *t, const void *args)
+{
+	const ProtobufCMessage *msg = args;
+	ProtobufCMessage *w = NULL;
+	bal_retry *r = calloc(1, sizeof *r);
+
+	if (r == NULL)
+		return NULL;
+	if (t->form == RPC_FORM_VALUE) {
+		w = rpci_message_new(t->desc);
+		if (w == NULL) {
+			free(r);
+			return NULL;
+		}
+		rpci_value_wrap(t, w, args); /* borrows args' strings */
+		msg = w;
+	}
+	r->len = protobuf_c_message_get_packed_size(msg);
+	r->packed = malloc(r->len > 0 ? r->len : 1);
+	if (r->packed != NULL)
+		protobuf_c_message_pack(msg, r->packed);
+	free(w); /* the struct only: its contents are args' */
+	if (r->packed == NULL) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void bal_retry_free(bal_retry *r)
+{
+	if (r != NULL)
+		free(r->packed);
+	free(r);
+}
+
+/* bal_retry_go sends call again on another endpoint than ep, from its
+ * retry's packed arguments. True if the retry started (call is then not
+ * completed now: the retry's completion completes it). */
+static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
+                         rpc_done *then, bal_retry *r)
+{
+	const rpc_type *t = call->method->args;
+	ProtobufCMessage *msg;
+	rpc_call *k = NULL;
+	rpc_error *err;
+	bal_ep *next;
+	bool wake = false;
+	rpc_client *c;
+	rpc_done *d;
+
+	pthread_mutex_lock(&b->mu);
+	next = b->closing ? NULL : bal_pick(b, ep);
+	c = next != NULL ? next->c : NULL;
+	d = next != NULL ? next->done : NULL;
+	pthread_mutex_unlock(&b->mu);
+	if (next == NULL)
+		return false;
+	msg = protobuf_c_message_unpack(t->desc, NULL, r->len, r->packed);
+	err = msg == NULL
+	          ? rpci_error(RPC_ERR_NOMEM, NULL)
+	          : rpc_client_go(c, call->service_method, call->method,
+	                          t->form == RPC_FORM_VALUE
+	                              ? (void *)((char *)msg +
+	                                         rpci_value_field(t)->offset)
+	                              : (void *)msg,
+	                          call->reply, d, &k);
+	if (msg != NULL)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	pthread_mutex_lock(&b->mu);
+	if (err == NULL) {
+		r->first = call;
+		k->retry = r;
+		k->then = then;
+		pthread_cond_broadcast(&b->then_cv);
+	} else {
+		(void)bal_book(b, next, err, &wake);
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (wake)
+		bal_wake(b);
+	rpc_error_free(err);
+	return err == NULL;
+}
+
+/* bal_ep_complete is every endpoint's callback done: books the call,
+ * retries it if it is idempotent and its connection died under it, and
  * hands it on to the done its caller gave. */
 static void bal_ep_complete(rpc_call *call, void *ud)
 {
 	bal_ep *ep = ud;
 	rpci_balancer *b = ep->b;
-	bool wake = false;
+	bool wake = false, lost;
 	rpc_done *then;
+	bal_retry *r;
 
 	pthread_mutex_lock(&b->mu);
 	/* The reply may beat rpci_balancer_go to setting then. */
 	while (call->then == NULL)
 		pthread_cond_wait(&b->then_cv, &b->mu);
 	then = call->then;
+	r = call->retry;
 	(void)bal_book(b, ep, call->err, &wake);
+	lost = call->err != NULL &&
+	       bal_conn_error(rpc_error_kind_of(call->err)) && !ep->closed &&
+	       !b->closing;
 	pthread_mutex_unlock(&b->mu);
 	if (wake)
 		bal_wake(b);
 	call->then = NULL;
+	call->retry = NULL;
+	if (r != NULL && r->first == NULL && lost &&
+	    bal_retry_go(b, ep, call, then, r))
+		return; /* the retry completes call */
+	if (r != NULL && r->first != NULL) {
+		/* The retry's result is the first call's. */
+		rpc_call *first = r->first;
+
+		rpc_error_free(first->err); /* the failure retried */
+		first->err = call->err;
+		call->err = NULL;
+		rpc_call_free(call);
+		call = first;
+	}
+	bal_retry_free(r);
 	call->done = then;
 	rpci_call_complete(call);
 }
@@ -314,6 +432,9 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 	bool wake;
 	rpc_client *c;
 	rpc_done *d;
+	bal_retry *r = (m->flags & RPC_METHOD_IDEMPOTENT) != 0
+	                   ? bal_pack(m->args, args)
+	                   : NULL;
 
 	for (int attempt = 0; attempt <= BAL_MAX_REROUTES; attempt++) {
 		pthread_mutex_lock(&b->mu);
@@ -321,6 +442,7 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 		if (ep == NULL) {
 			err = bal_unavailable(b);
 			pthread_mutex_unlock(&b->mu);
+			bal_retry_free(r);
 			return err;
 		}
 		c = ep->c;
@@ -331,6 +453,7 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 
 		pthread_mutex_lock(&b->mu);
 		if (err == NULL) {
+			k->retry = r;
 			k->then = done;
 			pthread_cond_broadcast(&b->then_cv);
 			pthread_mutex_unlock(&b->mu);
@@ -344,11 +467,14 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 		pthread_mutex_unlock(&b->mu);
 		if (wake)
 			bal_wake(b);
-		if (!unsent)
+		if (!unsent) {
+			bal_retry_free(r);
 			return err;
+		}
 		rpc_error_free(err);
 		avoid = ep;
 	}
+	bal_retry_free(r);
 	return rpci_error(RPC_ERR_UNAVAILABLE, NULL);
 }
 

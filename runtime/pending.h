@@ -52,9 +52,11 @@ struct rpc_call {
 	rpc_done *done;  /* NULL for a blocking call */
 	rpci_sync *sync; /* a blocking call's waiter */
 	uint64_t seq;
-	/* A balanced client's call: the user's done, which the endpoint's
-	 * done hands the call on to (balancer.c); NULL otherwise. */
+	/* A balanced client's call (balancer.c): the user's done, which the
+	 * endpoint's done hands the call on to, and the retry state of an
+	 * idempotent call; NULL otherwise. */
 	rpc_done *then;
+	void *retry;
 };
 
 /* rpci_done_is_callback tells a callback done from a queue. */

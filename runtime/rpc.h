@@ -287,9 +287,10 @@ RPC_API rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
  *
  * Failure semantics: a call in flight on an endpoint that dies fails with
  * the usual error (RPC_ERR_UNEXPECTED_EOF), once; later calls avoid the dead
- * endpoint. A blocking call of a method marked [idempotent] in its .rpc
- * file is retried once on another endpoint before it fails; no other call
- * is ever retried once its request may have left (at most once, as Go).
+ * endpoint. A call (blocking or asynchronous) of a method marked
+ * [idempotent] in its .rpc file is retried once on another endpoint
+ * before it fails; no other call is ever retried once its request may
+ * have left (at most once, as Go).
  * A call that finds no live endpoint fails at once with
  * RPC_ERR_UNAVAILABLE. */
 
@@ -317,7 +318,9 @@ typedef struct rpc_balance_options {
 } rpc_balance_options;
 
 /* rpc_dial_balanced makes a balanced client for address (one of the forms
- * above). It resolves the address and dials every endpoint before it
+ * above). opts->log, if set, also gets a line per endpoint event ("rpc:
+ * balancer: endpoint tcp:10.0.0.7:1234 up", "... hung up", "... removed")
+ * from the client's own thread. It resolves the address and dials every endpoint before it
  * returns, and fails if the name cannot be resolved or no endpoint can be
  * dialed. opts applies to every endpoint's connection and bopts to the
  * balancing (either NULL for the defaults); both, and address, are

@@ -354,7 +354,9 @@ static void dns_start(const char *hosts, const char *const *extra)
 /* ---- load -----------------------------------------------------------------
  */
 
-enum { M_WHO, M_GET, M_SLOW };
+/* M_AWHO and M_AGET: _go calls, ASYNC_WINDOW in flight per worker */
+enum { M_WHO, M_GET, M_SLOW, M_AWHO, M_AGET, M_N };
+#define ASYNC_WINDOW 16
 
 static struct {
 	atomic_bool stop;
@@ -362,7 +364,7 @@ static struct {
 	atomic_long remaining;
 	atomic_long count[MAX_ID + 1];
 	atomic_llong last_seen[MAX_ID + 1];
-	atomic_long err_by_method[3];
+	atomic_long err_by_method[M_N];
 	atomic_long err_eof, err_unavail, err_other;
 	atomic_llong first_err, last_err;
 	atomic_llong max_unavail_ms;
@@ -382,7 +384,9 @@ static void load_reset(long remaining)
 	atomic_store(&L.remaining, remaining);
 }
 
-static void load_record(int method, rpc_error *err, int64_t reply, int64_t t0)
+/* load_count counts one call's result; err is borrowed. */
+static void load_count(int method, const rpc_error *err, int64_t reply,
+                       int64_t t0)
 {
 	int64_t t = now_ms();
 
@@ -413,7 +417,56 @@ static void load_record(int method, rpc_error *err, int64_t reply, int64_t t0)
 	int64_t zero = 0;
 	atomic_compare_exchange_strong(&L.first_err, &zero, t);
 	atomic_store(&L.last_err, t);
+}
+
+/* load_record is load_count that frees err. */
+static void load_record(int method, rpc_error *err, int64_t reply, int64_t t0)
+{
+	load_count(method, err, reply, t0);
 	rpc_error_free(err);
+}
+
+/* worker_async keeps ASYNC_WINDOW asynchronous calls in flight. */
+static void worker_async(worker *w)
+{
+	int64_t replies[ASYNC_WINDOW];
+	rpc_done *d = rpc_done_new_queue();
+	rpc_call *call;
+	rpc_error *err;
+	int out = 0;
+
+	CHECK(d != NULL, "done queue");
+	for (int i = 0; i < ASYNC_WINDOW; i++) {
+		err = w->method == M_AWHO
+		          ? pool_Replica_Who_go(w->c, 0, &replies[i], d, NULL)
+		          : pool_Replica_Get_go(w->c, 0, &replies[i], d, NULL);
+		if (err == NULL)
+			out++;
+		else
+			load_record(w->method, err, 0, now_ms());
+	}
+	while (out > 0) {
+		call = rpc_done_wait(d, 5000);
+		CHECK(call != NULL, "an asynchronous call never completed");
+		out--;
+		int64_t *slot = rpc_call_reply(call);
+
+		load_count(w->method, rpc_call_error(call), *slot, now_ms());
+		rpc_call_free(call);
+		if (atomic_load(&L.stop))
+			continue;
+		err = w->method == M_AWHO
+		          ? pool_Replica_Who_go(w->c, 0, slot, d, NULL)
+		          : pool_Replica_Get_go(w->c, 0, slot, d, NULL);
+		if (err == NULL)
+			out++;
+		else {
+			if (rpc_error_kind_of(err) == RPC_ERR_UNAVAILABLE)
+				sleep_ms(1);
+			load_record(w->method, err, 0, now_ms());
+		}
+	}
+	rpc_done_free(d);
 }
 
 static void *worker_main(void *arg)
@@ -422,6 +475,10 @@ static void *worker_main(void *arg)
 	int64_t reply, t0;
 	rpc_error *err;
 
+	if (w->method == M_AWHO || w->method == M_AGET) {
+		worker_async(w);
+		return NULL;
+	}
 	while (!atomic_load(&L.stop)) {
 		if (L.bounded && atomic_fetch_sub(&L.remaining, 1) <= 0)
 			break;
@@ -787,8 +844,8 @@ static void scenario_kill(void)
 	replica rs[3];
 	char srv[3][96], hr[64];
 	const char *extra[5];
-	worker ws[8];
-	int methods[8];
+	worker ws[10];
+	int methods[10];
 	rpc_client *c;
 	int64_t t_kill, t_restart, back, deadline;
 
@@ -805,11 +862,14 @@ static void scenario_kill(void)
 	extra[4] = NULL;
 	dns_start("", extra);
 	c = dial("srv:_rpc._tcp.test", RPC_BALANCE_ROUND_ROBIN, true);
-	/* 4 threads call Who (never retried), 4 call Get (idempotent) */
+	/* 4 threads call Who (never retried), 4 call Get (idempotent); 2
+	 * more keep 16 asynchronous calls each in flight, of Who and Get */
 	for (int i = 0; i < 8; i++)
 		methods[i] = i % 2 == 0 ? M_WHO : M_GET;
+	methods[8] = M_AWHO;
+	methods[9] = M_AGET;
 	load_reset(-1);
-	load_start(ws, 8, c, methods, 0);
+	load_start(ws, 10, c, methods, 0);
 	sleep_ms(300);
 	t_kill = now_ms();
 	replica_kill(&rs[1]);
@@ -826,19 +886,25 @@ static void scenario_kill(void)
 		sleep_ms(2);
 	back = atomic_load(&L.last_seen[2]);
 	sleep_ms(200);
-	load_join(ws, 8);
+	load_join(ws, 10);
 	print_counts("kill r2 mid-load", 3);
-	printf("kill: Who errors %ld, Get errors %ld, errors from +%lld to "
-	       "+%lld ms after the kill; r2 back %lld ms after its restart\n",
+	printf("kill: Who errors %ld (async %ld), Get errors %ld (async %ld), "
+	       "errors from +%lld to +%lld ms after the kill; r2 back %lld ms "
+	       "after its restart\n",
 	       atomic_load(&L.err_by_method[M_WHO]),
+	       atomic_load(&L.err_by_method[M_AWHO]),
 	       atomic_load(&L.err_by_method[M_GET]),
+	       atomic_load(&L.err_by_method[M_AGET]),
 	       (long long)(atomic_load(&L.first_err) - t_kill),
 	       (long long)(atomic_load(&L.last_err) - t_kill),
 	       (long long)(back - t_restart));
 	/* Only calls in flight on r2 fail, each once: at most one or two per
 	 * Who thread (4). Get is retried on another replica: none fail. */
 	CHECK(atomic_load(&L.err_by_method[M_WHO]) <= 8, "too many failures");
-	CHECK(atomic_load(&L.err_by_method[M_GET]) == 0,
+	CHECK(atomic_load(&L.err_by_method[M_AWHO]) <= 2 * ASYNC_WINDOW,
+	      "too many asynchronous failures");
+	CHECK(atomic_load(&L.err_by_method[M_GET]) == 0 &&
+	          atomic_load(&L.err_by_method[M_AGET]) == 0,
 	      "an idempotent call failed");
 	CHECK(atomic_load(&L.err_other) == 0 &&
 	          atomic_load(&L.err_unavail) == 0,
