@@ -71,10 +71,13 @@
 typedef struct bal_ep {
 	char *address; /* "tcp:IP:PORT" */
 	uint16_t priority;
-	uint16_t weight;   /* >= 1 */
-	rpc_client *c;     /* NULL while not connected */
-	int fd;            /* c's socket (c owns it), polled; -1 */
-	rpc_done *done;    /* c's callback done for asynchronous calls */
+	uint16_t weight; /* >= 1 */
+	rpc_client *c;   /* NULL while not connected */
+	int fd;          /* c's socket (c owns it), polled; -1 */
+	/* c's dones for asynchronous calls: [0] forwards to a queue inside
+	 * the client's batch (so its writes stay batched), [1] to a callback
+	 * (the client ends its batch first, as callbacks may block) */
+	rpc_done *done[2];
 	bool up;           /* c takes new calls */
 	bool gone;         /* not in the last resolution: draining */
 	bool closed;       /* the balancer closed c under calls in flight */
@@ -347,7 +350,7 @@ static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
 	pthread_mutex_lock(&b->mu);
 	next = b->closing ? NULL : bal_pick(b, ep);
 	c = next != NULL ? next->c : NULL;
-	d = next != NULL ? next->done : NULL;
+	d = next != NULL ? next->done[rpci_done_is_callback(then)] : NULL;
 	pthread_mutex_unlock(&b->mu);
 	if (next == NULL)
 		return false;
@@ -446,7 +449,7 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 			return err;
 		}
 		c = ep->c;
-		d = ep->done;
+		d = ep->done[rpci_done_is_callback(done)];
 		pthread_mutex_unlock(&b->mu);
 
 		err = rpc_client_go(c, service_method, m, args, reply, d, &k);
@@ -615,13 +618,15 @@ static rpc_error *bal_connect(const char *address, unsigned timeout_ms, int *fd)
 static void bal_dial(rpci_balancer *b, bal_ep *ep)
 {
 	rpc_client *c = NULL;
-	rpc_done *done;
+	rpc_done *done[2];
 	rpc_error *err;
 	int fd = -1;
 
-	done = rpc_done_new_callback(bal_ep_complete, ep);
-	err = done == NULL ? rpci_error(RPC_ERR_NOMEM, NULL)
-	                   : bal_connect(ep->address, b->connect_timeout, &fd);
+	done[0] = rpci_done_new_forward(bal_ep_complete, ep);
+	done[1] = rpc_done_new_callback(bal_ep_complete, ep);
+	err = done[0] == NULL || done[1] == NULL
+	          ? rpci_error(RPC_ERR_NOMEM, NULL)
+	          : bal_connect(ep->address, b->connect_timeout, &fd);
 	if (err == NULL) {
 		err = rpc_client_new_fd(fd, &b->copts, &c);
 		if (err != NULL)
@@ -631,7 +636,8 @@ static void bal_dial(rpci_balancer *b, bal_ep *ep)
 	if (err == NULL && !b->closing) {
 		ep->c = c;
 		ep->fd = fd;
-		ep->done = done;
+		ep->done[0] = done[0];
+		ep->done[1] = done[1];
 		ep->up = true;
 		ep->closed = false;
 		ep->dialed_at = bal_now();
@@ -648,7 +654,8 @@ static void bal_dial(rpci_balancer *b, bal_ep *ep)
 		b->dial_err = err;
 	}
 	rpc_client_free(c);
-	rpc_done_free(done);
+	rpc_done_free(done[0]);
+	rpc_done_free(done[1]);
 }
 
 static bal_ep *bal_find(rpci_balancer *b, const char *address)
@@ -747,7 +754,8 @@ static void bal_resolved(rpci_balancer *b, int64_t now)
 static void bal_ep_free(bal_ep *ep)
 {
 	rpc_client_free(ep->c);
-	rpc_done_free(ep->done);
+	rpc_done_free(ep->done[0]);
+	rpc_done_free(ep->done[1]);
 	free(ep->address);
 	free(ep);
 }
@@ -755,7 +763,7 @@ static void bal_ep_free(bal_ep *ep)
 /* A client the thread takes off an endpoint and frees with no lock held. */
 typedef struct bal_corpse {
 	rpc_client *c;
-	rpc_done *done;
+	rpc_done *done[2];
 	bal_ep *ep; /* the whole endpoint when it is removed, else NULL */
 } bal_corpse;
 
@@ -776,9 +784,10 @@ static size_t bal_reap(rpci_balancer *b, int64_t now, bal_corpse *out,
 			continue;
 		}
 		if (ep->c != NULL && !ep->up && ep->inflight == 0) {
-			out[n++] = (bal_corpse){.c = ep->c, .done = ep->done};
+			out[n++] = (bal_corpse){
+			    .c = ep->c, .done = {ep->done[0], ep->done[1]}};
 			ep->c = NULL;
-			ep->done = NULL;
+			ep->done[0] = ep->done[1] = NULL;
 			ep->fd = -1;
 			/* Redial at once after a connection that lived; back
 			 * off after one that died young. */
@@ -895,7 +904,8 @@ static void *bal_thread(void *arg)
 				bal_ep_free(corpses[i].ep);
 			} else {
 				rpc_client_free(corpses[i].c);
-				rpc_done_free(corpses[i].done);
+				rpc_done_free(corpses[i].done[0]);
+				rpc_done_free(corpses[i].done[1]);
 			}
 		}
 		for (size_t i = 0; i < n_dial; i++)
