@@ -212,10 +212,15 @@ static bal_ep *bal_pick(rpci_balancer *b, const bal_ep *avoid)
 	return best;
 }
 
+/* bal_conn_error tells the errors of a call whose connection ended.
+ * RPC_ERR_PROTOCOL is not one of them: a reply body that does not decode
+ * fails its call and the connection lives on; a connection that a
+ * protocol error does end refuses the next call with RPC_ERR_SHUTDOWN,
+ * which marks it down and sends that call elsewhere. */
 static bool bal_conn_error(rpc_error_kind k)
 {
 	return k == RPC_ERR_UNEXPECTED_EOF || k == RPC_ERR_SHUTDOWN ||
-	       k == RPC_ERR_IO || k == RPC_ERR_PROTOCOL;
+	       k == RPC_ERR_IO;
 }
 
 /* bal_book counts a finished call out of ep and marks ep down when the
