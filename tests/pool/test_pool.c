@@ -342,10 +342,12 @@ static void dns_start(const char *hosts, const char *const *extra)
 	until = now_ms() + 3000;
 	while (!dns_answers(dns_port)) {
 		if (exited(dns_pid) || now_ms() > until) {
+			/* exited() has waited for it; otherwise cleanup()
+			 * (in SKIP) kills it */
 			for (int i = 0; i < MAX_CHILDREN; i++)
-				if (children[i] == dns_pid)
+				if (children[i] == dns_pid &&
+				    kill(dns_pid, 0) != 0)
 					children[i] = 0;
-			reap(dns_pid);
 			SKIP("dnsmasq did not start on 127.0.0.1:%d", dns_port);
 		}
 	}
@@ -1096,8 +1098,8 @@ static void scenario_haproxy(void)
 	hp = spawn(argv, true);
 	if (hp < 0 || !wait_listening("127.0.0.1", port, 3000) || exited(hp)) {
 		for (int i = 0; i < MAX_CHILDREN; i++)
-			if (children[i] == hp && exited(hp))
-				children[i] = 0;
+			if (children[i] == hp && kill(hp, 0) != 0)
+				children[i] = 0; /* already waited for */
 		SKIP("haproxy did not start on 127.0.0.1:%d", port);
 	}
 	sleep_ms(300); /* first health checks */
