@@ -70,6 +70,11 @@
  * kinds (RPC_ERR_SHUTDOWN "connection is shut down", RPC_ERR_UNEXPECTED_EOF
  * "unexpected EOF", ...). Every pointer parameter says who owns it.
  *
+ * A replicated service is called through a balanced client, which the
+ * same stubs take: rpc_dial("srv:_arith._tcp.example.internal", NULL, &c)
+ * (or "dns:NAME:PORT", "list:H:P,H:P"); see rpc_dial_balanced and
+ * docs/scaling.md.
+ *
  * Wire formats: the native protobuf codec (docs/framing.md) by default,
  * Go's gob and JSON-RPC codecs for talking to Go programs.
  *
