@@ -9,6 +9,13 @@ separate processes on 127.0.0.1. Four shapes:
   conns     8 connections, each synchronous
   pinned    sync with both processes pinned to CPU 0 (taskset -c 0)
 
+and, for our client only (asked for with --shape; docs/scaling.md):
+
+  pool1     sync through a balanced client on one server ("list:ADDR"):
+            the balancing layer's cost, against sync
+  pool3     128 in flight through a balanced client on three servers
+            ("list:A,B,C"), against inflight
+
 For each implementation and shape a fresh server is started; the table shows
 calls/s, CPU microseconds per call (server + client, from /proc and
 getrusage) and the server's peak RSS (VmHWM), then our/Go ratios.
@@ -23,6 +30,8 @@ import sys
 import time
 
 SHAPES = ["pinned", "sync", "inflight", "conns"]
+# Balanced-client shapes: (servers, client mode). Ours only; not in SHAPES.
+POOL_SHAPES = {"pool1": (1, "sync"), "pool3": (3, "inflight")}
 
 
 def impls(build, gobin):
@@ -60,30 +69,36 @@ def proc_hwm_kb(pid):
 
 def run_case(srv, cli, codec, shape, seconds):
     pin = ["taskset", "-c", "0"] if shape == "pinned" else []
-    server = subprocess.Popen(pin + [srv, "-addr", "127.0.0.1:0", "-codec", codec],
-                              stdout=subprocess.PIPE, text=True)
+    n_servers, mode = POOL_SHAPES.get(shape, (1, "sync" if shape == "pinned" else shape))
+    servers = []
     try:
-        line = server.stdout.readline().split()
-        if len(line) != 2 or line[0] != "listening":
-            raise RuntimeError(f"{srv}: no 'listening ADDR' line")
-        addr = line[1]
-        mode = "sync" if shape == "pinned" else shape
-        cpu0 = proc_cpu_us(server.pid)
+        addrs = []
+        for _ in range(n_servers):
+            server = subprocess.Popen(pin + [srv, "-addr", "127.0.0.1:0", "-codec", codec],
+                                      stdout=subprocess.PIPE, text=True)
+            servers.append(server)
+            line = server.stdout.readline().split()
+            if len(line) != 2 or line[0] != "listening":
+                raise RuntimeError(f"{srv}: no 'listening ADDR' line")
+            addrs.append(line[1])
+        addr = "list:" + ",".join(addrs) if shape in POOL_SHAPES else addrs[0]
+        cpu0 = sum(proc_cpu_us(s.pid) for s in servers)
         out = subprocess.run(pin + [cli, "-addr", addr, "-codec", codec, "-mode", mode,
                                     "-depth", "128", "-conns", "8",
                                     "-seconds", str(seconds)],
                              capture_output=True, text=True, timeout=seconds * 10 + 30)
         if out.returncode != 0:
             raise RuntimeError(f"{cli} failed: {out.stderr.strip()}")
-        srv_cpu = proc_cpu_us(server.pid) - cpu0
-        hwm = proc_hwm_kb(server.pid)
+        srv_cpu = sum(proc_cpu_us(s.pid) for s in servers) - cpu0
+        hwm = max(proc_hwm_kb(s.pid) for s in servers)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     f = out.stdout.split()
     calls, secs, cli_cpu = int(f[1]), float(f[3]), int(f[5])
     return {
@@ -109,6 +124,8 @@ def main():
     for shape in shapes:
         for name in names:
             srv, cli, codec = table[name]
+            if shape in POOL_SHAPES and name.startswith("go-"):
+                continue  # Go's net/rpc has no balanced client
             if not (os.access(srv, os.X_OK) and os.access(cli, os.X_OK)):
                 print(f"{name:<11} {shape:<9} (not built)")
                 continue

@@ -849,6 +849,8 @@ static void method_obj(vbuild *b, const char *svc_c, const ast_decl *svc,
 	tmpl_set_str(a, o, "x_args_ref", vm->args.ref);
 	tmpl_set_str(a, o, "x_reply_ref", vm->reply_name);
 	tmpl_set_str(a, o, "x_invoke_args", vm->args.invoke);
+	tmpl_set_str(a, o, "x_flags",
+	             vm->m->idempotent ? "RPC_METHOD_IDEMPOTENT" : "0");
 	tmpl_set_str(a, o, "x_args_type", vm->args.type_c);
 	tmpl_set_str(a, o, "x_reply_type", vm->reply.type_c);
 	tmpl_set_str(a, o, "x_args_proto", vm->args.proto);

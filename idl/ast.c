@@ -73,6 +73,9 @@ void ast_decl_free(ast_decl *d)
 			free(m->params[j].name);
 		}
 		free(m->params);
+		for (j = 0; j < m->n_attrs; j++)
+			free(m->attrs[j].name);
+		free(m->attrs);
 		free(m->name);
 		free(m->doc);
 	}

@@ -73,6 +73,13 @@ typedef struct ast_param {
 	ast_loc loc;
 } ast_param;
 
+/* A method attribute: a word in the brackets after the parameters,
+ * "Get(Key k, Value *reply) [idempotent];". */
+typedef struct ast_attr {
+	char *name;
+	ast_loc loc;
+} ast_attr;
+
 typedef struct ast_method {
 	char *name;
 	ast_loc loc;
@@ -80,6 +87,9 @@ typedef struct ast_method {
 	size_t n_params;  /* the contract wants exactly 2; the parser keeps
 	                     what was written so the checker can say so */
 	ast_param *params;
+	size_t n_attrs;   /* as written; the checker knows the words */
+	ast_attr *attrs;
+	bool idempotent;  /* [idempotent]: set by the checker */
 } ast_method;
 
 typedef enum ast_decl_kind { AST_STRUCT, AST_ENUM, AST_SERVICE } ast_decl_kind;

@@ -776,6 +776,22 @@ static void check_method(check_ctx *c, ast_file *f, ast_decl *d, ast_method *m)
 
 	check_name(c, m->name, &m->loc, "method");
 	check_go_method(c, m);
+	for (i = 0; i < m->n_attrs; i++) {
+		const ast_attr *a = &m->attrs[i];
+
+		if (strcmp(a->name, "idempotent") != 0) {
+			diag_error(c->ld, &a->loc,
+			           "unknown attribute '%s' of method '%s'; "
+			           "known: idempotent",
+			           a->name, m->name);
+		} else if (m->idempotent) {
+			diag_error(c->ld, &a->loc,
+			           "duplicate attribute '%s' of method '%s'",
+			           a->name, m->name);
+		} else {
+			m->idempotent = true;
+		}
+	}
 	for (i = 0; i < m->n_params; i++) {
 		check_name(c, m->params[i].name, &m->params[i].loc,
 		           "parameter");

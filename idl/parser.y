@@ -76,6 +76,7 @@ static int parse_value(idl_parse *p, char *name, idl_num num, idl_lloc l);
 static int parse_method(idl_parse *p, char *name, idl_lloc l);
 static int parse_param(idl_parse *p, ast_type *t, bool ptr, char *name,
 		       idl_lloc l);
+static int parse_attr(idl_parse *p, char *name, idl_lloc l);
 
 #define NEED(x)             \
 	do {                \
@@ -187,8 +188,18 @@ methods
 	;
 
 method
-	: method_head params ')' ';'
+	: method_head params ')' opt_attrs ';'
 	| error ';'
+	;
+
+opt_attrs
+	: %empty
+	| '[' attrs ']'
+	;
+
+attrs
+	: name                  { NEED(parse_attr(p, $1, @1)); }
+	| attrs ',' name        { NEED(parse_attr(p, $3, @3)); }
 	;
 
 method_head: name '('           { NEED(parse_method(p, $1, @1)); } ;
@@ -471,6 +482,29 @@ static int parse_param(idl_parse *p, ast_type *t, bool ptr, char *name,
 	return 0;
 }
 
+/* parse_attr adds an attribute to the method being parsed; the checker
+ * knows which words mean something. */
+static int parse_attr(idl_parse *p, char *name, idl_lloc l)
+{
+	ast_decl *d = p->cur;
+	ast_method *m;
+
+	if (!d || d->kind != AST_SERVICE || d->n_methods == 0) {
+		free(name);
+		return 0; /* after a syntax error: nothing to attach to */
+	}
+	m = &d->methods[d->n_methods - 1];
+	if (ast_grow(&m->attrs, m->n_attrs, sizeof(*m->attrs)) < 0) {
+		free(name);
+		p->nomem = 1;
+		return -1;
+	}
+	m->attrs[m->n_attrs].name = name;
+	m->attrs[m->n_attrs].loc = parse_loc(p, l);
+	m->n_attrs++;
+	return 0;
+}
+
 void idl_parse_error(idl_parse *p, const idl_lloc *l, const char *fmt, ...)
 {
 	char *msg = NULL;
@@ -579,6 +613,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	semi = parse_sym_kind("';'");
 	if (seen[YYSYMBOL_YYEOF] && semi >= 0)
 		seen[semi] = false;
+	/* attributes are optional: '[' is never what is missing */
+	i = parse_sym_kind("'['");
+	if (i >= 0)
+		seen[i] = false;
 	/* when a closer (';' ')' '>' '}') is missing and the token found
 	 * starts a later line, the closer belongs at the end of the previous
 	 * line: point there */

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "balancer.h"
 #include "codec.h"
 #include "internal.h"
 #include "pending.h"
@@ -55,6 +56,8 @@
 #define CLIENT_LINGER_BACKOFF 64
 
 struct rpc_client {
+	rpci_balancer *bal; /* non-NULL: a balanced client (balancer.c), and
+	                       nothing below is used */
 	int fd;
 	const rpc_codec *codec;
 	void *cstate;
@@ -634,6 +637,8 @@ rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
 	*out = NULL;
 	if (address == NULL)
 		return rpci_error(RPC_ERR_INVALID, "rpc: no address to dial");
+	if (rpci_balancer_address(address))
+		return rpc_dial_balanced(address, opts, NULL, out);
 	err = rpci_transport_dial(address, &fd);
 	if (err != NULL)
 		return err;
@@ -643,8 +648,24 @@ rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
 	return err;
 }
 
+rpc_client *rpci_client_new_balanced(rpci_balancer *b)
+{
+	rpc_client *c = calloc(1, sizeof *c);
+
+	if (c != NULL)
+		c->bal = b;
+	return c;
+}
+
+rpci_balancer *rpci_client_balancer(const rpc_client *c)
+{
+	return c->bal;
+}
+
 rpc_error *rpc_client_close(rpc_client *c)
 {
+	if (c->bal != NULL)
+		return rpci_balancer_close(c->bal);
 	pthread_mutex_lock(&c->mu);
 	if (c->closing) {
 		pthread_mutex_unlock(&c->mu);
@@ -664,6 +685,11 @@ void rpc_client_free(rpc_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->bal != NULL) {
+		rpci_balancer_free(c->bal);
+		free(c);
+		return;
+	}
 	rpc_error_free(rpc_client_close(c));
 	pthread_join(c->reader, NULL);
 	close(c->fd);
@@ -707,6 +733,8 @@ rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
 	err = client_check(c, service_method, m, args, reply);
 	if (err != NULL)
 		return err;
+	if (c->bal != NULL)
+		return rpci_balancer_call(c->bal, service_method, m, args, reply);
 	pthread_mutex_init(&sync.mu, NULL);
 	pthread_cond_init(&sync.cv, NULL);
 	err = client_send(c, &call, args);
@@ -734,6 +762,9 @@ rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
 		err = rpci_error(RPC_ERR_INVALID, "rpc: go needs a done");
 	if (err != NULL)
 		return err;
+	if (c->bal != NULL)
+		return rpci_balancer_go(c->bal, service_method, m, args, reply,
+		                        done, call);
 	n = strlen(service_method) + 1;
 	k = malloc(sizeof *k + n);
 	if (k == NULL)

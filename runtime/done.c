@@ -23,6 +23,7 @@ struct rpc_done {
 	rpc_call *head, *tail;
 	unsigned waiting; /* threads inside a wait on cv; guarded by mu */
 	int efd; /* -1 until rpc_done_fd; guarded by mu */
+	bool forward; /* rpci_done_new_forward: cb hands calls on at once */
 };
 
 rpc_done *rpc_done_new_queue(void)
@@ -77,6 +78,15 @@ static void done_signal(int efd)
 	while (n < 0 && errno == EINTR);
 }
 
+rpc_done *rpci_done_new_forward(void (*cb)(rpc_call *call, void *ud), void *ud)
+{
+	rpc_done *d = rpc_done_new_callback(cb, ud);
+
+	if (d != NULL)
+		d->forward = true;
+	return d;
+}
+
 int rpc_done_fd(rpc_done *d)
 {
 	int fd;
@@ -96,7 +106,7 @@ int rpc_done_fd(rpc_done *d)
 
 bool rpci_done_is_callback(const rpc_done *d)
 {
-	return d->cb != NULL;
+	return d->cb != NULL && !d->forward;
 }
 
 static void done_deliver(rpc_done *d, rpc_call *call)

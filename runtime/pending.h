@@ -52,10 +52,23 @@ struct rpc_call {
 	rpc_done *done;  /* NULL for a blocking call */
 	rpci_sync *sync; /* a blocking call's waiter */
 	uint64_t seq;
+	/* A balanced client's call (balancer.c): the user's done, which the
+	 * endpoint's done hands the call on to, and the retry state of an
+	 * idempotent call; NULL otherwise. */
+	rpc_done *then;
+	void *retry;
 };
 
-/* rpci_done_is_callback tells a callback done from a queue. */
+/* rpci_done_is_callback tells a callback done from a queue. A forwarding
+ * done counts as a queue. */
 bool rpci_done_is_callback(const rpc_done *d);
+
+/* rpci_done_new_forward makes a callback done whose cb only hands each
+ * call on (to another done) without blocking, so the client treats it as
+ * a queue and keeps batching its writes (balancer.c). Freed with
+ * rpc_done_free; NULL on out of memory. */
+rpc_done *rpci_done_new_forward(void (*cb)(rpc_call *call, void *ud),
+                                void *ud);
 
 /* rpci_call_complete hands a finished call to its owner: wakes the blocking
  * caller, or delivers it to its done. No library lock may be held. */

@@ -70,6 +70,11 @@
  * kinds (RPC_ERR_SHUTDOWN "connection is shut down", RPC_ERR_UNEXPECTED_EOF
  * "unexpected EOF", ...). Every pointer parameter says who owns it.
  *
+ * A replicated service is called through a balanced client, which the
+ * same stubs take: rpc_dial("srv:_arith._tcp.example.internal", NULL, &c)
+ * (or "dns:NAME:PORT", "list:H:P,H:P"); see rpc_dial_balanced and
+ * docs/scaling.md.
+ *
  * Wire formats: the native protobuf codec (docs/framing.md) by default,
  * Go's gob and JSON-RPC codecs for talking to Go programs.
  *
@@ -108,7 +113,7 @@ extern "C" {
 /* RPC_ABI_VERSION changes whenever the structures below change shape.
  * Generated files check it at compile time (#if RPC_ABI_VERSION != N
  * #error ...) and rpc_server_register() checks rpc_service_desc.abi. */
-#define RPC_ABI_VERSION 1
+#define RPC_ABI_VERSION 2
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -122,7 +127,8 @@ extern "C" {
 	X(RPC_ERR_IO, "rpc: i/o error")                                      \
 	X(RPC_ERR_TIMEOUT, "rpc: timeout")                                   \
 	X(RPC_ERR_NOMEM, "rpc: out of memory")                               \
-	X(RPC_ERR_INVALID, "rpc: invalid argument")
+	X(RPC_ERR_INVALID, "rpc: invalid argument")                          \
+	X(RPC_ERR_UNAVAILABLE, "rpc: no endpoint available")
 
 typedef enum rpc_error_kind {
 #define RPC_X_ENUM(k, msg) k,
@@ -178,11 +184,17 @@ typedef struct rpc_type {
 typedef rpc_error *rpc_invoke_fn(const void *handlers, void *self,
                                  const void *args, void *reply);
 
+/* rpc_method.flags: RPC_METHOD_IDEMPOTENT marks a method written
+ * "[idempotent]" in its .rpc file: a balanced client (rpc_dial_balanced)
+ * may retry it once on another endpoint. */
+#define RPC_METHOD_IDEMPOTENT 0x1u
+
 typedef struct rpc_method {
 	const char *name; /* "Multiply" */
 	const rpc_type *args;
 	const rpc_type *reply;
 	rpc_invoke_fn *invoke;
+	unsigned flags; /* RPC_METHOD_* bits */
 } rpc_method;
 
 typedef struct rpc_service_desc {
@@ -273,11 +285,89 @@ typedef struct rpc_client_options {
 } rpc_client_options;
 
 /* rpc_dial connects to address ("tcp:HOST:PORT", "HOST:PORT",
- * "unix:PATH") and makes a client on the connection. opts (NULL for the
+ * "unix:PATH") and makes a client on the connection; a balanced address
+ * ("list:", "dns:", "srv:", below) makes a balanced client. opts (NULL for the
  * defaults) is borrowed for the duration of the call. On success *out is a
  * client the caller frees with rpc_client_free. */
 RPC_API rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
                     rpc_client **out);
+
+/* ---- balanced clients (docs/scaling.md) --------------------------------- */
+
+/* A balanced client is an rpc_client that holds one connection per
+ * endpoint of a replicated service and sends each call to one of them; the
+ * generated stubs take it like any client. Its address names the replicas:
+ *
+ *   "list:HOST:PORT,HOST:PORT,..."  a static list
+ *   "dns:NAME:PORT"                 every A and AAAA address of NAME
+ *   "srv:_service._tcp.DOMAIN"      the SRV records of the name, with their
+ *                                   priorities and weights
+ *
+ * DNS names are resolved asynchronously (c-ares) by the client's own
+ * thread, again when their TTL runs out (within the floor and cap of the
+ * options) and soon after an endpoint fails. Endpoints that appear are
+ * dialed; endpoints that vanish are drained (their calls in flight finish)
+ * and closed. A broken connection is redialed with exponential backoff and
+ * jitter.
+ *
+ * Failure semantics: a call in flight on an endpoint that dies fails with
+ * the usual error (RPC_ERR_UNEXPECTED_EOF), once; later calls avoid the dead
+ * endpoint. A call (blocking or asynchronous) of a method marked
+ * [idempotent] in its .rpc file is retried once on another endpoint
+ * before it fails; no other call is ever retried once its request may
+ * have left (at most once, as Go).
+ * A call that finds no live endpoint fails at once with
+ * RPC_ERR_UNAVAILABLE. */
+
+/* rpc_balance_policy picks the endpoint of each call. */
+typedef enum rpc_balance_policy {
+	RPC_BALANCE_ROUND_ROBIN = 0, /* in turn (weighted by SRV weight) */
+	RPC_BALANCE_LEAST_PENDING = 1, /* fewest calls in flight per weight */
+} rpc_balance_policy;
+
+/* rpc_balance_options is a small value for the stack; zero means default
+ * (the defaults are in the limits table of docs/scaling.md). */
+typedef struct rpc_balance_options {
+	rpc_balance_policy policy;
+	/* dns_server is the DNS server to ask, "IP:PORT" or "IP" (several
+	 * separated by commas); NULL: the system's (/etc/resolv.conf).
+	 * Borrowed for the duration of rpc_dial_balanced. */
+	const char *dns_server;
+	unsigned backoff_min_ms;  /* first redial delay; 0: 50 */
+	unsigned backoff_max_ms;  /* redial delay cap; 0: 5000 */
+	unsigned resolve_min_ms;  /* re-resolve floor (TTL 0); 0: 1000 */
+	unsigned resolve_max_ms;  /* re-resolve cap; 0: 300000 */
+	unsigned connect_timeout_ms; /* one dial; 0: 2000 */
+	unsigned dns_timeout_ms;  /* one DNS query try; 0: 1000 */
+	unsigned drain_timeout_ms; /* a vanished endpoint's calls; 0: 30000 */
+} rpc_balance_options;
+
+/* rpc_dial_balanced makes a balanced client for address (one of the forms
+ * above). opts->log, if set, also gets a line per endpoint event ("rpc:
+ * balancer: endpoint tcp:10.0.0.7:1234 up", "... hung up", "... removed")
+ * from the client's own thread. It resolves the address and dials every endpoint before it
+ * returns, and fails if the name cannot be resolved or no endpoint can be
+ * dialed. opts applies to every endpoint's connection and bopts to the
+ * balancing (either NULL for the defaults); both, and address, are
+ * borrowed for the duration of the call. On success *out is a client the
+ * caller frees with rpc_client_free. rpc_dial(address, opts, out) with a
+ * balanced address is rpc_dial_balanced(address, opts, NULL, out). */
+RPC_API rpc_error *rpc_dial_balanced(const char *address,
+                                     const rpc_client_options *opts,
+                                     const rpc_balance_options *bopts,
+                                     rpc_client **out);
+
+/* rpc_balance_stats describes a balanced client's endpoints right now. */
+typedef struct rpc_balance_stats {
+	size_t endpoints; /* known, including those being dialed or drained */
+	size_t up;        /* connected and taking calls */
+	uint64_t resolutions; /* DNS resolutions completed so far */
+} rpc_balance_stats;
+
+/* rpc_balance_stats_get fills *st for c; returns false (and leaves *st
+ * alone) when c is not a balanced client. Borrowed for the duration of the
+ * call. */
+RPC_API bool rpc_balance_stats_get(rpc_client *c, rpc_balance_stats *st);
 
 /* rpc_client_new_fd makes a client on the connected socket fd (made
  * blocking if it was not). Takes ownership of fd on success

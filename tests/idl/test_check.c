@@ -99,6 +99,30 @@ START_TEST(test_check_duplicate_field)
 }
 END_TEST
 
+START_TEST(test_check_method_attributes)
+{
+	idl_program *p = load_ok("service S {\n"
+	                         "    Get(int64 a, int64 *r) [idempotent];\n"
+	                         "    Put(int64 a, int64 *r);\n"
+	                         "}\n");
+	const ast_decl *d = p->main->decls[0];
+
+	ck_assert(d->methods[0].idempotent);
+	ck_assert_uint_eq(d->methods[0].n_attrs, 1);
+	ck_assert_int_eq(d->methods[0].attrs[0].loc.line, 2);
+	ck_assert_int_eq(d->methods[0].attrs[0].loc.col, 29);
+	ck_assert(!d->methods[1].idempotent);
+	idl_program_free(p);
+	expect_error("service S { M(int64 a, int64 *r) [retry]; }\n", 1,
+	             "main.rpc:1:35: error: unknown attribute 'retry' of "
+	             "method 'M'; known: idempotent");
+	expect_error("service S { M(int64 a, int64 *r) [idempotent, "
+	             "idempotent]; }\n",
+	             1, "duplicate attribute 'idempotent'");
+	expect_error("service S { M(int64 a, int64 *r) []; }\n", 1,
+	             "expected identifier before ']'");
+}
+END_TEST
 START_TEST(test_check_duplicate_method)
 {
 	expect_error("service S { M(int64 a, int64 *r); "
@@ -544,6 +568,7 @@ int main(void)
 	tcase_add_test(tc, test_check_type_service_clash);
 	tcase_add_test(tc, test_check_duplicate_field);
 	tcase_add_test(tc, test_check_duplicate_method);
+	tcase_add_test(tc, test_check_method_attributes);
 	tcase_add_test(tc, test_check_reserved_words);
 	tcase_add_test(tc, test_check_package_identifier);
 	tcase_add_test(tc, test_check_generated_name_clash);

@@ -1625,23 +1625,23 @@ static rpc_error *all_Arith_invoke_Expand(const void *handlers,
 /* sorted by name: the runtime looks methods up by binary search */
 static const rpc_method all_Arith_methods[9] = {
 	{"Divide", &all_Args_type, &all_Quotient_type,
-		all_Arith_invoke_Divide},
+		all_Arith_invoke_Divide, 0},
 	{"Echo", &all_StringValue_type, &all_BytesValue_type,
-		all_Arith_invoke_Echo},
+		all_Arith_invoke_Echo, 0},
 	{"Expand", &all_OpValue_type, &all_ArgsList_type,
-		all_Arith_invoke_Expand},
+		all_Arith_invoke_Expand, 0},
 	{"Move", &common_Point_type, &common_Point_type,
-		all_Arith_invoke_Move},
+		all_Arith_invoke_Move, 0},
 	{"Multiply", &all_Args_type, &all_Int64Value_type,
-		all_Arith_invoke_Multiply},
+		all_Arith_invoke_Multiply, 0},
 	{"Negate", &all_Int64Value_type, &all_Int64Value_type,
-		all_Arith_invoke_Negate},
+		all_Arith_invoke_Negate, RPC_METHOD_IDEMPOTENT},
 	{"Sort", &all_Int64List_type, &all_Int64List_type,
-		all_Arith_invoke_Sort},
+		all_Arith_invoke_Sort, 0},
 	{"Sum", &all_StringInt64Map_type, &all_Quotient_type,
-		all_Arith_invoke_Sum},
+		all_Arith_invoke_Sum, 0},
 	{"Tally", &all_Everything_type, &all_StringInt64Map_type,
-		all_Arith_invoke_Tally},
+		all_Arith_invoke_Tally, 0},
 };
 
 const rpc_service_desc all_Arith_service = {
@@ -1949,7 +1949,7 @@ static rpc_error *all_Echo_invoke_Echo(const void *handlers,
 /* sorted by name: the runtime looks methods up by binary search */
 static const rpc_method all_Echo_methods[1] = {
 	{"Echo", &all_StringValue_type, &all_StringValue_type,
-		all_Echo_invoke_Echo},
+		all_Echo_invoke_Echo, 0},
 };
 
 const rpc_service_desc all_Echo_service = {

@@ -51,8 +51,8 @@
 #include "rpc.h"
 #include "common.rpc.h"
 
-#if RPC_ABI_VERSION != 1
-#error "all.rpc.h was generated for librpc ABI 1: regenerate it with the rpcgen-c that comes with this rpc.h"
+#if RPC_ABI_VERSION != 2
+#error "all.rpc.h was generated for librpc ABI 2: regenerate it with the rpcgen-c that comes with this rpc.h"
 #endif
 #if PROTOBUF_C_VERSION_NUMBER < 1003000
 #error "all.rpc.h needs libprotobuf-c 1.3.0 or newer"

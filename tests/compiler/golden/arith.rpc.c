@@ -222,9 +222,9 @@ static rpc_error *arith_Arith_invoke_Divide(const void *handlers,
 /* sorted by name: the runtime looks methods up by binary search */
 static const rpc_method arith_Arith_methods[2] = {
 	{"Divide", &arith_Args_type, &arith_Quotient_type,
-		arith_Arith_invoke_Divide},
+		arith_Arith_invoke_Divide, 0},
 	{"Multiply", &arith_Args_type, &arith_Int64Value_type,
-		arith_Arith_invoke_Multiply},
+		arith_Arith_invoke_Multiply, 0},
 };
 
 const rpc_service_desc arith_Arith_service = {

@@ -197,9 +197,9 @@ static rpc_error *shapes_Measure_invoke_Count(const void *handlers,
 /* sorted by name: the runtime looks methods up by binary search */
 static const rpc_method shapes_Measure_methods[2] = {
 	{"Area", &shapes_Size_type, &shapes_DoubleValue_type,
-		shapes_Measure_invoke_Area},
+		shapes_Measure_invoke_Area, 0},
 	{"Count", &shapes_Size_type, &shapes_Int64Value_type,
-		shapes_Measure_invoke_Count},
+		shapes_Measure_invoke_Count, 0},
 };
 
 const rpc_service_desc shapes_Measure_service = {

@@ -170,9 +170,9 @@ static rpc_error *shapes_Boxes_invoke_Labels(const void *handlers,
 /* sorted by name: the runtime looks methods up by binary search */
 static const rpc_method shapes_Boxes_methods[2] = {
 	{"Labels", &shapes_Box_type, &shapes_StringList_type,
-		shapes_Boxes_invoke_Labels},
+		shapes_Boxes_invoke_Labels, 0},
 	{"Volume", &shapes_Box_type, &shapes_DoubleValue_type,
-		shapes_Boxes_invoke_Volume},
+		shapes_Boxes_invoke_Volume, 0},
 };
 
 const rpc_service_desc shapes_Boxes_service = {

@@ -1446,15 +1446,15 @@ static rpc_error *kinds_Kinds_invoke_Ping(const void *handlers,
 /* sorted by name: the runtime looks methods up by binary search */
 static const rpc_method kinds_Kinds_methods[5] = {
 	{"Echo", &kinds_Lists_type, &kinds_Lists_type,
-		kinds_Kinds_invoke_Echo},
+		kinds_Kinds_invoke_Echo, 0},
 	{"Floats", &kinds_FloatList_type, &kinds_Int32FloatMap_type,
-		kinds_Kinds_invoke_Floats},
+		kinds_Kinds_invoke_Floats, 0},
 	{"Level", &kinds_LevelValue_type, &kinds_LevelValue_type,
-		kinds_Kinds_invoke_Level},
+		kinds_Kinds_invoke_Level, 0},
 	{"Mirror", &kinds_Maps_type, &kinds_Maps_type,
-		kinds_Kinds_invoke_Mirror},
+		kinds_Kinds_invoke_Mirror, 0},
 	{"Ping", &kinds_Empty_type, &kinds_Empty_type,
-		kinds_Kinds_invoke_Ping},
+		kinds_Kinds_invoke_Ping, 0},
 };
 
 const rpc_service_desc kinds_Kinds_service = {

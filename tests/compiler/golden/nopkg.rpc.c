@@ -475,11 +475,11 @@ static rpc_error *Greeter_invoke_Tags(const void *handlers,
 /* sorted by name: the runtime looks methods up by binary search */
 static const rpc_method Greeter_methods[3] = {
 	{"Hello", &StringValue_type, &Greeting_type,
-		Greeter_invoke_Hello},
+		Greeter_invoke_Hello, 0},
 	{"Shout", &MoodValue_type, &BoolValue_type,
-		Greeter_invoke_Shout},
+		Greeter_invoke_Shout, 0},
 	{"Tags", &StringList_type, &StringUint32Map_type,
-		Greeter_invoke_Tags},
+		Greeter_invoke_Tags, 0},
 };
 
 const rpc_service_desc Greeter_service = {
