@@ -246,16 +246,18 @@ void diag_warning(idl_loader *ld, const ast_loc *loc, const char *fmt, ...)
 		struct diag_block *b = &ld->blocks[ld->n_blocks - 1];
 		char *nl = b->text ? strchr(b->text, '\n') : NULL;
 		static const char mark[] = " [-Werror]";
+		size_t at;
 		char *p;
 
 		if (!nl)
 			return;
+		at = (size_t)(nl - b->text);
 		p = realloc(b->text, b->len + sizeof(mark));
 		if (!p) {
 			ld->oom = 1;
 			return;
 		}
-		nl = p + (nl - b->text);
+		nl = p + at;
 		memmove(nl + sizeof(mark) - 1, nl,
 		        b->len - (size_t)(nl - p) + 1);
 		memcpy(nl, mark, sizeof(mark) - 1);
