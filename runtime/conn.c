@@ -434,6 +434,8 @@ static void conn_interest(rpci_conn *c)
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void conn_push_resume(rpci_conn *c);
+static void conn_evict(rpc_server *srv);
+static void conn_maybe_resume(rpci_conn *c);
 
 static void conn_unref(rpci_conn *c)
 {
@@ -513,9 +515,13 @@ void rpci_conn_read_close(rpci_conn *c)
 	atomic_store(&c->pause, 0);
 	conn_interest(c);
 	pthread_mutex_unlock(&c->wmu);
-	/* after read_closed is set: nobody puts c on the list again */
+	/* After read_closed is set nobody puts c on the list again, unless
+	 * to requeue parked requests, which keep c alive themselves. */
+	pthread_mutex_lock(&c->wmu);
+	bool parked = c->parked != NULL;
+	pthread_mutex_unlock(&c->wmu);
 	pthread_mutex_lock(&lp->mu);
-	if (c->on_resume) {
+	if (c->on_resume && !parked) {
 		for (rpci_conn **p = &lp->resume; *p != NULL; p = &(*p)->rnext)
 			if (*p == c) {
 				*p = c->rnext;
@@ -542,6 +548,7 @@ void rpci_conn_cut(rpci_conn *c)
 	conn_drop_out(c);
 	conn_wt_update(c, false);
 	conn_interest(c);
+	conn_maybe_resume(c); /* parked requests run, their replies dropped */
 	pthread_mutex_unlock(&c->wmu);
 }
 
@@ -669,17 +676,20 @@ static void conn_push_resume(rpci_conn *c)
 	rpci_loop_wake(lp);
 }
 
-/* conn_maybe_resume lets a connection paused by its limits read again
- * once half its calls have finished and half its output has gone. Under
- * wmu. */
+/* conn_maybe_resume sends parked requests back to the loop once half the
+ * output has gone (or it never will), and lets a connection paused by its
+ * limits read again once half its calls have finished too. Under wmu. */
 static void conn_maybe_resume(rpci_conn *c)
 {
 	rpc_server *srv = c->srv;
+	bool drained = c->wdead ||
+	               atomic_load(&c->unsent) <= srv->max_conn_out / 2;
 
+	if (c->parked != NULL && drained)
+		conn_push_resume(c);
 	if ((atomic_load(&c->pause) & RPCI_PAUSE_LIMIT) == 0 || c->read_closed)
 		return;
-	if (atomic_load(&c->inflight) > srv->max_conn_inflight / 2 ||
-	    atomic_load(&c->unsent) > srv->max_conn_out / 2)
+	if (atomic_load(&c->inflight) > srv->max_conn_inflight / 2 || !drained)
 		return;
 	atomic_fetch_and(&c->pause, ~(unsigned)RPCI_PAUSE_LIMIT);
 	conn_interest(c);
@@ -692,7 +702,7 @@ static void conn_maybe_resume(rpci_conn *c)
 static bool conn_pause(rpci_conn *c)
 {
 	rpc_server *srv = c->srv;
-	bool limited;
+	bool limited, log;
 	unsigned inflight;
 	size_t unsent;
 
@@ -708,9 +718,11 @@ static bool conn_pause(rpci_conn *c)
 	} else {
 		atomic_fetch_and(&c->pause, ~(unsigned)RPCI_PAUSE_LIMIT);
 	}
-	pthread_mutex_unlock(&c->wmu);
-	if (limited && !c->logged) {
+	log = limited && !c->logged;
+	if (log)
 		c->logged = true;
+	pthread_mutex_unlock(&c->wmu);
+	if (log) {
 		if (inflight >= srv->max_conn_inflight)
 			rpci_server_log(srv,
 			                "rpc: connection paused: %u requests in "
@@ -985,8 +997,49 @@ static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 	conn_took(c, buf, len, tail);
 }
 
+bool rpci_conn_park(rpci_conn *c, rpci_req *req)
+{
+	pthread_mutex_lock(&c->wmu);
+	if (c->wdead || atomic_load(&c->unsent) < c->srv->max_conn_out) {
+		pthread_mutex_unlock(&c->wmu);
+		return false;
+	}
+	req->next = NULL;
+	if (c->parked_tail != NULL)
+		c->parked_tail->next = req;
+	else
+		c->parked = req;
+	c->parked_tail = req;
+	/* and read nothing more meanwhile */
+	atomic_fetch_or(&c->pause, RPCI_PAUSE_LIMIT);
+	c->backlog = true;
+	conn_interest(c);
+	size_t unsent = atomic_load(&c->unsent);
+	bool log = !c->logged;
+	c->logged = true;
+	pthread_mutex_unlock(&c->wmu);
+	if (log)
+		rpci_server_log(c->srv,
+		                "rpc: connection paused: %zu reply bytes unsent "
+		                "(max_conn_out)",
+		                unsent);
+	/* a reply left for this request to flush goes now */
+	rpci_conn_flush(c);
+	return true;
+}
+
 void rpci_conn_resume(rpci_conn *c, rpci_req ***tail)
 {
+	pthread_mutex_lock(&c->wmu);
+	if (c->parked != NULL &&
+	    (c->wdead ||
+	     atomic_load(&c->unsent) <= c->srv->max_conn_out / 2)) {
+		/* the parked requests still hold c (active) */
+		**tail = c->parked;
+		*tail = &c->parked_tail->next;
+		c->parked = c->parked_tail = NULL;
+	}
+	pthread_mutex_unlock(&c->wmu);
 	if (c->read_closed || atomic_load(&c->pause) != 0)
 		return;
 	if (c->in_len > 0)
@@ -1146,6 +1199,8 @@ void rpci_conn_reply(rpci_conn *c, rpci_req *req)
 	pthread_mutex_unlock(&c->wmu);
 	conn_held_sub(c, req->cost);
 	rpci_req_free(req);
+	if (atomic_load(&c->srv->buffered) >= c->srv->max_buffered)
+		conn_evict(c->srv);
 }
 
 void rpci_conn_flush(rpci_conn *c)

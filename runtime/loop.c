@@ -298,6 +298,22 @@ void *rpci_loop_thread(void *arg)
 			if (lp->head == NULL)
 				lp->tail = NULL;
 			req->next = NULL;
+			if (atomic_load(&c->unsent) >= srv->max_conn_out) {
+				/* c's peer is not taking its replies: the
+				 * call waits on c, not on this thread */
+				pthread_mutex_unlock(&lp->mu);
+				bool parked = rpci_conn_park(c, req);
+				pthread_mutex_lock(&lp->mu);
+				if (parked)
+					continue;
+				if (lp->gen != gen) { /* not ours to run */
+					req->next = lp->head;
+					lp->head = req;
+					if (lp->tail == NULL)
+						lp->tail = req;
+					break;
+				}
+			}
 			lp->in_handler = true;
 			lp->calls++;
 			pthread_mutex_unlock(&lp->mu);
@@ -349,7 +365,7 @@ void rpci_monitor_wake(rpc_server *srv)
 /* monitor_check looks at lp once; true if a call ran or is running. */
 static bool monitor_check(rpc_server *srv, rpci_loop *lp)
 {
-	bool busy, stuck = false;
+	bool busy, stuck = false, spawn = false;
 
 	pthread_mutex_lock(&lp->mu);
 	busy = lp->in_handler || lp->calls != lp->seen;
@@ -360,11 +376,14 @@ static bool monitor_check(rpc_server *srv, rpci_loop *lp)
 		lp->in_handler = false;
 		if (lp->idle > 0)
 			pthread_cond_signal(&lp->cv);
-		else if (!rpci_server_spawn(srv, lp))
-			stuck = true; /* the next thread to finish takes it */
+		else
+			spawn = true;
 	}
 	lp->seen = lp->calls;
 	pthread_mutex_unlock(&lp->mu);
+	/* outside lp->mu: no loop mutex is held while taking srv->mu */
+	if (spawn && !rpci_server_spawn(srv, lp))
+		stuck = true; /* the next thread to finish takes the role */
 	if (stuck)
 		rpci_server_log(srv, "rpc: no thread to take over from a slow "
 		                     "call (max_threads reached)");

@@ -79,7 +79,7 @@ struct rpci_conn {
 	bool read_closed;
 	bool backlog;   /* in holds whole requests not yet admitted */
 	bool on_resume; /* on loop->resume, under loop->mu */
-	bool logged;    /* a pause was logged for this connection */
+	bool logged;    /* a pause was logged for it (under wmu) */
 	bool rt_idle;   /* rt is in loop->itimers, not loop->rtimers */
 	uint8_t *in;    /* NULL, or bytes not yet admitted as requests */
 	size_t in_len, in_cap;
@@ -98,6 +98,8 @@ struct rpci_conn {
 	bool polled;     /* in the epoll set; holds one count of active */
 	uint32_t ev;     /* the epoll interest set */
 	rpci_timer wt;   /* write deadline, in loop->wtimers under loop->tmu */
+	rpci_req *parked, *parked_tail; /* admitted requests waiting for
+	                                   the output to drain */
 
 	atomic_uint pause;     /* RPCI_PAUSE_* bits: reading stopped */
 	atomic_uint inflight;  /* requests admitted, reply not yet sent */
@@ -229,6 +231,10 @@ void rpci_conn_resume(rpci_conn *c, rpci_req ***tail);
 /* rpci_conn_read_close stops reading c (poller only). */
 void rpci_conn_read_close(rpci_conn *c);
 void rpci_conn_reply(rpci_conn *c, rpci_req *req);
+/* rpci_conn_park keeps req on c, not run, while c's unsent replies are
+ * over max_conn_out (false: run it now); the poller queues it again once
+ * they drain. Any thread, no loop mutex held. */
+bool rpci_conn_park(rpci_conn *c, rpci_req *req);
 /* rpci_conn_flush writes what c's queue holds without waiting; what the
  * socket does not take waits for EPOLLOUT. Any thread. */
 void rpci_conn_flush(rpci_conn *c);
