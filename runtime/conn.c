@@ -1084,6 +1084,12 @@ int rpci_conn_timers(rpci_loop *lp, int64_t now)
 
 	while (lp->rtimers.head != NULL && lp->rtimers.head->deadline_ms <= now) {
 		rpci_conn *c = conn_of(lp->rtimers.head, false);
+		if (atomic_load(&c->pause) != 0) {
+			/* paused by a flusher (a parked call): waiting for
+			 * the peer to read is write_timeout's business */
+			conn_rt_stop(c);
+			continue;
+		}
 		rpci_server_log(srv,
 		                "rpc: request not complete within %d ms "
 		                "(frame_timeout): closing the connection",
@@ -1135,11 +1141,6 @@ int rpci_conn_timers(rpci_loop *lp, int64_t now)
 
 bool rpci_write_all(int fd, const uint8_t *p, size_t n)
 {
-	return rpci_write_all_timed(fd, p, n, -1);
-}
-
-bool rpci_write_all_timed(int fd, const uint8_t *p, size_t n, int timeout_ms)
-{
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == ENOTSOCK)
@@ -1153,9 +1154,8 @@ bool rpci_write_all_timed(int fd, const uint8_t *p, size_t n, int timeout_ms)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-			int r = poll(&pfd, 1, timeout_ms);
-			if ((r < 0 && errno != EINTR) || r == 0)
-				return false; /* r == 0: timed out */
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return false;
 			continue;
 		}
 		return false;
@@ -1185,6 +1185,18 @@ static int conn_send(int fd, const uint8_t *p, size_t n, size_t *sent)
 		return -1;
 	}
 	return 0;
+}
+
+void rpci_conn_write(rpci_conn *c, const void *p, size_t n)
+{
+	pthread_mutex_lock(&c->wmu);
+	if (!c->wdead) {
+		if (rpci_buf_append(&c->out, p, n))
+			atomic_fetch_add(&c->unsent, n);
+		conn_out_account(c);
+	}
+	pthread_mutex_unlock(&c->wmu);
+	rpci_conn_flush(c);
 }
 
 void rpci_conn_reply(rpci_conn *c, rpci_req *req)

@@ -20,11 +20,10 @@
 
 #define HTTP_CONNECTED "200 Connected to Go RPC"
 
-/* The poller writes HTTP responses itself; a client that does not read
- * one within this long loses it rather than stall the loop. */
-#define HTTP_WRITE_MS 1000
-
-static bool http_send(rpci_conn *c, const char *status, const char *type,
+/* Responses go to the connection's output queue like replies: written
+ * without waiting, the rest on EPOLLOUT, under write_timeout. A response
+ * that ends the connection is still written before the socket closes. */
+static void http_send(rpci_conn *c, const char *status, const char *type,
                       const char *body, size_t body_len, bool head_only)
 {
 	char head[256];
@@ -35,13 +34,9 @@ static bool http_send(rpci_conn *c, const char *status, const char *type,
 	                 "Content-Length: %zu\r\n"
 	                 "Connection: close\r\n\r\n",
 	                 status, type, body_len);
-	if (!rpci_write_all_timed(c->fd, (const uint8_t *)head, (size_t)n,
-	                          HTTP_WRITE_MS))
-		return false;
+	rpci_conn_write(c, head, (size_t)n);
 	if (!head_only && body_len > 0)
-		return rpci_write_all_timed(c->fd, (const uint8_t *)body,
-		                            body_len, HTTP_WRITE_MS);
-	return true;
+		rpci_conn_write(c, body, body_len);
 }
 
 bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
@@ -88,9 +83,7 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 			return false;
 		}
 		static const char ok[] = "HTTP/1.0 " HTTP_CONNECTED "\n\n";
-		if (!rpci_write_all_timed(c->fd, (const uint8_t *)ok,
-		                          sizeof(ok) - 1, HTTP_WRITE_MS))
-			return false;
+		rpci_conn_write(c, ok, sizeof(ok) - 1);
 		*used = head_len;
 		c->mode = RPCI_CONN_RPC;
 		return true;

@@ -231,6 +231,9 @@ void rpci_conn_resume(rpci_conn *c, rpci_req ***tail);
 /* rpci_conn_read_close stops reading c (poller only). */
 void rpci_conn_read_close(rpci_conn *c);
 void rpci_conn_reply(rpci_conn *c, rpci_req *req);
+/* rpci_conn_write queues p[0..n) on c's output (copied) and flushes it
+ * without waiting (http.c's responses). Poller only. */
+void rpci_conn_write(rpci_conn *c, const void *p, size_t n);
 /* rpci_conn_park keeps req on c, not run, while c's unsent replies are
  * over max_conn_out (false: run it now); the poller queues it again once
  * they drain. Any thread, no loop mutex held. */
@@ -252,10 +255,10 @@ void rpci_conn_budget_resume(rpci_loop *lp);
  * under srv->mu). */
 void rpci_conn_cut(rpci_conn *c);
 /* rpci_write_all writes p[0..n) to fd, waiting while it would block;
- * false on error. The _timed form gives up after timeout_ms (-1: never)
- * without progress. */
+ * false on error. Only for a caller's own blocking socket (the HTTP
+ * client's handshake, rpc_server_serve_request), never a served
+ * connection. */
 bool rpci_write_all(int fd, const uint8_t *p, size_t n);
-bool rpci_write_all_timed(int fd, const uint8_t *p, size_t n, int timeout_ms);
 
 /* loop.c */
 rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv);
