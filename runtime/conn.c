@@ -33,9 +33,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,7 +49,7 @@
 enum {
 	CONN_IN_MIN = 16 * 1024,
 	CONN_HTTP_HEAD_MAX = 8 * 1024,
-	CONN_OUT_KEEP = 64 * 1024,  /* larger idle output buffers are freed */
+	CONN_OUT_KEEP = 64 * 1024, /* larger idle output buffers are freed */
 };
 
 #define CONN_DEADLINE "rpc: deadline exceeded before the call started"
@@ -197,9 +197,9 @@ void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
                      rpci_buf *out)
 {
 	rpci_header h = {
-		.service_method = req->service_method,
-		.seq = req->seq,
-		.error = req->errmsg,
+	    .service_method = req->service_method,
+	    .seq = req->seq,
+	    .error = req->errmsg,
 	};
 	rpc_error *err;
 
@@ -211,9 +211,11 @@ void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
 		err = codec->write(cstate, &h, req->method->m->reply,
 		                   req->reply, out);
 		if (err != NULL) {
-			/* the reply could not be encoded: tell the caller why */
+			/* the reply could not be encoded: tell the caller why
+			 */
 			h.error = rpc_error_message(err);
-			rpc_error *err2 = codec->write(cstate, &h, NULL, NULL, out);
+			rpc_error *err2 =
+			    codec->write(cstate, &h, NULL, NULL, out);
 			rpc_error_free(err);
 			err = err2;
 		}
@@ -233,7 +235,6 @@ void rpci_req_free(rpci_req *req)
 	free(req->errmsg);
 	free(req);
 }
-
 
 /* ---- accounting ---------------------------------------------------------- */
 
@@ -593,8 +594,8 @@ rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
 	atomic_init(&c->refs, wait ? 2 : 1);
 	c->polled = true;
 	c->ev = EPOLLIN;
-	c->loop = &srv->loops[atomic_fetch_add(&srv->next_loop, 1) %
-	                      srv->n_loops];
+	c->loop =
+	    &srv->loops[atomic_fetch_add(&srv->next_loop, 1) % srv->n_loops];
 
 	pthread_mutex_lock(&srv->mu);
 	if (atomic_load(&srv->closing)) {
@@ -682,8 +683,8 @@ static void conn_push_resume(rpci_conn *c)
 static void conn_maybe_resume(rpci_conn *c)
 {
 	rpc_server *srv = c->srv;
-	bool drained = c->wdead ||
-	               atomic_load(&c->unsent) <= srv->max_conn_out / 2;
+	bool drained =
+	    c->wdead || atomic_load(&c->unsent) <= srv->max_conn_out / 2;
 
 	if (c->parked != NULL && drained)
 		conn_push_resume(c);
@@ -724,15 +725,17 @@ static bool conn_pause(rpci_conn *c)
 	pthread_mutex_unlock(&c->wmu);
 	if (log) {
 		if (inflight >= srv->max_conn_inflight)
-			rpci_server_log(srv,
-			                "rpc: connection paused: %u requests in "
-			                "flight (max_conn_inflight)",
-			                inflight);
+			rpci_server_log(
+			    srv,
+			    "rpc: connection paused: %u requests in "
+			    "flight (max_conn_inflight)",
+			    inflight);
 		else
-			rpci_server_log(srv,
-			                "rpc: connection paused: %zu reply bytes "
-			                "unsent (max_conn_out)",
-			                unsent);
+			rpci_server_log(
+			    srv,
+			    "rpc: connection paused: %zu reply bytes "
+			    "unsent (max_conn_out)",
+			    unsent);
 	}
 	return limited;
 }
@@ -766,10 +769,11 @@ static void conn_evict(rpc_server *srv)
 	}
 	pthread_mutex_unlock(&srv->mu);
 	if (victim != NULL)
-		rpci_server_log(srv,
-		                "rpc: server buffers at %zu bytes (max_buffered "
-		                "%zu): closing the connection holding %zu",
-		                total, srv->max_buffered, most);
+		rpci_server_log(
+		    srv,
+		    "rpc: server buffers at %zu bytes (max_buffered "
+		    "%zu): closing the connection holding %zu",
+		    total, srv->max_buffered, most);
 }
 
 /* conn_budget is called before reading c while the server is over its
@@ -879,8 +883,15 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 			    (p[i - 1] == '\n' ||
 			     (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')))
 				complete = true;
+		if (!complete && len > CONN_HTTP_HEAD_MAX) {
+			rpci_server_log(c->srv,
+			                "rpc: HTTP request head over %d bytes: "
+			                "closing the connection",
+			                CONN_HTTP_HEAD_MAX);
+			return SIZE_MAX;
+		}
 		if (!complete)
-			return len > CONN_HTTP_HEAD_MAX ? SIZE_MAX : 0;
+			return 0;
 		if (!rpci_http_serve_head(c, p, len, &off))
 			return SIZE_MAX;
 	}
@@ -904,8 +915,8 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 			return SIZE_MAX;
 		}
 		off += used;
-		rpci_req *req = rpci_req_prepare(c->srv, c->codec, c->cstate,
-		                                 &msg);
+		rpci_req *req =
+		    rpci_req_prepare(c->srv, c->codec, c->cstate, &msg);
 		c->codec->msg_clear(c->cstate, &msg);
 		if (req == NULL) {
 			rpci_server_log(c->srv, "rpc: out of memory");
@@ -924,8 +935,7 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 
 /* conn_took admits what buf[0..len) holds (buf is c->in or the poller's
  * scratch) and keeps the rest in c->in. */
-static void conn_took(rpci_conn *c, uint8_t *buf, size_t len,
-                      rpci_req ***tail)
+static void conn_took(rpci_conn *c, uint8_t *buf, size_t len, rpci_req ***tail)
 {
 	size_t used = conn_consume(c, buf, len, tail);
 
@@ -962,8 +972,7 @@ static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
 		return;
-	if (atomic_load(&srv->buffered) >= srv->max_buffered &&
-	    !conn_budget(c))
+	if (atomic_load(&srv->buffered) >= srv->max_buffered && !conn_budget(c))
 		return;
 	/* Bytes go to the loop's scratch buffer unless part of a request is
 	 * already waiting in c->in; so an idle connection holds no buffer. */
@@ -1019,10 +1028,11 @@ bool rpci_conn_park(rpci_conn *c, rpci_req *req)
 	c->logged = true;
 	pthread_mutex_unlock(&c->wmu);
 	if (log)
-		rpci_server_log(c->srv,
-		                "rpc: connection paused: %zu reply bytes unsent "
-		                "(max_conn_out)",
-		                unsent);
+		rpci_server_log(
+		    c->srv,
+		    "rpc: connection paused: %zu reply bytes unsent "
+		    "(max_conn_out)",
+		    unsent);
 	/* a reply left for this request to flush goes now */
 	rpci_conn_flush(c);
 	return true;
@@ -1032,8 +1042,7 @@ void rpci_conn_resume(rpci_conn *c, rpci_req ***tail)
 {
 	pthread_mutex_lock(&c->wmu);
 	if (c->parked != NULL &&
-	    (c->wdead ||
-	     atomic_load(&c->unsent) <= c->srv->max_conn_out / 2)) {
+	    (c->wdead || atomic_load(&c->unsent) <= c->srv->max_conn_out / 2)) {
 		/* the parked requests still hold c (active) */
 		**tail = c->parked;
 		*tail = &c->parked_tail->next;
@@ -1082,7 +1091,8 @@ int rpci_conn_timers(rpci_loop *lp, int64_t now)
 	rpc_server *srv = lp->srv;
 	int wait = -1;
 
-	while (lp->rtimers.head != NULL && lp->rtimers.head->deadline_ms <= now) {
+	while (lp->rtimers.head != NULL &&
+	       lp->rtimers.head->deadline_ms <= now) {
 		rpci_conn *c = conn_of(lp->rtimers.head, false);
 		if (atomic_load(&c->pause) != 0) {
 			/* paused by a flusher (a parked call): waiting for
@@ -1096,7 +1106,8 @@ int rpci_conn_timers(rpci_loop *lp, int64_t now)
 		                srv->frame_timeout_ms);
 		conn_kill(c);
 	}
-	while (lp->itimers.head != NULL && lp->itimers.head->deadline_ms <= now) {
+	while (lp->itimers.head != NULL &&
+	       lp->itimers.head->deadline_ms <= now) {
 		rpci_conn *c = conn_of(lp->itimers.head, false);
 		if (atomic_load(&c->inflight) > 0 ||
 		    atomic_load(&c->unsent) > 0) {
@@ -1245,7 +1256,8 @@ void rpci_conn_flush(rpci_conn *c)
 		if (!c->wdead)
 			atomic_fetch_sub(&c->unsent, sent);
 		if (r < 0) {
-			c->wdead = true; /* the peer is gone: replies go nowhere */
+			c->wdead =
+			    true; /* the peer is gone: replies go nowhere */
 			break;
 		}
 		if (r > 0)

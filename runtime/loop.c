@@ -78,7 +78,7 @@ rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
 		close(lp->epfd);
 		return rpci_error_errno(e, "rpc: eventfd");
 	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) < 0) {
 		int e = errno;
 		close(lp->evfd);
@@ -171,7 +171,8 @@ static void loop_clock(struct timespec *ts)
 
 static long loop_ns(const struct timespec *a, const struct timespec *b)
 {
-	return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
+	return (b->tv_sec - a->tv_sec) * 1000000000L +
+	       (b->tv_nsec - a->tv_nsec);
 }
 
 /* loop_poll waits for events and queues what they bring. Called by the

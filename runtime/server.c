@@ -13,13 +13,13 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,7 +125,7 @@ void rpci_server_thread_exit(rpc_server *srv)
 
 rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 {
-	rpc_server_options o = { 0 };
+	rpc_server_options o = {0};
 	rpc_server *srv;
 	rpc_error *err = NULL;
 	unsigned i = 0;
@@ -143,18 +143,18 @@ rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 	srv->max_frame = o.max_frame != 0 ? o.max_frame : RPC_DEFAULT_MAX_FRAME;
 	srv->log = o.log;
 	srv->log_ud = o.log_ud;
-	srv->max_threads = o.max_threads != 0 ? o.max_threads
-	                                      : SERVER_MAX_THREADS;
-	srv->write_timeout_ms = server_timeout(o.write_timeout_ms,
-	                                       SERVER_WRITE_TIMEOUT_MS);
-	srv->frame_timeout_ms = server_timeout(o.frame_timeout_ms,
-	                                       SERVER_FRAME_TIMEOUT_MS);
+	srv->max_threads =
+	    o.max_threads != 0 ? o.max_threads : SERVER_MAX_THREADS;
+	srv->write_timeout_ms =
+	    server_timeout(o.write_timeout_ms, SERVER_WRITE_TIMEOUT_MS);
+	srv->frame_timeout_ms =
+	    server_timeout(o.frame_timeout_ms, SERVER_FRAME_TIMEOUT_MS);
 	srv->idle_timeout_ms = o.idle_timeout_ms > 0 ? o.idle_timeout_ms : 0;
 	srv->keepalive_s = o.keepalive_s == 0  ? SERVER_KEEPALIVE_S
 	                   : o.keepalive_s < 0 ? 0
 	                                       : o.keepalive_s;
-	srv->max_conn_out = o.max_conn_out != 0 ? o.max_conn_out
-	                                        : SERVER_MAX_CONN_OUT;
+	srv->max_conn_out =
+	    o.max_conn_out != 0 ? o.max_conn_out : SERVER_MAX_CONN_OUT;
 	srv->max_conn_inflight = o.max_conn_inflight != 0
 	                             ? o.max_conn_inflight
 	                             : SERVER_MAX_CONN_INFLIGHT;
@@ -256,7 +256,8 @@ static size_t server_drain(rpc_server *srv, int timeout_ms)
 		} else if (pthread_cond_timedwait(&srv->cv, &srv->mu, &dl) ==
 		           ETIMEDOUT) {
 			/* 3. the deadline: cut what is left */
-			for (rpci_conn *c = srv->conns; c != NULL; c = c->next) {
+			for (rpci_conn *c = srv->conns; c != NULL;
+			     c = c->next) {
 				rpci_conn_cut(c);
 				cut++;
 			}
@@ -348,7 +349,8 @@ rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
                                const char *name)
 {
 	if (srv == NULL)
-		return rpci_error(RPC_ERR_INVALID, "rpc.Register: server is NULL");
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc.Register: server is NULL");
 	return rpci_registry_add(&srv->reg, desc, handlers, self, name);
 }
 
@@ -438,7 +440,7 @@ void rpc_listener_free(rpc_listener *l)
 static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
                                 const rpci_http_paths *http)
 {
-	struct rpci_accepting self = { .l = l };
+	struct rpci_accepting self = {.l = l};
 	rpc_error *err = NULL;
 	unsigned delay_ms = 0;
 
@@ -472,8 +474,8 @@ static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
 				                "%u ms",
 				                strerror(e), delay_ms);
 				struct timespec ts = {
-					.tv_sec = delay_ms / 1000,
-					.tv_nsec = (delay_ms % 1000) * 1000000L,
+				    .tv_sec = delay_ms / 1000,
+				    .tv_nsec = (delay_ms % 1000) * 1000000L,
 				};
 				nanosleep(&ts, NULL);
 				continue;
@@ -489,8 +491,8 @@ static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
 			if (srv->keepalive_s > 0)
 				rpci_transport_keepalive(fd, srv->keepalive_s);
 		}
-		rpc_error *e = rpci_conn_start(srv, fd, srv->codec, http,
-		                               false);
+		rpc_error *e =
+		    rpci_conn_start(srv, fd, srv->codec, http, false);
 		if (e != NULL) {
 			rpci_server_log(srv, "rpc: serving a connection: %s",
 			                rpc_error_message(e));
@@ -519,8 +521,7 @@ rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l)
 }
 
 rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
-                                  const char *rpc_path,
-                                  const char *debug_path)
+                                  const char *rpc_path, const char *debug_path)
 {
 	rpci_http_paths *p;
 
@@ -529,10 +530,10 @@ rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
-	p->rpc_path = strdup(rpc_path != NULL ? rpc_path
-	                                      : RPC_DEFAULT_RPC_PATH);
-	p->debug_path = strdup(debug_path != NULL ? debug_path
-	                                          : RPC_DEFAULT_DEBUG_PATH);
+	p->rpc_path =
+	    strdup(rpc_path != NULL ? rpc_path : RPC_DEFAULT_RPC_PATH);
+	p->debug_path =
+	    strdup(debug_path != NULL ? debug_path : RPC_DEFAULT_DEBUG_PATH);
 	if (p->rpc_path == NULL || p->debug_path == NULL) {
 		free(p->rpc_path);
 		free(p->debug_path);
@@ -634,8 +635,8 @@ static rpc_error *server_codec_fill(rpc_server_codec *sc)
 		sc->in_cap = cap;
 	}
 	for (;;) {
-		ssize_t n = read(sc->fd, sc->in + sc->in_len,
-		                 sc->in_cap - sc->in_len);
+		ssize_t n =
+		    read(sc->fd, sc->in + sc->in_len, sc->in_cap - sc->in_len);
 		if (n > 0) {
 			sc->in_len += (size_t)n;
 			return NULL;
@@ -662,8 +663,9 @@ rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *sc)
 		rpci_read_status st;
 
 		memset(&msg, 0, sizeof(msg));
-		st = sc->codec->read(sc->cstate, sc->in + sc->in_off,
-		                     sc->in_len - sc->in_off, &used, &msg, &err);
+		st =
+		    sc->codec->read(sc->cstate, sc->in + sc->in_off,
+		                    sc->in_len - sc->in_off, &used, &msg, &err);
 		if (st == RPCI_READ_OK) {
 			sc->in_off += used;
 			break;

@@ -28,8 +28,8 @@ typedef struct rpci_loop rpci_loop;
  * struct, the argument and reply messages and the service-method text. */
 typedef struct rpci_req {
 	struct rpci_req *next;
-	rpci_conn *conn;         /* NULL for rpc_server_serve_request */
-	rpci_method *method;     /* NULL when errmsg was set by decoding */
+	rpci_conn *conn;     /* NULL for rpc_server_serve_request */
+	rpci_method *method; /* NULL when errmsg was set by decoding */
 	uint64_t seq;
 	char *service_method;    /* in the block */
 	char *errmsg;            /* owned: the reply's error text, or NULL */
@@ -62,8 +62,10 @@ typedef struct rpci_http_paths {
 enum { RPCI_CONN_RPC = 0, RPCI_CONN_HTTP = 1 };
 
 /* Why a connection is not being read. */
-enum { RPCI_PAUSE_LIMIT = 1, /* its in-flight or unsent limit */
-       RPCI_PAUSE_BUDGET = 2 /* the server's buffer budget */ };
+enum {
+	RPCI_PAUSE_LIMIT = 1, /* its in-flight or unsent limit */
+	RPCI_PAUSE_BUDGET = 2 /* the server's buffer budget */
+};
 
 struct rpci_conn {
 	rpc_server *srv;
@@ -83,14 +85,14 @@ struct rpci_conn {
 	bool rt_idle;   /* rt is in loop->itimers, not loop->rtimers */
 	uint8_t *in;    /* NULL, or bytes not yet admitted as requests */
 	size_t in_len, in_cap;
-	rpci_timer rt;  /* frame or idle deadline (loop's poller) */
+	rpci_timer rt;    /* frame or idle deadline (loop's poller) */
 	rpci_conn *rnext; /* loop->resume */
 
 	/* Write side. wmu protects out, wbuf, wbuf_off, flushing, wdead,
 	 * polled, ev, out_acct and serialises the codec's write. */
 	pthread_mutex_t wmu;
-	rpci_buf out;    /* encoded replies waiting to be written */
-	rpci_buf wbuf;   /* the buffer being written, from wbuf_off */
+	rpci_buf out;  /* encoded replies waiting to be written */
+	rpci_buf wbuf; /* the buffer being written, from wbuf_off */
 	size_t wbuf_off;
 	size_t out_acct; /* out.cap + wbuf.cap as counted in held */
 	bool flushing;   /* a thread is writing; it also writes what is added */
@@ -101,12 +103,12 @@ struct rpci_conn {
 	rpci_req *parked, *parked_tail; /* admitted requests waiting for
 	                                   the output to drain */
 
-	atomic_uint pause;     /* RPCI_PAUSE_* bits: reading stopped */
-	atomic_uint inflight;  /* requests admitted, reply not yet sent */
-	atomic_size_t unsent;  /* reply bytes not yet written */
-	atomic_size_t held;    /* bytes counted in srv->buffered */
-	atomic_bool evicted;   /* closed to free the server's budget */
-	size_t evict_bytes;    /* its share of srv->evicting, under srv->mu */
+	atomic_uint pause;    /* RPCI_PAUSE_* bits: reading stopped */
+	atomic_uint inflight; /* requests admitted, reply not yet sent */
+	atomic_size_t unsent; /* reply bytes not yet written */
+	atomic_size_t held;   /* bytes counted in srv->buffered */
+	atomic_bool evicted;  /* closed to free the server's budget */
+	size_t evict_bytes;   /* its share of srv->evicting, under srv->mu */
 
 	/* Lifetime. active counts the epoll registration (polled: until the
 	 * reader is gone and nothing is left to write) and the calls in
@@ -117,29 +119,29 @@ struct rpci_conn {
 	 * rpc_server_serve_conn's waiter. */
 	atomic_uint active;
 	atomic_uint refs;
-	bool done;                   /* under srv->mu */
-	rpci_conn *prev, *next;      /* srv->conns, under srv->mu */
+	bool done;              /* under srv->mu */
+	rpci_conn *prev, *next; /* srv->conns, under srv->mu */
 };
 
 struct rpci_loop {
 	rpc_server *srv;
 	int epfd;
-	int evfd; /* wakes the poller: shutdown */
+	int evfd;           /* wakes the poller: shutdown */
 	pthread_mutex_t mu; /* protects everything below */
 	pthread_cond_t cv;  /* followers wait here for the poller role */
 	bool poller_taken;
 	bool in_handler; /* the role holder is running a call */
 	bool stop;
-	uint64_t gen;   /* bumped when the monitor takes the role away */
-	uint64_t calls; /* calls started by role holders */
-	uint64_t seen;  /* the monitor's last look at calls */
-	unsigned idle;  /* followers waiting on cv */
+	uint64_t gen;          /* bumped when the monitor takes the role away */
+	uint64_t calls;        /* calls started by role holders */
+	uint64_t seen;         /* the monitor's last look at calls */
+	unsigned idle;         /* followers waiting on cv */
 	rpci_req *head, *tail; /* decoded requests waiting to run */
 	rpci_conn *resume;     /* connections whose backlog is to be read */
 	unsigned budget_paused; /* connections paused for the budget */
-	uint8_t *scratch;      /* the role holder's read buffer */
-	bool may_spin; /* more than one CPU to run on */
-	bool spin;     /* poll before sleeping (role holder only; loop.c) */
+	uint8_t *scratch;       /* the role holder's read buffer */
+	bool may_spin;          /* more than one CPU to run on */
+	bool spin; /* poll before sleeping (role holder only; loop.c) */
 
 	/* Deadlines. The poller owns rtimers (frame) and itimers (idle);
 	 * tmu protects wtimers (write), which flushers on any thread use. */
@@ -194,9 +196,9 @@ struct rpc_server {
 /* server.c */
 void rpci_server_log(rpc_server *srv, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-	;
+    ;
 /* rpci_server_spawn starts a loop thread; false when the cap is reached or
  * pthread_create fails. */
 bool rpci_server_spawn(rpc_server *srv, rpci_loop *lp);

@@ -1902,6 +1902,24 @@ START_TEST(test_limits_idle_timeout)
 }
 END_TEST
 
+/* An HTTP request head over 8 KiB closes the connection. */
+START_TEST(test_limits_http_head)
+{
+	raw rw;
+	char head[9000];
+	http_mode = true;
+	start_limits((rpc_server_options){0}, "HTTP request head over");
+	raw_open(&rw);
+	memset(head, 'a', sizeof(head));
+	memcpy(head, "GET /", 5);
+	raw_write(&rw, head, sizeof(head));
+	ck_assert(peer_eof(rw.fd, 10000));
+	ck_assert_int_eq(atomic_load(&log_hits), 1);
+	raw_close(&rw);
+	stop_server();
+}
+END_TEST
+
 /* keepalive: accepted tcp sockets have the keepalive timer running
  * (/proc/net/tcp: timer kind 2), unless turned off. */
 static int keepalive_timers(int port)
@@ -2212,6 +2230,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_limits_conn_inflight);
 	tcase_add_test(tc, test_limits_idle_timeout);
 	tcase_add_test(tc, test_limits_keepalive);
+	tcase_add_test(tc, test_limits_http_head);
 	suite_add_tcase(s, tc);
 	return s;
 }
