@@ -435,7 +435,7 @@ static void conn_interest(rpci_conn *c)
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void conn_push_resume(rpci_conn *c);
-static void conn_evict(rpc_server *srv);
+static void conn_evict(rpc_server *srv, size_t more);
 static void conn_maybe_resume(rpci_conn *c);
 
 static void conn_unref(rpci_conn *c)
@@ -742,13 +742,13 @@ static bool conn_pause(rpci_conn *c)
 
 /* conn_evict closes the connection holding the most bytes, unless the
  * ones closed already will bring the server under its budget. */
-static void conn_evict(rpc_server *srv)
+static void conn_evict(rpc_server *srv, size_t more)
 {
 	rpci_conn *victim = NULL;
 	size_t most = 0, total, held = 0;
 
 	pthread_mutex_lock(&srv->mu);
-	total = atomic_load(&srv->buffered);
+	total = atomic_load(&srv->buffered) + more;
 	if (total < srv->max_buffered + srv->evicting) {
 		pthread_mutex_unlock(&srv->mu);
 		return;
@@ -776,19 +776,20 @@ static void conn_evict(rpc_server *srv)
 		    total, srv->max_buffered, most);
 }
 
-/* conn_budget is called before reading c while the server is over its
- * budget: frees memory by closing the biggest holder, then pauses c if
- * that was not enough. False: do not read c now. Poller only. */
-static bool conn_budget(rpci_conn *c)
+/* conn_budget is called before reading c (and growing its buffer by more
+ * bytes) while that would put the server over its budget: frees memory by
+ * closing the biggest holder, then pauses c if that was not enough. False:
+ * do not read c now. Poller only. */
+static bool conn_budget(rpci_conn *c, size_t more)
 {
 	rpc_server *srv = c->srv;
 
-	conn_evict(srv);
+	conn_evict(srv, more);
 	if (atomic_load(&c->evicted)) { /* c was the one closed */
 		rpci_conn_read_close(c);
 		return false;
 	}
-	if (atomic_load(&srv->buffered) < srv->max_buffered)
+	if (atomic_load(&srv->buffered) + more < srv->max_buffered)
 		return true;
 	pthread_mutex_lock(&c->wmu);
 	atomic_fetch_or(&c->pause, RPCI_PAUSE_BUDGET);
@@ -848,18 +849,19 @@ static bool conn_keep(rpci_conn *c, const uint8_t *p, size_t n)
 	return true;
 }
 
-/* conn_in_room makes at least CONN_IN_MIN/4 bytes free at the end of in,
- * refusing to hold more than one maximal frame. */
-static bool conn_in_room(rpci_conn *c)
+/* conn_in_want is the capacity c->in needs for the next read: at least
+ * CONN_IN_MIN/4 bytes free, never more than one maximal frame; SIZE_MAX
+ * when the request waiting there is already that large. */
+static size_t conn_in_want(const rpci_conn *c)
 {
 	size_t most = c->srv->max_frame + CONN_IN_MIN;
 
 	if (c->in_cap - c->in_len >= CONN_IN_MIN / 4)
-		return true;
+		return c->in_cap;
 	if (c->in_cap >= most)
-		return false;
+		return SIZE_MAX;
 	size_t cap = c->in_cap == 0 ? CONN_IN_MIN : c->in_cap * 2;
-	return conn_in_cap(c, cap < most ? cap : most);
+	return cap < most ? cap : most;
 }
 
 static void conn_log_error(rpci_conn *c, const char *what, rpc_error *err)
@@ -972,15 +974,31 @@ static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
 		return;
-	if (atomic_load(&srv->buffered) >= srv->max_buffered && !conn_budget(c))
+	if (atomic_load(&srv->buffered) >= srv->max_buffered &&
+	    !conn_budget(c, 0))
 		return;
 	/* Bytes go to the loop's scratch buffer unless part of a request is
 	 * already waiting in c->in; so an idle connection holds no buffer. */
 	if (c->in_len > 0) {
-		if (!conn_in_room(c)) {
+		size_t cap = conn_in_want(c);
+		if (cap == SIZE_MAX) {
 			rpci_server_log(srv, "rpc: request too large");
 			rpci_conn_read_close(c);
 			return;
+		}
+		if (cap > c->in_cap) {
+			/* growing counts against the budget before it happens
+			 */
+			size_t more = cap - c->in_cap;
+			if (atomic_load(&srv->buffered) + more >=
+			        srv->max_buffered &&
+			    !conn_budget(c, more))
+				return;
+			if (!conn_in_cap(c, cap)) {
+				rpci_server_log(srv, "rpc: out of memory");
+				rpci_conn_read_close(c);
+				return;
+			}
 		}
 		buf = c->in;
 		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
@@ -1223,7 +1241,7 @@ void rpci_conn_reply(rpci_conn *c, rpci_req *req)
 	conn_held_sub(c, req->cost);
 	rpci_req_free(req);
 	if (atomic_load(&c->srv->buffered) >= c->srv->max_buffered)
-		conn_evict(c->srv);
+		conn_evict(c->srv, 0);
 }
 
 void rpci_conn_flush(rpci_conn *c)

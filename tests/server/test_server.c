@@ -1426,6 +1426,19 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* RSS says little under a sanitizer (its allocator keeps freed memory in
+ * quarantine, with redzones): there only srv->buffered is checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL false
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANINGFUL false
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL true
+#endif
+
 static long rss_kib(void)
 {
 	char line[256];
@@ -1540,7 +1553,8 @@ START_TEST(test_limits_nonreading_peers_hold_no_thread)
 		fprintf(stderr, "(a) buffered %zu KiB, RSS +%ld KiB\n",
 		        held / 1024, grown);
 	ck_assert_uint_le(held, PEERS * 4 * (1024 + 2 * 256) * (size_t)1024);
-	ck_assert_msg(grown < 128 * 1024, "RSS grew by %ld KiB", grown);
+	ck_assert_msg(!RSS_MEANINGFUL || grown < 128 * 1024,
+	              "RSS grew by %ld KiB", grown);
 	ck_assert_int_ge(atomic_load(&log_hits), PEERS);
 	for (int i = 0; i < PEERS; i++)
 		raw_close(&rw[i]);
@@ -1571,7 +1585,8 @@ START_TEST(test_limits_small_requests_big_replies_rss)
 	/* as above: 18 MiB here (measured: about 11); RSS, with the
 	 * allocator's slack, under 64 MiB, where it grew by 190 MB before */
 	ck_assert_uint_le(held, PEERS * 4 * (1024 + 2 * 64) * (size_t)1024);
-	ck_assert_msg(grown < 64 * 1024, "RSS grew by %ld KiB", grown);
+	ck_assert_msg(!RSS_MEANINGFUL || grown < 64 * 1024,
+	              "RSS grew by %ld KiB", grown);
 	ck_assert_uint_lt(ran, PEERS * N / 4);
 	ck_assert_int_eq(atomic_load(&log_hits), PEERS);
 	still_serving();
@@ -1727,7 +1742,10 @@ START_TEST(test_limits_budget_closes_biggest)
 		usleep(10000); /* logged just after the cut */
 	ck_assert_int_ge(atomic_load(&log_hits), 1);
 	long grown = rss_kib() - rss0;
-	ck_assert_msg(grown < 40 * 1024, "RSS grew by %ld KiB", grown);
+	ck_assert_msg(!RSS_MEANINGFUL || grown < 40 * 1024,
+	              "RSS grew by %ld KiB", grown);
+	/* the budget, give or take one read (64 KiB) per loop */
+	ck_assert_uint_lt(atomic_load(&srv->buffered), 8 * MIB + MIB);
 	still_serving();
 	for (int i = 0; i < PEERS; i++)
 		raw_close(&rw[i]);
