@@ -656,10 +656,22 @@ fail:
 
 /* ---- limits -------------------------------------------------------------- */
 
-static bool conn_limited(const rpci_conn *c)
+/* conn_limited: c is over its limits, with more requests admitted but
+ * not counted yet. */
+static bool conn_limited(const rpci_conn *c, unsigned more)
 {
-	return atomic_load(&c->inflight) >= c->srv->max_conn_inflight ||
+	return atomic_load(&c->inflight) + more >= c->srv->max_conn_inflight ||
 	       atomic_load(&c->unsent) >= c->srv->max_conn_out;
+}
+
+/* conn_admit counts n requests of cost bytes admitted in one pass. */
+static void conn_admit(rpci_conn *c, unsigned n, size_t cost)
+{
+	if (n == 0)
+		return;
+	conn_held_add(c, cost);
+	atomic_fetch_add(&c->inflight, n);
+	atomic_fetch_add(&c->active, n);
 }
 
 static void conn_push_resume(rpci_conn *c)
@@ -710,7 +722,7 @@ static bool conn_pause(rpci_conn *c)
 	pthread_mutex_lock(&c->wmu);
 	atomic_fetch_or(&c->pause, RPCI_PAUSE_LIMIT);
 	/* after setting the bit, so a resumer sees either it or this */
-	limited = conn_limited(c);
+	limited = conn_limited(c, 0);
 	inflight = atomic_load(&c->inflight);
 	unsent = atomic_load(&c->unsent);
 	if (limited) {
@@ -898,14 +910,23 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 			return SIZE_MAX;
 	}
 
+	/* The counts of the requests admitted in this pass are added once,
+	 * at the end or before pausing: nobody else sees them before. */
+	unsigned n = 0;
+	size_t cost = 0;
 	while (off < len) {
 		rpci_msg msg;
 		rpc_error *err = NULL;
 		size_t used = 0;
 		rpci_read_status st;
 
-		if (conn_limited(c) && conn_pause(c))
-			break;
+		if (conn_limited(c, n)) {
+			conn_admit(c, n, cost);
+			n = 0;
+			cost = 0;
+			if (conn_pause(c))
+				break;
+		}
 		memset(&msg, 0, sizeof(msg));
 		st = c->codec->read(c->cstate, p + off, len - off, &used, &msg,
 		                    &err);
@@ -914,7 +935,8 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 		if (st == RPCI_READ_ERROR) {
 			if (err != NULL)
 				conn_log_error(c, "rpc: reading request", err);
-			return SIZE_MAX;
+			off = SIZE_MAX;
+			break;
 		}
 		off += used;
 		rpci_req *req =
@@ -922,16 +944,17 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 		c->codec->msg_clear(c->cstate, &msg);
 		if (req == NULL) {
 			rpci_server_log(c->srv, "rpc: out of memory");
-			return SIZE_MAX;
+			off = SIZE_MAX;
+			break;
 		}
 		req->conn = c;
 		req->cost = used;
-		conn_held_add(c, used);
-		atomic_fetch_add(&c->inflight, 1);
-		atomic_fetch_add(&c->active, 1);
+		n++;
+		cost += used;
 		**tail = req;
 		*tail = &req->next;
 	}
+	conn_admit(c, n, cost);
 	return off;
 }
 
