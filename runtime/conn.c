@@ -18,18 +18,24 @@
  * call encodes its reply into out; the first thread to find nobody
  * flushing becomes the flusher and writes without waiting until out is
  * empty or the socket is full. What is left waits for EPOLLOUT, when the
- * poller flushes it. No thread ever waits for a peer.
+ * poller flushes it. No thread ever waits for a peer. A request whose
+ * connection already has max_conn_out unsent when its turn to run comes is
+ * parked on the connection, not run, and queued again once half of that
+ * has gone (or the connection died), so a peer that does not read costs
+ * max_conn_out plus the replies of calls already running.
  *
  * Deadlines: a partial frame (rt in loop->rtimers), an idle connection (rt
  * in loop->itimers, when idle_timeout is set) and output that makes no
  * progress (wt in loop->wtimers) each close the connection when they pass.
  *
- * What stays true: every admitted request holds one count of active and
- * one of inflight; the connection is in its loop's epoll set exactly while
- * polled, which holds one count of active that only the poller drops, and
- * it stays polled while replies wait to be written; a write timer runs
- * only while polled; every byte a connection holds in buffers or admitted
- * requests is counted in held and in srv->buffered.
+ * What stays true: every admitted request (queued, parked or running)
+ * holds one count of active and one of inflight; the connection is in its
+ * loop's epoll set exactly while polled, which holds one count of active
+ * that only the poller drops, and it stays polled while replies wait to be
+ * written; a write timer runs only while polled; a connection on its
+ * loop's resume list is polled or has parked requests; every byte a
+ * connection holds in buffers or admitted requests is counted in held and
+ * in srv->buffered. Lock order: srv->mu, wmu, then loop->mu or loop->tmu.
  */
 #include <errno.h>
 #include <fcntl.h>
