@@ -471,6 +471,9 @@ static void conn_finish(rpci_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->n_conns--;
+	/* its share of srv->evicting, if its read side did not settle it */
+	srv->evicting -= c->evict_bytes;
+	c->evict_bytes = 0;
 	/* under srv->mu: rpci_conn_cut never shuts down a reused fd */
 	close(c->fd);
 	c->fd = -1;
@@ -1060,12 +1063,13 @@ bool rpci_conn_park(rpci_conn *c, rpci_req *req)
 		pthread_mutex_unlock(&c->wmu);
 		return false;
 	}
+	/* in order; a short list (at most max_conn_inflight), rarely used,
+	 * so no tail pointer in every connection */
+	rpci_req **p = &c->parked;
+	while (*p != NULL)
+		p = &(*p)->next;
 	req->next = NULL;
-	if (c->parked_tail != NULL)
-		c->parked_tail->next = req;
-	else
-		c->parked = req;
-	c->parked_tail = req;
+	*p = req;
 	/* and read nothing more meanwhile */
 	atomic_fetch_or(&c->pause, RPCI_PAUSE_LIMIT);
 	c->backlog = true;
@@ -1091,9 +1095,12 @@ void rpci_conn_resume(rpci_conn *c, rpci_req ***tail)
 	if (c->parked != NULL &&
 	    (c->wdead || atomic_load(&c->unsent) <= c->srv->max_conn_out / 2)) {
 		/* the parked requests still hold c (active) */
+		rpci_req *last = c->parked;
+		while (last->next != NULL)
+			last = last->next;
 		**tail = c->parked;
-		*tail = &c->parked_tail->next;
-		c->parked = c->parked_tail = NULL;
+		*tail = &last->next;
+		c->parked = NULL;
 	}
 	pthread_mutex_unlock(&c->wmu);
 	if (c->read_closed || atomic_load(&c->pause) != 0)

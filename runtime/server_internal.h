@@ -79,11 +79,13 @@ struct rpci_conn {
 	 * backlog are written under wmu too, which flushers read). */
 	uint8_t mode;
 	bool read_closed;
-	bool backlog;   /* in holds whole requests not yet admitted */
-	bool on_resume; /* on loop->resume, under loop->mu */
-	bool logged;    /* a pause was logged for it (under wmu) */
-	bool rt_idle;   /* rt is in loop->itimers, not loop->rtimers */
-	uint8_t *in;    /* NULL, or bytes not yet admitted as requests */
+	bool backlog;        /* in holds whole requests not yet admitted */
+	bool on_resume;      /* on loop->resume, under loop->mu */
+	bool logged;         /* a pause was logged for it (under wmu) */
+	bool rt_idle;        /* rt is in loop->itimers, not loop->rtimers */
+	atomic_bool evicted; /* closed to free the server's budget */
+	bool done;           /* finished; under srv->mu */
+	uint8_t *in;         /* NULL, or bytes not yet admitted as requests */
 	size_t in_len, in_cap;
 	rpci_timer rt;    /* frame or idle deadline (loop's poller) */
 	rpci_conn *rnext; /* loop->resume */
@@ -100,14 +102,13 @@ struct rpci_conn {
 	bool polled;     /* in the epoll set; holds one count of active */
 	uint32_t ev;     /* the epoll interest set */
 	rpci_timer wt;   /* write deadline, in loop->wtimers under loop->tmu */
-	rpci_req *parked, *parked_tail; /* admitted requests waiting for
-	                                   the output to drain */
+	rpci_req *parked; /* admitted requests waiting for the output to
+	                     drain, in order */
 
 	atomic_uint pause;    /* RPCI_PAUSE_* bits: reading stopped */
 	atomic_uint inflight; /* requests admitted, reply not yet sent */
 	atomic_size_t unsent; /* reply bytes not yet written */
 	atomic_size_t held;   /* bytes counted in srv->buffered */
-	atomic_bool evicted;  /* closed to free the server's budget */
 	size_t evict_bytes;   /* its share of srv->evicting, under srv->mu */
 
 	/* Lifetime. active counts the epoll registration (polled: until the
@@ -119,7 +120,6 @@ struct rpci_conn {
 	 * rpc_server_serve_conn's waiter. */
 	atomic_uint active;
 	atomic_uint refs;
-	bool done;              /* under srv->mu */
 	rpci_conn *prev, *next; /* srv->conns, under srv->mu */
 };
 
