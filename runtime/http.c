@@ -20,11 +20,10 @@
 
 #define HTTP_CONNECTED "200 Connected to Go RPC"
 
-/* The poller writes HTTP responses itself; a client that does not read
- * one within this long loses it rather than stall the loop. */
-#define HTTP_WRITE_MS 1000
-
-static bool http_send(rpci_conn *c, const char *status, const char *type,
+/* Responses go to the connection's output queue like replies: written
+ * without waiting, the rest on EPOLLOUT, under write_timeout. A response
+ * that ends the connection is still written before the socket closes. */
+static void http_send(rpci_conn *c, const char *status, const char *type,
                       const char *body, size_t body_len, bool head_only)
 {
 	char head[256];
@@ -35,13 +34,9 @@ static bool http_send(rpci_conn *c, const char *status, const char *type,
 	                 "Content-Length: %zu\r\n"
 	                 "Connection: close\r\n\r\n",
 	                 status, type, body_len);
-	if (!rpci_write_all_timed(c->fd, (const uint8_t *)head, (size_t)n,
-	                          HTTP_WRITE_MS))
-		return false;
+	rpci_conn_write(c, head, (size_t)n);
 	if (!head_only && body_len > 0)
-		return rpci_write_all_timed(c->fd, (const uint8_t *)body,
-		                            body_len, HTTP_WRITE_MS);
-	return true;
+		rpci_conn_write(c, body, body_len);
 }
 
 bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
@@ -53,18 +48,18 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 
 	/* the head ends at the first empty line */
 	for (size_t i = 1; i < len; i++)
-		if (p[i] == '\n' && (p[i - 1] == '\n' ||
-		                     (i >= 2 && p[i - 1] == '\r' &&
-		                      p[i - 2] == '\n'))) {
+		if (p[i] == '\n' &&
+		    (p[i - 1] == '\n' ||
+		     (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n'))) {
 			head_len = i + 1;
 			break;
 		}
 	const char *eol = memchr(p, '\n', len);
 	size_t line_len = (size_t)(eol - p);
 	const char *sp1 = memchr(p, ' ', line_len);
-	const char *sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ',
-	                                       line_len - (size_t)(sp1 + 1 - p))
-	                              : NULL;
+	const char *sp2 =
+	    sp1 != NULL ? memchr(sp1 + 1, ' ', line_len - (size_t)(sp1 + 1 - p))
+	                : NULL;
 	if (sp1 == NULL || sp2 == NULL || (size_t)(sp1 - p) >= sizeof(method) ||
 	    (size_t)(sp2 - sp1 - 1) >= sizeof(target)) {
 		http_send(c, "400 Bad Request", "text/plain; charset=utf-8",
@@ -97,9 +92,7 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 			return false;
 		}
 		static const char ok[] = "HTTP/1.0 " HTTP_CONNECTED "\n\n";
-		if (!rpci_write_all_timed(c->fd, (const uint8_t *)ok,
-		                          sizeof(ok) - 1, HTTP_WRITE_MS))
-			return false;
+		rpci_conn_write(c, ok, sizeof(ok) - 1);
 		*used = head_len;
 		c->mode = RPCI_CONN_RPC;
 		return true;
@@ -172,7 +165,8 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 		return err;
 	int n = snprintf(head, sizeof(head), "CONNECT %s HTTP/1.0\n\n", path);
 	if (n < 0 || (size_t)n >= sizeof(head)) {
-		err = rpci_error(RPC_ERR_INVALID, "rpc: dial-http: path too long");
+		err = rpci_error(RPC_ERR_INVALID,
+		                 "rpc: dial-http: path too long");
 		goto fail;
 	}
 	if (!rpci_write_all(fd, (const uint8_t *)head, (size_t)n)) {
@@ -191,17 +185,19 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 		eol[-1] = '\0';
 	char *status = strchr(head, ' ');
 	if (status == NULL || strncmp(head, "HTTP/", 5) != 0) {
-		err = rpci_error(RPC_ERR_PROTOCOL,
-		                 "rpc: dial-http %s: malformed HTTP response %s",
-		                 address, head);
+		err =
+		    rpci_error(RPC_ERR_PROTOCOL,
+		               "rpc: dial-http %s: malformed HTTP response %s",
+		               address, head);
 		goto fail;
 	}
 	while (*status == ' ')
 		status++;
 	if (strcmp(status, HTTP_CONNECTED) != 0) {
-		err = rpci_error(RPC_ERR_PROTOCOL,
-		                 "rpc: dial-http %s: unexpected HTTP response: %s",
-		                 address, status);
+		err = rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "rpc: dial-http %s: unexpected HTTP response: %s", address,
+		    status);
 		goto fail;
 	}
 	err = rpc_client_new_fd(fd, opts, out);

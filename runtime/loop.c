@@ -24,6 +24,13 @@
  * polls, and a process allowed a single CPU never does (it would keep its
  * peer off the CPU).
  *
+ * Deadlines (conn.c) live in per-loop lists sorted by construction; the
+ * poller expires them before each wait and waits no longer than the
+ * nearest. A flusher that starts the first write deadline of a loop wakes
+ * its poller. Connections that must be looked at without an epoll event
+ * (reading resumes after a pause, a new connection's idle deadline) are
+ * put on the loop's resume list, also with a wake-up.
+ *
  * The monitor sleeps when nothing has run for a while; a poller that starts
  * a call wakes it. in_handler is set under the loop's mutex before the
  * poller looks at mon_idle, and the monitor sets mon_idle before it looks
@@ -49,6 +56,7 @@ enum {
 	LOOP_IDLE_TICKS = 200,    /* quiet ticks before the monitor sleeps */
 	LOOP_IDLE_EXIT_S = 5,     /* an extra follower idle this long leaves */
 	LOOP_SPIN_NS = 50000,     /* see loop_poll */
+	LOOP_BUDGET_MS = 10,      /* recheck of the budget while paused */
 };
 
 rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
@@ -70,7 +78,7 @@ rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
 		close(lp->epfd);
 		return rpci_error_errno(e, "rpc: eventfd");
 	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) < 0) {
 		int e = errno;
 		close(lp->evfd);
@@ -80,6 +88,8 @@ rpc_error *rpci_loop_init(rpci_loop *lp, rpc_server *srv)
 	}
 	pthread_mutex_init(&lp->mu, NULL);
 	pthread_cond_init(&lp->cv, NULL);
+	pthread_mutex_init(&lp->tmu, NULL);
+	atomic_init(&lp->has_wtimers, false);
 	cpu_set_t cpus;
 	/* Spinning on the only CPU would keep the peer off it. */
 	lp->may_spin = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
@@ -92,6 +102,7 @@ void rpci_loop_fini(rpci_loop *lp)
 	close(lp->evfd);
 	close(lp->epfd);
 	free(lp->scratch);
+	pthread_mutex_destroy(&lp->tmu);
 	pthread_cond_destroy(&lp->cv);
 	pthread_mutex_destroy(&lp->mu);
 }
@@ -160,7 +171,8 @@ static void loop_clock(struct timespec *ts)
 
 static long loop_ns(const struct timespec *a, const struct timespec *b)
 {
-	return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
+	return (b->tv_sec - a->tv_sec) * 1000000000L +
+	       (b->tv_nsec - a->tv_nsec);
 }
 
 /* loop_poll waits for events and queues what they bring. Called by the
@@ -173,7 +185,18 @@ static void loop_poll(rpci_loop *lp)
 	int n;
 
 	bool woken = false;
+	int wait = -1;
 
+	if (lp->rtimers.head != NULL || lp->itimers.head != NULL ||
+	    lp->budget_paused > 0 || atomic_load(&lp->has_wtimers)) {
+		wait = rpci_conn_timers(lp, rpci_now_ms());
+		if (lp->budget_paused > 0) {
+			rpci_conn_budget_resume(lp);
+			if (lp->budget_paused > 0 &&
+			    (wait < 0 || wait > LOOP_BUDGET_MS))
+				wait = LOOP_BUDGET_MS;
+		}
+	}
 	n = 0;
 	if (lp->spin) {
 		/* Requests have been coming faster than the spin window:
@@ -189,7 +212,7 @@ static void loop_poll(rpci_loop *lp)
 	if (n == 0) {
 		if (lp->may_spin)
 			loop_clock(&t0);
-		n = epoll_wait(lp->epfd, evs, LOOP_EVENTS, -1);
+		n = epoll_wait(lp->epfd, evs, LOOP_EVENTS, wait);
 		if (lp->may_spin && n > 0) {
 			/* spin from now on if this wait was short */
 			loop_clock(&t);
@@ -202,8 +225,8 @@ static void loop_poll(rpci_loop *lp)
 			woken = true;
 			continue;
 		}
-		rpci_conn_readable(c, evs[i].events, lp->scratch, LOOP_SCRATCH,
-		                   &tail);
+		rpci_conn_event(c, evs[i].events, lp->scratch, LOOP_SCRATCH,
+		                &tail);
 	}
 	/* Only after the events: closing may finish and free a connection
 	 * that has an event in evs. */
@@ -213,6 +236,18 @@ static void loop_poll(rpci_loop *lp)
 		(void)r;
 		if (atomic_load(&lp->srv->closing))
 			loop_close_conns(lp);
+		for (;;) { /* one at a time: a resumer may push again */
+			pthread_mutex_lock(&lp->mu);
+			rpci_conn *c = lp->resume;
+			if (c != NULL) {
+				lp->resume = c->rnext;
+				c->on_resume = false;
+			}
+			pthread_mutex_unlock(&lp->mu);
+			if (c == NULL)
+				break;
+			rpci_conn_resume(c, &tail);
+		}
 	}
 	if (head == NULL)
 		return;
@@ -264,6 +299,22 @@ void *rpci_loop_thread(void *arg)
 			if (lp->head == NULL)
 				lp->tail = NULL;
 			req->next = NULL;
+			if (atomic_load(&c->unsent) >= srv->max_conn_out) {
+				/* c's peer is not taking its replies: the
+				 * call waits on c, not on this thread */
+				pthread_mutex_unlock(&lp->mu);
+				bool parked = rpci_conn_park(c, req);
+				pthread_mutex_lock(&lp->mu);
+				if (parked)
+					continue;
+				if (lp->gen != gen) { /* not ours to run */
+					req->next = lp->head;
+					lp->head = req;
+					if (lp->tail == NULL)
+						lp->tail = req;
+					break;
+				}
+			}
 			lp->in_handler = true;
 			lp->calls++;
 			pthread_mutex_unlock(&lp->mu);
@@ -279,7 +330,7 @@ void *rpci_loop_thread(void *arg)
 				/* the next request of c will flush both */
 				lp->in_handler = false;
 				pthread_mutex_unlock(&lp->mu);
-				rpci_conn_call_done(c);
+				rpci_conn_req_done(c);
 				pthread_mutex_lock(&lp->mu);
 				continue;
 			}
@@ -290,7 +341,7 @@ void *rpci_loop_thread(void *arg)
 			if (mine)
 				lp->in_handler = false;
 			pthread_mutex_unlock(&lp->mu);
-			rpci_conn_call_done(c);
+			rpci_conn_req_done(c);
 			pthread_mutex_lock(&lp->mu);
 			if (!mine)
 				break;
@@ -315,7 +366,7 @@ void rpci_monitor_wake(rpc_server *srv)
 /* monitor_check looks at lp once; true if a call ran or is running. */
 static bool monitor_check(rpc_server *srv, rpci_loop *lp)
 {
-	bool busy, stuck = false;
+	bool busy, stuck = false, spawn = false;
 
 	pthread_mutex_lock(&lp->mu);
 	busy = lp->in_handler || lp->calls != lp->seen;
@@ -326,11 +377,14 @@ static bool monitor_check(rpc_server *srv, rpci_loop *lp)
 		lp->in_handler = false;
 		if (lp->idle > 0)
 			pthread_cond_signal(&lp->cv);
-		else if (!rpci_server_spawn(srv, lp))
-			stuck = true; /* the next thread to finish takes it */
+		else
+			spawn = true;
 	}
 	lp->seen = lp->calls;
 	pthread_mutex_unlock(&lp->mu);
+	/* outside lp->mu: no loop mutex is held while taking srv->mu */
+	if (spawn && !rpci_server_spawn(srv, lp))
+		stuck = true; /* the next thread to finish takes the role */
 	if (stuck)
 		rpci_server_log(srv, "rpc: no thread to take over from a slow "
 		                     "call (max_threads reached)");

@@ -88,6 +88,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -505,22 +506,65 @@ typedef struct rpc_server_options {
 	                           (loops plus those taking over from slow
 	                           calls); 0: 1024 */
 	/* log receives one line per internal or I/O error worth telling
-	 * (Go's log.Print); line is borrowed for the duration of the call.
-	 * NULL: the server logs nothing. Called from any server thread. */
+	 * (Go's log.Print) and one each time a limit below acts; line is
+	 * borrowed for the duration of the call. NULL: the server logs
+	 * nothing. Called from any server thread. */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
+
+	/* Limits: what one peer, or all of them, may cost the server. The
+	 * table in docs/runtime.md gives each its default, what happens when
+	 * it is reached and the line logged. 0 means the default; a negative
+	 * timeout means none. */
+	int write_timeout_ms;  /* 0: 30000. A connection whose replies make
+	                          no write progress this long is closed. */
+	int frame_timeout_ms;  /* 0: 60000. A request begun but not complete
+	                          this long closes its connection. */
+	int idle_timeout_ms;   /* 0: none. A connection with no call in
+	                          flight that sends nothing this long is
+	                          closed. */
+	int keepalive_s;       /* 0: 15. TCP keepalive on accepted sockets,
+	                          first probe after this long idle, then
+	                          every this long; negative: off. */
+	size_t max_conn_out;   /* 0: 1 MiB. Reply bytes a connection may
+	                          leave unread before it is no longer read. */
+	unsigned max_conn_inflight; /* 0: 128. Requests of one connection
+	                          admitted and not yet answered before it is
+	                          no longer read. */
+	size_t max_buffered;   /* 0: 128 MiB, or 2 * max_frame if larger.
+	                          Bytes all connections may hold in buffers
+	                          and admitted requests; beyond it the server
+	                          reads nothing and closes the connection
+	                          holding the most. */
 } rpc_server_options;
+
+/* RPC_DEFAULT_DRAIN_MS bounds how long rpc_server_free waits for peers to
+ * take the replies of calls in flight. */
+#define RPC_DEFAULT_DRAIN_MS 5000
 
 /* rpc_server_new makes a server. opts is borrowed for the duration of the
  * call (NULL: defaults). On success *out is a server the caller frees with
  * rpc_server_free. */
 RPC_API rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out);
 
-/* rpc_server_free shuts srv down: it stops accepting (every
- * rpc_server_accept on srv returns), stops reading requests, waits for the
- * calls in flight to finish and their replies to be written, closes every
- * connection and frees everything. No other call on srv may start once this
- * has begun, and a handler must not call it. Accepts NULL. */
+/* rpc_server_shutdown drains srv: it stops accepting (every
+ * rpc_server_accept on srv returns) and reading requests, lets the calls
+ * in flight finish and their replies be written, and after timeout_ms
+ * milliseconds (negative: no limit) closes every connection still open,
+ * dropping replies not yet sent; calls still running then finish into the
+ * closed connection, unseen. Sets *cut (if cut is not NULL) to the number
+ * of connections closed that way. Returns NULL when everything drained in
+ * time, an RPC_ERR_TIMEOUT error (caller frees) when connections were
+ * cut. Later connections are refused; srv is still freed with
+ * rpc_server_free. A handler must not call it. */
+RPC_API rpc_error *rpc_server_shutdown(rpc_server *srv, int timeout_ms,
+                                       size_t *cut);
+
+/* rpc_server_free shuts srv down as rpc_server_shutdown with
+ * RPC_DEFAULT_DRAIN_MS (so a peer that does not read holds it up at most
+ * that long), waits for the calls still running to return, and frees
+ * everything. No other call on srv may start once this has begun, and a
+ * handler must not call it. Accepts NULL. */
 RPC_API void rpc_server_free(rpc_server *srv);
 
 /* rpc_server_register publishes the methods of desc, served by handlers (a
@@ -543,6 +587,16 @@ RPC_API void rpc_server_free(rpc_server *srv);
 RPC_API rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
                                const void *handlers, void *self,
                                const char *name);
+
+/* rpc_server_call_deadline tells a handler its call's deadline: when the
+ * request carried the caller's time left (the native codec does; gob and
+ * JSON never do), sets *out (if out is not NULL; borrowed for the duration
+ * of the call) to the moment it runs out, on CLOCK_MONOTONIC, and returns
+ * true. Returns false when the call has no deadline or the calling thread
+ * is not running a handler. A request whose deadline has passed before
+ * its handler would start is answered with "rpc: deadline exceeded before
+ * the call started" and its handler is not called. */
+RPC_API bool rpc_server_call_deadline(struct timespec *out);
 
 /* rpc_server_num_calls returns how many calls of service_method
  * ("Arith.Multiply") srv has started, 0 if there is no such method. */

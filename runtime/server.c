@@ -1,20 +1,25 @@
 /* server.c - the public server: lifecycle, registration, accepting,
  * serving connections and single requests, listeners.
  *
- * Shutdown order (rpc_server_free): mark closing and wake every blocked
- * accept; wait until no accept runs; wake the loops, whose pollers stop
- * reading every connection; wait until each connection's calls have
- * finished and replies been written (the connection then closes itself);
- * stop the loops and join their threads; stop the monitor; free.
+ * Shutdown order (rpc_server_shutdown, then the rest of rpc_server_free):
+ * mark closing and wake every blocked accept; wait until no accept runs;
+ * wake the loops, whose pollers stop reading every connection; wait until
+ * each connection's calls have finished and replies been written (the
+ * connection then closes itself) or the drain deadline passes, when every
+ * connection left is cut (its replies dropped, its socket shut down). Then
+ * rpc_server_free waits for the calls still running (a handler, not a
+ * peer), stops the loops and joins their threads, stops the monitor, and
+ * frees.
  */
 #include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +27,21 @@
 #include "server_internal.h"
 #include "transport.h"
 
-enum { SERVER_MAX_THREADS = 1024 };
+enum {
+	SERVER_MAX_THREADS = 1024,
+	SERVER_WRITE_TIMEOUT_MS = 30000,
+	SERVER_FRAME_TIMEOUT_MS = 60000,
+	SERVER_KEEPALIVE_S = 15,
+	SERVER_MAX_CONN_INFLIGHT = 128,
+};
+#define SERVER_MAX_CONN_OUT ((size_t)1024 * 1024)
+#define SERVER_MAX_BUFFERED ((size_t)128 * 1024 * 1024)
+
+/* server_timeout: 0 is the default, negative none (about 24 days). */
+static int server_timeout(int ms, int dflt)
+{
+	return ms == 0 ? dflt : ms < 0 ? INT_MAX / 2 : ms;
+}
 
 struct rpc_listener {
 	int fd;
@@ -106,7 +125,7 @@ void rpci_server_thread_exit(rpc_server *srv)
 
 rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 {
-	rpc_server_options o = { 0 };
+	rpc_server_options o = {0};
 	rpc_server *srv;
 	rpc_error *err = NULL;
 	unsigned i = 0;
@@ -124,8 +143,29 @@ rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 	srv->max_frame = o.max_frame != 0 ? o.max_frame : RPC_DEFAULT_MAX_FRAME;
 	srv->log = o.log;
 	srv->log_ud = o.log_ud;
-	srv->max_threads = o.max_threads != 0 ? o.max_threads
-	                                      : SERVER_MAX_THREADS;
+	srv->max_threads =
+	    o.max_threads != 0 ? o.max_threads : SERVER_MAX_THREADS;
+	srv->write_timeout_ms =
+	    server_timeout(o.write_timeout_ms, SERVER_WRITE_TIMEOUT_MS);
+	srv->frame_timeout_ms =
+	    server_timeout(o.frame_timeout_ms, SERVER_FRAME_TIMEOUT_MS);
+	srv->idle_timeout_ms = o.idle_timeout_ms > 0 ? o.idle_timeout_ms : 0;
+	srv->keepalive_s = o.keepalive_s == 0  ? SERVER_KEEPALIVE_S
+	                   : o.keepalive_s < 0 ? 0
+	                                       : o.keepalive_s;
+	srv->max_conn_out =
+	    o.max_conn_out != 0 ? o.max_conn_out : SERVER_MAX_CONN_OUT;
+	srv->max_conn_inflight = o.max_conn_inflight != 0
+	                             ? o.max_conn_inflight
+	                             : SERVER_MAX_CONN_INFLIGHT;
+	srv->max_buffered = o.max_buffered;
+	if (srv->max_buffered == 0) {
+		srv->max_buffered = SERVER_MAX_BUFFERED;
+		if (srv->max_frame <= SIZE_MAX / 2 &&
+		    srv->max_buffered < 2 * srv->max_frame)
+			srv->max_buffered = 2 * srv->max_frame;
+	}
+	atomic_init(&srv->buffered, 0);
 	srv->n_loops = o.threads;
 	if (srv->n_loops == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -134,7 +174,11 @@ rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 	if (srv->n_loops > srv->max_threads)
 		srv->n_loops = srv->max_threads;
 	pthread_mutex_init(&srv->mu, NULL);
-	pthread_cond_init(&srv->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&srv->mon_mu, NULL);
 	pthread_cond_init(&srv->mon_cv, NULL);
 	atomic_init(&srv->closing, false);
@@ -178,10 +222,11 @@ fail_loops:
 	return err;
 }
 
-void rpc_server_free(rpc_server *srv)
+/* server_drain is rpc_server_shutdown; returns the connections cut. */
+static size_t server_drain(rpc_server *srv, int timeout_ms)
 {
-	if (srv == NULL)
-		return;
+	struct timespec dl;
+	size_t cut = 0;
 
 	/* 1. no more connections */
 	pthread_mutex_lock(&srv->mu);
@@ -192,15 +237,75 @@ void rpc_server_free(rpc_server *srv)
 		pthread_cond_wait(&srv->cv, &srv->mu);
 	pthread_mutex_unlock(&srv->mu);
 
-	/* 2. stop reading, let the calls in flight finish */
+	/* 2. stop reading, let the calls in flight finish and reply */
 	for (unsigned i = 0; i < srv->n_loops; i++)
 		rpci_loop_wake(&srv->loops[i]);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	if (timeout_ms >= 0) {
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&srv->mu);
+	while (srv->n_conns > 0) {
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&srv->cv, &srv->mu);
+		} else if (pthread_cond_timedwait(&srv->cv, &srv->mu, &dl) ==
+		           ETIMEDOUT) {
+			/* 3. the deadline: cut what is left */
+			for (rpci_conn *c = srv->conns; c != NULL;
+			     c = c->next) {
+				rpci_conn_cut(c);
+				cut++;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv->mu);
+	if (cut > 0)
+		rpci_server_log(srv,
+		                "rpc: shutdown: %zu connections cut after %d "
+		                "ms",
+		                cut, timeout_ms);
+	return cut;
+}
+
+rpc_error *rpc_server_shutdown(rpc_server *srv, int timeout_ms, size_t *cut)
+{
+	size_t n;
+
+	if (cut != NULL)
+		*cut = 0;
+	if (srv == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	n = server_drain(srv, timeout_ms);
+	if (cut != NULL)
+		*cut = n;
+	if (n > 0)
+		return rpci_error(RPC_ERR_TIMEOUT,
+		                  "rpc: shutdown: %zu connections cut at the "
+		                  "deadline",
+		                  n);
+	return NULL;
+}
+
+void rpc_server_free(rpc_server *srv)
+{
+	if (srv == NULL)
+		return;
+
+	/* 1.-3. rpc_server_shutdown; then wait for the calls still running
+	 * (their connections are cut: no peer holds them up) */
+	server_drain(srv, RPC_DEFAULT_DRAIN_MS);
 	pthread_mutex_lock(&srv->mu);
 	while (srv->n_conns > 0 || srv->n_waiters > 0)
 		pthread_cond_wait(&srv->cv, &srv->mu);
 	pthread_mutex_unlock(&srv->mu);
 
-	/* 3. stop the threads */
+	/* 4. stop the threads */
 	for (unsigned i = 0; i < srv->n_loops; i++)
 		rpci_loop_stop(&srv->loops[i]);
 	pthread_mutex_lock(&srv->mon_mu);
@@ -212,7 +317,7 @@ void rpc_server_free(rpc_server *srv)
 	for (size_t i = 0; i < srv->n_threads; i++)
 		pthread_join(srv->threads[i].t, NULL);
 
-	/* 4. free */
+	/* 5. free */
 	for (unsigned i = 0; i < srv->n_loops; i++) {
 		rpci_req *r = srv->loops[i].head;
 		while (r != NULL) { /* cannot happen: conns drained */
@@ -244,7 +349,8 @@ rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
                                const char *name)
 {
 	if (srv == NULL)
-		return rpci_error(RPC_ERR_INVALID, "rpc.Register: server is NULL");
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc.Register: server is NULL");
 	return rpci_registry_add(&srv->reg, desc, handlers, self, name);
 }
 
@@ -334,7 +440,7 @@ void rpc_listener_free(rpc_listener *l)
 static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
                                 const rpci_http_paths *http)
 {
-	struct rpci_accepting self = { .l = l };
+	struct rpci_accepting self = {.l = l};
 	rpc_error *err = NULL;
 	unsigned delay_ms = 0;
 
@@ -368,8 +474,8 @@ static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
 				                "%u ms",
 				                strerror(e), delay_ms);
 				struct timespec ts = {
-					.tv_sec = delay_ms / 1000,
-					.tv_nsec = (delay_ms % 1000) * 1000000L,
+				    .tv_sec = delay_ms / 1000,
+				    .tv_nsec = (delay_ms % 1000) * 1000000L,
 				};
 				nanosleep(&ts, NULL);
 				continue;
@@ -382,9 +488,11 @@ static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
 			int one = 1;
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			                 sizeof(one));
+			if (srv->keepalive_s > 0)
+				rpci_transport_keepalive(fd, srv->keepalive_s);
 		}
-		rpc_error *e = rpci_conn_start(srv, fd, srv->codec, http,
-		                               false);
+		rpc_error *e =
+		    rpci_conn_start(srv, fd, srv->codec, http, false);
 		if (e != NULL) {
 			rpci_server_log(srv, "rpc: serving a connection: %s",
 			                rpc_error_message(e));
@@ -413,8 +521,7 @@ rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l)
 }
 
 rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
-                                  const char *rpc_path,
-                                  const char *debug_path)
+                                  const char *rpc_path, const char *debug_path)
 {
 	rpci_http_paths *p;
 
@@ -423,10 +530,10 @@ rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
-	p->rpc_path = strdup(rpc_path != NULL ? rpc_path
-	                                      : RPC_DEFAULT_RPC_PATH);
-	p->debug_path = strdup(debug_path != NULL ? debug_path
-	                                          : RPC_DEFAULT_DEBUG_PATH);
+	p->rpc_path =
+	    strdup(rpc_path != NULL ? rpc_path : RPC_DEFAULT_RPC_PATH);
+	p->debug_path =
+	    strdup(debug_path != NULL ? debug_path : RPC_DEFAULT_DEBUG_PATH);
 	if (p->rpc_path == NULL || p->debug_path == NULL) {
 		free(p->rpc_path);
 		free(p->debug_path);
@@ -528,8 +635,8 @@ static rpc_error *server_codec_fill(rpc_server_codec *sc)
 		sc->in_cap = cap;
 	}
 	for (;;) {
-		ssize_t n = read(sc->fd, sc->in + sc->in_len,
-		                 sc->in_cap - sc->in_len);
+		ssize_t n =
+		    read(sc->fd, sc->in + sc->in_len, sc->in_cap - sc->in_len);
 		if (n > 0) {
 			sc->in_len += (size_t)n;
 			return NULL;
@@ -556,8 +663,9 @@ rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *sc)
 		rpci_read_status st;
 
 		memset(&msg, 0, sizeof(msg));
-		st = sc->codec->read(sc->cstate, sc->in + sc->in_off,
-		                     sc->in_len - sc->in_off, &used, &msg, &err);
+		st =
+		    sc->codec->read(sc->cstate, sc->in + sc->in_off,
+		                    sc->in_len - sc->in_off, &used, &msg, &err);
 		if (st == RPCI_READ_OK) {
 			sc->in_off += used;
 			break;

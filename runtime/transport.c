@@ -4,7 +4,8 @@
  * "HOST:PORT"; an IPv6 HOST is written in brackets ("tcp:[::1]:0"). Every
  * socket made here is close-on-exec; tcp sockets get TCP_NODELAY (the RPC
  * traffic is many small request/response frames) and listeners
- * SO_REUSEADDR. A listener reports the address it actually bound, with the
+ * SO_REUSEADDR; the server turns keepalive on for accepted tcp sockets.
+ * A listener reports the address it actually bound, with the
  * kernel's port when port 0 was asked, in the same syntax, so the string can
  * be handed to a client as is.
  */
@@ -102,6 +103,14 @@ static void transport_tcp_opts(int fd)
 {
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void rpci_transport_keepalive(int fd, int secs)
+{
+	int one = 1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof(secs));
 }
 
 static rpc_error *transport_dial_unix(const char *address, const char *path,

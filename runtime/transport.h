@@ -18,4 +18,8 @@ rpc_error *rpci_transport_dial(const char *address, int *fd);
  * actually bound, with the real port when 0 was asked. */
 rpc_error *rpci_transport_listen(const char *address, int *fd, char **bound);
 
+/* rpci_transport_keepalive turns TCP keepalive on for fd: the first probe
+ * after secs idle, then one every secs (the kernel's count). */
+void rpci_transport_keepalive(int fd, int secs);
+
 #endif
