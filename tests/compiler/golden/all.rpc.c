@@ -1589,6 +1589,24 @@ rpc_error *all_Arith_Multiply_go(rpc_client *c, const all_Args *args,
 			args, reply, done, call);
 }
 
+rpc_error *all_Arith_Multiply_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		int64_t *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Multiply",
+			&all_Arith_methods[4], opts,
+			args, reply);
+}
+
+rpc_error *all_Arith_Multiply_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		int64_t *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Multiply",
+			&all_Arith_methods[4], opts,
+			args, reply, done, call);
+}
+
 rpc_error *all_Arith_Divide(rpc_client *c, const all_Args *args,
 		all_Quotient *reply)
 {
@@ -1600,6 +1618,24 @@ rpc_error *all_Arith_Divide_go(rpc_client *c, const all_Args *args,
 		all_Quotient *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Arith.Divide", &all_Arith_methods[0],
+			args, reply, done, call);
+}
+
+rpc_error *all_Arith_Divide_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		all_Quotient *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Divide",
+			&all_Arith_methods[0], opts,
+			args, reply);
+}
+
+rpc_error *all_Arith_Divide_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		all_Quotient *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Divide",
+			&all_Arith_methods[0], opts,
 			args, reply, done, call);
 }
 
@@ -1617,6 +1653,24 @@ rpc_error *all_Arith_Negate_go(rpc_client *c, int64_t x,
 			&x, reply, done, call);
 }
 
+rpc_error *all_Arith_Negate_opts(rpc_client *c,
+		const rpc_call_options *opts, int64_t x,
+		int64_t *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Negate",
+			&all_Arith_methods[5], opts,
+			&x, reply);
+}
+
+rpc_error *all_Arith_Negate_go_opts(rpc_client *c,
+		const rpc_call_options *opts, int64_t x,
+		int64_t *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Negate",
+			&all_Arith_methods[5], opts,
+			&x, reply, done, call);
+}
+
 rpc_error *all_Arith_Sort(rpc_client *c, const all_Int64List *nums,
 		all_Int64List *reply)
 {
@@ -1628,6 +1682,24 @@ rpc_error *all_Arith_Sort_go(rpc_client *c, const all_Int64List *nums,
 		all_Int64List *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Arith.Sort", &all_Arith_methods[6],
+			nums, reply, done, call);
+}
+
+rpc_error *all_Arith_Sort_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Int64List *nums,
+		all_Int64List *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Sort",
+			&all_Arith_methods[6], opts,
+			nums, reply);
+}
+
+rpc_error *all_Arith_Sort_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Int64List *nums,
+		all_Int64List *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Sort",
+			&all_Arith_methods[6], opts,
 			nums, reply, done, call);
 }
 
@@ -1645,6 +1717,24 @@ rpc_error *all_Arith_Sum_go(rpc_client *c, const all_StringInt64Map *counts,
 			counts, reply, done, call);
 }
 
+rpc_error *all_Arith_Sum_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_StringInt64Map *counts,
+		all_Quotient *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Sum",
+			&all_Arith_methods[7], opts,
+			counts, reply);
+}
+
+rpc_error *all_Arith_Sum_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_StringInt64Map *counts,
+		all_Quotient *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Sum",
+			&all_Arith_methods[7], opts,
+			counts, reply, done, call);
+}
+
 rpc_error *all_Arith_Tally(rpc_client *c, const all_Everything *e,
 		all_StringInt64Map *reply)
 {
@@ -1656,6 +1746,24 @@ rpc_error *all_Arith_Tally_go(rpc_client *c, const all_Everything *e,
 		all_StringInt64Map *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Arith.Tally", &all_Arith_methods[8],
+			e, reply, done, call);
+}
+
+rpc_error *all_Arith_Tally_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Everything *e,
+		all_StringInt64Map *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Tally",
+			&all_Arith_methods[8], opts,
+			e, reply);
+}
+
+rpc_error *all_Arith_Tally_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Everything *e,
+		all_StringInt64Map *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Tally",
+			&all_Arith_methods[8], opts,
 			e, reply, done, call);
 }
 
@@ -1673,6 +1781,24 @@ rpc_error *all_Arith_Move_go(rpc_client *c, const common_Point *p,
 			p, reply, done, call);
 }
 
+rpc_error *all_Arith_Move_opts(rpc_client *c,
+		const rpc_call_options *opts, const common_Point *p,
+		common_Point *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Move",
+			&all_Arith_methods[3], opts,
+			p, reply);
+}
+
+rpc_error *all_Arith_Move_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const common_Point *p,
+		common_Point *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Move",
+			&all_Arith_methods[3], opts,
+			p, reply, done, call);
+}
+
 rpc_error *all_Arith_Echo(rpc_client *c, const char *s,
 		ProtobufCBinaryData *reply)
 {
@@ -1687,6 +1813,24 @@ rpc_error *all_Arith_Echo_go(rpc_client *c, const char *s,
 			&s, reply, done, call);
 }
 
+rpc_error *all_Arith_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *s,
+		ProtobufCBinaryData *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Echo",
+			&all_Arith_methods[1], opts,
+			&s, reply);
+}
+
+rpc_error *all_Arith_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *s,
+		ProtobufCBinaryData *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Echo",
+			&all_Arith_methods[1], opts,
+			&s, reply, done, call);
+}
+
 rpc_error *all_Arith_Expand(rpc_client *c, all_Op op,
 		all_ArgsList *reply)
 {
@@ -1698,6 +1842,24 @@ rpc_error *all_Arith_Expand_go(rpc_client *c, all_Op op,
 		all_ArgsList *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Arith.Expand", &all_Arith_methods[2],
+			&op, reply, done, call);
+}
+
+rpc_error *all_Arith_Expand_opts(rpc_client *c,
+		const rpc_call_options *opts, all_Op op,
+		all_ArgsList *reply)
+{
+	return rpc_client_call_opts(c, "Arith.Expand",
+			&all_Arith_methods[2], opts,
+			&op, reply);
+}
+
+rpc_error *all_Arith_Expand_go_opts(rpc_client *c,
+		const rpc_call_options *opts, all_Op op,
+		all_ArgsList *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arith.Expand",
+			&all_Arith_methods[2], opts,
 			&op, reply, done, call);
 }
 
@@ -1750,6 +1912,24 @@ rpc_error *all_Echo_Echo_go(rpc_client *c, const char *in,
 		char **out, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Echo.Echo", &all_Echo_methods[0],
+			&in, out, done, call);
+}
+
+rpc_error *all_Echo_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *in,
+		char **out)
+{
+	return rpc_client_call_opts(c, "Echo.Echo",
+			&all_Echo_methods[0], opts,
+			&in, out);
+}
+
+rpc_error *all_Echo_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *in,
+		char **out, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Echo.Echo",
+			&all_Echo_methods[0], opts,
 			&in, out, done, call);
 }
 

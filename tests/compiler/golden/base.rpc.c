@@ -213,6 +213,24 @@ rpc_error *shapes_Measure_Area_go(rpc_client *c, const shapes_Size *s,
 			s, reply, done, call);
 }
 
+rpc_error *shapes_Measure_Area_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		double *reply)
+{
+	return rpc_client_call_opts(c, "Measure.Area",
+			&shapes_Measure_methods[0], opts,
+			s, reply);
+}
+
+rpc_error *shapes_Measure_Area_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		double *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Measure.Area",
+			&shapes_Measure_methods[0], opts,
+			s, reply, done, call);
+}
+
 rpc_error *shapes_Measure_Count(rpc_client *c, const shapes_Size *s,
 		int64_t *reply)
 {
@@ -224,6 +242,24 @@ rpc_error *shapes_Measure_Count_go(rpc_client *c, const shapes_Size *s,
 		int64_t *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Measure.Count", &shapes_Measure_methods[1],
+			s, reply, done, call);
+}
+
+rpc_error *shapes_Measure_Count_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		int64_t *reply)
+{
+	return rpc_client_call_opts(c, "Measure.Count",
+			&shapes_Measure_methods[1], opts,
+			s, reply);
+}
+
+rpc_error *shapes_Measure_Count_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		int64_t *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Measure.Count",
+			&shapes_Measure_methods[1], opts,
 			s, reply, done, call);
 }
 

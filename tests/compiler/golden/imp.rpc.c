@@ -175,6 +175,24 @@ rpc_error *shapes_Boxes_Volume_go(rpc_client *c, const shapes_Box *b,
 			b, reply, done, call);
 }
 
+rpc_error *shapes_Boxes_Volume_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		double *reply)
+{
+	return rpc_client_call_opts(c, "Boxes.Volume",
+			&shapes_Boxes_methods[1], opts,
+			b, reply);
+}
+
+rpc_error *shapes_Boxes_Volume_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		double *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Boxes.Volume",
+			&shapes_Boxes_methods[1], opts,
+			b, reply, done, call);
+}
+
 rpc_error *shapes_Boxes_Labels(rpc_client *c, const shapes_Box *b,
 		shapes_StringList *reply)
 {
@@ -186,6 +204,24 @@ rpc_error *shapes_Boxes_Labels_go(rpc_client *c, const shapes_Box *b,
 		shapes_StringList *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Boxes.Labels", &shapes_Boxes_methods[0],
+			b, reply, done, call);
+}
+
+rpc_error *shapes_Boxes_Labels_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		shapes_StringList *reply)
+{
+	return rpc_client_call_opts(c, "Boxes.Labels",
+			&shapes_Boxes_methods[0], opts,
+			b, reply);
+}
+
+rpc_error *shapes_Boxes_Labels_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		shapes_StringList *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Boxes.Labels",
+			&shapes_Boxes_methods[0], opts,
 			b, reply, done, call);
 }
 

@@ -1402,6 +1402,24 @@ rpc_error *kinds_Kinds_Echo_go(rpc_client *c, const kinds_Lists *l,
 			l, reply, done, call);
 }
 
+rpc_error *kinds_Kinds_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Lists *l,
+		kinds_Lists *reply)
+{
+	return rpc_client_call_opts(c, "Kinds.Echo",
+			&kinds_Kinds_methods[0], opts,
+			l, reply);
+}
+
+rpc_error *kinds_Kinds_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Lists *l,
+		kinds_Lists *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Kinds.Echo",
+			&kinds_Kinds_methods[0], opts,
+			l, reply, done, call);
+}
+
 rpc_error *kinds_Kinds_Mirror(rpc_client *c, const kinds_Maps *m,
 		kinds_Maps *reply)
 {
@@ -1413,6 +1431,24 @@ rpc_error *kinds_Kinds_Mirror_go(rpc_client *c, const kinds_Maps *m,
 		kinds_Maps *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Kinds.Mirror", &kinds_Kinds_methods[3],
+			m, reply, done, call);
+}
+
+rpc_error *kinds_Kinds_Mirror_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Maps *m,
+		kinds_Maps *reply)
+{
+	return rpc_client_call_opts(c, "Kinds.Mirror",
+			&kinds_Kinds_methods[3], opts,
+			m, reply);
+}
+
+rpc_error *kinds_Kinds_Mirror_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Maps *m,
+		kinds_Maps *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Kinds.Mirror",
+			&kinds_Kinds_methods[3], opts,
 			m, reply, done, call);
 }
 
@@ -1430,6 +1466,24 @@ rpc_error *kinds_Kinds_Level_go(rpc_client *c, kinds_Level l,
 			&l, reply, done, call);
 }
 
+rpc_error *kinds_Kinds_Level_opts(rpc_client *c,
+		const rpc_call_options *opts, kinds_Level l,
+		kinds_Level *reply)
+{
+	return rpc_client_call_opts(c, "Kinds.Level",
+			&kinds_Kinds_methods[2], opts,
+			&l, reply);
+}
+
+rpc_error *kinds_Kinds_Level_go_opts(rpc_client *c,
+		const rpc_call_options *opts, kinds_Level l,
+		kinds_Level *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Kinds.Level",
+			&kinds_Kinds_methods[2], opts,
+			&l, reply, done, call);
+}
+
 rpc_error *kinds_Kinds_Floats(rpc_client *c, const kinds_FloatList *f,
 		kinds_Int32FloatMap *reply)
 {
@@ -1444,6 +1498,24 @@ rpc_error *kinds_Kinds_Floats_go(rpc_client *c, const kinds_FloatList *f,
 			f, reply, done, call);
 }
 
+rpc_error *kinds_Kinds_Floats_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_FloatList *f,
+		kinds_Int32FloatMap *reply)
+{
+	return rpc_client_call_opts(c, "Kinds.Floats",
+			&kinds_Kinds_methods[1], opts,
+			f, reply);
+}
+
+rpc_error *kinds_Kinds_Floats_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_FloatList *f,
+		kinds_Int32FloatMap *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Kinds.Floats",
+			&kinds_Kinds_methods[1], opts,
+			f, reply, done, call);
+}
+
 rpc_error *kinds_Kinds_Ping(rpc_client *c, const kinds_Empty *e,
 		kinds_Empty *reply)
 {
@@ -1455,6 +1527,24 @@ rpc_error *kinds_Kinds_Ping_go(rpc_client *c, const kinds_Empty *e,
 		kinds_Empty *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Kinds.Ping", &kinds_Kinds_methods[4],
+			e, reply, done, call);
+}
+
+rpc_error *kinds_Kinds_Ping_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Empty *e,
+		kinds_Empty *reply)
+{
+	return rpc_client_call_opts(c, "Kinds.Ping",
+			&kinds_Kinds_methods[4], opts,
+			e, reply);
+}
+
+rpc_error *kinds_Kinds_Ping_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Empty *e,
+		kinds_Empty *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Kinds.Ping",
+			&kinds_Kinds_methods[4], opts,
 			e, reply, done, call);
 }
 

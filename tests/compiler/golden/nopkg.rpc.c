@@ -471,6 +471,24 @@ rpc_error *Greeter_Hello_go(rpc_client *c, const char *name,
 			&name, reply, done, call);
 }
 
+rpc_error *Greeter_Hello_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *name,
+		Greeting *reply)
+{
+	return rpc_client_call_opts(c, "Greeter.Hello",
+			&Greeter_methods[0], opts,
+			&name, reply);
+}
+
+rpc_error *Greeter_Hello_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *name,
+		Greeting *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Greeter.Hello",
+			&Greeter_methods[0], opts,
+			&name, reply, done, call);
+}
+
 rpc_error *Greeter_Shout(rpc_client *c, Mood mood,
 		protobuf_c_boolean *reply)
 {
@@ -485,6 +503,24 @@ rpc_error *Greeter_Shout_go(rpc_client *c, Mood mood,
 			&mood, reply, done, call);
 }
 
+rpc_error *Greeter_Shout_opts(rpc_client *c,
+		const rpc_call_options *opts, Mood mood,
+		protobuf_c_boolean *reply)
+{
+	return rpc_client_call_opts(c, "Greeter.Shout",
+			&Greeter_methods[1], opts,
+			&mood, reply);
+}
+
+rpc_error *Greeter_Shout_go_opts(rpc_client *c,
+		const rpc_call_options *opts, Mood mood,
+		protobuf_c_boolean *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Greeter.Shout",
+			&Greeter_methods[1], opts,
+			&mood, reply, done, call);
+}
+
 rpc_error *Greeter_Tags(rpc_client *c, const StringList *tags,
 		StringUint32Map *reply)
 {
@@ -496,6 +532,24 @@ rpc_error *Greeter_Tags_go(rpc_client *c, const StringList *tags,
 		StringUint32Map *reply, rpc_done *done, rpc_call **call)
 {
 	return rpc_client_go(c, "Greeter.Tags", &Greeter_methods[2],
+			tags, reply, done, call);
+}
+
+rpc_error *Greeter_Tags_opts(rpc_client *c,
+		const rpc_call_options *opts, const StringList *tags,
+		StringUint32Map *reply)
+{
+	return rpc_client_call_opts(c, "Greeter.Tags",
+			&Greeter_methods[2], opts,
+			tags, reply);
+}
+
+rpc_error *Greeter_Tags_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const StringList *tags,
+		StringUint32Map *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Greeter.Tags",
+			&Greeter_methods[2], opts,
 			tags, reply, done, call);
 }
 
