@@ -272,7 +272,10 @@ typedef struct rpc_client_options {
 	 * what is left). 0: RPC_DEFAULT_DIAL_TIMEOUT_MS; negative: none. */
 	int dial_timeout_ms;
 	/* no_keepalive turns off TCP keepalive on the sockets rpc_dial makes
-	 * (on by default, with the system's probe timing). */
+	 * (on by default with Go's timing: a probe after 15 s idle, then
+	 * every 15 s; a peer that answers none of the system's count of
+	 * probes ends the connection, RPC_ERR_IO "rpc: read: Connection timed
+	 * out"). */
 	bool no_keepalive;
 } rpc_client_options;
 

@@ -131,6 +131,24 @@ static int transport_left(int64_t deadline)
 	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
+/* transport_keepalive turns keepalive on with Go's net.Dialer timing: the
+ * first probe after TRANSPORT_KEEPALIVE_S idle seconds, then one every
+ * TRANSPORT_KEEPALIVE_S seconds, the system's count of probes (Linux: 9),
+ * so a vanished peer is noticed in about 2.5 minutes instead of 2 hours. */
+#define TRANSPORT_KEEPALIVE_S 15
+
+static void transport_keepalive(int fd)
+{
+	int one = 1, s = TRANSPORT_KEEPALIVE_S;
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+#ifdef TCP_KEEPIDLE
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &s, sizeof(s));
+#endif
+#ifdef TCP_KEEPINTVL
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &s, sizeof(s));
+#endif
+}
+
 static rpc_error *transport_timeout(const char *address, int timeout_ms)
 {
 	return rpci_error(RPC_ERR_TIMEOUT,
@@ -250,11 +268,9 @@ rpc_error *rpci_transport_dial_opts(const char *address, int timeout_ms,
 		}
 		int r = transport_connect(s, ai, deadline);
 		if (r == 0) {
-			int one = 1;
 			transport_tcp_opts(s);
 			if (keepalive)
-				(void)setsockopt(s, SOL_SOCKET, SO_KEEPALIVE,
-				                 &one, sizeof(one));
+				transport_keepalive(s);
 			freeaddrinfo(res);
 			*fd = s;
 			return NULL;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1451,6 +1452,9 @@ START_TEST(test_client_dial_keepalive)
 	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len),
 	                 0);
 	ck_assert_int_ne(on, 0);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &on, &len),
+	                 0);
+	ck_assert_int_eq(on, 15);
 	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
 	close(fd);
 	ck_assert_ptr_null(
