@@ -61,6 +61,16 @@
  *   if (rpc_call_error(call) != NULL)
  *           puts(rpc_error_message(rpc_call_error(call)));
  *   rpc_call_free(call);
+ *
+ * A call can have a deadline (RPC_ERR_TIMEOUT when it passes) and can be
+ * cancelled; a call started with no done is the caller's to wait for:
+ *
+ *   rpc_call_options o = {.timeout_ms = 250};
+ *   err = arith_Arith_Multiply_opts(c, &o, &args, &product);
+ *   err = arith_Arith_Divide_go_opts(c, NULL, &args, &q, NULL, &call);
+ *   if (!rpc_call_wait(call, 100))                    // not done in 100 ms
+ *           rpc_call_cancel(call);                    // RPC_ERR_CANCELED
+ *   rpc_call_free(call);
  *   rpc_done_free(done);
  *   rpc_client_free(c);
  *
