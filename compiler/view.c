@@ -769,7 +769,8 @@ static void view_enum(vbuild *b, const ast_decl *d, tmpl_val *o)
 
 static bool reserved_param(const char *s)
 {
-	static const char *const names[] = {"c", "done", "call", "self"};
+	static const char *const names[] = {"c", "done", "call", "self",
+	                                    "opts"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(s, names[i]) == 0)
 			return true;
@@ -863,8 +864,7 @@ static void method_obj(vbuild *b, const char *svc_c, const ast_decl *svc,
 /* check_method_name rejects a method whose generated names would clash
  * with another generated name of its service: S_register,
  * S_register_name, S_handlers, S_service, S_methods, the trampolines
- * S_invoke_M and the other stubs of a method: S_M_go, S_M_named,
- * S_M_named_go. */
+ * S_invoke_M and the stubs S_M_go, S_M_opts and S_M_go_opts. */
 static void check_method_name(vbuild *b, const ast_decl *svc,
                               const ast_method *m)
 {
@@ -887,27 +887,22 @@ static void check_method_name(vbuild *b, const ast_decl *svc,
 		           m->name);
 		return;
 	}
-	/* the stubs of method O: S_O_go, S_O_named, S_O_named_go */
-	static const struct {
-		const char *suffix, *what;
-	} stubs[] = {
-	    {"_go", "asynchronous stub"},
-	    {"_named", "stub with a service name"},
-	    {"_named_go", "asynchronous stub with a service name"},
-	};
+	static const char *const suffixes[] = {"_go", "_opts", "_go_opts"};
 	size_t n = strlen(m->name);
-	for (size_t k = 0; k < sizeof stubs / sizeof stubs[0]; k++) {
-		size_t ls = strlen(stubs[k].suffix);
-		if (n <= ls || strcmp(m->name + n - ls, stubs[k].suffix) != 0)
+	for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+		size_t sn = strlen(suffixes[k]);
+		if (n <= sn || strcmp(m->name + n - sn, suffixes[k]) != 0)
 			continue;
 		for (size_t i = 0; i < svc->n_methods; i++) {
 			const char *o = svc->methods[i].name;
-			if (strlen(o) == n - ls &&
-			    strncmp(o, m->name, n - ls) == 0) {
+			if (strlen(o) == n - sn &&
+			    strncmp(o, m->name, n - sn) == 0) {
 				view_error(b, &m->loc,
 				           "method name '%s' clashes with the "
-				           "%s of method '%s'",
-				           m->name, stubs[k].what, o);
+				           "%s stub of method '%s'",
+				           m->name,
+				           k == 0 ? "asynchronous" : "options",
+				           o);
 				return;
 			}
 		}

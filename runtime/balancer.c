@@ -251,7 +251,8 @@ static rpc_error *bal_unavailable(rpci_balancer *b)
 }
 
 rpc_error *rpci_balancer_call(rpci_balancer *b, const char *service_method,
-                              const rpc_method *m, const void *args,
+                              const rpc_method *m,
+                              const rpc_call_options *opts, const void *args,
                               void *reply)
 {
 	rpc_error *err, *first = NULL;
@@ -270,7 +271,8 @@ rpc_error *rpci_balancer_call(rpci_balancer *b, const char *service_method,
 		c = ep->c;
 		pthread_mutex_unlock(&b->mu);
 
-		err = rpc_client_call(c, service_method, m, args, reply);
+		err = rpc_client_call_opts(c, service_method, m, opts, args,
+		                           reply);
 
 		wake = false;
 		pthread_mutex_lock(&b->mu);
@@ -431,8 +433,9 @@ static void bal_ep_complete(rpc_call *call, void *ud)
 }
 
 rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
-                            const rpc_method *m, const void *args, void *reply,
-                            rpc_done *done, rpc_call **call)
+                            const rpc_method *m, const rpc_call_options *opts,
+                            const void *args, void *reply, rpc_done *done,
+                            rpc_call **call)
 {
 	rpc_error *err;
 	rpc_call *k = NULL;
@@ -440,9 +443,13 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 	bool wake;
 	rpc_client *c;
 	rpc_done *d;
-	bal_retry *r = (m->flags & RPC_METHOD_IDEMPOTENT) != 0
-	                   ? bal_pack(m->args, args)
-	                   : NULL;
+	bal_retry *r;
+
+	if (done == NULL)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc: a call on a balanced client needs a done");
+	r = (m->flags & RPC_METHOD_IDEMPOTENT) != 0 ? bal_pack(m->args, args)
+	                                            : NULL;
 
 	for (int attempt = 0; attempt <= BAL_MAX_REROUTES; attempt++) {
 		pthread_mutex_lock(&b->mu);
@@ -457,7 +464,8 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 		d = ep->done[rpci_done_is_callback(done)];
 		pthread_mutex_unlock(&b->mu);
 
-		err = rpc_client_go(c, service_method, m, args, reply, d, &k);
+		err = rpc_client_go_opts(c, service_method, m, opts, args, reply,
+		                         d, &k);
 
 		pthread_mutex_lock(&b->mu);
 		if (err == NULL) {

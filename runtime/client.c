@@ -29,15 +29,31 @@
  * once, never lost or completed twice. A failed write shuts the socket
  * down, which ends the reading, which fails the calls whose requests went
  * with it.
+ *
+ * Ending early. A call leaves the pending table exactly once, under c->mu,
+ * and whoever takes it out completes it: the reply's reader, the end of
+ * the connection, its deadline or rpc_call_cancel. The reader decodes into
+ * the reply only a call it took out, so a call that ended early never has
+ * its reply written; its late reply finds no call and is dropped. Deadlines
+ * cost only the calls that have one. A blocking call watches its own: as
+ * the reader it polls the socket until then, otherwise it sleeps on its
+ * condition variable until then, and then takes itself out. Asynchronous
+ * calls with a deadline sit in a min-heap (c->timers); the reader thread
+ * watches the earliest, by polling the socket with a timeout while it
+ * reads, or by a timed wait while it is parked. c->rtimer is the deadline
+ * it is waiting for; a call with an earlier one wakes it (the condition
+ * variable when parked, else c->wake_fd, an eventfd in its poll set).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,14 +75,19 @@ struct rpc_client {
 	rpci_balancer *bal; /* non-NULL: a balanced client (balancer.c), and
 	                       nothing below is used */
 	int fd;
+	int wake_fd; /* eventfd: wakes the reader thread's poll */
 	const rpc_codec *codec;
 	void *cstate;
 	pthread_t reader;
+	int call_timeout_ms; /* 0: none */
 
 	pthread_mutex_t mu; /* protects the fields down to rcv */
 	uint64_t seq;
 	rpci_pending pending;
-	size_t n_async; /* pending calls that complete through a done */
+	rpci_timers timers; /* asynchronous calls that have a deadline */
+	int64_t rtimer;     /* the deadline the reader thread waits for */
+	size_t n_async; /* pending calls that complete through a done or
+	                   are owned: those the reader thread serves */
 	bool closing;   /* the user called close */
 	bool shutdown;  /* the connection ended: no new calls */
 	bool reading;   /* someone holds the reader role */
@@ -149,6 +170,72 @@ static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n)
 	return NULL;
 }
 
+/* client_now is the monotonic clock in nanoseconds. */
+static int64_t client_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* client_ms_until is how many milliseconds poll waits for deadline (ns),
+ * rounded up so that it never wakes before; -1 for none. */
+static int client_ms_until(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline == INT64_MAX)
+		return -1;
+	left = deadline - client_now();
+	if (left <= 0)
+		return 0;
+	left = (left + 999999) / 1000000;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* client_take takes the call under seq out of the pending table and the
+ * timer heap; c->mu is held. NULL if it is no longer there: whoever took
+ * it completes it. */
+static rpc_call *client_take(rpc_client *c, uint64_t seq)
+{
+	rpc_call *call = rpci_pending_take(&c->pending, seq);
+
+	if (call != NULL) {
+		rpci_timers_remove(&c->timers, call);
+		if (call->async)
+			c->n_async--;
+	}
+	return call;
+}
+
+/* client_end_early completes a call taken out before its reply with an
+ * error of kind; no lock held. */
+static void client_end_early(rpc_call *call, rpc_error_kind kind)
+{
+	call->err = rpci_error(kind, NULL);
+	rpci_call_complete(call);
+}
+
+/* client_wake tells the reader thread about a deadline earlier than the
+ * one it waits for; c->mu is held. */
+static void client_wake(rpc_client *c, int64_t deadline)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (deadline >= c->rtimer)
+		return;
+	c->rtimer = deadline; /* one wake-up is enough */
+	if (c->parked) {
+		pthread_cond_signal(&c->rcv);
+		return;
+	}
+	do
+		n = write(c->wake_fd, &one, sizeof one);
+	while (n < 0 && errno == EINTR);
+}
+
 /* client_flush writes wbuf until it is empty; c->wmu is held and
  * c->flushing set by the caller. */
 static void client_flush(rpc_client *c)
@@ -177,32 +264,33 @@ static void client_flush(rpc_client *c)
 }
 
 /* client_unregister takes the call under seq back out of the pending
- * table; false if it was no longer there (the connection ended and
- * completed it). */
-static bool client_unregister(rpc_client *c, uint64_t seq, bool async)
+ * table; false if it was no longer there (the connection ended, its
+ * deadline passed or it was cancelled, and it was completed). */
+static bool client_unregister(rpc_client *c, uint64_t seq)
 {
 	rpc_call *found;
 
 	pthread_mutex_lock(&c->mu);
-	found = rpci_pending_take(&c->pending, seq);
-	if (found != NULL && async)
-		c->n_async--;
+	found = client_take(c, seq);
 	pthread_mutex_unlock(&c->mu);
 	return found != NULL;
 }
 
-/* client_send registers call under a new seq and sends its request. On
- * success the call belongs to whoever reads replies until it completes. A
- * call enters the pending table before it is encoded, so the reader finds
- * it whenever the reply comes; if encoding fails it leaves again, unless
- * the connection ended first and completed it. */
-static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args)
+/* client_send registers call under a new seq and sends its request, with
+ * timeout_ms (0: none) as the time left. On success the call belongs to
+ * whoever takes it out of the pending table, who completes it. A call
+ * enters the pending table before it is encoded, so the reader finds it
+ * whenever the reply comes; if encoding fails it leaves again, unless it
+ * was completed first (then it has started after all). */
+static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
+                              int timeout_ms)
 {
 	const rpc_type *t = call->method->args;
 	const ProtobufCMessage *body = args;
 	client_wrapper w = {.msg = NULL};
 	rpci_header h = {.service_method = call->service_method};
-	bool async = call->sync == NULL;
+	bool async = call->async;
+	bool timed = async && call->deadline != 0;
 	rpc_error *err = NULL;
 
 	if (t->form == RPC_FORM_VALUE) {
@@ -215,10 +303,12 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args)
 	pthread_mutex_lock(&c->mu);
 	if (c->closing || c->shutdown) {
 		err = rpci_error(RPC_ERR_SHUTDOWN, NULL);
-	} else if (!rpci_pending_put(&c->pending, c->seq, call)) {
+	} else if ((timed && !rpci_timers_reserve(&c->timers)) ||
+	           !rpci_pending_put(&c->pending, c->seq, call)) {
 		err = rpci_error(RPC_ERR_NOMEM, NULL);
 	} else {
 		h.seq = call->seq = c->seq++;
+		h.timeout_us = (uint64_t)timeout_ms * 1000;
 		if (async)
 			c->n_async++;
 		/* A blocking call reads for itself, or the reader hands the
@@ -226,12 +316,16 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args)
 		 * reader thread. */
 		if (async && c->parked && !c->reading)
 			pthread_cond_signal(&c->rcv);
+		if (timed) {
+			rpci_timers_add(&c->timers, call);
+			client_wake(c, call->deadline);
+		}
 	}
 	pthread_mutex_unlock(&c->mu);
 	/* From here on call may complete (and be freed) at any time. */
 	if (err == NULL) {
 		err = c->codec->write(c->cstate, &h, t, body, &c->wbuf);
-		if (err != NULL && !client_unregister(c, h.seq, async)) {
+		if (err != NULL && !client_unregister(c, h.seq)) {
 			/* The connection ended meanwhile and completed the
 			 * call: it has started after all. */
 			rpc_error_free(err);
@@ -347,9 +441,7 @@ static bool client_handle(rpc_client *c, rpci_msg *msg)
 	rpc_call *call;
 
 	pthread_mutex_lock(&c->mu);
-	call = rpci_pending_take(&c->pending, msg->seq);
-	if (call != NULL && call->sync == NULL)
-		c->n_async--;
+	call = client_take(c, msg->seq);
 	pthread_mutex_unlock(&c->mu);
 	/* A callback may block: nothing may wait for the batch's end
 	 * meanwhile. */
@@ -357,7 +449,8 @@ static bool client_handle(rpc_client *c, rpci_msg *msg)
 	    rpci_done_is_callback(call->done))
 		client_batch_end(c, 0);
 	if (call == NULL || (msg->error != NULL && msg->error[0] != '\0')) {
-		/* No one to give the body to: drain it. */
+		/* No one to give the body to (a reply to a call that ended
+		 * early, or an error reply): drain it. */
 		rpc_error_free(c->codec->read_body(c->cstate, msg, NULL, NULL));
 		if (call == NULL)
 			return false;
@@ -383,6 +476,7 @@ static void client_end(rpc_client *c, rpc_error *err)
 	c->shutdown = true;
 	closing = c->closing;
 	while ((call = rpci_pending_take_any(&c->pending)) != NULL) {
+		rpci_timers_remove(&c->timers, call);
 		call->next = list;
 		list = call;
 	}
@@ -464,30 +558,112 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 	return true;
 }
 
+/* client_expire takes out the calls whose deadline has passed; c->mu is
+ * held. Returns them as a list (through call->next) to complete. */
+static rpc_call *client_expire(rpc_client *c)
+{
+	rpc_call *list = NULL, *call;
+	int64_t now;
+
+	if (c->timers.count == 0)
+		return NULL;
+	now = client_now();
+	while ((call = rpci_timers_first(&c->timers)) != NULL &&
+	       call->deadline <= now) {
+		client_take(c, call->seq);
+		call->next = list;
+		list = call;
+	}
+	return list;
+}
+
+/* client_complete_expired completes a list of client_expire; no lock held. */
+static void client_complete_expired(rpc_call *list)
+{
+	rpc_call *call;
+
+	while ((call = list) != NULL) {
+		list = call->next;
+		call->next = NULL;
+		client_end_early(call, RPC_ERR_TIMEOUT);
+	}
+}
+
+/* client_poll_read waits until the socket is readable, the wake eventfd
+ * fires or until (ns, INT64_MAX: none) passes, and reads if there is
+ * something to read. The caller holds the reader role. Returns false when
+ * the connection has ended, as client_read_some. */
+static bool client_poll_read(rpc_client *c, int64_t until, rpc_error **err)
+{
+	struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN},
+	                      {.fd = c->wake_fd, .events = POLLIN}};
+	uint64_t count;
+	int n;
+
+	*err = NULL;
+	n = poll(p, 2, client_ms_until(until));
+	if (n < 0 && errno != EINTR) {
+		*err = rpci_error_errno(errno, "rpc: poll");
+		return false;
+	}
+	if (n <= 0)
+		return true;
+	if (p[1].revents != 0)
+		while (read(c->wake_fd, &count, sizeof count) < 0 &&
+		       errno == EINTR)
+			;
+	if (p[0].revents != 0)
+		return client_read_some(c, err);
+	return true;
+}
+
 static void *client_reader(void *arg)
 {
 	rpc_client *c = arg;
+	rpc_call *expired;
 	rpc_error *err;
+	int64_t until;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->shutdown &&
-		       (c->reading || (c->pending.count == 0 && !c->closing))) {
-			c->parked = true;
-			pthread_cond_wait(&c->rcv, &c->mu);
-			c->parked = false;
+		if ((expired = client_expire(c)) != NULL) {
+			pthread_mutex_unlock(&c->mu);
+			client_complete_expired(expired);
+			pthread_mutex_lock(&c->mu);
+			continue;
 		}
 		if (c->shutdown)
 			break;
+		until = c->timers.count > 0 ? rpci_timers_first(&c->timers)->deadline
+		                            : INT64_MAX;
+		c->rtimer = until;
+		if (c->reading || (c->pending.count == 0 && !c->closing)) {
+			/* Someone else reads (a blocking caller), or there is
+			 * nothing to read for: wait, minding the deadlines of
+			 * asynchronous calls meanwhile. */
+			c->parked = true;
+			if (until == INT64_MAX) {
+				pthread_cond_wait(&c->rcv, &c->mu);
+			} else {
+				struct timespec ts = {
+				    .tv_sec = (time_t)(until / 1000000000),
+				    .tv_nsec = (long)(until % 1000000000)};
+
+				pthread_cond_timedwait(&c->rcv, &c->mu, &ts);
+			}
+			c->parked = false;
+			continue;
+		}
 		c->reading = true;
 		pthread_mutex_unlock(&c->mu);
-		if (!client_read_some(c, &err)) {
+		if (!client_poll_read(c, until, &err)) {
 			client_end(c, err);
 			return NULL;
 		}
 		pthread_mutex_lock(&c->mu);
 		c->reading = false;
 	}
+	c->rtimer = INT64_MAX;
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
 }
@@ -502,10 +678,34 @@ static bool client_sync_done(rpci_sync *s)
 	return done;
 }
 
-/* client_wait waits for the blocking call that owns s to complete, reading
- * replies itself while it can (see the top of the file). */
-static void client_wait(rpc_client *c, rpci_sync *s)
+/* client_time_out ends the blocking call if it is still pending, as its
+ * deadline has passed; no lock held. */
+static void client_time_out(rpc_client *c, rpc_call *call)
 {
+	if (client_unregister(c, call->seq))
+		client_end_early(call, RPC_ERR_TIMEOUT);
+}
+
+/* client_readable waits until the socket is readable or deadline (ns)
+ * passes; false then. */
+static bool client_readable(rpc_client *c, int64_t deadline)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	int n;
+
+	do
+		n = poll(&p, 1, client_ms_until(deadline));
+	while (n < 0 && errno == EINTR);
+	return n != 0; /* an error: let the read tell */
+}
+
+/* client_wait waits for the blocking call to complete, reading replies
+ * itself while it can (see the top of the file), until its deadline if it
+ * has one. */
+static void client_wait(rpc_client *c, rpc_call *call)
+{
+	rpci_sync *s = call->sync;
+	struct timespec ts;
 	rpc_error *err;
 	bool lead;
 
@@ -517,6 +717,11 @@ static void client_wait(rpc_client *c, rpci_sync *s)
 	pthread_mutex_unlock(&c->mu);
 	if (lead) {
 		while (!client_sync_done(s)) {
+			if (call->deadline != 0 &&
+			    !client_readable(c, call->deadline)) {
+				client_time_out(c, call);
+				break;
+			}
 			if (!client_read_some(c, &err)) {
 				client_end(c, err);
 				lead = false;
@@ -532,6 +737,20 @@ static void client_wait(rpc_client *c, rpci_sync *s)
 		pthread_mutex_unlock(&c->mu);
 	}
 	pthread_mutex_lock(&s->mu);
+	if (call->deadline != 0) {
+		ts.tv_sec = (time_t)(call->deadline / 1000000000);
+		ts.tv_nsec = (long)(call->deadline % 1000000000);
+		while (!s->completed)
+			if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) ==
+			    ETIMEDOUT)
+				break;
+		if (!s->completed) {
+			pthread_mutex_unlock(&s->mu);
+			client_time_out(c, call);
+			pthread_mutex_lock(&s->mu);
+		}
+	}
+	/* Completed, or being completed by whoever took it out. */
 	while (!s->completed)
 		pthread_cond_wait(&s->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
@@ -571,9 +790,13 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	if (c == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	c->fd = fd;
+	c->wake_fd = -1;
+	c->rtimer = INT64_MAX;
 	if (opts != NULL) {
 		c->log = opts->log;
 		c->log_ud = opts->log_ud;
+		if (opts->call_timeout_ms > 0)
+			c->call_timeout_ms = opts->call_timeout_ms;
 	}
 	c->codec = opts != NULL && opts->codec != NULL ? opts->codec
 	                                               : &rpc_codec_protobuf;
@@ -585,11 +808,12 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	if (err != NULL)
 		goto fail_state;
 	rpci_pending_init(&c->pending);
+	rpci_timers_init(&c->timers);
 	if ((rc = pthread_mutex_init(&c->mu, NULL)) != 0)
 		goto fail_mu;
 	if ((rc = pthread_mutex_init(&c->wmu, NULL)) != 0)
 		goto fail_wmu;
-	if ((rc = pthread_cond_init(&c->rcv, NULL)) != 0)
+	if ((rc = client_cond_init_mono(&c->rcv)) != 0)
 		goto fail_rcv;
 	if ((rc = client_cond_init_mono(&c->wcv)) != 0)
 		goto fail_wcv;
@@ -598,6 +822,11 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	if (c->rbuf == NULL) {
 		rc = ENOMEM;
 		goto fail_rbuf;
+	}
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0) {
+		rc = errno;
+		goto fail_wake;
 	}
 	/* The reader takes no signals: they belong to the application. */
 	sigfillset(&all);
@@ -610,6 +839,8 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	return NULL;
 
 fail_thread:
+	close(c->wake_fd);
+fail_wake:
 	free(c->rbuf);
 fail_rbuf:
 	pthread_cond_destroy(&c->wcv);
@@ -639,7 +870,9 @@ rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
 		return rpci_error(RPC_ERR_INVALID, "rpc: no address to dial");
 	if (rpci_balancer_address(address))
 		return rpc_dial_balanced(address, opts, NULL, out);
-	err = rpci_transport_dial(address, &fd);
+	err = rpci_transport_dial_opts(
+	    address, opts != NULL ? opts->dial_timeout_ms : 0,
+	    opts == NULL || !opts->no_keepalive, &fd);
 	if (err != NULL)
 		return err;
 	err = rpc_client_new_fd(fd, opts, out);
@@ -693,8 +926,10 @@ void rpc_client_free(rpc_client *c)
 	rpc_error_free(rpc_client_close(c));
 	pthread_join(c->reader, NULL);
 	close(c->fd);
+	close(c->wake_fd);
 	c->codec->state_free(c->cstate);
 	rpci_pending_fini(&c->pending);
+	rpci_timers_fini(&c->timers);
 	rpci_buf_fini(&c->wbuf);
 	rpci_buf_fini(&c->wspare);
 	free(c->rbuf);
@@ -718,73 +953,13 @@ static rpc_error *client_check(rpc_client *c, const char *service_method,
 	return NULL;
 }
 
-rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
-                           const rpc_method *m, const void *args, void *reply)
+/* client_timeout_ms is a call's timeout: opts's, else the client's; 0:
+ * none. */
+static int client_timeout_ms(const rpc_client *c, const rpc_call_options *opts)
 {
-	rpci_sync sync = {.completed = false};
-	rpc_call call = {
-	    .service_method = service_method,
-	    .method = m,
-	    .reply = reply,
-	    .sync = &sync,
-	};
-	rpc_error *err;
-
-	err = client_check(c, service_method, m, args, reply);
-	if (err != NULL)
-		return err;
-	if (c->bal != NULL)
-		return rpci_balancer_call(c->bal, service_method, m, args, reply);
-	pthread_mutex_init(&sync.mu, NULL);
-	pthread_cond_init(&sync.cv, NULL);
-	err = client_send(c, &call, args);
-	if (err == NULL) {
-		client_wait(c, &sync);
-		err = call.err;
-	}
-	pthread_cond_destroy(&sync.cv);
-	pthread_mutex_destroy(&sync.mu);
-	return err;
-}
-
-rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
-                         const rpc_method *m, const void *args, void *reply,
-                         rpc_done *done, rpc_call **call)
-{
-	rpc_call *k;
-	rpc_error *err;
-	size_t n;
-
-	if (call != NULL)
-		*call = NULL;
-	err = client_check(c, service_method, m, args, reply);
-	if (err == NULL && done == NULL)
-		err = rpci_error(RPC_ERR_INVALID, "rpc: go needs a done");
-	if (err != NULL)
-		return err;
-	if (c->bal != NULL)
-		return rpci_balancer_go(c->bal, service_method, m, args, reply,
-		                        done, call);
-	n = strlen(service_method) + 1;
-	k = malloc(sizeof *k + n);
-	if (k == NULL)
-		return rpci_error(RPC_ERR_NOMEM, NULL);
-	memcpy(k + 1, service_method, n);
-	*k = (rpc_call){
-	    .service_method = (const char *)(k + 1),
-	    .method = m,
-	    .reply = reply,
-	    .done = done,
-	};
-	if (call != NULL)
-		*call = k;
-	err = client_send(c, k, args);
-	if (err != NULL) {
-		if (call != NULL)
-			*call = NULL;
-		free(k);
-	}
-	return err;
+	if (opts == NULL || opts->timeout_ms == 0)
+		return c->call_timeout_ms;
+	return opts->timeout_ms > 0 ? opts->timeout_ms : 0;
 }
 
 /* client_join makes "service.method" in buf (n bytes) when it fits, else
@@ -803,40 +978,187 @@ static char *client_join(char *buf, size_t n, const char *service,
 	return s;
 }
 
-rpc_error *rpc_client_call_named(rpc_client *c, const char *service,
-                                 const rpc_method *m, const void *args,
-                                 void *reply)
+rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
+                           const rpc_method *m, const void *args, void *reply)
 {
-	char buf[128], *sm;
-	rpc_error *err;
+	return rpc_client_call_opts(c, service_method, m, NULL, args, reply);
+}
 
-	if (service == NULL || m == NULL || m->name == NULL)
-		return client_check(c, NULL, NULL, args, reply);
-	sm = client_join(buf, sizeof buf, service, m->name);
-	if (sm == NULL)
-		return rpci_error(RPC_ERR_NOMEM, NULL);
-	err = rpc_client_call(c, sm, m, args, reply);
-	if (sm != buf)
-		free(sm);
+rpc_error *rpc_client_call_opts(rpc_client *c, const char *service_method,
+                                const rpc_method *m,
+                                const rpc_call_options *opts, const void *args,
+                                void *reply)
+{
+	rpci_sync sync = {.completed = false};
+	rpc_call call = {
+	    .service_method = service_method,
+	    .method = m,
+	    .reply = reply,
+	    .sync = &sync,
+	    .client = c,
+	    .timer = RPCI_NO_TIMER,
+	};
+	rpc_error *err;
+	int timeout_ms;
+
+	if (opts != NULL && opts->service != NULL) {
+		char buf[128], *sm;
+		rpc_call_options o = *opts;
+
+		if (m == NULL || m->name == NULL)
+			return client_check(c, NULL, NULL, args, reply);
+		sm = client_join(buf, sizeof buf, opts->service, m->name);
+		if (sm == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		o.service = NULL;
+		err = rpc_client_call_opts(c, sm, m, &o, args, reply);
+		if (sm != buf)
+			free(sm);
+		return err;
+	}
+	err = client_check(c, service_method, m, args, reply);
+	if (err != NULL)
+		return err;
+	if (c->bal != NULL)
+		return rpci_balancer_call(c->bal, service_method, m, opts, args,
+		                          reply);
+	timeout_ms = client_timeout_ms(c, opts);
+	pthread_mutex_init(&sync.mu, NULL);
+	if (timeout_ms > 0) {
+		client_cond_init_mono(&sync.cv);
+		call.deadline = client_now() + (int64_t)timeout_ms * 1000000;
+	} else {
+		pthread_cond_init(&sync.cv, NULL);
+	}
+	err = client_send(c, &call, args, timeout_ms);
+	if (err == NULL) {
+		client_wait(c, &call);
+		err = call.err;
+	}
+	pthread_cond_destroy(&sync.cv);
+	pthread_mutex_destroy(&sync.mu);
 	return err;
 }
 
-rpc_error *rpc_client_go_named(rpc_client *c, const char *service,
-                               const rpc_method *m, const void *args,
-                               void *reply, rpc_done *done, rpc_call **call)
+rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
+                         const rpc_method *m, const void *args, void *reply,
+                         rpc_done *done, rpc_call **call)
 {
-	char buf[128], *sm;
+	if (done == NULL) {
+		if (call != NULL)
+			*call = NULL;
+		return rpci_error(RPC_ERR_INVALID, "rpc: go needs a done");
+	}
+	return rpc_client_go_opts(c, service_method, m, NULL, args, reply,
+	                          done, call);
+}
+
+/* An owned call and its waiter, in one allocation with the call's
+ * service-method. */
+typedef struct client_owned {
+	rpc_call call;
+	rpci_sync sync;
+} client_owned;
+
+rpc_error *rpc_client_go_opts(rpc_client *c, const char *service_method,
+                              const rpc_method *m,
+                              const rpc_call_options *opts, const void *args,
+                              void *reply, rpc_done *done, rpc_call **call)
+{
+	client_owned *o = NULL;
+	rpc_call *k;
 	rpc_error *err;
+	size_t n, head;
+	int timeout_ms;
 
 	if (call != NULL)
 		*call = NULL;
-	if (service == NULL || m == NULL || m->name == NULL)
-		return client_check(c, NULL, NULL, args, reply);
-	sm = client_join(buf, sizeof buf, service, m->name);
-	if (sm == NULL)
+	if (opts != NULL && opts->service != NULL) {
+		char buf[128], *sm;
+		rpc_call_options o = *opts;
+
+		if (m == NULL || m->name == NULL)
+			return client_check(c, NULL, NULL, args, reply);
+		sm = client_join(buf, sizeof buf, opts->service, m->name);
+		if (sm == NULL)
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		o.service = NULL;
+		err = rpc_client_go_opts(c, sm, m, &o, args, reply, done, call);
+		if (sm != buf)
+			free(sm);
+		return err;
+	}
+	err = client_check(c, service_method, m, args, reply);
+	if (err == NULL && done == NULL && call == NULL)
+		err = rpci_error(RPC_ERR_INVALID,
+		                 "rpc: go needs a done or a call to return");
+	if (err != NULL)
+		return err;
+	if (c->bal != NULL)
+		return rpci_balancer_go(c->bal, service_method, m, opts, args,
+		                        reply, done, call);
+	n = strlen(service_method) + 1;
+	head = done == NULL ? sizeof *o : sizeof *k;
+	k = malloc(head + n);
+	if (k == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
-	err = rpc_client_go(c, sm, m, args, reply, done, call);
-	if (sm != buf)
-		free(sm);
+	memcpy((char *)k + head, service_method, n);
+	*k = (rpc_call){
+	    .service_method = (const char *)k + head,
+	    .method = m,
+	    .reply = reply,
+	    .done = done,
+	    .client = c,
+	    .timer = RPCI_NO_TIMER,
+	    .async = true,
+	};
+	atomic_init(&k->completed, false);
+	if (done == NULL) {
+		o = (client_owned *)k;
+		o->sync.completed = false;
+		if (pthread_mutex_init(&o->sync.mu, NULL) != 0) {
+			free(k);
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		}
+		if (client_cond_init_mono(&o->sync.cv) != 0) {
+			pthread_mutex_destroy(&o->sync.mu);
+			free(k);
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		}
+		k->sync = &o->sync;
+		k->owned = true;
+	}
+	timeout_ms = client_timeout_ms(c, opts);
+	if (timeout_ms > 0)
+		k->deadline = client_now() + (int64_t)timeout_ms * 1000000;
+	if (call != NULL)
+		*call = k;
+	err = client_send(c, k, args, timeout_ms);
+	if (err != NULL) {
+		if (call != NULL)
+			*call = NULL;
+		if (o != NULL) {
+			pthread_cond_destroy(&o->sync.cv);
+			pthread_mutex_destroy(&o->sync.mu);
+		}
+		free(k);
+	}
 	return err;
+}
+
+
+void rpc_call_cancel(rpc_call *call)
+{
+	rpc_client *c;
+	rpc_call *found;
+
+	if (call == NULL ||
+	    atomic_load_explicit(&call->completed, memory_order_acquire))
+		return;
+	c = call->client;
+	pthread_mutex_lock(&c->mu);
+	found = client_take(c, call->seq);
+	pthread_mutex_unlock(&c->mu);
+	if (found != NULL)
+		client_end_early(found, RPC_ERR_CANCELED);
 }

@@ -3,7 +3,9 @@
  * Bodies are libprotobuf-c's own encoding of the generated message (the
  * one-field wrapper for RPC_FORM_VALUE and RPC_FORM_WRAPPED types). Each
  * decoded message is one allocation holding the service-method, the error
- * text and the undecoded body, so msg_clear frees one block. The state is
+ * text and the undecoded body, so msg_clear frees one block. The serving
+ * side reads requests (whose options give msg->timeout_us), the calling
+ * side responses; requests carry the caller's time left (frame.c). The state is
  * read-only after state_new, so reader and writer share it safely.
  */
 #include <assert.h>
@@ -46,7 +48,7 @@ static rpci_read_status pb_read(void *state, const uint8_t *in, size_t len,
 	rpci_read_status st;
 	char *block;
 
-	st = rpci_frame_read(in, len, s->max_frame, used, &f, err);
+	st = rpci_frame_read(in, len, s->max_frame, s->server, used, &f, err);
 	if (st != RPCI_READ_OK)
 		return st;
 	block = malloc(f.service_method_len + f.error_len + f.body_len + 2);
@@ -67,6 +69,7 @@ static rpci_read_status pb_read(void *state, const uint8_t *in, size_t len,
 	msg->body = block;
 	msg->body_len = f.body_len;
 	msg->seq = f.seq;
+	msg->timeout_us = f.timeout_us;
 	return RPCI_READ_OK;
 }
 

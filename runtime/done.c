@@ -1,4 +1,5 @@
-/* done.c - where asynchronous calls complete: a queue or a callback.
+/* done.c - where asynchronous calls complete: a queue or a callback; and
+ * the completion of blocking and owned calls, which wake their waiter.
  *
  * A queue's eventfd is readable exactly while the queue is non-empty: it is
  * signalled when the first call arrives and drained when the last one is
@@ -6,6 +7,11 @@
  * write and one read, not one per call. The eventfd is only made when
  * rpc_done_fd is first asked for, so a queue that is only waited on with
  * rpc_done_wait costs no eventfd syscalls at all.
+ *
+ * A call's completed flag is set before it is delivered, so that
+ * rpc_call_cancel can tell a finished call without touching its client
+ * (which may be gone by then). An owned call (started with no done) keeps
+ * its waiter beside it; rpc_call_wait sleeps on it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -136,14 +142,54 @@ void rpci_call_complete(rpc_call *call)
 {
 	rpci_sync *s = call->sync;
 
+	atomic_store_explicit(&call->completed, true, memory_order_release);
 	if (s == NULL) {
 		done_deliver(call->done, call);
 		return;
 	}
 	pthread_mutex_lock(&s->mu);
 	s->completed = true;
-	pthread_cond_signal(&s->cv);
+	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* done_deadline is now plus ms on the monotonic clock. */
+static struct timespec done_deadline(int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+bool rpc_call_wait(rpc_call *call, int timeout_ms)
+{
+	rpci_sync *s = call->sync;
+	struct timespec until;
+	bool done;
+
+	if (!call->owned)
+		return atomic_load_explicit(&call->completed,
+		                            memory_order_acquire);
+	if (timeout_ms > 0)
+		until = done_deadline(timeout_ms);
+	pthread_mutex_lock(&s->mu);
+	while (!s->completed && timeout_ms != 0) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&s->cv, &s->mu);
+		else if (pthread_cond_timedwait(&s->cv, &s->mu, &until) ==
+		         ETIMEDOUT)
+			break;
+	}
+	done = s->completed;
+	pthread_mutex_unlock(&s->mu);
+	return done;
 }
 
 /* done_pop takes the head; d->mu is held. */
@@ -184,15 +230,8 @@ rpc_call *rpc_done_wait(rpc_done *d, int timeout_ms)
 
 	if (d->cb != NULL)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	if (timeout_ms > 0) {
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-	}
+	if (timeout_ms > 0)
+		deadline = done_deadline(timeout_ms);
 	pthread_mutex_lock(&d->mu);
 	while (d->head == NULL && timeout_ms != 0) {
 		int rc = 0;
@@ -249,6 +288,15 @@ void rpc_call_free(rpc_call *call)
 {
 	if (call == NULL)
 		return;
+	if (call->owned) {
+		/* Not completed yet: end it; if its reply is being decoded,
+		 * that finishes first. */
+		rpc_call_cancel(call);
+		rpc_call_wait(call, -1);
+		pthread_cond_destroy(&call->sync->cv);
+		pthread_mutex_destroy(&call->sync->mu);
+	}
 	rpc_error_free(call->err);
-	free(call); /* the service-method string shares the allocation */
+	free(call); /* the service-method string (and an owned call's
+	               waiter) share the allocation */
 }

@@ -3,14 +3,23 @@
  *   frame   = length (u32, big-endian) payload
  *   payload = varint len, service-method bytes
  *             varint seq
- *             varint len, error bytes
+ *             varint len, slot bytes: responses: the error text;
+ *                                     requests: options (below)
  *             body bytes (the rest of the payload)
+ *   options = protobuf fields; field 1, varint: the caller's time left in
+ *             microseconds. Unknown fields are skipped by wire type.
  *
- * The reader never trusts a length: the frame length is checked against the
- * configured maximum before the caller is asked to buffer more, and every
- * inner length is checked against what is left of the payload. Header
- * strings may not contain NUL bytes, so they can be handed on as C strings.
+ * Requests used to carry an always empty error in the third slot and
+ * readers of that time ignored it; so a request without options is the
+ * old frame byte for byte, and an old server reading a request with a
+ * timeout sees a short "error" without NUL bytes (a non-zero varint has
+ * none) and ignores it. The reader never trusts a length: the frame length
+ * is checked against the configured maximum before the caller is asked to
+ * buffer more, and every inner length is checked against what is left of
+ * the payload. Header strings may not contain NUL bytes, so they can be
+ * handed on as C strings.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,9 +63,9 @@ static uint32_t frame_get_u32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* frame_string takes one varint-prefixed string from p[*off..end). */
-static bool frame_string(const uint8_t *p, size_t end, size_t *off,
-                         const char **s, size_t *slen)
+/* frame_bytes takes one varint-prefixed byte string from p[*off..end). */
+static bool frame_bytes(const uint8_t *p, size_t end, size_t *off,
+                        const char **s, size_t *slen)
 {
 	uint64_t n;
 	size_t k = rpci_varint_get(p + *off, end - *off, &n);
@@ -68,15 +77,67 @@ static bool frame_string(const uint8_t *p, size_t end, size_t *off,
 		return false;
 	*s = (const char *)(p + *off);
 	*slen = (size_t)n;
-	if (memchr(*s, '\0', *slen) != NULL)
-		return false;
 	*off += (size_t)n;
 	return true;
 }
 
+/* frame_string is frame_bytes for a text without NUL bytes. */
+static bool frame_string(const uint8_t *p, size_t end, size_t *off,
+                         const char **s, size_t *slen)
+{
+	return frame_bytes(p, end, off, s, slen) &&
+	       memchr(*s, '\0', *slen) == NULL;
+}
+
+/* frame_options reads a request's options from p[0..n). */
+static bool frame_options(const uint8_t *p, size_t n, uint64_t *timeout_us)
+{
+	uint64_t key, v;
+	size_t off = 0, k;
+
+	*timeout_us = 0;
+	while (off < n) {
+		k = rpci_varint_get(p + off, n - off, &key);
+		if (k == 0 || k == SIZE_MAX || key >> 3 == 0)
+			return false;
+		off += k;
+		switch (key & 7) {
+		case 0: /* varint */
+			k = rpci_varint_get(p + off, n - off, &v);
+			if (k == 0 || k == SIZE_MAX)
+				return false;
+			off += k;
+			if (key >> 3 == 1)
+				*timeout_us = v;
+			break;
+		case 1: /* 64-bit */
+			if (n - off < 8)
+				return false;
+			off += 8;
+			break;
+		case 2: /* length-delimited */
+			k = rpci_varint_get(p + off, n - off, &v);
+			if (k == 0 || k == SIZE_MAX || v > n - off - k)
+				return false;
+			off += k + (size_t)v;
+			break;
+		case 5: /* 32-bit */
+			if (n - off < 4)
+				return false;
+			off += 4;
+			break;
+		default:
+			return false;
+		}
+		if (key >> 3 == 1 && (key & 7) != 0)
+			return false; /* field 1 is a varint */
+	}
+	return true;
+}
+
 rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
-                                 size_t max_frame, size_t *used, rpci_frame *f,
-                                 rpc_error **err)
+                                 size_t max_frame, bool request, size_t *used,
+                                 rpci_frame *f, rpc_error **err)
 {
 	size_t n, off, end, k;
 	rpci_frame fr;
@@ -102,8 +163,17 @@ rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
 	if (k == 0 || k == SIZE_MAX)
 		goto malformed;
 	off += k;
-	if (!frame_string(in, end, &off, &fr.error, &fr.error_len))
+	fr.timeout_us = 0;
+	if (request) {
+		if (!frame_bytes(in, end, &off, &fr.error, &fr.error_len) ||
+		    !frame_options((const uint8_t *)fr.error, fr.error_len,
+		                   &fr.timeout_us))
+			goto malformed;
+		fr.error = "";
+		fr.error_len = 0;
+	} else if (!frame_string(in, end, &off, &fr.error, &fr.error_len)) {
 		goto malformed;
+	}
 	fr.body = in + off;
 	fr.body_len = end - off;
 	*f = fr;
@@ -126,16 +196,30 @@ static bool frame_put_string(rpci_buf *out, const char *s)
 	       rpci_buf_append(out, s, n);
 }
 
+/* frame_put_options writes a request's options slot: field 1, the time
+ * left. */
+static bool frame_put_options(rpci_buf *out, uint64_t timeout_us)
+{
+	uint8_t v[1 + 1 + RPCI_VARINT_MAX];
+	size_t n = rpci_varint_put(v + 2, timeout_us);
+
+	v[0] = (uint8_t)(n + 1); /* the slot's length: at most 11 */
+	v[1] = 0x08;             /* field 1, varint */
+	return rpci_buf_append(out, v, n + 2);
+}
+
 bool rpci_frame_begin(rpci_buf *out, const rpci_header *h, size_t *start)
 {
 	static const uint8_t zero[RPCI_FRAME_PREFIX];
 	size_t old = out->len;
 	uint8_t v[RPCI_VARINT_MAX];
 
+	assert(h->timeout_us == 0 || h->error == NULL || h->error[0] == '\0');
 	if (!rpci_buf_append(out, zero, sizeof zero) ||
 	    !frame_put_string(out, h->service_method) ||
 	    !rpci_buf_append(out, v, rpci_varint_put(v, h->seq)) ||
-	    !frame_put_string(out, h->error)) {
+	    !(h->timeout_us != 0 ? frame_put_options(out, h->timeout_us)
+	                         : frame_put_string(out, h->error))) {
 		out->len = old;
 		return false;
 	}

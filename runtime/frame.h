@@ -23,24 +23,28 @@ typedef struct rpci_frame {
 	const char *service_method;
 	size_t service_method_len;
 	uint64_t seq;
-	const char *error;
+	const char *error; /* responses; requests: "" */
 	size_t error_len;
+	uint64_t timeout_us; /* requests: option 1, 0 when absent */
 	const uint8_t *body;
 	size_t body_len;
 } rpci_frame;
 
-/* rpci_frame_read parses one frame from in[0..len). It checks the length
- * against max_frame before anything else, so a caller that grows its input
- * buffer on RPCI_READ_AGAIN never holds more than one frame's worth.
- * Returns RPCI_READ_OK (sets *used and *f), RPCI_READ_AGAIN (the frame is
- * incomplete; nothing set) or RPCI_READ_ERROR (sets *err, which the caller
- * frees: oversized or malformed frame). */
+/* rpci_frame_read parses one frame from in[0..len): a request when
+ * request is true (the server's side: the third slot holds options), else
+ * a response (the client's side: the third slot is the error text). It
+ * checks the length against max_frame before anything else, so a caller
+ * that grows its input buffer on RPCI_READ_AGAIN never holds more than one
+ * frame's worth. Returns RPCI_READ_OK (sets *used and *f), RPCI_READ_AGAIN
+ * (the frame is incomplete; nothing set) or RPCI_READ_ERROR (sets *err,
+ * which the caller frees: oversized or malformed frame). */
 rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
-                                 size_t max_frame, size_t *used, rpci_frame *f,
-                                 rpc_error **err);
+                                 size_t max_frame, bool request, size_t *used,
+                                 rpci_frame *f, rpc_error **err);
 
 /* rpci_frame_begin appends the length placeholder and h's header to out
- * and sets *start to the frame's offset in out; the caller then appends the
+ * (the options of a request when h->timeout_us is not 0, which needs an
+ * empty h->error; else the error text) and sets *start to the frame's offset in out; the caller then appends the
  * body and calls rpci_frame_finish. h is borrowed for the duration of the
  * call. Returns false on out of memory (out keeps its old length). */
 bool rpci_frame_begin(rpci_buf *out, const rpci_header *h, size_t *start);

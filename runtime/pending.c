@@ -7,6 +7,10 @@
  * slot whose entry is closer to home than the probe, and a removal shifts
  * back only the entries displaced behind it (no tombstones), so both stay
  * O(1) however many calls are in flight. The table stays at most half full.
+ *
+ * The timer heap holds only the calls that have a deadline, so calls
+ * without one cost nothing; each call carries its heap index, so a call
+ * that ends by its reply or a cancel leaves the heap in O(log n).
  */
 #include <stdlib.h>
 
@@ -132,4 +136,109 @@ void *rpci_pending_take_any(rpci_pending *p)
 		if (p->slots[i].val != NULL)
 			return pending_remove(p, i);
 	return NULL;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+void rpci_timers_init(rpci_timers *t)
+{
+	t->heap = NULL;
+	t->count = 0;
+	t->cap = 0;
+}
+
+void rpci_timers_fini(rpci_timers *t)
+{
+	if (t == NULL)
+		return;
+	free(t->heap);
+	rpci_timers_init(t);
+}
+
+bool rpci_timers_reserve(rpci_timers *t)
+{
+	size_t cap;
+	rpc_call **heap;
+
+	if (t->count < t->cap)
+		return true;
+	cap = t->cap == 0 ? 16 : t->cap * 2;
+	heap = realloc(t->heap, cap * sizeof *heap);
+	if (heap == NULL)
+		return false;
+	t->heap = heap;
+	t->cap = cap;
+	return true;
+}
+
+static void timers_set(rpci_timers *t, size_t i, rpc_call *call)
+{
+	t->heap[i] = call;
+	call->timer = i;
+}
+
+static void timers_up(rpci_timers *t, size_t i)
+{
+	rpc_call *call = t->heap[i];
+	size_t parent;
+
+	while (i > 0) {
+		parent = (i - 1) / 2;
+		if (t->heap[parent]->deadline <= call->deadline)
+			break;
+		timers_set(t, i, t->heap[parent]);
+		i = parent;
+	}
+	timers_set(t, i, call);
+}
+
+static void timers_down(rpci_timers *t, size_t i)
+{
+	rpc_call *call = t->heap[i];
+	size_t child;
+
+	for (;;) {
+		child = 2 * i + 1;
+		if (child >= t->count)
+			break;
+		if (child + 1 < t->count &&
+		    t->heap[child + 1]->deadline < t->heap[child]->deadline)
+			child++;
+		if (call->deadline <= t->heap[child]->deadline)
+			break;
+		timers_set(t, i, t->heap[child]);
+		i = child;
+	}
+	timers_set(t, i, call);
+}
+
+void rpci_timers_add(rpci_timers *t, rpc_call *call)
+{
+	t->heap[t->count] = call;
+	call->timer = t->count++;
+	timers_up(t, call->timer);
+}
+
+void rpci_timers_remove(rpci_timers *t, rpc_call *call)
+{
+	size_t i = call->timer;
+	rpc_call *last;
+
+	if (i == RPCI_NO_TIMER)
+		return;
+	call->timer = RPCI_NO_TIMER;
+	last = t->heap[--t->count];
+	if (i == t->count)
+		return;
+	t->heap[i] = last;
+	last->timer = i;
+	if (i > 0 && t->heap[(i - 1) / 2]->deadline > last->deadline)
+		timers_up(t, i);
+	else
+		timers_down(t, i);
+}
+
+rpc_call *rpci_timers_first(const rpci_timers *t)
+{
+	return t->count > 0 ? t->heap[0] : NULL;
 }

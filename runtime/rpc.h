@@ -61,6 +61,16 @@
  *   if (rpc_call_error(call) != NULL)
  *           puts(rpc_error_message(rpc_call_error(call)));
  *   rpc_call_free(call);
+ *
+ * A call can have a deadline (RPC_ERR_TIMEOUT when it passes) and can be
+ * cancelled; a call started with no done is the caller's to wait for:
+ *
+ *   rpc_call_options o = {.timeout_ms = 250};
+ *   err = arith_Arith_Multiply_opts(c, &o, &args, &product);
+ *   err = arith_Arith_Divide_go_opts(c, NULL, &args, &q, NULL, &call);
+ *   if (!rpc_call_wait(call, 100))                    // not done in 100 ms
+ *           rpc_call_cancel(call);                    // RPC_ERR_CANCELED
+ *   rpc_call_free(call);
  *   rpc_done_free(done);
  *   rpc_client_free(c);
  *
@@ -129,7 +139,8 @@ extern "C" {
 	X(RPC_ERR_TIMEOUT, "rpc: timeout")                                   \
 	X(RPC_ERR_NOMEM, "rpc: out of memory")                               \
 	X(RPC_ERR_INVALID, "rpc: invalid argument")                          \
-	X(RPC_ERR_UNAVAILABLE, "rpc: no endpoint available")
+	X(RPC_ERR_UNAVAILABLE, "rpc: no endpoint available")                 \
+	X(RPC_ERR_CANCELED, "rpc: call canceled")
 
 typedef enum rpc_error_kind {
 #define RPC_X_ENUM(k, msg) k,
@@ -250,8 +261,8 @@ RPC_API extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
  * connection with an error before anything is allocated for it. */
 #define RPC_DEFAULT_MAX_FRAME ((size_t)64 * 1024 * 1024)
 
-/* ---- client [generated-code ABI: rpc_client_call, rpc_client_go and their
- * _named forms] ------------------------------------------------------------ */
+/* ---- client [generated-code ABI: rpc_client_call, rpc_client_go,
+ *      rpc_client_call_opts, rpc_client_go_opts, rpc_call_options] ------- */
 
 /* A client is one connection to a server. Any number of threads may make
  * calls on it at once; requests are sent in the order their sequence
@@ -264,11 +275,22 @@ RPC_API extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
  *
  * The async contract: a call whose start fails (rpc_client_go returns an
  * error) never completes later. Otherwise the call completes exactly once,
- * with no library lock held: with its reply, with its error, or, when the
- * connection ends first, with RPC_ERR_UNEXPECTED_EOF (the peer went away)
- * or RPC_ERR_SHUTDOWN (the client was closed). Whoever receives a completed
- * call (the done-queue's consumer or the callback) owns it and frees it
- * with rpc_call_free. */
+ * with no library lock held, by whichever comes first: its reply (or the
+ * server's error), its deadline (RPC_ERR_TIMEOUT), rpc_call_cancel
+ * (RPC_ERR_CANCELED), or the end of the connection (RPC_ERR_UNEXPECTED_EOF
+ * when the peer went away, RPC_ERR_SHUTDOWN when the client was closed).
+ * A call that ends without its reply never has its reply written, then or
+ * later: the reply that comes late is read and dropped, and the connection
+ * lives on. Whoever receives a completed call (the done-queue's consumer
+ * or the callback) owns it and frees it with rpc_call_free; a call started
+ * with no done is its starter's from the start (rpc_client_go_opts).
+ *
+ * Deadlines: a call may have a timeout, from rpc_call_options or the
+ * client's call_timeout_ms. It is measured from the start of the call on
+ * the monotonic clock, and the native codec tells the server how much of
+ * it is left (docs/framing.md); gob and JSON have no place for it on the
+ * wire, so there only the client enforces it. Only calls with a deadline
+ * cost anything: the thread reading replies waits for the earliest one. */
 typedef struct rpc_client rpc_client;
 typedef struct rpc_call rpc_call;
 typedef struct rpc_done rpc_done;
@@ -283,13 +305,48 @@ typedef struct rpc_client_options {
 	 * on the thread reading replies. NULL: the client logs nothing. */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
+	/* call_timeout_ms is the timeout of calls whose options do not give
+	 * one. 0 (or negative): none, as in Go; a call then waits for its
+	 * reply as long as the connection lives (TCP keepalive notices a peer
+	 * that vanished, not one that is alive and silent). */
+	int call_timeout_ms;
+	/* dial_timeout_ms bounds rpc_dial's connect (each address tried gets
+	 * what is left). 0: RPC_DEFAULT_DIAL_TIMEOUT_MS; negative: none. */
+	int dial_timeout_ms;
+	/* no_keepalive turns off TCP keepalive on the sockets rpc_dial makes
+	 * (on by default with Go's timing: a probe after 15 s idle, then
+	 * every 15 s; a peer that answers none of the system's count of
+	 * probes ends the connection, RPC_ERR_IO "rpc: read: Connection timed
+	 * out"). */
+	bool no_keepalive;
 } rpc_client_options;
+
+/* RPC_DEFAULT_DIAL_TIMEOUT_MS is rpc_dial's connect timeout when the
+ * options say 0. */
+#define RPC_DEFAULT_DIAL_TIMEOUT_MS 30000
+
+/* rpc_call_options is one call's options, a small value for the stack;
+ * zero means default. */
+typedef struct rpc_call_options {
+	/* timeout_ms: > 0 the call's timeout; 0: the client's
+	 * call_timeout_ms; RPC_NO_TIMEOUT (any negative): none, whatever
+	 * the client's. */
+	int timeout_ms;
+	/* service, when not NULL, is the name the server registered the
+	 * service under (Go's RegisterName, e.g. "net.rpc.Arith"): the call
+	 * goes to "service.M", M being the method's name, instead of the
+	 * service_method given. Borrowed for the duration of the call. */
+	const char *service;
+} rpc_call_options;
+
+#define RPC_NO_TIMEOUT (-1)
 
 /* rpc_dial connects to address ("tcp:HOST:PORT", "HOST:PORT",
  * "unix:PATH") and makes a client on the connection; a balanced address
- * ("list:", "dns:", "srv:", below) makes a balanced client. opts (NULL for the
- * defaults) is borrowed for the duration of the call. On success *out is a
- * client the caller frees with rpc_client_free. */
+ * ("list:", "dns:", "srv:", below) makes a balanced client. opts (NULL for
+ * the defaults) is borrowed for the duration of the call. A connect that
+ * takes longer than opts->dial_timeout_ms fails with RPC_ERR_TIMEOUT. On
+ * success *out is a client the caller frees with rpc_client_free. */
 RPC_API rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
                     rpc_client **out);
 
@@ -373,7 +430,7 @@ RPC_API bool rpc_balance_stats_get(rpc_client *c, rpc_balance_stats *st);
 /* rpc_client_new_fd makes a client on the connected socket fd (made
  * blocking if it was not). Takes ownership of fd on success
  * (rpc_client_free closes it); on failure fd is still the caller's. opts as
- * for rpc_dial. */
+ * for rpc_dial (the dial options do not apply). */
 RPC_API rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
                              rpc_client **out);
 
@@ -385,8 +442,8 @@ RPC_API rpc_error *rpc_client_close(rpc_client *c);
 
 /* rpc_client_free closes c if needed, waits until every call in flight has
  * completed and the reader thread has ended, and frees c. No other thread
- * may be using c, and it must not be called from one of c's callbacks.
- * Accepts NULL. */
+ * may be using c (nor rpc_call_cancel one of its calls), and it must not be
+ * called from one of c's callbacks. Accepts NULL. */
 RPC_API void rpc_client_free(rpc_client *c);
 
 /* rpc_client_call makes one blocking call of service_method ("Arith.Multiply")
@@ -404,24 +461,17 @@ RPC_API void rpc_client_free(rpc_client *c);
  * (RPC_ERR_PROTOCOL, RPC_ERR_NOMEM) a struct, list or map reply has been
  * reset to its defaults (X_INIT) and a scalar, string, bytes or enum reply
  * is as the caller left it. The same holds for rpc_client_go's reply when
- * its call completes with an error. */
+ * its call completes with an error. The call's timeout is the client's
+ * call_timeout_ms; on RPC_ERR_TIMEOUT reply is as it was before the call. */
 RPC_API rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
                            const rpc_method *m, const void *args, void *reply);
 
-/* rpc_client_call_named is rpc_client_call of "service.M", M being m's
- * name: the call of a service the server registered under another name
- * (Go's RegisterName, e.g. "net.rpc.Arith"). service is borrowed for the
- * duration of the call. Generated code wraps it as S_M_named(c, service,
- * args, reply). */
-RPC_API rpc_error *rpc_client_call_named(rpc_client *c, const char *service,
-                                 const rpc_method *m, const void *args,
-                                 void *reply);
-
-/* rpc_client_go_named is rpc_client_go of "service.M" (see
- * rpc_client_call_named); generated as S_M_named_go(). */
-RPC_API rpc_error *rpc_client_go_named(rpc_client *c, const char *service,
-                               const rpc_method *m, const void *args,
-                               void *reply, rpc_done *done, rpc_call **call);
+/* rpc_client_call_opts is rpc_client_call with the call's options; opts
+ * (NULL: defaults) is borrowed for the duration of the call. */
+RPC_API rpc_error *rpc_client_call_opts(rpc_client *c, const char *service_method,
+                                const rpc_method *m,
+                                const rpc_call_options *opts, const void *args,
+                                void *reply);
 
 /* rpc_client_go starts an asynchronous call. args is borrowed for the
  * duration of the call to rpc_client_go only (it is encoded before this
@@ -430,10 +480,39 @@ RPC_API rpc_error *rpc_client_go_named(rpc_client *c, const char *service,
  * sets *call (if call is not NULL; the pointer is only good for matching
  * the completed call, as its receiver may free it at any time) and the call
  * completes exactly once through done. On failure returns an error the
- * caller frees and the call never completes. */
+ * caller frees and the call never completes. The call's timeout is the
+ * client's call_timeout_ms. */
 RPC_API rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
                          const rpc_method *m, const void *args, void *reply,
                          rpc_done *done, rpc_call **call);
+
+/* rpc_client_go_opts is rpc_client_go with the call's options (opts, NULL
+ * for the defaults, is borrowed for the duration of the call), and done
+ * may be NULL: the call is then its starter's, the way a Go *Call is.
+ * call must not be NULL then, and *call is valid until rpc_call_free:
+ * rpc_call_wait waits for it, rpc_call_cancel ends it, rpc_call_free
+ * (which cancels it if it is still running) frees it. */
+RPC_API rpc_error *rpc_client_go_opts(rpc_client *c, const char *service_method,
+                              const rpc_method *m,
+                              const rpc_call_options *opts, const void *args,
+                              void *reply, rpc_done *done, rpc_call **call);
+
+/* rpc_call_wait waits up to timeout_ms milliseconds (negative: for ever, 0:
+ * not at all) for call, started with no done, to complete; true once it
+ * has (its result is then rpc_call_error's), false if the wait timed out
+ * (the call runs on; waiting is not cancelling). For a call that has a done
+ * it only tells whether the call has completed. call is borrowed. */
+RPC_API bool rpc_call_wait(rpc_call *call, int timeout_ms);
+
+/* rpc_call_cancel ends call, if it has not completed yet, with
+ * RPC_ERR_CANCELED: it completes on the calling thread (a callback done
+ * runs here) before this returns; its late reply is dropped. A call that
+ * has completed, or whose reply is being decoded, is left as it is. call is
+ * borrowed and must still be allocated: a call started with no done until
+ * rpc_call_free, a call with a done only while its receiver has not freed
+ * it (the consumer of a done-queue knows; with a callback done that is the
+ * caller's to arrange). */
+RPC_API void rpc_call_cancel(rpc_call *call);
 
 /* A done is where asynchronous calls complete: a queue or a callback. One
  * done may serve many calls on many clients. */
@@ -487,7 +566,9 @@ RPC_API void *rpc_call_reply(const rpc_call *call);
  * rpc_call_free. */
 RPC_API const char *rpc_call_service_method(const rpc_call *call);
 
-/* rpc_call_free frees a completed call (not its reply). Accepts NULL. */
+/* rpc_call_free frees a completed call (not its reply). A call started
+ * with no done may be freed at any time: it is first cancelled and, if its
+ * reply is being decoded, waited for. Accepts NULL. */
 RPC_API void rpc_call_free(rpc_call *call);
 
 /* ---- server [generated-code ABI: rpc_server, rpc_server_register] ------ */

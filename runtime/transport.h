@@ -10,8 +10,15 @@
 #include "rpc.h"
 
 /* rpci_transport_dial connects to address. On success *fd is a connected,
- * blocking, close-on-exec socket (TCP_NODELAY for tcp) the caller owns. */
+ * blocking, close-on-exec socket (TCP_NODELAY and SO_KEEPALIVE for tcp)
+ * the caller owns. The connect takes at most RPC_DEFAULT_DIAL_TIMEOUT_MS. */
 rpc_error *rpci_transport_dial(const char *address, int *fd);
+
+/* rpci_transport_dial_opts is rpci_transport_dial with a connect timeout
+ * (0: RPC_DEFAULT_DIAL_TIMEOUT_MS, negative: none; running out of it is
+ * RPC_ERR_TIMEOUT) and TCP keepalive on or off. */
+rpc_error *rpci_transport_dial_opts(const char *address, int timeout_ms,
+                                    bool keepalive, int *fd);
 
 /* rpci_transport_listen binds and listens on address. On success *fd is the
  * listening socket (caller owns) and *bound (caller frees) is the address

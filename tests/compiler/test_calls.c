@@ -328,7 +328,7 @@ START_TEST(test_calls_go_completes_through_done)
 }
 END_TEST
 
-START_TEST(test_calls_named_reach_a_service_registered_under_another_name)
+START_TEST(test_calls_opts_service_reaches_a_service_registered_under_another_name)
 {
 	pair p;
 	pair_open(&p, codecs[_i]);
@@ -339,7 +339,8 @@ START_TEST(test_calls_named_reach_a_service_registered_under_another_name)
 	args.A = 6;
 	args.B = 7;
 	int64_t r = 0;
-	expect_ok(all_Arith_Multiply_named(p.cli, "net.rpc.Arith", &args, &r));
+	rpc_call_options go_name = {.service = "net.rpc.Arith"};
+	expect_ok(all_Arith_Multiply_opts(p.cli, &go_name, &args, &r));
 	ck_assert_int_eq(r, 42);
 
 	/* a name longer than the stubs' stack buffer */
@@ -349,7 +350,8 @@ START_TEST(test_calls_named_reach_a_service_registered_under_another_name)
 	ck_assert_ptr_null(
 	    all_Arith_register_name(p.srv, name, &arith_handlers, NULL));
 	all_Quotient q = ALL_QUOTIENT_INIT;
-	expect_ok(all_Arith_Divide_named(p.cli, name, &args, &q));
+	rpc_call_options long_name = {.service = name};
+	expect_ok(all_Arith_Divide_opts(p.cli, &long_name, &args, &q));
 	ck_assert_int_eq(q.Quo, 0);
 	ck_assert_int_eq(q.Rem, 6);
 
@@ -358,8 +360,7 @@ START_TEST(test_calls_named_reach_a_service_registered_under_another_name)
 	ck_assert_ptr_nonnull(done);
 	r = 0;
 	rpc_call *call = NULL;
-	expect_ok(all_Arith_Negate_named_go(p.cli, "net.rpc.Arith", 5, &r, done,
-	                                    &call));
+	expect_ok(all_Arith_Negate_go_opts(p.cli, &go_name, 5, &r, done, &call));
 	rpc_call *c = rpc_done_wait(done, 60000);
 	ck_assert_ptr_eq(c, call);
 	ck_assert_str_eq(rpc_call_service_method(c), "net.rpc.Arith.Negate");
@@ -368,13 +369,12 @@ START_TEST(test_calls_named_reach_a_service_registered_under_another_name)
 	ck_assert_int_eq(r, -5);
 
 	/* a name nobody registered: the server says so */
-	rpc_error *err = all_Arith_Multiply_named(p.cli, "Nobody", &args, &r);
+	rpc_call_options nobody = {.service = "Nobody"};
+	rpc_error *err = all_Arith_Multiply_opts(p.cli, &nobody, &args, &r);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SERVER);
-	rpc_error_free(err);
-	err = all_Arith_Multiply_named(p.cli, NULL, &args, &r);
-	ck_assert_ptr_nonnull(err);
-	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: can't find service Nobody.Multiply");
 	rpc_error_free(err);
 	pair_close(&p);
 	rpc_done_free(done);
@@ -398,7 +398,7 @@ static Suite *calls_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("named");
 	tcase_add_loop_test(
-	    tc, test_calls_named_reach_a_service_registered_under_another_name,
+	    tc, test_calls_opts_service_reaches_a_service_registered_under_another_name,
 	    0, n);
 	suite_add_tcase(s, tc);
 	return s;

@@ -522,8 +522,8 @@ START_TEST(test_cli_generated_name_clashes_exit_1)
 	char *in = path_join(s.in, "clash.rpc");
 	write_file(in, "package p;\nstruct A { int64 X; }\nservice S {\n"
 	               "  M(A a, A *r);\n  M_go(A a, A *r);\n"
-	               "  handlers(A a, A *r);\n  M_named(A a, A *r);\n"
-	               "  M_named_go(A a, A *r);\n}\n");
+	               "  handlers(A a, A *r);\n  M_opts(A a, A *r);\n"
+	               "  M_go_opts(A a, A *r);\n}\n");
 	const char *args[] = {"-o", s.out, in, NULL};
 	ck_assert_int_eq(run_rpcgen(&s, args), 1);
 	char *err = log_text(s.stderr_path);
@@ -534,13 +534,11 @@ START_TEST(test_cli_generated_name_clashes_exit_1)
 	                                  "'handlers' clashes with the "
 	                                  "generated S_handlers"));
 	ck_assert_ptr_nonnull(strstr(err, "clash.rpc:7:3: error: method name "
-	                                  "'M_named' clashes with the stub "
-	                                  "with a service name of method "
-	                                  "'M'"));
+	                                  "'M_opts' clashes with the "
+	                                  "options stub of method 'M'"));
 	ck_assert_ptr_nonnull(strstr(err, "clash.rpc:8:3: error: method name "
-	                                  "'M_named_go' clashes with the "
-	                                  "asynchronous stub of method "
-	                                  "'M_named'"));
+	                                  "'M_go_opts' clashes with the "
+	                                  "options stub of method 'M_go'"));
 	ck_assert_uint_eq(dir_entries(s.out), 0);
 	free(err);
 	free(in);

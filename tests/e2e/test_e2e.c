@@ -173,8 +173,23 @@ static rpc_error *h_repeat(void *self, const e2e_Args *args, char **reply)
 	return NULL;
 }
 
+/* Nap calls running, for tests that wait until the server is idle. */
+static atomic_int naps_running;
+
+static rpc_error *h_nap(void *self, const e2e_Args *args, int64_t *reply)
+{
+	(void)self;
+	atomic_fetch_add(&naps_running, 1);
+	if (args->A > 0)
+		usleep((useconds_t)args->A);
+	*reply = args->B;
+	atomic_fetch_sub(&naps_running, 1);
+	return NULL;
+}
+
 static const e2e_Arith_handlers arith_impl = {
 	.Repeat = h_repeat,
+	.Nap = h_nap,
 	.Multiply = h_multiply,
 	.Divide = h_divide,
 	.Add = h_add,
@@ -2892,6 +2907,232 @@ END_TEST
 
 /* ---- the suite ----------------------------------------------------------- */
 
+/* ---- deadlines ----------------------------------------------------------- */
+
+#define SLACK_MS 1000
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A slow handler against the client's default timeout and a call's own,
+ * through the generated _opts stubs, with every codec (gob and JSON have
+ * no deadline on the wire: the client alone enforces it). The connection
+ * serves on once the late replies are dropped. */
+START_TEST(test_e2e_deadline_stubs)
+{
+	e2e_server s;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client_options o = {.codec = codecs[_i], .call_timeout_ms = 150};
+	rpc_client *c = NULL;
+	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &o, &c));
+	e2e_Args args = E2E_ARGS_INIT;
+	int64_t r = -1;
+	args.A = 10000; /* ms: until released */
+	args.B = 5;
+
+	int64_t t0 = mono_ms();
+	rpc_error *err = e2e_Arith_Slow(c, &args, &r);
+	int64_t dt = mono_ms() - t0;
+	check_kind(err, RPC_ERR_TIMEOUT);
+	rpc_error_free(err);
+	ck_assert_int_ge(dt, 150);
+	ck_assert_int_lt(dt, 150 + SLACK_MS);
+
+	rpc_call_options co = {.timeout_ms = 300};
+	t0 = mono_ms();
+	err = e2e_Arith_Slow_opts(c, &co, &args, &r);
+	dt = mono_ms() - t0;
+	check_kind(err, RPC_ERR_TIMEOUT);
+	rpc_error_free(err);
+	ck_assert_int_ge(dt, 300);
+	ck_assert_int_lt(dt, 300 + SLACK_MS);
+
+	/* Owned: wait with a timeout, then cancel. */
+	rpc_call *k = NULL;
+	co.timeout_ms = RPC_NO_TIMEOUT;
+	CALL_OK(e2e_Arith_Slow_go_opts(c, &co, &args, &r, NULL, &k));
+	ck_assert(!rpc_call_wait(k, 50));
+	rpc_call_cancel(k);
+	ck_assert(rpc_call_wait(k, 0));
+	check_kind(rpc_call_error(k), RPC_ERR_CANCELED);
+	rpc_call_free(k);
+
+	/* The handlers answer now: late replies are dropped. */
+	slow_release();
+	ck_assert(slow_wait_running(0));
+	co.timeout_ms = 5000;
+	args.A = 1;
+	CALL_OK(e2e_Arith_Slow_opts(c, &co, &args, &r));
+	ck_assert_int_eq(r, 5);
+	check_multiply(c, 6, 7);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+/* Replies racing deadlines and cancels, against the real server: threads
+ * making blocking calls (a client each: the server runs one connection's
+ * calls one after the other, and timed-out calls still run there, so a
+ * shared connection snowballs into timing out everything) whose handler
+ * sleeps about as long as the timeout, and asynchronous ones (done-queue
+ * and owned, some cancelled). Every call completes exactly once; a call
+ * that did not succeed never has its reply written, even once the late
+ * replies have all come; every connection serves on. */
+enum { RACE_THREADS = 3, RACE_CALLS = 2000 / (RACE_THREADS + 1) };
+
+typedef struct race_arg {
+	rpc_client *c;
+	unsigned seed;
+	int64_t replies[RACE_CALLS];
+	bool ok[RACE_CALLS];
+	int n, n_ok, n_timeout;
+	int64_t until;
+} race_arg;
+
+static void *race_blocking(void *p)
+{
+	race_arg *a = p;
+	for (a->n = 0; a->n < RACE_CALLS && mono_ms() < a->until; a->n++) {
+		e2e_Args args = E2E_ARGS_INIT;
+		rpc_call_options o = {.timeout_ms = 2};
+		args.A = rand_r(&a->seed) % 1500; /* up to 1.5 ms */
+		args.B = a->n;
+		a->replies[a->n] = -1;
+		rpc_error *err = e2e_Arith_Nap_opts(a->c, &o, &args,
+		                                    &a->replies[a->n]);
+		if (err == NULL) {
+			a->ok[a->n] = true;
+			a->n_ok++;
+		} else if (rpc_error_kind_of(err) == RPC_ERR_TIMEOUT) {
+			a->n_timeout++;
+		} else {
+			rpc_error_free(err);
+			return (void *)"unexpected error";
+		}
+		rpc_error_free(err);
+	}
+	return NULL;
+}
+
+START_TEST(test_e2e_deadline_race)
+{
+	e2e_server s;
+	server_start(&s, codecs[_i], T_TCP4, false);
+	rpc_client *c = client_dial(&s);
+	static race_arg ra[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	int64_t until = mono_ms() + 8000;
+	for (int t = 0; t < RACE_THREADS; t++) {
+		memset(&ra[t], 0, sizeof ra[t]);
+		ra[t].c = client_dial(&s);
+		ra[t].seed = (unsigned)t + 1;
+		ra[t].until = until;
+		ck_assert_int_eq(
+		    pthread_create(&th[t], NULL, race_blocking, &ra[t]), 0);
+	}
+
+	/* This thread: batches of asynchronous calls. */
+	enum { BATCH = 8 };
+	static int64_t areplies[RACE_CALLS];
+	static bool aok[RACE_CALLS];
+	rpc_done *d = rpc_done_new_queue();
+	unsigned seed = 99;
+	int n = 0, n_ok = 0, n_end = 0;
+	while (n + BATCH <= RACE_CALLS && mono_ms() < until) {
+		rpc_call *k[BATCH];
+		for (int i = 0; i < BATCH; i++) {
+			e2e_Args args = E2E_ARGS_INIT;
+			/* Served one after the other: the later in the
+			 * batch, the longer the timeout. */
+			rpc_call_options o = {.timeout_ms = 1 + i / 2};
+			args.A = rand_r(&seed) % 1000;
+			args.B = n + i;
+			areplies[n + i] = -1;
+			CALL_OK(e2e_Arith_Nap_go_opts(c, &o, &args,
+			                              &areplies[n + i],
+			                              i % 2 ? NULL : d, &k[i]));
+		}
+		usleep((useconds_t)(rand_r(&seed) % 2500));
+		for (int i = 1; i < BATCH; i += 4)
+			rpc_call_cancel(k[i]);
+		for (int got = 0; got < BATCH / 2; got++) {
+			rpc_call *q = rpc_done_wait(d, 10000);
+			ck_assert_ptr_nonnull(q);
+			int i = 0;
+			while (i < BATCH && k[i] != q)
+				i++;
+			ck_assert_int_lt(i, BATCH);
+			k[i] = NULL; /* completing twice would not match */
+			if (rpc_call_error(q) == NULL) {
+				aok[n + i] = true;
+				n_ok++;
+			} else {
+				check_kind(rpc_call_error(q), RPC_ERR_TIMEOUT);
+			}
+			n_end++;
+			rpc_call_free(q);
+		}
+		for (int i = 1; i < BATCH; i += 2) {
+			ck_assert(rpc_call_wait(k[i], 10000));
+			const rpc_error *e = rpc_call_error(k[i]);
+			if (e == NULL) {
+				aok[n + i] = true;
+				n_ok++;
+			} else {
+				ck_assert(rpc_error_kind_of(e) == RPC_ERR_TIMEOUT ||
+				          rpc_error_kind_of(e) == RPC_ERR_CANCELED);
+			}
+			n_end++;
+			rpc_call_free(k[i]);
+		}
+		ck_assert_ptr_null(rpc_done_next(d));
+		n += BATCH;
+		/* Let the server catch up with the calls that ended early,
+		 * so that timeouts do not snowball. */
+		for (int w = 0; w < 100 && atomic_load(&naps_running) > 0; w++)
+			usleep(1000);
+	}
+	ck_assert_int_eq(n_end, n);
+
+	int total = n, total_ok = n_ok;
+	for (int t = 0; t < RACE_THREADS; t++) {
+		void *bad = (void *)1;
+		ck_assert_int_eq(pthread_join(th[t], &bad), 0);
+		ck_assert_msg(bad == NULL, "%s", (const char *)bad);
+		ck_assert_int_eq(ra[t].n_ok + ra[t].n_timeout, ra[t].n);
+		total += ra[t].n;
+		total_ok += ra[t].n_ok;
+	}
+	fprintf(stderr, "deadline race (%s): blocking %d calls, %d ok\n",
+	        codec_names[_i], total - n, total_ok - n_ok);
+	/* Let every late reply arrive and be dropped. */
+	for (int w = 0; w < 500 && atomic_load(&naps_running) > 0; w++)
+		usleep(10000);
+	usleep(50000);
+	check_multiply(c, 6, 7);
+	ck_assert_ptr_null(rpc_done_next(d));
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(areplies[i], aok[i] ? i : -1);
+	for (int t = 0; t < RACE_THREADS; t++)
+		for (int i = 0; i < ra[t].n; i++)
+			ck_assert_int_eq(ra[t].replies[i],
+			                 ra[t].ok[i] ? i : -1);
+	for (int t = 0; t < RACE_THREADS; t++) {
+		check_multiply(ra[t].c, 6, 7);
+		rpc_client_free(ra[t].c);
+	}
+	fprintf(stderr, "deadline race (%s): %d calls, %d ok\n",
+	        codec_names[_i], total, total_ok);
+	rpc_done_free(d);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
 	Suite *s = suite_create("e2e");
@@ -2988,6 +3229,12 @@ static Suite *e2e_suite(void)
 	tcase_add_test(tc, test_e2e_http_405);
 	tcase_add_test(tc, test_e2e_http_debug_page);
 	tcase_add_test(tc, test_e2e_http_mismatch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deadlines");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_e2e_deadline_stubs, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_deadline_race, 0, N_CODECS);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shutdown");

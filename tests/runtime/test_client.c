@@ -7,17 +7,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "frame.h"
 #include "internal.h"
+#include "transport.h"
 #include "rt.pb-c.h"
 
 static const rpc_type type_args = {"Args", &rt__args__descriptor,
@@ -940,6 +943,530 @@ START_TEST(test_client_dial_tcp)
 }
 END_TEST
 
+/* ---- deadlines and cancellation ------------------------------------------ */
+
+/* Timing assertions have generous slack: a call that times out after T ms
+ * must not return before T, and must return within T + SLACK_MS. */
+#define SLACK_MS 1000
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void assert_kind(const rpc_error *err, rpc_error_kind kind)
+{
+	ck_assert_msg(err != NULL && rpc_error_kind_of(err) == kind,
+	              "want %s, got %s (%s)", rpc_error_kind_name(kind),
+	              err ? rpc_error_kind_name(rpc_error_kind_of(err)) : "NULL",
+	              err ? rpc_error_message(err) : "");
+}
+
+/* A silent server: a listener on 127.0.0.1 port 0 that never accepts; the
+ * kernel completes the connection and takes the requests, nobody answers. */
+static rpc_listener *silent;
+
+static void silent_setup(void)
+{
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &silent));
+}
+
+static void silent_teardown(void)
+{
+	rpc_listener_free(silent);
+	silent = NULL;
+}
+
+static rpc_client *silent_dial(int call_timeout_ms)
+{
+	rpc_client_options o = {.call_timeout_ms = call_timeout_ms};
+	rpc_client *c = NULL;
+
+	ck_assert_ptr_null(rpc_dial(rpc_listener_address(silent), &o, &c));
+	return c;
+}
+
+static rpc_error *multiply_opts(rpc_client *c, int timeout_ms, int64_t *r)
+{
+	Rt__Args args = RT__ARGS__INIT;
+	rpc_call_options o = {.timeout_ms = timeout_ms};
+
+	args.a = 6;
+	args.b = 7;
+	return rpc_client_call_opts(c, "Arith.Multiply", &m_multiply, &o,
+	                            &args.base, r);
+}
+
+START_TEST(test_client_timeout_silent_server)
+{
+	rpc_client *c = silent_dial(0);
+	int64_t r = -1, t0, dt;
+	rpc_error *err;
+	int i;
+
+	/* Twice: the connection stays usable after a timeout. */
+	for (i = 0; i < 2; i++) {
+		t0 = now_ms();
+		err = multiply_opts(c, 200, &r);
+		dt = now_ms() - t0;
+		assert_kind(err, RPC_ERR_TIMEOUT);
+		ck_assert_str_eq(rpc_error_message(err), "rpc: timeout");
+		rpc_error_free(err);
+		ck_assert_int_ge(dt, 200);
+		ck_assert_int_lt(dt, 200 + SLACK_MS);
+		ck_assert_int_eq(r, -1); /* the reply was not touched */
+	}
+	rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_client_default_timeout)
+{
+	rpc_client *c = silent_dial(150);
+	Rt__Args args = RT__ARGS__INIT;
+	int64_t r = 0, t0, dt;
+	rpc_error *err;
+
+	t0 = now_ms();
+	err = rpc_client_call(c, "Arith.Multiply", &m_multiply, &args.base,
+	                      &r);
+	dt = now_ms() - t0;
+	assert_kind(err, RPC_ERR_TIMEOUT);
+	rpc_error_free(err);
+	ck_assert_int_ge(dt, 150);
+	ck_assert_int_lt(dt, 150 + SLACK_MS);
+	/* A call's own timeout wins over the client's. */
+	t0 = now_ms();
+	err = multiply_opts(c, 400, &r);
+	dt = now_ms() - t0;
+	assert_kind(err, RPC_ERR_TIMEOUT);
+	rpc_error_free(err);
+	ck_assert_int_ge(dt, 400);
+	ck_assert_int_lt(dt, 400 + SLACK_MS);
+	rpc_client_free(c);
+}
+END_TEST
+
+/* Asynchronous calls time out through their done, on the reader thread,
+ * earliest first, while calls without a deadline wait on. */
+START_TEST(test_client_async_timeout)
+{
+	rpc_client *c = silent_dial(0);
+	rpc_done *d = rpc_done_new_queue();
+	rpc_call_options o300 = {.timeout_ms = 300}, o100 = {.timeout_ms = 100},
+	                 none = {.timeout_ms = RPC_NO_TIMEOUT};
+	Rt__Args args = RT__ARGS__INIT;
+	int64_t r1 = -1, r2 = -1, r3 = -1, t0, dt;
+	rpc_call *k1, *k2, *k3, *got;
+
+	t0 = now_ms();
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      &none, &args.base, &r3, d, &k3));
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      &o300, &args.base, &r1, d, &k1));
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      &o100, &args.base, &r2, d, &k2));
+	got = rpc_done_wait(d, 5000);
+	dt = now_ms() - t0;
+	ck_assert_ptr_eq(got, k2);
+	assert_kind(rpc_call_error(got), RPC_ERR_TIMEOUT);
+	ck_assert_int_ge(dt, 100);
+	ck_assert_int_lt(dt, 100 + SLACK_MS);
+	ck_assert(rpc_call_wait(got, 0));
+	rpc_call_free(got);
+	got = rpc_done_wait(d, 5000);
+	dt = now_ms() - t0;
+	ck_assert_ptr_eq(got, k1);
+	assert_kind(rpc_call_error(got), RPC_ERR_TIMEOUT);
+	ck_assert_int_ge(dt, 300);
+	ck_assert_int_lt(dt, 300 + SLACK_MS);
+	rpc_call_free(got);
+	/* The call without a deadline is still waiting... */
+	ck_assert_ptr_null(rpc_done_wait(d, 200));
+	/* ...until the client closes. */
+	ck_assert_ptr_null(rpc_client_close(c));
+	got = rpc_done_wait(d, 5000);
+	ck_assert_ptr_eq(got, k3);
+	assert_kind(rpc_call_error(got), RPC_ERR_SHUTDOWN);
+	rpc_call_free(got);
+	ck_assert_ptr_null(rpc_done_next(d));
+	ck_assert_int_eq(r1, -1);
+	ck_assert_int_eq(r2, -1);
+	ck_assert_int_eq(r3, -1);
+	rpc_client_free(c);
+	rpc_done_free(d);
+}
+END_TEST
+
+/* An owned call (no done): waited for with a timeout, cancelled, freed. */
+START_TEST(test_client_owned_wait_cancel)
+{
+	rpc_client *c = silent_dial(0);
+	Rt__Args args = RT__ARGS__INIT;
+	rpc_call_options o = {.timeout_ms = 200};
+	int64_t r = -1, t0, dt;
+	rpc_call *k, *k2;
+	rpc_error *err;
+
+	/* done and call both NULL: refused. */
+	err = rpc_client_go_opts(c, "Arith.Multiply", &m_multiply, NULL,
+	                         &args.base, &r, NULL, NULL);
+	assert_kind(err, RPC_ERR_INVALID);
+	rpc_error_free(err);
+
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      NULL, &args.base, &r, NULL, &k));
+	ck_assert(!rpc_call_wait(k, 0));
+	t0 = now_ms();
+	ck_assert(!rpc_call_wait(k, 100)); /* waiting is not cancelling */
+	dt = now_ms() - t0;
+	ck_assert_int_ge(dt, 100);
+	ck_assert_int_lt(dt, 100 + SLACK_MS);
+	rpc_call_cancel(k);
+	ck_assert(rpc_call_wait(k, 0));
+	assert_kind(rpc_call_error(k), RPC_ERR_CANCELED);
+	ck_assert_str_eq(rpc_error_message(rpc_call_error(k)),
+	                 "rpc: call canceled");
+	rpc_call_cancel(k); /* completed: nothing happens */
+	assert_kind(rpc_call_error(k), RPC_ERR_CANCELED);
+	rpc_call_free(k);
+
+	/* An owned call with a deadline completes by itself. */
+	t0 = now_ms();
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      &o, &args.base, &r, NULL, &k));
+	ck_assert(rpc_call_wait(k, -1));
+	dt = now_ms() - t0;
+	assert_kind(rpc_call_error(k), RPC_ERR_TIMEOUT);
+	ck_assert_int_ge(dt, 200);
+	ck_assert_int_lt(dt, 200 + SLACK_MS);
+	rpc_call_free(k);
+
+	/* Freeing a running owned call cancels it; closing completes one
+	 * with RPC_ERR_SHUTDOWN, and it stays the owner's after the client
+	 * is freed. */
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      NULL, &args.base, &r, NULL, &k));
+	rpc_call_free(k);
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      NULL, &args.base, &r, NULL, &k2));
+	rpc_client_free(c);
+	ck_assert(rpc_call_wait(k2, 0));
+	assert_kind(rpc_call_error(k2), RPC_ERR_SHUTDOWN);
+	rpc_call_cancel(k2); /* completed: the freed client is not touched */
+	rpc_call_free(k2);
+	ck_assert_int_eq(r, -1);
+}
+END_TEST
+
+/* Cancelling a call that has a done delivers it there, once. */
+START_TEST(test_client_cancel_done_call)
+{
+	rpc_client *c = silent_dial(0);
+	rpc_done *d = rpc_done_new_queue();
+	Rt__Args args = RT__ARGS__INIT;
+	int64_t r1 = -1, r2 = -1;
+	rpc_call *k1, *k2, *got;
+
+	ck_assert_ptr_null(rpc_client_go(c, "Arith.Multiply", &m_multiply,
+	                                 &args.base, &r1, d, &k1));
+	ck_assert_ptr_null(rpc_client_go(c, "Arith.Multiply", &m_multiply,
+	                                 &args.base, &r2, d, &k2));
+	rpc_call_cancel(k2);
+	/* It is in the queue already: cancel completes on this thread. */
+	got = rpc_done_next(d);
+	ck_assert_ptr_eq(got, k2);
+	assert_kind(rpc_call_error(got), RPC_ERR_CANCELED);
+	rpc_call_cancel(got); /* completed: nothing happens */
+	ck_assert_ptr_null(rpc_done_next(d));
+	rpc_call_free(got);
+	rpc_client_free(c);
+	got = rpc_done_next(d);
+	ck_assert_ptr_eq(got, k1);
+	assert_kind(rpc_call_error(got), RPC_ERR_SHUTDOWN);
+	rpc_call_free(got);
+	ck_assert_ptr_null(rpc_done_next(d));
+	rpc_done_free(d);
+}
+END_TEST
+
+/* The request carries the time left; a reply that comes after the call
+ * timed out is dropped without touching the reply (a canary stays), and
+ * the connection serves the next call. Blocking and asynchronous. */
+START_TEST(test_client_late_reply_dropped)
+{
+	Rt__Args args = RT__ARGS__INIT;
+	Rt__Quotient q, q2 = RT__QUOTIENT__INIT;
+	rpc_call_options o = {.timeout_ms = 100};
+	rpc_call *k;
+	rpci_msg msg;
+	rpc_error *err;
+	int64_t r = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		rt__quotient__init(&q);
+		q.quo = 0x5a5a5a5a;
+		q.rem = -0x5a5a5a5a;
+		args.a = 7;
+		args.b = 2;
+		if (i == 0) {
+			/* Blocking: the fake is scripted after the call. */
+			err = rpc_client_call_opts(client, "Arith.Divide",
+			                           &m_divide, &o, &args.base,
+			                           &q.base);
+			assert_kind(err, RPC_ERR_TIMEOUT);
+			rpc_error_free(err);
+		} else {
+			ck_assert_ptr_null(rpc_client_go_opts(
+			    client, "Arith.Divide", &m_divide, &o, &args.base,
+			    &q.base, NULL, &k));
+			ck_assert(rpc_call_wait(k, 5000));
+			assert_kind(rpc_call_error(k), RPC_ERR_TIMEOUT);
+			rpc_call_free(k);
+		}
+		ck_assert(fake_recv(&srv, &msg));
+		ck_assert_str_eq(msg.service_method, "Arith.Divide");
+		ck_assert_uint_gt(msg.timeout_us, 0);
+		ck_assert_uint_le(msg.timeout_us, 100000);
+		q2.quo = 3;
+		q2.rem = 1;
+		fake_send(&srv, msg.seq, NULL, &type_quotient, &q2.base);
+		rpc_codec_protobuf.msg_clear(srv.st, &msg);
+		/* The next call is answered; the late reply was read (and
+		 * dropped) before its reply. */
+		start_echo();
+		ck_assert_ptr_null(call_multiply(6, 7, &r));
+		ck_assert_int_eq(r, 42);
+		ck_assert_int_eq(q.quo, 0x5a5a5a5a);
+		ck_assert_int_eq(q.rem, -0x5a5a5a5a);
+		/* Stop the echo thread for the next round: a fresh pair. */
+		pair_teardown();
+		pair_setup();
+	}
+}
+END_TEST
+
+/* A call without a deadline sends no time left: the frame is the old one. */
+START_TEST(test_client_no_deadline_on_wire)
+{
+	rpc_call_options none = {.timeout_ms = RPC_NO_TIMEOUT};
+	Rt__Args args = RT__ARGS__INIT;
+	rpci_msg msg;
+	rpc_call *k;
+	int64_t r;
+
+	ck_assert_ptr_null(rpc_client_go_opts(client, "Arith.Multiply",
+	                                      &m_multiply, &none, &args.base,
+	                                      &r, NULL, &k));
+	ck_assert(fake_recv(&srv, &msg));
+	ck_assert_uint_eq(msg.timeout_us, 0);
+	fake_send_int64(&srv, msg.seq, 5);
+	rpc_codec_protobuf.msg_clear(srv.st, &msg);
+	ck_assert(rpc_call_wait(k, 5000));
+	ck_assert_ptr_null(rpc_call_error(k));
+	ck_assert_int_eq(r, 5);
+	rpc_call_free(k);
+}
+END_TEST
+
+/* Replies racing deadlines and cancels: every call completes exactly once
+ * and only a call that completed with success has its reply written. */
+typedef struct race_call {
+	int64_t reply;
+	rpc_call *k;
+} race_call;
+
+static void *fake_echo_jitter(void *arg)
+{
+	fake *f = arg;
+	rpci_msg msg;
+	unsigned seed = 7;
+
+	while (fake_recv(f, &msg)) {
+		Rt__Args a = fake_args(f, &msg);
+
+		if (rand_r(&seed) % 8 == 0)
+			usleep((useconds_t)(rand_r(&seed) % 3000));
+		fake_send_int64(f, msg.seq, a.a * a.b);
+		rpc_codec_protobuf.msg_clear(f->st, &msg);
+	}
+	return NULL;
+}
+
+START_TEST(test_client_race_reply_timeout_cancel)
+{
+	enum { BATCH = 16 };
+	race_call rc[BATCH];
+	rpc_done *d = rpc_done_new_queue();
+	Rt__Args args = RT__ARGS__INIT;
+	int64_t t_end = now_ms() + 8000;
+	size_t n = 0, ok = 0, timeouts = 0, cancels = 0, i, got;
+	rpc_call *k;
+	int64_t r;
+
+	ck_assert_int_eq(
+	    pthread_create(&echo_thread, NULL, fake_echo_jitter, &srv), 0);
+	echo_running = true;
+	while (n < 2000 && now_ms() < t_end) {
+		for (i = 0; i < BATCH; i++) {
+			rpc_call_options o = {
+			    .timeout_ms = 1 + (int)((n / BATCH + i) % 4)};
+
+			rc[i].reply = -1;
+			args.a = (int64_t)(n + i);
+			args.b = 3;
+			ck_assert_ptr_null(rpc_client_go_opts(
+			    client, "Arith.Multiply", &m_multiply, &o,
+			    &args.base, &rc[i].reply, i % 4 == 3 ? NULL : d,
+			    &rc[i].k));
+		}
+		for (i = 3; i < BATCH; i += 4) /* the owned ones */
+			if (i % 8 == 3)
+				rpc_call_cancel(rc[i].k);
+		for (got = 0; got < BATCH - BATCH / 4; got++) {
+			k = rpc_done_wait(d, 10000);
+			ck_assert_ptr_nonnull(k);
+			for (i = 0; i < BATCH && rc[i].k != k; i++)
+				;
+			ck_assert_uint_lt(i, BATCH);
+			rc[i].k = NULL; /* a second completion would not match */
+			if (rpc_call_error(k) == NULL) {
+				ck_assert_int_eq(rc[i].reply,
+				                 (int64_t)(n + i) * 3);
+				ok++;
+			} else {
+				ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(k)),
+				                 RPC_ERR_TIMEOUT);
+				ck_assert_int_eq(rc[i].reply, -1);
+				timeouts++;
+			}
+			rpc_call_free(k);
+		}
+		ck_assert_ptr_null(rpc_done_next(d));
+		for (i = 3; i < BATCH; i += 4) {
+			ck_assert(rpc_call_wait(rc[i].k, 10000));
+			if (rpc_call_error(rc[i].k) == NULL) {
+				ck_assert_int_eq(rc[i].reply,
+				                 (int64_t)(n + i) * 3);
+				ok++;
+			} else if (rpc_error_kind_of(rpc_call_error(
+			               rc[i].k)) == RPC_ERR_CANCELED) {
+				ck_assert_int_eq(rc[i].reply, -1);
+				cancels++;
+			} else {
+				assert_kind(rpc_call_error(rc[i].k),
+				            RPC_ERR_TIMEOUT);
+				ck_assert_int_eq(rc[i].reply, -1);
+				timeouts++;
+			}
+			rpc_call_free(rc[i].k);
+		}
+		n += BATCH;
+	}
+	/* Late replies still on their way are dropped; the connection
+	 * serves on, and nothing completes twice. */
+	usleep(50000);
+	ck_assert_ptr_null(call_multiply(6, 7, &r));
+	ck_assert_int_eq(r, 42);
+	ck_assert_ptr_null(rpc_done_next(d));
+	ck_assert_uint_eq(ok + timeouts + cancels, n);
+	ck_assert_uint_ge(n, BATCH);
+	fprintf(stderr, "race: %zu calls, %zu ok, %zu timed out, %zu cancelled\n",
+	        n, ok, timeouts, cancels);
+	rpc_done_free(d);
+}
+END_TEST
+
+/* ---- dialing with options ------------------------------------------------ */
+
+/* A connect that cannot finish times out. On loopback the only
+ * deterministic way is a listener whose backlog is full (the kernel drops
+ * further SYNs while nobody accepts); if this kernel completes the connect
+ * anyway, the test says so and skips. */
+START_TEST(test_client_dial_timeout)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof sa;
+	rpc_client_options o = {.dial_timeout_ms = 200};
+	int lfd, fill[8], nfill = 0, i;
+	char addr[64];
+	rpc_client *c = NULL;
+	rpc_error *err;
+	int64_t t0, dt;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(addr, sizeof addr, "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+	/* Fill the accept queue with connections nobody accepts. */
+	for (i = 0; i < 8; i++) {
+		struct pollfd p;
+
+		fill[i] = socket(AF_INET,
+		                 SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		ck_assert_int_ge(fill[i], 0);
+		nfill++;
+		connect(fill[i], (struct sockaddr *)&sa, sizeof sa);
+		p = (struct pollfd){.fd = fill[i], .events = POLLOUT};
+		if (poll(&p, 1, 100) == 0)
+			break; /* this one hangs: the queue is full */
+	}
+	t0 = now_ms();
+	err = rpc_dial(addr, &o, &c);
+	dt = now_ms() - t0;
+	for (i = 0; i < nfill; i++)
+		close(fill[i]);
+	close(lfd);
+	if (err == NULL) {
+		rpc_client_free(c);
+		fprintf(stderr, "test_client_dial_timeout: SKIP: the connect "
+		                "completed with a full backlog\n");
+		return;
+	}
+	assert_kind(err, RPC_ERR_TIMEOUT);
+	ck_assert_ptr_nonnull(strstr(rpc_error_message(err), "timed out"));
+	rpc_error_free(err);
+	ck_assert_ptr_null(c);
+	ck_assert_int_ge(dt, 200);
+	ck_assert_int_lt(dt, 200 + SLACK_MS);
+}
+END_TEST
+
+/* Dialed tcp sockets have keepalive on unless the options say no. */
+START_TEST(test_client_dial_keepalive)
+{
+	rpc_listener *l;
+	int fd, on = -1;
+	socklen_t len = sizeof on;
+
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
+	ck_assert_ptr_null(
+	    rpci_transport_dial_opts(rpc_listener_address(l), 0, true, &fd));
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len),
+	                 0);
+	ck_assert_int_ne(on, 0);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &on, &len),
+	                 0);
+	ck_assert_int_eq(on, 15);
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	ck_assert_ptr_null(
+	    rpci_transport_dial_opts(rpc_listener_address(l), 0, false, &fd));
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len),
+	                 0);
+	ck_assert_int_eq(on, 0);
+	close(fd);
+	rpc_listener_free(l);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -983,6 +1510,25 @@ static Suite *client_suite(void)
 
 	tc = tcase_create("dial");
 	tcase_add_test(tc, test_client_dial_tcp);
+	tcase_add_test(tc, test_client_dial_timeout);
+	tcase_add_test(tc, test_client_dial_keepalive);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deadlines_silent");
+	tcase_add_checked_fixture(tc, silent_setup, silent_teardown);
+	tcase_add_test(tc, test_client_timeout_silent_server);
+	tcase_add_test(tc, test_client_default_timeout);
+	tcase_add_test(tc, test_client_async_timeout);
+	tcase_add_test(tc, test_client_owned_wait_cancel);
+	tcase_add_test(tc, test_client_cancel_done_call);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deadlines");
+	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_client_late_reply_dropped);
+	tcase_add_test(tc, test_client_no_deadline_on_wire);
+	tcase_add_test(tc, test_client_race_reply_timeout_cancel);
 	suite_add_tcase(s, tc);
 	return s;
 }

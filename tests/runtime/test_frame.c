@@ -60,7 +60,7 @@ START_TEST(test_frame_round_trip)
 	args.b = 8;
 	frame_encode(&out, "Arith.Multiply", 5, NULL, &args.base, 0);
 	ck_assert_int_eq(
-	    rpci_frame_read(out.data, out.len, 1024, &used, &f, &err),
+	    rpci_frame_read(out.data, out.len, 1024, false, &used, &f, &err),
 	    RPCI_READ_OK);
 	ck_assert_uint_eq(used, out.len);
 	ck_assert_uint_eq(f.service_method_len, 14);
@@ -109,6 +109,106 @@ START_TEST(test_frame_doc_example)
 }
 END_TEST
 
+/* The request with a deadline of docs/framing.md, byte for byte, and what
+ * the serving side reads from it. */
+START_TEST(test_frame_doc_example_timeout)
+{
+	static const uint8_t req[] = "\x00\x00\x00\x19\x0e"
+	                             "Arith.Multiply"
+	                             "\x00"
+	                             "\x04\x08\xe0\xc6\x5b"
+	                             "\x08\x07\x10\x08";
+	const rpc_codec *k = &rpc_codec_protobuf;
+	rpci_header h = {.service_method = "Arith.Multiply",
+	                 .timeout_us = 1500000};
+	Rt__Args args = RT__ARGS__INIT;
+	rpci_buf out = {0};
+	rpci_msg msg = {0};
+	rpc_error *err = NULL;
+	rpci_frame f;
+	size_t used;
+	void *st;
+
+	args.a = 7;
+	args.b = 8;
+	ck_assert_ptr_null(k->state_new(false, 0, &st));
+	ck_assert_ptr_null(k->write(st, &h, &type_args, &args.base, &out));
+	k->state_free(st);
+	ck_assert_uint_eq(out.len, sizeof req - 1);
+	ck_assert(memcmp(out.data, req, sizeof req - 1) == 0);
+
+	/* The server's codec gives the time left. */
+	ck_assert_ptr_null(k->state_new(true, 0, &st));
+	ck_assert_int_eq(k->read(st, out.data, out.len, &used, &msg, &err),
+	                 RPCI_READ_OK);
+	ck_assert_uint_eq(used, out.len);
+	ck_assert_uint_eq(msg.timeout_us, 1500000);
+	ck_assert_str_eq(msg.error, "");
+	ck_assert_uint_eq(msg.body_len, 4);
+	k->msg_clear(st, &msg);
+	k->state_free(st);
+
+	/* A reader from before request options (which read the slot as a
+	 * text and ignored it in requests) still accepts the frame: the slot
+	 * has no NUL byte. */
+	ck_assert_int_eq(
+	    rpci_frame_read(out.data, out.len, 1024, false, &used, &f, &err),
+	    RPCI_READ_OK);
+	ck_assert_uint_eq(f.error_len, 4);
+	ck_assert(memchr(f.error, 0, f.error_len) == NULL);
+	ck_assert_uint_eq(f.body_len, 4);
+	rpci_buf_fini(&out);
+}
+END_TEST
+
+/* Request options: no options is the old frame; unknown fields of every
+ * wire type are skipped; a broken option is a malformed header. */
+START_TEST(test_frame_request_options)
+{
+	static const uint8_t none[] = "\x00\x00\x00\x06\x03"
+	                              "A.B\x07\x00";
+	/* field 2 varint, field 3 fixed64, field 4 bytes (with a NUL),
+	 * field 5 fixed32, then field 1 = 300. */
+	static const uint8_t unknown[] =
+	    "\x00\x00\x00\x1d\x03"
+	    "A.B\x07"
+	    "\x17\x10\x05\x19\x01\x02\x03\x04\x05\x06\x07\x08"
+	    "\x22\x02\x00\x00\x2d\x01\x02\x03\x04\x08\xac\x02";
+	static const uint8_t bad_wire[] = "\x00\x00\x00\x08\x03"
+	                                  "A.B\x07\x02\x0b\x00";
+	static const uint8_t bad_len[] = "\x00\x00\x00\x08\x03"
+	                                 "A.B\x07\x02\x22\x05";
+	static const uint8_t field1_bytes[] = "\x00\x00\x00\x09\x03"
+	                                      "A.B\x07\x03\x0a\x01x";
+	const uint8_t *bad[] = {bad_wire, bad_len, field1_bytes};
+	const size_t bad_n[] = {sizeof bad_wire - 1, sizeof bad_len - 1,
+	                        sizeof field1_bytes - 1};
+	rpci_frame f;
+	rpc_error *err = NULL;
+	size_t used, i;
+
+	ck_assert_int_eq(rpci_frame_read(none, sizeof none - 1, 1024, true,
+	                                 &used, &f, &err),
+	                 RPCI_READ_OK);
+	ck_assert_uint_eq(f.timeout_us, 0);
+	ck_assert_uint_eq(f.seq, 7);
+	ck_assert_int_eq(rpci_frame_read(unknown, sizeof unknown - 1, 1024,
+	                                 true, &used, &f, &err),
+	                 RPCI_READ_OK);
+	ck_assert_uint_eq(f.timeout_us, 300);
+	ck_assert_uint_eq(f.body_len, 0);
+	for (i = 0; i < 3; i++) {
+		err = NULL;
+		ck_assert_int_eq(rpci_frame_read(bad[i], bad_n[i], 1024, true,
+		                                 &used, &f, &err),
+		                 RPCI_READ_ERROR);
+		ck_assert_ptr_nonnull(
+		    strstr(rpc_error_message(err), "malformed frame header"));
+		rpc_error_free(err);
+	}
+}
+END_TEST
+
 START_TEST(test_frame_partial_input_again)
 {
 	Rt__Args args = RT__ARGS__INIT;
@@ -121,11 +221,11 @@ START_TEST(test_frame_partial_input_again)
 	frame_encode(&out, "A.B", 1, "", &args.base, 0);
 	for (n = 0; n < out.len; n++) {
 		ck_assert_int_eq(
-		    rpci_frame_read(out.data, n, 1024, &used, &f, &err),
+		    rpci_frame_read(out.data, n, 1024, false, &used, &f, &err),
 		    RPCI_READ_AGAIN);
 		ck_assert_ptr_null(err);
 	}
-	ck_assert_int_eq(rpci_frame_read(out.data, n, 1024, &used, &f, &err),
+	ck_assert_int_eq(rpci_frame_read(out.data, n, 1024, false, &used, &f, &err),
 	                 RPCI_READ_OK);
 	rpci_buf_fini(&out);
 }
@@ -140,7 +240,7 @@ START_TEST(test_frame_oversized_length)
 
 	/* Only the 4-byte prefix is there: rejected before buffering. */
 	ck_assert_int_eq(
-	    rpci_frame_read(big, sizeof big, 1024, &used, &f, &err),
+	    rpci_frame_read(big, sizeof big, 1024, false, &used, &f, &err),
 	    RPCI_READ_ERROR);
 	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
 	ck_assert_str_eq(rpc_error_message(err),
@@ -193,7 +293,7 @@ START_TEST(test_frame_truncated_header)
 	for (i = 0; i < 3; i++) {
 		err = NULL;
 		ck_assert_int_eq(
-		    rpci_frame_read(cases[i], lens[i], 1024, &used, &f, &err),
+		    rpci_frame_read(cases[i], lens[i], 1024, false, &used, &f, &err),
 		    RPCI_READ_ERROR);
 		ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
 		ck_assert_ptr_nonnull(
@@ -221,8 +321,8 @@ START_TEST(test_frame_garbage)
 		junk[1] = 0;
 		junk[2] = 0;
 		err = NULL;
-		st = rpci_frame_read(junk, sizeof junk, 1 << 20, &used, &f,
-		                     &err);
+		st = rpci_frame_read(junk, sizeof junk, 1 << 20, i % 2 == 0,
+		                     &used, &f, &err);
 		if (st == RPCI_READ_OK)
 			ck_assert_uint_le(used, sizeof junk);
 		else if (st == RPCI_READ_ERROR)
@@ -234,7 +334,7 @@ START_TEST(test_frame_garbage)
 		static const uint8_t nul[] = {0, 0, 0, 5, 2, 'A', 0, 0, 0};
 		err = NULL;
 		ck_assert_int_eq(
-		    rpci_frame_read(nul, sizeof nul, 64, &used, &f, &err),
+		    rpci_frame_read(nul, sizeof nul, 64, false, &used, &f, &err),
 		    RPCI_READ_ERROR);
 		rpc_error_free(err);
 	}
@@ -256,7 +356,7 @@ START_TEST(test_codec_header_body_round_trip)
 
 	args.a = -3;
 	args.b = 1LL << 40;
-	ck_assert_ptr_null(k->state_new(true, 0, &st));
+	ck_assert_ptr_null(k->state_new(false, 0, &st));
 	ck_assert_ptr_null(k->write(st, &h, &type_args, &args.base, &out));
 	/* Two frames back to back: read takes exactly one. */
 	ck_assert(rpci_buf_append(&out, out.data, out.len));
@@ -310,7 +410,7 @@ START_TEST(test_codec_empty_body_for_errors)
 	size_t used;
 	void *st;
 
-	ck_assert_ptr_null(k->state_new(true, 0, &st));
+	ck_assert_ptr_null(k->state_new(false, 0, &st));
 	ck_assert_ptr_null(k->write(st, &h, NULL, NULL, &out));
 	ck_assert_int_eq(k->read(st, out.data, out.len, &used, &msg, &err),
 	                 RPCI_READ_OK);
@@ -402,6 +502,8 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_varint_round_trip);
 	tcase_add_test(tc, test_frame_round_trip);
 	tcase_add_test(tc, test_frame_doc_example);
+	tcase_add_test(tc, test_frame_doc_example_timeout);
+	tcase_add_test(tc, test_frame_request_options);
 	tcase_add_test(tc, test_frame_partial_input_again);
 	suite_add_tcase(s, tc);
 

@@ -1666,20 +1666,22 @@ rpc_error *all_Arith_Multiply_go(rpc_client *c, const all_Args *args,
 			args, reply, done, call);
 }
 
-rpc_error *all_Arith_Multiply_named(rpc_client *c, const char *service,
-		const all_Args *args, int64_t *reply)
+rpc_error *all_Arith_Multiply_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		int64_t *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[4], args, reply);
+	return rpc_client_call_opts(c, "Arith.Multiply",
+			&all_Arith_methods[4], opts,
+			args, reply);
 }
 
-rpc_error *all_Arith_Multiply_named_go(rpc_client *c, const char *service,
-		const all_Args *args, int64_t *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Multiply_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		int64_t *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[4], args, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Multiply",
+			&all_Arith_methods[4], opts,
+			args, reply, done, call);
 }
 
 rpc_error *all_Arith_Divide(rpc_client *c, const all_Args *args,
@@ -1696,20 +1698,22 @@ rpc_error *all_Arith_Divide_go(rpc_client *c, const all_Args *args,
 			args, reply, done, call);
 }
 
-rpc_error *all_Arith_Divide_named(rpc_client *c, const char *service,
-		const all_Args *args, all_Quotient *reply)
+rpc_error *all_Arith_Divide_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		all_Quotient *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[0], args, reply);
+	return rpc_client_call_opts(c, "Arith.Divide",
+			&all_Arith_methods[0], opts,
+			args, reply);
 }
 
-rpc_error *all_Arith_Divide_named_go(rpc_client *c, const char *service,
-		const all_Args *args, all_Quotient *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Divide_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		all_Quotient *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[0], args, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Divide",
+			&all_Arith_methods[0], opts,
+			args, reply, done, call);
 }
 
 rpc_error *all_Arith_Negate(rpc_client *c, int64_t x,
@@ -1726,20 +1730,22 @@ rpc_error *all_Arith_Negate_go(rpc_client *c, int64_t x,
 			&x, reply, done, call);
 }
 
-rpc_error *all_Arith_Negate_named(rpc_client *c, const char *service,
-		int64_t x, int64_t *reply)
+rpc_error *all_Arith_Negate_opts(rpc_client *c,
+		const rpc_call_options *opts, int64_t x,
+		int64_t *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[5], &x, reply);
+	return rpc_client_call_opts(c, "Arith.Negate",
+			&all_Arith_methods[5], opts,
+			&x, reply);
 }
 
-rpc_error *all_Arith_Negate_named_go(rpc_client *c, const char *service,
-		int64_t x, int64_t *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Negate_go_opts(rpc_client *c,
+		const rpc_call_options *opts, int64_t x,
+		int64_t *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[5], &x, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Negate",
+			&all_Arith_methods[5], opts,
+			&x, reply, done, call);
 }
 
 rpc_error *all_Arith_Sort(rpc_client *c, const all_Int64List *nums,
@@ -1756,20 +1762,22 @@ rpc_error *all_Arith_Sort_go(rpc_client *c, const all_Int64List *nums,
 			nums, reply, done, call);
 }
 
-rpc_error *all_Arith_Sort_named(rpc_client *c, const char *service,
-		const all_Int64List *nums, all_Int64List *reply)
+rpc_error *all_Arith_Sort_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Int64List *nums,
+		all_Int64List *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[6], nums, reply);
+	return rpc_client_call_opts(c, "Arith.Sort",
+			&all_Arith_methods[6], opts,
+			nums, reply);
 }
 
-rpc_error *all_Arith_Sort_named_go(rpc_client *c, const char *service,
-		const all_Int64List *nums, all_Int64List *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Sort_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Int64List *nums,
+		all_Int64List *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[6], nums, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Sort",
+			&all_Arith_methods[6], opts,
+			nums, reply, done, call);
 }
 
 rpc_error *all_Arith_Sum(rpc_client *c, const all_StringInt64Map *counts,
@@ -1786,20 +1794,22 @@ rpc_error *all_Arith_Sum_go(rpc_client *c, const all_StringInt64Map *counts,
 			counts, reply, done, call);
 }
 
-rpc_error *all_Arith_Sum_named(rpc_client *c, const char *service,
-		const all_StringInt64Map *counts, all_Quotient *reply)
+rpc_error *all_Arith_Sum_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_StringInt64Map *counts,
+		all_Quotient *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[7], counts, reply);
+	return rpc_client_call_opts(c, "Arith.Sum",
+			&all_Arith_methods[7], opts,
+			counts, reply);
 }
 
-rpc_error *all_Arith_Sum_named_go(rpc_client *c, const char *service,
-		const all_StringInt64Map *counts, all_Quotient *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Sum_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_StringInt64Map *counts,
+		all_Quotient *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[7], counts, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Sum",
+			&all_Arith_methods[7], opts,
+			counts, reply, done, call);
 }
 
 rpc_error *all_Arith_Tally(rpc_client *c, const all_Everything *e,
@@ -1816,20 +1826,22 @@ rpc_error *all_Arith_Tally_go(rpc_client *c, const all_Everything *e,
 			e, reply, done, call);
 }
 
-rpc_error *all_Arith_Tally_named(rpc_client *c, const char *service,
-		const all_Everything *e, all_StringInt64Map *reply)
+rpc_error *all_Arith_Tally_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Everything *e,
+		all_StringInt64Map *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[8], e, reply);
+	return rpc_client_call_opts(c, "Arith.Tally",
+			&all_Arith_methods[8], opts,
+			e, reply);
 }
 
-rpc_error *all_Arith_Tally_named_go(rpc_client *c, const char *service,
-		const all_Everything *e, all_StringInt64Map *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Tally_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Everything *e,
+		all_StringInt64Map *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[8], e, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Tally",
+			&all_Arith_methods[8], opts,
+			e, reply, done, call);
 }
 
 rpc_error *all_Arith_Move(rpc_client *c, const common_Point *p,
@@ -1846,20 +1858,22 @@ rpc_error *all_Arith_Move_go(rpc_client *c, const common_Point *p,
 			p, reply, done, call);
 }
 
-rpc_error *all_Arith_Move_named(rpc_client *c, const char *service,
-		const common_Point *p, common_Point *reply)
+rpc_error *all_Arith_Move_opts(rpc_client *c,
+		const rpc_call_options *opts, const common_Point *p,
+		common_Point *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[3], p, reply);
+	return rpc_client_call_opts(c, "Arith.Move",
+			&all_Arith_methods[3], opts,
+			p, reply);
 }
 
-rpc_error *all_Arith_Move_named_go(rpc_client *c, const char *service,
-		const common_Point *p, common_Point *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Move_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const common_Point *p,
+		common_Point *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[3], p, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Move",
+			&all_Arith_methods[3], opts,
+			p, reply, done, call);
 }
 
 rpc_error *all_Arith_Echo(rpc_client *c, const char *s,
@@ -1876,20 +1890,22 @@ rpc_error *all_Arith_Echo_go(rpc_client *c, const char *s,
 			&s, reply, done, call);
 }
 
-rpc_error *all_Arith_Echo_named(rpc_client *c, const char *service,
-		const char *s, ProtobufCBinaryData *reply)
+rpc_error *all_Arith_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *s,
+		ProtobufCBinaryData *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[1], &s, reply);
+	return rpc_client_call_opts(c, "Arith.Echo",
+			&all_Arith_methods[1], opts,
+			&s, reply);
 }
 
-rpc_error *all_Arith_Echo_named_go(rpc_client *c, const char *service,
-		const char *s, ProtobufCBinaryData *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *s,
+		ProtobufCBinaryData *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[1], &s, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Echo",
+			&all_Arith_methods[1], opts,
+			&s, reply, done, call);
 }
 
 rpc_error *all_Arith_Expand(rpc_client *c, all_Op op,
@@ -1906,20 +1922,22 @@ rpc_error *all_Arith_Expand_go(rpc_client *c, all_Op op,
 			&op, reply, done, call);
 }
 
-rpc_error *all_Arith_Expand_named(rpc_client *c, const char *service,
-		all_Op op, all_ArgsList *reply)
+rpc_error *all_Arith_Expand_opts(rpc_client *c,
+		const rpc_call_options *opts, all_Op op,
+		all_ArgsList *reply)
 {
-	return rpc_client_call_named(c, service,
-			&all_Arith_methods[2], &op, reply);
+	return rpc_client_call_opts(c, "Arith.Expand",
+			&all_Arith_methods[2], opts,
+			&op, reply);
 }
 
-rpc_error *all_Arith_Expand_named_go(rpc_client *c, const char *service,
-		all_Op op, all_ArgsList *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Arith_Expand_go_opts(rpc_client *c,
+		const rpc_call_options *opts, all_Op op,
+		all_ArgsList *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Arith_methods[2], &op, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Expand",
+			&all_Arith_methods[2], opts,
+			&op, reply, done, call);
 }
 
 rpc_error *all_Arith_register(rpc_server *s,
@@ -1974,20 +1992,22 @@ rpc_error *all_Echo_Echo_go(rpc_client *c, const char *in,
 			&in, out, done, call);
 }
 
-rpc_error *all_Echo_Echo_named(rpc_client *c, const char *service,
-		const char *in, char **out)
+rpc_error *all_Echo_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *in,
+		char **out)
 {
-	return rpc_client_call_named(c, service,
-			&all_Echo_methods[0], &in, out);
+	return rpc_client_call_opts(c, "Echo.Echo",
+			&all_Echo_methods[0], opts,
+			&in, out);
 }
 
-rpc_error *all_Echo_Echo_named_go(rpc_client *c, const char *service,
-		const char *in, char **out, rpc_done *done,
-		rpc_call **call)
+rpc_error *all_Echo_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *in,
+		char **out, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&all_Echo_methods[0], &in, out,
-			done, call);
+	return rpc_client_go_opts(c, "Echo.Echo",
+			&all_Echo_methods[0], opts,
+			&in, out, done, call);
 }
 
 rpc_error *all_Echo_register(rpc_server *s,

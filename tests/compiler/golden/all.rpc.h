@@ -10,7 +10,7 @@
  *   all_Args_descriptor all_Args_type
  *   all_Op ALL_OP_ADD all_Op_descriptor
  *   all_S_M() all_S_M_go()           client stubs
- *   all_S_M_named() all_S_M_named_go()
+ *   all_S_M_opts() all_S_M_go_opts()
  *   all_S_handlers all_S_register() all_S_register_name()
  *   all_S_service                    server side
  *
@@ -30,9 +30,12 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
- * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
- * of "S.M": a service the server registered under another name (Go's
- * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
+ * S_M_opts() and S_M_go_opts() take the call's options (opts is borrowed
+ * for the duration of the call, NULL for the defaults): a timeout, and a
+ * service name for a service the server registered under another name
+ * (Go's RegisterName, or S_register_name() here, e.g. "net.rpc.Arith").
+ * S_M_go_opts() accepts a NULL done: the call is then the caller's, to
+ * wait for, cancel and free (see rpc_client_go_opts).
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -502,99 +505,108 @@ rpc_error *all_Arith_Multiply(rpc_client *c, const all_Args *args,
 		int64_t *reply);
 rpc_error *all_Arith_Multiply_go(rpc_client *c, const all_Args *args,
 		int64_t *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Multiply_named(rpc_client *c, const char *service,
-		const all_Args *args, int64_t *reply);
-rpc_error *all_Arith_Multiply_named_go(rpc_client *c, const char *service,
-		const all_Args *args, int64_t *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Multiply_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		int64_t *reply);
+rpc_error *all_Arith_Multiply_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		int64_t *reply, rpc_done *done, rpc_call **call);
 
 /* Divide returns A/B and A%B. */
 rpc_error *all_Arith_Divide(rpc_client *c, const all_Args *args,
 		all_Quotient *reply);
 rpc_error *all_Arith_Divide_go(rpc_client *c, const all_Args *args,
 		all_Quotient *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Divide_named(rpc_client *c, const char *service,
-		const all_Args *args, all_Quotient *reply);
-rpc_error *all_Arith_Divide_named_go(rpc_client *c, const char *service,
-		const all_Args *args, all_Quotient *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Divide_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		all_Quotient *reply);
+rpc_error *all_Arith_Divide_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Args *args,
+		all_Quotient *reply, rpc_done *done, rpc_call **call);
 
 /* Scalar argument and scalar reply. */
 rpc_error *all_Arith_Negate(rpc_client *c, int64_t x,
 		int64_t *reply);
 rpc_error *all_Arith_Negate_go(rpc_client *c, int64_t x,
 		int64_t *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Negate_named(rpc_client *c, const char *service,
-		int64_t x, int64_t *reply);
-rpc_error *all_Arith_Negate_named_go(rpc_client *c, const char *service,
-		int64_t x, int64_t *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Negate_opts(rpc_client *c,
+		const rpc_call_options *opts, int64_t x,
+		int64_t *reply);
+rpc_error *all_Arith_Negate_go_opts(rpc_client *c,
+		const rpc_call_options *opts, int64_t x,
+		int64_t *reply, rpc_done *done, rpc_call **call);
 
 /* List argument, list reply. */
 rpc_error *all_Arith_Sort(rpc_client *c, const all_Int64List *nums,
 		all_Int64List *reply);
 rpc_error *all_Arith_Sort_go(rpc_client *c, const all_Int64List *nums,
 		all_Int64List *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Sort_named(rpc_client *c, const char *service,
-		const all_Int64List *nums, all_Int64List *reply);
-rpc_error *all_Arith_Sort_named_go(rpc_client *c, const char *service,
-		const all_Int64List *nums, all_Int64List *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Sort_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Int64List *nums,
+		all_Int64List *reply);
+rpc_error *all_Arith_Sort_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Int64List *nums,
+		all_Int64List *reply, rpc_done *done, rpc_call **call);
 
 /* Map argument, struct reply. */
 rpc_error *all_Arith_Sum(rpc_client *c, const all_StringInt64Map *counts,
 		all_Quotient *reply);
 rpc_error *all_Arith_Sum_go(rpc_client *c, const all_StringInt64Map *counts,
 		all_Quotient *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Sum_named(rpc_client *c, const char *service,
-		const all_StringInt64Map *counts, all_Quotient *reply);
-rpc_error *all_Arith_Sum_named_go(rpc_client *c, const char *service,
-		const all_StringInt64Map *counts, all_Quotient *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Sum_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_StringInt64Map *counts,
+		all_Quotient *reply);
+rpc_error *all_Arith_Sum_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_StringInt64Map *counts,
+		all_Quotient *reply, rpc_done *done, rpc_call **call);
 
 /* Struct argument, map reply. */
 rpc_error *all_Arith_Tally(rpc_client *c, const all_Everything *e,
 		all_StringInt64Map *reply);
 rpc_error *all_Arith_Tally_go(rpc_client *c, const all_Everything *e,
 		all_StringInt64Map *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Tally_named(rpc_client *c, const char *service,
-		const all_Everything *e, all_StringInt64Map *reply);
-rpc_error *all_Arith_Tally_named_go(rpc_client *c, const char *service,
-		const all_Everything *e, all_StringInt64Map *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Tally_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Everything *e,
+		all_StringInt64Map *reply);
+rpc_error *all_Arith_Tally_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Everything *e,
+		all_StringInt64Map *reply, rpc_done *done, rpc_call **call);
 
 /* Types from the imported package. */
 rpc_error *all_Arith_Move(rpc_client *c, const common_Point *p,
 		common_Point *reply);
 rpc_error *all_Arith_Move_go(rpc_client *c, const common_Point *p,
 		common_Point *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Move_named(rpc_client *c, const char *service,
-		const common_Point *p, common_Point *reply);
-rpc_error *all_Arith_Move_named_go(rpc_client *c, const char *service,
-		const common_Point *p, common_Point *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Move_opts(rpc_client *c,
+		const rpc_call_options *opts, const common_Point *p,
+		common_Point *reply);
+rpc_error *all_Arith_Move_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const common_Point *p,
+		common_Point *reply, rpc_done *done, rpc_call **call);
 
 /* String and bytes. */
 rpc_error *all_Arith_Echo(rpc_client *c, const char *s,
 		ProtobufCBinaryData *reply);
 rpc_error *all_Arith_Echo_go(rpc_client *c, const char *s,
 		ProtobufCBinaryData *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Echo_named(rpc_client *c, const char *service,
-		const char *s, ProtobufCBinaryData *reply);
-rpc_error *all_Arith_Echo_named_go(rpc_client *c, const char *service,
-		const char *s, ProtobufCBinaryData *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *s,
+		ProtobufCBinaryData *reply);
+rpc_error *all_Arith_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *s,
+		ProtobufCBinaryData *reply, rpc_done *done, rpc_call **call);
 
 /* Enum argument, list-of-structs reply. */
 rpc_error *all_Arith_Expand(rpc_client *c, all_Op op,
 		all_ArgsList *reply);
 rpc_error *all_Arith_Expand_go(rpc_client *c, all_Op op,
 		all_ArgsList *reply, rpc_done *done, rpc_call **call);
-rpc_error *all_Arith_Expand_named(rpc_client *c, const char *service,
-		all_Op op, all_ArgsList *reply);
-rpc_error *all_Arith_Expand_named_go(rpc_client *c, const char *service,
-		all_Op op, all_ArgsList *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Arith_Expand_opts(rpc_client *c,
+		const rpc_call_options *opts, all_Op op,
+		all_ArgsList *reply);
+rpc_error *all_Arith_Expand_go_opts(rpc_client *c,
+		const rpc_call_options *opts, all_Op op,
+		all_ArgsList *reply, rpc_done *done, rpc_call **call);
 
 /* ---- service Arith: server ---- */
 
@@ -640,11 +652,12 @@ rpc_error *all_Echo_Echo(rpc_client *c, const char *in,
 		char **out);
 rpc_error *all_Echo_Echo_go(rpc_client *c, const char *in,
 		char **out, rpc_done *done, rpc_call **call);
-rpc_error *all_Echo_Echo_named(rpc_client *c, const char *service,
-		const char *in, char **out);
-rpc_error *all_Echo_Echo_named_go(rpc_client *c, const char *service,
-		const char *in, char **out, rpc_done *done,
-		rpc_call **call);
+rpc_error *all_Echo_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *in,
+		char **out);
+rpc_error *all_Echo_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *in,
+		char **out, rpc_done *done, rpc_call **call);
 
 /* ---- service Echo: server ---- */
 

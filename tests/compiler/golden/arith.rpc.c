@@ -249,20 +249,22 @@ rpc_error *arith_Arith_Multiply_go(rpc_client *c, const arith_Args *args,
 			args, reply, done, call);
 }
 
-rpc_error *arith_Arith_Multiply_named(rpc_client *c, const char *service,
-		const arith_Args *args, int64_t *reply)
+rpc_error *arith_Arith_Multiply_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		int64_t *reply)
 {
-	return rpc_client_call_named(c, service,
-			&arith_Arith_methods[1], args, reply);
+	return rpc_client_call_opts(c, "Arith.Multiply",
+			&arith_Arith_methods[1], opts,
+			args, reply);
 }
 
-rpc_error *arith_Arith_Multiply_named_go(rpc_client *c, const char *service,
-		const arith_Args *args, int64_t *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *arith_Arith_Multiply_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		int64_t *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&arith_Arith_methods[1], args, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Multiply",
+			&arith_Arith_methods[1], opts,
+			args, reply, done, call);
 }
 
 rpc_error *arith_Arith_Divide(rpc_client *c, const arith_Args *args,
@@ -279,20 +281,22 @@ rpc_error *arith_Arith_Divide_go(rpc_client *c, const arith_Args *args,
 			args, reply, done, call);
 }
 
-rpc_error *arith_Arith_Divide_named(rpc_client *c, const char *service,
-		const arith_Args *args, arith_Quotient *reply)
+rpc_error *arith_Arith_Divide_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		arith_Quotient *reply)
 {
-	return rpc_client_call_named(c, service,
-			&arith_Arith_methods[0], args, reply);
+	return rpc_client_call_opts(c, "Arith.Divide",
+			&arith_Arith_methods[0], opts,
+			args, reply);
 }
 
-rpc_error *arith_Arith_Divide_named_go(rpc_client *c, const char *service,
-		const arith_Args *args, arith_Quotient *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *arith_Arith_Divide_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		arith_Quotient *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&arith_Arith_methods[0], args, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Arith.Divide",
+			&arith_Arith_methods[0], opts,
+			args, reply, done, call);
 }
 
 rpc_error *arith_Arith_register(rpc_server *s,

@@ -10,7 +10,7 @@
  *   arith_Args_descriptor arith_Args_type
  *   arith_Op ARITH_OP_ADD arith_Op_descriptor
  *   arith_S_M() arith_S_M_go()           client stubs
- *   arith_S_M_named() arith_S_M_named_go()
+ *   arith_S_M_opts() arith_S_M_go_opts()
  *   arith_S_handlers arith_S_register() arith_S_register_name()
  *   arith_S_service                    server side
  *
@@ -30,9 +30,12 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
- * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
- * of "S.M": a service the server registered under another name (Go's
- * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
+ * S_M_opts() and S_M_go_opts() take the call's options (opts is borrowed
+ * for the duration of the call, NULL for the defaults): a timeout, and a
+ * service name for a service the server registered under another name
+ * (Go's RegisterName, or S_register_name() here, e.g. "net.rpc.Arith").
+ * S_M_go_opts() accepts a NULL done: the call is then the caller's, to
+ * wait for, cancel and free (see rpc_client_go_opts).
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -121,22 +124,24 @@ rpc_error *arith_Arith_Multiply(rpc_client *c, const arith_Args *args,
 		int64_t *reply);
 rpc_error *arith_Arith_Multiply_go(rpc_client *c, const arith_Args *args,
 		int64_t *reply, rpc_done *done, rpc_call **call);
-rpc_error *arith_Arith_Multiply_named(rpc_client *c, const char *service,
-		const arith_Args *args, int64_t *reply);
-rpc_error *arith_Arith_Multiply_named_go(rpc_client *c, const char *service,
-		const arith_Args *args, int64_t *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *arith_Arith_Multiply_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		int64_t *reply);
+rpc_error *arith_Arith_Multiply_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		int64_t *reply, rpc_done *done, rpc_call **call);
 
 /* Divide returns A/B and A%B, or an error when B is zero. */
 rpc_error *arith_Arith_Divide(rpc_client *c, const arith_Args *args,
 		arith_Quotient *reply);
 rpc_error *arith_Arith_Divide_go(rpc_client *c, const arith_Args *args,
 		arith_Quotient *reply, rpc_done *done, rpc_call **call);
-rpc_error *arith_Arith_Divide_named(rpc_client *c, const char *service,
-		const arith_Args *args, arith_Quotient *reply);
-rpc_error *arith_Arith_Divide_named_go(rpc_client *c, const char *service,
-		const arith_Args *args, arith_Quotient *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *arith_Arith_Divide_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		arith_Quotient *reply);
+rpc_error *arith_Arith_Divide_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const arith_Args *args,
+		arith_Quotient *reply, rpc_done *done, rpc_call **call);
 
 /* ---- service Arith: server ---- */
 

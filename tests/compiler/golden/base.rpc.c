@@ -224,20 +224,22 @@ rpc_error *shapes_Measure_Area_go(rpc_client *c, const shapes_Size *s,
 			s, reply, done, call);
 }
 
-rpc_error *shapes_Measure_Area_named(rpc_client *c, const char *service,
-		const shapes_Size *s, double *reply)
+rpc_error *shapes_Measure_Area_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		double *reply)
 {
-	return rpc_client_call_named(c, service,
-			&shapes_Measure_methods[0], s, reply);
+	return rpc_client_call_opts(c, "Measure.Area",
+			&shapes_Measure_methods[0], opts,
+			s, reply);
 }
 
-rpc_error *shapes_Measure_Area_named_go(rpc_client *c, const char *service,
-		const shapes_Size *s, double *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *shapes_Measure_Area_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		double *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&shapes_Measure_methods[0], s, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Measure.Area",
+			&shapes_Measure_methods[0], opts,
+			s, reply, done, call);
 }
 
 rpc_error *shapes_Measure_Count(rpc_client *c, const shapes_Size *s,
@@ -254,20 +256,22 @@ rpc_error *shapes_Measure_Count_go(rpc_client *c, const shapes_Size *s,
 			s, reply, done, call);
 }
 
-rpc_error *shapes_Measure_Count_named(rpc_client *c, const char *service,
-		const shapes_Size *s, int64_t *reply)
+rpc_error *shapes_Measure_Count_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		int64_t *reply)
 {
-	return rpc_client_call_named(c, service,
-			&shapes_Measure_methods[1], s, reply);
+	return rpc_client_call_opts(c, "Measure.Count",
+			&shapes_Measure_methods[1], opts,
+			s, reply);
 }
 
-rpc_error *shapes_Measure_Count_named_go(rpc_client *c, const char *service,
-		const shapes_Size *s, int64_t *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *shapes_Measure_Count_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Size *s,
+		int64_t *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&shapes_Measure_methods[1], s, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Measure.Count",
+			&shapes_Measure_methods[1], opts,
+			s, reply, done, call);
 }
 
 rpc_error *shapes_Measure_register(rpc_server *s,

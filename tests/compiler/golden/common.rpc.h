@@ -10,7 +10,7 @@
  *   common_Args_descriptor common_Args_type
  *   common_Op COMMON_OP_ADD common_Op_descriptor
  *   common_S_M() common_S_M_go()           client stubs
- *   common_S_M_named() common_S_M_named_go()
+ *   common_S_M_opts() common_S_M_go_opts()
  *   common_S_handlers common_S_register() common_S_register_name()
  *   common_S_service                    server side
  *
@@ -30,9 +30,12 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
- * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
- * of "S.M": a service the server registered under another name (Go's
- * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
+ * S_M_opts() and S_M_go_opts() take the call's options (opts is borrowed
+ * for the duration of the call, NULL for the defaults): a timeout, and a
+ * service name for a service the server registered under another name
+ * (Go's RegisterName, or S_register_name() here, e.g. "net.rpc.Arith").
+ * S_M_go_opts() accepts a NULL done: the call is then the caller's, to
+ * wait for, cancel and free (see rpc_client_go_opts).
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the

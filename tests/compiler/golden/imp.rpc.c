@@ -197,20 +197,22 @@ rpc_error *shapes_Boxes_Volume_go(rpc_client *c, const shapes_Box *b,
 			b, reply, done, call);
 }
 
-rpc_error *shapes_Boxes_Volume_named(rpc_client *c, const char *service,
-		const shapes_Box *b, double *reply)
+rpc_error *shapes_Boxes_Volume_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		double *reply)
 {
-	return rpc_client_call_named(c, service,
-			&shapes_Boxes_methods[1], b, reply);
+	return rpc_client_call_opts(c, "Boxes.Volume",
+			&shapes_Boxes_methods[1], opts,
+			b, reply);
 }
 
-rpc_error *shapes_Boxes_Volume_named_go(rpc_client *c, const char *service,
-		const shapes_Box *b, double *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *shapes_Boxes_Volume_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		double *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&shapes_Boxes_methods[1], b, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Boxes.Volume",
+			&shapes_Boxes_methods[1], opts,
+			b, reply, done, call);
 }
 
 rpc_error *shapes_Boxes_Labels(rpc_client *c, const shapes_Box *b,
@@ -227,20 +229,22 @@ rpc_error *shapes_Boxes_Labels_go(rpc_client *c, const shapes_Box *b,
 			b, reply, done, call);
 }
 
-rpc_error *shapes_Boxes_Labels_named(rpc_client *c, const char *service,
-		const shapes_Box *b, shapes_StringList *reply)
+rpc_error *shapes_Boxes_Labels_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		shapes_StringList *reply)
 {
-	return rpc_client_call_named(c, service,
-			&shapes_Boxes_methods[0], b, reply);
+	return rpc_client_call_opts(c, "Boxes.Labels",
+			&shapes_Boxes_methods[0], opts,
+			b, reply);
 }
 
-rpc_error *shapes_Boxes_Labels_named_go(rpc_client *c, const char *service,
-		const shapes_Box *b, shapes_StringList *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *shapes_Boxes_Labels_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		shapes_StringList *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&shapes_Boxes_methods[0], b, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Boxes.Labels",
+			&shapes_Boxes_methods[0], opts,
+			b, reply, done, call);
 }
 
 rpc_error *shapes_Boxes_register(rpc_server *s,

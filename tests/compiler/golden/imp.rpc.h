@@ -10,7 +10,7 @@
  *   shapes_Args_descriptor shapes_Args_type
  *   shapes_Op SHAPES_OP_ADD shapes_Op_descriptor
  *   shapes_S_M() shapes_S_M_go()           client stubs
- *   shapes_S_M_named() shapes_S_M_named_go()
+ *   shapes_S_M_opts() shapes_S_M_go_opts()
  *   shapes_S_handlers shapes_S_register() shapes_S_register_name()
  *   shapes_S_service                    server side
  *
@@ -30,9 +30,12 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
- * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
- * of "S.M": a service the server registered under another name (Go's
- * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
+ * S_M_opts() and S_M_go_opts() take the call's options (opts is borrowed
+ * for the duration of the call, NULL for the defaults): a timeout, and a
+ * service name for a service the server registered under another name
+ * (Go's RegisterName, or S_register_name() here, e.g. "net.rpc.Arith").
+ * S_M_go_opts() accepts a NULL done: the call is then the caller's, to
+ * wait for, cancel and free (see rpc_client_go_opts).
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -106,22 +109,24 @@ rpc_error *shapes_Boxes_Volume(rpc_client *c, const shapes_Box *b,
 		double *reply);
 rpc_error *shapes_Boxes_Volume_go(rpc_client *c, const shapes_Box *b,
 		double *reply, rpc_done *done, rpc_call **call);
-rpc_error *shapes_Boxes_Volume_named(rpc_client *c, const char *service,
-		const shapes_Box *b, double *reply);
-rpc_error *shapes_Boxes_Volume_named_go(rpc_client *c, const char *service,
-		const shapes_Box *b, double *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *shapes_Boxes_Volume_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		double *reply);
+rpc_error *shapes_Boxes_Volume_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		double *reply, rpc_done *done, rpc_call **call);
 
 /* Labels needs a new wrapper, StringList. */
 rpc_error *shapes_Boxes_Labels(rpc_client *c, const shapes_Box *b,
 		shapes_StringList *reply);
 rpc_error *shapes_Boxes_Labels_go(rpc_client *c, const shapes_Box *b,
 		shapes_StringList *reply, rpc_done *done, rpc_call **call);
-rpc_error *shapes_Boxes_Labels_named(rpc_client *c, const char *service,
-		const shapes_Box *b, shapes_StringList *reply);
-rpc_error *shapes_Boxes_Labels_named_go(rpc_client *c, const char *service,
-		const shapes_Box *b, shapes_StringList *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *shapes_Boxes_Labels_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		shapes_StringList *reply);
+rpc_error *shapes_Boxes_Labels_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const shapes_Box *b,
+		shapes_StringList *reply, rpc_done *done, rpc_call **call);
 
 /* ---- service Boxes: server ---- */
 

@@ -1479,20 +1479,22 @@ rpc_error *kinds_Kinds_Echo_go(rpc_client *c, const kinds_Lists *l,
 			l, reply, done, call);
 }
 
-rpc_error *kinds_Kinds_Echo_named(rpc_client *c, const char *service,
-		const kinds_Lists *l, kinds_Lists *reply)
+rpc_error *kinds_Kinds_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Lists *l,
+		kinds_Lists *reply)
 {
-	return rpc_client_call_named(c, service,
-			&kinds_Kinds_methods[0], l, reply);
+	return rpc_client_call_opts(c, "Kinds.Echo",
+			&kinds_Kinds_methods[0], opts,
+			l, reply);
 }
 
-rpc_error *kinds_Kinds_Echo_named_go(rpc_client *c, const char *service,
-		const kinds_Lists *l, kinds_Lists *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *kinds_Kinds_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Lists *l,
+		kinds_Lists *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&kinds_Kinds_methods[0], l, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Kinds.Echo",
+			&kinds_Kinds_methods[0], opts,
+			l, reply, done, call);
 }
 
 rpc_error *kinds_Kinds_Mirror(rpc_client *c, const kinds_Maps *m,
@@ -1509,20 +1511,22 @@ rpc_error *kinds_Kinds_Mirror_go(rpc_client *c, const kinds_Maps *m,
 			m, reply, done, call);
 }
 
-rpc_error *kinds_Kinds_Mirror_named(rpc_client *c, const char *service,
-		const kinds_Maps *m, kinds_Maps *reply)
+rpc_error *kinds_Kinds_Mirror_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Maps *m,
+		kinds_Maps *reply)
 {
-	return rpc_client_call_named(c, service,
-			&kinds_Kinds_methods[3], m, reply);
+	return rpc_client_call_opts(c, "Kinds.Mirror",
+			&kinds_Kinds_methods[3], opts,
+			m, reply);
 }
 
-rpc_error *kinds_Kinds_Mirror_named_go(rpc_client *c, const char *service,
-		const kinds_Maps *m, kinds_Maps *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *kinds_Kinds_Mirror_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Maps *m,
+		kinds_Maps *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&kinds_Kinds_methods[3], m, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Kinds.Mirror",
+			&kinds_Kinds_methods[3], opts,
+			m, reply, done, call);
 }
 
 rpc_error *kinds_Kinds_Level(rpc_client *c, kinds_Level l,
@@ -1539,20 +1543,22 @@ rpc_error *kinds_Kinds_Level_go(rpc_client *c, kinds_Level l,
 			&l, reply, done, call);
 }
 
-rpc_error *kinds_Kinds_Level_named(rpc_client *c, const char *service,
-		kinds_Level l, kinds_Level *reply)
+rpc_error *kinds_Kinds_Level_opts(rpc_client *c,
+		const rpc_call_options *opts, kinds_Level l,
+		kinds_Level *reply)
 {
-	return rpc_client_call_named(c, service,
-			&kinds_Kinds_methods[2], &l, reply);
+	return rpc_client_call_opts(c, "Kinds.Level",
+			&kinds_Kinds_methods[2], opts,
+			&l, reply);
 }
 
-rpc_error *kinds_Kinds_Level_named_go(rpc_client *c, const char *service,
-		kinds_Level l, kinds_Level *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *kinds_Kinds_Level_go_opts(rpc_client *c,
+		const rpc_call_options *opts, kinds_Level l,
+		kinds_Level *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&kinds_Kinds_methods[2], &l, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Kinds.Level",
+			&kinds_Kinds_methods[2], opts,
+			&l, reply, done, call);
 }
 
 rpc_error *kinds_Kinds_Floats(rpc_client *c, const kinds_FloatList *f,
@@ -1569,20 +1575,22 @@ rpc_error *kinds_Kinds_Floats_go(rpc_client *c, const kinds_FloatList *f,
 			f, reply, done, call);
 }
 
-rpc_error *kinds_Kinds_Floats_named(rpc_client *c, const char *service,
-		const kinds_FloatList *f, kinds_Int32FloatMap *reply)
+rpc_error *kinds_Kinds_Floats_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_FloatList *f,
+		kinds_Int32FloatMap *reply)
 {
-	return rpc_client_call_named(c, service,
-			&kinds_Kinds_methods[1], f, reply);
+	return rpc_client_call_opts(c, "Kinds.Floats",
+			&kinds_Kinds_methods[1], opts,
+			f, reply);
 }
 
-rpc_error *kinds_Kinds_Floats_named_go(rpc_client *c, const char *service,
-		const kinds_FloatList *f, kinds_Int32FloatMap *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *kinds_Kinds_Floats_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_FloatList *f,
+		kinds_Int32FloatMap *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&kinds_Kinds_methods[1], f, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Kinds.Floats",
+			&kinds_Kinds_methods[1], opts,
+			f, reply, done, call);
 }
 
 rpc_error *kinds_Kinds_Ping(rpc_client *c, const kinds_Empty *e,
@@ -1599,20 +1607,22 @@ rpc_error *kinds_Kinds_Ping_go(rpc_client *c, const kinds_Empty *e,
 			e, reply, done, call);
 }
 
-rpc_error *kinds_Kinds_Ping_named(rpc_client *c, const char *service,
-		const kinds_Empty *e, kinds_Empty *reply)
+rpc_error *kinds_Kinds_Ping_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Empty *e,
+		kinds_Empty *reply)
 {
-	return rpc_client_call_named(c, service,
-			&kinds_Kinds_methods[4], e, reply);
+	return rpc_client_call_opts(c, "Kinds.Ping",
+			&kinds_Kinds_methods[4], opts,
+			e, reply);
 }
 
-rpc_error *kinds_Kinds_Ping_named_go(rpc_client *c, const char *service,
-		const kinds_Empty *e, kinds_Empty *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *kinds_Kinds_Ping_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Empty *e,
+		kinds_Empty *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&kinds_Kinds_methods[4], e, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Kinds.Ping",
+			&kinds_Kinds_methods[4], opts,
+			e, reply, done, call);
 }
 
 rpc_error *kinds_Kinds_register(rpc_server *s,

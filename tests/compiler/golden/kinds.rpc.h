@@ -10,7 +10,7 @@
  *   kinds_Args_descriptor kinds_Args_type
  *   kinds_Op KINDS_OP_ADD kinds_Op_descriptor
  *   kinds_S_M() kinds_S_M_go()           client stubs
- *   kinds_S_M_named() kinds_S_M_named_go()
+ *   kinds_S_M_opts() kinds_S_M_go_opts()
  *   kinds_S_handlers kinds_S_register() kinds_S_register_name()
  *   kinds_S_service                    server side
  *
@@ -30,9 +30,12 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
- * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
- * of "S.M": a service the server registered under another name (Go's
- * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
+ * S_M_opts() and S_M_go_opts() take the call's options (opts is borrowed
+ * for the duration of the call, NULL for the defaults): a timeout, and a
+ * service name for a service the server registered under another name
+ * (Go's RegisterName, or S_register_name() here, e.g. "net.rpc.Arith").
+ * S_M_go_opts() accepts a NULL done: the call is then the caller's, to
+ * wait for, cancel and free (see rpc_client_go_opts).
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -449,51 +452,56 @@ rpc_error *kinds_Kinds_Echo(rpc_client *c, const kinds_Lists *l,
 		kinds_Lists *reply);
 rpc_error *kinds_Kinds_Echo_go(rpc_client *c, const kinds_Lists *l,
 		kinds_Lists *reply, rpc_done *done, rpc_call **call);
-rpc_error *kinds_Kinds_Echo_named(rpc_client *c, const char *service,
-		const kinds_Lists *l, kinds_Lists *reply);
-rpc_error *kinds_Kinds_Echo_named_go(rpc_client *c, const char *service,
-		const kinds_Lists *l, kinds_Lists *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *kinds_Kinds_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Lists *l,
+		kinds_Lists *reply);
+rpc_error *kinds_Kinds_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Lists *l,
+		kinds_Lists *reply, rpc_done *done, rpc_call **call);
 
 rpc_error *kinds_Kinds_Mirror(rpc_client *c, const kinds_Maps *m,
 		kinds_Maps *reply);
 rpc_error *kinds_Kinds_Mirror_go(rpc_client *c, const kinds_Maps *m,
 		kinds_Maps *reply, rpc_done *done, rpc_call **call);
-rpc_error *kinds_Kinds_Mirror_named(rpc_client *c, const char *service,
-		const kinds_Maps *m, kinds_Maps *reply);
-rpc_error *kinds_Kinds_Mirror_named_go(rpc_client *c, const char *service,
-		const kinds_Maps *m, kinds_Maps *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *kinds_Kinds_Mirror_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Maps *m,
+		kinds_Maps *reply);
+rpc_error *kinds_Kinds_Mirror_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Maps *m,
+		kinds_Maps *reply, rpc_done *done, rpc_call **call);
 
 rpc_error *kinds_Kinds_Level(rpc_client *c, kinds_Level l,
 		kinds_Level *reply);
 rpc_error *kinds_Kinds_Level_go(rpc_client *c, kinds_Level l,
 		kinds_Level *reply, rpc_done *done, rpc_call **call);
-rpc_error *kinds_Kinds_Level_named(rpc_client *c, const char *service,
-		kinds_Level l, kinds_Level *reply);
-rpc_error *kinds_Kinds_Level_named_go(rpc_client *c, const char *service,
-		kinds_Level l, kinds_Level *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *kinds_Kinds_Level_opts(rpc_client *c,
+		const rpc_call_options *opts, kinds_Level l,
+		kinds_Level *reply);
+rpc_error *kinds_Kinds_Level_go_opts(rpc_client *c,
+		const rpc_call_options *opts, kinds_Level l,
+		kinds_Level *reply, rpc_done *done, rpc_call **call);
 
 rpc_error *kinds_Kinds_Floats(rpc_client *c, const kinds_FloatList *f,
 		kinds_Int32FloatMap *reply);
 rpc_error *kinds_Kinds_Floats_go(rpc_client *c, const kinds_FloatList *f,
 		kinds_Int32FloatMap *reply, rpc_done *done, rpc_call **call);
-rpc_error *kinds_Kinds_Floats_named(rpc_client *c, const char *service,
-		const kinds_FloatList *f, kinds_Int32FloatMap *reply);
-rpc_error *kinds_Kinds_Floats_named_go(rpc_client *c, const char *service,
-		const kinds_FloatList *f, kinds_Int32FloatMap *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *kinds_Kinds_Floats_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_FloatList *f,
+		kinds_Int32FloatMap *reply);
+rpc_error *kinds_Kinds_Floats_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_FloatList *f,
+		kinds_Int32FloatMap *reply, rpc_done *done, rpc_call **call);
 
 rpc_error *kinds_Kinds_Ping(rpc_client *c, const kinds_Empty *e,
 		kinds_Empty *reply);
 rpc_error *kinds_Kinds_Ping_go(rpc_client *c, const kinds_Empty *e,
 		kinds_Empty *reply, rpc_done *done, rpc_call **call);
-rpc_error *kinds_Kinds_Ping_named(rpc_client *c, const char *service,
-		const kinds_Empty *e, kinds_Empty *reply);
-rpc_error *kinds_Kinds_Ping_named_go(rpc_client *c, const char *service,
-		const kinds_Empty *e, kinds_Empty *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *kinds_Kinds_Ping_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Empty *e,
+		kinds_Empty *reply);
+rpc_error *kinds_Kinds_Ping_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const kinds_Empty *e,
+		kinds_Empty *reply, rpc_done *done, rpc_call **call);
 
 /* ---- service Kinds: server ---- */
 

@@ -504,20 +504,22 @@ rpc_error *Greeter_Hello_go(rpc_client *c, const char *name,
 			&name, reply, done, call);
 }
 
-rpc_error *Greeter_Hello_named(rpc_client *c, const char *service,
-		const char *name, Greeting *reply)
+rpc_error *Greeter_Hello_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *name,
+		Greeting *reply)
 {
-	return rpc_client_call_named(c, service,
-			&Greeter_methods[0], &name, reply);
+	return rpc_client_call_opts(c, "Greeter.Hello",
+			&Greeter_methods[0], opts,
+			&name, reply);
 }
 
-rpc_error *Greeter_Hello_named_go(rpc_client *c, const char *service,
-		const char *name, Greeting *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *Greeter_Hello_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *name,
+		Greeting *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&Greeter_methods[0], &name, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Greeter.Hello",
+			&Greeter_methods[0], opts,
+			&name, reply, done, call);
 }
 
 rpc_error *Greeter_Shout(rpc_client *c, Mood mood,
@@ -534,20 +536,22 @@ rpc_error *Greeter_Shout_go(rpc_client *c, Mood mood,
 			&mood, reply, done, call);
 }
 
-rpc_error *Greeter_Shout_named(rpc_client *c, const char *service,
-		Mood mood, protobuf_c_boolean *reply)
+rpc_error *Greeter_Shout_opts(rpc_client *c,
+		const rpc_call_options *opts, Mood mood,
+		protobuf_c_boolean *reply)
 {
-	return rpc_client_call_named(c, service,
-			&Greeter_methods[1], &mood, reply);
+	return rpc_client_call_opts(c, "Greeter.Shout",
+			&Greeter_methods[1], opts,
+			&mood, reply);
 }
 
-rpc_error *Greeter_Shout_named_go(rpc_client *c, const char *service,
-		Mood mood, protobuf_c_boolean *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *Greeter_Shout_go_opts(rpc_client *c,
+		const rpc_call_options *opts, Mood mood,
+		protobuf_c_boolean *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&Greeter_methods[1], &mood, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Greeter.Shout",
+			&Greeter_methods[1], opts,
+			&mood, reply, done, call);
 }
 
 rpc_error *Greeter_Tags(rpc_client *c, const StringList *tags,
@@ -564,20 +568,22 @@ rpc_error *Greeter_Tags_go(rpc_client *c, const StringList *tags,
 			tags, reply, done, call);
 }
 
-rpc_error *Greeter_Tags_named(rpc_client *c, const char *service,
-		const StringList *tags, StringUint32Map *reply)
+rpc_error *Greeter_Tags_opts(rpc_client *c,
+		const rpc_call_options *opts, const StringList *tags,
+		StringUint32Map *reply)
 {
-	return rpc_client_call_named(c, service,
-			&Greeter_methods[2], tags, reply);
+	return rpc_client_call_opts(c, "Greeter.Tags",
+			&Greeter_methods[2], opts,
+			tags, reply);
 }
 
-rpc_error *Greeter_Tags_named_go(rpc_client *c, const char *service,
-		const StringList *tags, StringUint32Map *reply, rpc_done *done,
-		rpc_call **call)
+rpc_error *Greeter_Tags_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const StringList *tags,
+		StringUint32Map *reply, rpc_done *done, rpc_call **call)
 {
-	return rpc_client_go_named(c, service,
-			&Greeter_methods[2], tags, reply,
-			done, call);
+	return rpc_client_go_opts(c, "Greeter.Tags",
+			&Greeter_methods[2], opts,
+			tags, reply, done, call);
 }
 
 rpc_error *Greeter_register(rpc_server *s,

@@ -10,7 +10,7 @@
  *   Args_descriptor Args_type
  *   Op OP_ADD Op_descriptor
  *   S_M() S_M_go()           client stubs
- *   S_M_named() S_M_named_go()
+ *   S_M_opts() S_M_go_opts()
  *   S_handlers S_register() S_register_name()
  *   S_service                    server side
  *
@@ -30,9 +30,12 @@
  * free_contents, a string reply with free(), bytes with free(reply.data).
  * S_M_go() starts the call and returns at once: unless it returns an
  * error, the call completes exactly once through done (see rpc_client_go).
- * S_M_named(c, service, ...) and S_M_named_go() call "service.M" instead
- * of "S.M": a service the server registered under another name (Go's
- * RegisterName, or S_register_name() here), e.g. "net.rpc.Arith".
+ * S_M_opts() and S_M_go_opts() take the call's options (opts is borrowed
+ * for the duration of the call, NULL for the defaults): a timeout, and a
+ * service name for a service the server registered under another name
+ * (Go's RegisterName, or S_register_name() here, e.g. "net.rpc.Arith").
+ * S_M_go_opts() accepts a NULL done: the call is then the caller's, to
+ * wait for, cancel and free (see rpc_client_go_opts).
  *
  * Server: S_handlers holds one handler per method. The runtime calls a
  * handler with self as registered, the decoded argument (borrowed for the
@@ -189,33 +192,36 @@ rpc_error *Greeter_Hello(rpc_client *c, const char *name,
 		Greeting *reply);
 rpc_error *Greeter_Hello_go(rpc_client *c, const char *name,
 		Greeting *reply, rpc_done *done, rpc_call **call);
-rpc_error *Greeter_Hello_named(rpc_client *c, const char *service,
-		const char *name, Greeting *reply);
-rpc_error *Greeter_Hello_named_go(rpc_client *c, const char *service,
-		const char *name, Greeting *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *Greeter_Hello_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *name,
+		Greeting *reply);
+rpc_error *Greeter_Hello_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const char *name,
+		Greeting *reply, rpc_done *done, rpc_call **call);
 
 /* Shout takes a mood and answers a flag. */
 rpc_error *Greeter_Shout(rpc_client *c, Mood mood,
 		protobuf_c_boolean *reply);
 rpc_error *Greeter_Shout_go(rpc_client *c, Mood mood,
 		protobuf_c_boolean *reply, rpc_done *done, rpc_call **call);
-rpc_error *Greeter_Shout_named(rpc_client *c, const char *service,
-		Mood mood, protobuf_c_boolean *reply);
-rpc_error *Greeter_Shout_named_go(rpc_client *c, const char *service,
-		Mood mood, protobuf_c_boolean *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *Greeter_Shout_opts(rpc_client *c,
+		const rpc_call_options *opts, Mood mood,
+		protobuf_c_boolean *reply);
+rpc_error *Greeter_Shout_go_opts(rpc_client *c,
+		const rpc_call_options *opts, Mood mood,
+		protobuf_c_boolean *reply, rpc_done *done, rpc_call **call);
 
 /* Tags takes a list of strings and returns a map. */
 rpc_error *Greeter_Tags(rpc_client *c, const StringList *tags,
 		StringUint32Map *reply);
 rpc_error *Greeter_Tags_go(rpc_client *c, const StringList *tags,
 		StringUint32Map *reply, rpc_done *done, rpc_call **call);
-rpc_error *Greeter_Tags_named(rpc_client *c, const char *service,
-		const StringList *tags, StringUint32Map *reply);
-rpc_error *Greeter_Tags_named_go(rpc_client *c, const char *service,
-		const StringList *tags, StringUint32Map *reply, rpc_done *done,
-		rpc_call **call);
+rpc_error *Greeter_Tags_opts(rpc_client *c,
+		const rpc_call_options *opts, const StringList *tags,
+		StringUint32Map *reply);
+rpc_error *Greeter_Tags_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const StringList *tags,
+		StringUint32Map *reply, rpc_done *done, rpc_call **call);
 
 /* ---- service Greeter: server ---- */
 
