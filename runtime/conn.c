@@ -58,7 +58,7 @@ enum {
 	CONN_OUT_KEEP = 64 * 1024, /* larger idle output buffers are freed */
 };
 
-#define CONN_DEADLINE "rpc: deadline exceeded before the call started"
+#define CONN_DEADLINE RPCI_DEADLINE_TEXT
 
 /* The running call's deadline, for rpc_server_call_deadline. */
 static _Thread_local bool conn_in_call;

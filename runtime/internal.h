@@ -8,6 +8,12 @@
 
 #include "rpc.h"
 
+/* RPCI_DEADLINE_TEXT is the error text a server answers a request with
+ * when the caller's deadline passed before the call could start; a client
+ * receiving it completes the call with RPC_ERR_TIMEOUT, as its own timer
+ * would have. */
+#define RPCI_DEADLINE_TEXT "rpc: deadline exceeded before the call started"
+
 /* rpci_error makes an error of kind with a printf-style message; NULL fmt
  * uses the kind's default message. Never returns NULL (see rpc_error_new). */
 rpc_error *rpci_error(rpc_error_kind kind, const char *fmt, ...)

@@ -289,8 +289,11 @@ RPC_API extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
  * client's call_timeout_ms. It is measured from the start of the call on
  * the monotonic clock, and the native codec tells the server how much of
  * it is left (docs/framing.md); gob and JSON have no place for it on the
- * wire, so there only the client enforces it. Only calls with a deadline
- * cost anything: the thread reading replies waits for the earliest one. */
+ * wire, so there only the client enforces it. A server that receives a
+ * request whose deadline has already passed does not run it and answers
+ * "rpc: deadline exceeded before the call started", which the client
+ * reports as RPC_ERR_TIMEOUT. Only calls with a deadline cost anything:
+ * the thread reading replies waits for the earliest one. */
 typedef struct rpc_client rpc_client;
 typedef struct rpc_call rpc_call;
 typedef struct rpc_done rpc_done;
