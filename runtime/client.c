@@ -43,6 +43,9 @@
  * reads, or by a timed wait while it is parked. c->rtimer is the deadline
  * it is waiting for; a call with an earlier one wakes it (the condition
  * variable when parked, else c->wake_fd, an eventfd in its poll set).
+ * Writes are bounded by SO_SNDTIMEO (write_timeout_ms): a server that
+ * takes no byte for that long ends the connection, and the pending calls
+ * fail with that timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +58,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,11 +103,13 @@ struct rpc_client {
 	void *log_ud;
 
 	pthread_mutex_t wmu; /* protects wbuf, wspare, flushing, wfailed,
-	                        rbusy */
+	                        wtimeout, rbusy */
 	rpci_buf wbuf;       /* encoded requests not yet written */
 	rpci_buf wspare;     /* the flusher's buffer, swapped with wbuf */
 	bool flushing;
 	bool wfailed;
+	rpc_error *wtimeout; /* why writing failed, if it timed out */
+	int write_timeout_ms; /* 0: none */
 	bool rbusy; /* the role holder handles replies and flushes after */
 	bool rwaiting;     /* the role holder lingers on wcv (below) */
 	size_t deferred;   /* requests left for the role holder's flush */
@@ -148,7 +154,11 @@ static void client_wrapper_fini(client_wrapper *w)
 		free(w->msg);
 }
 
-static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n)
+/* client_write_all writes p[0..n). A socket with a write timeout
+ * (SO_SNDTIMEO) fails with EAGAIN when no byte could be written for that
+ * long: an RPC_ERR_TIMEOUT error. */
+static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n,
+                                   int timeout_ms)
 {
 	ssize_t k;
 
@@ -159,6 +169,11 @@ static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n)
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return rpci_error(RPC_ERR_TIMEOUT,
+				                  "rpc: write timed out (no "
+				                  "progress in %d ms)",
+				                  timeout_ms);
 			return rpci_error_errno(errno, "rpc: write");
 		}
 		p += k;
@@ -245,14 +260,21 @@ static void client_flush(rpc_client *c)
 		c->wbuf = c->wspare;
 		c->wbuf.len = 0;
 		pthread_mutex_unlock(&c->wmu);
-		err = client_write_all(c->fd, out.data, out.len);
+		err = client_write_all(c->fd, out.data, out.len,
+		                       c->write_timeout_ms);
 		pthread_mutex_lock(&c->wmu);
 		out.len = 0;
 		c->wspare = out;
 		if (err != NULL) {
 			/* The reader sees the socket end and fails every
-			 * pending call, including the ones just lost. */
-			rpc_error_free(err);
+			 * pending call, including the ones just lost (with
+			 * this error if it is a timeout, which the end of
+			 * file would not tell). */
+			if (rpc_error_kind_of(err) == RPC_ERR_TIMEOUT &&
+			    c->wtimeout == NULL)
+				c->wtimeout = err;
+			else
+				rpc_error_free(err);
 			c->wfailed = true;
 			c->wbuf.len = 0;
 			shutdown(c->fd, SHUT_RDWR);
@@ -468,6 +490,12 @@ static void client_end(rpc_client *c, rpc_error *err)
 	rpc_call *list = NULL, *call;
 	bool closing;
 
+	if (err == NULL) {
+		pthread_mutex_lock(&c->wmu);
+		if (c->wtimeout != NULL)
+			err = rpci_error_dup(c->wtimeout);
+		pthread_mutex_unlock(&c->wmu);
+	}
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
 	c->shutdown = true;
@@ -795,6 +823,19 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 		if (opts->call_timeout_ms > 0)
 			c->call_timeout_ms = opts->call_timeout_ms;
 	}
+	c->write_timeout_ms = opts == NULL || opts->write_timeout_ms == 0
+	                          ? RPC_DEFAULT_WRITE_TIMEOUT_MS
+	                      : opts->write_timeout_ms < 0 ? 0
+	                                                   : opts->write_timeout_ms;
+	if (c->write_timeout_ms > 0) {
+		/* Bounds each write's wait for room; a descriptor that is not
+		 * a socket keeps blocking writes. */
+		struct timeval tv = {.tv_sec = c->write_timeout_ms / 1000,
+		                     .tv_usec = (c->write_timeout_ms % 1000) *
+		                                1000};
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	c->codec = opts != NULL && opts->codec != NULL ? opts->codec
 	                                               : &rpc_codec_protobuf;
 	err = c->codec->state_new(false,
@@ -906,6 +947,7 @@ void rpc_client_free(rpc_client *c)
 	rpci_timers_fini(&c->timers);
 	rpci_buf_fini(&c->wbuf);
 	rpci_buf_fini(&c->wspare);
+	rpc_error_free(c->wtimeout);
 	free(c->rbuf);
 	pthread_cond_destroy(&c->wcv);
 	pthread_cond_destroy(&c->rcv);

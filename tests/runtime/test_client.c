@@ -1381,6 +1381,52 @@ START_TEST(test_client_race_reply_timeout_cancel)
 }
 END_TEST
 
+/* A server that takes no bytes: the write of a large request gives up
+ * after write_timeout_ms without progress, the connection ends, the call
+ * fails with that timeout and the log says why. */
+static char write_log[512];
+
+static void write_log_line(void *ud, const char *line)
+{
+	(void)ud;
+	snprintf(write_log, sizeof write_log, "%s", line);
+}
+
+START_TEST(test_client_write_timeout)
+{
+	rpc_client_options o = {.write_timeout_ms = 200,
+	                        .log = write_log_line};
+	size_t n = 32u << 20;
+	char *big = malloc(n + 1), *back = NULL;
+	rpc_client *c = NULL;
+	rpc_error *err;
+	int64_t t0, dt;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	write_log[0] = '\0';
+	ck_assert_ptr_null(rpc_dial(rpc_listener_address(silent), &o, &c));
+	t0 = now_ms();
+	err = rpc_client_call(c, "Echo.Echo", &m_echo, &big, &back);
+	dt = now_ms() - t0;
+	assert_kind(err, RPC_ERR_TIMEOUT);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: write timed out (no progress in 200 ms)");
+	rpc_error_free(err);
+	ck_assert_int_ge(dt, 200);
+	ck_assert_int_lt(dt, 200 + 5 * SLACK_MS);
+	ck_assert_str_eq(write_log, "rpc: client protocol error: rpc: write "
+	                            "timed out (no progress in 200 ms)");
+	ck_assert_ptr_null(back);
+	err = multiply_opts(c, 100, &t0);
+	assert_kind(err, RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	free(big);
+}
+END_TEST
+
 /* ---- dialing with options ------------------------------------------------ */
 
 /* A connect that cannot finish times out. On loopback the only
@@ -1521,6 +1567,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_client_async_timeout);
 	tcase_add_test(tc, test_client_owned_wait_cancel);
 	tcase_add_test(tc, test_client_cancel_done_call);
+	tcase_add_test(tc, test_client_write_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("deadlines");
