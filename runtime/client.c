@@ -71,7 +71,7 @@
 /* How long the reader lingers after a batch of completions for the
  * requests they prompt, and how many batches it skips lingering after a
  * linger that was not worth it. */
-#define CLIENT_LINGER_NS 50000L
+#define CLIENT_LINGER_NS      50000L
 #define CLIENT_LINGER_BACKOFF 64
 
 struct rpc_client {
@@ -87,12 +87,12 @@ struct rpc_client {
 	rpci_pending pending;
 	rpci_timers timers; /* asynchronous calls that have a deadline */
 	int64_t rtimer;     /* the deadline the reader thread waits for */
-	size_t n_async; /* pending calls that complete through a done or
-	                   are owned: those the reader thread serves */
-	bool closing;   /* the user called close */
-	bool shutdown;  /* the connection ended: no new calls */
-	bool reading;   /* someone holds the reader role */
-	bool parked;    /* the reader thread waits on rcv */
+	size_t n_async;     /* pending calls that complete through a done or
+	                       are owned: those the reader thread serves */
+	bool closing;       /* the user called close */
+	bool shutdown;      /* the connection ended: no new calls */
+	bool reading;       /* someone holds the reader role */
+	bool parked;        /* the reader thread waits on rcv */
 	pthread_cond_t rcv;
 
 	/* The read side, used only by the holder of the reader role. */
@@ -108,12 +108,12 @@ struct rpc_client {
 	rpci_buf wspare;     /* the flusher's buffer, swapped with wbuf */
 	bool flushing;
 	bool wfailed;
-	rpc_error *wtimeout; /* why writing failed, if it timed out */
+	rpc_error *wtimeout;  /* why writing failed, if it timed out */
 	int write_timeout_ms; /* 0: none */
-	bool rbusy; /* the role holder handles replies and flushes after */
-	bool rwaiting;     /* the role holder lingers on wcv (below) */
-	size_t deferred;   /* requests left for the role holder's flush */
-	size_t want;       /* the count the lingering role holder waits for */
+	bool rbusy;      /* the role holder handles replies and flushes after */
+	bool rwaiting;   /* the role holder lingers on wcv (below) */
+	size_t deferred; /* requests left for the role holder's flush */
+	size_t want;     /* the count the lingering role holder waits for */
 	unsigned no_linger; /* batches to go before lingering again */
 	pthread_cond_t wcv; /* deferred reached want */
 };
@@ -659,8 +659,9 @@ static void *client_reader(void *arg)
 		}
 		if (c->shutdown)
 			break;
-		until = c->timers.count > 0 ? rpci_timers_first(&c->timers)->deadline
-		                            : INT64_MAX;
+		until = c->timers.count > 0
+		            ? rpci_timers_first(&c->timers)->deadline
+		            : INT64_MAX;
 		c->rtimer = until;
 		if (c->reading || (c->pending.count == 0 && !c->closing)) {
 			/* Someone else reads (a blocking caller), or there is
@@ -823,16 +824,16 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 		if (opts->call_timeout_ms > 0)
 			c->call_timeout_ms = opts->call_timeout_ms;
 	}
-	c->write_timeout_ms = opts == NULL || opts->write_timeout_ms == 0
-	                          ? RPC_DEFAULT_WRITE_TIMEOUT_MS
-	                      : opts->write_timeout_ms < 0 ? 0
-	                                                   : opts->write_timeout_ms;
+	c->write_timeout_ms = RPC_DEFAULT_WRITE_TIMEOUT_MS;
+	if (opts != NULL && opts->write_timeout_ms != 0)
+		c->write_timeout_ms =
+		    opts->write_timeout_ms > 0 ? opts->write_timeout_ms : 0;
 	if (c->write_timeout_ms > 0) {
 		/* Bounds each write's wait for room; a descriptor that is not
 		 * a socket keeps blocking writes. */
 		struct timeval tv = {.tv_sec = c->write_timeout_ms / 1000,
-		                     .tv_usec = (c->write_timeout_ms % 1000) *
-		                                1000};
+		                     .tv_usec =
+		                         (c->write_timeout_ms % 1000) * 1000};
 
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	}
@@ -1031,8 +1032,8 @@ rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
 			*call = NULL;
 		return rpci_error(RPC_ERR_INVALID, "rpc: go needs a done");
 	}
-	return rpc_client_go_opts(c, service_method, m, NULL, args, reply,
-	                          done, call);
+	return rpc_client_go_opts(c, service_method, m, NULL, args, reply, done,
+	                          call);
 }
 
 /* An owned call and its waiter, in one allocation with the call's
@@ -1043,9 +1044,9 @@ typedef struct client_owned {
 } client_owned;
 
 rpc_error *rpc_client_go_opts(rpc_client *c, const char *service_method,
-                              const rpc_method *m,
-                              const rpc_call_options *opts, const void *args,
-                              void *reply, rpc_done *done, rpc_call **call)
+                              const rpc_method *m, const rpc_call_options *opts,
+                              const void *args, void *reply, rpc_done *done,
+                              rpc_call **call)
 {
 	client_owned *o = NULL;
 	rpc_call *k;

@@ -20,8 +20,8 @@
 #include "codec.h"
 #include "frame.h"
 #include "internal.h"
-#include "transport.h"
 #include "rt.pb-c.h"
+#include "transport.h"
 
 static const rpc_type type_args = {"Args", &rt__args__descriptor,
                                    RPC_FORM_MESSAGE};
@@ -961,7 +961,8 @@ static void assert_kind(const rpc_error *err, rpc_error_kind kind)
 {
 	ck_assert_msg(err != NULL && rpc_error_kind_of(err) == kind,
 	              "want %s, got %s (%s)", rpc_error_kind_name(kind),
-	              err ? rpc_error_kind_name(rpc_error_kind_of(err)) : "NULL",
+	              err ? rpc_error_kind_name(rpc_error_kind_of(err))
+	                  : "NULL",
 	              err ? rpc_error_message(err) : "");
 }
 
@@ -1031,8 +1032,7 @@ START_TEST(test_client_default_timeout)
 	rpc_error *err;
 
 	t0 = now_ms();
-	err = rpc_client_call(c, "Arith.Multiply", &m_multiply, &args.base,
-	                      &r);
+	err = rpc_client_call(c, "Arith.Multiply", &m_multiply, &args.base, &r);
 	dt = now_ms() - t0;
 	assert_kind(err, RPC_ERR_TIMEOUT);
 	rpc_error_free(err);
@@ -1333,14 +1333,16 @@ START_TEST(test_client_race_reply_timeout_cancel)
 			for (i = 0; i < BATCH && rc[i].k != k; i++)
 				;
 			ck_assert_uint_lt(i, BATCH);
-			rc[i].k = NULL; /* a second completion would not match */
+			rc[i].k =
+			    NULL; /* a second completion would not match */
 			if (rpc_call_error(k) == NULL) {
 				ck_assert_int_eq(rc[i].reply,
 				                 (int64_t)(n + i) * 3);
 				ok++;
 			} else {
-				ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(k)),
-				                 RPC_ERR_TIMEOUT);
+				ck_assert_int_eq(
+				    rpc_error_kind_of(rpc_call_error(k)),
+				    RPC_ERR_TIMEOUT);
 				ck_assert_int_eq(rc[i].reply, -1);
 				timeouts++;
 			}
@@ -1353,8 +1355,8 @@ START_TEST(test_client_race_reply_timeout_cancel)
 				ck_assert_int_eq(rc[i].reply,
 				                 (int64_t)(n + i) * 3);
 				ok++;
-			} else if (rpc_error_kind_of(rpc_call_error(
-			               rc[i].k)) == RPC_ERR_CANCELED) {
+			} else if (rpc_error_kind_of(rpc_call_error(rc[i].k)) ==
+			           RPC_ERR_CANCELED) {
 				ck_assert_int_eq(rc[i].reply, -1);
 				cancels++;
 			} else {
@@ -1375,8 +1377,9 @@ START_TEST(test_client_race_reply_timeout_cancel)
 	ck_assert_ptr_null(rpc_done_next(d));
 	ck_assert_uint_eq(ok + timeouts + cancels, n);
 	ck_assert_uint_ge(n, BATCH);
-	fprintf(stderr, "race: %zu calls, %zu ok, %zu timed out, %zu cancelled\n",
-	        n, ok, timeouts, cancels);
+	fprintf(stderr,
+	        "race: %zu calls, %zu ok, %zu timed out, %zu cancelled\n", n,
+	        ok, timeouts, cancels);
 	rpc_done_free(d);
 }
 END_TEST
@@ -1394,8 +1397,7 @@ static void write_log_line(void *ud, const char *line)
 
 START_TEST(test_client_write_timeout)
 {
-	rpc_client_options o = {.write_timeout_ms = 200,
-	                        .log = write_log_line};
+	rpc_client_options o = {.write_timeout_ms = 200, .log = write_log_line};
 	size_t n = 32u << 20;
 	char *big = malloc(n + 1), *back = NULL;
 	rpc_client *c = NULL;
