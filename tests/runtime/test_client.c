@@ -1,4 +1,5 @@
-/* test_client.c - the client against scripted fake servers.
+/* test_client.c - the client against scripted fake servers, and its
+ * deadlines against a silent listener (one that never accepts).
  *
  * The fake server speaks the native framing with the library's own codec
  * over one end of a socketpair (or a 127.0.0.1 socket); each test scripts
@@ -419,7 +420,7 @@ START_TEST(test_client_bad_body_fails_that_call)
 	rpc_codec_protobuf.msg_clear(srv.st, &msg);
 	/* seq 0 gets a body that is not a message at all. */
 	ck_assert(rpci_frame_begin(
-	    &out, &(rpci_header){"Arith.Multiply", 0, NULL}, &start));
+	    &out, &(rpci_header){"Arith.Multiply", 0, NULL, 0}, &start));
 	ck_assert(rpci_buf_append(&out, "\x08\x80\x80", 3));
 	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
 	fake_write(&srv, out.data, out.len);
