@@ -43,6 +43,9 @@
  * reads, or by a timed wait while it is parked. c->rtimer is the deadline
  * it is waiting for; a call with an earlier one wakes it (the condition
  * variable when parked, else c->wake_fd, an eventfd in its poll set).
+ * Writes are bounded by SO_SNDTIMEO (write_timeout_ms): a server that
+ * takes no byte for that long ends the connection, and the pending calls
+ * fail with that timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +58,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +72,7 @@
 /* How long the reader lingers after a batch of completions for the
  * requests they prompt, and how many batches it skips lingering after a
  * linger that was not worth it. */
-#define CLIENT_LINGER_NS 50000L
+#define CLIENT_LINGER_NS      50000L
 #define CLIENT_LINGER_BACKOFF 64
 
 struct rpc_client {
@@ -86,12 +90,12 @@ struct rpc_client {
 	rpci_pending pending;
 	rpci_timers timers; /* asynchronous calls that have a deadline */
 	int64_t rtimer;     /* the deadline the reader thread waits for */
-	size_t n_async; /* pending calls that complete through a done or
-	                   are owned: those the reader thread serves */
-	bool closing;   /* the user called close */
-	bool shutdown;  /* the connection ended: no new calls */
-	bool reading;   /* someone holds the reader role */
-	bool parked;    /* the reader thread waits on rcv */
+	size_t n_async;     /* pending calls that complete through a done or
+	                       are owned: those the reader thread serves */
+	bool closing;       /* the user called close */
+	bool shutdown;      /* the connection ended: no new calls */
+	bool reading;       /* someone holds the reader role */
+	bool parked;        /* the reader thread waits on rcv */
 	pthread_cond_t rcv;
 
 	/* The read side, used only by the holder of the reader role. */
@@ -102,15 +106,17 @@ struct rpc_client {
 	void *log_ud;
 
 	pthread_mutex_t wmu; /* protects wbuf, wspare, flushing, wfailed,
-	                        rbusy */
+	                        wtimeout, rbusy */
 	rpci_buf wbuf;       /* encoded requests not yet written */
 	rpci_buf wspare;     /* the flusher's buffer, swapped with wbuf */
 	bool flushing;
 	bool wfailed;
-	bool rbusy; /* the role holder handles replies and flushes after */
-	bool rwaiting;     /* the role holder lingers on wcv (below) */
-	size_t deferred;   /* requests left for the role holder's flush */
-	size_t want;       /* the count the lingering role holder waits for */
+	rpc_error *wtimeout;  /* why writing failed, if it timed out */
+	int write_timeout_ms; /* 0: none */
+	bool rbusy;      /* the role holder handles replies and flushes after */
+	bool rwaiting;   /* the role holder lingers on wcv (below) */
+	size_t deferred; /* requests left for the role holder's flush */
+	size_t want;     /* the count the lingering role holder waits for */
 	unsigned no_linger; /* batches to go before lingering again */
 	pthread_cond_t wcv; /* deferred reached want */
 };
@@ -151,7 +157,11 @@ static void client_wrapper_fini(client_wrapper *w)
 		free(w->msg);
 }
 
-static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n)
+/* client_write_all writes p[0..n). A socket with a write timeout
+ * (SO_SNDTIMEO) fails with EAGAIN when no byte could be written for that
+ * long: an RPC_ERR_TIMEOUT error. */
+static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n,
+                                   int timeout_ms)
 {
 	ssize_t k;
 
@@ -162,6 +172,11 @@ static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n)
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return rpci_error(RPC_ERR_TIMEOUT,
+				                  "rpc: write timed out (no "
+				                  "progress in %d ms)",
+				                  timeout_ms);
 			return rpci_error_errno(errno, "rpc: write");
 		}
 		p += k;
@@ -248,14 +263,21 @@ static void client_flush(rpc_client *c)
 		c->wbuf = c->wspare;
 		c->wbuf.len = 0;
 		pthread_mutex_unlock(&c->wmu);
-		err = client_write_all(c->fd, out.data, out.len);
+		err = client_write_all(c->fd, out.data, out.len,
+		                       c->write_timeout_ms);
 		pthread_mutex_lock(&c->wmu);
 		out.len = 0;
 		c->wspare = out;
 		if (err != NULL) {
 			/* The reader sees the socket end and fails every
-			 * pending call, including the ones just lost. */
-			rpc_error_free(err);
+			 * pending call, including the ones just lost (with
+			 * this error if it is a timeout, which the end of
+			 * file would not tell). */
+			if (rpc_error_kind_of(err) == RPC_ERR_TIMEOUT &&
+			    c->wtimeout == NULL)
+				c->wtimeout = err;
+			else
+				rpc_error_free(err);
 			c->wfailed = true;
 			c->wbuf.len = 0;
 			shutdown(c->fd, SHUT_RDWR);
@@ -474,6 +496,12 @@ static void client_end(rpc_client *c, rpc_error *err)
 	rpc_call *list = NULL, *call;
 	bool closing;
 
+	if (err == NULL) {
+		pthread_mutex_lock(&c->wmu);
+		if (c->wtimeout != NULL)
+			err = rpci_error_dup(c->wtimeout);
+		pthread_mutex_unlock(&c->wmu);
+	}
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
 	c->shutdown = true;
@@ -637,8 +665,9 @@ static void *client_reader(void *arg)
 		}
 		if (c->shutdown)
 			break;
-		until = c->timers.count > 0 ? rpci_timers_first(&c->timers)->deadline
-		                            : INT64_MAX;
+		until = c->timers.count > 0
+		            ? rpci_timers_first(&c->timers)->deadline
+		            : INT64_MAX;
 		c->rtimer = until;
 		if (c->reading || (c->pending.count == 0 && !c->closing)) {
 			/* Someone else reads (a blocking caller), or there is
@@ -801,6 +830,19 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 		if (opts->call_timeout_ms > 0)
 			c->call_timeout_ms = opts->call_timeout_ms;
 	}
+	c->write_timeout_ms = RPC_DEFAULT_WRITE_TIMEOUT_MS;
+	if (opts != NULL && opts->write_timeout_ms != 0)
+		c->write_timeout_ms =
+		    opts->write_timeout_ms > 0 ? opts->write_timeout_ms : 0;
+	if (c->write_timeout_ms > 0) {
+		/* Bounds each write's wait for room; a descriptor that is not
+		 * a socket keeps blocking writes. */
+		struct timeval tv = {.tv_sec = c->write_timeout_ms / 1000,
+		                     .tv_usec =
+		                         (c->write_timeout_ms % 1000) * 1000};
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	c->codec = opts != NULL && opts->codec != NULL ? opts->codec
 	                                               : &rpc_codec_protobuf;
 	err = c->codec->state_new(false,
@@ -935,6 +977,7 @@ void rpc_client_free(rpc_client *c)
 	rpci_timers_fini(&c->timers);
 	rpci_buf_fini(&c->wbuf);
 	rpci_buf_fini(&c->wspare);
+	rpc_error_free(c->wtimeout);
 	free(c->rbuf);
 	pthread_cond_destroy(&c->wcv);
 	pthread_cond_destroy(&c->rcv);
@@ -1052,8 +1095,8 @@ rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
 			*call = NULL;
 		return rpci_error(RPC_ERR_INVALID, "rpc: go needs a done");
 	}
-	return rpc_client_go_opts(c, service_method, m, NULL, args, reply,
-	                          done, call);
+	return rpc_client_go_opts(c, service_method, m, NULL, args, reply, done,
+	                          call);
 }
 
 /* An owned call and its waiter, in one allocation with the call's
@@ -1064,9 +1107,9 @@ typedef struct client_owned {
 } client_owned;
 
 rpc_error *rpc_client_go_opts(rpc_client *c, const char *service_method,
-                              const rpc_method *m,
-                              const rpc_call_options *opts, const void *args,
-                              void *reply, rpc_done *done, rpc_call **call)
+                              const rpc_method *m, const rpc_call_options *opts,
+                              const void *args, void *reply, rpc_done *done,
+                              rpc_call **call)
 {
 	client_owned *o = NULL;
 	rpc_call *k;

@@ -44,9 +44,10 @@ rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
 
 /* rpci_frame_begin appends the length placeholder and h's header to out
  * (the options of a request when h->timeout_us is not 0, which needs an
- * empty h->error; else the error text) and sets *start to the frame's offset in out; the caller then appends the
- * body and calls rpci_frame_finish. h is borrowed for the duration of the
- * call. Returns false on out of memory (out keeps its old length). */
+ * empty h->error; else the error text) and sets *start to the frame's offset in
+ * out; the caller then appends the body and calls rpci_frame_finish. h is
+ * borrowed for the duration of the call. Returns false on out of memory (out
+ * keeps its old length). */
 bool rpci_frame_begin(rpci_buf *out, const rpci_header *h, size_t *start);
 
 /* rpci_frame_finish writes the length of the frame that begins at start.

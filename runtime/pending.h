@@ -52,10 +52,10 @@ struct rpc_call {
 	struct rpc_call *next;      /* done-queue link, guarded by its lock */
 	const char *service_method; /* async: in this call's own allocation */
 	const rpc_method *method;
-	void *reply;     /* the caller's, filled by the reader */
-	rpc_error *err;  /* set once, before completion */
-	rpc_done *done;  /* NULL for a blocking call and an owned one */
-	rpci_sync *sync; /* the waiter of a blocking or an owned call */
+	void *reply;        /* the caller's, filled by the reader */
+	rpc_error *err;     /* set once, before completion */
+	rpc_done *done;     /* NULL for a blocking call and an owned one */
+	rpci_sync *sync;    /* the waiter of a blocking or an owned call */
 	rpc_client *client; /* for rpc_call_cancel, until completion */
 	uint64_t seq;
 	/* A balanced client's call (balancer.c): the user's done, which the

@@ -316,6 +316,12 @@ typedef struct rpc_client_options {
 	/* dial_timeout_ms bounds rpc_dial's connect (each address tried gets
 	 * what is left). 0: RPC_DEFAULT_DIAL_TIMEOUT_MS; negative: none. */
 	int dial_timeout_ms;
+	/* write_timeout_ms bounds how long a request write waits for the
+	 * server to take a byte (SO_SNDTIMEO): a server that stops reading
+	 * for longer ends the connection, and every pending call fails with
+	 * RPC_ERR_TIMEOUT "rpc: write timed out (no progress in N ms)".
+	 * 0: RPC_DEFAULT_WRITE_TIMEOUT_MS; negative: none. */
+	int write_timeout_ms;
 	/* no_keepalive turns off TCP keepalive on the sockets rpc_dial makes
 	 * (on by default with Go's timing: a probe after 15 s idle, then
 	 * every 15 s; a peer that answers none of the system's count of
@@ -324,9 +330,11 @@ typedef struct rpc_client_options {
 	bool no_keepalive;
 } rpc_client_options;
 
-/* RPC_DEFAULT_DIAL_TIMEOUT_MS is rpc_dial's connect timeout when the
- * options say 0. */
+/* RPC_DEFAULT_DIAL_TIMEOUT_MS is rpc_dial's connect timeout and
+ * RPC_DEFAULT_WRITE_TIMEOUT_MS the client's write timeout when the options
+ * say 0. */
 #define RPC_DEFAULT_DIAL_TIMEOUT_MS 30000
+#define RPC_DEFAULT_WRITE_TIMEOUT_MS 30000
 
 /* rpc_call_options is one call's options, a small value for the stack;
  * zero means default. */

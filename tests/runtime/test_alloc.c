@@ -106,7 +106,7 @@ static void *alloc_server(void *arg)
 		memset(&msg, 0, sizeof msg);
 		while (rpc_codec_protobuf.read(st, buf, len, &used, &msg,
 		                               &err) == RPCI_READ_OK) {
-			rpci_header h = {msg.service_method, msg.seq, NULL};
+			rpci_header h = {msg.service_method, msg.seq, NULL, 0};
 
 			if (strcmp(msg.service_method, "Echo.Echo") == 0) {
 				Rt__String s = RT__STRING__INIT;

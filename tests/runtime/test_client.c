@@ -1,4 +1,5 @@
-/* test_client.c - the client against scripted fake servers.
+/* test_client.c - the client against scripted fake servers, and its
+ * deadlines against a silent listener (one that never accepts).
  *
  * The fake server speaks the native framing with the library's own codec
  * over one end of a socketpair (or a 127.0.0.1 socket); each test scripts
@@ -20,8 +21,8 @@
 #include "codec.h"
 #include "frame.h"
 #include "internal.h"
-#include "transport.h"
 #include "rt.pb-c.h"
+#include "transport.h"
 
 static const rpc_type type_args = {"Args", &rt__args__descriptor,
                                    RPC_FORM_MESSAGE};
@@ -419,7 +420,7 @@ START_TEST(test_client_bad_body_fails_that_call)
 	rpc_codec_protobuf.msg_clear(srv.st, &msg);
 	/* seq 0 gets a body that is not a message at all. */
 	ck_assert(rpci_frame_begin(
-	    &out, &(rpci_header){"Arith.Multiply", 0, NULL}, &start));
+	    &out, &(rpci_header){"Arith.Multiply", 0, NULL, 0}, &start));
 	ck_assert(rpci_buf_append(&out, "\x08\x80\x80", 3));
 	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
 	fake_write(&srv, out.data, out.len);
@@ -961,7 +962,8 @@ static void assert_kind(const rpc_error *err, rpc_error_kind kind)
 {
 	ck_assert_msg(err != NULL && rpc_error_kind_of(err) == kind,
 	              "want %s, got %s (%s)", rpc_error_kind_name(kind),
-	              err ? rpc_error_kind_name(rpc_error_kind_of(err)) : "NULL",
+	              err ? rpc_error_kind_name(rpc_error_kind_of(err))
+	                  : "NULL",
 	              err ? rpc_error_message(err) : "");
 }
 
@@ -1031,8 +1033,7 @@ START_TEST(test_client_default_timeout)
 	rpc_error *err;
 
 	t0 = now_ms();
-	err = rpc_client_call(c, "Arith.Multiply", &m_multiply, &args.base,
-	                      &r);
+	err = rpc_client_call(c, "Arith.Multiply", &m_multiply, &args.base, &r);
 	dt = now_ms() - t0;
 	assert_kind(err, RPC_ERR_TIMEOUT);
 	rpc_error_free(err);
@@ -1333,14 +1334,16 @@ START_TEST(test_client_race_reply_timeout_cancel)
 			for (i = 0; i < BATCH && rc[i].k != k; i++)
 				;
 			ck_assert_uint_lt(i, BATCH);
-			rc[i].k = NULL; /* a second completion would not match */
+			rc[i].k =
+			    NULL; /* a second completion would not match */
 			if (rpc_call_error(k) == NULL) {
 				ck_assert_int_eq(rc[i].reply,
 				                 (int64_t)(n + i) * 3);
 				ok++;
 			} else {
-				ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(k)),
-				                 RPC_ERR_TIMEOUT);
+				ck_assert_int_eq(
+				    rpc_error_kind_of(rpc_call_error(k)),
+				    RPC_ERR_TIMEOUT);
 				ck_assert_int_eq(rc[i].reply, -1);
 				timeouts++;
 			}
@@ -1353,8 +1356,8 @@ START_TEST(test_client_race_reply_timeout_cancel)
 				ck_assert_int_eq(rc[i].reply,
 				                 (int64_t)(n + i) * 3);
 				ok++;
-			} else if (rpc_error_kind_of(rpc_call_error(
-			               rc[i].k)) == RPC_ERR_CANCELED) {
+			} else if (rpc_error_kind_of(rpc_call_error(rc[i].k)) ==
+			           RPC_ERR_CANCELED) {
 				ck_assert_int_eq(rc[i].reply, -1);
 				cancels++;
 			} else {
@@ -1375,9 +1378,55 @@ START_TEST(test_client_race_reply_timeout_cancel)
 	ck_assert_ptr_null(rpc_done_next(d));
 	ck_assert_uint_eq(ok + timeouts + cancels, n);
 	ck_assert_uint_ge(n, BATCH);
-	fprintf(stderr, "race: %zu calls, %zu ok, %zu timed out, %zu cancelled\n",
-	        n, ok, timeouts, cancels);
+	fprintf(stderr,
+	        "race: %zu calls, %zu ok, %zu timed out, %zu cancelled\n", n,
+	        ok, timeouts, cancels);
 	rpc_done_free(d);
+}
+END_TEST
+
+/* A server that takes no bytes: the write of a large request gives up
+ * after write_timeout_ms without progress, the connection ends, the call
+ * fails with that timeout and the log says why. */
+static char write_log[512];
+
+static void write_log_line(void *ud, const char *line)
+{
+	(void)ud;
+	snprintf(write_log, sizeof write_log, "%s", line);
+}
+
+START_TEST(test_client_write_timeout)
+{
+	rpc_client_options o = {.write_timeout_ms = 200, .log = write_log_line};
+	size_t n = 32u << 20;
+	char *big = malloc(n + 1), *back = NULL;
+	rpc_client *c = NULL;
+	rpc_error *err;
+	int64_t t0, dt;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	write_log[0] = '\0';
+	ck_assert_ptr_null(rpc_dial(rpc_listener_address(silent), &o, &c));
+	t0 = now_ms();
+	err = rpc_client_call(c, "Echo.Echo", &m_echo, &big, &back);
+	dt = now_ms() - t0;
+	assert_kind(err, RPC_ERR_TIMEOUT);
+	ck_assert_str_eq(rpc_error_message(err),
+	                 "rpc: write timed out (no progress in 200 ms)");
+	rpc_error_free(err);
+	ck_assert_int_ge(dt, 200);
+	ck_assert_int_lt(dt, 200 + 5 * SLACK_MS);
+	ck_assert_str_eq(write_log, "rpc: client protocol error: rpc: write "
+	                            "timed out (no progress in 200 ms)");
+	ck_assert_ptr_null(back);
+	err = multiply_opts(c, 100, &t0);
+	assert_kind(err, RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	free(big);
 }
 END_TEST
 
@@ -1521,6 +1570,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_client_async_timeout);
 	tcase_add_test(tc, test_client_owned_wait_cancel);
 	tcase_add_test(tc, test_client_cancel_done_call);
+	tcase_add_test(tc, test_client_write_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("deadlines");

@@ -187,9 +187,9 @@ START_TEST(test_frame_request_options)
 	rpc_error *err = NULL;
 	size_t used, i;
 
-	ck_assert_int_eq(rpci_frame_read(none, sizeof none - 1, 1024, true,
-	                                 &used, &f, &err),
-	                 RPCI_READ_OK);
+	ck_assert_int_eq(
+	    rpci_frame_read(none, sizeof none - 1, 1024, true, &used, &f, &err),
+	    RPCI_READ_OK);
 	ck_assert_uint_eq(f.timeout_us, 0);
 	ck_assert_uint_eq(f.seq, 7);
 	ck_assert_int_eq(rpci_frame_read(unknown, sizeof unknown - 1, 1024,
@@ -225,8 +225,9 @@ START_TEST(test_frame_partial_input_again)
 		    RPCI_READ_AGAIN);
 		ck_assert_ptr_null(err);
 	}
-	ck_assert_int_eq(rpci_frame_read(out.data, n, 1024, false, &used, &f, &err),
-	                 RPCI_READ_OK);
+	ck_assert_int_eq(
+	    rpci_frame_read(out.data, n, 1024, false, &used, &f, &err),
+	    RPCI_READ_OK);
 	rpci_buf_fini(&out);
 }
 END_TEST
@@ -292,9 +293,9 @@ START_TEST(test_frame_truncated_header)
 
 	for (i = 0; i < 3; i++) {
 		err = NULL;
-		ck_assert_int_eq(
-		    rpci_frame_read(cases[i], lens[i], 1024, false, &used, &f, &err),
-		    RPCI_READ_ERROR);
+		ck_assert_int_eq(rpci_frame_read(cases[i], lens[i], 1024, false,
+		                                 &used, &f, &err),
+		                 RPCI_READ_ERROR);
 		ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
 		ck_assert_ptr_nonnull(
 		    strstr(rpc_error_message(err), "malformed frame header"));
@@ -333,9 +334,9 @@ START_TEST(test_frame_garbage)
 	{
 		static const uint8_t nul[] = {0, 0, 0, 5, 2, 'A', 0, 0, 0};
 		err = NULL;
-		ck_assert_int_eq(
-		    rpci_frame_read(nul, sizeof nul, 64, false, &used, &f, &err),
-		    RPCI_READ_ERROR);
+		ck_assert_int_eq(rpci_frame_read(nul, sizeof nul, 64, false,
+		                                 &used, &f, &err),
+		                 RPCI_READ_ERROR);
 		rpc_error_free(err);
 	}
 }
@@ -436,7 +437,7 @@ START_TEST(test_codec_bad_body_fails_that_call_only)
 	ck_assert_ptr_null(k->state_new(true, 0, &st));
 	/* A frame whose body is a truncated varint field... */
 	ck_assert(
-	    rpci_frame_begin(&out, &(rpci_header){"A.B", 1, NULL}, &start));
+	    rpci_frame_begin(&out, &(rpci_header){"A.B", 1, NULL, 0}, &start));
 	ck_assert(rpci_buf_append(&out, "\x08\xff", 2));
 	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
 	/* ...followed by a good one. */
