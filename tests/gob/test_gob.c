@@ -80,7 +80,7 @@ static void *state(bool server, size_t max_frame)
 
 static void put_msg(rpci_buf *out, rpci_buf *body)
 {
-	ck_assert(gob_message(out, body));
+	ck_assert(rpci_gob_message(out, body));
 	body->len = 0;
 }
 
@@ -332,10 +332,10 @@ START_TEST(test_gob_uint_encoding)
 		gob_reader r;
 		uint64_t v;
 
-		ck_assert(gob_put_uint(&b, cases[i].v));
+		ck_assert(rpci_gob_put_uint(&b, cases[i].v));
 		expect_bytes("uint", b.data, b.len, cases[i].b, cases[i].n);
 		r = (gob_reader){b.data, b.len, 0};
-		ck_assert(gob_read_uint(&r, &v));
+		ck_assert(rpci_gob_read_uint(&r, &v));
 		ck_assert(v == cases[i].v && r.pos == b.len);
 		rpci_buf_fini(&b);
 	}
@@ -366,10 +366,10 @@ START_TEST(test_gob_int_encoding)
 		gob_reader r;
 		int64_t v;
 
-		ck_assert(gob_put_int(&b, cases[i].v));
+		ck_assert(rpci_gob_put_int(&b, cases[i].v));
 		expect_bytes("int", b.data, b.len, cases[i].b, cases[i].n);
 		r = (gob_reader){b.data, b.len, 0};
-		ck_assert(gob_read_int(&r, &v));
+		ck_assert(rpci_gob_read_int(&r, &v));
 		ck_assert(v == cases[i].v);
 		rpci_buf_fini(&b);
 	}
@@ -384,10 +384,10 @@ START_TEST(test_gob_float_encoding)
 	gob_reader r;
 	double d;
 
-	ck_assert(gob_put_float(&b, 17.0));
+	ck_assert(rpci_gob_put_float(&b, 17.0));
 	expect_bytes("float", b.data, b.len, want, sizeof want);
 	r = (gob_reader){b.data, b.len, 0};
-	ck_assert(gob_read_float(&r, &d));
+	ck_assert(rpci_gob_read_float(&r, &d));
 	ck_assert(d == 17.0);
 	rpci_buf_fini(&b);
 }
@@ -400,11 +400,11 @@ START_TEST(test_gob_uint_rejects_malformed)
 	gob_reader r = {nine, sizeof nine, 0};
 	uint64_t v;
 
-	ck_assert(!gob_read_uint(&r, &v));
+	ck_assert(!rpci_gob_read_uint(&r, &v));
 	r = (gob_reader){cut, sizeof cut, 0};
-	ck_assert(!gob_read_uint(&r, &v));
+	ck_assert(!rpci_gob_read_uint(&r, &v));
 	r = (gob_reader){cut, 0, 0};
-	ck_assert(!gob_read_uint(&r, &v));
+	ck_assert(!rpci_gob_read_uint(&r, &v));
 }
 END_TEST
 
@@ -569,9 +569,9 @@ static void count_messages(const uint8_t *p, size_t n, int *msgs, int *defs)
 
 	*msgs = *defs = 0;
 	while (r.pos < n) {
-		ck_assert(gob_read_uint(&r, &len));
+		ck_assert(rpci_gob_read_uint(&r, &len));
 		gob_reader in = {p + r.pos, (size_t)len, 0};
-		ck_assert(gob_read_int(&in, &id));
+		ck_assert(rpci_gob_read_int(&in, &id));
 		r.pos += (size_t)len;
 		++*msgs;
 		*defs += id < 0;
@@ -652,19 +652,19 @@ static void put_struct_def(rpci_buf *out, int64_t id, const char *name,
 	rpci_buf b = {0};
 	size_t i;
 
-	ck_assert(gob_put_int(&b, -id));
-	ck_assert(gob_put_uint(&b, 3) && gob_put_uint(&b, 1));
-	ck_assert(gob_put_uint(&b, 1) && gob_put_bytes(&b, name, strlen(name)));
-	ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, id) &&
-	          gob_put_uint(&b, 0));
-	ck_assert(gob_put_uint(&b, 1) && gob_put_uint(&b, n));
+	ck_assert(rpci_gob_put_int(&b, -id));
+	ck_assert(rpci_gob_put_uint(&b, 3) && rpci_gob_put_uint(&b, 1));
+	ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_bytes(&b, name, strlen(name)));
+	ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, id) &&
+	          rpci_gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, n));
 	for (i = 0; i < n; i++) {
-		ck_assert(gob_put_uint(&b, 1) &&
-		          gob_put_bytes(&b, names[i], strlen(names[i])));
-		ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, ids[i]) &&
-		          gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_uint(&b, 1) &&
+		          rpci_gob_put_bytes(&b, names[i], strlen(names[i])));
+		ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, ids[i]) &&
+		          rpci_gob_put_uint(&b, 0));
 	}
-	ck_assert(gob_put_uint(&b, 0) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_uint(&b, 0) && rpci_gob_put_uint(&b, 0));
 	put_msg(out, &b);
 	rpci_buf_fini(&b);
 }
@@ -677,9 +677,9 @@ static void put_request(rpci_buf *out, const char *sm, uint64_t seq)
 {
 	rpci_buf b = {0};
 
-	ck_assert(gob_put_int(&b, 65) && gob_put_uint(&b, 1) &&
-	          gob_put_bytes(&b, sm, strlen(sm)) && gob_put_uint(&b, 1) &&
-	          gob_put_uint(&b, seq) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 65) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_bytes(&b, sm, strlen(sm)) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_uint(&b, seq) && rpci_gob_put_uint(&b, 0));
 	put_msg(out, &b);
 	rpci_buf_fini(&b);
 }
@@ -697,14 +697,14 @@ START_TEST(test_gob_body_wrong_type_keeps_stream)
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
 	put_request(&buf, "Arith.Multiply", 1);
 	put_struct_def(&buf, 66, "Args", 2, names, ids); /* A is a string */
-	ck_assert(gob_put_int(&b, 66) && gob_put_uint(&b, 1) &&
-	          gob_put_bytes(&b, "six", 3) && gob_put_uint(&b, 1) &&
-	          gob_put_int(&b, 7) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_bytes(&b, "six", 3) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_int(&b, 7) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b);
 	/* a second call whose body is a bare int64: fine for Int64Value */
 	put_request(&buf, "Arith.Multiply", 2);
-	ck_assert(gob_put_int(&b, GOB_ID_INT) && gob_put_uint(&b, 0) &&
-	          gob_put_int(&b, 99));
+	ck_assert(rpci_gob_put_int(&b, GOB_ID_INT) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_int(&b, 99));
 	put_msg(&buf, &b);
 
 	pos = rd(s, buf.data, buf.len, &m);
@@ -764,7 +764,7 @@ START_TEST(test_gob_absurd_lengths)
 	read_fails(s, bad_count, sizeof bad_count, "invalid message length");
 	read_fails(s, empty, sizeof empty, "out of range");
 	/* 2000 bytes > max_frame 1024, before any of them arrive */
-	ck_assert(gob_put_uint(&buf, 2000));
+	ck_assert(rpci_gob_put_uint(&buf, 2000));
 	read_fails(s, buf.data, buf.len, "out of range");
 	buf.len = 0;
 
@@ -780,20 +780,20 @@ START_TEST(test_gob_absurd_lengths)
 
 	/* a slice that claims 2^40 elements, a string that claims 2^30 bytes */
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
-	ck_assert(gob_put_int(&b, -66) && gob_put_uint(&b, 2) &&
-	          gob_put_uint(&b, 1) && gob_put_uint(&b, 2) &&
-	          gob_put_int(&b, 66) && gob_put_uint(&b, 0) &&
-	          gob_put_uint(&b, 1) && gob_put_int(&b, GOB_ID_INT) &&
-	          gob_put_uint(&b, 0) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, -66) && rpci_gob_put_uint(&b, 2) &&
+	          rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, 2) &&
+	          rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, GOB_ID_INT) &&
+	          rpci_gob_put_uint(&b, 0) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b); /* type 66 = []int */
 	put_request(&buf, "T.M", 1);
-	ck_assert(gob_put_int(&b, 66) && gob_put_uint(&b, 0) &&
-	          gob_put_uint(&b, (uint64_t)1 << 40) && gob_put_int(&b, 1));
+	ck_assert(rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_uint(&b, (uint64_t)1 << 40) && rpci_gob_put_int(&b, 1));
 	put_msg(&buf, &b);
 	put_request(&buf, "T.M", 2);
-	ck_assert(gob_put_int(&b, GOB_ID_STRING) && gob_put_uint(&b, 0) &&
-	          gob_put_uint(&b, (uint64_t)1 << 30) &&
-	          gob_put_uint(&b, 0x41));
+	ck_assert(rpci_gob_put_int(&b, GOB_ID_STRING) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_uint(&b, (uint64_t)1 << 30) &&
+	          rpci_gob_put_uint(&b, 0x41));
 	put_msg(&buf, &b);
 
 	{
@@ -821,13 +821,13 @@ static void put_node_chain(rpci_buf *buf, int depth)
 
 	put_struct_def(buf, 66, "Node", 2, names, ids);
 	put_request(buf, "Test.Node", 1);
-	ck_assert(gob_put_int(&b, 66));
+	ck_assert(rpci_gob_put_int(&b, 66));
 	for (i = 0; i < depth; i++)
-		ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, i + 1) &&
-		          gob_put_uint(&b, 1));
-	ck_assert(gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, i + 1) &&
+		          rpci_gob_put_uint(&b, 1));
+	ck_assert(rpci_gob_put_uint(&b, 0));
 	for (i = 0; i < depth; i++)
-		ck_assert(gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_uint(&b, 0));
 	put_msg(buf, &b);
 	rpci_buf_fini(&b);
 }
@@ -882,15 +882,15 @@ START_TEST(test_gob_undefined_type_id)
 
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
 	put_request(&buf, "T.M", 1);
-	ck_assert(gob_put_int(&b, 99) &&
-	          gob_put_uint(&b, 0)); /* 99: never defined */
+	ck_assert(rpci_gob_put_int(&b, 99) &&
+	          rpci_gob_put_uint(&b, 0)); /* 99: never defined */
 	put_msg(&buf, &b);
 	put_request(&buf, "T.M", 2);
 	put_struct_def(&buf, 66, "Args", 2, names,
 	               ids); /* field of unknown 70 */
-	ck_assert(gob_put_int(&b, 66) && gob_put_uint(&b, 1) &&
-	          gob_put_int(&b, 5) && gob_put_uint(&b, 1) &&
-	          gob_put_uint(&b, 3) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_int(&b, 5) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_uint(&b, 3) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b);
 
 	pos = rd(s, buf.data, buf.len, &m);
@@ -903,10 +903,10 @@ START_TEST(test_gob_undefined_type_id)
 
 	/* a header of an undefined type ends the stream */
 	buf.len = 0;
-	ck_assert(gob_put_int(&b, 77) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 77) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b);
-	ck_assert(gob_put_int(&b, GOB_ID_INT) && gob_put_uint(&b, 0) &&
-	          gob_put_int(&b, 1));
+	ck_assert(rpci_gob_put_int(&b, GOB_ID_INT) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_int(&b, 1));
 	put_msg(&buf, &b);
 	read_fails(s, buf.data, buf.len, "header is undefined type");
 	rpci_buf_fini(&b);
@@ -940,14 +940,14 @@ START_TEST(test_gob_bad_type_definitions)
 	buf.len = 0;
 	{
 		rpci_buf b = {0};
-		ck_assert(gob_put_int(&b, -65) && gob_put_uint(&b, 3) &&
-		          gob_put_uint(&b, 1) && gob_put_uint(&b, 2) &&
-		          gob_put_int(&b, 65) && gob_put_uint(&b, 0) &&
-		          gob_put_uint(&b, 1) && gob_put_uint(&b, 1) &&
-		          gob_put_uint(&b, 2) &&
-		          gob_put_int(&b, GOB_ID_STRING) &&
-		          gob_put_uint(&b, 0) && gob_put_uint(&b, 0) &&
-		          gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_int(&b, -65) && rpci_gob_put_uint(&b, 3) &&
+		          rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, 2) &&
+		          rpci_gob_put_int(&b, 65) && rpci_gob_put_uint(&b, 0) &&
+		          rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, 1) &&
+		          rpci_gob_put_uint(&b, 2) &&
+		          rpci_gob_put_int(&b, GOB_ID_STRING) &&
+		          rpci_gob_put_uint(&b, 0) && rpci_gob_put_uint(&b, 0) &&
+		          rpci_gob_put_uint(&b, 0));
 		put_msg(&buf, &b);
 		rpci_buf_fini(&b);
 	}
