@@ -245,6 +245,14 @@ static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
 	return 1;
 }
 
+/* gob_defined_id is the type id that a definition sent as id < 0 defines:
+ * -id, except that INT64_MIN, whose negation overflows, stays INT64_MIN (as
+ * Go's wrapping -id leaves it), below every user id, so it is refused. */
+static int64_t gob_defined_id(int64_t id)
+{
+	return id == INT64_MIN ? INT64_MIN : -id;
+}
+
 /* gob_check_body reads through a body when the stream has interface
  * types: Go splits a value holding an interface whose concrete type is new
  * to the stream across messages, which would put the stream out of step;
@@ -298,7 +306,8 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 	while (pos < end) {
 		gob_message_at(s, in, end, &pos, &id, &r, err);
 		if (id < 0) {
-			*err = rpci_gob_rtable_define(&s->rt, -id, &r);
+			*err = rpci_gob_rtable_define(&s->rt, gob_defined_id(id),
+			                              &r);
 		} else if (values++ == 0) {
 			*err = gob_header(s, id, &r, msg);
 		} else {

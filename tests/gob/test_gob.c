@@ -88,7 +88,7 @@ static void put_msg(rpci_buf *out, rpci_buf *body)
 static void wr(void *s, const char *sm, uint64_t seq, const char *error,
                const rpc_type *t, const void *body, rpci_buf *out)
 {
-	rpci_header h = {sm, seq, error};
+	rpci_header h = {.service_method = sm, .seq = seq, .error = error};
 	rpc_error *err = rpc_codec_gob.write(s, &h, t, body, out);
 
 	ck_assert_msg(err == NULL, "write: %s", rpc_error_message(err));
