@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "sup_peer.h"
 #include "gob.h"
 #include "gobopt.pb-c.h"
 #include "gobtest.pb-c.h"
@@ -1049,8 +1050,7 @@ END_TEST
 
 static const char *peer(void)
 {
-	const char *p = getenv("GOBPEER");
-	return p != NULL && p[0] != '\0' ? p : NULL;
+	return sup_peer_path("GOBPEER");
 }
 
 /* live_go: the Go peer runs (interop mode); otherwise the Go streams come
@@ -1085,40 +1085,13 @@ static uint8_t *read_fixture(const char *c, size_t *n)
 static uint8_t *run_peer(const char *mode, const char *c, const uint8_t *in,
                          size_t inlen, size_t *outlen)
 {
-	char tmp[] = "/tmp/gobtestXXXXXX", cmd[1024];
-	uint8_t *out = NULL;
-	size_t cap = 0, n = 0, got;
-	FILE *f;
-	int fd = -1, status;
+	const char *args[] = {mode, c, NULL};
+	char err[256];
+	char *out = sup_peer_run(peer(), args, in, in != NULL ? inlen : 0, 120,
+	                         outlen, err, sizeof err);
 
-	if (in != NULL) {
-		fd = mkstemp(tmp);
-		ck_assert_int_ge(fd, 0);
-		ck_assert(write(fd, in, inlen) == (ssize_t)inlen);
-		close(fd);
-		snprintf(cmd, sizeof cmd, "'%s' %s %s < '%s'", peer(), mode, c,
-		         tmp);
-	} else {
-		snprintf(cmd, sizeof cmd, "'%s' %s %s", peer(), mode, c);
-	}
-	f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	do {
-		if (cap - n < 4096) {
-			cap = cap * 2 + 4096;
-			out = realloc(out, cap + 1);
-			ck_assert_ptr_nonnull(out);
-		}
-		got = fread(out + n, 1, cap - n, f);
-		n += got;
-	} while (got > 0);
-	status = pclose(f);
-	if (in != NULL)
-		unlink(tmp);
-	out[n] = '\0';
-	ck_assert_msg(status == 0, "%s exited with %d", cmd, status);
-	*outlen = n;
-	return out;
+	ck_assert_msg(out != NULL, "%s", err);
+	return (uint8_t *)out;
 }
 
 /* go_reads_ours checks that Go decodes our stream into what it decodes from
@@ -1525,52 +1498,19 @@ static const rpc_method M_MULTIPLY = {"Multiply", &T_ARGS, &T_INT64, NULL};
 static const rpc_method M_SUM = {"Sum", &T_INTLIST, &T_INT64, NULL};
 
 /* A Go net/rpc server (gobpeer serve): runs until its stdin closes. */
-typedef struct go_server {
-	pid_t pid;
-	int in_fd;
-	char addr[80];
-} go_server;
+typedef sup_peer go_server;
 
 static void go_server_start(go_server *g, const char *how)
 {
-	int in[2], out[2];
-	size_t n = 0;
-	ssize_t got;
+	const char *args[] = {how, NULL};
 
-	ck_assert(pipe(in) == 0 && pipe(out) == 0);
-	g->pid = fork();
-	ck_assert_int_ge(g->pid, 0);
-	if (g->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		execl(peer(), peer(), how, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	g->in_fd = in[1];
-	strcpy(g->addr, "tcp:");
-	n = 4;
-	while (n < sizeof g->addr - 1 &&
-	       (got = read(out[0], g->addr + n, 1)) == 1 && g->addr[n] != '\n')
-		n++;
-	g->addr[n] = '\0';
-	close(out[0]);
-	ck_assert_msg(n > 4, "gobpeer %s printed no address", how);
+	ck_assert_msg(sup_peer_start(g, peer(), args),
+	              "gobpeer %s printed no address", how);
 }
 
 static void go_server_stop(go_server *g)
 {
-	int status = 0;
-
-	close(g->in_fd);
-	ck_assert_int_eq(waitpid(g->pid, &status, 0), g->pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "gobpeer serve ended with status %d", status);
+	ck_assert_msg(sup_peer_stop(g), "gobpeer serve did not exit 0");
 }
 
 static void call_fails(rpc_client *c, const char *sm, const rpc_method *m,

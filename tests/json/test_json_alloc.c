@@ -1,6 +1,6 @@
 /* test_json_alloc.c - out of memory at every allocation of the JSON codec.
  *
- * The allocation functions are wrapped at link time (tests/support/alloc.h):
+ * The allocation functions are wrapped at link time (tests/support/sup_alloc.h):
  * when armed, the Nth allocation fails, and every allocation and free is
  * counted. Each test
  * walks N = 0, 1, 2, ... through one round (a server reading, decoding and
@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "alloc.h"
+#include "sup_alloc.h"
 #include "helpers.h"
 
 /* What a round saw that is wrong; checked once the round is disarmed

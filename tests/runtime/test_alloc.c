@@ -1,6 +1,6 @@
 /* test_alloc.c - out of memory at every allocation of the client's paths.
  *
- * The allocation functions are wrapped at link time (tests/support/alloc.h):
+ * The allocation functions are wrapped at link time (tests/support/sup_alloc.h):
  * once armed in a thread, the Nth allocation that thread makes fails (once).
  * Each test walks N = 0, 1, 2, ... through one operation until it no longer
  * hits an allocation, checking at every point that the operation fails
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "sup_alloc.h"
 #include "codec.h"
 #include "internal.h"
 #include "rt.pb-c.h"

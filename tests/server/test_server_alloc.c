@@ -1,6 +1,6 @@
 /* test_server_alloc.c - the server when memory runs out, at every point.
  *
- * The allocation functions are wrapped at link time (tests/support/alloc.h):
+ * The allocation functions are wrapped at link time (tests/support/sup_alloc.h):
  * once armed in a thread, that thread's Nth allocation fails. Each test
  * walks N = 0, 1, 2, ... through one operation (making a server,
  * registering, listening, serving one request) until the operation no
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "sup_alloc.h"
 #include "codec.h"
 #include "rpc.h"
 #include "srv.pb-c.h"

@@ -1,4 +1,4 @@
-/* alloc.c - the allocation wrappers behind alloc.h.
+/* alloc.c - the allocation wrappers behind sup_alloc.h.
  *
  * The linker sends our code's malloc, calloc, realloc, free, strdup,
  * strndup, asprintf and vasprintf to __wrap_NAME, and __real_NAME to the
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "alloc.h"
+#include "sup_alloc.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);

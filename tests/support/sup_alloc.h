@@ -1,4 +1,4 @@
-/* alloc.h - allocation-failure harness and live-object count for tests.
+/* sup_alloc.h - allocation-failure harness and live-object count for tests.
  *
  * A test program linked with support_alloc_dep has malloc, calloc, realloc,
  * free, strdup, strndup, asprintf and vasprintf wrapped at link time
