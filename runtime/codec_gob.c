@@ -180,7 +180,8 @@ static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
 				    wf->name, "");
 			if (!rpci_gob_read_uint(r, &msg->seq))
 				return gob_bad();
-		} else if ((err = rpci_gob_skip(&s->rt, wf->id, r, 1)) != NULL) {
+		} else if ((err = rpci_gob_skip(&s->rt, wf->id, r, 1)) !=
+		           NULL) {
 			return err;
 		}
 	}
@@ -306,8 +307,8 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 	while (pos < end) {
 		gob_message_at(s, in, end, &pos, &id, &r, err);
 		if (id < 0) {
-			*err = rpci_gob_rtable_define(&s->rt, gob_defined_id(id),
-			                              &r);
+			*err = rpci_gob_rtable_define(&s->rt,
+			                              gob_defined_id(id), &r);
 		} else if (values++ == 0) {
 			*err = gob_header(s, id, &r, msg);
 		} else {
@@ -649,8 +650,10 @@ static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
 		return gob_bad();
 	/* Checked after the value so that a malformed one fails as such. */
 	if (!dec_fields_match(w, m->descriptor))
-		return gob_err("gob: type mismatch: no fields matched compiling "
-		               "decoder for %s%s", m->descriptor->short_name, "");
+		return gob_err(
+		    "gob: type mismatch: no fields matched compiling "
+		    "decoder for %s%s",
+		    m->descriptor->short_name, "");
 	return NULL;
 }
 
@@ -736,7 +739,8 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		ok = rpci_gob_put_uint(b, *(const uint64_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
-		ok = rpci_gob_put_uint(b, *(const protobuf_c_boolean *)p ? 1 : 0);
+		ok = rpci_gob_put_uint(b,
+		                       *(const protobuf_c_boolean *)p ? 1 : 0);
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
 		ok = rpci_gob_put_float(b, *(const float *)p);
@@ -896,7 +900,8 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 	s->value.len = 0;
 	if (body == NULL || t == NULL) {
 		id = rpci_gob_stable_special(&s->st, GOB_S_EMPTY);
-		if (!rpci_gob_put_int(&s->value, id) || !rpci_gob_put_uint(&s->value, 0))
+		if (!rpci_gob_put_int(&s->value, id) ||
+		    !rpci_gob_put_uint(&s->value, 0))
 			return gob_nomem();
 		return gob_send_value(s, id, out);
 	}
@@ -912,7 +917,8 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 		return rpci_error(RPC_ERR_INVALID,
 		                  "gob: type %s has no field 1", t->name);
 	id = rpci_gob_stable_field(&s->st, f, true);
-	if (!rpci_gob_put_int(&s->value, id) || !rpci_gob_put_uint(&s->value, 0))
+	if (!rpci_gob_put_int(&s->value, id) ||
+	    !rpci_gob_put_uint(&s->value, 0))
 		return gob_nomem();
 	if ((err = enc_field(&s->value, f, body, 0)))
 		return err;
@@ -931,15 +937,15 @@ static rpc_error *gob_write(void *state, const rpci_header *h,
 	int64_t id;
 
 	s->st.gen++;
-	id = rpci_gob_stable_special(&s->st,
-	                        s->server ? GOB_S_RESPONSE : GOB_S_REQUEST);
+	id = rpci_gob_stable_special(&s->st, s->server ? GOB_S_RESPONSE
+	                                               : GOB_S_REQUEST);
 	v->len = 0;
 	if (!rpci_gob_put_int(v, id))
 		goto nomem;
 	if (h->service_method != NULL && h->service_method[0] != '\0') {
 		if (!rpci_gob_put_uint(v, 1) ||
 		    !rpci_gob_put_bytes(v, h->service_method,
-		                   strlen(h->service_method)))
+		                        strlen(h->service_method)))
 			goto nomem;
 		last = 0;
 	}

@@ -64,7 +64,7 @@ static void scan_reset(scan_resume *r)
 	r->depth = 0;
 }
 
-/* ---- state ---------------------------------------------------------------- */
+/* ---- state --------------------------------------------------------------- */
 
 typedef struct json_id {
 	uint64_t seq;
@@ -75,12 +75,12 @@ typedef struct json_id {
 typedef struct json_state {
 	bool server;
 	size_t max_frame;
-	pthread_mutex_t mu;  /* protects seq and the id table */
-	uint64_t seq;        /* server: last sequence number handed out */
-	json_id **buckets;   /* server: seq -> raw id, chained */
-	size_t n_buckets;    /* a power of two, or 0 */
+	pthread_mutex_t mu; /* protects seq and the id table */
+	uint64_t seq;       /* server: last sequence number handed out */
+	json_id **buckets;  /* server: seq -> raw id, chained */
+	size_t n_buckets;   /* a power of two, or 0 */
 	size_t n_ids;
-	scan_resume scan;    /* read side: where the last scan stopped */
+	scan_resume scan; /* read side: where the last scan stopped */
 } json_state;
 
 static rpc_error *json_state_new(bool server, size_t max_frame, void **state)
@@ -192,7 +192,7 @@ static bool ids_take(json_state *s, uint64_t seq, char **raw)
 	return true;
 }
 
-/* ---- numbers in the C locale ------------------------------------------------ */
+/* ---- numbers in the C locale --------------------------------------------- */
 
 static locale_t json_c_locale;
 static pthread_once_t json_locale_once = PTHREAD_ONCE_INIT;
@@ -279,7 +279,7 @@ static size_t utf8_encode(uint32_t r, uint8_t *out)
 	return 4;
 }
 
-/* ---- scanning: where does one value end? ---------------------------------- */
+/* ---- scanning: where does one value end? --------------------------------- */
 
 typedef enum scan_status { SCAN_OK, SCAN_AGAIN, SCAN_ERROR } scan_status;
 
@@ -369,8 +369,9 @@ static scan_status scan_string(scanner *sc)
 			if (i >= sc->len)
 				return SCAN_AGAIN;
 			if (hexval(sc->in[i]) < 0)
-				return scan_fail(sc, sc->in[i],
-				                 "in \\u hexadecimal character escape");
+				return scan_fail(
+				    sc, sc->in[i],
+				    "in \\u hexadecimal character escape");
 		}
 	}
 	return SCAN_AGAIN;
@@ -383,10 +384,10 @@ static scan_status scan_number(scanner *sc)
 	size_t i = sc->pos;
 	const uint8_t *in = sc->in;
 
-#define NEED()                                                               \
-	do {                                                                 \
-		if (i >= sc->len)                                            \
-			return SCAN_AGAIN;                                   \
+#define NEED()                                                                 \
+	do {                                                                   \
+		if (i >= sc->len)                                              \
+			return SCAN_AGAIN;                                     \
 	} while (0)
 	if (in[i] == '-') {
 		i++;
@@ -405,7 +406,9 @@ static scan_status scan_number(scanner *sc)
 		i++;
 		NEED();
 		if (!isdigit(in[i]))
-			return scan_fail(sc, in[i], "after decimal point in numeric literal");
+			return scan_fail(
+			    sc, in[i],
+			    "after decimal point in numeric literal");
 		while (i < sc->len && isdigit(in[i]))
 			i++;
 		NEED();
@@ -418,7 +421,8 @@ static scan_status scan_number(scanner *sc)
 			NEED();
 		}
 		if (!isdigit(in[i]))
-			return scan_fail(sc, in[i], "in exponent of numeric literal");
+			return scan_fail(sc, in[i],
+			                 "in exponent of numeric literal");
 		while (i < sc->len && isdigit(in[i]))
 			i++;
 		NEED();
@@ -437,8 +441,9 @@ static scan_status scan_literal(scanner *sc, const char *word)
 		if (sc->pos + i >= sc->len)
 			return SCAN_AGAIN;
 		if (sc->in[sc->pos + i] != (uint8_t)word[i]) {
-			snprintf(ctx, sizeof ctx, "in literal %s (expecting '%c')",
-			         word, word[i]);
+			snprintf(ctx, sizeof ctx,
+			         "in literal %s (expecting '%c')", word,
+			         word[i]);
 			return scan_fail(sc, sc->in[sc->pos + i], ctx);
 		}
 	}
@@ -464,14 +469,14 @@ static scan_status json_scan(scanner *sc, scan_resume *r, size_t *start,
 	scan_status st;
 	uint8_t c;
 
-#define CHECKPOINT(where)                                                    \
+#define CHECKPOINT(where)                                                      \
 	(ck_pos = sc->pos, ck_at = (where), ck_depth = r->depth)
-#define AGAIN()                                                              \
-	do {                                                                 \
-		r->pos = ck_pos;                                             \
-		r->at = ck_at;                                               \
-		r->depth = ck_depth;                                         \
-		return SCAN_AGAIN;                                           \
+#define AGAIN()                                                                \
+	do {                                                                   \
+		r->pos = ck_pos;                                               \
+		r->at = ck_at;                                                 \
+		r->depth = ck_depth;                                           \
+		return SCAN_AGAIN;                                             \
 	} while (0)
 	if (r->pos > sc->len)
 		scan_reset(r); /* not the bytes we saw: start over */
@@ -575,7 +580,8 @@ key:
 	CHECKPOINT(SCAN_AT_KEY);
 	c = sc->in[sc->pos];
 	if (c != '"')
-		return scan_fail(sc, c, "looking for beginning of object key string");
+		return scan_fail(sc, c,
+		                 "looking for beginning of object key string");
 	if ((st = scan_string(sc)) == SCAN_AGAIN)
 		AGAIN();
 	if (st != SCAN_OK)
@@ -650,13 +656,15 @@ static bool cur_skip(jcur *c)
 				return false;
 			depth--;
 			c->p++;
-		} else if (ch == ',' || ch == ':' || json_is_space((uint8_t)ch)) {
+		} else if (ch == ',' || ch == ':' ||
+		           json_is_space((uint8_t)ch)) {
 			if (depth == 0)
 				return false;
 			c->p++;
 		} else {
 			/* a number or literal: up to the next delimiter */
-			while (c->p < c->end && strchr(",:]} \t\r\n", *c->p) == NULL)
+			while (c->p < c->end &&
+			       strchr(",:]} \t\r\n", *c->p) == NULL)
 				c->p++;
 		}
 	} while (depth > 0);
@@ -675,12 +683,14 @@ static rpc_error *cur_string(jcur *c, char **out, size_t *out_len,
 	uint32_t r, r2;
 
 	if (!cur_eat(c, '"'))
-		return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: string expected");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: json: string expected");
 	for (q = c->p; q < c->end && *q != '"'; q++)
 		if (*q == '\\')
 			q++;
 	if (q >= c->end)
-		return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: unterminated string");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: json: unterminated string");
 	n = (size_t)(q - c->p);
 	buf = malloc(n * 3 + 1);
 	if (buf == NULL)
@@ -690,13 +700,26 @@ static rpc_error *cur_string(jcur *c, char **out, size_t *out_len,
 		if (*s == '\\' && s + 1 < q) {
 			s++;
 			switch (*s++) {
-			case 'b': *w++ = '\b'; continue;
-			case 'f': *w++ = '\f'; continue;
-			case 'n': *w++ = '\n'; continue;
-			case 'r': *w++ = '\r'; continue;
-			case 't': *w++ = '\t'; continue;
-			case 'u': break;
-			default: *w++ = s[-1]; continue;
+			case 'b':
+				*w++ = '\b';
+				continue;
+			case 'f':
+				*w++ = '\f';
+				continue;
+			case 'n':
+				*w++ = '\n';
+				continue;
+			case 'r':
+				*w++ = '\r';
+				continue;
+			case 't':
+				*w++ = '\t';
+				continue;
+			case 'u':
+				break;
+			default:
+				*w++ = s[-1];
+				continue;
 			}
 			if (q - s < 4)
 				goto bad;
@@ -707,7 +730,8 @@ static rpc_error *cur_string(jcur *c, char **out, size_t *out_len,
 			    s[0] == '\\' && s[1] == 'u') {
 				r2 = (uint32_t)(hexval(s[2]) << 12 |
 				                hexval(s[3]) << 8 |
-				                hexval(s[4]) << 4 | hexval(s[5]));
+				                hexval(s[4]) << 4 |
+				                hexval(s[5]));
 				if (r2 >= 0xDC00 && r2 < 0xE000) {
 					r = 0x10000 + ((r - 0xD800) << 10) +
 					    (r2 - 0xDC00);
@@ -753,8 +777,9 @@ static bool cur_number(jcur *c, const char **text, size_t *len)
 
 	if (ch != '-' && !(ch >= '0' && ch <= '9'))
 		return false;
-	for (s = c->p; c->p < c->end && strchr("+-.eE0123456789", *c->p) != NULL &&
-	               *c->p != '\0';
+	for (s = c->p;
+	     c->p < c->end && strchr("+-.eE0123456789", *c->p) != NULL &&
+	     *c->p != '\0';
 	     c->p++)
 		;
 	*text = (const char *)s;
@@ -767,17 +792,23 @@ static bool cur_number(jcur *c, const char **text, size_t *len)
 static const char *kind_of(jcur *c)
 {
 	switch (cur_peek(c)) {
-	case '{': return "object";
-	case '[': return "array";
-	case '"': return "string";
+	case '{':
+		return "object";
+	case '[':
+		return "array";
+	case '"':
+		return "string";
 	case 't':
-	case 'f': return "bool";
-	case 'n': return "null";
-	default: return "number";
+	case 'f':
+		return "bool";
+	case 'n':
+		return "null";
+	default:
+		return "number";
 	}
 }
 
-/* ---- writing -------------------------------------------------------------- */
+/* ---- writing ------------------------------------------------------------- */
 
 typedef struct jw {
 	rpci_buf *b;
@@ -827,11 +858,21 @@ static void jw_quote(jw *w, const uint8_t *s, size_t n)
 			}
 			jw_put(w, s + start, i - start);
 			switch (c) {
-			case '"': jw_str(w, "\\\""); break;
-			case '\\': jw_str(w, "\\\\"); break;
-			case '\n': jw_str(w, "\\n"); break;
-			case '\r': jw_str(w, "\\r"); break;
-			case '\t': jw_str(w, "\\t"); break;
+			case '"':
+				jw_str(w, "\\\"");
+				break;
+			case '\\':
+				jw_str(w, "\\\\");
+				break;
+			case '\n':
+				jw_str(w, "\\n");
+				break;
+			case '\r':
+				jw_str(w, "\\r");
+				break;
+			case '\t':
+				jw_str(w, "\\t");
+				break;
 			default:
 				memcpy(esc, "\\u00", 4);
 				esc[4] = json_hex[c >> 4];
@@ -969,8 +1010,8 @@ static bool float_roundtrips(double a, const char *digits, int p, int exp10,
 {
 	char canon[48];
 
-	snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0], p > 1 ? "." : "",
-	         p - 1, digits + 1, exp10);
+	snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0],
+	         p > 1 ? "." : "", p - 1, digits + 1, exp10);
 	if (single)
 		return (float)json_strtod(canon, true) == (float)a;
 	return json_strtod(canon, false) == a;
@@ -1015,7 +1056,9 @@ static void jw_float(jw *w, double v, bool single)
 	if (isnan(v) || isinf(v)) {
 		jw_fail(w, rpci_error(RPC_ERR_INVALID,
 		                      "json: unsupported value: %s",
-		                      isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"));
+		                      isnan(v) ? "NaN"
+		                      : v > 0  ? "+Inf"
+		                               : "-Inf"));
 		return;
 	}
 	if (v == 0) {
@@ -1077,7 +1120,7 @@ static void jw_float(jw *w, double v, bool single)
 static void jw_base64(jw *w, const uint8_t *s, size_t n)
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char q[4];
 	size_t i;
 
@@ -1104,7 +1147,7 @@ static void jw_base64(jw *w, const uint8_t *s, size_t n)
 	jw_put(w, "\"", 1);
 }
 
-/* ---- message bodies: descriptors ------------------------------------------ */
+/* ---- message bodies: descriptors ----------------------------------------- */
 
 /* json_is_map_entry tells a map field's entry message (protoc's and
  * rpcgen-c's "<Field>Entry" with key = 1 and value = 2) from a list. */
@@ -1156,24 +1199,44 @@ static void go_type(const ProtobufCFieldDescriptor *f, bool elem, char *out,
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_ENUM: name = "int32"; break;
+	case PROTOBUF_C_TYPE_ENUM:
+		name = "int32";
+		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64: name = "int64"; break;
+	case PROTOBUF_C_TYPE_SFIXED64:
+		name = "int64";
+		break;
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32: name = "uint32"; break;
+	case PROTOBUF_C_TYPE_FIXED32:
+		name = "uint32";
+		break;
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64: name = "uint64"; break;
-	case PROTOBUF_C_TYPE_FLOAT: name = "float32"; break;
-	case PROTOBUF_C_TYPE_DOUBLE: name = "float64"; break;
-	case PROTOBUF_C_TYPE_BOOL: name = "bool"; break;
-	case PROTOBUF_C_TYPE_STRING: name = "string"; break;
-	case PROTOBUF_C_TYPE_BYTES: name = "[]uint8"; break;
+	case PROTOBUF_C_TYPE_FIXED64:
+		name = "uint64";
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		name = "float32";
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		name = "float64";
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		name = "bool";
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		name = "string";
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		name = "[]uint8";
+		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		name = ((const ProtobufCMessageDescriptor *)f->descriptor)
-		               ->short_name;
+		           ->short_name;
 		break;
-	default: name = "?"; break;
+	default:
+		name = "?";
+		break;
 	}
 	snprintf(out, n, "%s%s",
 	         !elem && f->label == PROTOBUF_C_LABEL_REPEATED ? "[]" : "",
@@ -1319,7 +1382,8 @@ static void enc_map(jw *w, const ProtobufCFieldDescriptor *f, size_t n,
 		case PROTOBUF_C_TYPE_INT32:
 		case PROTOBUF_C_TYPE_SINT32:
 		case PROTOBUF_C_TYPE_SFIXED32:
-			snprintf(num, sizeof num, "%d", (int)*(const int32_t *)kp);
+			snprintf(num, sizeof num, "%d",
+			         (int)*(const int32_t *)kp);
 			break;
 		case PROTOBUF_C_TYPE_INT64:
 		case PROTOBUF_C_TYPE_SINT64:
@@ -1338,9 +1402,10 @@ static void enc_map(jw *w, const ProtobufCFieldDescriptor *f, size_t n,
 			         (unsigned long long)*(const uint64_t *)kp);
 			break;
 		default:
-			jw_fail(w, rpci_error(RPC_ERR_INVALID,
-			                      "json: unsupported map key type in %s",
-			                      f->name));
+			jw_fail(w, rpci_error(
+			               RPC_ERR_INVALID,
+			               "json: unsupported map key type in %s",
+			               f->name));
 			goto out;
 		}
 		keys[i].len = strlen(s);
@@ -1459,7 +1524,8 @@ static void enc_top(jw *w, const rpc_type *t, const ProtobufCMessage *body)
 	f = rpci_value_field(t);
 	if (f == NULL) {
 		jw_fail(w, rpci_error(RPC_ERR_INVALID,
-		                      "rpc: json: type %s has no field 1", t->name));
+		                      "rpc: json: type %s has no field 1",
+		                      t->name));
 		return;
 	}
 	enc_field(w, f, body, true);
@@ -1484,13 +1550,15 @@ static rpc_error *dec_type_error(jdec *d, const char *value, size_t vlen,
 
 	go_type(f, elem, type, sizeof type);
 	if (d->strct != NULL)
-		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "json: cannot unmarshal %.*s into Go struct field "
-		                  "%s.%s of type %s",
-		                  (int)vlen, value, d->strct, d->path, type);
-	return rpci_error(RPC_ERR_PROTOCOL,
-	                  "json: cannot unmarshal %.*s into Go value of type %s",
-	                  (int)vlen, value, type);
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "json: cannot unmarshal %.*s into Go struct field "
+		    "%s.%s of type %s",
+		    (int)vlen, value, d->strct, d->path, type);
+	return rpci_error(
+	    RPC_ERR_PROTOCOL,
+	    "json: cannot unmarshal %.*s into Go value of type %s", (int)vlen,
+	    value, type);
 }
 
 static rpc_error *dec_kind_error(jdec *d, const ProtobufCFieldDescriptor *f,
@@ -1528,8 +1596,9 @@ static bool parse_int(const char *s, size_t n, bool is_unsigned, int64_t min,
 		return false;
 	if (is_unsigned && neg)
 		return false;
-	limit = is_unsigned ? umax : neg ? (uint64_t)(-(min + 1)) + 1
-	                                  : (uint64_t)max;
+	limit = is_unsigned ? umax
+	        : neg       ? (uint64_t)(-(min + 1)) + 1
+	                    : (uint64_t)max;
 	for (; i < n; i++) {
 		unsigned dgt;
 
@@ -1731,10 +1800,11 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 			return err;
 		if (nul) {
 			free(s);
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "rpc: json: string field %s holds a NUL "
-			                  "character",
-			                  f->name);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "rpc: json: string field %s holds a NUL "
+			    "character",
+			    f->name);
 		}
 		if (*dst != NULL && *dst != protobuf_c_empty_string &&
 		    *dst != f->default_value)
@@ -1755,9 +1825,9 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 			return err;
 		if (!b64_decode((uint8_t *)s, n, &o, &bad)) {
 			free(s);
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "illegal base64 data at input byte %zu",
-			                  bad);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "illegal base64 data at input byte %zu", bad);
 		}
 		if (b->data != NULL && (def == NULL || def->data != b->data))
 			free(b->data);
@@ -1783,7 +1853,8 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 	}
 	default:
 		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "rpc: json: field %s has an unknown type", f->name);
+		                  "rpc: json: field %s has an unknown type",
+		                  f->name);
 	}
 }
 
@@ -1805,7 +1876,8 @@ static void dec_clear_list(const ProtobufCFieldDescriptor *f,
 			} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
 				free(((ProtobufCBinaryData *)*arr)[i].data);
 			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				rpci_message_free(((ProtobufCMessage **)*arr)[i]);
+				rpci_message_free(
+				    ((ProtobufCMessage **)*arr)[i]);
 			}
 		}
 		free(*arr);
@@ -1901,7 +1973,7 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 			/* Go's zero element; protobuf-c lists hold no NULLs */
 			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 				*(ProtobufCMessage **)slot =
-					rpci_message_new(f->descriptor);
+				    rpci_message_new(f->descriptor);
 				if (*(ProtobufCMessage **)slot == NULL)
 					return rpci_error(RPC_ERR_NOMEM, NULL);
 			} else if (f->type == PROTOBUF_C_TYPE_STRING) {
@@ -1932,8 +2004,9 @@ static rpc_error *dec_map_key(jdec *d, const ProtobufCFieldDescriptor *kf,
 	switch (kf->type) {
 	case PROTOBUF_C_TYPE_STRING:
 		if (nul)
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "rpc: json: map key holds a NUL character");
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "rpc: json: map key holds a NUL character");
 		*(char **)p = *key;
 		*key = NULL;
 		return NULL;
@@ -1985,7 +2058,8 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
                           ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *ed = f->descriptor;
-	const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
+	const ProtobufCFieldDescriptor *kf = &ed->fields[0],
+	                               *vf = &ed->fields[1];
 	size_t n, i;
 	size_t *np = JSON_AT(m, f->quantifier_offset, size_t);
 	ProtobufCMessage ***arrp = JSON_AT(m, f->offset, ProtobufCMessage **);
@@ -2023,19 +2097,21 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 		}
 		if (cur_peek(&d->c) == 'n') {
 			cur_skip(&d->c);
-		} else if ((err = dec_one(d, vf, JSON_AT(e, vf->offset, char))) !=
-		           NULL) {
+		} else if ((err = dec_one(
+		                d, vf, JSON_AT(e, vf->offset, char))) != NULL) {
 			free(key);
 			return err;
 		} else if (field_has_flag(vf)) {
-			*JSON_AT(e, vf->quantifier_offset, protobuf_c_boolean) = 1;
+			*JSON_AT(e, vf->quantifier_offset, protobuf_c_boolean) =
+			    1;
 		}
 		err = dec_map_key(d, kf, e, &key, nul);
 		free(key);
 		if (err != NULL)
 			return err;
 		if (field_has_flag(kf))
-			*JSON_AT(e, kf->quantifier_offset, protobuf_c_boolean) = 1;
+			*JSON_AT(e, kf->quantifier_offset, protobuf_c_boolean) =
+			    1;
 	}
 	if (!cur_eat(&d->c, '}'))
 		return dec_bad_json();
@@ -2131,7 +2207,8 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 		free(key);
 		if (!cur_eat(&d->c, ':'))
 			return dec_bad_json();
-		if (f == NULL || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
+		if (f == NULL ||
+		    (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
 			if (!cur_skip(&d->c))
 				return dec_bad_json();
 		} else {
@@ -2143,7 +2220,7 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 					d->path[d->path_len++] = '.';
 				memcpy(d->path + d->path_len, f->name, n + 1);
 				d->path[d->path_len] = (char)toupper(
-					(unsigned char)d->path[d->path_len]);
+				    (unsigned char)d->path[d->path_len]);
 				d->path_len += n;
 			}
 			d->strct = desc->short_name;
@@ -2173,10 +2250,11 @@ static rpc_error *dec_top(jdec *d, const rpc_type *t, ProtobufCMessage *dst)
 		return NULL; /* null leaves the zero value, as in Go */
 	if (t->form == RPC_FORM_MESSAGE) {
 		if (cur_peek(&d->c) != '{')
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go value of "
-			                  "type %s",
-			                  kind_of(&d->c), t->desc->short_name);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go value of "
+			    "type %s",
+			    kind_of(&d->c), t->desc->short_name);
 		return dec_message(d, dst);
 	}
 	f = rpci_value_field(t);
@@ -2186,7 +2264,7 @@ static rpc_error *dec_top(jdec *d, const rpc_type *t, ProtobufCMessage *dst)
 	return dec_field(d, f, dst);
 }
 
-/* ---- the codec ------------------------------------------------------------ */
+/* ---- the codec ----------------------------------------------------------- */
 
 typedef struct jspan {
 	const uint8_t *p;
@@ -2212,10 +2290,11 @@ static rpc_error *hdr_fields(const uint8_t *p, const uint8_t *end,
 	if (ch == 'n')
 		return NULL;
 	if (ch != '{')
-		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "json: cannot unmarshal %s into Go value of type "
-		                  "jsonrpc.%s",
-		                  kind_of(&c), type);
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "json: cannot unmarshal %s into Go value of type "
+		    "jsonrpc.%s",
+		    kind_of(&c), type);
 	c.p++;
 	if (cur_eat(&c, '}'))
 		return NULL;
@@ -2280,10 +2359,11 @@ static rpc_error *read_request(json_state *s, const uint8_t *p,
 		jcur c = {f[0].p, f[0].end};
 
 		if (*f[0].p != '"')
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go struct "
-			                  "field serverRequest.method of type string",
-			                  kind_of(&c));
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go struct "
+			    "field serverRequest.method of type string",
+			    kind_of(&c));
 		err = cur_string(&c, &msg->service_method, NULL, &nul);
 		if (err != NULL)
 			return err;
@@ -2322,16 +2402,19 @@ static rpc_error *read_response(const uint8_t *p, const uint8_t *end,
 		int64_t iv;
 
 		if (!cur_number(&c, &num, &len))
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go struct "
-			                  "field clientResponse.id of type uint64",
-			                  kind_of(&c));
-		if (!parse_int(num, len, true, 0, 0, UINT64_MAX, &iv, &msg->seq))
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal number %.*s into Go "
-			                  "struct field clientResponse.id of type "
-			                  "uint64",
-			                  (int)(len > 64 ? 64 : len), num);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go struct "
+			    "field clientResponse.id of type uint64",
+			    kind_of(&c));
+		if (!parse_int(num, len, true, 0, 0, UINT64_MAX, &iv,
+		               &msg->seq))
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal number %.*s into Go "
+			    "struct field clientResponse.id of type "
+			    "uint64",
+			    (int)(len > 64 ? 64 : len), num);
 	}
 	msg->service_method = strdup("");
 	if (msg->service_method == NULL)
@@ -2342,7 +2425,8 @@ static rpc_error *read_response(const uint8_t *p, const uint8_t *end,
 		return NULL;
 	/* Go: an error that is not a string, or no result and no error */
 	if (span_null(&f[2]) || *f[2].p != '"') {
-		char *raw = span_null(&f[2]) ? NULL : compact_raw(f[2].p, f[2].end);
+		char *raw =
+		    span_null(&f[2]) ? NULL : compact_raw(f[2].p, f[2].end);
 
 		err = rpci_error(RPC_ERR_PROTOCOL, "invalid error %s",
 		                 raw != NULL ? raw : "<nil>");
@@ -2415,8 +2499,8 @@ static rpci_read_status json_read(void *state, const uint8_t *in, size_t len,
 	return RPCI_READ_OK;
 }
 
-static rpc_error *json_read_body(void *state, rpci_msg *msg,
-                                 const rpc_type *t, ProtobufCMessage *dst)
+static rpc_error *json_read_body(void *state, rpci_msg *msg, const rpc_type *t,
+                                 ProtobufCMessage *dst)
 {
 	json_state *s = state;
 	jdec d = {0};
@@ -2426,8 +2510,9 @@ static rpc_error *json_read_body(void *state, rpci_msg *msg,
 		return NULL;
 	if (msg->body == NULL) {
 		if (s->server)
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "jsonrpc: request body missing params");
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "jsonrpc: request body missing params");
 		return NULL;
 	}
 	d.c.p = msg->body;
@@ -2435,10 +2520,11 @@ static rpc_error *json_read_body(void *state, rpci_msg *msg,
 	if (s->server) {
 		/* params is an array whose first element is the argument */
 		if (cur_peek(&d.c) != '[')
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go value of "
-			                  "type [1]interface {}",
-			                  kind_of(&d.c));
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go value of "
+			    "type [1]interface {}",
+			    kind_of(&d.c));
 		d.c.p++;
 		if (cur_peek(&d.c) == ']')
 			return NULL;
@@ -2470,8 +2556,9 @@ static rpc_error *json_write(void *state, const rpci_header *h,
 		char *raw = NULL;
 
 		if (!ids_take(s, h->seq, &raw))
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "invalid sequence number in response");
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "invalid sequence number in response");
 		jw_str(&w, "{\"id\":");
 		jw_str(&w, raw != NULL ? raw : "null");
 		free(raw);
@@ -2493,11 +2580,11 @@ static rpc_error *json_write(void *state, const rpci_header *h,
 }
 
 const rpc_codec rpc_codec_json = {
-	.name = "json",
-	.state_new = json_state_new,
-	.state_free = json_state_free,
-	.read = json_read,
-	.read_body = json_read_body,
-	.msg_clear = json_msg_clear,
-	.write = json_write,
+    .name = "json",
+    .state_new = json_state_new,
+    .state_free = json_state_free,
+    .read = json_read,
+    .read_body = json_read_body,
+    .msg_clear = json_msg_clear,
+    .write = json_write,
 };

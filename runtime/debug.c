@@ -24,12 +24,24 @@ static bool debug_escaped(rpci_buf *b, const char *s)
 
 	for (; ok && *s != '\0'; s++) {
 		switch (*s) {
-		case '<': ok = debug_put(b, "&lt;"); break;
-		case '>': ok = debug_put(b, "&gt;"); break;
-		case '&': ok = debug_put(b, "&amp;"); break;
-		case '"': ok = debug_put(b, "&#34;"); break;
-		case '\'': ok = debug_put(b, "&#39;"); break;
-		default: ok = rpci_buf_append(b, s, 1); break;
+		case '<':
+			ok = debug_put(b, "&lt;");
+			break;
+		case '>':
+			ok = debug_put(b, "&gt;");
+			break;
+		case '&':
+			ok = debug_put(b, "&amp;");
+			break;
+		case '"':
+			ok = debug_put(b, "&#34;");
+			break;
+		case '\'':
+			ok = debug_put(b, "&#39;");
+			break;
+		default:
+			ok = rpci_buf_append(b, s, 1);
+			break;
 		}
 	}
 	return ok;
@@ -38,7 +50,7 @@ static bool debug_escaped(rpci_buf *b, const char *s)
 char *rpci_debug_page(rpc_server *srv, size_t *len)
 {
 	const rpci_snapshot *snap = rpci_registry_snapshot(&srv->reg);
-	rpci_buf b = { 0 };
+	rpci_buf b = {0};
 	bool ok;
 	char num[32];
 
@@ -47,8 +59,9 @@ char *rpci_debug_page(rpc_server *srv, size_t *len)
 		const rpci_service *s = snap->services[i];
 		ok = debug_put(&b, "\n\t<hr>\n\tService ") &&
 		     debug_escaped(&b, s->name) &&
-		     debug_put(&b, "\n\t<hr>\n\t\t<table>\n\t\t<th align=center>"
-		                   "Method</th><th align=center>Calls</th>\n\t\t");
+		     debug_put(&b,
+		               "\n\t<hr>\n\t\t<table>\n\t\t<th align=center>"
+		               "Method</th><th align=center>Calls</th>\n\t\t");
 		for (size_t j = 0; ok && j < s->n_methods; j++) {
 			const rpci_method *m = &s->methods[j];
 			snprintf(num, sizeof(num), "%" PRIu64,

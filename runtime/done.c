@@ -22,7 +22,7 @@ struct rpc_done {
 	pthread_cond_t cv;  /* signalled when a call is queued */
 	rpc_call *head, *tail;
 	unsigned waiting; /* threads inside a wait on cv; guarded by mu */
-	int efd; /* -1 until rpc_done_fd; guarded by mu */
+	int efd;          /* -1 until rpc_done_fd; guarded by mu */
 };
 
 rpc_done *rpc_done_new_queue(void)

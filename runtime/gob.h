@@ -99,7 +99,8 @@ const gob_wtype *rpci_gob_rtable_find(const gob_rtable *t, int64_t id);
 void rpci_gob_rtable_fini(gob_rtable *t);
 
 /* rpci_gob_skip reads past one value of type id (reading into nothing). */
-rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth);
+rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r,
+                         int depth);
 
 /* rpci_gob_type_name describes an id for error messages ("int", "struct Args");
  * returns a static string or the definition's name. */
@@ -140,33 +141,34 @@ typedef struct gob_stable {
 void rpci_gob_stable_init(gob_stable *t);
 void rpci_gob_stable_fini(gob_stable *t);
 
-/* rpci_gob_stable_struct returns the id of the struct type for desc, building it
- * (and the types of its fields) on first use; named is false when Go would
+/* rpci_gob_stable_struct returns the id of the struct type for desc, building
+ * it (and the types of its fields) on first use; named is false when Go would
  * reach it through a pointer element of a slice or map (its Name is then
  * ""). rpci_gob_stable_special does the same for the headers and struct{}.
  * rpci_gob_stable_field returns the id of field f's type, top says f is the
  * bare value of a wrapper (Go's top-level types carry no name). All return
  * 0 on out of memory. */
-int64_t rpci_gob_stable_struct(gob_stable *t, const ProtobufCMessageDescriptor *desc,
-                          bool named);
+int64_t rpci_gob_stable_struct(gob_stable *t,
+                               const ProtobufCMessageDescriptor *desc,
+                               bool named);
 int64_t rpci_gob_stable_special(gob_stable *t, gob_skind kind);
 int64_t rpci_gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
-                         bool top);
+                              bool top);
 
 /* rpci_gob_stable_send appends the definitions of id and of the types inside it
  * that were not sent yet, each as a message of out, in Go's order. scratch
  * is a work buffer. Returns false on out of memory. Types sent are marked
  * with t->gen so that rpci_gob_stable_unsend can take a failed write back. */
 bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
-                     rpci_buf *out);
+                          rpci_buf *out);
 void rpci_gob_stable_unsend(gob_stable *t);
 
 /* rpci_gob_map_entry returns true when f is a protobuf map field: a repeated
  * message whose message is named "...Entry" and has exactly the fields
  * key = 1 and value = 2 (what protoc-c and rpcgen-c emit for map<K, V>). */
 bool rpci_gob_map_entry(const ProtobufCFieldDescriptor *f,
-                   const ProtobufCFieldDescriptor **key,
-                   const ProtobufCFieldDescriptor **value);
+                        const ProtobufCFieldDescriptor **key,
+                        const ProtobufCFieldDescriptor **value);
 
 /* rpci_gob_exported_matches tells whether a gob field name is the exported form
  * (first letter upper-cased) of a protobuf field name. */

@@ -457,13 +457,15 @@ static rpc_error *skip_interface(gob_reader *r)
 		def_wtype_fini(&w);
 		if (rc == DEF_OOM)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
-		if (rc != DEF_OK || (r->pos < r->len && !rpci_gob_read_uint(r, &u)))
+		if (rc != DEF_OK ||
+		    (r->pos < r->len && !rpci_gob_read_uint(r, &u)))
 			return skip_bad();
 	}
 	return rpci_gob_read_bytes(r, &p, &n) ? NULL : skip_bad();
 }
 
-rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
+rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r,
+                         int depth)
 {
 	const gob_wtype *w;
 	const uint8_t *p;
@@ -501,7 +503,8 @@ rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int dep
 	switch (w->kind) {
 	case GOB_K_STRUCT:
 		while ((rc = def_next(r, &f, (int64_t)w->n_fields - 1)) == 1)
-			if ((err = rpci_gob_skip(t, w->fields[f].id, r, depth + 1)))
+			if ((err = rpci_gob_skip(t, w->fields[f].id, r,
+			                         depth + 1)))
 				return err;
 		return rc == 0 ? NULL : skip_bad();
 	case GOB_K_SLICE:
@@ -554,8 +557,8 @@ bool rpci_gob_exported_matches(const char *wire, const char *pb)
 }
 
 bool rpci_gob_map_entry(const ProtobufCFieldDescriptor *f,
-                   const ProtobufCFieldDescriptor **key,
-                   const ProtobufCFieldDescriptor **value)
+                        const ProtobufCFieldDescriptor **key,
+                        const ProtobufCFieldDescriptor **value)
 {
 	const ProtobufCMessageDescriptor *d;
 	size_t n;
@@ -779,8 +782,9 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
 	return true;
 }
 
-int64_t rpci_gob_stable_struct(gob_stable *t, const ProtobufCMessageDescriptor *desc,
-                          bool named)
+int64_t rpci_gob_stable_struct(gob_stable *t,
+                               const ProtobufCMessageDescriptor *desc,
+                               bool named)
 {
 	int64_t id;
 
@@ -788,7 +792,7 @@ int64_t rpci_gob_stable_struct(gob_stable *t, const ProtobufCMessageDescriptor *
 }
 
 int64_t rpci_gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
-                         bool top)
+                              bool top)
 {
 	int64_t id;
 	long idx;
@@ -835,7 +839,8 @@ static bool st_put_common(rpci_buf *b, const char *name, int64_t id)
 
 	if (name[0] != '\0')
 		ok = rpci_gob_put_uint(b, 1) &&
-		     rpci_gob_put_bytes(b, name, strlen(name)) && rpci_gob_put_uint(b, 1);
+		     rpci_gob_put_bytes(b, name, strlen(name)) &&
+		     rpci_gob_put_uint(b, 1);
 	else
 		ok = rpci_gob_put_uint(b, 2);
 	return ok && rpci_gob_put_int(b, id) && rpci_gob_put_uint(b, 0);
@@ -854,7 +859,8 @@ static bool st_put_field(rpci_buf *b, const char *name, bool exported,
 	return rpci_gob_put_uint(b, 1) && rpci_gob_put_uint(b, n) &&
 	       rpci_buf_append(b, &c, 1) &&
 	       (n == 1 || rpci_buf_append(b, name + 1, n - 1)) &&
-	       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, id) && rpci_gob_put_uint(b, 0);
+	       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, id) &&
+	       rpci_gob_put_uint(b, 0);
 }
 
 /* st_put_def encodes the wireType of entry i (after -id) into b. */
@@ -872,15 +878,15 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 	switch (s.kind) {
 	case GOB_S_SLICE:
 		return rpci_gob_put_uint(b, 2) && rpci_gob_put_uint(b, 1) &&
-		       st_put_common(b, s.name, s.id) && rpci_gob_put_uint(b, 1) &&
-		       rpci_gob_put_int(b, s.elem) && rpci_gob_put_uint(b, 0) &&
-		       rpci_gob_put_uint(b, 0);
+		       st_put_common(b, s.name, s.id) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.elem) &&
+		       rpci_gob_put_uint(b, 0) && rpci_gob_put_uint(b, 0);
 	case GOB_S_MAP:
 		return rpci_gob_put_uint(b, 4) && rpci_gob_put_uint(b, 1) &&
-		       st_put_common(b, s.name, s.id) && rpci_gob_put_uint(b, 1) &&
-		       rpci_gob_put_int(b, s.key) && rpci_gob_put_uint(b, 1) &&
-		       rpci_gob_put_int(b, s.elem) && rpci_gob_put_uint(b, 0) &&
-		       rpci_gob_put_uint(b, 0);
+		       st_put_common(b, s.name, s.id) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.key) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.elem) &&
+		       rpci_gob_put_uint(b, 0) && rpci_gob_put_uint(b, 0);
 	case GOB_S_REQUEST:
 		names = req;
 		n = 2;
@@ -907,7 +913,8 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 					return false;
 				continue;
 			}
-			fid = rpci_gob_stable_field(t, &s.desc->fields[k], false);
+			fid =
+			    rpci_gob_stable_field(t, &s.desc->fields[k], false);
 			if (fid == 0 ||
 			    !st_put_field(b, s.desc->fields[k].name, true, fid))
 				return false;
@@ -917,7 +924,7 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 }
 
 bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
-                     rpci_buf *out)
+                          rpci_buf *out)
 {
 	long i = st_find(t, id);
 	gob_stype s;
@@ -939,8 +946,10 @@ bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
 	switch (s.kind) {
 	case GOB_S_MESSAGE:
 		for (k = 0; k < s.desc->n_fields; k++) {
-			fid = rpci_gob_stable_field(t, &s.desc->fields[k], false);
-			if (fid == 0 || !rpci_gob_stable_send(t, fid, scratch, out))
+			fid =
+			    rpci_gob_stable_field(t, &s.desc->fields[k], false);
+			if (fid == 0 ||
+			    !rpci_gob_stable_send(t, fid, scratch, out))
 				return false;
 		}
 		return true;

@@ -122,7 +122,8 @@ char *sup_peer_run(const char *prog, const char *const args[], const void *in,
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
 		peer_msg(err, errlen, "%s %s: exited with status %d", prog,
-		         args != NULL && args[0] != NULL ? args[0] : "", status);
+		         args != NULL && args[0] != NULL ? args[0] : "",
+		         status);
 		free(out);
 		return NULL;
 	}

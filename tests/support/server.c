@@ -14,8 +14,8 @@ static void *server_accept_main(void *arg)
 	               : rpc_server_accept(s->srv, s->lis);
 }
 
-rpc_error *sup_server_start(sup_server *s, rpc_server *srv,
-                            const char *address, bool http)
+rpc_error *sup_server_start(sup_server *s, rpc_server *srv, const char *address,
+                            bool http)
 {
 	rpc_error *err;
 

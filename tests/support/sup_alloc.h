@@ -43,9 +43,9 @@ bool sup_alloc_wrapped(void);
 
 /* SUP_ASSERT_LIVE fails the Check test when the live count is not `live`
  * (taken with sup_alloc_live before the walk); step names the walk's N. */
-#define SUP_ASSERT_LIVE(live, step)                                           \
+#define SUP_ASSERT_LIVE(live, step)                                            \
 	ck_assert_msg(sup_alloc_live() == (live),                              \
-	              "step %ld of the walk: %ld objects left alive",         \
+	              "step %ld of the walk: %ld objects left alive",          \
 	              (long)(step), sup_alloc_live() - (long)(live))
 
 #endif

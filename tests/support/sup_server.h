@@ -19,18 +19,18 @@
 #include "rpc.h"
 
 typedef struct sup_server {
-	rpc_server *srv;    /* borrowed from the caller */
-	rpc_listener *lis;  /* valid until sup_server_stop */
+	rpc_server *srv;   /* borrowed from the caller */
+	rpc_listener *lis; /* valid until sup_server_stop */
 	pthread_t acceptor;
-	bool http;          /* rpc_server_accept_http (default paths) */
+	bool http; /* rpc_server_accept_http (default paths) */
 	bool running;
 } sup_server;
 
 /* sup_server_start listens on address and starts accepting on it for srv
  * (borrowed; it must outlive sup_server_stop). Returns NULL, or the error of
  * rpc_listen (caller frees with rpc_error_free; nothing is left running). */
-rpc_error *sup_server_start(sup_server *s, rpc_server *srv,
-                            const char *address, bool http);
+rpc_error *sup_server_start(sup_server *s, rpc_server *srv, const char *address,
+                            bool http);
 
 /* sup_server_stop closes the listener, waits for the accepting thread and
  * frees the listener. Returns what the accepting loop returned: NULL when
