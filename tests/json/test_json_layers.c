@@ -161,7 +161,8 @@ static char *written(void (*f)(jw *w, const void *arg), const void *arg,
 	ck_assert(!w.oom);
 	s = malloc(b.len + 1);
 	ck_assert_ptr_nonnull(s);
-	memcpy(s, b.data, b.len);
+	if (b.len > 0)
+		memcpy(s, b.data, b.len);
 	s[b.len] = '\0';
 	rpci_buf_fini(&b);
 	return s;
