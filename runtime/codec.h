@@ -35,11 +35,11 @@ void rpci_buf_fini(rpci_buf *b);
 typedef struct rpci_msg {
 	char *service_method; /* "Arith.Multiply"; may be "" */
 	uint64_t seq;
-	char *error;          /* responses: NULL or "" means no error */
-	uint64_t timeout_us;  /* requests: the caller's time left, in
-	                         microseconds; 0: none given (only the native
-	                         codec carries it; gob and JSON leave 0) */
-	void *body;           /* codec-private: the undecoded body */
+	char *error;         /* responses: NULL or "" means no error */
+	uint64_t timeout_us; /* requests: the caller's time left, in
+	                        microseconds; 0: none given (only the native
+	                        codec carries it; gob and JSON leave 0) */
+	void *body;          /* codec-private: the undecoded body */
 	size_t body_len;
 } rpci_msg;
 
@@ -49,8 +49,9 @@ typedef struct rpci_header {
 	const char *service_method;
 	uint64_t seq;
 	const char *error; /* responses: NULL or "" for none */
-	uint64_t timeout_us; /* requests: time left in microseconds, 0: none;
-	                        codecs without a deadline on the wire ignore it */
+	/* requests: time left in microseconds, 0: none; codecs without a
+	 * deadline on the wire ignore it */
+	uint64_t timeout_us;
 } rpci_header;
 
 typedef enum rpci_read_status {
@@ -87,8 +88,9 @@ struct rpc_codec {
 	/* write appends one encoded message to out. body may be NULL (t then
 	 * NULL too): the codec sends its empty body, as Go does with an error
 	 * response. */
-	rpc_error *(*write)(void *state, const rpci_header *h, const rpc_type *t,
-	                    const ProtobufCMessage *body, rpci_buf *out);
+	rpc_error *(*write)(void *state, const rpci_header *h,
+	                    const rpc_type *t, const ProtobufCMessage *body,
+	                    rpci_buf *out);
 };
 
 #endif

@@ -70,7 +70,7 @@ static rpc_error *gob_state_new(bool server, size_t max_frame, void **state)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	s->server = server;
 	s->max_frame = max_frame;
-	gob_stable_init(&s->st);
+	rpci_gob_stable_init(&s->st);
 	*state = s;
 	return NULL;
 }
@@ -81,8 +81,8 @@ static void gob_state_free(void *state)
 
 	if (s == NULL)
 		return;
-	gob_rtable_fini(&s->rt);
-	gob_stable_fini(&s->st);
+	rpci_gob_rtable_fini(&s->rt);
+	rpci_gob_stable_fini(&s->st);
 	rpci_buf_fini(&s->scratch);
 	rpci_buf_fini(&s->value);
 	free(s);
@@ -132,7 +132,7 @@ static int body_next(gob_reader *r, int64_t *f, size_t n)
 {
 	uint64_t d;
 
-	if (!gob_read_uint(r, &d))
+	if (!rpci_gob_read_uint(r, &d))
 		return -1;
 	if (d == 0)
 		return 0;
@@ -145,7 +145,7 @@ static int body_next(gob_reader *r, int64_t *f, size_t n)
 static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
                              rpci_msg *msg)
 {
-	const gob_wtype *w = gob_rtable_find(&s->rt, id);
+	const gob_wtype *w = rpci_gob_rtable_find(&s->rt, id);
 	const gob_wfield *wf;
 	char **dst;
 	int64_t f = -1;
@@ -155,7 +155,7 @@ static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
 
 	if (w == NULL || w->kind != GOB_K_STRUCT)
 		return gob_err("gob: header is %s%s, not a struct",
-		               gob_type_name(&s->rt, id), "");
+		               rpci_gob_type_name(&s->rt, id), "");
 	while ((rc = body_next(r, &f, w->n_fields)) == 1) {
 		wf = &w->fields[f];
 		dst = NULL;
@@ -170,7 +170,7 @@ static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
 				    wf->name, "");
 			free(*dst);
 			*dst = NULL;
-			if (!gob_read_string(r, dst, &oom))
+			if (!rpci_gob_read_string(r, dst, &oom))
 				return oom ? rpci_error(RPC_ERR_NOMEM, NULL)
 				           : gob_bad();
 		} else if (strcmp(wf->name, "Seq") == 0) {
@@ -178,9 +178,10 @@ static rpc_error *gob_header(gob_state *s, int64_t id, gob_reader *r,
 				return gob_err(
 				    "gob: header field %s is not a uint%s",
 				    wf->name, "");
-			if (!gob_read_uint(r, &msg->seq))
+			if (!rpci_gob_read_uint(r, &msg->seq))
 				return gob_bad();
-		} else if ((err = gob_skip(&s->rt, wf->id, r, 1)) != NULL) {
+		} else if ((err = rpci_gob_skip(&s->rt, wf->id, r, 1)) !=
+		           NULL) {
 			return err;
 		}
 	}
@@ -238,11 +239,19 @@ static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
 	r->len = (size_t)count;
 	r->pos = 0;
 	*pos += hdr + (size_t)count;
-	if (!gob_read_int(r, id) || *id == 0) {
+	if (!rpci_gob_read_int(r, id) || *id == 0) {
 		*err = gob_err("gob: invalid type id%s%s", "", "");
 		return -1;
 	}
 	return 1;
+}
+
+/* gob_defined_id is the type id that a definition sent as id < 0 defines:
+ * -id, except that INT64_MIN, whose negation overflows, stays INT64_MIN (as
+ * Go's wrapping -id leaves it), below every user id, so it is refused. */
+static int64_t gob_defined_id(int64_t id)
+{
+	return id == INT64_MIN ? INT64_MIN : -id;
 }
 
 /* gob_check_body reads through a body when the stream has interface
@@ -251,22 +260,22 @@ static int gob_message_at(gob_state *s, const uint8_t *in, size_t len,
  * such a stream is ended here rather than misread. */
 static rpc_error *gob_check_body(gob_state *s, const gob_body *b)
 {
-	const gob_wtype *w = gob_rtable_find(&s->rt, b->id);
+	const gob_wtype *w = rpci_gob_rtable_find(&s->rt, b->id);
 	gob_reader r = {b->data, b->len, 0};
 	rpc_error *err = NULL;
 	uint64_t delta = 0;
 
 	if ((w == NULL || w->kind != GOB_K_STRUCT) &&
-	    (!gob_read_uint(&r, &delta) || delta != 0))
+	    (!rpci_gob_read_uint(&r, &delta) || delta != 0))
 		err = gob_bad();
 	if (err == NULL)
-		err = gob_skip(&s->rt, b->id, &r, 0);
+		err = rpci_gob_skip(&s->rt, b->id, &r, 0);
 	if (err == NULL && r.pos == r.len)
 		return NULL;
 	rpc_error_free(err);
 	return gob_err("gob: malformed value of type %s (an interface value "
 	               "whose type is new to the stream%s is not supported)",
-	               gob_type_name(&s->rt, b->id), "");
+	               rpci_gob_type_name(&s->rt, b->id), "");
 }
 
 static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
@@ -298,7 +307,8 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 	while (pos < end) {
 		gob_message_at(s, in, end, &pos, &id, &r, err);
 		if (id < 0) {
-			*err = gob_rtable_define(&s->rt, -id, &r);
+			*err = rpci_gob_rtable_define(&s->rt,
+			                              gob_defined_id(id), &r);
 		} else if (values++ == 0) {
 			*err = gob_header(s, id, &r, msg);
 		} else {
@@ -347,7 +357,7 @@ static rpc_error *gob_mismatch(gob_state *s, const ProtobufCFieldDescriptor *f,
                                int64_t wid)
 {
 	return gob_err("gob: wrong type for field %s: received %s", f->name,
-	               gob_type_name(&s->rt, wid));
+	               rpci_gob_type_name(&s->rt, wid));
 }
 
 static rpc_error *gob_range(const ProtobufCFieldDescriptor *f)
@@ -384,7 +394,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 	case PROTOBUF_C_TYPE_SFIXED64:
 		if (wid != GOB_ID_INT)
 			return gob_mismatch(s, f, wid);
-		if (!gob_read_int(r, &i))
+		if (!rpci_gob_read_int(r, &i))
 			return gob_bad();
 		if (rpci_value_size(f) == 8) {
 			*(int64_t *)p = i;
@@ -400,7 +410,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 	case PROTOBUF_C_TYPE_FIXED64:
 		if (wid != GOB_ID_UINT)
 			return gob_mismatch(s, f, wid);
-		if (!gob_read_uint(r, &u))
+		if (!rpci_gob_read_uint(r, &u))
 			return gob_bad();
 		if (rpci_value_size(f) == 8) {
 			*(uint64_t *)p = u;
@@ -413,7 +423,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 	case PROTOBUF_C_TYPE_BOOL:
 		if (wid != GOB_ID_BOOL)
 			return gob_mismatch(s, f, wid);
-		if (!gob_read_uint(r, &u))
+		if (!rpci_gob_read_uint(r, &u))
 			return gob_bad();
 		*(protobuf_c_boolean *)p = u != 0;
 		return NULL;
@@ -421,7 +431,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 	case PROTOBUF_C_TYPE_DOUBLE:
 		if (wid != GOB_ID_FLOAT)
 			return gob_mismatch(s, f, wid);
-		if (!gob_read_float(r, &d))
+		if (!rpci_gob_read_float(r, &d))
 			return gob_bad();
 		if (f->type == PROTOBUF_C_TYPE_DOUBLE) {
 			*(double *)p = d;
@@ -434,7 +444,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 	case PROTOBUF_C_TYPE_STRING:
 		if (wid != GOB_ID_STRING)
 			return gob_mismatch(s, f, wid);
-		if (!gob_read_bytes(r, &bytes, &n))
+		if (!rpci_gob_read_bytes(r, &bytes, &n))
 			return gob_bad();
 		if (memchr(bytes, '\0', n) != NULL)
 			return gob_err(
@@ -453,7 +463,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 	case PROTOBUF_C_TYPE_BYTES:
 		if (wid != GOB_ID_BYTES)
 			return gob_mismatch(s, f, wid);
-		if (!gob_read_bytes(r, &bytes, &n))
+		if (!rpci_gob_read_bytes(r, &bytes, &n))
 			return gob_bad();
 		bd = p;
 		if (bd->data != NULL &&
@@ -471,7 +481,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		}
 		return NULL;
 	case PROTOBUF_C_TYPE_MESSAGE:
-		w = gob_rtable_find(&s->rt, wid);
+		w = rpci_gob_rtable_find(&s->rt, wid);
 		if (w == NULL || w->kind != GOB_K_STRUCT)
 			return gob_mismatch(s, f, wid);
 		mp = p;
@@ -495,7 +505,7 @@ static rpc_error *dec_list(gob_state *s, const gob_wtype *w,
 	uint64_t n;
 	char *arr;
 
-	if (!gob_read_count(r, &n))
+	if (!rpci_gob_read_count(r, &n))
 		return gob_bad();
 	if (*AT(m, f->offset, void *) != NULL)
 		return gob_err("gob: field %s received twice%s", f->name, "");
@@ -522,7 +532,7 @@ static rpc_error *dec_map(gob_state *s, const gob_wtype *w,
 	rpc_error *err;
 	uint64_t n, k;
 
-	if (!gob_read_count(r, &n))
+	if (!rpci_gob_read_count(r, &n))
 		return gob_bad();
 	if (*AT(m, f->offset, void *) != NULL)
 		return gob_err("gob: field %s received twice%s", f->name, "");
@@ -553,13 +563,13 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
                             gob_reader *r, int depth)
 {
 	const ProtobufCFieldDescriptor *kf, *vf;
-	const gob_wtype *w = gob_rtable_find(&s->rt, wid);
+	const gob_wtype *w = rpci_gob_rtable_find(&s->rt, wid);
 	rpc_error *err;
 
 	if (depth > GOB_MAX_DEPTH)
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "gob: value nested too deep");
-	if (gob_map_entry(f, &kf, &vf)) {
+	if (rpci_gob_map_entry(f, &kf, &vf)) {
 		if (w == NULL || w->kind != GOB_K_MAP)
 			return gob_mismatch(s, f, wid);
 		return dec_map(s, w, f, kf, vf, m, r, depth);
@@ -589,10 +599,10 @@ dec_lookup(const ProtobufCMessageDescriptor *d, const char *name, int64_t k)
 	unsigned i;
 
 	if (k < (int64_t)d->n_fields &&
-	    gob_exported_matches(name, d->fields[k].name))
+	    rpci_gob_exported_matches(name, d->fields[k].name))
 		return &d->fields[k];
 	for (i = 0; i < d->n_fields; i++)
-		if (gob_exported_matches(name, d->fields[i].name))
+		if (rpci_gob_exported_matches(name, d->fields[i].name))
 			return &d->fields[i];
 	return NULL;
 }
@@ -630,7 +640,7 @@ static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
 		wf = &w->fields[f];
 		pf = dec_lookup(m->descriptor, wf->name, f);
 		if (pf == NULL)
-			err = gob_skip(&s->rt, wf->id, r, depth + 1);
+			err = rpci_gob_skip(&s->rt, wf->id, r, depth + 1);
 		else
 			err = dec_field(s, wf->id, pf, m, r, depth);
 		if (err != NULL)
@@ -640,8 +650,10 @@ static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
 		return gob_bad();
 	/* Checked after the value so that a malformed one fails as such. */
 	if (!dec_fields_match(w, m->descriptor))
-		return gob_err("gob: type mismatch: no fields matched compiling "
-		               "decoder for %s%s", m->descriptor->short_name, "");
+		return gob_err(
+		    "gob: type mismatch: no fields matched compiling "
+		    "decoder for %s%s",
+		    m->descriptor->short_name, "");
 	return NULL;
 }
 
@@ -663,28 +675,28 @@ static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 	r.p = b->data;
 	r.len = b->len;
 	r.pos = 0;
-	w = gob_rtable_find(&s->rt, b->id);
+	w = rpci_gob_rtable_find(&s->rt, b->id);
 	if (t->form == RPC_FORM_MESSAGE) {
 		if (w == NULL || w->kind != GOB_K_STRUCT)
 			return gob_err(
 			    "gob: type mismatch: received %s, want struct %s",
-			    gob_type_name(&s->rt, b->id), t->name);
+			    rpci_gob_type_name(&s->rt, b->id), t->name);
 		err = dec_struct(s, w, dst, &r, 0);
 	} else if ((f = rpci_value_field(t)) == NULL) {
 		return rpci_error(RPC_ERR_INVALID,
 		                  "gob: type %s has no field 1", t->name);
 	} else if (w != NULL && w->kind == GOB_K_STRUCT) {
 		return gob_err("gob: type mismatch: received %s, want %s",
-		               gob_type_name(&s->rt, b->id), t->name);
-	} else if (!gob_read_uint(&r, &delta) || delta != 0) {
+		               rpci_gob_type_name(&s->rt, b->id), t->name);
+	} else if (!rpci_gob_read_uint(&r, &delta) || delta != 0) {
 		return gob_err("gob: corrupted bare value of type %s%s",
-		               gob_type_name(&s->rt, b->id), "");
+		               rpci_gob_type_name(&s->rt, b->id), "");
 	} else {
 		err = dec_field(s, b->id, f, dst, &r, 0);
 	}
 	if (err == NULL && r.pos != r.len)
 		err = gob_err("gob: extra data after value of type %s%s",
-		              gob_type_name(&s->rt, b->id), "");
+		              rpci_gob_type_name(&s->rt, b->id), "");
 	if (err != NULL)
 		rpc_message_free_contents(dst);
 	return err;
@@ -711,41 +723,42 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
 	case PROTOBUF_C_TYPE_ENUM:
-		ok = gob_put_int(b, *(const int32_t *)p);
+		ok = rpci_gob_put_int(b, *(const int32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		ok = gob_put_int(b, *(const int64_t *)p);
+		ok = rpci_gob_put_int(b, *(const int64_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		ok = gob_put_uint(b, *(const uint32_t *)p);
+		ok = rpci_gob_put_uint(b, *(const uint32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		ok = gob_put_uint(b, *(const uint64_t *)p);
+		ok = rpci_gob_put_uint(b, *(const uint64_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
-		ok = gob_put_uint(b, *(const protobuf_c_boolean *)p ? 1 : 0);
+		ok = rpci_gob_put_uint(b,
+		                       *(const protobuf_c_boolean *)p ? 1 : 0);
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
-		ok = gob_put_float(b, *(const float *)p);
+		ok = rpci_gob_put_float(b, *(const float *)p);
 		break;
 	case PROTOBUF_C_TYPE_DOUBLE:
-		ok = gob_put_float(b, *(const double *)p);
+		ok = rpci_gob_put_float(b, *(const double *)p);
 		break;
 	case PROTOBUF_C_TYPE_STRING:
 		str = *(const char *const *)p;
-		ok = str ? gob_put_bytes(b, str, strlen(str))
-		         : gob_put_uint(b, 0);
+		ok = str ? rpci_gob_put_bytes(b, str, strlen(str))
+		         : rpci_gob_put_uint(b, 0);
 		break;
 	case PROTOBUF_C_TYPE_BYTES:
 		bd = p;
 		if (bd->len > 0 && bd->data == NULL)
 			return gob_err("gob: field %s: bytes without data%s",
 			               f->name, "");
-		ok = gob_put_bytes(b, bd->data, bd->len);
+		ok = rpci_gob_put_bytes(b, bd->data, bd->len);
 		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return enc_struct(b, *(const ProtobufCMessage *const *)p,
@@ -778,9 +791,9 @@ static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 	if (n > 0 && arr == NULL)
 		return gob_err("gob: field %s: elements missing%s", f->name,
 		               "");
-	if (!gob_put_uint(b, n))
+	if (!rpci_gob_put_uint(b, n))
 		return gob_nomem();
-	if (gob_map_entry(f, &kf, &vf)) {
+	if (rpci_gob_map_entry(f, &kf, &vf)) {
 		for (k = 0; k < n; k++) {
 			e = ((const ProtobufCMessage *const *)arr)[k];
 			if (e == NULL)
@@ -857,22 +870,22 @@ static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m, int depth)
 		for (i = 0; i < d->n_fields; i++) {
 			if (!enc_present(&d->fields[i], m))
 				continue;
-			if (!gob_put_uint(b, (uint64_t)((long)i - last)))
+			if (!rpci_gob_put_uint(b, (uint64_t)((long)i - last)))
 				return gob_nomem();
 			if ((err = enc_field(b, &d->fields[i], m, depth)))
 				return err;
 			last = (long)i;
 		}
 	}
-	return gob_put_uint(b, 0) ? NULL : gob_nomem();
+	return rpci_gob_put_uint(b, 0) ? NULL : gob_nomem();
 }
 
 /* gob_send_value appends the definitions id needs, then the value message
  * built by the caller in s->value. */
 static rpc_error *gob_send_value(gob_state *s, int64_t id, rpci_buf *out)
 {
-	if (id == 0 || !gob_stable_send(&s->st, id, &s->scratch, out) ||
-	    !gob_message(out, &s->value))
+	if (id == 0 || !rpci_gob_stable_send(&s->st, id, &s->scratch, out) ||
+	    !rpci_gob_message(out, &s->value))
 		return gob_nomem();
 	return NULL;
 }
@@ -886,14 +899,15 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 
 	s->value.len = 0;
 	if (body == NULL || t == NULL) {
-		id = gob_stable_special(&s->st, GOB_S_EMPTY);
-		if (!gob_put_int(&s->value, id) || !gob_put_uint(&s->value, 0))
+		id = rpci_gob_stable_special(&s->st, GOB_S_EMPTY);
+		if (!rpci_gob_put_int(&s->value, id) ||
+		    !rpci_gob_put_uint(&s->value, 0))
 			return gob_nomem();
 		return gob_send_value(s, id, out);
 	}
 	if (t->form == RPC_FORM_MESSAGE) {
-		id = gob_stable_struct(&s->st, t->desc, true);
-		if (!gob_put_int(&s->value, id))
+		id = rpci_gob_stable_struct(&s->st, t->desc, true);
+		if (!rpci_gob_put_int(&s->value, id))
 			return gob_nomem();
 		if ((err = enc_struct(&s->value, body, 0)))
 			return err;
@@ -902,8 +916,9 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 	if ((f = rpci_value_field(t)) == NULL)
 		return rpci_error(RPC_ERR_INVALID,
 		                  "gob: type %s has no field 1", t->name);
-	id = gob_stable_field(&s->st, f, true);
-	if (!gob_put_int(&s->value, id) || !gob_put_uint(&s->value, 0))
+	id = rpci_gob_stable_field(&s->st, f, true);
+	if (!rpci_gob_put_int(&s->value, id) ||
+	    !rpci_gob_put_uint(&s->value, 0))
 		return gob_nomem();
 	if ((err = enc_field(&s->value, f, body, 0)))
 		return err;
@@ -922,31 +937,31 @@ static rpc_error *gob_write(void *state, const rpci_header *h,
 	int64_t id;
 
 	s->st.gen++;
-	id = gob_stable_special(&s->st,
-	                        s->server ? GOB_S_RESPONSE : GOB_S_REQUEST);
+	id = rpci_gob_stable_special(&s->st, s->server ? GOB_S_RESPONSE
+	                                               : GOB_S_REQUEST);
 	v->len = 0;
-	if (!gob_put_int(v, id))
+	if (!rpci_gob_put_int(v, id))
 		goto nomem;
 	if (h->service_method != NULL && h->service_method[0] != '\0') {
-		if (!gob_put_uint(v, 1) ||
-		    !gob_put_bytes(v, h->service_method,
-		                   strlen(h->service_method)))
+		if (!rpci_gob_put_uint(v, 1) ||
+		    !rpci_gob_put_bytes(v, h->service_method,
+		                        strlen(h->service_method)))
 			goto nomem;
 		last = 0;
 	}
 	if (h->seq != 0) {
-		if (!gob_put_uint(v, (uint64_t)(1 - last)) ||
-		    !gob_put_uint(v, h->seq))
+		if (!rpci_gob_put_uint(v, (uint64_t)(1 - last)) ||
+		    !rpci_gob_put_uint(v, h->seq))
 			goto nomem;
 		last = 1;
 	}
 	if (s->server && h->error != NULL && h->error[0] != '\0') {
-		if (!gob_put_uint(v, (uint64_t)(2 - last)) ||
-		    !gob_put_bytes(v, h->error, strlen(h->error)))
+		if (!rpci_gob_put_uint(v, (uint64_t)(2 - last)) ||
+		    !rpci_gob_put_bytes(v, h->error, strlen(h->error)))
 			goto nomem;
 		body = NULL; /* Go sends struct{}{} with an error */
 	}
-	if (!gob_put_uint(v, 0))
+	if (!rpci_gob_put_uint(v, 0))
 		goto nomem;
 	if ((err = gob_send_value(s, id, out)) != NULL)
 		goto fail;
@@ -957,7 +972,7 @@ nomem:
 	err = gob_nomem();
 fail:
 	out->len = mark;
-	gob_stable_unsend(&s->st);
+	rpci_gob_stable_unsend(&s->st);
 	return err;
 }
 

@@ -22,6 +22,10 @@
  * Go does. Numbers are kept as their text until a field's type is known, so
  * 64-bit integers are exact.
  *
+ * The JSON syntax (scanner, UTF-8, cursor) is in json_syntax.c and the
+ * Go-compatible writer (quoting, floats, base64) in json_write.c (json.h);
+ * this file holds the header handling, the body codec and the ops table.
+ *
  * We parse JSON ourselves rather than with jansson: jansson rejects
  * integers above INT64_MAX (uint64 must round-trip) and cannot hand back
  * the raw text of a value (Go echoes ids verbatim).
@@ -36,36 +40,10 @@
 
 #include "codec.h"
 #include "internal.h"
+#include "json.h"
 #include "json_value.h"
 
-/* JSON_MAX_DEPTH bounds the nesting of arrays and objects in one message. */
-#define JSON_MAX_DEPTH 100
-
-#define JSON_AT(msg, off, type) ((type *)((char *)(msg) + (off)))
-
-/* Where a scan stopped for want of bytes: always at a token boundary, so
- * that it resumes there when the same bytes come back with more after
- * them (RPCI_READ_AGAIN consumes nothing). Resuming keeps a large message
- * that arrives in many reads linear to scan. */
-enum { SCAN_AT_START, SCAN_AT_VALUE, SCAN_AT_AFTER, SCAN_AT_KEY };
-
-typedef struct scan_resume {
-	size_t pos;   /* where to go on */
-	size_t start; /* where the value began */
-	int at;       /* SCAN_AT_* */
-	int depth;
-	char stack[JSON_MAX_DEPTH]; /* '{' or '[' for each open level */
-} scan_resume;
-
-static void scan_reset(scan_resume *r)
-{
-	r->pos = 0;
-	r->start = 0;
-	r->at = SCAN_AT_START;
-	r->depth = 0;
-}
-
-/* ---- state ---------------------------------------------------------------- */
+/* ---- state --------------------------------------------------------------- */
 
 typedef struct json_id {
 	uint64_t seq;
@@ -76,12 +54,12 @@ typedef struct json_id {
 typedef struct json_state {
 	bool server;
 	size_t max_frame;
-	pthread_mutex_t mu;  /* protects seq and the id table */
-	uint64_t seq;        /* server: last sequence number handed out */
-	json_id **buckets;   /* server: seq -> raw id, chained */
-	size_t n_buckets;    /* a power of two, or 0 */
+	pthread_mutex_t mu; /* protects seq and the id table */
+	uint64_t seq;       /* server: last sequence number handed out */
+	json_id **buckets;  /* server: seq -> raw id, chained */
+	size_t n_buckets;   /* a power of two, or 0 */
 	size_t n_ids;
-	scan_resume scan;    /* read side: where the last scan stopped */
+	scan_resume scan; /* read side: where the last scan stopped */
 } json_state;
 
 static rpc_error *json_state_new(bool server, size_t max_frame, void **state)
@@ -96,7 +74,7 @@ static rpc_error *json_state_new(bool server, size_t max_frame, void **state)
 	}
 	s->server = server;
 	s->max_frame = max_frame == 0 ? RPC_DEFAULT_MAX_FRAME : max_frame;
-	scan_reset(&s->scan);
+	rpci_json_scan_reset(&s->scan);
 	*state = s;
 	return NULL;
 }
@@ -193,919 +171,7 @@ static bool ids_take(json_state *s, uint64_t seq, char **raw)
 	return true;
 }
 
-/* ---- numbers in the C locale ------------------------------------------------ */
-
-static locale_t json_c_locale;
-static pthread_once_t json_locale_once = PTHREAD_ONCE_INIT;
-
-static void json_locale_init(void)
-{
-	json_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
-static double json_strtod(const char *s, bool single)
-{
-	pthread_once(&json_locale_once, json_locale_init);
-	if (json_c_locale != (locale_t)0)
-		return single ? strtof_l(s, NULL, json_c_locale)
-		              : strtod_l(s, NULL, json_c_locale);
-	return single ? strtof(s, NULL) : strtod(s, NULL);
-}
-
-/* ---- UTF-8 -------------------------------------------------------------- */
-
-/* utf8_decode decodes one rune at s[0..n) as Go's utf8.DecodeRune does.
- * Returns its length, or 0 if the bytes are not valid UTF-8. */
-static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *r)
-{
-	uint8_t c = s[0], lo = 0x80, hi = 0xBF;
-	size_t len, i;
-	uint32_t v;
-
-	if (c < 0x80) {
-		*r = c;
-		return 1;
-	} else if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		v = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		v = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		v = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (s[i] < lo || s[i] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xBF;
-		v = v << 6 | (s[i] & 0x3F);
-	}
-	*r = v;
-	return len;
-}
-
-static size_t utf8_encode(uint32_t r, uint8_t *out)
-{
-	if (r < 0x80) {
-		out[0] = (uint8_t)r;
-		return 1;
-	} else if (r < 0x800) {
-		out[0] = (uint8_t)(0xC0 | r >> 6);
-		out[1] = (uint8_t)(0x80 | (r & 0x3F));
-		return 2;
-	} else if (r < 0x10000) {
-		out[0] = (uint8_t)(0xE0 | r >> 12);
-		out[1] = (uint8_t)(0x80 | (r >> 6 & 0x3F));
-		out[2] = (uint8_t)(0x80 | (r & 0x3F));
-		return 3;
-	}
-	out[0] = (uint8_t)(0xF0 | r >> 18);
-	out[1] = (uint8_t)(0x80 | (r >> 12 & 0x3F));
-	out[2] = (uint8_t)(0x80 | (r >> 6 & 0x3F));
-	out[3] = (uint8_t)(0x80 | (r & 0x3F));
-	return 4;
-}
-
-/* ---- scanning: where does one value end? ---------------------------------- */
-
-typedef enum scan_status { SCAN_OK, SCAN_AGAIN, SCAN_ERROR } scan_status;
-
-static bool json_is_space(uint8_t c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* json_quote_char spells c the way Go's scanner error messages do (a byte
- * is taken as the rune of the same value, quoted by strconv.Quote). */
-static void json_quote_char(uint8_t c, char *out, size_t n)
-{
-	static const char esc[] = "\aa\bb\ff\nn\rr\tt\vv\\\\";
-	const char *e = c != 0 ? strchr(esc, c) : NULL;
-
-	if (c == '\'')
-		snprintf(out, n, "'\\''");
-	else if (e != NULL && (e - esc) % 2 == 0)
-		snprintf(out, n, "'\\%c'", e[1]);
-	else if (c < 0x20 || c == 0x7F)
-		snprintf(out, n, "'\\x%02x'", c);
-	else if (c < 0x7F)
-		snprintf(out, n, "'%c'", c);
-	else if (c <= 0xA0 || c == 0xAD) /* not printable: \u escape */
-		snprintf(out, n, "'\\u%04x'", c);
-	else /* Latin-1, printable: its UTF-8 */
-		snprintf(out, n, "'%c%c'", 0xC0 | c >> 6, 0x80 | (c & 0x3F));
-}
-
-typedef struct scanner {
-	const uint8_t *in;
-	size_t len;
-	size_t pos;
-	char err[128];
-} scanner;
-
-static scan_status scan_fail(scanner *sc, uint8_t c, const char *context)
-{
-	char q[16];
-
-	json_quote_char(c, q, sizeof q);
-	snprintf(sc->err, sizeof sc->err, "invalid character %s %s", q,
-	         context);
-	return SCAN_ERROR;
-}
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* scan_string: sc->pos is at the opening quote. */
-static scan_status scan_string(scanner *sc)
-{
-	size_t i = sc->pos + 1;
-	int k;
-
-	while (i < sc->len) {
-		uint8_t c = sc->in[i];
-
-		if (c == '"') {
-			sc->pos = i + 1;
-			return SCAN_OK;
-		}
-		if (c < 0x20)
-			return scan_fail(sc, c, "in string literal");
-		if (c != '\\') {
-			i++;
-			continue;
-		}
-		if (++i >= sc->len)
-			return SCAN_AGAIN;
-		c = sc->in[i];
-		if (strchr("\"\\/bfnrt", c) != NULL && c != '\0') {
-			i++;
-			continue;
-		}
-		if (c != 'u')
-			return scan_fail(sc, c, "in string escape code");
-		for (k = 0, i++; k < 4; k++, i++) {
-			if (i >= sc->len)
-				return SCAN_AGAIN;
-			if (hexval(sc->in[i]) < 0)
-				return scan_fail(sc, sc->in[i],
-				                 "in \\u hexadecimal character escape");
-		}
-	}
-	return SCAN_AGAIN;
-}
-
-/* scan_number: sc->pos is at '-' or a digit. A number that reaches the end
- * of the input may go on: SCAN_AGAIN. */
-static scan_status scan_number(scanner *sc)
-{
-	size_t i = sc->pos;
-	const uint8_t *in = sc->in;
-
-#define NEED()                                                               \
-	do {                                                                 \
-		if (i >= sc->len)                                            \
-			return SCAN_AGAIN;                                   \
-	} while (0)
-	if (in[i] == '-') {
-		i++;
-		NEED();
-		if (!isdigit(in[i]))
-			return scan_fail(sc, in[i], "in numeric literal");
-	}
-	if (in[i] == '0') {
-		i++;
-	} else {
-		while (i < sc->len && isdigit(in[i]))
-			i++;
-	}
-	NEED();
-	if (in[i] == '.') {
-		i++;
-		NEED();
-		if (!isdigit(in[i]))
-			return scan_fail(sc, in[i], "after decimal point in numeric literal");
-		while (i < sc->len && isdigit(in[i]))
-			i++;
-		NEED();
-	}
-	if (in[i] == 'e' || in[i] == 'E') {
-		i++;
-		NEED();
-		if (in[i] == '+' || in[i] == '-') {
-			i++;
-			NEED();
-		}
-		if (!isdigit(in[i]))
-			return scan_fail(sc, in[i], "in exponent of numeric literal");
-		while (i < sc->len && isdigit(in[i]))
-			i++;
-		NEED();
-	}
-#undef NEED
-	sc->pos = i;
-	return SCAN_OK;
-}
-
-static scan_status scan_literal(scanner *sc, const char *word)
-{
-	size_t i, n = strlen(word);
-	char ctx[48];
-
-	for (i = 1; i < n; i++) {
-		if (sc->pos + i >= sc->len)
-			return SCAN_AGAIN;
-		if (sc->in[sc->pos + i] != (uint8_t)word[i]) {
-			snprintf(ctx, sizeof ctx, "in literal %s (expecting '%c')",
-			         word, word[i]);
-			return scan_fail(sc, sc->in[sc->pos + i], ctx);
-		}
-	}
-	sc->pos += n;
-	return SCAN_OK;
-}
-
-static bool scan_space(scanner *sc)
-{
-	while (sc->pos < sc->len && json_is_space(sc->in[sc->pos]))
-		sc->pos++;
-	return sc->pos < sc->len;
-}
-
-/* json_scan finds one complete value in in[0..len) after optional white
- * space: [*start, *end). Iterative, so depth costs no C stack; resumable
- * through r. */
-static scan_status json_scan(scanner *sc, scan_resume *r, size_t *start,
-                             size_t *end)
-{
-	size_t ck_pos;
-	int ck_at, ck_depth;
-	scan_status st;
-	uint8_t c;
-
-#define CHECKPOINT(where)                                                    \
-	(ck_pos = sc->pos, ck_at = (where), ck_depth = r->depth)
-#define AGAIN()                                                              \
-	do {                                                                 \
-		r->pos = ck_pos;                                             \
-		r->at = ck_at;                                               \
-		r->depth = ck_depth;                                         \
-		return SCAN_AGAIN;                                           \
-	} while (0)
-	if (r->pos > sc->len)
-		scan_reset(r); /* not the bytes we saw: start over */
-	sc->pos = r->pos;
-	switch (r->at) {
-	case SCAN_AT_VALUE:
-		goto value;
-	case SCAN_AT_AFTER:
-		goto after;
-	case SCAN_AT_KEY:
-		goto key;
-	default:
-		break;
-	}
-	if (!scan_space(sc)) {
-		CHECKPOINT(SCAN_AT_START);
-		AGAIN();
-	}
-	r->start = sc->pos;
-	r->depth = 0;
-value:
-	CHECKPOINT(SCAN_AT_VALUE);
-	c = sc->in[sc->pos];
-	switch (c) {
-	case '{':
-	case '[':
-		if (r->depth == JSON_MAX_DEPTH) {
-			snprintf(sc->err, sizeof sc->err,
-			         "rpc: json: nesting deeper than %d",
-			         JSON_MAX_DEPTH);
-			return SCAN_ERROR;
-		}
-		r->stack[r->depth++] = (char)c;
-		sc->pos++;
-		if (!scan_space(sc))
-			AGAIN();
-		if (sc->in[sc->pos] == (c == '{' ? '}' : ']')) {
-			sc->pos++;
-			r->depth--;
-			goto after;
-		}
-		if (c == '{')
-			goto key;
-		goto value;
-	case '"':
-		st = scan_string(sc);
-		break;
-	case 't':
-		st = scan_literal(sc, "true");
-		break;
-	case 'f':
-		st = scan_literal(sc, "false");
-		break;
-	case 'n':
-		st = scan_literal(sc, "null");
-		break;
-	default:
-		if (c == '-' || isdigit(c)) {
-			st = scan_number(sc);
-			break;
-		}
-		return scan_fail(sc, c, "looking for beginning of value");
-	}
-	if (st == SCAN_AGAIN)
-		AGAIN();
-	if (st != SCAN_OK)
-		return st;
-after:
-	CHECKPOINT(SCAN_AT_AFTER);
-	if (r->depth == 0) {
-		*start = r->start;
-		*end = sc->pos;
-		return SCAN_OK;
-	}
-	if (!scan_space(sc))
-		AGAIN();
-	c = sc->in[sc->pos];
-	if (r->stack[r->depth - 1] == '{') {
-		if (c == ',') {
-			sc->pos++;
-			if (!scan_space(sc))
-				AGAIN();
-			goto key;
-		}
-		if (c != '}')
-			return scan_fail(sc, c, "after object key:value pair");
-	} else {
-		if (c == ',') {
-			sc->pos++;
-			if (!scan_space(sc))
-				AGAIN();
-			goto value;
-		}
-		if (c != ']')
-			return scan_fail(sc, c, "after array element");
-	}
-	sc->pos++;
-	r->depth--;
-	goto after;
-key:
-	CHECKPOINT(SCAN_AT_KEY);
-	c = sc->in[sc->pos];
-	if (c != '"')
-		return scan_fail(sc, c, "looking for beginning of object key string");
-	if ((st = scan_string(sc)) == SCAN_AGAIN)
-		AGAIN();
-	if (st != SCAN_OK)
-		return st;
-	if (!scan_space(sc))
-		AGAIN();
-	c = sc->in[sc->pos];
-	if (c != ':')
-		return scan_fail(sc, c, "after object key");
-	sc->pos++;
-	if (!scan_space(sc))
-		AGAIN();
-	goto value;
-#undef CHECKPOINT
-#undef AGAIN
-}
-
-/* ---- reading validated JSON -------------------------------------------------
- *
- * Everything below reads text json_scan accepted, but still checks every
- * bound: a mismatch is reported as a protocol error, never read past. */
-
-typedef struct jcur {
-	const uint8_t *p;
-	const uint8_t *end;
-} jcur;
-
-static void cur_space(jcur *c)
-{
-	while (c->p < c->end && json_is_space(*c->p))
-		c->p++;
-}
-
-static int cur_peek(jcur *c)
-{
-	cur_space(c);
-	return c->p < c->end ? *c->p : -1;
-}
-
-static bool cur_eat(jcur *c, uint8_t ch)
-{
-	if (cur_peek(c) != ch)
-		return false;
-	c->p++;
-	return true;
-}
-
-/* cur_skip steps over one value; on success c->p is just past it. */
-static bool cur_skip(jcur *c)
-{
-	size_t depth = 0;
-	int ch = cur_peek(c);
-
-	if (ch < 0)
-		return false;
-	do {
-		if (c->p >= c->end)
-			return false;
-		ch = *c->p;
-		if (ch == '"') {
-			for (c->p++; c->p < c->end && *c->p != '"'; c->p++)
-				if (*c->p == '\\')
-					c->p++;
-			if (c->p >= c->end)
-				return false;
-			c->p++;
-		} else if (ch == '{' || ch == '[') {
-			depth++;
-			c->p++;
-		} else if (ch == '}' || ch == ']') {
-			if (depth == 0)
-				return false;
-			depth--;
-			c->p++;
-		} else if (ch == ',' || ch == ':' || json_is_space((uint8_t)ch)) {
-			if (depth == 0)
-				return false;
-			c->p++;
-		} else {
-			/* a number or literal: up to the next delimiter */
-			while (c->p < c->end && strchr(",:]} \t\r\n", *c->p) == NULL)
-				c->p++;
-		}
-	} while (depth > 0);
-	return true;
-}
-
-/* cur_string decodes the string at c->p as Go does (invalid UTF-8 and lone
- * surrogates become U+FFFD). *out is malloc'd and NUL-terminated; *has_nul
- * says whether the text itself holds a NUL. */
-static rpc_error *cur_string(jcur *c, char **out, size_t *out_len,
-                             bool *has_nul)
-{
-	const uint8_t *s, *q;
-	uint8_t *buf, *w;
-	size_t n;
-	uint32_t r, r2;
-
-	if (!cur_eat(c, '"'))
-		return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: string expected");
-	for (q = c->p; q < c->end && *q != '"'; q++)
-		if (*q == '\\')
-			q++;
-	if (q >= c->end)
-		return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: unterminated string");
-	n = (size_t)(q - c->p);
-	buf = malloc(n * 3 + 1);
-	if (buf == NULL)
-		return rpci_error(RPC_ERR_NOMEM, NULL);
-	*has_nul = false;
-	for (s = c->p, w = buf; s < q;) {
-		if (*s == '\\' && s + 1 < q) {
-			s++;
-			switch (*s++) {
-			case 'b': *w++ = '\b'; continue;
-			case 'f': *w++ = '\f'; continue;
-			case 'n': *w++ = '\n'; continue;
-			case 'r': *w++ = '\r'; continue;
-			case 't': *w++ = '\t'; continue;
-			case 'u': break;
-			default: *w++ = s[-1]; continue;
-			}
-			if (q - s < 4)
-				goto bad;
-			r = (uint32_t)(hexval(s[0]) << 12 | hexval(s[1]) << 8 |
-			               hexval(s[2]) << 4 | hexval(s[3]));
-			s += 4;
-			if (r >= 0xD800 && r < 0xDC00 && q - s >= 6 &&
-			    s[0] == '\\' && s[1] == 'u') {
-				r2 = (uint32_t)(hexval(s[2]) << 12 |
-				                hexval(s[3]) << 8 |
-				                hexval(s[4]) << 4 | hexval(s[5]));
-				if (r2 >= 0xDC00 && r2 < 0xE000) {
-					r = 0x10000 + ((r - 0xD800) << 10) +
-					    (r2 - 0xDC00);
-					s += 6;
-				}
-			}
-			if (r >= 0xD800 && r < 0xE000)
-				r = 0xFFFD;
-			if (r == 0)
-				*has_nul = true;
-			w += utf8_encode(r, w);
-		} else if (*s < 0x80) {
-			*w++ = *s++;
-		} else {
-			size_t k = utf8_decode(s, (size_t)(q - s), &r);
-
-			if (k == 0) {
-				w += utf8_encode(0xFFFD, w);
-				s++;
-			} else {
-				memcpy(w, s, k);
-				w += k;
-				s += k;
-			}
-		}
-	}
-	*w = '\0';
-	c->p = q + 1;
-	*out = (char *)buf;
-	if (out_len != NULL)
-		*out_len = (size_t)(w - buf);
-	return NULL;
-bad:
-	free(buf);
-	return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: bad string escape");
-}
-
-/* cur_number returns the text of the number at c->p. */
-static bool cur_number(jcur *c, const char **text, size_t *len)
-{
-	const uint8_t *s;
-	int ch = cur_peek(c);
-
-	if (ch != '-' && !(ch >= '0' && ch <= '9'))
-		return false;
-	for (s = c->p; c->p < c->end && strchr("+-.eE0123456789", *c->p) != NULL &&
-	               *c->p != '\0';
-	     c->p++)
-		;
-	*text = (const char *)s;
-	*len = (size_t)(c->p - s);
-	return true;
-}
-
-/* kind_of names the JSON value at c->p the way Go's UnmarshalTypeError
- * does. */
-static const char *kind_of(jcur *c)
-{
-	switch (cur_peek(c)) {
-	case '{': return "object";
-	case '[': return "array";
-	case '"': return "string";
-	case 't':
-	case 'f': return "bool";
-	case 'n': return "null";
-	default: return "number";
-	}
-}
-
-/* ---- writing -------------------------------------------------------------- */
-
-typedef struct jw {
-	rpci_buf *b;
-	bool oom;
-	rpc_error *err; /* first encoding error */
-	int depth;
-} jw;
-
-static void jw_put(jw *w, const void *p, size_t n)
-{
-	if (!w->oom && !rpci_buf_append(w->b, p, n))
-		w->oom = true;
-}
-
-static void jw_str(jw *w, const char *s)
-{
-	jw_put(w, s, strlen(s));
-}
-
-static void jw_fail(jw *w, rpc_error *err)
-{
-	if (w->err == NULL)
-		w->err = err;
-	else
-		rpc_error_free(err);
-}
-
-static const char json_hex[] = "0123456789abcdef";
-
-/* jw_quote writes s[0..n) as a JSON string, escaped as Go's encoder does
- * with HTML escaping on (its default). */
-static void jw_quote(jw *w, const uint8_t *s, size_t n)
-{
-	size_t i = 0, start = 0, k;
-	char esc[8];
-	uint32_t r;
-
-	jw_put(w, "\"", 1);
-	while (i < n) {
-		uint8_t c = s[i];
-
-		if (c < 0x80) {
-			if (c >= 0x20 && c != '"' && c != '\\' && c != '<' &&
-			    c != '>' && c != '&') {
-				i++;
-				continue;
-			}
-			jw_put(w, s + start, i - start);
-			switch (c) {
-			case '"': jw_str(w, "\\\""); break;
-			case '\\': jw_str(w, "\\\\"); break;
-			case '\n': jw_str(w, "\\n"); break;
-			case '\r': jw_str(w, "\\r"); break;
-			case '\t': jw_str(w, "\\t"); break;
-			default:
-				memcpy(esc, "\\u00", 4);
-				esc[4] = json_hex[c >> 4];
-				esc[5] = json_hex[c & 15];
-				jw_put(w, esc, 6);
-			}
-			start = ++i;
-			continue;
-		}
-		k = utf8_decode(s + i, n - i, &r);
-		if (k == 0) {
-			jw_put(w, s + start, i - start);
-			jw_str(w, "\\ufffd");
-			start = ++i;
-			continue;
-		}
-		if (r == 0x2028 || r == 0x2029) {
-			jw_put(w, s + start, i - start);
-			jw_str(w, r == 0x2028 ? "\\u2028" : "\\u2029");
-			i += k;
-			start = i;
-			continue;
-		}
-		i += k;
-	}
-	jw_put(w, s + start, n - start);
-	jw_put(w, "\"", 1);
-}
-
-static void jw_cstr(jw *w, const char *s)
-{
-	jw_quote(w, (const uint8_t *)s, s == NULL ? 0 : strlen(s));
-}
-
-/* compact_raw copies the validated JSON text [p, end) without white space,
- * HTML-escaping strings as Go's encoder does with a json.RawMessage. */
-static char *compact_raw(const uint8_t *p, const uint8_t *end)
-{
-	rpci_buf b = {0};
-	jw w = {.b = &b};
-	bool in_str = false;
-	const uint8_t *s;
-	char esc[7];
-
-	for (s = p; s < end; s++) {
-		uint8_t c = *s;
-
-		if (!in_str && json_is_space(c))
-			continue;
-		if (c == '<' || c == '>' || c == '&') {
-			memcpy(esc, "\\u00", 4);
-			esc[4] = json_hex[c >> 4];
-			esc[5] = json_hex[c & 15];
-			jw_put(&w, esc, 6);
-			continue;
-		}
-		if (c == 0xE2 && end - s > 2 && s[1] == 0x80 &&
-		    (s[2] & ~1) == 0xA8) {
-			jw_str(&w, s[2] == 0xA8 ? "\\u2028" : "\\u2029");
-			s += 2;
-			continue;
-		}
-		jw_put(&w, s, 1);
-		if (in_str && c == '\\' && s + 1 < end) {
-			jw_put(&w, ++s, 1);
-			continue;
-		}
-		if (c == '"')
-			in_str = !in_str;
-	}
-	jw_put(&w, "", 1);
-	if (w.oom) {
-		rpci_buf_fini(&b);
-		return NULL;
-	}
-	return (char *)b.data;
-}
-
-/* float_format writes the p significant digits of a (> 0), correctly
- * rounded by printf, into digits, and its decimal exponent into *exp10. */
-static void float_format(double a, int p, char *digits, int *exp10)
-{
-	char tmp[48];
-	const char *t;
-	int n = 0;
-
-	snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
-	/* digits and exponent, whatever the locale's decimal point */
-	for (t = tmp; *t != '\0' && *t != 'e' && n < p; t++)
-		if (isdigit((unsigned char)*t))
-			digits[n++] = *t;
-	while (*t != '\0' && *t != 'e')
-		t++;
-	*exp10 = *t == 'e' ? atoi(t + 1) : 0;
-}
-
-/* float_round rounds the max digits of full (exponent fexp) to p digits.
- * Returns false when full ends in exactly half a unit of the p-th digit:
- * then only the exact value can say which way to round. */
-static bool float_round(const char *full, int max, int fexp, int p,
-                        char *digits, int *exp10)
-{
-	int i;
-	bool up;
-
-	memcpy(digits, full, (size_t)p);
-	*exp10 = fexp;
-	if (p == max)
-		return true;
-	up = full[p] > '5';
-	if (full[p] == '5') {
-		for (i = p + 1; i < max && full[i] == '0'; i++)
-			;
-		if (i == max)
-			return false;
-		up = true;
-	}
-	if (!up)
-		return true;
-	for (i = p - 1; i >= 0 && digits[i] == '9'; i--)
-		digits[i] = '0';
-	if (i >= 0) {
-		digits[i]++;
-	} else { /* 9.99 -> 10.0 */
-		digits[0] = '1';
-		(*exp10)++;
-	}
-	return true;
-}
-
-/* float_roundtrips says whether the p digits read back as a (as a float32
- * when single). */
-static bool float_roundtrips(double a, const char *digits, int p, int exp10,
-                             bool single)
-{
-	char canon[48];
-
-	snprintf(canon, sizeof canon, "%c%s%.*se%d", digits[0], p > 1 ? "." : "",
-	         p - 1, digits + 1, exp10);
-	if (single)
-		return (float)json_strtod(canon, true) == (float)a;
-	return json_strtod(canon, false) == a;
-}
-
-/* float_shortest finds the fewest digits that read back as a (> 0),
- * correctly rounded, as Go's strconv does: one printf for all 17 (or 9)
- * digits, shorter candidates rounded from them, the length bisected (if p
- * digits read back, so do p + 1). */
-static void float_shortest(double a, bool single, char *digits, int *nd,
-                           int *exp10)
-{
-	int max = single ? 9 : 17, lo = 1, hi = max, p, fexp, e;
-	char full[24], cand[24];
-
-	float_format(a, max, full, &fexp);
-	while (lo < hi) {
-		p = (lo + hi) / 2;
-		if (!float_round(full, max, fexp, p, cand, &e))
-			float_format(a, p, cand, &e);
-		if (float_roundtrips(a, cand, p, e, single))
-			hi = p;
-		else
-			lo = p + 1;
-	}
-	if (!float_round(full, max, fexp, lo, digits, exp10))
-		float_format(a, lo, digits, exp10);
-	*nd = lo;
-}
-
-/* jw_float writes v the way Go's encoding/json does: the shortest decimal
- * that reads back as the same float32/float64, in plain notation for
- * 1e-6 <= |v| < 1e21 and as d.ddde±x otherwise. NaN and infinities are
- * errors, as in Go. */
-static void jw_float(jw *w, double v, bool single)
-{
-	char digits[24], out[400];
-	int exp10 = 0, nd = 0, i, pos = 0;
-	double a = fabs(v);
-	bool use_e;
-
-	if (isnan(v) || isinf(v)) {
-		jw_fail(w, rpci_error(RPC_ERR_INVALID,
-		                      "json: unsupported value: %s",
-		                      isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"));
-		return;
-	}
-	if (v == 0) {
-		jw_str(w, signbit(v) ? "-0" : "0");
-		return;
-	}
-	if (a == floor(a) && a < (single ? 1e7 : 1e15)) {
-		/* an integer this small is its own shortest form */
-		uint64_t u = (uint64_t)a;
-		char rev[24];
-		int k = 0;
-
-		do {
-			rev[k++] = (char)('0' + u % 10);
-			u /= 10;
-		} while (u > 0);
-		for (nd = 0; nd < k; nd++)
-			digits[nd] = rev[k - 1 - nd];
-		exp10 = k - 1;
-	} else {
-		float_shortest(a, single, digits, &nd, &exp10);
-	}
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	if (single)
-		use_e = (float)a < 1e-6f || (float)a >= 1e21f;
-	else
-		use_e = a < 1e-6 || a >= 1e21;
-	if (signbit(v))
-		out[pos++] = '-';
-	if (use_e) {
-		out[pos++] = digits[0];
-		if (nd > 1) {
-			out[pos++] = '.';
-			memcpy(out + pos, digits + 1, (size_t)nd - 1);
-			pos += nd - 1;
-		}
-		pos += snprintf(out + pos, sizeof out - (size_t)pos,
-		                exp10 < 0 ? "e-%d" : "e+%02d", abs(exp10));
-	} else if (exp10 >= 0) {
-		for (i = 0; i <= exp10; i++)
-			out[pos++] = i < nd ? digits[i] : '0';
-		if (nd > exp10 + 1) {
-			out[pos++] = '.';
-			for (; i < nd; i++)
-				out[pos++] = digits[i];
-		}
-	} else {
-		out[pos++] = '0';
-		out[pos++] = '.';
-		for (i = 0; i < -exp10 - 1; i++)
-			out[pos++] = '0';
-		memcpy(out + pos, digits, (size_t)nd);
-		pos += nd;
-	}
-	jw_put(w, out, (size_t)pos);
-}
-
-static void jw_base64(jw *w, const uint8_t *s, size_t n)
-{
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char q[4];
-	size_t i;
-
-	jw_put(w, "\"", 1);
-	for (i = 0; i + 2 < n; i += 3) {
-		q[0] = b64[s[i] >> 2];
-		q[1] = b64[(s[i] & 3) << 4 | s[i + 1] >> 4];
-		q[2] = b64[(s[i + 1] & 15) << 2 | s[i + 2] >> 6];
-		q[3] = b64[s[i + 2] & 63];
-		jw_put(w, q, 4);
-	}
-	if (n - i == 1) {
-		q[0] = b64[s[i] >> 2];
-		q[1] = b64[(s[i] & 3) << 4];
-		q[2] = q[3] = '=';
-		jw_put(w, q, 4);
-	} else if (n - i == 2) {
-		q[0] = b64[s[i] >> 2];
-		q[1] = b64[(s[i] & 3) << 4 | s[i + 1] >> 4];
-		q[2] = b64[(s[i + 1] & 15) << 2];
-		q[3] = '=';
-		jw_put(w, q, 4);
-	}
-	jw_put(w, "\"", 1);
-}
-
-/* ---- message bodies: descriptors ------------------------------------------ */
+/* ---- message bodies: descriptors ----------------------------------------- */
 
 /* json_is_map_entry tells a map field's entry message (protoc's and
  * rpcgen-c's "<Field>Entry" with key = 1 and value = 2) from a list. */
@@ -1157,24 +223,44 @@ static void go_type(const ProtobufCFieldDescriptor *f, bool elem, char *out,
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_ENUM: name = "int32"; break;
+	case PROTOBUF_C_TYPE_ENUM:
+		name = "int32";
+		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64: name = "int64"; break;
+	case PROTOBUF_C_TYPE_SFIXED64:
+		name = "int64";
+		break;
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32: name = "uint32"; break;
+	case PROTOBUF_C_TYPE_FIXED32:
+		name = "uint32";
+		break;
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64: name = "uint64"; break;
-	case PROTOBUF_C_TYPE_FLOAT: name = "float32"; break;
-	case PROTOBUF_C_TYPE_DOUBLE: name = "float64"; break;
-	case PROTOBUF_C_TYPE_BOOL: name = "bool"; break;
-	case PROTOBUF_C_TYPE_STRING: name = "string"; break;
-	case PROTOBUF_C_TYPE_BYTES: name = "[]uint8"; break;
+	case PROTOBUF_C_TYPE_FIXED64:
+		name = "uint64";
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		name = "float32";
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		name = "float64";
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		name = "bool";
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		name = "string";
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		name = "[]uint8";
+		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		name = ((const ProtobufCMessageDescriptor *)f->descriptor)
-		               ->short_name;
+		           ->short_name;
 		break;
-	default: name = "?"; break;
+	default:
+		name = "?";
+		break;
 	}
 	snprintf(out, n, "%s%s",
 	         !elem && f->label == PROTOBUF_C_LABEL_REPEATED ? "[]" : "",
@@ -1193,12 +279,12 @@ static void enc_key(jw *w, const ProtobufCFieldDescriptor *f)
 
 	if (first >= 'a' && first <= 'z')
 		first = (char)(first - 'a' + 'A');
-	jw_put(w, "\"", 1);
+	rpci_json_jw_put(w, "\"", 1);
 	if (n > 0) {
-		jw_put(w, &first, 1);
-		jw_put(w, f->name + 1, n - 1);
+		rpci_json_jw_put(w, &first, 1);
+		rpci_json_jw_put(w, f->name + 1, n - 1);
 	}
-	jw_put(w, "\":", 2);
+	rpci_json_jw_put(w, "\":", 2);
 }
 
 /* enc_one writes one value of f's type held at p. */
@@ -1232,39 +318,41 @@ static void enc_one(jw *w, const ProtobufCFieldDescriptor *f, const void *p,
 		         (unsigned long long)*(const uint64_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
-		jw_float(w, *(const float *)p, true);
+		rpci_json_jw_float(w, *(const float *)p, true);
 		return;
 	case PROTOBUF_C_TYPE_DOUBLE:
-		jw_float(w, *(const double *)p, false);
+		rpci_json_jw_float(w, *(const double *)p, false);
 		return;
 	case PROTOBUF_C_TYPE_BOOL:
-		jw_str(w, *(const protobuf_c_boolean *)p ? "true" : "false");
+		rpci_json_jw_str(w, *(const protobuf_c_boolean *)p ? "true"
+		                                                   : "false");
 		return;
 	case PROTOBUF_C_TYPE_STRING:
-		jw_cstr(w, *(char *const *)p);
+		rpci_json_jw_cstr(w, *(char *const *)p);
 		return;
 	case PROTOBUF_C_TYPE_BYTES: {
 		const ProtobufCBinaryData *b = p;
 
 		if (b->len == 0 && !top)
-			jw_str(w, "null"); /* Go's nil []byte */
+			rpci_json_jw_str(w, "null"); /* Go's nil []byte */
 		else
-			jw_base64(w, b->data, b->len);
+			rpci_json_jw_base64(w, b->data, b->len);
 		return;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE:
 		if (*(ProtobufCMessage *const *)p == NULL)
-			jw_str(w, "null");
+			rpci_json_jw_str(w, "null");
 		else
 			enc_message(w, *(ProtobufCMessage *const *)p);
 		return;
 	default:
-		jw_fail(w, rpci_error(RPC_ERR_INVALID,
-		                      "rpc: json: field %s has an unknown type",
-		                      f->name));
+		rpci_json_jw_fail(
+		    w, rpci_error(RPC_ERR_INVALID,
+		                  "rpc: json: field %s has an unknown type",
+		                  f->name));
 		return;
 	}
-	jw_str(w, num);
+	rpci_json_jw_str(w, num);
 }
 
 /* map_key is one map entry with its key as Go would write it. */
@@ -1295,7 +383,7 @@ static void enc_map(jw *w, const ProtobufCFieldDescriptor *f, size_t n,
 	char num[32];
 
 	if (n == 0) {
-		jw_str(w, top ? "{}" : "null");
+		rpci_json_jw_str(w, top ? "{}" : "null");
 		return;
 	}
 	keys = calloc(n, sizeof *keys);
@@ -1320,7 +408,8 @@ static void enc_map(jw *w, const ProtobufCFieldDescriptor *f, size_t n,
 		case PROTOBUF_C_TYPE_INT32:
 		case PROTOBUF_C_TYPE_SINT32:
 		case PROTOBUF_C_TYPE_SFIXED32:
-			snprintf(num, sizeof num, "%d", (int)*(const int32_t *)kp);
+			snprintf(num, sizeof num, "%d",
+			         (int)*(const int32_t *)kp);
 			break;
 		case PROTOBUF_C_TYPE_INT64:
 		case PROTOBUF_C_TYPE_SINT64:
@@ -1339,9 +428,11 @@ static void enc_map(jw *w, const ProtobufCFieldDescriptor *f, size_t n,
 			         (unsigned long long)*(const uint64_t *)kp);
 			break;
 		default:
-			jw_fail(w, rpci_error(RPC_ERR_INVALID,
-			                      "json: unsupported map key type in %s",
-			                      f->name));
+			rpci_json_jw_fail(
+			    w,
+			    rpci_error(RPC_ERR_INVALID,
+			               "json: unsupported map key type in %s",
+			               f->name));
 			goto out;
 		}
 		keys[i].len = strlen(s);
@@ -1352,15 +443,16 @@ static void enc_map(jw *w, const ProtobufCFieldDescriptor *f, size_t n,
 		}
 	}
 	qsort(keys, n, sizeof *keys, map_key_cmp);
-	jw_put(w, "{", 1);
+	rpci_json_jw_put(w, "{", 1);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			jw_put(w, ",", 1);
-		jw_quote(w, (const uint8_t *)keys[i].text, keys[i].len);
-		jw_put(w, ":", 1);
+			rpci_json_jw_put(w, ",", 1);
+		rpci_json_jw_quote(w, (const uint8_t *)keys[i].text,
+		                   keys[i].len);
+		rpci_json_jw_put(w, ":", 1);
 		enc_one(w, vf, JSON_AT(keys[i].entry, vf->offset, char), false);
 	}
-	jw_put(w, "}", 1);
+	rpci_json_jw_put(w, "}", 1);
 out:
 	for (i = 0; i < n; i++)
 		free(keys[i].text);
@@ -1383,31 +475,32 @@ static void enc_field(jw *w, const ProtobufCFieldDescriptor *f,
 			return;
 		}
 		if (n == 0) {
-			jw_str(w, top ? "[]" : "null"); /* Go's nil slice */
+			rpci_json_jw_str(w, top ? "[]"
+			                        : "null"); /* Go's nil slice */
 			return;
 		}
-		jw_put(w, "[", 1);
+		rpci_json_jw_put(w, "[", 1);
 		for (i = 0; i < n; i++) {
 			if (i > 0)
-				jw_put(w, ",", 1);
+				rpci_json_jw_put(w, ",", 1);
 			if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
 			    ((ProtobufCMessage *const *)arr)[i] == NULL) {
-				jw_str(w, "null");
+				rpci_json_jw_str(w, "null");
 				continue;
 			}
 			enc_one(w, f, arr + i * rpci_value_size(f), true);
 		}
-		jw_put(w, "]", 1);
+		rpci_json_jw_put(w, "]", 1);
 		return;
 	}
 	if (field_has_flag(f) &&
 	    !*JSON_AT(m, f->quantifier_offset, protobuf_c_boolean)) {
-		jw_str(w, "null");
+		rpci_json_jw_str(w, "null");
 		return;
 	}
 	if (f->type == PROTOBUF_C_TYPE_STRING && *(char *const *)p == NULL &&
 	    f->label == PROTOBUF_C_LABEL_OPTIONAL) {
-		jw_str(w, "null");
+		rpci_json_jw_str(w, "null");
 		return;
 	}
 	/* a set optional is a non-nil pointer in Go: empty bytes are "" */
@@ -1421,13 +514,14 @@ static void enc_message(jw *w, const ProtobufCMessage *m)
 	bool first = true;
 
 	if (++w->depth > JSON_MAX_DEPTH - 2) {
-		jw_fail(w, rpci_error(RPC_ERR_INVALID,
-		                      "rpc: json: nesting deeper than %d",
-		                      JSON_MAX_DEPTH));
+		rpci_json_jw_fail(
+		    w, rpci_error(RPC_ERR_INVALID,
+		                  "rpc: json: nesting deeper than %d",
+		                  JSON_MAX_DEPTH));
 		w->depth--;
 		return;
 	}
-	jw_put(w, "{", 1);
+	rpci_json_jw_put(w, "{", 1);
 	for (i = 0; i < d->n_fields && w->err == NULL; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 
@@ -1435,12 +529,12 @@ static void enc_message(jw *w, const ProtobufCMessage *m)
 		    *JSON_AT(m, f->quantifier_offset, uint32_t) != f->id)
 			continue;
 		if (!first)
-			jw_put(w, ",", 1);
+			rpci_json_jw_put(w, ",", 1);
 		first = false;
 		enc_key(w, f);
 		enc_field(w, f, m, false);
 	}
-	jw_put(w, "}", 1);
+	rpci_json_jw_put(w, "}", 1);
 	w->depth--;
 }
 
@@ -1450,7 +544,7 @@ static void enc_top(jw *w, const rpc_type *t, const ProtobufCMessage *body)
 	const ProtobufCFieldDescriptor *f;
 
 	if (body == NULL || t == NULL) {
-		jw_str(w, "null");
+		rpci_json_jw_str(w, "null");
 		return;
 	}
 	if (t->form == RPC_FORM_MESSAGE) {
@@ -1459,8 +553,10 @@ static void enc_top(jw *w, const rpc_type *t, const ProtobufCMessage *body)
 	}
 	f = rpci_value_field(t);
 	if (f == NULL) {
-		jw_fail(w, rpci_error(RPC_ERR_INVALID,
-		                      "rpc: json: type %s has no field 1", t->name));
+		rpci_json_jw_fail(
+		    w,
+		    rpci_error(RPC_ERR_INVALID,
+		               "rpc: json: type %s has no field 1", t->name));
 		return;
 	}
 	enc_field(w, f, body, true);
@@ -1496,24 +592,26 @@ static rpc_error *dec_type_error(jdec *d, const char *value, size_t vlen,
 		return dec_cli_type_error(d, value, vlen, f, elem);
 	go_type(f, elem, type, sizeof type);
 	if (d->strct != NULL)
-		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "json: cannot unmarshal %.*s into Go struct field "
-		                  "%s.%s of type %s",
-		                  (int)vlen, value, d->strct, d->path, type);
-	return rpci_error(RPC_ERR_PROTOCOL,
-	                  "json: cannot unmarshal %.*s into Go value of type %s",
-	                  (int)vlen, value, type);
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "json: cannot unmarshal %.*s into Go struct field "
+		    "%s.%s of type %s",
+		    (int)vlen, value, d->strct, d->path, type);
+	return rpci_error(
+	    RPC_ERR_PROTOCOL,
+	    "json: cannot unmarshal %.*s into Go value of type %s", (int)vlen,
+	    value, type);
 }
 
 static rpc_error *dec_kind_error(jdec *d, const ProtobufCFieldDescriptor *f,
                                  bool elem)
 {
-	const char *k = kind_of(&d->c);
+	const char *k = rpci_json_kind_of(&d->c);
 
 	if (d->cli && *k != 'o' && *k != 'a') {
 		jcur probe = d->c; /* the token itself: "x", 1.5, true */
 
-		if (cur_skip(&probe))
+		if (rpci_json_cur_skip(&probe))
 			return dec_type_error(d, (const char *)d->c.p,
 			                      (size_t)(probe.p - d->c.p), f, elem);
 	}
@@ -1548,8 +646,9 @@ static bool parse_int(const char *s, size_t n, bool is_unsigned, int64_t min,
 		return false;
 	if (is_unsigned && neg)
 		return false;
-	limit = is_unsigned ? umax : neg ? (uint64_t)(-(min + 1)) + 1
-	                                  : (uint64_t)max;
+	limit = is_unsigned ? umax
+	        : neg       ? (uint64_t)(-(min + 1)) + 1
+	                    : (uint64_t)max;
 	for (; i < n; i++) {
 		unsigned dgt;
 
@@ -1670,7 +769,7 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 	int64_t iv = 0;
 	uint64_t uv = 0;
 	rpc_error *err;
-	int ch = cur_peek(&d->c);
+	int ch = rpci_json_cur_peek(&d->c);
 
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -1694,7 +793,7 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 		                   f->type == PROTOBUF_C_TYPE_UINT64 ||
 		                   f->type == PROTOBUF_C_TYPE_FIXED64;
 
-		if (!cur_number(&d->c, &text, &len))
+		if (!rpci_json_cur_number(&d->c, &text, &len))
 			return dec_kind_error(d, f, true);
 		if (!parse_int(text, len, is_unsigned,
 		               is64 ? INT64_MIN : INT32_MIN,
@@ -1718,13 +817,13 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 		char small[64], *buf = small;
 		double v;
 
-		if (!cur_number(&d->c, &text, &len))
+		if (!rpci_json_cur_number(&d->c, &text, &len))
 			return dec_kind_error(d, f, true);
 		if (len >= sizeof small && (buf = malloc(len + 1)) == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		memcpy(buf, text, len);
 		buf[len] = '\0';
-		v = json_strtod(buf, f->type == PROTOBUF_C_TYPE_FLOAT);
+		v = rpci_json_strtod(buf, f->type == PROTOBUF_C_TYPE_FLOAT);
 		if (buf != small)
 			free(buf);
 		if (isinf(v))
@@ -1739,7 +838,7 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 		if (ch != 't' && ch != 'f')
 			return dec_kind_error(d, f, true);
 		*(protobuf_c_boolean *)p = ch == 't';
-		cur_skip(&d->c);
+		rpci_json_cur_skip(&d->c);
 		return NULL;
 	case PROTOBUF_C_TYPE_STRING: {
 		char *s, **dst = p;
@@ -1747,14 +846,15 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 
 		if (ch != '"')
 			return dec_kind_error(d, f, true);
-		if ((err = cur_string(&d->c, &s, NULL, &nul)) != NULL)
+		if ((err = rpci_json_cur_string(&d->c, &s, NULL, &nul)) != NULL)
 			return err;
 		if (nul) {
 			free(s);
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "rpc: json: string field %s holds a NUL "
-			                  "character",
-			                  f->name);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "rpc: json: string field %s holds a NUL "
+			    "character",
+			    f->name);
 		}
 		if (*dst != NULL && *dst != protobuf_c_empty_string &&
 		    *dst != f->default_value)
@@ -1771,13 +871,13 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 
 		if (ch != '"')
 			return dec_kind_error(d, f, true);
-		if ((err = cur_string(&d->c, &s, &n, &nul)) != NULL)
+		if ((err = rpci_json_cur_string(&d->c, &s, &n, &nul)) != NULL)
 			return err;
 		if (!b64_decode((uint8_t *)s, n, &o, &bad)) {
 			free(s);
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "illegal base64 data at input byte %zu",
-			                  bad);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "illegal base64 data at input byte %zu", bad);
 		}
 		if (b->data != NULL && (def == NULL || def->data != b->data))
 			free(b->data);
@@ -1803,7 +903,8 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 	}
 	default:
 		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "rpc: json: field %s has an unknown type", f->name);
+		                  "rpc: json: field %s has an unknown type",
+		                  f->name);
 	}
 }
 
@@ -1825,7 +926,8 @@ static void dec_clear_list(const ProtobufCFieldDescriptor *f,
 			} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
 				free(((ProtobufCBinaryData *)*arr)[i].data);
 			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				rpci_message_free(((ProtobufCMessage **)*arr)[i]);
+				rpci_message_free(
+				    ((ProtobufCMessage **)*arr)[i]);
 			}
 		}
 		free(*arr);
@@ -1870,19 +972,20 @@ static bool count_items(const jcur *c, bool object, size_t *n)
 	jcur probe = *c;
 
 	*n = 0;
-	if (!cur_eat(&probe, object ? '{' : '['))
+	if (!rpci_json_cur_eat(&probe, object ? '{' : '['))
 		return false;
-	if (cur_eat(&probe, object ? '}' : ']'))
+	if (rpci_json_cur_eat(&probe, object ? '}' : ']'))
 		return true;
 	for (;;) {
-		if (object && (!cur_skip(&probe) || !cur_eat(&probe, ':')))
+		if (object && (!rpci_json_cur_skip(&probe) ||
+		               !rpci_json_cur_eat(&probe, ':')))
 			return false;
-		if (!cur_skip(&probe))
+		if (!rpci_json_cur_skip(&probe))
 			return false;
 		(*n)++;
-		if (cur_eat(&probe, ','))
+		if (rpci_json_cur_eat(&probe, ','))
 			continue;
-		return cur_eat(&probe, object ? '}' : ']');
+		return rpci_json_cur_eat(&probe, object ? '}' : ']');
 	}
 }
 
@@ -1899,12 +1002,12 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 	char **arrp = JSON_AT(m, f->offset, char *);
 	rpc_error *err;
 
-	if (cur_peek(&d->c) != '[')
+	if (rpci_json_cur_peek(&d->c) != '[')
 		return dec_kind_error(d, f, false);
 	if (!count_items(&d->c, false, &n))
 		return dec_bad_json();
 	dec_clear_list(f, m);
-	cur_eat(&d->c, '[');
+	rpci_json_cur_eat(&d->c, '[');
 	if (n > 0) {
 		*arrp = calloc(n, size);
 		if (*arrp == NULL)
@@ -1916,14 +1019,14 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 		char idx[32];
 
 		*np = i + 1; /* a zeroed slot is safe to free */
-		if (i > 0 && !cur_eat(&d->c, ','))
+		if (i > 0 && !rpci_json_cur_eat(&d->c, ','))
 			return dec_bad_json();
-		if (cur_peek(&d->c) == 'n') {
-			cur_skip(&d->c);
+		if (rpci_json_cur_peek(&d->c) == 'n') {
+			rpci_json_cur_skip(&d->c);
 			/* Go's zero element; protobuf-c lists hold no NULLs */
 			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 				*(ProtobufCMessage **)slot =
-					rpci_message_new(f->descriptor);
+				    rpci_message_new(f->descriptor);
 				if (*(ProtobufCMessage **)slot == NULL)
 					return rpci_error(RPC_ERR_NOMEM, NULL);
 			} else if (f->type == PROTOBUF_C_TYPE_STRING) {
@@ -1942,7 +1045,7 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 		d->path_len = path_len;
 		d->path[path_len] = '\0';
 	}
-	if (!cur_eat(&d->c, ']'))
+	if (!rpci_json_cur_eat(&d->c, ']'))
 		return dec_bad_json();
 	return NULL;
 }
@@ -1960,8 +1063,9 @@ static rpc_error *dec_map_key(jdec *d, const ProtobufCFieldDescriptor *kf,
 	switch (kf->type) {
 	case PROTOBUF_C_TYPE_STRING:
 		if (nul)
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "rpc: json: map key holds a NUL character");
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "rpc: json: map key holds a NUL character");
 		*(char **)p = *key;
 		*key = NULL;
 		return NULL;
@@ -2014,18 +1118,19 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
                           ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *ed = f->descriptor;
-	const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
+	const ProtobufCFieldDescriptor *kf = &ed->fields[0],
+	                               *vf = &ed->fields[1];
 	size_t n, i;
 	size_t *np = JSON_AT(m, f->quantifier_offset, size_t);
 	ProtobufCMessage ***arrp = JSON_AT(m, f->offset, ProtobufCMessage **);
 	rpc_error *err;
 
-	if (cur_peek(&d->c) != '{')
+	if (rpci_json_cur_peek(&d->c) != '{')
 		return dec_kind_error(d, f, false);
 	if (!count_items(&d->c, true, &n))
 		return dec_bad_json();
 	dec_clear_list(f, m);
-	cur_eat(&d->c, '{');
+	rpci_json_cur_eat(&d->c, '{');
 	if (n > 0) {
 		*arrp = calloc(n, sizeof **arrp);
 		if (*arrp == NULL)
@@ -2036,31 +1141,33 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 		char *key = NULL;
 		bool nul;
 
-		if (i > 0 && !cur_eat(&d->c, ','))
+		if (i > 0 && !rpci_json_cur_eat(&d->c, ','))
 			return dec_bad_json();
 		e = rpci_message_new(ed);
 		if (e == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		(*arrp)[i] = e;
 		*np = i + 1;
-		if ((err = cur_string(&d->c, &key, NULL, &nul)) != NULL)
+		if ((err = rpci_json_cur_string(&d->c, &key, NULL, &nul)) !=
+		    NULL)
 			return err;
 		/* the value first, then the key: Go's order of errors */
-		if (!cur_eat(&d->c, ':')) {
+		if (!rpci_json_cur_eat(&d->c, ':')) {
 			free(key);
 			return dec_bad_json();
 		}
 		size_t path_len = d->path_len;
 		if (d->cli)
 			dec_path_push(d, "[%s]", key);
-		if (cur_peek(&d->c) == 'n') {
-			cur_skip(&d->c);
-		} else if ((err = dec_one(d, vf, JSON_AT(e, vf->offset, char))) !=
-		           NULL) {
+		if (rpci_json_cur_peek(&d->c) == 'n') {
+			rpci_json_cur_skip(&d->c);
+		} else if ((err = dec_one(
+		                d, vf, JSON_AT(e, vf->offset, char))) != NULL) {
 			free(key);
 			return err;
 		} else if (field_has_flag(vf)) {
-			*JSON_AT(e, vf->quantifier_offset, protobuf_c_boolean) = 1;
+			*JSON_AT(e, vf->quantifier_offset, protobuf_c_boolean) =
+			    1;
 		}
 		err = dec_map_key(d, kf, e, &key, nul);
 		free(key);
@@ -2069,9 +1176,10 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 		d->path_len = path_len;
 		d->path[path_len] = '\0';
 		if (field_has_flag(kf))
-			*JSON_AT(e, kf->quantifier_offset, protobuf_c_boolean) = 1;
+			*JSON_AT(e, kf->quantifier_offset, protobuf_c_boolean) =
+			    1;
 	}
-	if (!cur_eat(&d->c, '}'))
+	if (!rpci_json_cur_eat(&d->c, '}'))
 		return dec_bad_json();
 	return NULL;
 }
@@ -2082,8 +1190,8 @@ static rpc_error *dec_field(jdec *d, const ProtobufCFieldDescriptor *f,
 {
 	rpc_error *err;
 
-	if (cur_peek(&d->c) == 'n') {
-		cur_skip(&d->c);
+	if (rpci_json_cur_peek(&d->c) == 'n') {
+		rpci_json_cur_skip(&d->c);
 		dec_null(f, m);
 		return NULL;
 	}
@@ -2142,9 +1250,9 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "rpc: json: nesting deeper than %d",
 		                  JSON_MAX_DEPTH);
-	if (!cur_eat(&d->c, '{'))
+	if (!rpci_json_cur_eat(&d->c, '{'))
 		return dec_bad_json();
-	if (cur_eat(&d->c, '}')) {
+	if (rpci_json_cur_eat(&d->c, '}')) {
 		d->depth--;
 		return NULL;
 	}
@@ -2154,7 +1262,8 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 		bool nul;
 		unsigned i;
 
-		if ((err = cur_string(&d->c, &key, NULL, &nul)) != NULL)
+		if ((err = rpci_json_cur_string(&d->c, &key, NULL, &nul)) !=
+		    NULL)
 			return err;
 		for (i = 0; !nul && f == NULL && i < desc->n_fields; i++)
 			if (key_is(key, desc->fields[i].name, false))
@@ -2171,10 +1280,11 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 			return err;
 		}
 		free(key);
-		if (!cur_eat(&d->c, ':'))
+		if (!rpci_json_cur_eat(&d->c, ':'))
 			return dec_bad_json();
-		if (f == NULL || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
-			if (!cur_skip(&d->c))
+		if (f == NULL ||
+		    (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
+			if (!rpci_json_cur_skip(&d->c))
 				return dec_bad_json();
 		} else {
 			const char *strct = d->strct;
@@ -2185,7 +1295,7 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 					d->path[d->path_len++] = '.';
 				memcpy(d->path + d->path_len, f->name, n + 1);
 				d->path[d->path_len] = (char)toupper(
-					(unsigned char)d->path[d->path_len]);
+				    (unsigned char)d->path[d->path_len]);
 				d->path_len += n;
 			}
 			d->strct = desc->short_name;
@@ -2196,9 +1306,9 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 			if (err != NULL)
 				return err;
 		}
-		if (cur_eat(&d->c, ','))
+		if (rpci_json_cur_eat(&d->c, ','))
 			continue;
-		if (cur_eat(&d->c, '}'))
+		if (rpci_json_cur_eat(&d->c, '}'))
 			break;
 		return dec_bad_json();
 	}
@@ -2211,14 +1321,15 @@ static rpc_error *dec_top(jdec *d, const rpc_type *t, ProtobufCMessage *dst)
 {
 	const ProtobufCFieldDescriptor *f;
 
-	if (cur_peek(&d->c) == 'n')
+	if (rpci_json_cur_peek(&d->c) == 'n')
 		return NULL; /* null leaves the zero value, as in Go */
 	if (t->form == RPC_FORM_MESSAGE) {
-		if (cur_peek(&d->c) != '{')
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go value of "
-			                  "type %s",
-			                  kind_of(&d->c), t->desc->short_name);
+		if (rpci_json_cur_peek(&d->c) != '{')
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go value of "
+			    "type %s",
+			    rpci_json_kind_of(&d->c), t->desc->short_name);
 		return dec_message(d, dst);
 	}
 	f = rpci_value_field(t);
@@ -2228,7 +1339,7 @@ static rpc_error *dec_top(jdec *d, const rpc_type *t, ProtobufCMessage *dst)
 	return dec_field(d, f, dst);
 }
 
-/* ---- the codec ------------------------------------------------------------ */
+/* ---- the codec ----------------------------------------------------------- */
 
 typedef struct jspan {
 	const uint8_t *p;
@@ -2247,19 +1358,20 @@ static rpc_error *hdr_fields(const uint8_t *p, const uint8_t *end,
                              jspan out[3])
 {
 	jcur c = {p, end};
-	int ch = cur_peek(&c), i;
+	int ch = rpci_json_cur_peek(&c), i;
 	rpc_error *err;
 
 	memset(out, 0, 3 * sizeof *out);
 	if (ch == 'n')
 		return NULL;
 	if (ch != '{')
-		return rpci_error(RPC_ERR_PROTOCOL,
-		                  "json: cannot unmarshal %s into Go value of type "
-		                  "jsonrpc.%s",
-		                  kind_of(&c), type);
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "json: cannot unmarshal %s into Go value of type "
+		    "jsonrpc.%s",
+		    rpci_json_kind_of(&c), type);
 	c.p++;
-	if (cur_eat(&c, '}'))
+	if (rpci_json_cur_eat(&c, '}'))
 		return NULL;
 	for (;;) {
 		char *key;
@@ -2267,7 +1379,7 @@ static rpc_error *hdr_fields(const uint8_t *p, const uint8_t *end,
 		int idx = -1;
 		const uint8_t *v;
 
-		if ((err = cur_string(&c, &key, NULL, &nul)) != NULL)
+		if ((err = rpci_json_cur_string(&c, &key, NULL, &nul)) != NULL)
 			return err;
 		for (i = 0; !nul && idx < 0 && i < 3; i++)
 			if (strcmp(key, names[i]) == 0)
@@ -2276,19 +1388,19 @@ static rpc_error *hdr_fields(const uint8_t *p, const uint8_t *end,
 			if (key_fold_eq(key, names[i]))
 				idx = i;
 		free(key);
-		if (!cur_eat(&c, ':'))
+		if (!rpci_json_cur_eat(&c, ':'))
 			return dec_bad_json();
-		cur_space(&c);
+		rpci_json_cur_space(&c);
 		v = c.p;
-		if (!cur_skip(&c))
+		if (!rpci_json_cur_skip(&c))
 			return dec_bad_json();
 		if (idx >= 0) {
 			out[idx].p = v;
 			out[idx].end = c.p;
 		}
-		if (cur_eat(&c, ','))
+		if (rpci_json_cur_eat(&c, ','))
 			continue;
-		if (cur_eat(&c, '}'))
+		if (rpci_json_cur_eat(&c, '}'))
 			return NULL;
 		return dec_bad_json();
 	}
@@ -2322,11 +1434,13 @@ static rpc_error *read_request(json_state *s, const uint8_t *p,
 		jcur c = {f[0].p, f[0].end};
 
 		if (*f[0].p != '"')
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go struct "
-			                  "field serverRequest.method of type string",
-			                  kind_of(&c));
-		err = cur_string(&c, &msg->service_method, NULL, &nul);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go struct "
+			    "field serverRequest.method of type string",
+			    rpci_json_kind_of(&c));
+		err =
+		    rpci_json_cur_string(&c, &msg->service_method, NULL, &nul);
 		if (err != NULL)
 			return err;
 	} else {
@@ -2337,7 +1451,7 @@ static rpc_error *read_request(json_state *s, const uint8_t *p,
 	if (!span_null(&f[1]) && (err = span_copy(&f[1], msg)) != NULL)
 		return err;
 	if (!span_null(&f[2])) {
-		raw = compact_raw(f[2].p, f[2].end);
+		raw = rpci_json_compact_raw(f[2].p, f[2].end);
 		if (raw == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 	}
@@ -2363,17 +1477,20 @@ static rpc_error *read_response(const uint8_t *p, const uint8_t *end,
 		size_t len;
 		int64_t iv;
 
-		if (!cur_number(&c, &num, &len))
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go struct "
-			                  "field clientResponse.id of type uint64",
-			                  kind_of(&c));
-		if (!parse_int(num, len, true, 0, 0, UINT64_MAX, &iv, &msg->seq))
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal number %.*s into Go "
-			                  "struct field clientResponse.id of type "
-			                  "uint64",
-			                  (int)(len > 64 ? 64 : len), num);
+		if (!rpci_json_cur_number(&c, &num, &len))
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go struct "
+			    "field clientResponse.id of type uint64",
+			    rpci_json_kind_of(&c));
+		if (!parse_int(num, len, true, 0, 0, UINT64_MAX, &iv,
+		               &msg->seq))
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal number %.*s into Go "
+			    "struct field clientResponse.id of type "
+			    "uint64",
+			    (int)(len > 64 ? 64 : len), num);
 	}
 	msg->service_method = strdup("");
 	if (msg->service_method == NULL)
@@ -2384,7 +1501,9 @@ static rpc_error *read_response(const uint8_t *p, const uint8_t *end,
 		return NULL;
 	/* Go: an error that is not a string, or no result and no error */
 	if (span_null(&f[2]) || *f[2].p != '"') {
-		char *raw = span_null(&f[2]) ? NULL : compact_raw(f[2].p, f[2].end);
+		char *raw = span_null(&f[2])
+		                ? NULL
+		                : rpci_json_compact_raw(f[2].p, f[2].end);
 
 		err = rpci_error(RPC_ERR_PROTOCOL, "invalid error %s",
 		                 raw != NULL ? raw : "<nil>");
@@ -2394,7 +1513,7 @@ static rpc_error *read_response(const uint8_t *p, const uint8_t *end,
 	{
 		jcur c = {f[2].p, f[2].end};
 
-		if ((err = cur_string(&c, &text, NULL, &nul)) != NULL)
+		if ((err = rpci_json_cur_string(&c, &text, NULL, &nul)) != NULL)
 			return err;
 	}
 	if (text[0] == '\0') {
@@ -2426,21 +1545,21 @@ static rpci_read_status json_read(void *state, const uint8_t *in, size_t len,
 	size_t start = 0, end = 0;
 	rpc_error *e;
 
-	switch (json_scan(&sc, &s->scan, &start, &end)) {
+	switch (rpci_json_scan(&sc, &s->scan, &start, &end)) {
 	case SCAN_AGAIN:
 		if (len < s->max_frame)
 			return RPCI_READ_AGAIN;
-		scan_reset(&s->scan);
+		rpci_json_scan_reset(&s->scan);
 		*err = rpci_error(RPC_ERR_PROTOCOL,
 		                  "rpc: json: message larger than %zu bytes",
 		                  s->max_frame);
 		return RPCI_READ_ERROR;
 	case SCAN_ERROR:
-		scan_reset(&s->scan);
+		rpci_json_scan_reset(&s->scan);
 		*err = rpci_error(RPC_ERR_PROTOCOL, "%s", sc.err);
 		return RPCI_READ_ERROR;
 	case SCAN_OK:
-		scan_reset(&s->scan);
+		rpci_json_scan_reset(&s->scan);
 		break;
 	}
 	memset(msg, 0, sizeof *msg);
@@ -2451,14 +1570,14 @@ static rpci_read_status json_read(void *state, const uint8_t *in, size_t len,
 		*err = e;
 		return RPCI_READ_ERROR;
 	}
-	while (end < len && json_is_space(in[end]))
+	while (end < len && rpci_json_is_space(in[end]))
 		end++;
 	*used = end;
 	return RPCI_READ_OK;
 }
 
-static rpc_error *json_read_body(void *state, rpci_msg *msg,
-                                 const rpc_type *t, ProtobufCMessage *dst)
+static rpc_error *json_read_body(void *state, rpci_msg *msg, const rpc_type *t,
+                                 ProtobufCMessage *dst)
 {
 	json_state *s = state;
 	jdec d = {0};
@@ -2468,21 +1587,23 @@ static rpc_error *json_read_body(void *state, rpci_msg *msg,
 		return NULL;
 	if (msg->body == NULL) {
 		if (s->server)
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "jsonrpc: request body missing params");
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "jsonrpc: request body missing params");
 		return NULL;
 	}
 	d.c.p = msg->body;
 	d.c.end = d.c.p + msg->body_len;
 	if (s->server) {
 		/* params is an array whose first element is the argument */
-		if (cur_peek(&d.c) != '[')
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "json: cannot unmarshal %s into Go value of "
-			                  "type [1]interface {}",
-			                  kind_of(&d.c));
+		if (rpci_json_cur_peek(&d.c) != '[')
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "json: cannot unmarshal %s into Go value of "
+			    "type [1]interface {}",
+			    rpci_json_kind_of(&d.c));
 		d.c.p++;
-		if (cur_peek(&d.c) == ']')
+		if (rpci_json_cur_peek(&d.c) == ']')
 			return NULL;
 	}
 	err = dec_top(&d, t, dst);
@@ -2501,30 +1622,32 @@ static rpc_error *json_write(void *state, const rpci_header *h,
 	char num[32];
 
 	if (!s->server) {
-		jw_str(&w, "{\"method\":");
-		jw_cstr(&w, h->service_method != NULL ? h->service_method : "");
-		jw_str(&w, ",\"params\":[");
+		rpci_json_jw_str(&w, "{\"method\":");
+		rpci_json_jw_cstr(
+		    &w, h->service_method != NULL ? h->service_method : "");
+		rpci_json_jw_str(&w, ",\"params\":[");
 		enc_top(&w, t, body);
 		snprintf(num, sizeof num, "],\"id\":%llu}\n",
 		         (unsigned long long)h->seq);
-		jw_str(&w, num);
+		rpci_json_jw_str(&w, num);
 	} else {
 		char *raw = NULL;
 
 		if (!ids_take(s, h->seq, &raw))
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "invalid sequence number in response");
-		jw_str(&w, "{\"id\":");
-		jw_str(&w, raw != NULL ? raw : "null");
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "invalid sequence number in response");
+		rpci_json_jw_str(&w, "{\"id\":");
+		rpci_json_jw_str(&w, raw != NULL ? raw : "null");
 		free(raw);
 		if (h->error != NULL && h->error[0] != '\0') {
-			jw_str(&w, ",\"result\":null,\"error\":");
-			jw_cstr(&w, h->error);
-			jw_str(&w, "}\n");
+			rpci_json_jw_str(&w, ",\"result\":null,\"error\":");
+			rpci_json_jw_cstr(&w, h->error);
+			rpci_json_jw_str(&w, "}\n");
 		} else {
-			jw_str(&w, ",\"result\":");
+			rpci_json_jw_str(&w, ",\"result\":");
 			enc_top(&w, t, body);
-			jw_str(&w, ",\"error\":null}\n");
+			rpci_json_jw_str(&w, ",\"error\":null}\n");
 		}
 	}
 	if (w.err != NULL || w.oom) {
@@ -2535,13 +1658,13 @@ static rpc_error *json_write(void *state, const rpci_header *h,
 }
 
 const rpc_codec rpc_codec_json = {
-	.name = "json",
-	.state_new = json_state_new,
-	.state_free = json_state_free,
-	.read = json_read,
-	.read_body = json_read_body,
-	.msg_clear = json_msg_clear,
-	.write = json_write,
+    .name = "json",
+    .state_new = json_state_new,
+    .state_free = json_state_free,
+    .read = json_read,
+    .read_body = json_read_body,
+    .msg_clear = json_msg_clear,
+    .write = json_write,
 };
 
 /* ---- one value, outside any RPC message (json_value.h) --------------------
@@ -2593,8 +1716,8 @@ rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	memcpy(text, json, len);
 	text[len] = ' ';
-	scan_reset(&r);
-	st = json_scan(&sc, &r, &start, &end);
+	rpci_json_scan_reset(&r);
+	st = rpci_json_scan(&sc, &r, &start, &end);
 	free(text);
 	if (st == SCAN_AGAIN)
 		return rpci_error(RPC_ERR_PROTOCOL,
@@ -2605,10 +1728,10 @@ rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
 	if (end > len)
 		end = len;
 	for (; end < len; end++)
-		if (!json_is_space(json[end])) {
+		if (!rpci_json_is_space(json[end])) {
 			char q[16];
 
-			json_quote_char(json[end], q, sizeof q);
+			rpci_json_quote_char(json[end], q, sizeof q);
 			return rpci_error(RPC_ERR_PROTOCOL,
 			                  "invalid character %s after top-level "
 			                  "value at offset %zu",
@@ -2616,10 +1739,10 @@ rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
 		}
 	d.c.p = json + start;
 	d.c.end = json + len;
-	if (t->form == RPC_FORM_MESSAGE && cur_peek(&d.c) != '{' &&
-	    cur_peek(&d.c) != 'n')
+	if (t->form == RPC_FORM_MESSAGE && rpci_json_cur_peek(&d.c) != '{' &&
+	    rpci_json_cur_peek(&d.c) != 'n')
 		return rpci_error(RPC_ERR_PROTOCOL, "want %s (an object), got %s",
-		                  t->name, kind_of(&d.c));
+		                  t->name, rpci_json_kind_of(&d.c));
 	err = dec_top(&d, t, dst);
 	if (err != NULL)
 		rpc_message_free_contents(dst);

@@ -31,12 +31,24 @@ static bool debug_escaped(rpci_buf *b, const char *s)
 
 	for (; ok && *s != '\0'; s++) {
 		switch (*s) {
-		case '<': ok = debug_put(b, "&lt;"); break;
-		case '>': ok = debug_put(b, "&gt;"); break;
-		case '&': ok = debug_put(b, "&amp;"); break;
-		case '"': ok = debug_put(b, "&#34;"); break;
-		case '\'': ok = debug_put(b, "&#39;"); break;
-		default: ok = rpci_buf_append(b, s, 1); break;
+		case '<':
+			ok = debug_put(b, "&lt;");
+			break;
+		case '>':
+			ok = debug_put(b, "&gt;");
+			break;
+		case '&':
+			ok = debug_put(b, "&amp;");
+			break;
+		case '"':
+			ok = debug_put(b, "&#34;");
+			break;
+		case '\'':
+			ok = debug_put(b, "&#39;");
+			break;
+		default:
+			ok = rpci_buf_append(b, s, 1);
+			break;
 		}
 	}
 	return ok;
@@ -75,7 +87,7 @@ static size_t debug_conns(rpc_server *srv)
 char *rpci_debug_page(rpc_server *srv, size_t *len)
 {
 	const rpci_snapshot *snap = rpci_registry_snapshot(&srv->reg);
-	rpci_buf b = { 0 };
+	rpci_buf b = {0};
 	bool ok;
 	char num[32];
 

@@ -28,7 +28,7 @@ struct rpc_done {
 	pthread_cond_t cv;  /* signalled when a call is queued */
 	rpc_call *head, *tail;
 	unsigned waiting; /* threads inside a wait on cv; guarded by mu */
-	int efd; /* -1 until rpc_done_fd; guarded by mu */
+	int efd;          /* -1 until rpc_done_fd; guarded by mu */
 	bool forward; /* rpci_done_new_forward: cb hands calls on at once */
 };
 

@@ -41,23 +41,23 @@ typedef struct gob_reader {
 	size_t pos;
 } gob_reader;
 
-bool gob_read_uint(gob_reader *r, uint64_t *v);
-bool gob_read_int(gob_reader *r, int64_t *v);
-bool gob_read_float(gob_reader *r, double *v);
-/* gob_read_bytes reads a length-prefixed byte string; *p points into r. */
-bool gob_read_bytes(gob_reader *r, const uint8_t **p, size_t *n);
-/* gob_read_count reads a slice/map count no larger than the bytes left
+bool rpci_gob_read_uint(gob_reader *r, uint64_t *v);
+bool rpci_gob_read_int(gob_reader *r, int64_t *v);
+bool rpci_gob_read_float(gob_reader *r, double *v);
+/* rpci_gob_read_bytes reads a length-prefixed byte string; *p points into r. */
+bool rpci_gob_read_bytes(gob_reader *r, const uint8_t **p, size_t *n);
+/* rpci_gob_read_count reads a slice/map count no larger than the bytes left
  * (every element takes at least one byte). */
-bool gob_read_count(gob_reader *r, uint64_t *n);
-/* gob_read_string returns a malloc'd NUL-terminated copy (caller frees) in
+bool rpci_gob_read_count(gob_reader *r, uint64_t *n);
+/* rpci_gob_read_string returns a malloc'd NUL-terminated copy (caller frees) in
  * *s; false when truncated or out of memory (*oom tells which). */
-bool gob_read_string(gob_reader *r, char **s, bool *oom);
+bool rpci_gob_read_string(gob_reader *r, char **s, bool *oom);
 
 /* Appenders return false on out of memory. */
-bool gob_put_uint(rpci_buf *b, uint64_t v);
-bool gob_put_int(rpci_buf *b, int64_t v);
-bool gob_put_float(rpci_buf *b, double v);
-bool gob_put_bytes(rpci_buf *b, const void *p, size_t n);
+bool rpci_gob_put_uint(rpci_buf *b, uint64_t v);
+bool rpci_gob_put_int(rpci_buf *b, int64_t v);
+bool rpci_gob_put_float(rpci_buf *b, double v);
+bool rpci_gob_put_bytes(rpci_buf *b, const void *p, size_t n);
 
 /* ---- types received (read side) ------------------------------------------ */
 
@@ -91,19 +91,20 @@ typedef struct gob_rtable {
 	bool interfaces; /* some type has an interface-typed part */
 } gob_rtable;
 
-/* gob_rtable_define parses the wireType in r (the rest of a type message)
+/* rpci_gob_rtable_define parses the wireType in r (the rest of a type message)
  * and records it as id. Errors ("gob: ...") are the stream's end. */
-rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r);
-/* gob_rtable_find returns the definition of a user id or NULL. */
-const gob_wtype *gob_rtable_find(const gob_rtable *t, int64_t id);
-void gob_rtable_fini(gob_rtable *t);
+rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r);
+/* rpci_gob_rtable_find returns the definition of a user id or NULL. */
+const gob_wtype *rpci_gob_rtable_find(const gob_rtable *t, int64_t id);
+void rpci_gob_rtable_fini(gob_rtable *t);
 
-/* gob_skip reads past one value of type id (reading into nothing). */
-rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth);
+/* rpci_gob_skip reads past one value of type id (reading into nothing). */
+rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r,
+                         int depth);
 
-/* gob_type_name describes an id for error messages ("int", "struct Args");
+/* rpci_gob_type_name describes an id for error messages ("int", "struct Args");
  * returns a static string or the definition's name. */
-const char *gob_type_name(const gob_rtable *t, int64_t id);
+const char *rpci_gob_type_name(const gob_rtable *t, int64_t id);
 
 /* ---- types sent (write side) --------------------------------------------- */
 
@@ -137,43 +138,44 @@ typedef struct gob_stable {
 	unsigned gen; /* current write generation (> 0) */
 } gob_stable;
 
-void gob_stable_init(gob_stable *t);
-void gob_stable_fini(gob_stable *t);
+void rpci_gob_stable_init(gob_stable *t);
+void rpci_gob_stable_fini(gob_stable *t);
 
-/* gob_stable_struct returns the id of the struct type for desc, building it
- * (and the types of its fields) on first use; named is false when Go would
+/* rpci_gob_stable_struct returns the id of the struct type for desc, building
+ * it (and the types of its fields) on first use; named is false when Go would
  * reach it through a pointer element of a slice or map (its Name is then
- * ""). gob_stable_special does the same for the headers and struct{}.
- * gob_stable_field returns the id of field f's type, top says f is the
+ * ""). rpci_gob_stable_special does the same for the headers and struct{}.
+ * rpci_gob_stable_field returns the id of field f's type, top says f is the
  * bare value of a wrapper (Go's top-level types carry no name). All return
  * 0 on out of memory. */
-int64_t gob_stable_struct(gob_stable *t, const ProtobufCMessageDescriptor *desc,
-                          bool named);
-int64_t gob_stable_special(gob_stable *t, gob_skind kind);
-int64_t gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
-                         bool top);
+int64_t rpci_gob_stable_struct(gob_stable *t,
+                               const ProtobufCMessageDescriptor *desc,
+                               bool named);
+int64_t rpci_gob_stable_special(gob_stable *t, gob_skind kind);
+int64_t rpci_gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
+                              bool top);
 
-/* gob_stable_send appends the definitions of id and of the types inside it
+/* rpci_gob_stable_send appends the definitions of id and of the types inside it
  * that were not sent yet, each as a message of out, in Go's order. scratch
  * is a work buffer. Returns false on out of memory. Types sent are marked
- * with t->gen so that gob_stable_unsend can take a failed write back. */
-bool gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
-                     rpci_buf *out);
-void gob_stable_unsend(gob_stable *t);
+ * with t->gen so that rpci_gob_stable_unsend can take a failed write back. */
+bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
+                          rpci_buf *out);
+void rpci_gob_stable_unsend(gob_stable *t);
 
-/* gob_map_entry returns true when f is a protobuf map field: a repeated
+/* rpci_gob_map_entry returns true when f is a protobuf map field: a repeated
  * message whose message is named "...Entry" and has exactly the fields
  * key = 1 and value = 2 (what protoc-c and rpcgen-c emit for map<K, V>). */
-bool gob_map_entry(const ProtobufCFieldDescriptor *f,
-                   const ProtobufCFieldDescriptor **key,
-                   const ProtobufCFieldDescriptor **value);
+bool rpci_gob_map_entry(const ProtobufCFieldDescriptor *f,
+                        const ProtobufCFieldDescriptor **key,
+                        const ProtobufCFieldDescriptor **value);
 
-/* gob_exported_matches tells whether a gob field name is the exported form
+/* rpci_gob_exported_matches tells whether a gob field name is the exported form
  * (first letter upper-cased) of a protobuf field name. */
-bool gob_exported_matches(const char *wire, const char *pb);
+bool rpci_gob_exported_matches(const char *wire, const char *pb);
 
-/* gob_message writes one message of out: the byte count of body, then
+/* rpci_gob_message writes one message of out: the byte count of body, then
  * body. */
-bool gob_message(rpci_buf *out, const rpci_buf *body);
+bool rpci_gob_message(rpci_buf *out, const rpci_buf *body);
 
 #endif

@@ -26,7 +26,7 @@
 
 /* ---- numbers ------------------------------------------------------------- */
 
-bool gob_read_uint(gob_reader *r, uint64_t *v)
+bool rpci_gob_read_uint(gob_reader *r, uint64_t *v)
 {
 	uint64_t x = 0;
 	unsigned n, i;
@@ -48,11 +48,11 @@ bool gob_read_uint(gob_reader *r, uint64_t *v)
 	return true;
 }
 
-bool gob_read_int(gob_reader *r, int64_t *v)
+bool rpci_gob_read_int(gob_reader *r, int64_t *v)
 {
 	uint64_t u;
 
-	if (!gob_read_uint(r, &u))
+	if (!rpci_gob_read_uint(r, &u))
 		return false;
 	if (u & 1)
 		*v = (int64_t) ~(u >> 1);
@@ -73,22 +73,22 @@ static uint64_t gob_swap64(uint64_t x)
 	return y;
 }
 
-bool gob_read_float(gob_reader *r, double *v)
+bool rpci_gob_read_float(gob_reader *r, double *v)
 {
 	uint64_t u;
 
-	if (!gob_read_uint(r, &u))
+	if (!rpci_gob_read_uint(r, &u))
 		return false;
 	u = gob_swap64(u);
 	memcpy(v, &u, sizeof *v);
 	return true;
 }
 
-bool gob_read_bytes(gob_reader *r, const uint8_t **p, size_t *n)
+bool rpci_gob_read_bytes(gob_reader *r, const uint8_t **p, size_t *n)
 {
 	uint64_t len;
 
-	if (!gob_read_uint(r, &len) || len > r->len - r->pos)
+	if (!rpci_gob_read_uint(r, &len) || len > r->len - r->pos)
 		return false;
 	*p = r->p + r->pos;
 	*n = (size_t)len;
@@ -96,18 +96,18 @@ bool gob_read_bytes(gob_reader *r, const uint8_t **p, size_t *n)
 	return true;
 }
 
-bool gob_read_count(gob_reader *r, uint64_t *n)
+bool rpci_gob_read_count(gob_reader *r, uint64_t *n)
 {
-	return gob_read_uint(r, n) && *n <= r->len - r->pos;
+	return rpci_gob_read_uint(r, n) && *n <= r->len - r->pos;
 }
 
-bool gob_read_string(gob_reader *r, char **s, bool *oom)
+bool rpci_gob_read_string(gob_reader *r, char **s, bool *oom)
 {
 	const uint8_t *p;
 	size_t n;
 
 	*oom = false;
-	if (!gob_read_bytes(r, &p, &n))
+	if (!rpci_gob_read_bytes(r, &p, &n))
 		return false;
 	*s = malloc(n + 1);
 	if (*s == NULL) {
@@ -119,7 +119,7 @@ bool gob_read_string(gob_reader *r, char **s, bool *oom)
 	return true;
 }
 
-bool gob_put_uint(rpci_buf *b, uint64_t v)
+bool rpci_gob_put_uint(rpci_buf *b, uint64_t v)
 {
 	uint8_t tmp[9];
 	int n = 0, i;
@@ -137,7 +137,7 @@ bool gob_put_uint(rpci_buf *b, uint64_t v)
 	return rpci_buf_append(b, tmp, (size_t)n + 1);
 }
 
-bool gob_put_int(rpci_buf *b, int64_t v)
+bool rpci_gob_put_int(rpci_buf *b, int64_t v)
 {
 	uint64_t u;
 
@@ -145,25 +145,25 @@ bool gob_put_int(rpci_buf *b, int64_t v)
 		u = ((uint64_t)~v << 1) | 1;
 	else
 		u = (uint64_t)v << 1;
-	return gob_put_uint(b, u);
+	return rpci_gob_put_uint(b, u);
 }
 
-bool gob_put_float(rpci_buf *b, double v)
+bool rpci_gob_put_float(rpci_buf *b, double v)
 {
 	uint64_t u;
 
 	memcpy(&u, &v, sizeof u);
-	return gob_put_uint(b, gob_swap64(u));
+	return rpci_gob_put_uint(b, gob_swap64(u));
 }
 
-bool gob_put_bytes(rpci_buf *b, const void *p, size_t n)
+bool rpci_gob_put_bytes(rpci_buf *b, const void *p, size_t n)
 {
-	return gob_put_uint(b, n) && (n == 0 || rpci_buf_append(b, p, n));
+	return rpci_gob_put_uint(b, n) && (n == 0 || rpci_buf_append(b, p, n));
 }
 
-bool gob_message(rpci_buf *out, const rpci_buf *body)
+bool rpci_gob_message(rpci_buf *out, const rpci_buf *body)
 {
-	return gob_put_uint(out, body->len) &&
+	return rpci_gob_put_uint(out, body->len) &&
 	       rpci_buf_append(out, body->data, body->len);
 }
 
@@ -177,7 +177,7 @@ static int def_next(gob_reader *r, int64_t *f, int64_t max)
 {
 	uint64_t d;
 
-	if (!gob_read_uint(r, &d))
+	if (!rpci_gob_read_uint(r, &d))
 		return DEF_BAD;
 	if (d == 0)
 		return 0;
@@ -193,7 +193,7 @@ static int def_string(gob_reader *r, char **s)
 
 	free(*s);
 	*s = NULL;
-	if (!gob_read_string(r, s, &oom))
+	if (!rpci_gob_read_string(r, s, &oom))
 		return oom ? DEF_OOM : DEF_BAD;
 	return DEF_OK;
 }
@@ -208,7 +208,7 @@ static int def_common(gob_reader *r, gob_wtype *w)
 		if (f == 0) {
 			if ((rc = def_string(r, &w->name)) != DEF_OK)
 				return rc;
-		} else if (!gob_read_int(r, &ignored)) {
+		} else if (!rpci_gob_read_int(r, &ignored)) {
 			return DEF_BAD;
 		}
 	}
@@ -225,7 +225,7 @@ static int def_field(gob_reader *r, gob_wfield *fld)
 		if (f == 0) {
 			if ((rc = def_string(r, &fld->name)) != DEF_OK)
 				return rc;
-		} else if (!gob_read_int(r, &fld->id)) {
+		} else if (!rpci_gob_read_int(r, &fld->id)) {
 			return DEF_BAD;
 		}
 	}
@@ -245,7 +245,7 @@ static int def_struct(gob_reader *r, gob_wtype *w)
 				return rc;
 			continue;
 		}
-		if (w->fields != NULL || !gob_read_count(r, &n))
+		if (w->fields != NULL || !rpci_gob_read_count(r, &n))
 			return DEF_BAD;
 		if (n == 0)
 			continue;
@@ -277,7 +277,7 @@ static int def_composite(gob_reader *r, gob_wtype *w)
 				return rc;
 			continue;
 		}
-		if (!gob_read_int(r, &v))
+		if (!rpci_gob_read_int(r, &v))
 			return DEF_BAD;
 		if (w->kind == GOB_K_MAP)
 			*(f == 1 ? &w->key : &w->elem) = v;
@@ -326,7 +326,7 @@ static int def_wire(gob_reader *r, gob_wtype *w)
 	return rc;
 }
 
-const gob_wtype *gob_rtable_find(const gob_rtable *t, int64_t id)
+const gob_wtype *rpci_gob_rtable_find(const gob_rtable *t, int64_t id)
 {
 	size_t i;
 
@@ -336,7 +336,7 @@ const gob_wtype *gob_rtable_find(const gob_rtable *t, int64_t id)
 	return NULL;
 }
 
-rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
+rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 {
 	gob_wtype w;
 	size_t i;
@@ -347,7 +347,7 @@ rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 		    RPC_ERR_PROTOCOL,
 		    "gob: type id %lld redefines a predefined type",
 		    (long long)id);
-	if (gob_rtable_find(t, id) != NULL)
+	if (rpci_gob_rtable_find(t, id) != NULL)
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "gob: duplicate type received");
 	if (t->n >= GOB_MAX_TYPES)
@@ -384,7 +384,7 @@ rpc_error *gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 	return NULL;
 }
 
-void gob_rtable_fini(gob_rtable *t)
+void rpci_gob_rtable_fini(gob_rtable *t)
 {
 	size_t i;
 
@@ -394,7 +394,7 @@ void gob_rtable_fini(gob_rtable *t)
 	memset(t, 0, sizeof *t);
 }
 
-const char *gob_type_name(const gob_rtable *t, int64_t id)
+const char *rpci_gob_type_name(const gob_rtable *t, int64_t id)
 {
 	static const char *const builtin[] = {"?",      "bool",    "int",
 	                                      "uint",   "float",   "[]byte",
@@ -403,7 +403,7 @@ const char *gob_type_name(const gob_rtable *t, int64_t id)
 
 	if (id >= 1 && id <= GOB_ID_INTERFACE)
 		return builtin[id];
-	w = gob_rtable_find(t, id);
+	w = rpci_gob_rtable_find(t, id);
 	if (w == NULL)
 		return "undefined type";
 	if (w->name != NULL && w->name[0] != '\0')
@@ -443,12 +443,12 @@ static rpc_error *skip_interface(gob_reader *r)
 	size_t n;
 	int rc;
 
-	if (!gob_read_bytes(r, &p, &n))
+	if (!rpci_gob_read_bytes(r, &p, &n))
 		return skip_bad();
 	if (n == 0)
 		return NULL;
 	for (;;) {
-		if (!gob_read_int(r, &id) || id == 0)
+		if (!rpci_gob_read_int(r, &id) || id == 0)
 			return skip_bad();
 		if (id > 0)
 			break;
@@ -457,13 +457,15 @@ static rpc_error *skip_interface(gob_reader *r)
 		def_wtype_fini(&w);
 		if (rc == DEF_OOM)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
-		if (rc != DEF_OK || (r->pos < r->len && !gob_read_uint(r, &u)))
+		if (rc != DEF_OK ||
+		    (r->pos < r->len && !rpci_gob_read_uint(r, &u)))
 			return skip_bad();
 	}
-	return gob_read_bytes(r, &p, &n) ? NULL : skip_bad();
+	return rpci_gob_read_bytes(r, &p, &n) ? NULL : skip_bad();
 }
 
-rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
+rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r,
+                         int depth)
 {
 	const gob_wtype *w;
 	const uint8_t *p;
@@ -481,57 +483,58 @@ rpc_error *gob_skip(const gob_rtable *t, int64_t id, gob_reader *r, int depth)
 	case GOB_ID_INT:
 	case GOB_ID_UINT:
 	case GOB_ID_FLOAT:
-		return gob_read_uint(r, &u) ? NULL : skip_bad();
+		return rpci_gob_read_uint(r, &u) ? NULL : skip_bad();
 	case GOB_ID_COMPLEX:
-		return gob_read_uint(r, &u) && gob_read_uint(r, &u)
+		return rpci_gob_read_uint(r, &u) && rpci_gob_read_uint(r, &u)
 		           ? NULL
 		           : skip_bad();
 	case GOB_ID_BYTES:
 	case GOB_ID_STRING:
-		return gob_read_bytes(r, &p, &len) ? NULL : skip_bad();
+		return rpci_gob_read_bytes(r, &p, &len) ? NULL : skip_bad();
 	case GOB_ID_INTERFACE:
 		return skip_interface(r);
 	default:
 		break;
 	}
-	w = gob_rtable_find(t, id);
+	w = rpci_gob_rtable_find(t, id);
 	if (w == NULL)
 		return rpci_error(RPC_ERR_PROTOCOL, "gob: unknown type id %lld",
 		                  (long long)id);
 	switch (w->kind) {
 	case GOB_K_STRUCT:
 		while ((rc = def_next(r, &f, (int64_t)w->n_fields - 1)) == 1)
-			if ((err = gob_skip(t, w->fields[f].id, r, depth + 1)))
+			if ((err = rpci_gob_skip(t, w->fields[f].id, r,
+			                         depth + 1)))
 				return err;
 		return rc == 0 ? NULL : skip_bad();
 	case GOB_K_SLICE:
 	case GOB_K_ARRAY:
 	case GOB_K_MAP:
-		if (!gob_read_count(r, &n))
+		if (!rpci_gob_read_count(r, &n))
 			return skip_bad();
 		for (i = 0; i < n; i++) {
 			if (w->kind == GOB_K_MAP &&
-			    (err = gob_skip(t, w->key, r, depth + 1)))
+			    (err = rpci_gob_skip(t, w->key, r, depth + 1)))
 				return err;
-			if ((err = gob_skip(t, w->elem, r, depth + 1)))
+			if ((err = rpci_gob_skip(t, w->elem, r, depth + 1)))
 				return err;
 		}
 		return NULL;
 	default:
-		return gob_read_bytes(r, &p, &len) ? NULL : skip_bad();
+		return rpci_gob_read_bytes(r, &p, &len) ? NULL : skip_bad();
 	}
 }
 
 /* ---- types sent ---------------------------------------------------------- */
 
-void gob_stable_init(gob_stable *t)
+void rpci_gob_stable_init(gob_stable *t)
 {
 	memset(t, 0, sizeof *t);
 	t->last_id = GOB_FIRST_USER_ID;
 	t->gen = 1;
 }
 
-void gob_stable_fini(gob_stable *t)
+void rpci_gob_stable_fini(gob_stable *t)
 {
 	size_t i;
 
@@ -545,7 +548,7 @@ void gob_stable_fini(gob_stable *t)
 	memset(t, 0, sizeof *t);
 }
 
-bool gob_exported_matches(const char *wire, const char *pb)
+bool rpci_gob_exported_matches(const char *wire, const char *pb)
 {
 	if (pb[0] == '\0')
 		return wire[0] == '\0';
@@ -553,9 +556,9 @@ bool gob_exported_matches(const char *wire, const char *pb)
 	       strcmp(wire + 1, pb + 1) == 0;
 }
 
-bool gob_map_entry(const ProtobufCFieldDescriptor *f,
-                   const ProtobufCFieldDescriptor **key,
-                   const ProtobufCFieldDescriptor **value)
+bool rpci_gob_map_entry(const ProtobufCFieldDescriptor *f,
+                        const ProtobufCFieldDescriptor **key,
+                        const ProtobufCFieldDescriptor **value)
 {
 	const ProtobufCMessageDescriptor *d;
 	size_t n;
@@ -722,7 +725,7 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
                      int64_t *id, long *idx)
 {
 	const ProtobufCFieldDescriptor *kf, *vf;
-	bool is_map = gob_map_entry(f, &kf, &vf);
+	bool is_map = rpci_gob_map_entry(f, &kf, &vf);
 	char *go = NULL, *e1 = NULL, *e2 = NULL;
 	int64_t key = 0, elem = 0;
 	long i;
@@ -779,16 +782,17 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
 	return true;
 }
 
-int64_t gob_stable_struct(gob_stable *t, const ProtobufCMessageDescriptor *desc,
-                          bool named)
+int64_t rpci_gob_stable_struct(gob_stable *t,
+                               const ProtobufCMessageDescriptor *desc,
+                               bool named)
 {
 	int64_t id;
 
 	return st_struct(t, desc, named, &id) ? id : 0;
 }
 
-int64_t gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
-                         bool top)
+int64_t rpci_gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
+                              bool top)
 {
 	int64_t id;
 	long idx;
@@ -800,7 +804,7 @@ int64_t gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
 	return id;
 }
 
-int64_t gob_stable_special(gob_stable *t, gob_skind kind)
+int64_t rpci_gob_stable_special(gob_stable *t, gob_skind kind)
 {
 	static const char *const names[] = {[GOB_S_REQUEST] = "Request",
 	                                    [GOB_S_RESPONSE] = "Response",
@@ -834,11 +838,12 @@ static bool st_put_common(rpci_buf *b, const char *name, int64_t id)
 	bool ok = true;
 
 	if (name[0] != '\0')
-		ok = gob_put_uint(b, 1) &&
-		     gob_put_bytes(b, name, strlen(name)) && gob_put_uint(b, 1);
+		ok = rpci_gob_put_uint(b, 1) &&
+		     rpci_gob_put_bytes(b, name, strlen(name)) &&
+		     rpci_gob_put_uint(b, 1);
 	else
-		ok = gob_put_uint(b, 2);
-	return ok && gob_put_int(b, id) && gob_put_uint(b, 0);
+		ok = rpci_gob_put_uint(b, 2);
+	return ok && rpci_gob_put_int(b, id) && rpci_gob_put_uint(b, 0);
 }
 
 static bool st_put_field(rpci_buf *b, const char *name, bool exported,
@@ -848,13 +853,14 @@ static bool st_put_field(rpci_buf *b, const char *name, bool exported,
 	char c;
 
 	if (n == 0)
-		return gob_put_uint(b, 2) && gob_put_int(b, id) &&
-		       gob_put_uint(b, 0);
+		return rpci_gob_put_uint(b, 2) && rpci_gob_put_int(b, id) &&
+		       rpci_gob_put_uint(b, 0);
 	c = exported ? (char)toupper((unsigned char)name[0]) : name[0];
-	return gob_put_uint(b, 1) && gob_put_uint(b, n) &&
+	return rpci_gob_put_uint(b, 1) && rpci_gob_put_uint(b, n) &&
 	       rpci_buf_append(b, &c, 1) &&
 	       (n == 1 || rpci_buf_append(b, name + 1, n - 1)) &&
-	       gob_put_uint(b, 1) && gob_put_int(b, id) && gob_put_uint(b, 0);
+	       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, id) &&
+	       rpci_gob_put_uint(b, 0);
 }
 
 /* st_put_def encodes the wireType of entry i (after -id) into b. */
@@ -871,16 +877,16 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 
 	switch (s.kind) {
 	case GOB_S_SLICE:
-		return gob_put_uint(b, 2) && gob_put_uint(b, 1) &&
-		       st_put_common(b, s.name, s.id) && gob_put_uint(b, 1) &&
-		       gob_put_int(b, s.elem) && gob_put_uint(b, 0) &&
-		       gob_put_uint(b, 0);
+		return rpci_gob_put_uint(b, 2) && rpci_gob_put_uint(b, 1) &&
+		       st_put_common(b, s.name, s.id) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.elem) &&
+		       rpci_gob_put_uint(b, 0) && rpci_gob_put_uint(b, 0);
 	case GOB_S_MAP:
-		return gob_put_uint(b, 4) && gob_put_uint(b, 1) &&
-		       st_put_common(b, s.name, s.id) && gob_put_uint(b, 1) &&
-		       gob_put_int(b, s.key) && gob_put_uint(b, 1) &&
-		       gob_put_int(b, s.elem) && gob_put_uint(b, 0) &&
-		       gob_put_uint(b, 0);
+		return rpci_gob_put_uint(b, 4) && rpci_gob_put_uint(b, 1) &&
+		       st_put_common(b, s.name, s.id) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.key) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.elem) &&
+		       rpci_gob_put_uint(b, 0) && rpci_gob_put_uint(b, 0);
 	case GOB_S_REQUEST:
 		names = req;
 		n = 2;
@@ -895,11 +901,11 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 		n = s.desc->n_fields;
 		break;
 	}
-	if (!gob_put_uint(b, 3) || !gob_put_uint(b, 1) ||
+	if (!rpci_gob_put_uint(b, 3) || !rpci_gob_put_uint(b, 1) ||
 	    !st_put_common(b, s.name, s.id))
 		return false;
 	if (n > 0) {
-		if (!gob_put_uint(b, 1) || !gob_put_uint(b, n))
+		if (!rpci_gob_put_uint(b, 1) || !rpci_gob_put_uint(b, n))
 			return false;
 		for (k = 0; k < n; k++) {
 			if (names != NULL) {
@@ -907,17 +913,18 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 					return false;
 				continue;
 			}
-			fid = gob_stable_field(t, &s.desc->fields[k], false);
+			fid =
+			    rpci_gob_stable_field(t, &s.desc->fields[k], false);
 			if (fid == 0 ||
 			    !st_put_field(b, s.desc->fields[k].name, true, fid))
 				return false;
 		}
 	}
-	return gob_put_uint(b, 0) && gob_put_uint(b, 0);
+	return rpci_gob_put_uint(b, 0) && rpci_gob_put_uint(b, 0);
 }
 
-bool gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
-                     rpci_buf *out)
+bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
+                          rpci_buf *out)
 {
 	long i = st_find(t, id);
 	gob_stype s;
@@ -931,31 +938,33 @@ bool gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
 	if (t->v[i].sent)
 		return true;
 	scratch->len = 0;
-	if (!gob_put_int(scratch, -id) || !st_put_def(t, i, scratch) ||
-	    !gob_message(out, scratch))
+	if (!rpci_gob_put_int(scratch, -id) || !st_put_def(t, i, scratch) ||
+	    !rpci_gob_message(out, scratch))
 		return false;
 	t->v[i].sent = t->gen;
 	s = t->v[i];
 	switch (s.kind) {
 	case GOB_S_MESSAGE:
 		for (k = 0; k < s.desc->n_fields; k++) {
-			fid = gob_stable_field(t, &s.desc->fields[k], false);
-			if (fid == 0 || !gob_stable_send(t, fid, scratch, out))
+			fid =
+			    rpci_gob_stable_field(t, &s.desc->fields[k], false);
+			if (fid == 0 ||
+			    !rpci_gob_stable_send(t, fid, scratch, out))
 				return false;
 		}
 		return true;
 	case GOB_S_MAP:
-		if (!gob_stable_send(t, s.key, scratch, out))
+		if (!rpci_gob_stable_send(t, s.key, scratch, out))
 			return false;
 		/* fall through */
 	case GOB_S_SLICE:
-		return gob_stable_send(t, s.elem, scratch, out);
+		return rpci_gob_stable_send(t, s.elem, scratch, out);
 	default:
 		return true;
 	}
 }
 
-void gob_stable_unsend(gob_stable *t)
+void rpci_gob_stable_unsend(gob_stable *t)
 {
 	size_t i;
 

@@ -18,9 +18,9 @@
  * uses the kind's default message. Never returns NULL (see rpc_error_new). */
 rpc_error *rpci_error(rpc_error_kind kind, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-	;
+    ;
 
 /* rpci_error_errno makes an RPC_ERR_IO error: "<what>: strerror(errnum)". */
 rpc_error *rpci_error_errno(int errnum, const char *what);

@@ -82,8 +82,7 @@ static rpci_service *registry_find(const rpci_snapshot *snap, const char *name,
 }
 
 rpc_error *rpci_registry_add(rpci_registry *r, const rpc_service_desc *desc,
-                             const void *handlers, void *self,
-                             const char *name)
+                             const void *handlers, void *self, const char *name)
 {
 	rpci_service *s = NULL;
 	rpci_snapshot *snap = NULL, *cur;
@@ -98,17 +97,19 @@ rpc_error *rpci_registry_add(rpci_registry *r, const rpc_service_desc *desc,
 	if (name == NULL || name[0] == '\0')
 		return rpci_error(RPC_ERR_INVALID,
 		                  "rpc.Register: no service name for type %s",
-		                  desc->name != NULL ? desc->name : "(unnamed)");
+		                  desc->name != NULL ? desc->name
+		                                     : "(unnamed)");
 	if (desc->abi != RPC_ABI_VERSION)
 		return rpci_error(RPC_ERR_INVALID,
 		                  "rpc.Register: service %s was generated for "
 		                  "ABI %u but librpc has ABI %d",
 		                  name, (unsigned)desc->abi, RPC_ABI_VERSION);
 	if (desc->n_methods == 0 || desc->methods == NULL)
-		return rpci_error(RPC_ERR_INVALID,
-		                  "rpc.Register: type %s has no exported methods "
-		                  "of suitable type",
-		                  name);
+		return rpci_error(
+		    RPC_ERR_INVALID,
+		    "rpc.Register: type %s has no exported methods "
+		    "of suitable type",
+		    name);
 	if (handlers == NULL)
 		return rpci_error(RPC_ERR_INVALID,
 		                  "rpc.Register: service %s has no handlers",
@@ -130,10 +131,11 @@ rpc_error *rpci_registry_add(rpci_registry *r, const rpc_service_desc *desc,
 		if (m->name == NULL || m->name[0] == '\0' || m->args == NULL ||
 		    m->reply == NULL || m->invoke == NULL ||
 		    m->args->desc == NULL || m->reply->desc == NULL) {
-			err = rpci_error(RPC_ERR_INVALID,
-			                 "rpc.Register: service %s: method %zu is "
-			                 "incomplete",
-			                 name, i);
+			err = rpci_error(
+			    RPC_ERR_INVALID,
+			    "rpc.Register: service %s: method %zu is "
+			    "incomplete",
+			    name, i);
 			goto fail;
 		}
 		s->methods[i].m = m;
@@ -162,8 +164,8 @@ rpc_error *rpci_registry_add(rpci_registry *r, const rpc_service_desc *desc,
 	}
 	snap = calloc(1, sizeof(*snap));
 	if (snap != NULL)
-		snap->services = malloc(((cur ? cur->n : 0) + 1) *
-		                        sizeof(*snap->services));
+		snap->services =
+		    malloc(((cur ? cur->n : 0) + 1) * sizeof(*snap->services));
 	if (snap == NULL || snap->services == NULL) {
 		pthread_mutex_unlock(&r->mu);
 		goto nomem;

@@ -13,6 +13,7 @@
  * kernel's port when port 0 was asked, in the same syntax, so the string can
  * be handed to a client as is.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <fcntl.h>
@@ -25,7 +26,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -66,9 +66,11 @@ static rpc_error *transport_parse(const char *address, transport_addr *a)
 		a->kind = TRANSPORT_UNIX;
 		a->path = address + 5;
 		if (a->path[0] == '\0' ||
-		    strlen(a->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		    strlen(a->path) >=
+		        sizeof(((struct sockaddr_un *)0)->sun_path))
 			return rpci_error(RPC_ERR_INVALID,
-			                  "rpc: bad unix socket path: %s", address);
+			                  "rpc: bad unix socket path: %s",
+			                  address);
 		return NULL;
 	}
 	a->kind = TRANSPORT_TCP;
@@ -98,7 +100,8 @@ static rpc_error *transport_parse(const char *address, transport_addr *a)
 	}
 	*colon = '\0';
 	a->port = colon + 1;
-	if (a->port[0] == '\0' || strspn(a->port, "0123456789") != strlen(a->port) ||
+	if (a->port[0] == '\0' ||
+	    strspn(a->port, "0123456789") != strlen(a->port) ||
 	    strtoul(a->port, NULL, 10) > 65535)
 		goto bad;
 	return NULL;
@@ -295,7 +298,8 @@ static char *transport_format(const struct sockaddr *sa)
 	unsigned port;
 	char out[INET6_ADDRSTRLEN + 16];
 	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 		port = ntohs(in6->sin6_port);
 		snprintf(out, sizeof(out), "tcp:[%s]:%u", host, port);
@@ -351,8 +355,8 @@ rpc_error *rpci_transport_listen(const char *address, int *fd, char **bound)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
 	/* an empty host listens on every address (IPv6 first, dual stack) */
-	int gai = getaddrinfo(a.host[0] == '\0' ? NULL : a.host, a.port,
-	                      &hints, &res);
+	int gai = getaddrinfo(a.host[0] == '\0' ? NULL : a.host, a.port, &hints,
+	                      &res);
 	if (gai != 0)
 		return rpci_error(RPC_ERR_IO, "rpc: listen %s: %s", address,
 		                  gai_strerror(gai));
@@ -360,44 +364,47 @@ rpc_error *rpci_transport_listen(const char *address, int *fd, char **bound)
 	/* For an empty host, try IPv6 first: "::" with IPV6_V6ONLY off takes
 	 * IPv4 too, as Go's ":PORT" does. */
 	for (int pass = 0; pass < 2; pass++)
-	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		bool v6 = ai->ai_family == AF_INET6;
-		if (a.host[0] == '\0' ? v6 != (pass == 0) : pass == 1)
-			continue;
-		int s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		               ai->ai_protocol);
-		if (s < 0) {
-			last = errno;
-			continue;
-		}
-		int one = 1;
-		(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6 && a.host[0] == '\0') {
-			int zero = 0;
-			(void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
-			                 sizeof(zero));
-		}
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		if (bind(s, ai->ai_addr, ai->ai_addrlen) < 0 ||
-		    listen(s, SOMAXCONN) < 0 ||
-		    getsockname(s, (struct sockaddr *)&ss, &sl) < 0) {
-			last = errno;
-			close(s);
-			continue;
-		}
-		transport_tcp_opts(s); /* inherited by accepted sockets */
-		char *name = transport_format((struct sockaddr *)&ss);
-		if (name == NULL) {
-			close(s);
+		for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+			bool v6 = ai->ai_family == AF_INET6;
+			if (a.host[0] == '\0' ? v6 != (pass == 0) : pass == 1)
+				continue;
+			int s = socket(ai->ai_family,
+			               ai->ai_socktype | SOCK_CLOEXEC,
+			               ai->ai_protocol);
+			if (s < 0) {
+				last = errno;
+				continue;
+			}
+			int one = 1;
+			(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one,
+			                 sizeof(one));
+			if (ai->ai_family == AF_INET6 && a.host[0] == '\0') {
+				int zero = 0;
+				(void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY,
+				                 &zero, sizeof(zero));
+			}
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			if (bind(s, ai->ai_addr, ai->ai_addrlen) < 0 ||
+			    listen(s, SOMAXCONN) < 0 ||
+			    getsockname(s, (struct sockaddr *)&ss, &sl) < 0) {
+				last = errno;
+				close(s);
+				continue;
+			}
+			transport_tcp_opts(
+			    s); /* inherited by accepted sockets */
+			char *name = transport_format((struct sockaddr *)&ss);
+			if (name == NULL) {
+				close(s);
+				freeaddrinfo(res);
+				return rpci_error(RPC_ERR_NOMEM, NULL);
+			}
 			freeaddrinfo(res);
-			return rpci_error(RPC_ERR_NOMEM, NULL);
+			*fd = s;
+			*bound = name;
+			return NULL;
 		}
-		freeaddrinfo(res);
-		*fd = s;
-		*bound = name;
-		return NULL;
-	}
 	freeaddrinfo(res);
 	return transport_error("listen", address, last);
 }

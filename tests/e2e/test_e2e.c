@@ -2876,15 +2876,18 @@ END_TEST
  * then ended by freeing the client.) */
 START_TEST(test_e2e_codec_mismatch)
 {
-	int sci = _i / N_CODECS, cci = _i % N_CODECS;
+	/* _i walks the mismatched pairs only: server codec sci, and a client
+	 * codec cci taken from the N_CODECS - 1 others */
+	int sci = _i / (N_CODECS - 1), cci = _i % (N_CODECS - 1);
 	e2e_server s;
 	rpc_client *c = NULL;
-	rpc_client_options o = {.codec = codecs[cci]};
+	rpc_client_options o = {0};
 	e2e_Args args = E2E_ARGS_INIT;
 	int64_t r = 0;
 	rpc_call *call = NULL;
-	if (sci == cci)
-		return; /* the matched pairs are the rest of the suite */
+	if (cci >= sci)
+		cci++;
+	o.codec = codecs[cci];
 	rpc_done *q = rpc_done_new_queue();
 	server_start(&s, codecs[sci], T_TCP4, false);
 	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &o, &c));
@@ -3219,7 +3222,7 @@ static Suite *e2e_suite(void)
 	tcase_add_test(tc, test_e2e_hostile_json_ids);
 	tcase_add_test(tc, test_e2e_client_odd_replies);
 	tcase_add_loop_test(tc, test_e2e_codec_mismatch, 0,
-	                    N_CODECS * N_CODECS);
+	                    N_CODECS * (N_CODECS - 1));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("http");

@@ -38,7 +38,7 @@ static void bench_fail(const char *what)
 static void bench_run(const char *name, const rpc_type *t,
                       const ProtobufCMessage *in, int n)
 {
-	rpci_header h = {"Arith.Multiply", 0, NULL};
+	rpci_header h = {.service_method = "Arith.Multiply"};
 	void *c = NULL, *s = NULL;
 	rpci_buf buf = {0};
 	double t0;

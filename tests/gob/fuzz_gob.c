@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void fuzz_encode(const rpc_type *t, const ProtobufCMessage *m,
                         rpci_buf *out)
 {
-	rpci_header h = {"Fuzz.Echo", 1, NULL};
+	rpci_header h = {.service_method = "Fuzz.Echo", .seq = 1};
 	void *st = NULL;
 	rpc_error *err;
 

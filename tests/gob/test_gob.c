@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "sup_peer.h"
 #include "gob.h"
 #include "gobopt.pb-c.h"
 #include "gobtest.pb-c.h"
@@ -80,7 +81,7 @@ static void *state(bool server, size_t max_frame)
 
 static void put_msg(rpci_buf *out, rpci_buf *body)
 {
-	ck_assert(gob_message(out, body));
+	ck_assert(rpci_gob_message(out, body));
 	body->len = 0;
 }
 
@@ -88,7 +89,7 @@ static void put_msg(rpci_buf *out, rpci_buf *body)
 static void wr(void *s, const char *sm, uint64_t seq, const char *error,
                const rpc_type *t, const void *body, rpci_buf *out)
 {
-	rpci_header h = {sm, seq, error};
+	rpci_header h = {.service_method = sm, .seq = seq, .error = error};
 	rpc_error *err = rpc_codec_gob.write(s, &h, t, body, out);
 
 	ck_assert_msg(err == NULL, "write: %s", rpc_error_message(err));
@@ -332,10 +333,10 @@ START_TEST(test_gob_uint_encoding)
 		gob_reader r;
 		uint64_t v;
 
-		ck_assert(gob_put_uint(&b, cases[i].v));
+		ck_assert(rpci_gob_put_uint(&b, cases[i].v));
 		expect_bytes("uint", b.data, b.len, cases[i].b, cases[i].n);
 		r = (gob_reader){b.data, b.len, 0};
-		ck_assert(gob_read_uint(&r, &v));
+		ck_assert(rpci_gob_read_uint(&r, &v));
 		ck_assert(v == cases[i].v && r.pos == b.len);
 		rpci_buf_fini(&b);
 	}
@@ -366,10 +367,10 @@ START_TEST(test_gob_int_encoding)
 		gob_reader r;
 		int64_t v;
 
-		ck_assert(gob_put_int(&b, cases[i].v));
+		ck_assert(rpci_gob_put_int(&b, cases[i].v));
 		expect_bytes("int", b.data, b.len, cases[i].b, cases[i].n);
 		r = (gob_reader){b.data, b.len, 0};
-		ck_assert(gob_read_int(&r, &v));
+		ck_assert(rpci_gob_read_int(&r, &v));
 		ck_assert(v == cases[i].v);
 		rpci_buf_fini(&b);
 	}
@@ -384,10 +385,10 @@ START_TEST(test_gob_float_encoding)
 	gob_reader r;
 	double d;
 
-	ck_assert(gob_put_float(&b, 17.0));
+	ck_assert(rpci_gob_put_float(&b, 17.0));
 	expect_bytes("float", b.data, b.len, want, sizeof want);
 	r = (gob_reader){b.data, b.len, 0};
-	ck_assert(gob_read_float(&r, &d));
+	ck_assert(rpci_gob_read_float(&r, &d));
 	ck_assert(d == 17.0);
 	rpci_buf_fini(&b);
 }
@@ -400,11 +401,11 @@ START_TEST(test_gob_uint_rejects_malformed)
 	gob_reader r = {nine, sizeof nine, 0};
 	uint64_t v;
 
-	ck_assert(!gob_read_uint(&r, &v));
+	ck_assert(!rpci_gob_read_uint(&r, &v));
 	r = (gob_reader){cut, sizeof cut, 0};
-	ck_assert(!gob_read_uint(&r, &v));
+	ck_assert(!rpci_gob_read_uint(&r, &v));
 	r = (gob_reader){cut, 0, 0};
-	ck_assert(!gob_read_uint(&r, &v));
+	ck_assert(!rpci_gob_read_uint(&r, &v));
 }
 END_TEST
 
@@ -569,9 +570,9 @@ static void count_messages(const uint8_t *p, size_t n, int *msgs, int *defs)
 
 	*msgs = *defs = 0;
 	while (r.pos < n) {
-		ck_assert(gob_read_uint(&r, &len));
+		ck_assert(rpci_gob_read_uint(&r, &len));
 		gob_reader in = {p + r.pos, (size_t)len, 0};
-		ck_assert(gob_read_int(&in, &id));
+		ck_assert(rpci_gob_read_int(&in, &id));
 		r.pos += (size_t)len;
 		++*msgs;
 		*defs += id < 0;
@@ -652,19 +653,19 @@ static void put_struct_def(rpci_buf *out, int64_t id, const char *name,
 	rpci_buf b = {0};
 	size_t i;
 
-	ck_assert(gob_put_int(&b, -id));
-	ck_assert(gob_put_uint(&b, 3) && gob_put_uint(&b, 1));
-	ck_assert(gob_put_uint(&b, 1) && gob_put_bytes(&b, name, strlen(name)));
-	ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, id) &&
-	          gob_put_uint(&b, 0));
-	ck_assert(gob_put_uint(&b, 1) && gob_put_uint(&b, n));
+	ck_assert(rpci_gob_put_int(&b, -id));
+	ck_assert(rpci_gob_put_uint(&b, 3) && rpci_gob_put_uint(&b, 1));
+	ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_bytes(&b, name, strlen(name)));
+	ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, id) &&
+	          rpci_gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, n));
 	for (i = 0; i < n; i++) {
-		ck_assert(gob_put_uint(&b, 1) &&
-		          gob_put_bytes(&b, names[i], strlen(names[i])));
-		ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, ids[i]) &&
-		          gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_uint(&b, 1) &&
+		          rpci_gob_put_bytes(&b, names[i], strlen(names[i])));
+		ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, ids[i]) &&
+		          rpci_gob_put_uint(&b, 0));
 	}
-	ck_assert(gob_put_uint(&b, 0) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_uint(&b, 0) && rpci_gob_put_uint(&b, 0));
 	put_msg(out, &b);
 	rpci_buf_fini(&b);
 }
@@ -677,9 +678,9 @@ static void put_request(rpci_buf *out, const char *sm, uint64_t seq)
 {
 	rpci_buf b = {0};
 
-	ck_assert(gob_put_int(&b, 65) && gob_put_uint(&b, 1) &&
-	          gob_put_bytes(&b, sm, strlen(sm)) && gob_put_uint(&b, 1) &&
-	          gob_put_uint(&b, seq) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 65) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_bytes(&b, sm, strlen(sm)) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_uint(&b, seq) && rpci_gob_put_uint(&b, 0));
 	put_msg(out, &b);
 	rpci_buf_fini(&b);
 }
@@ -697,14 +698,14 @@ START_TEST(test_gob_body_wrong_type_keeps_stream)
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
 	put_request(&buf, "Arith.Multiply", 1);
 	put_struct_def(&buf, 66, "Args", 2, names, ids); /* A is a string */
-	ck_assert(gob_put_int(&b, 66) && gob_put_uint(&b, 1) &&
-	          gob_put_bytes(&b, "six", 3) && gob_put_uint(&b, 1) &&
-	          gob_put_int(&b, 7) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_bytes(&b, "six", 3) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_int(&b, 7) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b);
 	/* a second call whose body is a bare int64: fine for Int64Value */
 	put_request(&buf, "Arith.Multiply", 2);
-	ck_assert(gob_put_int(&b, GOB_ID_INT) && gob_put_uint(&b, 0) &&
-	          gob_put_int(&b, 99));
+	ck_assert(rpci_gob_put_int(&b, GOB_ID_INT) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_int(&b, 99));
 	put_msg(&buf, &b);
 
 	pos = rd(s, buf.data, buf.len, &m);
@@ -764,7 +765,7 @@ START_TEST(test_gob_absurd_lengths)
 	read_fails(s, bad_count, sizeof bad_count, "invalid message length");
 	read_fails(s, empty, sizeof empty, "out of range");
 	/* 2000 bytes > max_frame 1024, before any of them arrive */
-	ck_assert(gob_put_uint(&buf, 2000));
+	ck_assert(rpci_gob_put_uint(&buf, 2000));
 	read_fails(s, buf.data, buf.len, "out of range");
 	buf.len = 0;
 
@@ -780,20 +781,20 @@ START_TEST(test_gob_absurd_lengths)
 
 	/* a slice that claims 2^40 elements, a string that claims 2^30 bytes */
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
-	ck_assert(gob_put_int(&b, -66) && gob_put_uint(&b, 2) &&
-	          gob_put_uint(&b, 1) && gob_put_uint(&b, 2) &&
-	          gob_put_int(&b, 66) && gob_put_uint(&b, 0) &&
-	          gob_put_uint(&b, 1) && gob_put_int(&b, GOB_ID_INT) &&
-	          gob_put_uint(&b, 0) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, -66) && rpci_gob_put_uint(&b, 2) &&
+	          rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, 2) &&
+	          rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, GOB_ID_INT) &&
+	          rpci_gob_put_uint(&b, 0) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b); /* type 66 = []int */
 	put_request(&buf, "T.M", 1);
-	ck_assert(gob_put_int(&b, 66) && gob_put_uint(&b, 0) &&
-	          gob_put_uint(&b, (uint64_t)1 << 40) && gob_put_int(&b, 1));
+	ck_assert(rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_uint(&b, (uint64_t)1 << 40) && rpci_gob_put_int(&b, 1));
 	put_msg(&buf, &b);
 	put_request(&buf, "T.M", 2);
-	ck_assert(gob_put_int(&b, GOB_ID_STRING) && gob_put_uint(&b, 0) &&
-	          gob_put_uint(&b, (uint64_t)1 << 30) &&
-	          gob_put_uint(&b, 0x41));
+	ck_assert(rpci_gob_put_int(&b, GOB_ID_STRING) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_uint(&b, (uint64_t)1 << 30) &&
+	          rpci_gob_put_uint(&b, 0x41));
 	put_msg(&buf, &b);
 
 	{
@@ -821,13 +822,13 @@ static void put_node_chain(rpci_buf *buf, int depth)
 
 	put_struct_def(buf, 66, "Node", 2, names, ids);
 	put_request(buf, "Test.Node", 1);
-	ck_assert(gob_put_int(&b, 66));
+	ck_assert(rpci_gob_put_int(&b, 66));
 	for (i = 0; i < depth; i++)
-		ck_assert(gob_put_uint(&b, 1) && gob_put_int(&b, i + 1) &&
-		          gob_put_uint(&b, 1));
-	ck_assert(gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_uint(&b, 1) && rpci_gob_put_int(&b, i + 1) &&
+		          rpci_gob_put_uint(&b, 1));
+	ck_assert(rpci_gob_put_uint(&b, 0));
 	for (i = 0; i < depth; i++)
-		ck_assert(gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_uint(&b, 0));
 	put_msg(buf, &b);
 	rpci_buf_fini(&b);
 }
@@ -882,15 +883,15 @@ START_TEST(test_gob_undefined_type_id)
 
 	put_struct_def(&buf, 65, "Request", 2, req_names, req_ids);
 	put_request(&buf, "T.M", 1);
-	ck_assert(gob_put_int(&b, 99) &&
-	          gob_put_uint(&b, 0)); /* 99: never defined */
+	ck_assert(rpci_gob_put_int(&b, 99) &&
+	          rpci_gob_put_uint(&b, 0)); /* 99: never defined */
 	put_msg(&buf, &b);
 	put_request(&buf, "T.M", 2);
 	put_struct_def(&buf, 66, "Args", 2, names,
 	               ids); /* field of unknown 70 */
-	ck_assert(gob_put_int(&b, 66) && gob_put_uint(&b, 1) &&
-	          gob_put_int(&b, 5) && gob_put_uint(&b, 1) &&
-	          gob_put_uint(&b, 3) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 66) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_int(&b, 5) && rpci_gob_put_uint(&b, 1) &&
+	          rpci_gob_put_uint(&b, 3) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b);
 
 	pos = rd(s, buf.data, buf.len, &m);
@@ -903,10 +904,10 @@ START_TEST(test_gob_undefined_type_id)
 
 	/* a header of an undefined type ends the stream */
 	buf.len = 0;
-	ck_assert(gob_put_int(&b, 77) && gob_put_uint(&b, 0));
+	ck_assert(rpci_gob_put_int(&b, 77) && rpci_gob_put_uint(&b, 0));
 	put_msg(&buf, &b);
-	ck_assert(gob_put_int(&b, GOB_ID_INT) && gob_put_uint(&b, 0) &&
-	          gob_put_int(&b, 1));
+	ck_assert(rpci_gob_put_int(&b, GOB_ID_INT) && rpci_gob_put_uint(&b, 0) &&
+	          rpci_gob_put_int(&b, 1));
 	put_msg(&buf, &b);
 	read_fails(s, buf.data, buf.len, "header is undefined type");
 	rpci_buf_fini(&b);
@@ -940,14 +941,14 @@ START_TEST(test_gob_bad_type_definitions)
 	buf.len = 0;
 	{
 		rpci_buf b = {0};
-		ck_assert(gob_put_int(&b, -65) && gob_put_uint(&b, 3) &&
-		          gob_put_uint(&b, 1) && gob_put_uint(&b, 2) &&
-		          gob_put_int(&b, 65) && gob_put_uint(&b, 0) &&
-		          gob_put_uint(&b, 1) && gob_put_uint(&b, 1) &&
-		          gob_put_uint(&b, 2) &&
-		          gob_put_int(&b, GOB_ID_STRING) &&
-		          gob_put_uint(&b, 0) && gob_put_uint(&b, 0) &&
-		          gob_put_uint(&b, 0));
+		ck_assert(rpci_gob_put_int(&b, -65) && rpci_gob_put_uint(&b, 3) &&
+		          rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, 2) &&
+		          rpci_gob_put_int(&b, 65) && rpci_gob_put_uint(&b, 0) &&
+		          rpci_gob_put_uint(&b, 1) && rpci_gob_put_uint(&b, 1) &&
+		          rpci_gob_put_uint(&b, 2) &&
+		          rpci_gob_put_int(&b, GOB_ID_STRING) &&
+		          rpci_gob_put_uint(&b, 0) && rpci_gob_put_uint(&b, 0) &&
+		          rpci_gob_put_uint(&b, 0));
 		put_msg(&buf, &b);
 		rpci_buf_fini(&b);
 	}
@@ -1049,8 +1050,7 @@ END_TEST
 
 static const char *peer(void)
 {
-	const char *p = getenv("GOBPEER");
-	return p != NULL && p[0] != '\0' ? p : NULL;
+	return sup_peer_path("GOBPEER");
 }
 
 /* live_go: the Go peer runs (interop mode); otherwise the Go streams come
@@ -1085,40 +1085,13 @@ static uint8_t *read_fixture(const char *c, size_t *n)
 static uint8_t *run_peer(const char *mode, const char *c, const uint8_t *in,
                          size_t inlen, size_t *outlen)
 {
-	char tmp[] = "/tmp/gobtestXXXXXX", cmd[1024];
-	uint8_t *out = NULL;
-	size_t cap = 0, n = 0, got;
-	FILE *f;
-	int fd = -1, status;
+	const char *args[] = {mode, c, NULL};
+	char err[256];
+	char *out = sup_peer_run(peer(), args, in, in != NULL ? inlen : 0, 120,
+	                         outlen, err, sizeof err);
 
-	if (in != NULL) {
-		fd = mkstemp(tmp);
-		ck_assert_int_ge(fd, 0);
-		ck_assert(write(fd, in, inlen) == (ssize_t)inlen);
-		close(fd);
-		snprintf(cmd, sizeof cmd, "'%s' %s %s < '%s'", peer(), mode, c,
-		         tmp);
-	} else {
-		snprintf(cmd, sizeof cmd, "'%s' %s %s", peer(), mode, c);
-	}
-	f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	do {
-		if (cap - n < 4096) {
-			cap = cap * 2 + 4096;
-			out = realloc(out, cap + 1);
-			ck_assert_ptr_nonnull(out);
-		}
-		got = fread(out + n, 1, cap - n, f);
-		n += got;
-	} while (got > 0);
-	status = pclose(f);
-	if (in != NULL)
-		unlink(tmp);
-	out[n] = '\0';
-	ck_assert_msg(status == 0, "%s exited with %d", cmd, status);
-	*outlen = n;
-	return out;
+	ck_assert_msg(out != NULL, "%s", err);
+	return (uint8_t *)out;
 }
 
 /* go_reads_ours checks that Go decodes our stream into what it decodes from
@@ -1525,52 +1498,19 @@ static const rpc_method M_MULTIPLY = {"Multiply", &T_ARGS, &T_INT64, NULL};
 static const rpc_method M_SUM = {"Sum", &T_INTLIST, &T_INT64, NULL};
 
 /* A Go net/rpc server (gobpeer serve): runs until its stdin closes. */
-typedef struct go_server {
-	pid_t pid;
-	int in_fd;
-	char addr[80];
-} go_server;
+typedef sup_peer go_server;
 
 static void go_server_start(go_server *g, const char *how)
 {
-	int in[2], out[2];
-	size_t n = 0;
-	ssize_t got;
+	const char *args[] = {how, NULL};
 
-	ck_assert(pipe(in) == 0 && pipe(out) == 0);
-	g->pid = fork();
-	ck_assert_int_ge(g->pid, 0);
-	if (g->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		execl(peer(), peer(), how, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	g->in_fd = in[1];
-	strcpy(g->addr, "tcp:");
-	n = 4;
-	while (n < sizeof g->addr - 1 &&
-	       (got = read(out[0], g->addr + n, 1)) == 1 && g->addr[n] != '\n')
-		n++;
-	g->addr[n] = '\0';
-	close(out[0]);
-	ck_assert_msg(n > 4, "gobpeer %s printed no address", how);
+	ck_assert_msg(sup_peer_start(g, peer(), args),
+	              "gobpeer %s printed no address", how);
 }
 
 static void go_server_stop(go_server *g)
 {
-	int status = 0;
-
-	close(g->in_fd);
-	ck_assert_int_eq(waitpid(g->pid, &status, 0), g->pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "gobpeer serve ended with status %d", status);
+	ck_assert_msg(sup_peer_stop(g), "gobpeer serve did not exit 0");
 }
 
 static void call_fails(rpc_client *c, const char *sm, const rpc_method *m,

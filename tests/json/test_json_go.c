@@ -21,62 +21,23 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "sup_peer.h"
 
 /* run_go2 runs the fixture program with arguments arg [arg2], input on
  * its stdin, and returns its stdout (malloc'd). Fails on a bad exit or
  * after 60 seconds. */
 static char *run_go2(const char *arg, const char *arg2, const char *input)
 {
-	const char *prog = getenv("JSON_GOFIXTURE");
-	FILE *in = tmpfile();
-	int out[2], status = 0;
-	pid_t pid;
-	rpci_buf b = {0};
-	time_t deadline = time(NULL) + 60;
+	const char *prog = sup_peer_path("JSON_GOFIXTURE");
+	const char *args[] = {arg, arg2, NULL};
+	char err[256];
+	char *out;
 
 	ck_assert_ptr_nonnull(prog);
-	ck_assert_ptr_nonnull(in);
-	ck_assert_uint_eq(fwrite(input, 1, strlen(input), in), strlen(input));
-	ck_assert_int_eq(fflush(in), 0);
-	rewind(in);
-	ck_assert_int_eq(pipe(out), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(fileno(in), 0);
-		dup2(out[1], 1);
-		close(out[0]);
-		close(out[1]);
-		execl(prog, prog, arg, arg2, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	fclose(in);
-	for (;;) {
-		struct pollfd p = {.fd = out[0], .events = POLLIN};
-		char chunk[4096];
-		ssize_t n;
-
-		if (time(NULL) > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			ck_abort_msg("gofixture %s timed out", arg);
-		}
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		n = read(out[0], chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		ck_assert(rpci_buf_append(&b, chunk, (size_t)n));
-	}
-	close(out[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "gofixture %s failed (status %d)", arg, status);
-	ck_assert(rpci_buf_append(&b, "", 1));
-	return (char *)b.data;
+	out = sup_peer_run(prog, args, input, strlen(input), 60, NULL, err,
+	                   sizeof err);
+	ck_assert_msg(out != NULL, "gofixture %s: %s", arg, err);
+	return out;
 }
 
 static char *run_go(const char *arg, const char *input)
@@ -751,54 +712,21 @@ static const rpc_type type_int64list = {"list<int64>",
                                         &jt__int64_list__descriptor,
                                         RPC_FORM_WRAPPED};
 
-/* A Go net/rpc server with the jsonrpc codec: runs until its stdin closes. */
-typedef struct go_server {
-	pid_t pid;
-	int in_fd;
-	char addr[80]; /* "tcp:127.0.0.1:PORT" */
-} go_server;
+/* A Go net/rpc server with the jsonrpc codec: runs until its stdin closes;
+ * addr: "tcp:127.0.0.1:PORT". */
+typedef sup_peer go_server;
 
 static void go_server_start(go_server *g)
 {
-	const char *prog = getenv("JSON_GOFIXTURE");
-	int in[2], out[2];
-	size_t n;
-	ssize_t got;
+	const char *args[] = {"serve", NULL};
 
-	ck_assert(pipe(in) == 0 && pipe(out) == 0);
-	g->pid = fork();
-	ck_assert_int_ge(g->pid, 0);
-	if (g->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		execl(prog, prog, "serve", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	g->in_fd = in[1];
-	strcpy(g->addr, "tcp:");
-	n = 4;
-	while (n < sizeof g->addr - 1 &&
-	       (got = read(out[0], g->addr + n, 1)) == 1 && g->addr[n] != '\n')
-		n++;
-	g->addr[n] = '\0';
-	close(out[0]);
-	ck_assert_msg(n > 4, "gofixture serve printed no address");
+	ck_assert_msg(sup_peer_start(g, sup_peer_path("JSON_GOFIXTURE"), args),
+	              "gofixture serve printed no address");
 }
 
 static void go_server_stop(go_server *g)
 {
-	int status = 0;
-
-	close(g->in_fd);
-	ck_assert_int_eq(waitpid(g->pid, &status, 0), g->pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "gofixture serve ended with status %d", status);
+	ck_assert_msg(sup_peer_stop(g), "gofixture serve did not exit 0");
 }
 
 static void call_fails(rpc_client *c, const char *sm, const rpc_method *m,

@@ -1,81 +1,25 @@
 /* test_alloc.c - out of memory at every allocation of the client's paths.
  *
- * This program interposes malloc, calloc and realloc: once armed in a
- * thread, the Nth allocation that thread makes fails (once). Each test
- * walks N = 0, 1, 2, ... through one operation until it no longer hits an
- * allocation, checking at every point that the operation fails cleanly
- * (an error, nothing half-made, nothing leaked: run it under valgrind) or
- * succeeds. Sanitizers and valgrind bring their own allocator, so there
- * the program reports itself skipped (exit 77). */
+ * The allocation functions are wrapped at link time (tests/support/sup_alloc.h):
+ * once armed in a thread, the Nth allocation that thread makes fails (once).
+ * Each test walks N = 0, 1, 2, ... through one operation until it no longer
+ * hits an allocation, checking at every point that the operation fails
+ * cleanly (an error, nothing half-made) or succeeds, and that no object is
+ * left alive once it is undone. The walks run in every build: plain,
+ * sanitizers and valgrind. */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sup_alloc.h"
 #include "codec.h"
 #include "internal.h"
 #include "rt.pb-c.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define ALLOC_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) ||     \
-    __has_feature(thread_sanitizer)
-#define ALLOC_SANITIZED 1
-#endif
-#endif
-
-#ifndef ALLOC_SANITIZED
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-
-/* volatile: the compiler may assume malloc touches no other memory. */
-static __thread volatile long alloc_countdown = -1;
-static __thread volatile bool alloc_hit;
-
-static bool alloc_fail_now(void)
-{
-	if (alloc_countdown < 0)
-		return false;
-	if (alloc_countdown-- > 0)
-		return false;
-	alloc_hit = true;
-	errno = ENOMEM;
-	return true;
-}
-
-void *malloc(size_t n)
-{
-	return alloc_fail_now() ? NULL : __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	return alloc_fail_now() ? NULL : __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-	return alloc_fail_now() ? NULL : __libc_realloc(p, n);
-}
-
-/* alloc_arm makes this thread's allocation number n (from 0) fail. */
-static void alloc_arm(long n)
-{
-	alloc_hit = false;
-	alloc_countdown = n;
-}
-
-/* alloc_disarm stops failing; true if the armed allocation was reached. */
-static bool alloc_disarm(void)
-{
-	alloc_countdown = -1;
-	return alloc_hit;
-}
 
 static const rpc_type type_args = {"Args", &rt__args__descriptor,
                                    RPC_FORM_MESSAGE};
@@ -106,7 +50,8 @@ static void *alloc_server(void *arg)
 		memset(&msg, 0, sizeof msg);
 		while (rpc_codec_protobuf.read(st, buf, len, &used, &msg,
 		                               &err) == RPCI_READ_OK) {
-			rpci_header h = {msg.service_method, msg.seq, NULL, 0};
+			rpci_header h = {.service_method = msg.service_method,
+			                 .seq = msg.seq};
 
 			if (strcmp(msg.service_method, "Echo.Echo") == 0) {
 				Rt__String s = RT__STRING__INIT;
@@ -167,6 +112,7 @@ static void pair_close(pair *p)
 
 START_TEST(test_alloc_client_new)
 {
+	long live = sup_alloc_live();
 	rpc_client *c = NULL;
 	rpc_error *err;
 	bool hit = true;
@@ -174,10 +120,11 @@ START_TEST(test_alloc_client_new)
 	int sv[2];
 
 	for (n = 0; hit; n++) {
+		SUP_ASSERT_LIVE(live, n - 1);
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-		alloc_arm(n);
+		sup_alloc_arm(n);
 		err = rpc_client_new_fd(sv[0], NULL, &c);
-		hit = alloc_disarm();
+		hit = sup_alloc_disarm();
 		if (err != NULL) {
 			ck_assert(hit);
 			ck_assert_ptr_null(c);
@@ -190,11 +137,13 @@ START_TEST(test_alloc_client_new)
 		close(sv[1]);
 	}
 	ck_assert_int_gt(n, 1);
+	SUP_ASSERT_LIVE(live, n);
 }
 END_TEST
 
 START_TEST(test_alloc_sync_call)
 {
+	long live = sup_alloc_live();
 	Rt__Args args = RT__ARGS__INIT;
 	rpc_error *err;
 	bool hit = true;
@@ -205,12 +154,13 @@ START_TEST(test_alloc_sync_call)
 	args.a = 6;
 	args.b = 7;
 	for (n = 0; hit; n++) {
+		SUP_ASSERT_LIVE(live, n - 1);
 		pair_open(&p);
 		r = 0;
-		alloc_arm(n);
+		sup_alloc_arm(n);
 		err = rpc_client_call(p.c, "Arith.Multiply", &m_multiply,
 		                      &args.base, &r);
-		hit = alloc_disarm();
+		hit = sup_alloc_disarm();
 		if (err != NULL) {
 			ck_assert(hit);
 			ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_NOMEM);
@@ -234,12 +184,14 @@ START_TEST(test_alloc_sync_call)
 		pair_close(&p);
 	}
 	ck_assert_int_gt(n, 1);
+	SUP_ASSERT_LIVE(live, n);
 }
 END_TEST
 
 START_TEST(test_alloc_go_never_completes_on_failure)
 {
 	rpc_done *d = rpc_done_new_queue();
+	long live = sup_alloc_live(); /* with d */
 	char *in = "echo me", *out;
 	rpc_call *call, *got;
 	rpc_error *err;
@@ -249,12 +201,13 @@ START_TEST(test_alloc_go_never_completes_on_failure)
 
 	ck_assert_ptr_nonnull(d);
 	for (n = 0; hit; n++) {
+		SUP_ASSERT_LIVE(live, n - 1);
 		pair_open(&p);
 		out = NULL;
-		alloc_arm(n);
+		sup_alloc_arm(n);
 		err = rpc_client_go(p.c, "Echo.Echo", &m_echo, &in, &out, d,
 		                    &call);
-		hit = alloc_disarm();
+		hit = sup_alloc_disarm();
 		if (err != NULL) {
 			ck_assert(hit);
 			ck_assert_ptr_null(call);
@@ -274,6 +227,7 @@ START_TEST(test_alloc_go_never_completes_on_failure)
 		pair_close(&p);
 	}
 	ck_assert_int_gt(n, 1);
+	SUP_ASSERT_LIVE(live, n);
 	rpc_done_free(d);
 }
 END_TEST
@@ -286,34 +240,39 @@ static void alloc_on_done(rpc_call *call, void *ud)
 
 START_TEST(test_alloc_done_new)
 {
+	long live = sup_alloc_live();
 	rpc_done *d;
 	bool hit = true;
 	long n;
 
 	for (n = 0; hit; n++) {
-		alloc_arm(n);
+		SUP_ASSERT_LIVE(live, n - 1);
+		sup_alloc_arm(n);
 		d = rpc_done_new_queue();
-		hit = alloc_disarm();
+		hit = sup_alloc_disarm();
 		ck_assert(d != NULL || hit);
 		rpc_done_free(d);
 	}
-	alloc_arm(0);
+	sup_alloc_arm(0);
 	d = rpc_done_new_callback(alloc_on_done, NULL);
-	ck_assert(alloc_disarm());
+	ck_assert(sup_alloc_disarm());
 	ck_assert_ptr_null(d);
+	SUP_ASSERT_LIVE(live, n);
 }
 END_TEST
 
 START_TEST(test_alloc_errors_fall_back_to_static)
 {
+	long live = sup_alloc_live();
 	rpc_error *e;
 	bool hit = true;
 	long n;
 
 	for (n = 0; hit; n++) {
-		alloc_arm(n);
+		SUP_ASSERT_LIVE(live, n - 1);
+		sup_alloc_arm(n);
 		e = rpc_error_new("handler %d", 1);
-		hit = alloc_disarm();
+		hit = sup_alloc_disarm();
 		if (rpc_error_kind_of(e) == RPC_ERR_NOMEM) {
 			ck_assert(hit);
 			ck_assert_str_eq(rpc_error_message(e),
@@ -325,6 +284,7 @@ START_TEST(test_alloc_errors_fall_back_to_static)
 		rpc_error_free(e);
 	}
 	ck_assert_int_gt(n, 1);
+	SUP_ASSERT_LIVE(live, n);
 }
 END_TEST
 
@@ -334,15 +294,11 @@ int main(void)
 	TCase *tc;
 	SRunner *sr;
 	int failed;
-	void *volatile probe;
 
-	/* Under valgrind (or any tool that replaces malloc) the hook is not
-	 * reached: report the program skipped. */
-	alloc_arm(0);
-	probe = malloc(1);
-	if (!alloc_disarm()) {
-		free(probe);
-		return 77;
+	if (!sup_alloc_wrapped()) {
+		fprintf(stderr, "test_alloc: the allocation wrappers are not "
+		                "linked in\n");
+		return EXIT_FAILURE;
 	}
 	s = suite_create("alloc");
 	tc = tcase_create("client");
@@ -360,9 +316,3 @@ int main(void)
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
-#else
-int main(void)
-{
-	return 77; /* skipped: the sanitizer owns malloc */
-}
-#endif

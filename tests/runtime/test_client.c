@@ -420,7 +420,7 @@ START_TEST(test_client_bad_body_fails_that_call)
 	rpc_codec_protobuf.msg_clear(srv.st, &msg);
 	/* seq 0 gets a body that is not a message at all. */
 	ck_assert(rpci_frame_begin(
-	    &out, &(rpci_header){"Arith.Multiply", 0, NULL, 0}, &start));
+	    &out, &(rpci_header){.service_method = "Arith.Multiply"}, &start));
 	ck_assert(rpci_buf_append(&out, "\x08\x80\x80", 3));
 	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
 	fake_write(&srv, out.data, out.len);

@@ -437,7 +437,7 @@ START_TEST(test_codec_bad_body_fails_that_call_only)
 	ck_assert_ptr_null(k->state_new(true, 0, &st));
 	/* A frame whose body is a truncated varint field... */
 	ck_assert(
-	    rpci_frame_begin(&out, &(rpci_header){"A.B", 1, NULL, 0}, &start));
+	    rpci_frame_begin(&out, &(rpci_header){.service_method = "A.B", .seq = 1}, &start));
 	ck_assert(rpci_buf_append(&out, "\x08\xff", 2));
 	ck_assert_ptr_null(rpci_frame_finish(&out, start, 1024));
 	/* ...followed by a good one. */

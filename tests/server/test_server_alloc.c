@@ -1,80 +1,28 @@
 /* test_server_alloc.c - the server when memory runs out, at every point.
  *
- * malloc, calloc and realloc are replaced here by versions that, once armed
- * in a thread, fail that thread's Nth allocation. Each test walks N = 0, 1,
- * 2, ... through one operation (making a server, registering, listening,
- * serving one request) until the operation no longer reaches allocation N,
- * and checks at every N that it either succeeded or failed with an error,
- * leaving nothing behind (valgrind or the final leak check would say). The
- * sanitizers and valgrind replace the allocator themselves, so under them
- * the program skips (exit 77). */
+ * The allocation functions are wrapped at link time (tests/support/sup_alloc.h):
+ * once armed in a thread, that thread's Nth allocation fails. Each test
+ * walks N = 0, 1, 2, ... through one operation (making a server,
+ * registering, listening, serving one request) until the operation no
+ * longer reaches allocation N, and checks at every N that it either
+ * succeeded or failed with an error, leaving no object alive once undone.
+ * The walks run in every build: plain, sanitizers and valgrind. */
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sup_alloc.h"
 #include "codec.h"
 #include "rpc.h"
 #include "srv.pb-c.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SRV_ALLOC_SKIP 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||     \
-	__has_feature(memory_sanitizer)
-#define SRV_ALLOC_SKIP 1
-#endif
-#endif
-
-#ifndef SRV_ALLOC_SKIP
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-
-static __thread volatile long fail_at = -1; /* allocations left before */
-static __thread volatile bool failed;
-
-static bool alloc_should_fail(void)
-{
-	if (fail_at < 0)
-		return false;
-	if (fail_at-- > 0)
-		return false;
-	failed = true;
-	errno = ENOMEM;
-	return true;
-}
-
-void *malloc(size_t n)
-{
-	return alloc_should_fail() ? NULL : __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	return alloc_should_fail() ? NULL : __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-	return alloc_should_fail() ? NULL : __libc_realloc(p, n);
-}
-
-static void arm(long n)
-{
-	failed = false;
-	fail_at = n;
-}
-
-/* disarm returns true if allocation n was reached (and failed). */
-static bool disarm(void)
-{
-	fail_at = -1;
-	return failed;
-}
+#define arm sup_alloc_arm
+#define disarm sup_alloc_disarm
 
 /* ---- a small service ------------------------------------------------------- */
 
@@ -115,6 +63,7 @@ enum { WALK_MAX = 10000 };
 
 START_TEST(test_alloc_server_new)
 {
+	long live = sup_alloc_live();
 	long n;
 	for (n = 0; n < WALK_MAX; n++) {
 		rpc_server *srv = NULL;
@@ -125,9 +74,11 @@ START_TEST(test_alloc_server_new)
 			ck_assert(hit);
 			ck_assert_ptr_null(srv);
 			rpc_error_free(err);
+			SUP_ASSERT_LIVE(live, n);
 			continue;
 		}
 		rpc_server_free(srv);
+		SUP_ASSERT_LIVE(live, n);
 		if (!hit)
 			break;
 	}
@@ -137,9 +88,11 @@ END_TEST
 
 START_TEST(test_alloc_register_and_listen)
 {
+	long live0 = sup_alloc_live(), live;
 	rpc_server *srv = NULL;
 	long n;
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	live = sup_alloc_live();
 	for (n = 0; n < WALK_MAX; n++) {
 		arm(n);
 		rpc_error *err = rpc_server_register(srv, &desc, &handlers, NULL,
@@ -149,6 +102,7 @@ START_TEST(test_alloc_register_and_listen)
 			break; /* registered: a second walk step would be a dup */
 		ck_assert(hit);
 		rpc_error_free(err);
+		SUP_ASSERT_LIVE(live, n);
 	}
 	ck_assert_int_lt(n, WALK_MAX);
 	/* registered exactly once */
@@ -158,6 +112,7 @@ START_TEST(test_alloc_register_and_listen)
 	                 "rpc: service already defined: Arith");
 	rpc_error_free(dup);
 
+	live = sup_alloc_live();
 	for (n = 0; n < WALK_MAX; n++) {
 		rpc_listener *l = NULL;
 		arm(n);
@@ -167,15 +122,18 @@ START_TEST(test_alloc_register_and_listen)
 			ck_assert(hit);
 			ck_assert_ptr_null(l);
 			rpc_error_free(err);
+			SUP_ASSERT_LIVE(live, n);
 			continue;
 		}
 		ck_assert_int_gt(rpc_listener_port(l), 0);
 		rpc_listener_free(l);
+		SUP_ASSERT_LIVE(live, n);
 		if (!hit)
 			break;
 	}
 	ck_assert_int_lt(n, WALK_MAX);
 	rpc_server_free(srv);
+	SUP_ASSERT_LIVE(live0, n);
 }
 END_TEST
 
@@ -208,6 +166,7 @@ static void drain(int fd)
 
 START_TEST(test_alloc_serve_request)
 {
+	long live = sup_alloc_live();
 	rpc_server *srv = NULL;
 	rpc_server_codec *sc = NULL;
 	void *st = NULL;
@@ -242,11 +201,17 @@ START_TEST(test_alloc_serve_request)
 	rpc_server_codec_free(sc);
 	close(sv[1]);
 	rpc_server_free(srv);
+	SUP_ASSERT_LIVE(live, 0);
 }
 END_TEST
 
 int main(void)
 {
+	if (!sup_alloc_wrapped()) {
+		fprintf(stderr, "test_server_alloc: the allocation wrappers "
+		                "are not linked in\n");
+		return EXIT_FAILURE;
+	}
 	Suite *s = suite_create("server_alloc");
 	TCase *tc = tcase_create("out_of_memory");
 	tcase_set_timeout(tc, 120);
@@ -260,10 +225,3 @@ int main(void)
 	srunner_free(sr);
 	return failed_n == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
-
-#else
-int main(void)
-{
-	return 77; /* the sanitizer owns the allocator */
-}
-#endif

@@ -1,0 +1,63 @@
+/* server.c - the accepting server of tests (sup_server.h). */
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sup_server.h"
+
+static void *server_accept_main(void *arg)
+{
+	sup_server *s = arg;
+
+	return s->http ? rpc_server_accept_http(s->srv, s->lis, NULL, NULL)
+	               : rpc_server_accept(s->srv, s->lis);
+}
+
+rpc_error *sup_server_start(sup_server *s, rpc_server *srv, const char *address,
+                            bool http)
+{
+	rpc_error *err;
+
+	memset(s, 0, sizeof *s);
+	s->srv = srv;
+	s->http = http;
+	err = rpc_listen(address, &s->lis);
+	if (err != NULL)
+		return err;
+	if (pthread_create(&s->acceptor, NULL, server_accept_main, s) != 0) {
+		rpc_listener_free(s->lis);
+		s->lis = NULL;
+		return rpc_error_new("sup_server_start: pthread_create failed");
+	}
+	s->running = true;
+	return NULL;
+}
+
+rpc_error *sup_server_stop(sup_server *s)
+{
+	void *ret = NULL;
+
+	if (s->lis != NULL)
+		rpc_listener_close(s->lis);
+	if (s->running)
+		pthread_join(s->acceptor, &ret);
+	s->running = false;
+	rpc_listener_free(s->lis);
+	s->lis = NULL;
+	return ret;
+}
+
+bool sup_have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	a.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}

@@ -1,0 +1,44 @@
+/* sup_server.h - a server accepting on a listener of its own, for tests: the
+ * listener (usually on port 0: "tcp:127.0.0.1:0") and a thread running
+ * rpc_server_accept (or rpc_server_accept_http) until sup_server_stop.
+ *
+ *	sup_server s;
+ *	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+ *	... register services ...
+ *	ck_assert_ptr_null(sup_server_start(&s, srv, "tcp:127.0.0.1:0", false));
+ *	... rpc_dial(rpc_listener_address(s.lis), ...) ...
+ *	ck_assert_ptr_null(sup_server_stop(&s));
+ *	rpc_server_free(srv);
+ */
+#ifndef SUPPORT_SERVER_H
+#define SUPPORT_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "rpc.h"
+
+typedef struct sup_server {
+	rpc_server *srv;   /* borrowed from the caller */
+	rpc_listener *lis; /* valid until sup_server_stop */
+	pthread_t acceptor;
+	bool http; /* rpc_server_accept_http (default paths) */
+	bool running;
+} sup_server;
+
+/* sup_server_start listens on address and starts accepting on it for srv
+ * (borrowed; it must outlive sup_server_stop). Returns NULL, or the error of
+ * rpc_listen (caller frees with rpc_error_free; nothing is left running). */
+rpc_error *sup_server_start(sup_server *s, rpc_server *srv, const char *address,
+                            bool http);
+
+/* sup_server_stop closes the listener, waits for the accepting thread and
+ * frees the listener. Returns what the accepting loop returned: NULL when
+ * it ended cleanly (caller frees an error with rpc_error_free). */
+rpc_error *sup_server_stop(sup_server *s);
+
+/* sup_have_ipv6_loopback is true when this machine can listen on ::1; a
+ * test that needs it reports SKIP (exit 77) otherwise. */
+bool sup_have_ipv6_loopback(void);
+
+#endif
