@@ -88,7 +88,8 @@ void view_diag(tmpl_arena *a, tmpl_buf *err, const char *fallback,
 {
 	const char *file = loc && loc->file ? loc->file : fallback;
 	int line = loc ? loc->line : 0, col = loc ? loc->col : 0;
-	char *text = tmpl_printf(a, "%s:%d:%d: error: %s\n", file, line, col, msg);
+	char *text =
+	    tmpl_printf(a, "%s:%d:%d: error: %s\n", file, line, col, msg);
 	tmpl_buf_add(err, text, strlen(text));
 
 	FILE *f = line > 0 ? fopen(file, "r") : NULL;
@@ -105,8 +106,8 @@ void view_diag(tmpl_arena *a, tmpl_buf *err, const char *fallback,
 			tmpl_buf_add(err, src, n);
 			tmpl_buf_add(err, "\n", 1);
 			for (int i = 1; i < col && (size_t)(i - 1) < n; i++)
-				tmpl_buf_add(err, src[i - 1] == '\t' ? "\t" : " ",
-				             1);
+				tmpl_buf_add(
+				    err, src[i - 1] == '\t' ? "\t" : " ", 1);
 			tmpl_buf_add(err, "^\n", 2);
 			break;
 		}

@@ -39,23 +39,24 @@ struct ast_file;
 typedef struct ast_type {
 	ast_type_kind kind;
 	ast_loc loc;
-	char *name;                /* AST_T_NAMED: as written, "Point" or "common.Point" */
-	struct ast_decl *resolved; /* AST_T_NAMED: set by the checker (struct or enum) */
-	struct ast_type *key;      /* AST_T_MAP: the key type */
-	struct ast_type *elem;     /* AST_T_LIST: element; AST_T_MAP: value */
+	char *name; /* AST_T_NAMED: as written, "Point" or "common.Point" */
+	struct ast_decl
+	    *resolved; /* AST_T_NAMED: set by the checker (struct or enum) */
+	struct ast_type *key;  /* AST_T_MAP: the key type */
+	struct ast_type *elem; /* AST_T_LIST: element; AST_T_MAP: value */
 } ast_type;
 
 typedef struct ast_field {
 	char *name;
 	ast_loc loc;
-	char *doc;        /* joined text of the /// lines before it, or NULL */
+	char *doc; /* joined text of the /// lines before it, or NULL */
 	ast_type *type;
-	bool optional;    /* written "optional" */
+	bool optional;        /* written "optional" */
 	bool explicit_number; /* written "= N" */
-	int64_t number;   /* the protobuf field number: as written, or its
-	                     1-based position when the struct has none
-	                     (filled in by the checker) */
-	ast_loc number_loc; /* location of N when explicit */
+	int64_t number;       /* the protobuf field number: as written, or its
+	                         1-based position when the struct has none
+	                         (filled in by the checker) */
+	ast_loc number_loc;   /* location of N when explicit */
 } ast_field;
 
 typedef struct ast_enum_value {
@@ -68,8 +69,8 @@ typedef struct ast_enum_value {
 
 typedef struct ast_param {
 	ast_type *type;
-	bool pointer;     /* written with '*' */
-	char *name;       /* may be NULL if omitted in the source */
+	bool pointer; /* written with '*' */
+	char *name;   /* may be NULL if omitted in the source */
 	ast_loc loc;
 } ast_param;
 
@@ -84,12 +85,12 @@ typedef struct ast_method {
 	char *name;
 	ast_loc loc;
 	char *doc;
-	size_t n_params;  /* the contract wants exactly 2; the parser keeps
-	                     what was written so the checker can say so */
+	size_t n_params; /* the contract wants exactly 2; the parser keeps
+	                    what was written so the checker can say so */
 	ast_param *params;
-	size_t n_attrs;   /* as written; the checker knows the words */
+	size_t n_attrs; /* as written; the checker knows the words */
 	ast_attr *attrs;
-	bool idempotent;  /* [idempotent]: set by the checker */
+	bool idempotent; /* [idempotent]: set by the checker */
 } ast_method;
 
 typedef enum ast_decl_kind { AST_STRUCT, AST_ENUM, AST_SERVICE } ast_decl_kind;
@@ -99,54 +100,55 @@ typedef struct ast_decl {
 	char *name;
 	ast_loc loc;
 	char *doc;
-	struct ast_file *file;   /* the file that declares it */
-	size_t n_fields;         /* AST_STRUCT */
+	struct ast_file *file; /* the file that declares it */
+	size_t n_fields;       /* AST_STRUCT */
 	ast_field *fields;
-	size_t n_values;         /* AST_ENUM */
+	size_t n_values; /* AST_ENUM */
 	ast_enum_value *values;
-	size_t n_methods;        /* AST_SERVICE, in source order */
+	size_t n_methods; /* AST_SERVICE, in source order */
 	ast_method *methods;
 } ast_decl;
 
 typedef struct ast_import {
-	char *path;              /* as written in the import statement */
+	char *path; /* as written in the import statement */
 	ast_loc loc;
-	struct ast_file *file;   /* set by the loader */
+	struct ast_file *file; /* set by the loader */
 } ast_import;
 
 typedef struct ast_file {
-	char *path;              /* path used to open it */
-	char *package;           /* NULL when the file has no package line */
+	char *path;    /* path used to open it */
+	char *package; /* NULL when the file has no package line */
 	ast_loc package_loc;
-	char *doc;               /* /// lines before the package line, or NULL */
+	char *doc; /* /// lines before the package line, or NULL */
 	size_t n_imports;
 	ast_import *imports;
-	size_t n_decls;          /* in source order */
+	size_t n_decls; /* in source order */
 	ast_decl **decls;
 } ast_file;
 
 /* A loaded and checked compilation: the main file and everything it imports. */
 typedef struct idl_program {
 	ast_file *main;
-	size_t n_files;          /* every loaded file, main first, each once */
+	size_t n_files; /* every loaded file, main first, each once */
 	ast_file **files;
-	size_t n_deps;           /* paths of every file read (main and imports),
-	                            for the depfile */
+	size_t n_deps; /* paths of every file read (main and imports),
+	                  for the depfile */
 	char **deps;
 	/* private bookkeeping of the loader (string pool, arenas) may follow */
 	void *priv;
 } idl_program;
 
 /* Diagnostics sink. The front end never prints by itself: it formats
- * "file:line:col: error: message" (or "warning:"), the source line and a caret, plus any
- * "note:" lines, and hands the text to this callback (default: stderr). */
+ * "file:line:col: error: message" (or "warning:"), the source line and a caret,
+ * plus any "note:" lines, and hands the text to this callback (default:
+ * stderr). */
 typedef void idl_diag_fn(void *ctx, const char *text);
 
 typedef struct idl_options {
 	const char *const *include_dirs; /* -I, searched after the importing
 	                                    file's folder, in order */
 	size_t n_include_dirs;
-	idl_diag_fn *diag;               /* NULL: write to stderr */
+	idl_diag_fn *diag; /* NULL: write to stderr */
 	void *diag_ctx;
 	bool go_errors; /* Go's rules (names Go cannot export, or that
 	                   collide once capitalised) are errors, not

@@ -251,9 +251,8 @@ static rpc_error *bal_unavailable(rpci_balancer *b)
 }
 
 rpc_error *rpci_balancer_call(rpci_balancer *b, const char *service_method,
-                              const rpc_method *m,
-                              const rpc_call_options *opts, const void *args,
-                              void *reply)
+                              const rpc_method *m, const rpc_call_options *opts,
+                              const void *args, void *reply)
 {
 	rpc_error *err, *first = NULL;
 	bal_ep *ep, *avoid = NULL;
@@ -446,8 +445,9 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 	bal_retry *r;
 
 	if (done == NULL)
-		return rpci_error(RPC_ERR_INVALID,
-		                  "rpc: a call on a balanced client needs a done");
+		return rpci_error(
+		    RPC_ERR_INVALID,
+		    "rpc: a call on a balanced client needs a done");
 	r = (m->flags & RPC_METHOD_IDEMPOTENT) != 0 ? bal_pack(m->args, args)
 	                                            : NULL;
 
@@ -464,8 +464,8 @@ rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
 		d = ep->done[rpci_done_is_callback(done)];
 		pthread_mutex_unlock(&b->mu);
 
-		err = rpc_client_go_opts(c, service_method, m, opts, args, reply,
-		                         d, &k);
+		err = rpc_client_go_opts(c, service_method, m, opts, args,
+		                         reply, d, &k);
 
 		pthread_mutex_lock(&b->mu);
 		if (err == NULL) {

@@ -30,9 +30,8 @@ rpci_balancer *rpci_client_balancer(const rpc_client *c);
 /* The balanced versions of rpc_client_call, rpc_client_go, rpc_client_close
  * and rpc_client_free (which also frees the shell); same contracts. */
 rpc_error *rpci_balancer_call(rpci_balancer *b, const char *service_method,
-                              const rpc_method *m,
-                              const rpc_call_options *opts, const void *args,
-                              void *reply);
+                              const rpc_method *m, const rpc_call_options *opts,
+                              const void *args, void *reply);
 rpc_error *rpci_balancer_go(rpci_balancer *b, const char *service_method,
                             const rpc_method *m, const rpc_call_options *opts,
                             const void *args, void *reply, rpc_done *done,

@@ -476,10 +476,11 @@ static bool client_handle(rpc_client *c, rpci_msg *msg)
 		rpc_error_free(c->codec->read_body(c->cstate, msg, NULL, NULL));
 		if (call == NULL)
 			return false;
-		call->err = rpci_error(
-		    strcmp(msg->error, RPCI_DEADLINE_TEXT) == 0 ? RPC_ERR_TIMEOUT
-		                                                : RPC_ERR_SERVER,
-		    "%s", msg->error);
+		call->err =
+		    rpci_error(strcmp(msg->error, RPCI_DEADLINE_TEXT) == 0
+		                   ? RPC_ERR_TIMEOUT
+		                   : RPC_ERR_SERVER,
+		               "%s", msg->error);
 	} else {
 		call->err = client_decode(c, msg, call);
 	}
@@ -1191,7 +1192,6 @@ rpc_error *rpc_client_go_opts(rpc_client *c, const char *service_method,
 	}
 	return err;
 }
-
 
 void rpc_call_cancel(rpc_call *call)
 {

@@ -613,7 +613,8 @@ static rpc_error *dec_kind_error(jdec *d, const ProtobufCFieldDescriptor *f,
 
 		if (rpci_json_cur_skip(&probe))
 			return dec_type_error(d, (const char *)d->c.p,
-			                      (size_t)(probe.p - d->c.p), f, elem);
+			                      (size_t)(probe.p - d->c.p), f,
+			                      elem);
 	}
 	return dec_type_error(d, k, strlen(k), f, elem);
 }
@@ -1732,17 +1733,19 @@ rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
 			char q[16];
 
 			rpci_json_quote_char(json[end], q, sizeof q);
-			return rpci_error(RPC_ERR_PROTOCOL,
-			                  "invalid character %s after top-level "
-			                  "value at offset %zu",
-			                  q, end + 1);
+			return rpci_error(
+			    RPC_ERR_PROTOCOL,
+			    "invalid character %s after top-level "
+			    "value at offset %zu",
+			    q, end + 1);
 		}
 	d.c.p = json + start;
 	d.c.end = json + len;
 	if (t->form == RPC_FORM_MESSAGE && rpci_json_cur_peek(&d.c) != '{' &&
 	    rpci_json_cur_peek(&d.c) != 'n')
-		return rpci_error(RPC_ERR_PROTOCOL, "want %s (an object), got %s",
-		                  t->name, rpci_json_kind_of(&d.c));
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "want %s (an object), got %s", t->name,
+		                  rpci_json_kind_of(&d.c));
 	err = dec_top(&d, t, dst);
 	if (err != NULL)
 		rpc_message_free_contents(dst);

@@ -68,8 +68,8 @@ static bool debug_counters(rpci_buf *b, const rpci_method *m, const char *pre,
 	snprintf(num[2], sizeof(num[2]), "%.3f", rpci_method_latency(m, 50));
 	snprintf(num[3], sizeof(num[3]), "%.3f", rpci_method_latency(m, 99));
 	for (int i = 0; i < 4; i++)
-		if (!debug_put(b, pre) ||
-		    !debug_put(b, num[i]) || !debug_put(b, post))
+		if (!debug_put(b, pre) || !debug_put(b, num[i]) ||
+		    !debug_put(b, post))
 			return false;
 	return true;
 }
@@ -94,14 +94,15 @@ char *rpci_debug_page(rpc_server *srv, size_t *len)
 	ok = debug_put(&b, "<html>\n\t<body>\n\t<title>Services</title>\n\t");
 	for (size_t i = 0; ok && snap != NULL && i < snap->n; i++) {
 		const rpci_service *s = snap->services[i];
-		ok = debug_put(&b, "\n\t<hr>\n\tService ") &&
-		     debug_escaped(&b, s->name) &&
-		     debug_put(&b, "\n\t<hr>\n\t\t<table>\n\t\t<th align=center>"
-		                   "Method</th><th align=center>Calls</th>"
-		                   "<th align=center>Errors</th>"
-		                   "<th align=center>In flight</th>"
-		                   "<th align=center>p50 ms</th>"
-		                   "<th align=center>p99 ms</th>\n\t\t");
+		ok =
+		    debug_put(&b, "\n\t<hr>\n\tService ") &&
+		    debug_escaped(&b, s->name) &&
+		    debug_put(&b, "\n\t<hr>\n\t\t<table>\n\t\t<th align=center>"
+		                  "Method</th><th align=center>Calls</th>"
+		                  "<th align=center>Errors</th>"
+		                  "<th align=center>In flight</th>"
+		                  "<th align=center>p50 ms</th>"
+		                  "<th align=center>p99 ms</th>\n\t\t");
 		for (size_t j = 0; ok && j < s->n_methods; j++) {
 			const rpci_method *m = &s->methods[j];
 			snprintf(num, sizeof(num), "%" PRIu64,
@@ -178,7 +179,8 @@ char *rpci_debug_page_json(rpc_server *srv, size_t *len)
 		     debug_put(&b, ",\"methods\":[");
 		for (size_t j = 0; ok && j < s->n_methods; j++) {
 			const rpci_method *m = &s->methods[j];
-			ok = debug_put(&b, j > 0 ? ",{\"name\":" : "{\"name\":") &&
+			ok = debug_put(&b,
+			               j > 0 ? ",{\"name\":" : "{\"name\":") &&
 			     debug_json_str(&b, m->m->name) &&
 			     debug_put(&b, ",\"args\":") &&
 			     debug_json_str(&b, m->m->args->name) &&

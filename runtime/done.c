@@ -29,7 +29,7 @@ struct rpc_done {
 	rpc_call *head, *tail;
 	unsigned waiting; /* threads inside a wait on cv; guarded by mu */
 	int efd;          /* -1 until rpc_done_fd; guarded by mu */
-	bool forward; /* rpci_done_new_forward: cb hands calls on at once */
+	bool forward;     /* rpci_done_new_forward: cb hands calls on at once */
 };
 
 rpc_done *rpc_done_new_queue(void)

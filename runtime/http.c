@@ -109,7 +109,8 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 			return false;
 		}
 		http_send(c, "200 OK",
-		          json ? "application/json" : "text/html; charset=utf-8",
+		          json ? "application/json"
+		               : "text/html; charset=utf-8",
 		          page, n, strcmp(method, "HEAD") == 0);
 		free(page);
 		return false;

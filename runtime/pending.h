@@ -101,8 +101,7 @@ bool rpci_done_is_callback(const rpc_done *d);
  * call on (to another done) without blocking, so the client treats it as
  * a queue and keeps batching its writes (balancer.c). Freed with
  * rpc_done_free; NULL on out of memory. */
-rpc_done *rpci_done_new_forward(void (*cb)(rpc_call *call, void *ud),
-                                void *ud);
+rpc_done *rpci_done_new_forward(void (*cb)(rpc_call *call, void *ud), void *ud);
 
 /* rpci_call_complete hands a finished call to its owner: wakes the blocking
  * caller or the owner of an owned call, or delivers it to its done. No

@@ -240,7 +240,8 @@ const rpci_snapshot *rpci_registry_snapshot(rpci_registry *r)
 	return atomic_load_explicit(&r->current, memory_order_acquire);
 }
 
-/* ---- per-method counters --------------------------------------------------- */
+/* ---- per-method counters ---------------------------------------------------
+ */
 
 static uint64_t registry_now_ns(void)
 {
@@ -303,8 +304,8 @@ double rpci_method_latency(const rpci_method *m, double p)
 	size_t b;
 
 	for (b = 0; b < RPCI_LAT_BUCKETS; b++) {
-		counts[b] = atomic_load_explicit(&m->lat[b],
-		                                 memory_order_relaxed);
+		counts[b] =
+		    atomic_load_explicit(&m->lat[b], memory_order_relaxed);
 		total += counts[b];
 	}
 	if (total == 0)

@@ -116,9 +116,9 @@ extern "C" {
 
 /* ---- versions [generated-code ABI] ------------------------------------ */
 
-#define RPC_VERSION_MAJOR 0
-#define RPC_VERSION_MINOR 1
-#define RPC_VERSION_PATCH 0
+#define RPC_VERSION_MAJOR  0
+#define RPC_VERSION_MINOR  1
+#define RPC_VERSION_PATCH  0
 #define RPC_VERSION_STRING "0.1.0"
 
 /* RPC_ABI_VERSION changes whenever the structures below change shape.
@@ -129,17 +129,17 @@ extern "C" {
 /* ---- errors -------------------------------------------------------------- */
 
 /* X(kind, default message). RPC_OK is 0 and never names an error object. */
-#define RPC_ERROR_KINDS(X)                                                   \
-	X(RPC_OK, "ok")                                                      \
-	X(RPC_ERR_SERVER, "rpc: server error")   /* remote: the server's text */ \
-	X(RPC_ERR_SHUTDOWN, "connection is shut down")                       \
-	X(RPC_ERR_UNEXPECTED_EOF, "unexpected EOF")                          \
-	X(RPC_ERR_PROTOCOL, "rpc: protocol error")                           \
-	X(RPC_ERR_IO, "rpc: i/o error")                                      \
-	X(RPC_ERR_TIMEOUT, "rpc: timeout")                                   \
-	X(RPC_ERR_NOMEM, "rpc: out of memory")                               \
-	X(RPC_ERR_INVALID, "rpc: invalid argument")                          \
-	X(RPC_ERR_UNAVAILABLE, "rpc: no endpoint available")                 \
+#define RPC_ERROR_KINDS(X)                                                     \
+	X(RPC_OK, "ok")                                                        \
+	X(RPC_ERR_SERVER, "rpc: server error") /* remote: the server's text */ \
+	X(RPC_ERR_SHUTDOWN, "connection is shut down")                         \
+	X(RPC_ERR_UNEXPECTED_EOF, "unexpected EOF")                            \
+	X(RPC_ERR_PROTOCOL, "rpc: protocol error")                             \
+	X(RPC_ERR_IO, "rpc: i/o error")                                        \
+	X(RPC_ERR_TIMEOUT, "rpc: timeout")                                     \
+	X(RPC_ERR_NOMEM, "rpc: out of memory")                                 \
+	X(RPC_ERR_INVALID, "rpc: invalid argument")                            \
+	X(RPC_ERR_UNAVAILABLE, "rpc: no endpoint available")                   \
 	X(RPC_ERR_CANCELED, "rpc: call canceled")
 
 typedef enum rpc_error_kind {
@@ -159,14 +159,15 @@ typedef struct rpc_error rpc_error;
  * error that rpc_error_free ignores). */
 RPC_API rpc_error *rpc_error_new(const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 1, 2)))
+    __attribute__((format(printf, 1, 2)))
 #endif
-	;
+    ;
 RPC_API rpc_error_kind rpc_error_kind_of(const rpc_error *err);
-RPC_API const char *rpc_error_message(const rpc_error *err); /* valid until rpc_error_free */
-RPC_API int rpc_error_errno(const rpc_error *err);           /* 0 unless RPC_ERR_IO */
+RPC_API const char *
+rpc_error_message(const rpc_error *err); /* valid until rpc_error_free */
+RPC_API int rpc_error_errno(const rpc_error *err); /* 0 unless RPC_ERR_IO */
 RPC_API const char *rpc_error_kind_name(rpc_error_kind kind);
-RPC_API void rpc_error_free(rpc_error *err);                 /* accepts NULL */
+RPC_API void rpc_error_free(rpc_error *err); /* accepts NULL */
 
 /* ---- types and methods [generated-code ABI] ------------------------------ */
 
@@ -210,9 +211,9 @@ typedef struct rpc_method {
 } rpc_method;
 
 typedef struct rpc_service_desc {
-	uint32_t abi;              /* RPC_ABI_VERSION it was generated for */
-	const char *name;          /* "Arith": the default registration name */
-	const char *package;       /* "arith" or NULL; never on the wire */
+	uint32_t abi;        /* RPC_ABI_VERSION it was generated for */
+	const char *name;    /* "Arith": the default registration name */
+	const char *package; /* "arith" or NULL; never on the wire */
 	size_t n_methods;
 	const rpc_method *methods; /* sorted by name (strcmp order) */
 } rpc_service_desc;
@@ -232,7 +233,8 @@ RPC_API void rpc_message_free_contents(ProtobufCMessage *msg);
  * or false when out of memory, with dst left at its defaults. Generated
  * code wraps it as X_copy(dst, src), e.g. for a handler to return data it
  * keeps: the runtime frees the reply after sending it. */
-RPC_API bool rpc_message_copy(ProtobufCMessage *dst, const ProtobufCMessage *src);
+RPC_API bool rpc_message_copy(ProtobufCMessage *dst,
+                              const ProtobufCMessage *src);
 
 /* rpc_message_equal tells whether *a and *b have the same descriptor and
  * equal fields: strings and bytes by content, lists element by element,
@@ -240,7 +242,8 @@ RPC_API bool rpc_message_copy(ProtobufCMessage *dst, const ProtobufCMessage *src
  * optional field equal only to an unset one, floats with == (a NaN is
  * unequal to itself, as in Go). Unknown fields are not compared. Accepts
  * NULL (equal only to NULL). Generated code wraps it as X_equal(a, b). */
-RPC_API bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
+RPC_API bool rpc_message_equal(const ProtobufCMessage *a,
+                               const ProtobufCMessage *b);
 
 /* rpc_value_free_contents frees what decoding allocated inside a value of
  * type t held at value (a message for RPC_FORM_MESSAGE/WRAPPED; the wrapper
@@ -252,9 +255,10 @@ RPC_API void rpc_value_free_contents(const rpc_type *t, void *value);
 /* A codec is the wire format of one connection. All three speak the same
  * generated types; choose one per client and per server connection. */
 typedef struct rpc_codec rpc_codec;
-RPC_API extern const rpc_codec rpc_codec_protobuf; /* native framing (docs/framing.md) */
-RPC_API extern const rpc_codec rpc_codec_gob;      /* Go net/rpc default */
-RPC_API extern const rpc_codec rpc_codec_json;     /* Go net/rpc/jsonrpc */
+RPC_API extern const rpc_codec
+    rpc_codec_protobuf; /* native framing (docs/framing.md) */
+RPC_API extern const rpc_codec rpc_codec_gob;  /* Go net/rpc default */
+RPC_API extern const rpc_codec rpc_codec_json; /* Go net/rpc/jsonrpc */
 
 /* RPC_DEFAULT_MAX_FRAME is the largest message a connection accepts when
  * its options say 0: a longer frame (or gob/JSON message) ends the
@@ -333,7 +337,7 @@ typedef struct rpc_client_options {
 /* RPC_DEFAULT_DIAL_TIMEOUT_MS is rpc_dial's connect timeout and
  * RPC_DEFAULT_WRITE_TIMEOUT_MS the client's write timeout when the options
  * say 0. */
-#define RPC_DEFAULT_DIAL_TIMEOUT_MS 30000
+#define RPC_DEFAULT_DIAL_TIMEOUT_MS  30000
 #define RPC_DEFAULT_WRITE_TIMEOUT_MS 30000
 
 /* rpc_call_options is one call's options, a small value for the stack;
@@ -359,7 +363,7 @@ typedef struct rpc_call_options {
  * takes longer than opts->dial_timeout_ms fails with RPC_ERR_TIMEOUT. On
  * success *out is a client the caller frees with rpc_client_free. */
 RPC_API rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
-                    rpc_client **out);
+                            rpc_client **out);
 
 /* ---- balanced clients (docs/scaling.md) --------------------------------- */
 
@@ -390,7 +394,7 @@ RPC_API rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
 
 /* rpc_balance_policy picks the endpoint of each call. */
 typedef enum rpc_balance_policy {
-	RPC_BALANCE_ROUND_ROBIN = 0, /* in turn (weighted by SRV weight) */
+	RPC_BALANCE_ROUND_ROBIN = 0,   /* in turn (weighted by SRV weight) */
 	RPC_BALANCE_LEAST_PENDING = 1, /* fewest calls in flight per weight */
 } rpc_balance_policy;
 
@@ -402,22 +406,22 @@ typedef struct rpc_balance_options {
 	 * separated by commas); NULL: the system's (/etc/resolv.conf).
 	 * Borrowed for the duration of rpc_dial_balanced. */
 	const char *dns_server;
-	unsigned backoff_min_ms;  /* first redial delay; 0: 50 */
-	unsigned backoff_max_ms;  /* redial delay cap; 0: 5000 */
-	unsigned resolve_min_ms;  /* re-resolve floor (TTL 0); 0: 1000 */
-	unsigned resolve_max_ms;  /* re-resolve cap; 0: 300000 */
+	unsigned backoff_min_ms;     /* first redial delay; 0: 50 */
+	unsigned backoff_max_ms;     /* redial delay cap; 0: 5000 */
+	unsigned resolve_min_ms;     /* re-resolve floor (TTL 0); 0: 1000 */
+	unsigned resolve_max_ms;     /* re-resolve cap; 0: 300000 */
 	unsigned connect_timeout_ms; /* one dial; 0: 2000 */
-	unsigned dns_timeout_ms;  /* one DNS query try; 0: 1000 */
-	unsigned drain_timeout_ms; /* a vanished endpoint's calls; 0: 30000 */
+	unsigned dns_timeout_ms;     /* one DNS query try; 0: 1000 */
+	unsigned drain_timeout_ms;   /* a vanished endpoint's calls; 0: 30000 */
 } rpc_balance_options;
 
 /* rpc_dial_balanced makes a balanced client for address (one of the forms
  * above). opts->log, if set, also gets a line per endpoint event ("rpc:
  * balancer: endpoint tcp:10.0.0.7:1234 up", "... hung up", "... removed")
- * from the client's own thread. It resolves the address and dials every endpoint before it
- * returns, and fails if the name cannot be resolved or no endpoint can be
- * dialed. opts applies to every endpoint's connection and bopts to the
- * balancing (either NULL for the defaults); both, and address, are
+ * from the client's own thread. It resolves the address and dials every
+ * endpoint before it returns, and fails if the name cannot be resolved or no
+ * endpoint can be dialed. opts applies to every endpoint's connection and bopts
+ * to the balancing (either NULL for the defaults); both, and address, are
  * borrowed for the duration of the call. On success *out is a client the
  * caller frees with rpc_client_free. rpc_dial(address, opts, out) with a
  * balanced address is rpc_dial_balanced(address, opts, NULL, out). */
@@ -443,7 +447,7 @@ RPC_API bool rpc_balance_stats_get(rpc_client *c, rpc_balance_stats *st);
  * (rpc_client_free closes it); on failure fd is still the caller's. opts as
  * for rpc_dial (the dial options do not apply). */
 RPC_API rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
-                             rpc_client **out);
+                                     rpc_client **out);
 
 /* rpc_client_close shuts the connection down: calls in flight complete with
  * RPC_ERR_SHUTDOWN and later calls fail with it at once. A second close
@@ -475,14 +479,16 @@ RPC_API void rpc_client_free(rpc_client *c);
  * its call completes with an error. The call's timeout is the client's
  * call_timeout_ms; on RPC_ERR_TIMEOUT reply is as it was before the call. */
 RPC_API rpc_error *rpc_client_call(rpc_client *c, const char *service_method,
-                           const rpc_method *m, const void *args, void *reply);
+                                   const rpc_method *m, const void *args,
+                                   void *reply);
 
 /* rpc_client_call_opts is rpc_client_call with the call's options; opts
  * (NULL: defaults) is borrowed for the duration of the call. */
-RPC_API rpc_error *rpc_client_call_opts(rpc_client *c, const char *service_method,
-                                const rpc_method *m,
-                                const rpc_call_options *opts, const void *args,
-                                void *reply);
+RPC_API rpc_error *rpc_client_call_opts(rpc_client *c,
+                                        const char *service_method,
+                                        const rpc_method *m,
+                                        const rpc_call_options *opts,
+                                        const void *args, void *reply);
 
 /* rpc_client_go starts an asynchronous call. args is borrowed for the
  * duration of the call to rpc_client_go only (it is encoded before this
@@ -494,8 +500,8 @@ RPC_API rpc_error *rpc_client_call_opts(rpc_client *c, const char *service_metho
  * caller frees and the call never completes. The call's timeout is the
  * client's call_timeout_ms. */
 RPC_API rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
-                         const rpc_method *m, const void *args, void *reply,
-                         rpc_done *done, rpc_call **call);
+                                 const rpc_method *m, const void *args,
+                                 void *reply, rpc_done *done, rpc_call **call);
 
 /* rpc_client_go_opts is rpc_client_go with the call's options (opts, NULL
  * for the defaults, is borrowed for the duration of the call), and done
@@ -504,9 +510,10 @@ RPC_API rpc_error *rpc_client_go(rpc_client *c, const char *service_method,
  * rpc_call_wait waits for it, rpc_call_cancel ends it, rpc_call_free
  * (which cancels it if it is still running) frees it. */
 RPC_API rpc_error *rpc_client_go_opts(rpc_client *c, const char *service_method,
-                              const rpc_method *m,
-                              const rpc_call_options *opts, const void *args,
-                              void *reply, rpc_done *done, rpc_call **call);
+                                      const rpc_method *m,
+                                      const rpc_call_options *opts,
+                                      const void *args, void *reply,
+                                      rpc_done *done, rpc_call **call);
 
 /* rpc_call_wait waits up to timeout_ms milliseconds (negative: for ever, 0:
  * not at all) for call, started with no done, to complete; true once it
@@ -543,7 +550,7 @@ RPC_API rpc_done *rpc_done_new_queue(void);
  * borrowed until rpc_done_free. Returns NULL on out of memory; the caller
  * frees it with rpc_done_free. */
 RPC_API rpc_done *rpc_done_new_callback(void (*cb)(rpc_call *call, void *ud),
-                                void *ud);
+                                        void *ud);
 
 /* rpc_done_fd returns a descriptor that polls readable while the queue
  * holds completed calls, for a user's event loop; -1 for a callback done
@@ -608,26 +615,26 @@ typedef struct rpc_server_options {
 	 * table in docs/runtime.md gives each its default, what happens when
 	 * it is reached and the line logged. 0 means the default; a negative
 	 * timeout means none. */
-	int write_timeout_ms;  /* 0: 30000. A connection whose replies make
-	                          no write progress this long is closed. */
-	int frame_timeout_ms;  /* 0: 60000. A request begun but not complete
-	                          this long closes its connection. */
-	int idle_timeout_ms;   /* 0: none. A connection with no call in
-	                          flight that sends nothing this long is
-	                          closed. */
-	int keepalive_s;       /* 0: 15. TCP keepalive on accepted sockets,
-	                          first probe after this long idle, then
-	                          every this long; negative: off. */
-	size_t max_conn_out;   /* 0: 1 MiB. Reply bytes a connection may
-	                          leave unread before it is no longer read. */
+	int write_timeout_ms; /* 0: 30000. A connection whose replies make
+	                         no write progress this long is closed. */
+	int frame_timeout_ms; /* 0: 60000. A request begun but not complete
+	                         this long closes its connection. */
+	int idle_timeout_ms;  /* 0: none. A connection with no call in
+	                         flight that sends nothing this long is
+	                         closed. */
+	int keepalive_s;      /* 0: 15. TCP keepalive on accepted sockets,
+	                         first probe after this long idle, then
+	                         every this long; negative: off. */
+	size_t max_conn_out;  /* 0: 1 MiB. Reply bytes a connection may
+	                         leave unread before it is no longer read. */
 	unsigned max_conn_inflight; /* 0: 128. Requests of one connection
 	                          admitted and not yet answered before it is
 	                          no longer read. */
-	size_t max_buffered;   /* 0: 128 MiB, or 2 * max_frame if larger.
-	                          Bytes all connections may hold in buffers
-	                          and admitted requests; beyond it the server
-	                          reads nothing and closes the connection
-	                          holding the most. */
+	size_t max_buffered;        /* 0: 128 MiB, or 2 * max_frame if larger.
+	                               Bytes all connections may hold in buffers
+	                               and admitted requests; beyond it the server
+	                               reads nothing and closes the connection
+	                               holding the most. */
 } rpc_server_options;
 
 /* RPC_DEFAULT_DRAIN_MS bounds how long rpc_server_free waits for peers to
@@ -637,7 +644,8 @@ typedef struct rpc_server_options {
 /* rpc_server_new makes a server. opts is borrowed for the duration of the
  * call (NULL: defaults). On success *out is a server the caller frees with
  * rpc_server_free. */
-RPC_API rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out);
+RPC_API rpc_error *rpc_server_new(const rpc_server_options *opts,
+                                  rpc_server **out);
 
 /* rpc_server_shutdown drains srv: it stops accepting (every
  * rpc_server_accept on srv returns) and reading requests, lets the calls
@@ -676,9 +684,10 @@ RPC_API void rpc_server_free(rpc_server *srv);
  * (a failing handler need not undo what it filled). An error with empty
  * text counts as success, as in Go. To return data the handler keeps, put
  * a copy in *reply (generated X_copy, rpc_message_copy). */
-RPC_API rpc_error *rpc_server_register(rpc_server *srv, const rpc_service_desc *desc,
-                               const void *handlers, void *self,
-                               const char *name);
+RPC_API rpc_error *rpc_server_register(rpc_server *srv,
+                                       const rpc_service_desc *desc,
+                                       const void *handlers, void *self,
+                                       const char *name);
 
 /* rpc_server_call_deadline tells a handler its call's deadline: when the
  * request carried the caller's time left (the native codec does; gob and
@@ -692,7 +701,8 @@ RPC_API bool rpc_server_call_deadline(struct timespec *out);
 
 /* rpc_server_num_calls returns how many calls of service_method
  * ("Arith.Multiply") srv has started, 0 if there is no such method. */
-RPC_API uint64_t rpc_server_num_calls(rpc_server *srv, const char *service_method);
+RPC_API uint64_t rpc_server_num_calls(rpc_server *srv,
+                                      const char *service_method);
 
 /* rpc_strdup is strdup for handlers filling a reply; NULL on NULL. Caller
  * (or, inside a reply, the runtime) frees with free(). */
@@ -738,10 +748,10 @@ RPC_API rpc_error *rpc_server_accept(rpc_server *srv, rpc_listener *l);
  * "GET debug_path.json" the same as JSON (docs/rpc-call.md); anything else
  * 404. The paths are copied. */
 RPC_API rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
-                                  const char *rpc_path,
-                                  const char *debug_path);
+                                          const char *rpc_path,
+                                          const char *debug_path);
 
-#define RPC_DEFAULT_RPC_PATH "/_goRPC_"
+#define RPC_DEFAULT_RPC_PATH   "/_goRPC_"
 #define RPC_DEFAULT_DEBUG_PATH "/debug/rpc"
 
 /* rpc_server_serve_conn serves the connected socket fd with the server's
@@ -753,7 +763,7 @@ RPC_API rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd);
 /* rpc_server_serve_codec is rpc_server_serve_conn with codec (which must
  * outlive the connection) instead of the server's. */
 RPC_API rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
-                                  const rpc_codec *codec);
+                                          const rpc_codec *codec);
 
 /* rpc_server_codec is one connection's codec state for
  * rpc_server_serve_request, Go's ServerCodec. */
@@ -764,7 +774,8 @@ typedef struct rpc_server_codec rpc_server_codec;
  * ownership of fd on success (closed by rpc_server_codec_free). On success
  * *out is freed by the caller with rpc_server_codec_free. */
 RPC_API rpc_error *rpc_server_codec_new(int fd, const rpc_codec *codec,
-                                size_t max_frame, rpc_server_codec **out);
+                                        size_t max_frame,
+                                        rpc_server_codec **out);
 
 /* rpc_server_codec_free closes the socket and frees sc. Accepts NULL. */
 RPC_API void rpc_server_codec_free(rpc_server_codec *sc);
@@ -775,7 +786,8 @@ RPC_API void rpc_server_codec_free(rpc_server_codec *sc);
  * was served; an error (caller frees) if the request could not be read
  * (RPC_ERR_UNEXPECTED_EOF at a clean end of stream) or was answered with an
  * error (bad service, method or body). */
-RPC_API rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *sc);
+RPC_API rpc_error *rpc_server_serve_request(rpc_server *srv,
+                                            rpc_server_codec *sc);
 
 /* rpc_dial_http connects to an HTTP RPC server at address, sends
  * "CONNECT path HTTP/1.0" (path NULL: RPC_DEFAULT_RPC_PATH), requires the
@@ -783,7 +795,8 @@ RPC_API rpc_error *rpc_server_serve_request(rpc_server *srv, rpc_server_codec *s
  * strings and opts are borrowed for the duration of the call. On success
  * *out is a client the caller frees with rpc_client_free. */
 RPC_API rpc_error *rpc_dial_http(const char *address, const char *path,
-                         const rpc_client_options *opts, rpc_client **out);
+                                 const rpc_client_options *opts,
+                                 rpc_client **out);
 
 #ifdef __cplusplus
 }

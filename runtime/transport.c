@@ -15,17 +15,17 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <time.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -157,13 +157,12 @@ static void transport_keepalive(int fd)
 static rpc_error *transport_timeout(const char *address, int timeout_ms)
 {
 	return rpci_error(RPC_ERR_TIMEOUT,
-	                  "rpc: dial %s: connect timed out after %d ms", address,
-	                  timeout_ms);
+	                  "rpc: dial %s: connect timed out after %d ms",
+	                  address, timeout_ms);
 }
 
 static rpc_error *transport_dial_unix(const char *address, const char *path,
-                                      int64_t deadline, int timeout_ms,
-                                      int *fd)
+                                      int64_t deadline, int timeout_ms, int *fd)
 {
 	struct sockaddr_un sun;
 	memset(&sun, 0, sizeof(sun));
@@ -198,8 +197,7 @@ static rpc_error *transport_dial_unix(const char *address, const char *path,
 /* transport_connect connects the non-blocking socket s to ai before
  * deadline and makes it blocking again. Returns 0, an errno, or ETIMEDOUT
  * when the deadline passed. */
-static int transport_connect(int s, const struct addrinfo *ai,
-                             int64_t deadline)
+static int transport_connect(int s, const struct addrinfo *ai, int64_t deadline)
 {
 	int r = connect(s, ai->ai_addr, ai->ai_addrlen);
 	if (r < 0 && errno != EINPROGRESS && errno != EINTR)
@@ -240,8 +238,8 @@ rpc_error *rpci_transport_dial_opts(const char *address, int timeout_ms,
 		return err;
 	if (timeout_ms == 0)
 		timeout_ms = RPC_DEFAULT_DIAL_TIMEOUT_MS;
-	int64_t deadline = timeout_ms < 0 ? INT64_MAX
-	                                  : transport_now_ms() + timeout_ms;
+	int64_t deadline =
+	    timeout_ms < 0 ? INT64_MAX : transport_now_ms() + timeout_ms;
 	if (a.kind == TRANSPORT_UNIX)
 		return transport_dial_unix(address, a.path, deadline,
 		                           timeout_ms, fd);
