@@ -74,17 +74,15 @@ static bool main_number(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
-int main(int argc, char **argv)
+/* main_run is main with incs, room for every -I (main owns it). */
+static int main_run(int argc, char **argv, const char **incs)
 {
 	call_opts o = {
 	    .codec = &rpc_codec_protobuf, .repeat = 1, .concurrency = 1};
-	const char **incs = calloc((size_t)argc + 1, sizeof *incs);
 	const char *pos[3];
 	size_t n_pos = 0;
 	unsigned long v;
 
-	if (incs == NULL)
-		return CALL_FAILED;
 	o.incs = incs;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -226,6 +224,17 @@ int main(int argc, char **argv)
 			    "%s", "--raw prints one reply; no --repeat");
 	}
 	int status = call_main(&o);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char **incs = calloc((size_t)argc + 1, sizeof *incs);
+	int status;
+
+	if (incs == NULL)
+		return CALL_FAILED;
+	status = main_run(argc, argv, incs);
 	free(incs);
 	return status;
 }

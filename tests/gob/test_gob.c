@@ -1492,10 +1492,10 @@ END_TEST
 
 static const rpc_type T_QUO = {"Quotient", &main__quotient__descriptor,
                                RPC_FORM_MESSAGE};
-static const rpc_method M_DIVIDE = {"Divide", &T_ARGS, &T_QUO, NULL};
-static const rpc_method M_ECHO = {"Echo", &T_EVERY, &T_EVERY, NULL};
-static const rpc_method M_MULTIPLY = {"Multiply", &T_ARGS, &T_INT64, NULL};
-static const rpc_method M_SUM = {"Sum", &T_INTLIST, &T_INT64, NULL};
+static const rpc_method M_DIVIDE = {"Divide", &T_ARGS, &T_QUO, NULL, 0};
+static const rpc_method M_ECHO = {"Echo", &T_EVERY, &T_EVERY, NULL, 0};
+static const rpc_method M_MULTIPLY = {"Multiply", &T_ARGS, &T_INT64, NULL, 0};
+static const rpc_method M_SUM = {"Sum", &T_INTLIST, &T_INT64, NULL, 0};
 
 /* A Go net/rpc server (gobpeer serve): runs until its stdin closes. */
 typedef sup_peer go_server;
@@ -1683,10 +1683,10 @@ static rpc_error *arith_sum(const void *h, void *self, const void *args,
 }
 
 static const rpc_method arith_methods[] = {
-    {"Divide", &T_ARGS, &T_QUO, arith_divide},
-    {"Echo", &T_EVERY, &T_EVERY, arith_echo},
-    {"Multiply", &T_ARGS, &T_INT64, arith_multiply},
-    {"Sum", &T_INTLIST, &T_INT64, arith_sum},
+    {"Divide", &T_ARGS, &T_QUO, arith_divide, 0},
+    {"Echo", &T_EVERY, &T_EVERY, arith_echo, 0},
+    {"Multiply", &T_ARGS, &T_INT64, arith_multiply, 0},
+    {"Sum", &T_INTLIST, &T_INT64, arith_sum, 0},
 };
 
 static const rpc_service_desc arith_desc = {

@@ -749,12 +749,12 @@ static void call_ok(rpc_client *c, const char *sm, const rpc_method *m,
 }
 
 static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
-                                      NULL};
-static const rpc_method m_divide = {"Divide", &type_args, &type_quo, NULL};
-static const rpc_method m_echo = {"Echo", &type_every, &type_every, NULL};
-static const rpc_method m_sum = {"Sum", &type_int64list, &type_int64, NULL};
+                                      NULL, 0};
+static const rpc_method m_divide = {"Divide", &type_args, &type_quo, NULL, 0};
+static const rpc_method m_echo = {"Echo", &type_every, &type_every, NULL, 0};
+static const rpc_method m_sum = {"Sum", &type_int64list, &type_int64, NULL, 0};
 static const rpc_method m_string = {"Multiply", &type_string, &type_int64,
-                                    NULL};
+                                    NULL, 0};
 
 START_TEST(test_go_e2e_c_client_go_server)
 {
@@ -899,10 +899,10 @@ static rpc_error *arith_sum(const void *h, void *self, const void *args,
 }
 
 static const rpc_method arith_methods[] = {
-	{"Divide", &type_args, &type_quo, arith_divide},
-	{"Echo", &type_every, &type_every, arith_echo},
-	{"Multiply", &type_args, &type_int64, arith_multiply},
-	{"Sum", &type_int64list, &type_int64, arith_sum},
+	{"Divide", &type_args, &type_quo, arith_divide, 0},
+	{"Echo", &type_every, &type_every, arith_echo, 0},
+	{"Multiply", &type_args, &type_int64, arith_multiply, 0},
+	{"Sum", &type_int64list, &type_int64, arith_sum, 0},
 };
 
 static const rpc_service_desc arith_desc = {

@@ -28,8 +28,8 @@ static const rpc_type type_int64 = {"int64", &rt__int64__descriptor,
 static const rpc_type type_string = {"string", &rt__string__descriptor,
                                      RPC_FORM_VALUE};
 static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
-                                      NULL};
-static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL};
+                                      NULL, 0};
+static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL, 0};
 
 /* A tiny server thread: answers Multiply with A*B, Echo with its string. */
 static void *alloc_server(void *arg)

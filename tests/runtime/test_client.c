@@ -33,15 +33,15 @@ static const rpc_type type_int64 = {"int64", &rt__int64__descriptor,
 static const rpc_type type_string = {"string", &rt__string__descriptor,
                                      RPC_FORM_VALUE};
 static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
-                                      NULL};
-static const rpc_method m_divide = {"Divide", &type_args, &type_quotient, NULL};
-static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL};
+                                      NULL, 0};
+static const rpc_method m_divide = {"Divide", &type_args, &type_quotient, NULL, 0};
+static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL, 0};
 static const rpc_type type_list = {"list<int64>", &rt__int64_list__descriptor,
                                    RPC_FORM_WRAPPED};
-static const rpc_method m_count = {"Count", &type_args, &type_list, NULL};
+static const rpc_method m_count = {"Count", &type_args, &type_list, NULL, 0};
 static const rpc_type type_big = {"int64", &rt__big_int64__descriptor,
                                   RPC_FORM_VALUE};
-static const rpc_method m_square_big = {"Square", &type_big, &type_big, NULL};
+static const rpc_method m_square_big = {"Square", &type_big, &type_big, NULL, 0};
 
 /* ---- the fake server ----------------------------------------------------- */
 

@@ -67,10 +67,10 @@ static rpc_error *inv_sleep(const void *h, void *self, const void *a, void *r)
 }
 
 static const rpc_method arith_methods[] = {
-	{"Divide", &type_args, &type_quotient, inv_divide},
-	{"Echo", &type_string, &type_string, inv_echo},
-	{"Multiply", &type_args, &type_int64, inv_multiply},
-	{"Sleep", &type_args, &type_int64, inv_sleep},
+	{"Divide", &type_args, &type_quotient, inv_divide, 0},
+	{"Echo", &type_string, &type_string, inv_echo, 0},
+	{"Multiply", &type_args, &type_int64, inv_multiply, 0},
+	{"Sleep", &type_args, &type_int64, inv_sleep, 0},
 };
 static const rpc_service_desc arith_desc = {
 	RPC_ABI_VERSION, "Arith", "srv", 4, arith_methods,
@@ -283,9 +283,9 @@ static void raw_expect_eof(raw *r)
 /* ---- registry ------------------------------------------------------------- */
 
 static const rpc_method unsorted_methods[] = {
-	{"Sleep", &type_args, &type_int64, inv_sleep},
-	{"Divide", &type_args, &type_quotient, inv_divide},
-	{"Multiply", &type_args, &type_int64, inv_multiply},
+	{"Sleep", &type_args, &type_int64, inv_sleep, 0},
+	{"Divide", &type_args, &type_quotient, inv_divide, 0},
+	{"Multiply", &type_args, &type_int64, inv_multiply, 0},
 };
 static const rpc_service_desc unsorted_desc = {
 	RPC_ABI_VERSION, "Unsorted", NULL, 3, unsorted_methods,
@@ -1337,8 +1337,8 @@ static rpc_error *inv_deadline(const void *h, void *self, const void *a,
 	return ((const big_handlers *)h)->Deadline(self, a, r);
 }
 static const rpc_method big_methods[] = {
-	{"Blob", &type_args, &type_string, inv_blob},
-	{"Deadline", &type_args, &type_int64, inv_deadline},
+	{"Blob", &type_args, &type_string, inv_blob, 0},
+	{"Deadline", &type_args, &type_int64, inv_deadline, 0},
 };
 static const rpc_service_desc big_desc = {
 	RPC_ABI_VERSION, "Big", "srv", 2, big_methods,

@@ -52,8 +52,8 @@ static rpc_error *inv_multiply(const void *h, void *self, const void *a,
 }
 
 static const rpc_method methods[] = {
-	{"Echo", &type_string, &type_string, inv_echo},
-	{"Multiply", &type_args, &type_int64, inv_multiply},
+	{"Echo", &type_string, &type_string, inv_echo, 0},
+	{"Multiply", &type_args, &type_int64, inv_multiply, 0},
 };
 static const rpc_service_desc desc = {RPC_ABI_VERSION, "Arith", NULL, 2,
                                       methods};
