@@ -416,7 +416,7 @@ static void load_count(int method, const rpc_error *err, int64_t reply,
 		        rpc_error_message(err));
 		break;
 	}
-	int64_t zero = 0;
+	long long zero = 0;
 	atomic_compare_exchange_strong(&L.first_err, &zero, t);
 	atomic_store(&L.last_err, t);
 }
