@@ -1403,12 +1403,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* RSS says little under a sanitizer (its allocator keeps freed memory in
- * quarantine, with redzones): there only srv->buffered is checked. */
-#if defined(__SANITIZE_ADDRESS__)
+/* RSS says little under a sanitizer (ASan keeps freed memory in
+ * quarantine, with redzones; TSan maps shadow memory several times the
+ * size of what the program touches): there only srv->buffered is
+ * checked. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define RSS_MEANINGFUL false
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define RSS_MEANINGFUL false
 #endif
 #endif
