@@ -226,8 +226,18 @@ static rpc_call *client_take(rpc_client *c, uint64_t seq)
 
 /* client_end_early completes a call taken out before its reply with an
  * error of kind; no lock held. */
-static void client_end_early(rpc_call *call, rpc_error_kind kind)
+static void client_end_early(rpc_client *c, rpc_call *call, rpc_error_kind kind)
 {
+	if (kind == RPC_ERR_TIMEOUT && c->log != NULL) {
+		char line[320];
+
+		snprintf(line, sizeof line,
+		         "rpc: call %.200s (seq %llu) timed out; a late reply "
+		         "is dropped",
+		         call->service_method ? call->service_method : "?",
+		         (unsigned long long)call->seq);
+		c->log(c->log_ud, line);
+	}
 	call->err = rpci_error(kind, NULL);
 	rpci_call_complete(call);
 }
@@ -610,14 +620,14 @@ static rpc_call *client_expire(rpc_client *c)
 }
 
 /* client_complete_expired completes a list of client_expire; no lock held. */
-static void client_complete_expired(rpc_call *list)
+static void client_complete_expired(rpc_client *c, rpc_call *list)
 {
 	rpc_call *call;
 
 	while ((call = list) != NULL) {
 		list = call->next;
 		call->next = NULL;
-		client_end_early(call, RPC_ERR_TIMEOUT);
+		client_end_early(c, call, RPC_ERR_TIMEOUT);
 	}
 }
 
@@ -660,7 +670,7 @@ static void *client_reader(void *arg)
 	for (;;) {
 		if ((expired = client_expire(c)) != NULL) {
 			pthread_mutex_unlock(&c->mu);
-			client_complete_expired(expired);
+			client_complete_expired(c, expired);
 			pthread_mutex_lock(&c->mu);
 			continue;
 		}
@@ -716,7 +726,7 @@ static bool client_sync_done(rpci_sync *s)
 static void client_time_out(rpc_client *c, rpc_call *call)
 {
 	if (client_unregister(c, call->seq))
-		client_end_early(call, RPC_ERR_TIMEOUT);
+		client_end_early(c, call, RPC_ERR_TIMEOUT);
 }
 
 /* client_readable waits until the socket is readable or deadline (ns)
@@ -1206,5 +1216,5 @@ void rpc_call_cancel(rpc_call *call)
 	found = client_take(c, call->seq);
 	pthread_mutex_unlock(&c->mu);
 	if (found != NULL)
-		client_end_early(found, RPC_ERR_CANCELED);
+		client_end_early(c, found, RPC_ERR_CANCELED);
 }

@@ -308,8 +308,10 @@ typedef struct rpc_client_options {
 	size_t max_frame;       /* 0: RPC_DEFAULT_MAX_FRAME */
 	/* log receives one line when the connection ends for a reason other
 	 * than end of file or close ("rpc: client protocol error: ...", Go's
-	 * debug log); line is borrowed for the duration of the call. Called
-	 * on the thread reading replies. NULL: the client logs nothing. */
+	 * debug log) and one per call whose deadline passes ("rpc: call S.M
+	 * (seq N) timed out; ..."); line is borrowed for the duration of the
+	 * call. Called on the thread reading replies or on the thread of a
+	 * blocking call that timed out. NULL: the client logs nothing. */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
 	/* call_timeout_ms is the timeout of calls whose options do not give

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +33,18 @@ static const rpc_type type_int64 = {"int64", &rt__int64__descriptor,
                                     RPC_FORM_VALUE};
 static const rpc_type type_string = {"string", &rt__string__descriptor,
                                      RPC_FORM_VALUE};
-static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64,
-                                      NULL, 0};
-static const rpc_method m_divide = {"Divide", &type_args, &type_quotient, NULL, 0};
+static const rpc_method m_multiply = {"Multiply", &type_args, &type_int64, NULL,
+                                      0};
+static const rpc_method m_divide = {"Divide", &type_args, &type_quotient, NULL,
+                                    0};
 static const rpc_method m_echo = {"Echo", &type_string, &type_string, NULL, 0};
 static const rpc_type type_list = {"list<int64>", &rt__int64_list__descriptor,
                                    RPC_FORM_WRAPPED};
 static const rpc_method m_count = {"Count", &type_args, &type_list, NULL, 0};
 static const rpc_type type_big = {"int64", &rt__big_int64__descriptor,
                                   RPC_FORM_VALUE};
-static const rpc_method m_square_big = {"Square", &type_big, &type_big, NULL, 0};
+static const rpc_method m_square_big = {"Square", &type_big, &type_big, NULL,
+                                        0};
 
 /* ---- the fake server ----------------------------------------------------- */
 
@@ -1051,6 +1054,44 @@ START_TEST(test_client_default_timeout)
 }
 END_TEST
 
+/* A call that times out says so through the client's log hook, once,
+ * whether it was blocking or asynchronous. */
+static void count_timeout_lines(void *ud, const char *line)
+{
+	if (strstr(line, "rpc: call Arith.Multiply (seq ") == line &&
+	    strstr(line, ") timed out; a late reply is dropped") != NULL)
+		atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+START_TEST(test_client_timeout_logged)
+{
+	atomic_int lines = 0;
+	rpc_client_options o = {.log = count_timeout_lines, .log_ud = &lines};
+	rpc_call_options co = {.timeout_ms = 50};
+	Rt__Args args = RT__ARGS__INIT;
+	rpc_done *d = rpc_done_new_queue();
+	rpc_client *c = NULL;
+	rpc_call *k;
+	int64_t r = 0, r2 = 0;
+
+	ck_assert_ptr_null(rpc_dial(rpc_listener_address(silent), &o, &c));
+	rpc_error *err = rpc_client_call_opts(c, "Arith.Multiply", &m_multiply,
+	                                      &co, &args.base, &r);
+	assert_kind(err, RPC_ERR_TIMEOUT);
+	rpc_error_free(err);
+	ck_assert_int_eq(atomic_load(&lines), 1);
+	ck_assert_ptr_null(rpc_client_go_opts(c, "Arith.Multiply", &m_multiply,
+	                                      &co, &args.base, &r2, d, NULL));
+	k = rpc_done_wait(d, 10000);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(rpc_error_kind_of(rpc_call_error(k)), RPC_ERR_TIMEOUT);
+	rpc_call_free(k);
+	ck_assert_int_eq(atomic_load(&lines), 2);
+	rpc_client_free(c);
+	rpc_done_free(d);
+}
+END_TEST
+
 /* Asynchronous calls time out through their done, on the reader thread,
  * earliest first, while calls without a deadline wait on. */
 START_TEST(test_client_async_timeout)
@@ -1567,6 +1608,7 @@ static Suite *client_suite(void)
 	tcase_add_checked_fixture(tc, silent_setup, silent_teardown);
 	tcase_add_test(tc, test_client_timeout_silent_server);
 	tcase_add_test(tc, test_client_default_timeout);
+	tcase_add_test(tc, test_client_timeout_logged);
 	tcase_add_test(tc, test_client_async_timeout);
 	tcase_add_test(tc, test_client_owned_wait_cancel);
 	tcase_add_test(tc, test_client_cancel_done_call);
