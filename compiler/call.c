@@ -5,10 +5,10 @@
  * rpc_client_call exactly as a generated stub would (RPC_FORM_VALUE types
  * as a pointer to the wrapper's field 1), and prints the reply through the
  * JSON codec's encoder. --repeat and --concurrency run the same call from K
- * threads on one connection and time each call; a monitor thread prints
- * progress and enforces --timeout by closing the client (the runtime has no
- * per-call deadline on the client side yet), after which every call in
- * flight fails and rpc-call exits 2.
+ * threads on one connection and time each call. --timeout is each call's
+ * deadline (rpc_call_options.timeout_ms: the native codec tells the server
+ * too) and the dial's; a monitor thread prints progress and, should the
+ * dial hang past --timeout (an HTTP CONNECT never answered), exits 2.
  *
  * --raw swaps in a codec that forwards to the real one and keeps a copy of
  * the last reply body it read (for gob, whose bodies the codec keeps
@@ -245,7 +245,7 @@ typedef struct call_run {
 	bool show_progress, progress_shown;
 } call_run;
 
-/* call_monitor enforces --timeout and prints progress. */
+/* call_monitor enforces --timeout on the dial and prints progress. */
 static void *call_monitor(void *arg)
 {
 	call_run *r = arg;
@@ -265,19 +265,11 @@ static void *call_monitor(void *arg)
 		if (r->stop)
 			break;
 		uint64_t now = call_now_ns();
-		for (unsigned i = 0;
-		     limit > 0 && !atomic_load(&r->timed_out) && i < r->n_slots;
-		     i++) {
-			uint64_t s = atomic_load(&r->slots[i]);
-			if (s == 0 || now - s < limit)
-				continue;
-			atomic_store(&r->timed_out, true);
-			if (r->c == NULL) { /* still dialing */
-				call_err("timeout after %ld ms",
-				         r->o->timeout_ms);
-				_exit(CALL_FAILED);
-			}
-			rpc_error_free(rpc_client_close(r->c));
+		uint64_t s = atomic_load(&r->slots[0]);
+		if (limit > 0 && r->c == NULL && s != 0 && now - s >= limit) {
+			/* still dialing */
+			call_err("timeout after %ld ms", r->o->timeout_ms);
+			_exit(CALL_FAILED);
 		}
 		if (r->show_progress && now - r->t0 >= 1000000000u &&
 		    now - last_progress >= 500000000u) {
@@ -310,8 +302,11 @@ static bool call_once(call_run *r, unsigned slot, uint64_t i)
 	}
 	t0 = call_now_ns();
 	atomic_store(&r->slots[slot], t0);
-	err = rpc_client_call(r->c, r->wire, m, r->args,
-	                      call_value(m->reply, reply));
+	rpc_call_options co = {.timeout_ms = (int)r->o->timeout_ms};
+	err = rpc_client_call_opts(r->c, r->wire, m, &co, r->args,
+	                           call_value(m->reply, reply));
+	if (err != NULL && rpc_error_kind_of(err) == RPC_ERR_TIMEOUT)
+		atomic_store(&r->timed_out, true);
 	atomic_store(&r->slots[slot], 0);
 	if (r->lat != NULL)
 		r->lat[i] = call_now_ns() - t0;
@@ -403,6 +398,9 @@ static void call_summary(call_run *r, uint64_t elapsed)
 static rpc_error *call_dial(const call_opts *o, rpc_client **c)
 {
 	rpc_client_options co = {.codec = o->codec};
+
+	if (o->timeout_ms > 0)
+		co.dial_timeout_ms = (int)o->timeout_ms;
 
 	if (o->raw) {
 		raw_inner = o->codec;
