@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -121,6 +123,20 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 	return false;
 }
 
+/* http_handshake_timeout bounds each read and write on fd by ms
+ * milliseconds; negative: no bound. */
+static void http_handshake_timeout(int fd, int ms)
+{
+	struct timeval tv = {0, 0};
+
+	if (ms > 0) {
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
 /* http_read_head reads the response head byte by byte, so that nothing of
  * the RPC stream after it is consumed. */
 static rpc_error *http_read_head(int fd, char *buf, size_t cap)
@@ -161,9 +177,17 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 	*out = NULL;
 	if (path == NULL)
 		path = RPC_DEFAULT_RPC_PATH;
-	err = rpci_transport_dial(address, &fd);
+	int ms = opts != NULL ? opts->dial_timeout_ms : 0;
+	if (ms == 0)
+		ms = RPC_DEFAULT_DIAL_TIMEOUT_MS;
+	err = rpci_transport_dial_opts(
+	    address, ms, opts == NULL || !opts->no_keepalive, &fd);
 	if (err != NULL)
 		return err;
+	/* The CONNECT exchange is part of the dial: it gets the dial's time
+	 * (a server that accepts and never answers fails it), then the
+	 * socket blocks without a limit again for the client. */
+	http_handshake_timeout(fd, ms);
 	int n = snprintf(head, sizeof(head), "CONNECT %s HTTP/1.0\n\n", path);
 	if (n < 0 || (size_t)n >= sizeof(head)) {
 		err = rpci_error(RPC_ERR_INVALID,
@@ -175,8 +199,18 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 		goto fail;
 	}
 	err = http_read_head(fd, head, sizeof(head));
+	if (err != NULL && rpc_error_kind_of(err) == RPC_ERR_IO &&
+	    (rpc_error_errno(err) == EAGAIN ||
+	     rpc_error_errno(err) == EWOULDBLOCK)) {
+		rpc_error_free(err);
+		err = rpci_error(RPC_ERR_TIMEOUT,
+		                 "rpc: dial-http %s: no answer to CONNECT "
+		                 "in %d ms",
+		                 address, ms);
+	}
 	if (err != NULL)
 		goto fail;
+	http_handshake_timeout(fd, -1);
 	/* as http.ReadResponse: "PROTO SP STATUS", STATUS to the line end */
 	char *eol = strchr(head, '\n'); /* there: the head ends in one */
 	if (eol == NULL)

@@ -794,7 +794,9 @@ RPC_API rpc_error *rpc_server_serve_request(rpc_server *srv,
 /* rpc_dial_http connects to an HTTP RPC server at address, sends
  * "CONNECT path HTTP/1.0" (path NULL: RPC_DEFAULT_RPC_PATH), requires the
  * status "200 Connected to Go RPC" and then speaks RPC as rpc_dial. The
- * strings and opts are borrowed for the duration of the call. On success
+ * connect and the CONNECT exchange together take at most
+ * opts->dial_timeout_ms (RPC_ERR_TIMEOUT). The strings and opts are
+ * borrowed for the duration of the call. On success
  * *out is a client the caller frees with rpc_client_free. */
 RPC_API rpc_error *rpc_dial_http(const char *address, const char *path,
                                  const rpc_client_options *opts,

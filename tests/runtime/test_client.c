@@ -1477,6 +1477,28 @@ END_TEST
  * deterministic way is a listener whose backlog is full (the kernel drops
  * further SYNs while nobody accepts); if this kernel completes the connect
  * anyway, the test says so and skips. */
+/* rpc_dial_http to a listener that never answers the CONNECT: the dial
+ * timeout covers the handshake too. */
+START_TEST(test_client_dial_http_timeout)
+{
+	rpc_client_options o = {.dial_timeout_ms = 200};
+	rpc_client *c = NULL;
+	rpc_error *err;
+	int64_t t0, dt;
+
+	t0 = now_ms();
+	err = rpc_dial_http(rpc_listener_address(silent), NULL, &o, &c);
+	dt = now_ms() - t0;
+	assert_kind(err, RPC_ERR_TIMEOUT);
+	ck_assert_ptr_nonnull(
+	    strstr(rpc_error_message(err), "no answer to CONNECT in 200 ms"));
+	rpc_error_free(err);
+	ck_assert_ptr_null(c);
+	ck_assert_int_ge(dt, 190);
+	ck_assert_int_lt(dt, 200 + SLACK_MS);
+}
+END_TEST
+
 START_TEST(test_client_dial_timeout)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -1609,6 +1631,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_client_timeout_silent_server);
 	tcase_add_test(tc, test_client_default_timeout);
 	tcase_add_test(tc, test_client_timeout_logged);
+	tcase_add_test(tc, test_client_dial_http_timeout);
 	tcase_add_test(tc, test_client_async_timeout);
 	tcase_add_test(tc, test_client_owned_wait_cancel);
 	tcase_add_test(tc, test_client_cancel_done_call);
