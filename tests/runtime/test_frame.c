@@ -582,7 +582,9 @@ START_TEST(test_sniff_line)
 	ck_assert_str_eq(rpci_sniff_line(p, 8, buf, sizeof buf), "GET /a? ");
 	ck_assert_str_eq(rpci_sniff_line(p, 25, buf, sizeof buf),
 	                 "GET /a? HTTP...");
-	ck_assert_str_eq(rpci_sniff_line(p, 25, buf, 64), "GET /a? HTTP/1.1");
+	char wide[64];
+	ck_assert_str_eq(rpci_sniff_line(p, 25, wide, sizeof wide),
+	                 "GET /a? HTTP/1.1");
 }
 END_TEST
 
