@@ -101,6 +101,7 @@ struct rpc_client {
 	/* The read side, used only by the holder of the reader role. */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
+	bool replied; /* a reply was read: the server speaks our codec */
 
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
@@ -546,6 +547,54 @@ static void client_end(rpc_client *c, rpc_error *err)
 	rpc_error_free(err);
 }
 
+/* client_mismatch looks at the server's first bytes, c->rbuf[0..rlen),
+ * which the codec could not read (failed), wants more of, or that the
+ * connection ended in. When they are another protocol's it returns the
+ * error that names the mismatch, else NULL. Only called before the first
+ * reply. */
+static rpc_error *client_mismatch(rpc_client *c, bool failed)
+{
+	rpci_sniff_kind kind = rpci_sniff(c->rbuf, c->rlen);
+	const rpc_codec *peer = rpci_sniff_codec(kind);
+	const char *own = c->codec->name;
+	char line[80];
+
+	if (kind == RPCI_SNIFF_UNKNOWN || kind == RPCI_SNIFF_MORE ||
+	    peer == c->codec)
+		return NULL;
+	/* as the server's conn_mismatch: only gob's wait is cut short */
+	if (!failed && c->codec != &rpc_codec_gob)
+		return NULL;
+	if (kind == RPCI_SNIFF_HTTP_RESPONSE && !failed &&
+	    memchr(c->rbuf, '\n', c->rlen) == NULL && c->rlen < 1024)
+		return NULL; /* wait for the status line, to show it */
+	switch (kind) {
+	case RPCI_SNIFF_HTTP_RESPONSE:
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "rpc: the server answered with HTTP: %s (dial "
+		    "with rpc_dial_http?)",
+		    rpci_sniff_line(c->rbuf, c->rlen, line, sizeof line));
+	case RPCI_SNIFF_HTTP_REQUEST:
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "rpc: the server sent an HTTP request: %s",
+		    rpci_sniff_line(c->rbuf, c->rlen, line, sizeof line));
+	case RPCI_SNIFF_TLS_HELLO:
+	case RPCI_SNIFF_TLS_ALERT:
+		return rpci_error(
+		    RPC_ERR_PROTOCOL,
+		    "rpc: the server answered with TLS; this client "
+		    "speaks plain %s",
+		    own);
+	default:
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "rpc: the server answered in %s; this client "
+		                  "speaks %s (rpc_client_options.codec)",
+		                  peer->name, own);
+	}
+}
+
 /* client_read_some reads once from the connection and handles every whole
  * reply that has arrived. The caller holds the reader role. Returns false
  * when the connection has ended; *err is then why (NULL: end of file). */
@@ -571,8 +620,13 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 	n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (n < 0 && errno == EINTR)
 		return true;
-	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)))
-		return false; /* the connection is gone: unexpected EOF */
+	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
+		/* the connection is gone: unexpected EOF, unless what came
+		 * before says why */
+		if (!c->replied && c->rlen > 0)
+			*err = client_mismatch(c, true);
+		return false;
+	}
 	if (n < 0) {
 		*err = rpci_error_errno(errno, "rpc: read");
 		return false;
@@ -586,11 +640,20 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 		if (st != RPCI_READ_OK)
 			break;
 		off += used;
+		c->replied = true;
 		if (client_handle(c, &msg))
 			queued++;
 		c->codec->msg_clear(c->cstate, &msg);
 	}
 	client_batch_end(c, queued);
+	if (!c->replied) {
+		rpc_error *why = client_mismatch(c, st == RPCI_READ_ERROR);
+		if (why != NULL) {
+			rpc_error_free(*err);
+			*err = why;
+			return false;
+		}
+	}
 	if (st == RPCI_READ_ERROR)
 		return false;
 	if (off > 0) {

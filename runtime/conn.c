@@ -42,6 +42,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -55,7 +56,8 @@
 enum {
 	CONN_IN_MIN = 16 * 1024,
 	CONN_HTTP_HEAD_MAX = 8 * 1024,
-	CONN_OUT_KEEP = 64 * 1024, /* larger idle output buffers are freed */
+	CONN_HTTP_LINE_WAIT = 1024, /* conn_mismatch: the most it waits for */
+	CONN_OUT_KEEP = 64 * 1024,  /* larger idle output buffers are freed */
 };
 
 #define CONN_DEADLINE RPCI_DEADLINE_TEXT
@@ -589,6 +591,7 @@ rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
 	c->fd = fd;
 	c->http = http;
 	c->mode = http != NULL ? RPCI_CONN_HTTP : RPCI_CONN_RPC;
+	c->fresh = true;
 	pthread_mutex_init(&c->wmu, NULL);
 	atomic_init(&c->refs, 1);
 	err = codec->state_new(true, srv->max_frame, &c->cstate);
@@ -892,6 +895,129 @@ static void conn_log_error(rpci_conn *c, const char *what, rpc_error *err)
 	rpc_error_free(err);
 }
 
+/* conn_answer_codec answers the first request of a peer that speaks the
+ * codec peer, p[0..len), with an error response in that codec, so that
+ * its first call fails with text instead of a broken stream. Nothing is
+ * sent unless the request arrived whole. */
+static void conn_answer_codec(rpci_conn *c, const rpc_codec *peer,
+                              const uint8_t *p, size_t len, const char *text)
+{
+	rpci_header h = {"", 0, text, 0};
+	rpci_buf out = {NULL, 0, 0};
+	rpci_msg msg;
+	void *st = NULL;
+	size_t used = 0;
+	rpc_error *err = peer->state_new(true, c->srv->max_frame, &st);
+
+	memset(&msg, 0, sizeof msg);
+	if (err == NULL &&
+	    peer->read(st, p, len, &used, &msg, &err) == RPCI_READ_OK) {
+		h.service_method = msg.service_method;
+		h.seq = msg.seq;
+		err = peer->write(st, &h, NULL, NULL, &out);
+		peer->msg_clear(st, &msg);
+		if (err == NULL)
+			rpci_conn_write(c, out.data, out.len);
+	}
+	rpc_error_free(err);
+	if (st != NULL)
+		peer->state_free(st);
+	rpci_buf_fini(&out);
+}
+
+/* conn_mismatch looks at the first bytes of c's first request, p[0..len),
+ * which c's codec could not read (failed) or wants more of. When they are
+ * another protocol's, it logs what the peer speaks, answers it where that
+ * is cheap (HTTP: a 400 response; another codec: an error response in it)
+ * and returns true: the connection ends. Only ever called while c->fresh,
+ * so it costs nothing once a connection is under way. */
+static bool conn_mismatch(rpci_conn *c, const uint8_t *p, size_t len,
+                          bool failed)
+{
+	rpci_sniff_kind kind = rpci_sniff(p, len);
+	const rpc_codec *peer = rpci_sniff_codec(kind);
+	const char *own = c->codec->name;
+	char text[256], line[80];
+
+	if (kind == RPCI_SNIFF_UNKNOWN || kind == RPCI_SNIFF_MORE ||
+	    peer == c->codec)
+		return false;
+	/* A wait is cut short only where no first message of the codec's own
+	 * starts like this: a gob stream opens with a type definition, but a
+	 * native frame's length may be any bytes (a large frame), and JSON's
+	 * scanner fails at the first byte that is not JSON. */
+	if (!failed && c->codec != &rpc_codec_gob)
+		return false;
+	/* an HTTP request line is waited for (within bounds), to name it */
+	if (kind == RPCI_SNIFF_HTTP_REQUEST && !failed &&
+	    memchr(p, '\n', len) == NULL && len < CONN_HTTP_LINE_WAIT)
+		return false;
+	switch (kind) {
+	case RPCI_SNIFF_HTTP_REQUEST: {
+		char head[sizeof text + 128];
+		const uint8_t *sp = memchr(p, ' ', len);
+		size_t rl = len;
+		int n;
+
+		/* the method and the target, without the version */
+		sp = sp != NULL
+		         ? memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p))
+		         : NULL;
+		if (sp != NULL)
+			rl = (size_t)(sp - p);
+		snprintf(text, sizeof text,
+		         "rpc: client sent HTTP (%s), this listener speaks %s; "
+		         "serve HTTP with rpc_server_accept_http",
+		         rpci_sniff_line(p, rl, line, sizeof line), own);
+		n = snprintf(head, sizeof head,
+		             "HTTP/1.0 400 Bad Request\r\n"
+		             "Content-Type: text/plain; charset=utf-8\r\n"
+		             "Connection: close\r\n\r\n%s\n",
+		             text);
+		if (n > 0)
+			rpci_conn_write(c, head,
+			                (size_t)n < sizeof head
+			                    ? (size_t)n
+			                    : sizeof head - 1);
+		break;
+	}
+	case RPCI_SNIFF_HTTP_RESPONSE:
+		snprintf(
+		    text, sizeof text,
+		    "rpc: client sent an HTTP response (%s), this listener "
+		    "speaks %s",
+		    rpci_sniff_line(p, len, line, sizeof line), own);
+		break;
+	case RPCI_SNIFF_TLS_HELLO:
+		snprintf(text, sizeof text,
+		         "rpc: client sent a TLS ClientHello; this listener is "
+		         "plain %s",
+		         own);
+		break;
+	case RPCI_SNIFF_TLS_ALERT:
+		snprintf(text, sizeof text,
+		         "rpc: client sent a TLS alert; this listener is plain "
+		         "%s",
+		         own);
+		break;
+	default: {
+		char answer[128];
+
+		snprintf(text, sizeof text,
+		         "rpc: client speaks %s, this listener speaks %s",
+		         peer->name, own);
+		snprintf(answer, sizeof answer,
+		         "rpc: the server speaks %s, this client %s: use the "
+		         "%s codec",
+		         own, peer->name, own);
+		conn_answer_codec(c, peer, p, len, answer);
+		break;
+	}
+	}
+	rpci_server_log(c->srv, "%s", text);
+	return true;
+}
+
 /* conn_consume admits the complete requests at the start of p[0..len),
  * one at a time while c is under its limits. Returns the bytes consumed,
  * or SIZE_MAX when the connection is to end. */
@@ -940,6 +1066,13 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 		memset(&msg, 0, sizeof(msg));
 		st = c->codec->read(c->cstate, p + off, len - off, &used, &msg,
 		                    &err);
+		if (st != RPCI_READ_OK && c->fresh &&
+		    conn_mismatch(c, p + off, len - off,
+		                  st == RPCI_READ_ERROR)) {
+			rpc_error_free(err);
+			off = SIZE_MAX;
+			break;
+		}
 		if (st == RPCI_READ_AGAIN)
 			break;
 		if (st == RPCI_READ_ERROR) {
@@ -949,6 +1082,7 @@ static size_t conn_consume(rpci_conn *c, const uint8_t *p, size_t len,
 			break;
 		}
 		off += used;
+		c->fresh = false;
 		rpci_req *req =
 		    rpci_req_prepare(c->srv, c->codec, c->cstate, &msg);
 		c->codec->msg_clear(c->cstate, &msg);

@@ -61,4 +61,31 @@ void rpci_value_wrap(const rpc_type *t, ProtobufCMessage *wrapper,
 rpc_error *rpci_value_unwrap(const rpc_type *t, ProtobufCMessage *wrapper,
                              void *value);
 
+/* What a peer speaks, judged from the first bytes it sent (sniff.c). */
+typedef enum rpci_sniff_kind {
+	RPCI_SNIFF_UNKNOWN = 0, /* none of the below */
+	RPCI_SNIFF_MORE,        /* too few bytes to tell */
+	RPCI_SNIFF_PROTOBUF,    /* native framing (docs/framing.md) */
+	RPCI_SNIFF_GOB,         /* Go's gob: a stream's first type definition */
+	RPCI_SNIFF_JSON,        /* a JSON object */
+	RPCI_SNIFF_HTTP_REQUEST,  /* "GET ", "CONNECT ", ... */
+	RPCI_SNIFF_HTTP_RESPONSE, /* "HTTP/" */
+	RPCI_SNIFF_TLS_HELLO,     /* a TLS handshake record (ClientHello) */
+	RPCI_SNIFF_TLS_ALERT,     /* a TLS alert record */
+} rpci_sniff_kind;
+
+/* rpci_sniff tells what p[0..len), the first bytes a peer sent on a
+ * connection, most likely is. It reads only those bytes. */
+rpci_sniff_kind rpci_sniff(const uint8_t *p, size_t len);
+
+/* rpci_sniff_codec is the built-in codec of kind, or NULL when kind is not
+ * one of theirs. */
+const rpc_codec *rpci_sniff_codec(rpci_sniff_kind kind);
+
+/* rpci_sniff_line copies the first line of p[0..len) into buf (cap bytes,
+ * NUL-terminated), unprintable bytes as '?', cut with "..." when it does not
+ * fit; returns buf. */
+const char *rpci_sniff_line(const uint8_t *p, size_t len, char *buf,
+                            size_t cap);
+
 #endif

@@ -83,6 +83,7 @@ struct rpci_conn {
 	bool on_resume;      /* on loop->resume, under loop->mu */
 	bool logged;         /* a pause was logged for it (under wmu) */
 	bool rt_idle;        /* rt is in loop->itimers, not loop->rtimers */
+	bool fresh;          /* no request read yet (conn.c: conn_mismatch) */
 	atomic_bool evicted; /* closed to free the server's budget */
 	bool done;           /* finished; under srv->mu */
 	uint8_t *in;         /* NULL, or bytes not yet admitted as requests */

@@ -1499,8 +1499,10 @@ START_TEST(test_e2e_hostile_garbage)
 	e2e_server s;
 	hostile_start(&s);
 	int fd = raw_connect(&s);
-	/* "GET " read as a length is 1.2 GB, far over max_frame */
-	static const char junk[] = "GET / HTTP/1.0\r\n\r\n\xff\xfe\x00 garbage";
+	/* "GARB" read as a length is 1.2 GB, far over max_frame (and no
+	 * protocol that the server would name and answer) */
+	static const char junk[] =
+	    "GARBAGE / HTTP/1.0\r\n\r\n\xff\xfe\x00 garbage";
 	raw_write(fd, junk, sizeof(junk));
 	raw_expect_closed(fd);
 	close(fd);

@@ -11,6 +11,8 @@
  *   json 127.0.0.1:PORT      plain RPC, JSON codec (net/rpc/jsonrpc)
  *   http 127.0.0.1:PORT      HTTP CONNECT on /_goRPC_, debug page /debug/rpc
  *   httppath 127.0.0.1:PORT  HTTP CONNECT on /foo, debug page /bar
+ *   protobuf 127.0.0.1:PORT  plain RPC, native framing: Go's clients
+ *                            dialling it learn of the codec mismatch
  *
  * Runs until its standard input reaches end of file, or SIGTERM/SIGINT;
  * then shuts down cleanly (every object freed) and exits 0.
@@ -18,10 +20,10 @@
  *   interop-cserver --run PROGRAM [ARG...]
  *
  * is the test: once ready it runs PROGRAM ARG... gob=ADDR json=ADDR
- * http=ADDR httppath=ADDR (the Go client), waits for it, shuts down
- * cleanly and exits with its status. This way the C server is what runs
- * under valgrind in `meson test --setup valgrind`. An empty PROGRAM (no Go
- * toolchain) exits 77 at once: SKIP.
+ * http=ADDR httppath=ADDR protobuf=ADDR (the Go client), waits for it,
+ * shuts down cleanly and exits with its status. This way the C server is
+ * what runs under valgrind in `meson test --setup valgrind`. An empty
+ * PROGRAM (no Go toolchain) exits 77 at once: SKIP.
  */
 #include <errno.h>
 #include <spawn.h>
@@ -206,9 +208,9 @@ static const interop_Echo_handlers echo_handlers = {
 
 /* ---- serving ------------------------------------------------------------- */
 
-enum { L_GOB, L_JSON, L_HTTP, L_HTTP_PATH, N_LISTENERS };
-static const char *const listener_names[N_LISTENERS] = {"gob", "json", "http",
-                                                        "httppath"};
+enum { L_GOB, L_JSON, L_HTTP, L_HTTP_PATH, L_PROTOBUF, N_LISTENERS };
+static const char *const listener_names[N_LISTENERS] = {
+    "gob", "json", "http", "httppath", "protobuf"};
 
 struct acceptor {
 	rpc_server *srv;
@@ -325,7 +327,7 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-	rpc_server *gob = NULL, *json = NULL, *foo = NULL;
+	rpc_server *gob = NULL, *json = NULL, *foo = NULL, *pb = NULL;
 	struct acceptor acc[N_LISTENERS] = {{0}};
 	pthread_t reader;
 	int status = 1, started = 0;
@@ -343,13 +345,20 @@ int main(int argc, char **argv)
 	o.log_ud = (void *)"/foo";
 	if ((err = rpc_server_new(&o, &foo)))
 		goto fail;
+	o.codec = &rpc_codec_protobuf;
+	o.log_ud = (void *)"protobuf";
+	if ((err = rpc_server_new(&o, &pb)))
+		goto fail;
 	if ((err = register_all(gob, false)) ||
 	    (err = register_all(json, false)) ||
-	    (err = register_all(foo, true)))
+	    (err = register_all(foo, true)) || (err = register_all(pb, false)))
 		goto fail;
 
 	for (int i = 0; i < N_LISTENERS; i++) {
-		acc[i].srv = i == L_JSON ? json : i == L_HTTP_PATH ? foo : gob;
+		acc[i].srv = i == L_JSON        ? json
+		             : i == L_HTTP_PATH ? foo
+		             : i == L_PROTOBUF  ? pb
+		                                : gob;
 		acc[i].kind = i;
 		if ((err = rpc_listen("tcp:127.0.0.1:0", &acc[i].l)))
 			goto fail;
@@ -388,5 +397,6 @@ fail:
 	rpc_server_free(gob);
 	rpc_server_free(json);
 	rpc_server_free(foo);
+	rpc_server_free(pb);
 	return status;
 }

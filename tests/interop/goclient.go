@@ -779,6 +779,34 @@ func testRawWire(addrs map[string]string) {
 	}
 }
 
+// testMismatch dials a listener of librpc's native framing with Go's gob,
+// JSON-RPC and HTTP clients: each learns that it speaks the wrong
+// protocol, in an error it can show, instead of "unexpected EOF".
+func testMismatch(addr string) {
+	dials := []struct {
+		name string
+		dial func(string, string) (*rpc.Client, error)
+	}{{"gob", rpc.Dial}, {"json", jsonrpc.Dial}}
+	for _, d := range dials {
+		mode := "mismatch " + d.name
+		client, err := d.dial("tcp", addr)
+		if !expectNoErr(mode, "dial", err) {
+			continue
+		}
+		reply := new(Reply)
+		err = client.Call("Arith.Add", &Args{1, 2}, reply)
+		expectErr(mode, "Arith.Add", err, "rpc: the server speaks "+
+			"protobuf, this client "+d.name+": use the protobuf codec")
+		client.Close()
+	}
+	_, err := rpc.DialHTTP("tcp", addr)
+	if err == nil || !strings.Contains(err.Error(), "400 Bad Request") {
+		failf("mismatch http", "DialHTTP: want a 400 response, got %v",
+			err)
+	}
+	fmt.Println("ok [mismatch]")
+}
+
 // startServer runs the server program path and reads its addresses; stop
 // closes its stdin and waits for it to exit (killing it by pid after 30 s).
 func startServer(path string) (map[string]string, func(), func()) {
@@ -876,6 +904,9 @@ func main() {
 	testHTTPPages("http", addrs["http"], "/_goRPC_", "/debug/rpc")
 	testHTTPPages("http /foo", addrs["httppath"], "/foo", "/bar")
 	testHostile(addrs, modes)
+	if addrs["protobuf"] != "" {
+		testMismatch(addrs["protobuf"])
+	}
 	testRawWire(addrs)
 	if *kill != "" {
 		for i := range modes {

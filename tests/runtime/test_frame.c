@@ -494,6 +494,100 @@ START_TEST(test_codec_value_wrapper)
 }
 END_TEST
 
+/* ---- sniffing: what a peer speaks ---------------------------------------- */
+
+static rpci_sniff_kind sniff_str(const char *s)
+{
+	return rpci_sniff((const uint8_t *)s, strlen(s));
+}
+
+/* The first message of each built-in codec is recognised as that codec,
+ * and every proper prefix of it as that codec or as "more, please". */
+START_TEST(test_sniff_codecs)
+{
+	const rpc_codec *codecs[] = {&rpc_codec_protobuf, &rpc_codec_gob};
+	const rpci_sniff_kind kinds[] = {RPCI_SNIFF_PROTOBUF, RPCI_SNIFF_GOB};
+
+	for (int i = 0; i < 2; i++)
+		for (int server = 0; server < 2; server++) {
+			rpci_header h = {"Arith.Multiply", 3,
+			                 server ? "divide by zero" : NULL, 0};
+			rpci_buf out = {NULL, 0, 0};
+			void *st = NULL;
+			ck_assert_ptr_null(codecs[i]->state_new(
+			    server, RPC_DEFAULT_MAX_FRAME, &st));
+			ck_assert_ptr_null(
+			    codecs[i]->write(st, &h, NULL, NULL, &out));
+			codecs[i]->state_free(st);
+			ck_assert_int_eq(rpci_sniff(out.data, out.len),
+			                 kinds[i]);
+			ck_assert_ptr_eq(rpci_sniff_codec(kinds[i]), codecs[i]);
+			for (size_t n = 0; n < out.len; n++) {
+				rpci_sniff_kind k = rpci_sniff(out.data, n);
+				ck_assert(k == kinds[i] ||
+				          k == RPCI_SNIFF_MORE);
+			}
+			rpci_buf_fini(&out);
+		}
+	ck_assert_int_eq(
+	    sniff_str(
+	        "{\"method\":\"Arith.Multiply\",\"params\":[{}],\"id\":0}"),
+	    RPCI_SNIFF_JSON);
+	ck_assert_int_eq(sniff_str(" \n{ \"id\":0"), RPCI_SNIFF_JSON);
+	ck_assert_int_eq(sniff_str("{}"), RPCI_SNIFF_JSON);
+	ck_assert_int_eq(sniff_str("{ "), RPCI_SNIFF_MORE);
+	ck_assert_int_eq(sniff_str("{x"), RPCI_SNIFF_UNKNOWN);
+	ck_assert_ptr_eq(rpci_sniff_codec(RPCI_SNIFF_JSON), &rpc_codec_json);
+	ck_assert_ptr_null(rpci_sniff_codec(RPCI_SNIFF_HTTP_REQUEST));
+}
+END_TEST
+
+START_TEST(test_sniff_http_tls_junk)
+{
+	static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+	static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02};
+	static const uint8_t junk[] = {0x16, 0x09, 0x01, 0x02};
+
+	ck_assert_int_eq(sniff_str("GET / HTTP/1.1\r\n"),
+	                 RPCI_SNIFF_HTTP_REQUEST);
+	ck_assert_int_eq(sniff_str("CONNECT /_goRPC_ HTTP/1.0\n\n"),
+	                 RPCI_SNIFF_HTTP_REQUEST);
+	ck_assert_int_eq(sniff_str("POST "), RPCI_SNIFF_HTTP_REQUEST);
+	ck_assert_int_eq(sniff_str("CONN"), RPCI_SNIFF_MORE);
+	ck_assert_int_eq(sniff_str("P"), RPCI_SNIFF_MORE);
+	ck_assert_int_eq(sniff_str("HTTP/1.0 200 OK\r\n"),
+	                 RPCI_SNIFF_HTTP_RESPONSE);
+	ck_assert_int_eq(sniff_str("HTT"), RPCI_SNIFF_MORE);
+	ck_assert_int_eq(rpci_sniff(hello, sizeof hello), RPCI_SNIFF_TLS_HELLO);
+	ck_assert_int_eq(rpci_sniff(hello, 2), RPCI_SNIFF_MORE);
+	ck_assert_int_eq(rpci_sniff(alert, sizeof alert), RPCI_SNIFF_TLS_ALERT);
+	ck_assert_int_eq(rpci_sniff(junk, sizeof junk), RPCI_SNIFF_UNKNOWN);
+	ck_assert_int_eq(sniff_str("GARBAGE / HTTP/1.0"), RPCI_SNIFF_UNKNOWN);
+	ck_assert_int_eq(sniff_str("GETS / HTTP/1.0"), RPCI_SNIFF_UNKNOWN);
+	ck_assert_int_eq(sniff_str("hello"), RPCI_SNIFF_UNKNOWN);
+	ck_assert_int_eq(sniff_str(""), RPCI_SNIFF_MORE);
+	/* a frame whose service-method is not text is not the framing */
+	ck_assert_int_eq(
+	    rpci_sniff((const uint8_t *)"\0\0\0\x10\x03\x01\x02", 7),
+	    RPCI_SNIFF_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_sniff_line)
+{
+	char buf[16];
+	const uint8_t *p = (const uint8_t *)"GET /a\x01 HTTP/1.1\r\nHost: x";
+
+	ck_assert_str_eq(rpci_sniff_line(p, 6, buf, sizeof buf), "GET /a");
+	ck_assert_str_eq(rpci_sniff_line(p, 8, buf, sizeof buf), "GET /a? ");
+	ck_assert_str_eq(rpci_sniff_line(p, 25, buf, sizeof buf),
+	                 "GET /a? HTTP...");
+	char wide[64];
+	ck_assert_str_eq(rpci_sniff_line(p, 25, wide, sizeof wide),
+	                 "GET /a? HTTP/1.1");
+}
+END_TEST
+
 static Suite *frame_suite(void)
 {
 	Suite *s = suite_create("frame");
@@ -513,6 +607,12 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_frame_write_oversized);
 	tcase_add_test(tc, test_frame_truncated_header);
 	tcase_add_test(tc, test_frame_garbage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sniff");
+	tcase_add_test(tc, test_sniff_codecs);
+	tcase_add_test(tc, test_sniff_http_tls_junk);
+	tcase_add_test(tc, test_sniff_line);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("codec_protobuf");

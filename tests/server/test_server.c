@@ -839,8 +839,9 @@ START_TEST(test_server_garbage_bytes)
 	ck_assert(start_server_opts("tcp:127.0.0.1:0",
 	                            &(rpc_server_options){.max_frame = 4096}));
 	raw_open(&rw);
-	/* "GET " is a frame length of 1.2 GB: refused before allocating */
-	const char junk[] = "GET / HTTP/1.0\r\n\r\n\xff\xfe\x00garbage";
+	/* "GARB" is a frame length of 1.2 GB: refused before allocating (and
+	 * no protocol that the mismatch check names) */
+	const char junk[] = "GARBAGE / HTTP/1.0\r\n\r\n\xff\xfe\x00garbage";
 	raw_write(&rw, junk, sizeof(junk));
 	raw_expect_eof(&rw);
 	raw_close(&rw);
@@ -2147,6 +2148,354 @@ START_TEST(test_server_listen_bad_addresses)
 }
 END_TEST
 
+/* ---- codec mismatch --------------------------------------------------------
+ */
+
+/* The server's log lines, kept for exact comparison. */
+static pthread_mutex_t mm_mu = PTHREAD_MUTEX_INITIALIZER;
+static char mm_lines[16][320];
+static int mm_count;
+
+static void mm_log(void *ud, const char *line)
+{
+	(void)ud;
+	if (getenv("TEST_LOG") != NULL)
+		fprintf(stderr, "log: %s\n", line);
+	pthread_mutex_lock(&mm_mu);
+	if (mm_count < 16)
+		snprintf(mm_lines[mm_count++], sizeof mm_lines[0], "%s", line);
+	pthread_mutex_unlock(&mm_mu);
+}
+
+/* mm_expect_log waits for the server to log exactly want, and for nothing
+ * else; the lines are cleared for the next probe. */
+static void mm_expect_log(const char *want)
+{
+	char got[320] = "";
+	int n = 0;
+
+	for (int i = 0; i < 500 && n == 0; i++) {
+		pthread_mutex_lock(&mm_mu);
+		n = mm_count;
+		if (n > 0)
+			snprintf(got, sizeof got, "%s", mm_lines[0]);
+		pthread_mutex_unlock(&mm_mu);
+		if (n == 0)
+			usleep(10000);
+	}
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(got, want);
+	pthread_mutex_lock(&mm_mu);
+	mm_count = 0;
+	pthread_mutex_unlock(&mm_mu);
+}
+
+enum { MM_PROTOBUF, MM_GOB, MM_JSON, MM_HTTP, MM_TLS, MM_KINDS };
+static const rpc_codec *const mm_codecs[] = {&rpc_codec_protobuf,
+                                             &rpc_codec_gob, &rpc_codec_json};
+
+/* A TLS 1.2 ClientHello's record header and the start of its body (what a
+ * TLS client sends first); the rest never matters. */
+static const uint8_t mm_hello[] = {
+    0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03,
+    0x03, 0x5a, 0x17, 0x99, 0x02, 0x41, 0x10, 0xc3, 0x77, 0x0e,
+    0x28, 0x6b, 0x31, 0x55, 0xd0, 0x09, 0x8a, 0x6e, 0x7b, 0x1f,
+    0x44, 0x90, 0x2c, 0xe1, 0x38, 0x0d, 0x76, 0xfa, 0x61, 0x3b,
+    0x05, 0x92, 0x18, 0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00,
+};
+static const char mm_get[] =
+    "GET /debug/rpc HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/* mm_first is the first request of a client of codec k: Arith.Multiply,
+ * seq 0, as librpc's (and Go's) clients send it. */
+static void mm_first(const rpc_codec *k, rpci_buf *out)
+{
+	Srv__Args args = SRV__ARGS__INIT;
+	rpci_header h = {"Arith.Multiply", 0, NULL, 0};
+	void *st = NULL;
+
+	args.a = 7;
+	args.b = 8;
+	ck_assert_ptr_null(k->state_new(false, RPC_DEFAULT_MAX_FRAME, &st));
+	ck_assert_ptr_null(k->write(st, &h, &type_args, &args.base, out));
+	k->state_free(st);
+}
+
+/* mm_answer reads what the server sends on fd until it closes the
+ * connection; the bytes are in buf (NUL-terminated), their count returned. */
+static size_t mm_answer(int fd, uint8_t *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ck_assert_int_eq(poll(&p, 1, 10000), 1);
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == ECONNRESET)
+			n = 0;
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		ck_assert_uint_lt(len, cap - 1);
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+/* mm_probe sends the first bytes of kind to a listener of codec own and
+ * checks the log line, the answer and that the connection was closed. */
+static void mm_probe(int own, int kind)
+{
+	const char *on = mm_codecs[own]->name;
+	uint8_t ans[4096];
+	char want[320];
+	rpci_buf req = {NULL, 0, 0};
+	int fd;
+
+	if (kind < MM_HTTP)
+		mm_first(mm_codecs[kind], &req);
+	else if (kind == MM_HTTP)
+		ck_assert(rpci_buf_append(&req, mm_get, strlen(mm_get)));
+	else
+		ck_assert(rpci_buf_append(&req, mm_hello, sizeof mm_hello));
+	ck_assert_ptr_null(
+	    rpci_transport_dial(rpc_listener_address(fx.lis), &fd));
+	ck_assert_int_eq(send(fd, req.data, req.len, MSG_NOSIGNAL),
+	                 (ssize_t)req.len);
+	rpci_buf_fini(&req);
+	size_t n = mm_answer(fd, ans, sizeof ans);
+	close(fd);
+
+	if (kind < MM_HTTP) {
+		const rpc_codec *k = mm_codecs[kind];
+		snprintf(want, sizeof want,
+		         "rpc: client speaks %s, this listener speaks %s",
+		         k->name, on);
+		mm_expect_log(want);
+		/* the answer is an error response in the client's codec */
+		void *st = NULL;
+		rpci_msg msg;
+		size_t used = 0;
+		rpc_error *err = NULL;
+		ck_assert_ptr_null(
+		    k->state_new(false, RPC_DEFAULT_MAX_FRAME, &st));
+		memset(&msg, 0, sizeof msg);
+		rpci_read_status rs = k->read(st, ans, n, &used, &msg, &err);
+		ck_assert_msg(rs == RPCI_READ_OK, "%s answer of %zu bytes: %s",
+		              k->name, n,
+		              err != NULL ? rpc_error_message(err) : "again");
+		ck_assert_uint_eq(msg.seq, 0);
+		snprintf(
+		    want, sizeof want,
+		    "rpc: the server speaks %s, this client %s: use the %s "
+		    "codec",
+		    on, k->name, on);
+		ck_assert_str_eq(msg.error, want);
+		k->msg_clear(st, &msg);
+		k->state_free(st);
+	} else if (kind == MM_HTTP) {
+		snprintf(
+		    want, sizeof want,
+		    "rpc: client sent HTTP (GET /debug/rpc), this listener "
+		    "speaks %s; serve HTTP with rpc_server_accept_http",
+		    on);
+		mm_expect_log(want);
+		ck_assert_ptr_eq(
+		    strstr((char *)ans, "HTTP/1.0 400 Bad Request\r\n"),
+		    (char *)ans);
+		char *body = strstr((char *)ans, "\r\n\r\n");
+		ck_assert_ptr_nonnull(body);
+		ck_assert_str_eq(body + 4, strcat(want, "\n"));
+	} else {
+		snprintf(want, sizeof want,
+		         "rpc: client sent a TLS ClientHello; this listener is "
+		         "plain %s",
+		         on);
+		mm_expect_log(want);
+		ck_assert_uint_eq(n, 0);
+	}
+}
+
+static void mm_still_serving(int own)
+{
+	rpc_client_options o = {.codec = mm_codecs[own]};
+	rpc_client *c = NULL;
+	ck_assert_ptr_null(rpc_dial(rpc_listener_address(fx.lis), &o, &c));
+	check_multiply(c);
+	rpc_client_free(c);
+}
+
+/* Every listener codec, sent the first bytes of the other codecs, of an
+ * HTTP request and of a TLS ClientHello: each connection is named in the
+ * log, answered where its protocol allows and closed; a client of the
+ * listener's codec connected all along is served throughout. */
+START_TEST(test_mismatch_server)
+{
+	for (int own = 0; own < 3; own++) {
+		rpc_server_options o = {.codec = mm_codecs[own], .log = mm_log};
+		rpc_client_options co = {.codec = mm_codecs[own]};
+		rpc_client *c = NULL;
+		mm_count = 0;
+		ck_assert(start_server_opts("tcp:127.0.0.1:0", &o));
+		ck_assert_ptr_null(
+		    rpc_dial(rpc_listener_address(fx.lis), &co, &c));
+		check_multiply(c);
+		for (int kind = 0; kind < MM_KINDS; kind++) {
+			if (kind == own)
+				continue;
+			mm_probe(own, kind);
+			check_multiply(c);
+			mm_still_serving(own);
+		}
+		rpc_client_free(c);
+		stop_server();
+		ck_assert_int_eq(mm_count, 0); /* nothing else was logged */
+	}
+}
+END_TEST
+
+/* The first bytes split over several reads are recognised just the same
+ * (a gob listener waits for what a gob count promises: it must not). */
+START_TEST(test_mismatch_split_and_slow)
+{
+	rpc_server_options o = {.codec = &rpc_codec_gob, .log = mm_log};
+	int fd;
+	mm_count = 0;
+	ck_assert(start_server_opts("tcp:127.0.0.1:0", &o));
+	ck_assert_ptr_null(
+	    rpci_transport_dial(rpc_listener_address(fx.lis), &fd));
+	static const char connect[] = "CONNECT /_goRPC_ HTTP/1.0\n\n";
+	/* byte by byte; the server may close once the line is there */
+	for (size_t i = 0; i < sizeof connect - 1; i++) {
+		ssize_t sent = send(fd, connect + i, 1, MSG_NOSIGNAL);
+		ck_assert(sent == 1 || i == sizeof connect - 2);
+		usleep(2000);
+	}
+	uint8_t ans[1024];
+	mm_answer(fd, ans, sizeof ans);
+	close(fd);
+	mm_expect_log("rpc: client sent HTTP (CONNECT /_goRPC_), this listener "
+	              "speaks gob; serve HTTP with rpc_server_accept_http");
+	ck_assert_ptr_eq(strstr((char *)ans, "HTTP/1.0 400 "), (char *)ans);
+	mm_still_serving(MM_GOB);
+	stop_server();
+}
+END_TEST
+
+/* A client whose server answers in another protocol: the call's error
+ * names it. The fake server is the other end of a socket pair that holds
+ * the answer before the call is made. */
+static void mm_client_expect(const rpc_codec *k, const void *answer, size_t n,
+                             const char *want)
+{
+	int sv[2];
+	rpc_client *c = NULL;
+	rpc_client_options o = {.codec = k};
+	int64_t r = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	ck_assert_int_eq(write(sv[0], answer, n), (ssize_t)n);
+	ck_assert_ptr_null(rpc_client_new_fd(sv[1], &o, &c));
+	rpc_error *err = multiply(c, 7, 8, &r);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(rpc_error_message(err), want);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_PROTOCOL);
+	rpc_error_free(err);
+	rpc_client_free(c);
+	close(sv[0]);
+}
+
+START_TEST(test_mismatch_client)
+{
+	static const char ok[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain"
+	                         "\r\n\r\nhello\n";
+	static const char http_want[] =
+	    "rpc: the server answered with HTTP: HTTP/1.0 200 OK (dial with "
+	    "rpc_dial_http?)";
+	for (int k = 0; k < 3; k++)
+		mm_client_expect(mm_codecs[k], ok, sizeof ok - 1, http_want);
+	/* a TLS server's alert */
+	static const uint8_t alert[] = {0x15, 0x03, 0x01, 0x00,
+	                                0x02, 0x02, 0x46};
+	mm_client_expect(&rpc_codec_protobuf, alert, sizeof alert,
+	                 "rpc: the server answered with TLS; this client "
+	                 "speaks plain protobuf");
+	/* a server of another codec answering first (a reply to nothing) */
+	for (int k = 0; k < 3; k++)
+		for (int other = 0; other < 3; other++) {
+			if (other == k)
+				continue;
+			rpci_buf out = {NULL, 0, 0};
+			rpci_header h = {"Arith.Multiply", 0, "no", 0};
+			void *st = NULL;
+			char want[160];
+			const rpc_codec *oc = mm_codecs[other];
+			if (oc == &rpc_codec_json) {
+				/* its server side answers only what it read */
+				static const char js[] =
+				    "{\"id\":0,\"result\":null,\"error\":"
+				    "\"no\"}\n";
+				ck_assert(
+				    rpci_buf_append(&out, js, sizeof js - 1));
+			} else {
+				ck_assert_ptr_null(oc->state_new(
+				    true, RPC_DEFAULT_MAX_FRAME, &st));
+				ck_assert_ptr_null(
+				    oc->write(st, &h, NULL, NULL, &out));
+				oc->state_free(st);
+			}
+			snprintf(want, sizeof want,
+			         "rpc: the server answered in %s; this client "
+			         "speaks %s (rpc_client_options.codec)",
+			         oc->name, mm_codecs[k]->name);
+			mm_client_expect(mm_codecs[k], out.data, out.len, want);
+			rpci_buf_fini(&out);
+		}
+}
+END_TEST
+
+/* A client of one codec on a listener of another: the server's answer in
+ * the client's codec makes the call's error say what to change. */
+START_TEST(test_mismatch_client_meets_server)
+{
+	for (int own = 0; own < 3; own++) {
+		rpc_server_options o = {.codec = mm_codecs[own], .log = mm_log};
+		mm_count = 0;
+		ck_assert(start_server_opts("tcp:127.0.0.1:0", &o));
+		for (int k = 0; k < 3; k++) {
+			if (k == own)
+				continue;
+			rpc_client_options co = {.codec = mm_codecs[k]};
+			rpc_client *c = NULL;
+			char want[160];
+			int64_t r = 0;
+			ck_assert_ptr_null(
+			    rpc_dial(rpc_listener_address(fx.lis), &co, &c));
+			rpc_error *err = multiply(c, 7, 8, &r);
+			ck_assert_ptr_nonnull(err);
+			snprintf(
+			    want, sizeof want,
+			    "rpc: the server speaks %s, this client %s: use "
+			    "the %s codec",
+			    mm_codecs[own]->name, mm_codecs[k]->name,
+			    mm_codecs[own]->name);
+			ck_assert_str_eq(rpc_error_message(err), want);
+			rpc_error_free(err);
+			rpc_client_free(c);
+			snprintf(
+			    want, sizeof want,
+			    "rpc: client speaks %s, this listener speaks %s",
+			    mm_codecs[k]->name, mm_codecs[own]->name);
+			mm_expect_log(want);
+		}
+		mm_still_serving(own);
+		stop_server();
+	}
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
 	Suite *s = suite_create("server");
@@ -2199,6 +2548,14 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_http_405);
 	tcase_add_test(tc, test_server_http_connect_with_request_behind);
 	tcase_add_test(tc, test_server_debug_page_counts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mismatch");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_mismatch_server);
+	tcase_add_test(tc, test_mismatch_split_and_slow);
+	tcase_add_test(tc, test_mismatch_client);
+	tcase_add_test(tc, test_mismatch_client_meets_server);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("serve");
