@@ -334,6 +334,39 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 	return RPCI_READ_OK;
 }
 
+/* gob_need walks the messages read's pass 1 would, changing nothing, to
+ * the first one not all there: the bytes up to its end are needed (at
+ * least; a definition or the header may be followed by more). */
+static size_t gob_need(void *state, const uint8_t *in, size_t len)
+{
+	gob_state *s = state;
+	size_t pos = 0, hdr;
+	uint64_t count;
+	int values = 0;
+
+	while (values < 2) {
+		gob_reader r;
+		int64_t id;
+
+		if (frame_count(in + pos, len - pos, &count, &hdr) != 1 ||
+		    count == 0 || count > s->max_frame ||
+		    pos + hdr > gob_call_limit(s) ||
+		    count > gob_call_limit(s) - pos - hdr)
+			return 0;
+		if (count > len - pos - hdr)
+			return pos + hdr + (size_t)count;
+		r.p = in + pos + hdr;
+		r.len = (size_t)count;
+		r.pos = 0;
+		if (!rpci_gob_read_int(&r, &id) || id == 0)
+			return 0;
+		pos += hdr + (size_t)count;
+		if (id > 0)
+			values++;
+	}
+	return 0; /* all there: read takes it */
+}
+
 /* ---- decoding bodies ----------------------------------------------------- */
 
 static bool gob_has_flag(const ProtobufCFieldDescriptor *f)
@@ -981,6 +1014,7 @@ const rpc_codec rpc_codec_gob = {
     .state_new = gob_state_new,
     .state_free = gob_state_free,
     .read = gob_read,
+    .need = gob_need,
     .read_body = gob_read_body,
     .msg_clear = gob_msg_clear,
     .write = gob_write,
