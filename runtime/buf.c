@@ -1,7 +1,10 @@
 /* buf.c - the growable output buffer codecs encode into.
  *
  * Capacity grows by doubling so appending n bytes one message at a time
- * costs amortised O(n). A buffer that failed to grow keeps its contents.
+ * costs amortised O(n); a reservation larger than that gets exactly what
+ * it asks for, so a large message encoded into a buffer sized for it is
+ * neither copied again nor given twice its room. A buffer that failed to
+ * grow keeps its contents.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +22,9 @@ bool rpci_buf_reserve(rpci_buf *b, size_t n)
 	if (need <= b->cap)
 		return true;
 	cap = b->cap < 256 ? 256 : b->cap;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (cap < need)
+		cap = need;
 	data = realloc(b->data, cap);
 	if (data == NULL)
 		return false;
