@@ -69,10 +69,11 @@
 #include "transport.h"
 
 #define CLIENT_READ_CHUNK (64 * 1024)
-/* A reply buffer over CLIENT_READ_KEEP goes back to CLIENT_READ_CHUNK once
- * empty; CLIENT_READ_STEP bounds how far ahead of what has arrived it grows
- * for a reply of known length (or what has arrived, when that is more). */
-#define CLIENT_READ_KEEP (1024 * 1024)
+/* CLIENT_READ_STEP bounds how far ahead of what has arrived the reply
+ * buffer grows for a reply of known length (or what has arrived, when that
+ * is more). The buffer is kept for the next reply, as Go's gob decoder
+ * keeps its own: fresh pages for every large reply cost more than the
+ * copy. */
 #define CLIENT_READ_STEP (1024 * 1024)
 /* How long the reader lingers after a batch of completions for the
  * requests they prompt, and how many batches it skips lingering after a
@@ -545,7 +546,7 @@ static void client_end(rpc_client *c, rpc_error *err)
  * knows the length of the reply waiting there (codec.h, need), the buffer
  * grows at once to hold all of it (by at most CLIENT_READ_STEP or what has
  * arrived, whichever is more, at a time), so the rest is read straight into
- * place; else it doubles when full. */
+ * place; else it doubles when full. It never shrinks. */
 static bool client_read_room(rpc_client *c)
 {
 	size_t need = 0, cap = c->rcap;
@@ -567,6 +568,7 @@ static bool client_read_room(rpc_client *c)
 	grown = cap == 0 ? NULL : realloc(c->rbuf, cap);
 	if (grown == NULL)
 		return false;
+	rpci_big_advise(grown + c->rlen, cap - c->rlen);
 	c->rbuf = grown;
 	c->rcap = cap;
 	return true;
@@ -616,15 +618,6 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 		/* what is left is less than one reply: moved once */
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
-		if (c->rcap > CLIENT_READ_KEEP &&
-		    c->rlen <= CLIENT_READ_CHUNK) {
-			/* a large reply is done: give its room back */
-			uint8_t *p = realloc(c->rbuf, CLIENT_READ_CHUNK);
-			if (p != NULL) {
-				c->rbuf = p;
-				c->rcap = CLIENT_READ_CHUNK;
-			}
-		}
 	}
 	return true;
 }
