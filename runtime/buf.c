@@ -6,10 +6,28 @@
  * neither copied again nor given twice its room. A buffer that failed to
  * grow keeps its contents.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "codec.h"
+
+void rpci_big_advise(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
+
+	if (n >= RPCI_BIG && e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
 
 bool rpci_buf_reserve(rpci_buf *b, size_t n)
 {
@@ -28,6 +46,7 @@ bool rpci_buf_reserve(rpci_buf *b, size_t n)
 	data = realloc(b->data, cap);
 	if (data == NULL)
 		return false;
+	rpci_big_advise(data + b->len, cap - b->len);
 	b->data = data;
 	b->cap = cap;
 	return true;

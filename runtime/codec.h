@@ -30,6 +30,13 @@ bool rpci_buf_reserve(rpci_buf *b, size_t n);
 bool rpci_buf_append(rpci_buf *b, const void *p, size_t n);
 void rpci_buf_fini(rpci_buf *b);
 
+/* rpci_big_advise asks the kernel to back the untouched memory p[0..n) with
+ * huge pages when n is at least RPCI_BIG (a no-op elsewhere): a large
+ * message's buffers are fresh memory, and faulting them in 4 KiB pages
+ * costs more than copying them. Errors are ignored. */
+#define RPCI_BIG ((size_t)4 * 1024 * 1024)
+void rpci_big_advise(void *p, size_t n);
+
 /* One decoded message. All pointers are owned by the message and freed by
  * the codec's msg_clear. */
 typedef struct rpci_msg {

@@ -88,6 +88,8 @@ static void *pb_alloc(void *failed, size_t n)
 
 	if (p == NULL)
 		*(bool *)failed = true;
+	else
+		rpci_big_advise(p, n); /* a large bytes or string field */
 	return p;
 }
 

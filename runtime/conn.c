@@ -276,6 +276,8 @@ static bool conn_in_cap(rpci_conn *c, size_t cap)
 		uint8_t *p = realloc(c->in, cap);
 		if (p == NULL)
 			return false;
+		if (cap > c->in_len)
+			rpci_big_advise(p + c->in_len, cap - c->in_len);
 		c->in = p;
 	}
 	if (cap > c->in_cap)
