@@ -4,7 +4,9 @@
  * alike: it calls Arith.Multiply for a fixed time, one call at a time
  * ("sync"), with DEPTH calls in flight on one connection ("inflight"), or on
  * CONNS connections at once ("conns"), checks every reply, and prints
- * "calls N seconds S cpu_us U".
+ * "calls N seconds S cpu_us U". Mode "large" calls Types.Echo one call at
+ * a time instead, with a bytes field of -size bytes and a list of -items
+ * small structs, and checks every reply; it makes at least one call.
  */
 #define _POSIX_C_SOURCE 200809L /* sigwait, poll, clock_gettime in strict C11 */
 
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include "arith.rpc.h"
+#include "large.rpc.h"
 
 struct opts {
 	const char *addr;
@@ -25,6 +28,8 @@ struct opts {
 	int depth;
 	int conns;
 	double seconds;
+	size_t size;
+	int items;
 };
 
 static double bench_now(void)
@@ -143,6 +148,55 @@ static long long bench_inflight(const struct opts *o, double deadline)
 	return calls;
 }
 
+static long long bench_large(const struct opts *o, double deadline)
+{
+	rpc_client *c = bench_dial(o);
+	large_Blob args = LARGE_BLOB_INIT;
+	long long calls = 0;
+
+	args.Data.len = o->size;
+	args.Data.data = malloc(o->size > 0 ? o->size : 1);
+	args.n_Items = (size_t)o->items;
+	args.Items = calloc(args.n_Items + 1, sizeof *args.Items);
+	if (!args.Data.data || !args.Items)
+		bench_die("setup", NULL);
+	for (size_t i = 0; i < o->size; i++)
+		args.Data.data[i] = (uint8_t)(i * 131 + 7);
+	for (size_t i = 0; i < args.n_Items; i++) {
+		large_Item *it = malloc(sizeof *it);
+		char name[32];
+		if (!it)
+			bench_die("setup", NULL);
+		large_Item_init(it);
+		it->Id = (int64_t)i;
+		snprintf(name, sizeof name, "item-%zu", i);
+		it->Name = rpc_strdup(name);
+		it->Score = (double)i / 4;
+		args.Items[i] = it;
+	}
+	do {
+		large_Blob reply = LARGE_BLOB_INIT;
+		rpc_error *err = large_Types_Echo(c, &args, &reply);
+		if (err)
+			bench_die("Types.Echo", err);
+		if (reply.Data.len != args.Data.len ||
+		    (o->size > 0 && (reply.Data.data[0] != args.Data.data[0] ||
+		                     reply.Data.data[o->size - 1] !=
+		                         args.Data.data[o->size - 1])) ||
+		    reply.n_Items != args.n_Items ||
+		    (args.n_Items > 0 && reply.Items[args.n_Items - 1]->Id !=
+		                             (int64_t)args.n_Items - 1)) {
+			fprintf(stderr, "bench-client: bad echo\n");
+			exit(1);
+		}
+		large_Blob_free_contents(&reply);
+		calls++;
+	} while (bench_now() < deadline);
+	large_Blob_free_contents(&args);
+	rpc_client_free(c);
+	return calls;
+}
+
 static const rpc_codec *bench_codec(const char *name)
 {
 	if (strcmp(name, "protobuf") == 0)
@@ -178,15 +232,20 @@ int main(int argc, char **argv)
 			o.conns = atoi(v);
 		else if (strcmp(k, "seconds") == 0)
 			o.seconds = atof(v);
+		else if (strcmp(k, "size") == 0)
+			o.size = (size_t)atoll(v);
+		else if (strcmp(k, "items") == 0)
+			o.items = atoi(v);
 		else {
 			fprintf(stderr, "bench-client: unknown flag %s\n", argv[i]);
 			return 2;
 		}
 	}
-	if (!o.addr || o.depth < 1 || o.conns < 1) {
+	if (!o.addr || o.depth < 1 || o.conns < 1 || o.items < 0) {
 		fprintf(stderr, "usage: bench-client -addr HOST:PORT [-codec "
 		                "protobuf|gob|json] [-mode sync|inflight|conns] "
-		                "[-depth N] [-conns N] [-seconds S]\n");
+		                "[-depth N] [-conns N] [-seconds S] [-mode large "
+		                "-size BYTES -items N]\n");
 		return 2;
 	}
 
@@ -199,6 +258,8 @@ int main(int argc, char **argv)
 		calls = job.calls;
 	} else if (strcmp(o.mode, "inflight") == 0) {
 		calls = bench_inflight(&o, deadline);
+	} else if (strcmp(o.mode, "large") == 0) {
+		calls = bench_large(&o, deadline);
 	} else if (strcmp(o.mode, "conns") == 0) {
 		pthread_t *th = calloc((size_t)o.conns, sizeof *th);
 		struct sync_job *jobs = calloc((size_t)o.conns, sizeof *jobs);

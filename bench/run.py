@@ -16,6 +16,16 @@ and, for our client only (asked for with --shape; docs/scaling.md):
   pool3     128 in flight through a balanced client on three servers
             ("list:A,B,C"), against inflight
 
+and large messages (Types.Echo of bench/large.rpc, one call at a time;
+--shape large asks for all three):
+
+  large1m   a bytes field of 1 MiB
+  large16m  a bytes field of 16 MiB
+  items     a list of 10,000 small structs (encode/decode cost)
+
+For the large shapes the default implementations add the mixed pairs
+(gocli-*: Go's client against our server; ccli-*: ours against Go's).
+
 For each implementation and shape a fresh server is started; the table shows
 calls/s, CPU microseconds per call (server + client, from /proc and
 getrusage) and the server's peak RSS (VmHWM), then our/Go ratios.
@@ -30,6 +40,10 @@ import sys
 import time
 
 SHAPES = ["pinned", "sync", "inflight", "conns"]
+# Large shapes: (bytes in Blob.Data, elements of Blob.Items).
+LARGE_SHAPES = {"large1m": (1 << 20, 0), "large16m": (16 << 20, 0), "items": (0, 10000)}
+# Implementations that only the large shapes run by default.
+MIXED = ["gocli-c-gob", "ccli-go-gob", "gocli-c-json", "ccli-go-json"]
 # Balanced-client shapes: (servers, client mode). Ours only; not in SHAPES.
 POOL_SHAPES = {"pool1": (1, "sync"), "pool3": (3, "inflight")}
 
@@ -45,11 +59,17 @@ def impls(build, gobin):
         "c-protobuf": (c_srv, c_cli, "protobuf"),
         "c-gob": (c_srv, c_cli, "gob"),
         "c-json": (c_srv, c_cli, "json"),
+        "gocli-c-gob": (c_srv, go_cli, "gob"),
+        "ccli-go-gob": (go_srv, c_cli, "gob"),
+        "gocli-c-json": (c_srv, go_cli, "json"),
+        "ccli-go-json": (go_srv, c_cli, "json"),
     }
 
 
 # Which Go run each of ours is compared with.
-BASELINE = {"c-protobuf": "go-gob", "c-gob": "go-gob", "c-json": "go-json"}
+BASELINE = {"c-protobuf": "go-gob", "c-gob": "go-gob", "c-json": "go-json",
+            "gocli-c-gob": "go-gob", "ccli-go-gob": "go-gob",
+            "gocli-c-json": "go-json", "ccli-go-json": "go-json"}
 
 
 def proc_cpu_us(pid):
@@ -70,6 +90,9 @@ def proc_hwm_kb(pid):
 def run_case(srv, cli, codec, shape, seconds):
     pin = ["taskset", "-c", "0"] if shape == "pinned" else []
     n_servers, mode = POOL_SHAPES.get(shape, (1, "sync" if shape == "pinned" else shape))
+    size, items = LARGE_SHAPES.get(shape, (0, 0))
+    if shape in LARGE_SHAPES:
+        mode = "large"
     servers = []
     try:
         addrs = []
@@ -85,6 +108,7 @@ def run_case(srv, cli, codec, shape, seconds):
         cpu0 = sum(proc_cpu_us(s.pid) for s in servers)
         out = subprocess.run(pin + [cli, "-addr", addr, "-codec", codec, "-mode", mode,
                                     "-depth", "128", "-conns", "8",
+                                    "-size", str(size), "-items", str(items),
                                     "-seconds", str(seconds)],
                              capture_output=True, text=True, timeout=seconds * 10 + 30)
         if out.returncode != 0:
@@ -117,32 +141,35 @@ def main():
     ap.add_argument("--shape", action="append")
     a = ap.parse_args()
     table = impls(a.build, a.gobin or os.path.join(a.build, "bench"))
-    names = a.impl or list(table)
-    shapes = a.shape or SHAPES
+    shapes = []
+    for shape in a.shape or SHAPES:
+        shapes += list(LARGE_SHAPES) if shape == "large" else [shape]
     res = {}
-    print(f"{'impl':<11} {'shape':<9} {'calls/s':>10} {'cpu us/call':>12} {'srv RSS KiB':>12}")
+    print(f"{'impl':<12} {'shape':<9} {'calls/s':>10} {'ms/call':>9} {'cpu us/call':>12} "
+          f"{'srv RSS KiB':>12}")
     for shape in shapes:
+        names = a.impl or [n for n in table if n not in MIXED or shape in LARGE_SHAPES]
         for name in names:
             srv, cli, codec = table[name]
             if shape in POOL_SHAPES and name.startswith("go-"):
                 continue  # Go's net/rpc has no balanced client
             if not (os.access(srv, os.X_OK) and os.access(cli, os.X_OK)):
-                print(f"{name:<11} {shape:<9} (not built)")
+                print(f"{name:<12} {shape:<9} (not built)")
                 continue
             r = run_case(srv, cli, codec, shape, a.seconds)
             res[(name, shape)] = r
-            print(f"{name:<11} {shape:<9} {r['rate']:>10.0f} {r['cpu']:>12.2f} {r['rss']:>12}",
-                  flush=True)
+            print(f"{name:<12} {shape:<9} {r['rate']:>10.1f} {1000 / r['rate']:>9.2f} "
+                  f"{r['cpu']:>12.2f} {r['rss']:>12}", flush=True)
     print()
     print("ratios, ours / Go (calls/s: higher is better; CPU and RSS: lower is better)")
-    print(f"{'impl':<11} {'vs':<8} {'shape':<9} {'calls/s':>8} {'cpu/call':>9} {'RSS':>6}")
+    print(f"{'impl':<12} {'vs':<8} {'shape':<9} {'calls/s':>8} {'cpu/call':>9} {'RSS':>6}")
     for shape in shapes:
-        for name in names:
+        for name in table:
             base = BASELINE.get(name)
             if not base or (name, shape) not in res or (base, shape) not in res:
                 continue
             o, g = res[(name, shape)], res[(base, shape)]
-            print(f"{name:<11} {base:<8} {shape:<9} {o['rate'] / g['rate']:>7.2f}x "
+            print(f"{name:<12} {base:<8} {shape:<9} {o['rate'] / g['rate']:>7.2f}x "
                   f"{o['cpu'] / g['cpu']:>8.2f}x {o['rss'] / max(g['rss'], 1):>5.2f}x")
 
 

@@ -1,6 +1,8 @@
 /* server.c - bench-server, the librpc side of bench/run.py.
  *
- * Same flags and output as go/server.go: serves Arith.Multiply on -addr
+ * Same flags and output as go/server.go: serves Arith.Multiply and
+ * Types.Echo (the large shapes; it copies its argument, as a handler must
+ * that does not own it) on -addr
  * (default 127.0.0.1:0) with -codec protobuf|gob|json (and -loops N, the
  * server's event loops, default one per CPU), prints
  * "listening HOST:PORT" and runs until SIGTERM or SIGINT.
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "arith.rpc.h"
+#include "large.rpc.h"
 
 static rpc_error *bench_multiply(void *self, const arith_Args *args,
                                  int64_t *reply)
@@ -35,6 +38,18 @@ static rpc_error *bench_unused(void *self, const arith_Args *args,
 static const arith_Arith_handlers bench_handlers = {
 	.Multiply = bench_multiply,
 	.Add = bench_unused,
+};
+
+static rpc_error *bench_echo(void *self, const large_Blob *args,
+                             large_Blob *reply)
+{
+	(void)self;
+	return large_Blob_copy(reply, args) ? NULL
+	                                    : rpc_error_new("out of memory");
+}
+
+static const large_Types_handlers bench_large = {
+    .Echo = bench_echo,
 };
 
 struct bench_acceptor {
@@ -82,6 +97,8 @@ int main(int argc, char **argv)
 	rpc_error *err = rpc_server_new(&opts, &a.srv);
 	if (!err)
 		err = arith_Arith_register(a.srv, &bench_handlers, NULL);
+	if (!err)
+		err = large_Types_register(a.srv, &bench_large, NULL);
 	if (!err)
 		err = rpc_listen(addr, &a.l);
 	if (err) {

@@ -113,6 +113,11 @@ static rpci_read_status raw_read(void *state, const uint8_t *in, size_t len,
 	return st;
 }
 
+static size_t raw_need(void *state, const uint8_t *in, size_t len)
+{
+	return raw_inner->need != NULL ? raw_inner->need(state, in, len) : 0;
+}
+
 static rpc_error *raw_read_body(void *state, rpci_msg *msg, const rpc_type *t,
                                 ProtobufCMessage *dst)
 {
@@ -138,6 +143,7 @@ static const rpc_codec raw_codec = {
     .state_new = raw_state_new,
     .state_free = raw_state_free,
     .read = raw_read,
+    .need = raw_need,
     .read_body = raw_read_body,
     .msg_clear = raw_msg_clear,
     .write = raw_write,

@@ -1,12 +1,33 @@
 /* buf.c - the growable output buffer codecs encode into.
  *
  * Capacity grows by doubling so appending n bytes one message at a time
- * costs amortised O(n). A buffer that failed to grow keeps its contents.
+ * costs amortised O(n); a reservation larger than that gets exactly what
+ * it asks for, so a large message encoded into a buffer sized for it is
+ * neither copied again nor given twice its room. A buffer that failed to
+ * grow keeps its contents.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "codec.h"
+
+void rpci_big_advise(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
+
+	if (n >= RPCI_BIG && e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
 
 bool rpci_buf_reserve(rpci_buf *b, size_t n)
 {
@@ -19,11 +40,13 @@ bool rpci_buf_reserve(rpci_buf *b, size_t n)
 	if (need <= b->cap)
 		return true;
 	cap = b->cap < 256 ? 256 : b->cap;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (cap < need)
+		cap = need;
 	data = realloc(b->data, cap);
 	if (data == NULL)
 		return false;
+	rpci_big_advise(data + b->len, cap - b->len);
 	b->data = data;
 	b->cap = cap;
 	return true;

@@ -69,6 +69,12 @@
 #include "transport.h"
 
 #define CLIENT_READ_CHUNK (64 * 1024)
+/* CLIENT_READ_STEP bounds how far ahead of what has arrived the reply
+ * buffer grows for a reply of known length (or what has arrived, when that
+ * is more). The buffer is kept for the next reply, as Go's gob decoder
+ * keeps its own: fresh pages for every large reply cost more than the
+ * copy. */
+#define CLIENT_READ_STEP (1024 * 1024)
 /* How long the reader lingers after a batch of completions for the
  * requests they prompt, and how many batches it skips lingering after a
  * linger that was not worth it. */
@@ -595,6 +601,38 @@ static rpc_error *client_mismatch(rpc_client *c, bool failed)
 	}
 }
 
+/* client_read_room makes room in c->rbuf for the next read. Once the codec
+ * knows the length of the reply waiting there (codec.h, need), the buffer
+ * grows at once to hold all of it (by at most CLIENT_READ_STEP or what has
+ * arrived, whichever is more, at a time), so the rest is read straight into
+ * place; else it doubles when full. It never shrinks. */
+static bool client_read_room(rpc_client *c)
+{
+	size_t need = 0, cap = c->rcap;
+	uint8_t *grown;
+
+	if (c->codec->need != NULL)
+		need = c->codec->need(c->cstate, c->rbuf, c->rlen);
+	if (need > c->rlen) {
+		size_t step =
+		    c->rlen > CLIENT_READ_STEP ? c->rlen : CLIENT_READ_STEP;
+		cap = need - c->rlen > step ? c->rlen + step : need;
+		if (cap < c->rcap)
+			cap = c->rcap;
+	}
+	if (cap == c->rlen)
+		cap = c->rcap > SIZE_MAX / 2 ? 0 : c->rcap * 2;
+	if (cap == c->rcap)
+		return true;
+	grown = cap == 0 ? NULL : realloc(c->rbuf, cap);
+	if (grown == NULL)
+		return false;
+	rpci_big_advise(grown + c->rlen, cap - c->rlen);
+	c->rbuf = grown;
+	c->rcap = cap;
+	return true;
+}
+
 /* client_read_some reads once from the connection and handles every whole
  * reply that has arrived. The caller holds the reader role. Returns false
  * when the connection has ended; *err is then why (NULL: end of file). */
@@ -603,19 +641,12 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 	size_t off = 0, used, queued = 0;
 	rpci_read_status st;
 	rpci_msg msg;
-	uint8_t *grown;
 	ssize_t n;
 
 	*err = NULL;
-	if (c->rlen == c->rcap) {
-		grown = c->rcap > SIZE_MAX / 2 ? NULL
-		                               : realloc(c->rbuf, c->rcap * 2);
-		if (grown == NULL) {
-			*err = rpci_error(RPC_ERR_NOMEM, NULL);
-			return false;
-		}
-		c->rbuf = grown;
-		c->rcap *= 2;
+	if (!client_read_room(c)) {
+		*err = rpci_error(RPC_ERR_NOMEM, NULL);
+		return false;
 	}
 	n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (n < 0 && errno == EINTR)
@@ -657,6 +688,7 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 	if (st == RPCI_READ_ERROR)
 		return false;
 	if (off > 0) {
+		/* what is left is less than one reply: moved once */
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
 	}

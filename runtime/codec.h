@@ -30,6 +30,13 @@ bool rpci_buf_reserve(rpci_buf *b, size_t n);
 bool rpci_buf_append(rpci_buf *b, const void *p, size_t n);
 void rpci_buf_fini(rpci_buf *b);
 
+/* rpci_big_advise asks the kernel to back the untouched memory p[0..n) with
+ * huge pages when n is at least RPCI_BIG (a no-op elsewhere): a large
+ * message's buffers are fresh memory, and faulting them in 4 KiB pages
+ * costs more than copying them. Errors are ignored. */
+#define RPCI_BIG ((size_t)4 * 1024 * 1024)
+void rpci_big_advise(void *p, size_t n);
+
 /* One decoded message. All pointers are owned by the message and freed by
  * the codec's msg_clear. */
 typedef struct rpci_msg {
@@ -39,7 +46,9 @@ typedef struct rpci_msg {
 	uint64_t timeout_us; /* requests: the caller's time left, in
 	                        microseconds; 0: none given (only the native
 	                        codec carries it; gob and JSON leave 0) */
-	void *body;          /* codec-private: the undecoded body */
+	void *body;          /* codec-private: the undecoded body; it may
+	                        borrow the input given to read, so the caller
+	                        keeps that input unchanged until msg_clear */
 	size_t body_len;
 } rpci_msg;
 
@@ -72,6 +81,15 @@ struct rpc_codec {
 	 * *used and fills *msg. On RPCI_READ_ERROR sets *err (caller frees). */
 	rpci_read_status (*read)(void *state, const uint8_t *in, size_t len,
 	                         size_t *used, rpci_msg *msg, rpc_error **err);
+
+	/* need tells, after read answered RPCI_READ_AGAIN on in[0..len), how
+	 * many bytes in must hold before read can take the message that
+	 * begins at in[0]: a number greater than len once the codec can tell
+	 * (a frame's length prefix has arrived), else 0. It changes no state
+	 * and never returns more than a frame read would accept (a length
+	 * over max_frame gives 0, and read reports it). May be NULL (JSON,
+	 * whose messages carry no length): callers then grow step by step. */
+	size_t (*need)(void *state, const uint8_t *in, size_t len);
 
 	/* read_body decodes msg's body as type t into *dst, a message of
 	 * t->desc initialised by the caller. For t->form != RPC_FORM_MESSAGE

@@ -9,9 +9,9 @@
  * value messages (header and body) and the type definitions around them; if
  * they are not all there it asks for more bytes. Only then does it record the
  * definitions, decode the header and keep the body's bytes undecoded in
- * msg->body. A bad definition or header ends the stream; a body that does not
- * fit the expected type fails in read_body alone, and since the message's
- * byte count is known the stream stays in step.
+ * msg->body, borrowed from the input. A bad definition or header ends the
+ * stream; a body that does not fit the expected type fails in read_body alone,
+ * and since the message's byte count is known the stream stays in step.
  *
  * Bodies are decoded by field name (the gob name is the protobuf field name
  * with its first letter upper-cased) into protobuf-c messages; every count is
@@ -31,10 +31,12 @@
 
 #define AT(msg, off, type) ((type *)((char *)(msg) + (off)))
 
+/* A body: its type id and its bytes, borrowed from the input given to read
+ * (codec.h), so a large body is copied once, into the message decoded. */
 typedef struct gob_body {
 	int64_t id;
 	size_t len;
-	uint8_t data[];
+	const uint8_t *data;
 } gob_body;
 
 typedef struct gob_state {
@@ -312,13 +314,13 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 		} else if (values++ == 0) {
 			*err = gob_header(s, id, &r, msg);
 		} else {
-			b = malloc(sizeof *b + (r.len - r.pos));
+			b = malloc(sizeof *b);
 			if (b == NULL) {
 				*err = rpci_error(RPC_ERR_NOMEM, NULL);
 			} else {
 				b->id = id;
 				b->len = r.len - r.pos;
-				memcpy(b->data, r.p + r.pos, b->len);
+				b->data = r.p + r.pos;
 				msg->body = b;
 				msg->body_len = b->len;
 				if (s->rt.interfaces)
@@ -332,6 +334,39 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 	}
 	*used = end;
 	return RPCI_READ_OK;
+}
+
+/* gob_need walks the messages read's pass 1 would, changing nothing, to
+ * the first one not all there: the bytes up to its end are needed (at
+ * least; a definition or the header may be followed by more). */
+static size_t gob_need(void *state, const uint8_t *in, size_t len)
+{
+	gob_state *s = state;
+	size_t pos = 0, hdr;
+	uint64_t count;
+	int values = 0;
+
+	while (values < 2) {
+		gob_reader r;
+		int64_t id;
+
+		if (frame_count(in + pos, len - pos, &count, &hdr) != 1 ||
+		    count == 0 || count > s->max_frame ||
+		    pos + hdr > gob_call_limit(s) ||
+		    count > gob_call_limit(s) - pos - hdr)
+			return 0;
+		if (count > len - pos - hdr)
+			return pos + hdr + (size_t)count;
+		r.p = in + pos + hdr;
+		r.len = (size_t)count;
+		r.pos = 0;
+		if (!rpci_gob_read_int(&r, &id) || id == 0)
+			return 0;
+		pos += hdr + (size_t)count;
+		if (id > 0)
+			values++;
+	}
+	return 0; /* all there: read takes it */
 }
 
 /* ---- decoding bodies ----------------------------------------------------- */
@@ -476,6 +511,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		if (n > 0) {
 			if ((bd->data = malloc(n)) == NULL)
 				return rpci_error(RPC_ERR_NOMEM, NULL);
+			rpci_big_advise(bd->data, n);
 			memcpy(bd->data, bytes, n);
 			bd->len = n;
 		}
@@ -981,6 +1017,7 @@ const rpc_codec rpc_codec_gob = {
     .state_new = gob_state_new,
     .state_free = gob_state_free,
     .read = gob_read,
+    .need = gob_need,
     .read_body = gob_read_body,
     .msg_clear = gob_msg_clear,
     .write = gob_write,

@@ -2,8 +2,11 @@
  *
  * Bodies are libprotobuf-c's own encoding of the generated message (the
  * one-field wrapper for RPC_FORM_VALUE and RPC_FORM_WRAPPED types). Each
- * decoded message is one allocation holding the service-method, the error
- * text and the undecoded body, so msg_clear frees one block. The serving
+ * decoded message is one allocation holding the service-method and the
+ * error text, so msg_clear frees one block; the undecoded body borrows the
+ * caller's input (codec.h), so a large body is copied once, by
+ * protobuf-c into the message it decodes to. Writing sizes the output from
+ * get_packed_size and packs the body in place. The serving
  * side reads requests (whose options give msg->timeout_us), the calling
  * side responses; requests carry the caller's time left (frame.c). The state is
  * read-only after state_new, so reader and writer share it safely.
@@ -51,7 +54,7 @@ static rpci_read_status pb_read(void *state, const uint8_t *in, size_t len,
 	st = rpci_frame_read(in, len, s->max_frame, s->server, used, &f, err);
 	if (st != RPCI_READ_OK)
 		return st;
-	block = malloc(f.service_method_len + f.error_len + f.body_len + 2);
+	block = malloc(f.service_method_len + f.error_len + 2);
 	if (block == NULL) {
 		*err = rpci_error(RPC_ERR_NOMEM, NULL);
 		return RPCI_READ_ERROR;
@@ -63,14 +66,18 @@ static rpci_read_status pb_read(void *state, const uint8_t *in, size_t len,
 	memcpy(block, f.error, f.error_len);
 	block[f.error_len] = '\0';
 	msg->error = block;
-	block += f.error_len + 1;
-	if (f.body_len > 0)
-		memcpy(block, f.body, f.body_len);
-	msg->body = block;
+	msg->body = (void *)f.body; /* borrowed: see codec.h */
 	msg->body_len = f.body_len;
 	msg->seq = f.seq;
 	msg->timeout_us = f.timeout_us;
 	return RPCI_READ_OK;
+}
+
+static size_t pb_need(void *state, const uint8_t *in, size_t len)
+{
+	pb_state *s = state;
+
+	return rpci_frame_need(in, len, s->max_frame);
 }
 
 /* Decoding allocates with malloc, as the default allocator does, but
@@ -81,6 +88,8 @@ static void *pb_alloc(void *failed, size_t n)
 
 	if (p == NULL)
 		*(bool *)failed = true;
+	else
+		rpci_big_advise(p, n); /* a large bytes or string field */
 	return p;
 }
 
@@ -155,6 +164,7 @@ const rpc_codec rpc_codec_protobuf = {
     .state_new = pb_state_new,
     .state_free = pb_state_free,
     .read = pb_read,
+    .need = pb_need,
     .read_body = pb_read_body,
     .msg_clear = pb_msg_clear,
     .write = pb_write,

@@ -58,6 +58,10 @@ enum {
 	CONN_HTTP_HEAD_MAX = 8 * 1024,
 	CONN_HTTP_LINE_WAIT = 1024, /* conn_mismatch: the most it waits for */
 	CONN_OUT_KEEP = 64 * 1024,  /* larger idle output buffers are freed */
+	CONN_IN_KEEP =
+	    1024 * 1024, /* larger input buffers mostly empty shrink */
+	CONN_IN_STEP = 1024 * 1024, /* growth for a request of known length
+	                                   beyond what has arrived (at least) */
 };
 
 #define CONN_DEADLINE RPCI_DEADLINE_TEXT
@@ -274,6 +278,8 @@ static bool conn_in_cap(rpci_conn *c, size_t cap)
 		uint8_t *p = realloc(c->in, cap);
 		if (p == NULL)
 			return false;
+		if (cap > c->in_len)
+			rpci_big_advise(p + c->in_len, cap - c->in_len);
 		c->in = p;
 	}
 	if (cap > c->in_cap)
@@ -864,23 +870,51 @@ void rpci_conn_budget_resume(rpci_loop *lp)
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* conn_keep keeps the unconsumed tail p[0..n) of a read in c->in. */
+/* conn_keep keeps the unconsumed tail p[0..n) of a read in c->in. Bytes
+ * already at the start of c->in stay where they are; a tail behind
+ * consumed requests moves to the front once (it is less than one request),
+ * and a large buffer left mostly empty by that shrinks. */
 static bool conn_keep(rpci_conn *c, const uint8_t *p, size_t n)
 {
+	if (p == c->in) {
+		c->in_len = n;
+		return true;
+	}
 	if (n > c->in_cap && !conn_in_cap(c, n < CONN_IN_MIN ? CONN_IN_MIN : n))
 		return false;
 	memmove(c->in, p, n);
 	c->in_len = n;
+	if (c->in_cap > CONN_IN_KEEP && n < c->in_cap / 4)
+		conn_in_cap(c, n < CONN_IN_MIN ? CONN_IN_MIN : n); /* shrinks */
 	return true;
 }
 
-/* conn_in_want is the capacity c->in needs for the next read: at least
- * CONN_IN_MIN/4 bytes free, never more than one maximal frame; SIZE_MAX
- * when the request waiting there is already that large. */
+/* conn_in_want is the capacity c->in needs for the next read. Once the
+ * codec knows the length of the request waiting there (codec.h, need), c->in
+ * grows at once to hold all of it, so the rest is read straight into place
+ * in large reads and nothing is copied or parsed twice; but to no more than
+ * CONN_IN_STEP or twice what has arrived, whichever is more, so a peer that
+ * announces a large request and stops costs little more than it sent.
+ * Otherwise (JSON, or a length not yet known): at least CONN_IN_MIN/4 bytes
+ * free, by doubling. Never more than one maximal frame; SIZE_MAX when the
+ * request waiting there is already that large. */
 static size_t conn_in_want(const rpci_conn *c)
 {
-	size_t most = c->srv->max_frame + CONN_IN_MIN;
+	size_t most = c->srv->max_frame + CONN_IN_MIN, need = 0;
 
+	if (c->mode != RPCI_CONN_HTTP && c->codec->need != NULL)
+		need = c->codec->need(c->cstate, c->in, c->in_len);
+	if (need > c->in_len) {
+		size_t step =
+		    c->in_len > CONN_IN_STEP ? c->in_len : CONN_IN_STEP;
+		size_t cap = need - c->in_len > step ? c->in_len + step : need;
+		if (cap > most)
+			cap = most;
+		if (cap > c->in_cap)
+			return cap;
+		if (c->in_cap > c->in_len)
+			return c->in_cap;
+	}
 	if (c->in_cap - c->in_len >= CONN_IN_MIN / 4)
 		return c->in_cap;
 	if (c->in_cap >= most)

@@ -135,6 +135,16 @@ static bool frame_options(const uint8_t *p, size_t n, uint64_t *timeout_us)
 	return true;
 }
 
+size_t rpci_frame_need(const uint8_t *in, size_t len, size_t max_frame)
+{
+	size_t n;
+
+	if (len < RPCI_FRAME_PREFIX)
+		return 0;
+	n = frame_get_u32(in);
+	return n > max_frame ? 0 : RPCI_FRAME_PREFIX + n;
+}
+
 rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
                                  size_t max_frame, bool request, size_t *used,
                                  rpci_frame *f, rpc_error **err)

@@ -42,6 +42,11 @@ rpci_read_status rpci_frame_read(const uint8_t *in, size_t len,
                                  size_t max_frame, bool request, size_t *used,
                                  rpci_frame *f, rpc_error **err);
 
+/* rpci_frame_need is the codec's need op for frames: RPCI_FRAME_PREFIX plus
+ * the announced length once the prefix has arrived and the length is within
+ * max_frame, else 0. */
+size_t rpci_frame_need(const uint8_t *in, size_t len, size_t max_frame);
+
 /* rpci_frame_begin appends the length placeholder and h's header to out
  * (the options of a request when h->timeout_us is not 0, which needs an
  * empty h->error; else the error text) and sets *start to the frame's offset in

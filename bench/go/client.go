@@ -1,6 +1,8 @@
 // Command client is the Go net/rpc load generator of the rpcgen-c benchmark.
 // It calls Arith.Multiply for a fixed time in one of three shapes and prints
 // one line: "calls N seconds S cpu_us U" (U = this process's user+system CPU).
+// Mode "large" calls Types.Echo instead (bench/large.rpc), one call at a
+// time, with -size bytes and -items structs, at least once.
 package main
 
 import (
@@ -16,6 +18,18 @@ import (
 )
 
 type Args struct{ A, B int64 }
+
+// Item and Blob mirror bench/large.rpc.
+type Item struct {
+	Id    int64
+	Name  string
+	Score float64
+}
+
+type Blob struct {
+	Data  []byte
+	Items []*Item
+}
 
 func dial(addr, codec string) *rpc.Client {
 	if codec == "json" {
@@ -45,6 +59,8 @@ func main() {
 	depth := flag.Int("depth", 128, "calls in flight (inflight mode)")
 	conns := flag.Int("conns", 8, "connections (conns mode)")
 	secs := flag.Float64("seconds", 2, "run time")
+	size := flag.Int("size", 0, "bytes in Blob.Data (large mode)")
+	items := flag.Int("items", 0, "elements of Blob.Items (large mode)")
 	flag.Parse()
 
 	var calls int64
@@ -74,6 +90,30 @@ func main() {
 	case "sync":
 		c := dial(*addr, *codec)
 		syncLoop(c)
+		c.Close()
+	case "large":
+		c := dial(*addr, *codec)
+		args := &Blob{Data: make([]byte, *size)}
+		for i := range args.Data {
+			args.Data[i] = byte(i*131 + 7)
+		}
+		for i := 0; i < *items; i++ {
+			args.Items = append(args.Items, &Item{int64(i), fmt.Sprintf("item-%d", i), float64(i) / 4})
+		}
+		for {
+			var reply Blob
+			if err := c.Call("Types.Echo", args, &reply); err != nil {
+				log.Fatal(err)
+			}
+			if len(reply.Data) != *size || len(reply.Items) != *items ||
+				(*size > 0 && reply.Data[*size-1] != args.Data[*size-1]) {
+				log.Fatal("bad echo")
+			}
+			calls++
+			if !time.Now().Before(deadline) {
+				break
+			}
+		}
 		c.Close()
 	case "conns":
 		var wg sync.WaitGroup

@@ -1,5 +1,5 @@
 // Command server is the Go net/rpc peer of the rpcgen-c benchmark: it serves
-// Arith.Multiply over TCP with Go's default gob codec (or jsonrpc with
+// Arith.Multiply and Types.Echo (bench/large.rpc) over TCP with Go's default gob codec (or jsonrpc with
 // -codec json) and prints "listening ADDR" once ready.
 package main
 
@@ -22,6 +22,25 @@ func (t *Arith) Multiply(args *Args, reply *int64) error {
 	return nil
 }
 
+// Item and Blob mirror bench/large.rpc.
+type Item struct {
+	Id    int64
+	Name  string
+	Score float64
+}
+
+type Blob struct {
+	Data  []byte
+	Items []*Item
+}
+
+type Types int
+
+func (t *Types) Echo(args *Blob, reply *Blob) error {
+	*reply = *args
+	return nil
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	codec := flag.String("codec", "gob", "gob or json")
@@ -29,6 +48,9 @@ func main() {
 
 	srv := rpc.NewServer()
 	if err := srv.Register(new(Arith)); err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.Register(new(Types)); err != nil {
 		log.Fatal(err)
 	}
 	l, err := net.Listen("tcp", *addr)

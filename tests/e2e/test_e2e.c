@@ -3,7 +3,8 @@
  *   roundtrip    every kind of argument and reply, blocking, _go (done-queue
  *                and its fd) and callbacks, on every codec x transport
  *                (tcp 127.0.0.1, tcp ::1, unix); optionals, edge numbers
- *   limits       big payloads; max_frame on requests and replies
+ *   limits       big payloads (16 MiB echoed on every codec); max_frame
+ *                on requests and replies
  *   errors       Go's error texts (unknown service/method, ill-formed,
  *                handler errors, bad bodies), each on the right call
  *   registry     register_name, duplicate names
@@ -2258,6 +2259,33 @@ START_TEST(test_e2e_big_payloads)
 }
 END_TEST
 
+/* A 16 MiB bytes field there and back, twice on one connection (the
+ * second reuses nothing the first grew), on every codec and over unix and
+ * tcp: the input of both sides is read in large steps straight into a
+ * buffer of the frame's size (codec.h, need), and every byte must arrive
+ * where it belongs. */
+START_TEST(test_e2e_echo_16mib)
+{
+	size_t big = under_valgrind() ? 256 * 1024 : 16 * 1024 * 1024;
+	e2e_server s;
+	ProtobufCBinaryData blob = {big, malloc(big)};
+	ck_assert_ptr_nonnull(blob.data);
+	for (size_t k = 0; k < big; k++)
+		blob.data[k] = (uint8_t)(k * 131 + (k >> 16));
+	server_start(&s, codecs[_i / 2], _i % 2 == 0 ? T_TCP4 : T_UNIX, false);
+	rpc_client *c = client_dial(&s);
+	for (int round = 0; round < 2; round++) {
+		ProtobufCBinaryData reply = {0, NULL};
+		CALL_OK(e2e_Echo_Blob(c, blob, &reply));
+		bytes_eq(reply, blob);
+		rpc_value_free_contents(&e2e_BytesValue_type, &reply);
+	}
+	free(blob.data);
+	rpc_client_free(c);
+	server_stop(&s);
+}
+END_TEST
+
 /* A request over the client's own max_frame fails that call only: the
  * native framing's sender refuses the frame (docs/framing.md). Only for
  * protobuf: the gob and JSON clients check max_frame on reading alone, so
@@ -3163,6 +3191,7 @@ static Suite *e2e_suite(void)
 	tc = tcase_create("limits");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_e2e_big_payloads, 0, N_CODECS);
+	tcase_add_loop_test(tc, test_e2e_echo_16mib, 0, 2 * N_CODECS);
 	tcase_add_loop_test(tc, test_e2e_limit_client_request, 0, 1);
 	/* NOTE: not for gob and JSON (loop 1..3): their clients do not check
 	 * a request against max_frame before sending; the call then fails

@@ -621,6 +621,12 @@ START_TEST(test_gob_read_truncated_asks_again)
 		    rpc_codec_gob.read(s, buf.data, k, &used, &m, &err),
 		    RPCI_READ_AGAIN);
 		ck_assert_ptr_null(err);
+		/* need: unknown, or a bound within the call, exact once the
+		 * body's length is there */
+		size_t need = rpc_codec_gob.need(s, buf.data, k);
+		ck_assert(need == 0 || (need > k && need <= first));
+		if (k == first - 1)
+			ck_assert_uint_eq(need, first);
 	}
 	ck_assert_uint_eq(rd(s, buf.data, buf.len, &m), first);
 	rpc_codec_gob.msg_clear(s, &m);

@@ -53,12 +53,14 @@ typedef struct fake {
 	void *st;
 	uint8_t buf[1 << 16];
 	size_t len;
+	size_t used; /* the last request's bytes: its body borrows them */
 } fake;
 
 static void fake_init(fake *f, int fd)
 {
 	f->fd = fd;
 	f->len = 0;
+	f->used = 0;
 	ck_assert_ptr_null(rpc_codec_protobuf.state_new(true, 0, &f->st));
 }
 
@@ -70,20 +72,23 @@ static void fake_fini(fake *f)
 	f->fd = -1;
 }
 
-/* fake_recv reads one request; false at end of stream. */
+/* fake_recv reads one request; false at end of stream. msg's body borrows
+ * f->buf until the next fake_recv (codec.h). */
 static bool fake_recv(fake *f, rpci_msg *msg)
 {
 	rpc_error *err = NULL;
 	size_t used;
 	ssize_t n;
 
+	memmove(f->buf, f->buf + f->used, f->len - f->used);
+	f->len -= f->used;
+	f->used = 0;
 	for (;;) {
 		memset(msg, 0, sizeof *msg);
 		switch (rpc_codec_protobuf.read(f->st, f->buf, f->len, &used,
 		                                msg, &err)) {
 		case RPCI_READ_OK:
-			memmove(f->buf, f->buf + used, f->len - used);
-			f->len -= used;
+			f->used = used;
 			return true;
 		case RPCI_READ_ERROR:
 			rpc_error_free(err);

@@ -224,6 +224,9 @@ START_TEST(test_frame_partial_input_again)
 		    rpci_frame_read(out.data, n, 1024, false, &used, &f, &err),
 		    RPCI_READ_AGAIN);
 		ck_assert_ptr_null(err);
+		/* the whole frame's size once the prefix is there */
+		ck_assert_uint_eq(rpci_frame_need(out.data, n, 1024),
+		                  n < RPCI_FRAME_PREFIX ? 0 : out.len);
 	}
 	ck_assert_int_eq(
 	    rpci_frame_read(out.data, n, 1024, false, &used, &f, &err),
@@ -239,7 +242,9 @@ START_TEST(test_frame_oversized_length)
 	rpc_error *err = NULL;
 	size_t used = 0;
 
-	/* Only the 4-byte prefix is there: rejected before buffering. */
+	/* Only the 4-byte prefix is there: rejected before buffering, and
+	 * need asks for nothing. */
+	ck_assert_uint_eq(rpci_frame_need(big, sizeof big, 1024), 0);
 	ck_assert_int_eq(
 	    rpci_frame_read(big, sizeof big, 1024, false, &used, &f, &err),
 	    RPCI_READ_ERROR);

@@ -201,11 +201,13 @@ typedef struct raw {
 	void *st;
 	uint8_t buf[1 << 16];
 	size_t len;
+	size_t used; /* the last response's bytes: its body borrows them */
 } raw;
 
 static void raw_open(raw *r)
 {
 	r->len = 0;
+	r->used = 0;
 	ck_assert_ptr_null(rpci_transport_dial(rpc_listener_address(fx.lis), &r->fd));
 	ck_assert_ptr_null(rpc_codec_protobuf.state_new(false, 0, &r->st));
 }
@@ -244,9 +246,13 @@ static ssize_t raw_read_bytes(raw *r)
 	return n;
 }
 
-/* raw_response reads one response; false at end of stream. */
+/* raw_response reads one response; false at end of stream. msg's body
+ * borrows r->buf until the next raw_response (codec.h). */
 static bool raw_response(raw *r, rpci_msg *msg)
 {
+	memmove(r->buf, r->buf + r->used, r->len - r->used);
+	r->len -= r->used;
+	r->used = 0;
 	for (;;) {
 		rpc_error *err = NULL;
 		size_t used = 0;
@@ -255,8 +261,7 @@ static bool raw_response(raw *r, rpci_msg *msg)
 		    r->st, r->buf, r->len, &used, msg, &err);
 		ck_assert_int_ne(st, RPCI_READ_ERROR);
 		if (st == RPCI_READ_OK) {
-			memmove(r->buf, r->buf + used, r->len - used);
-			r->len -= used;
+			r->used = used;
 			return true;
 		}
 		if (raw_read_bytes(r) == 0)
@@ -1610,6 +1615,48 @@ START_TEST(test_limits_partial_frames_closed)
 }
 END_TEST
 
+/* (c') A peer that announces a large frame (within max_frame) and sends a
+ * little of it: the server grows its input in steps of what has arrived
+ * (codec need), not to the announced size, so it holds a few MiB and not
+ * 60; the connection is still closed after frame_timeout. */
+START_TEST(test_limits_partial_huge_frame)
+{
+	enum { MIB = 1024 * 1024 };
+	raw rw;
+	size_t want = 2 * MIB, off = 0;
+	uint8_t *junk = calloc(1, want);
+	ck_assert_ptr_nonnull(junk);
+	start_limits((rpc_server_options){.frame_timeout_ms = 1500},
+	             "(frame_timeout)");
+	raw_open(&rw);
+	const uint8_t len[4] = {0x03, 0xc0, 0, 0}; /* a 60 MiB frame */
+	raw_write(&rw, len, sizeof(len));
+	double t0 = now_s(), end = t0 + 5;
+	while (off < want && now_s() < end) {
+		ssize_t k = send(rw.fd, junk + off, want - off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0)
+			off += (size_t)k;
+		else
+			usleep(10000);
+	}
+	ck_assert_uint_eq(off, want);
+	usleep(300000); /* let the server read it all */
+	size_t held = atomic_load(&srv->buffered);
+	ck_assert_msg(held >= MIB && held <= 4 * MIB + 64 * 1024,
+	              "holds %zu bytes for 2 MiB received", held);
+	ck_assert(peer_eof(rw.fd, 10000));
+	ck_assert_msg(now_s() - t0 >= 1.0, "closed after %.3f s", now_s() - t0);
+	for (int i = 0; i < 500 && atomic_load(&log_hits) == 0; i++)
+		usleep(10000); /* logged just after the cut */
+	ck_assert_int_ge(atomic_load(&log_hits), 1);
+	raw_close(&rw);
+	free(junk);
+	still_serving();
+	stop_server();
+}
+END_TEST
+
 /* (d) rpc_server_shutdown returns by its deadline though a peer does not
  * read its replies, and says it cut that connection. */
 START_TEST(test_limits_shutdown_deadline)
@@ -1803,6 +1850,7 @@ START_TEST(test_limits_request_deadline)
 	                 0);
 	rw.fd = sv[1];
 	rw.len = 0;
+	rw.used = 0;
 	ck_assert_ptr_null(rpc_codec_protobuf.state_new(false, 0, &rw.st));
 	atomic_store(&deadline_calls, 0);
 
@@ -2571,6 +2619,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_limits_nonreading_peers_hold_no_thread);
 	tcase_add_test(tc, test_limits_small_requests_big_replies_rss);
 	tcase_add_test(tc, test_limits_partial_frames_closed);
+	tcase_add_test(tc, test_limits_partial_huge_frame);
 	tcase_add_test(tc, test_limits_shutdown_deadline);
 	tcase_add_test(tc, test_limits_free_bounded);
 	tcase_add_test(tc, test_limits_write_timeout);
