@@ -1188,14 +1188,21 @@ static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 			return;
 		}
 		if (cap > c->in_cap) {
-			/* growing counts against the budget before it happens
-			 */
+			/* Growing counts against the budget before it happens,
+			 * reserved at once so that two loops growing at the
+			 * same time cannot both pass the check; conn_in_cap
+			 * charges the growth itself, the reservation goes. */
 			size_t more = cap - c->in_cap;
-			if (atomic_load(&srv->buffered) + more >=
-			        srv->max_buffered &&
-			    !conn_budget(c, more))
-				return;
-			if (!conn_in_cap(c, cap)) {
+			if (atomic_fetch_add(&srv->buffered, more) + more >=
+			    srv->max_buffered) {
+				atomic_fetch_sub(&srv->buffered, more);
+				if (!conn_budget(c, more))
+					return;
+				atomic_fetch_add(&srv->buffered, more);
+			}
+			bool grown = conn_in_cap(c, cap);
+			atomic_fetch_sub(&srv->buffered, more);
+			if (!grown) {
 				rpci_server_log(srv, "rpc: out of memory");
 				rpci_conn_read_close(c);
 				return;
