@@ -48,6 +48,7 @@
 #include "balancer.h"
 #include "internal.h"
 #include "pending.h"
+#include "tls.h"
 
 /* Defaults of rpc_balance_options (docs/scaling.md, "Limits"). */
 #define BAL_BACKOFF_MIN_MS     50
@@ -640,7 +641,21 @@ static void bal_dial(rpci_balancer *b, bal_ep *ep)
 	err = done[0] == NULL || done[1] == NULL
 	          ? rpci_error(RPC_ERR_NOMEM, NULL)
 	          : bal_connect(ep->address, b->connect_timeout, &fd);
-	if (err == NULL) {
+	if (err == NULL && b->copts.tls != NULL) {
+		rpc_tls *tls;
+		SSL *ssl;
+		err = rpci_client_tls_handshake(fd, ep->address, &b->copts,
+		                                (int)b->connect_timeout, &tls,
+		                                &ssl);
+		if (err == NULL) {
+			err = rpci_client_new_tls(fd, ssl, tls, &b->copts, &c);
+			if (err != NULL)
+				rpci_tls_ssl_free(ssl, false);
+			rpc_tls_free(tls);
+		}
+		if (err != NULL)
+			close(fd);
+	} else if (err == NULL) {
 		err = rpc_client_new_fd(fd, &b->copts, &c);
 		if (err != NULL)
 			close(fd);
@@ -1031,6 +1046,7 @@ void rpci_balancer_free(rpci_balancer *b)
 	rpci_resolver_free(b->res);
 	rpc_error_free(b->first_err);
 	rpc_error_free(b->dial_err);
+	rpc_tls_free(b->copts.tls);
 	close(b->wakefd);
 	pthread_cond_destroy(&b->then_cv);
 	pthread_cond_destroy(&b->ready_cv);
@@ -1061,6 +1077,8 @@ rpc_error *rpc_dial_balanced(const char *address,
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	if (opts != NULL)
 		b->copts = *opts;
+	b->copts.tls =
+	    rpci_tls_ref(b->copts.tls); /* the caller's is borrowed */
 	b->policy = bo.policy;
 	b->backoff_min = bal_opt(bo.backoff_min_ms, BAL_BACKOFF_MIN_MS);
 	b->backoff_max = bal_opt(bo.backoff_max_ms, BAL_BACKOFF_MAX_MS);
@@ -1131,6 +1149,7 @@ fail_thread:
 fail_fd:
 	rpci_resolver_free(b->res);
 fail_res:
+	rpc_tls_free(b->copts.tls);
 	free(b);
 	return err;
 }

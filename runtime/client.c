@@ -66,6 +66,7 @@
 #include "codec.h"
 #include "internal.h"
 #include "pending.h"
+#include "tls.h"
 #include "transport.h"
 
 #define CLIENT_READ_CHUNK (64 * 1024)
@@ -126,6 +127,16 @@ struct rpc_client {
 	size_t want;     /* the count the lingering role holder waits for */
 	unsigned no_linger; /* batches to go before lingering again */
 	pthread_cond_t wcv; /* deferred reached want */
+
+	/* TLS (tls.c); ssl is NULL on a plain connection. tls_mu is held
+	 * around every step on ssl: the reader role reads while the
+	 * flusher writes. The socket is then non-blocking, and every wait
+	 * is a poll. tls_rwant: the last read step waits for room to write
+	 * (reader role only). */
+	SSL *ssl;
+	rpc_tls *tls; /* a reference, with ssl */
+	pthread_mutex_t tls_mu;
+	bool tls_rwant;
 };
 
 /* A wrapper message for an RPC_FORM_VALUE type, on the stack when small. */
@@ -190,6 +201,80 @@ static rpc_error *client_write_all(int fd, const uint8_t *p, size_t n,
 		n -= (size_t)k;
 	}
 	return NULL;
+}
+
+/* client_tls_write_all is client_write_all through TLS: each step under
+ * tls_mu, the waits for room (at most write_timeout_ms each) without it. */
+static rpc_error *client_tls_write_all(rpc_client *c, const uint8_t *p,
+                                       size_t n)
+{
+	int wait = c->write_timeout_ms > 0 ? c->write_timeout_ms : -1;
+	rpc_error *err = NULL;
+
+	while (n > 0) {
+		size_t w;
+		pthread_mutex_lock(&c->tls_mu);
+		rpci_tls_status st = rpci_tls_write(c->ssl, p, n, &w, &err);
+		pthread_mutex_unlock(&c->tls_mu);
+		if (st == RPCI_TLS_OK) {
+			p += w;
+			n -= w;
+			continue;
+		}
+		if (st == RPCI_TLS_ERROR)
+			return err;
+		if (!rpci_tls_wait(c->fd, st, wait))
+			return errno == ETIMEDOUT
+			           ? rpci_error(RPC_ERR_TIMEOUT,
+			                        "rpc: write timed out (no "
+			                        "progress in %d ms)",
+			                        c->write_timeout_ms)
+			           : rpci_error_errno(errno, "rpc: write");
+	}
+	return NULL;
+}
+
+/* client_recv reads as read(2) does, through TLS when c speaks it
+ * (EAGAIN: nothing to read yet; a TLS error sets *err). Reader role
+ * only. */
+static ssize_t client_recv(rpc_client *c, void *p, size_t cap, rpc_error **err)
+{
+	rpci_tls_status st;
+	size_t n;
+
+	if (c->ssl == NULL)
+		return read(c->fd, p, cap);
+	pthread_mutex_lock(&c->tls_mu);
+	st = rpci_tls_read(c->ssl, p, cap, &n, err);
+	pthread_mutex_unlock(&c->tls_mu);
+	c->tls_rwant = st == RPCI_TLS_WANT_WRITE;
+	switch (st) {
+	case RPCI_TLS_OK:
+		return (ssize_t)n;
+	case RPCI_TLS_EOF:
+		return 0;
+	case RPCI_TLS_WANT_READ:
+	case RPCI_TLS_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+/* client_tls_ready: a TLS read would return bytes OpenSSL already holds,
+ * which no poll of the socket would announce. */
+static bool client_tls_ready(rpc_client *c)
+{
+	bool ready;
+
+	if (c->ssl == NULL)
+		return false;
+	pthread_mutex_lock(&c->tls_mu);
+	ready = rpci_tls_pending(c->ssl);
+	pthread_mutex_unlock(&c->tls_mu);
+	return ready;
 }
 
 /* client_now is the monotonic clock in nanoseconds. */
@@ -280,8 +365,10 @@ static void client_flush(rpc_client *c)
 		c->wbuf = c->wspare;
 		c->wbuf.len = 0;
 		pthread_mutex_unlock(&c->wmu);
-		err = client_write_all(c->fd, out.data, out.len,
-		                       c->write_timeout_ms);
+		err = c->ssl != NULL
+		          ? client_tls_write_all(c, out.data, out.len)
+		          : client_write_all(c->fd, out.data, out.len,
+		                             c->write_timeout_ms);
 		pthread_mutex_lock(&c->wmu);
 		out.len = 0;
 		c->wspare = out;
@@ -648,9 +735,11 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 		*err = rpci_error(RPC_ERR_NOMEM, NULL);
 		return false;
 	}
-	n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
-	if (n < 0 && errno == EINTR)
+	n = client_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen, err);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return true;
+	if (n < 0 && *err != NULL)
+		return false; /* TLS said why */
 	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
 		/* the connection is gone: unexpected EOF, unless what came
 		 * before says why */
@@ -732,12 +821,15 @@ static void client_complete_expired(rpc_client *c, rpc_call *list)
  * the connection has ended, as client_read_some. */
 static bool client_poll_read(rpc_client *c, int64_t until, rpc_error **err)
 {
-	struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN},
-	                      {.fd = c->wake_fd, .events = POLLIN}};
+	struct pollfd p[2] = {
+	    {.fd = c->fd, .events = c->tls_rwant ? POLLOUT : POLLIN},
+	    {.fd = c->wake_fd, .events = POLLIN}};
 	uint64_t count;
 	int n;
 
 	*err = NULL;
+	if (client_tls_ready(c))
+		return client_read_some(c, err);
 	n = poll(p, 2, client_ms_until(until));
 	if (n < 0 && errno != EINTR) {
 		*err = rpci_error_errno(errno, "rpc: poll");
@@ -828,9 +920,12 @@ static void client_time_out(rpc_client *c, rpc_call *call)
  * passes; false then. */
 static bool client_readable(rpc_client *c, int64_t deadline)
 {
-	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	struct pollfd p = {.fd = c->fd,
+	                   .events = c->tls_rwant ? POLLOUT : POLLIN};
 	int n;
 
+	if (client_tls_ready(c))
+		return true;
 	do
 		n = poll(&p, 1, client_ms_until(deadline));
 	while (n < 0 && errno == EINTR);
@@ -907,8 +1002,11 @@ static int client_cond_init_mono(pthread_cond_t *cv)
 	return rc;
 }
 
-rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
-                             rpc_client **out)
+/* client_new makes a client on fd; with ssl (and tls, its configuration),
+ * a TLS client on the connection whose handshake is done: it then owns
+ * ssl and a reference to tls, on success only. */
+static rpc_error *client_new(int fd, SSL *ssl, rpc_tls *tls,
+                             const rpc_client_options *opts, rpc_client **out)
 {
 	rpc_client *c;
 	rpc_error *err;
@@ -919,9 +1017,10 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	if (fd < 0)
 		return rpci_error(RPC_ERR_INVALID, "rpc: invalid descriptor %d",
 		                  fd);
-	/* Reading and writing block; an event loop's descriptor may not. */
+	/* Reading and writing block; an event loop's descriptor may not.
+	 * Under TLS the socket stays non-blocking and every wait polls. */
 	flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || ((flags & O_NONBLOCK) != 0 &&
+	if (flags < 0 || (ssl == NULL && (flags & O_NONBLOCK) != 0 &&
 	                  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
 		return rpci_error_errno(errno, "rpc: client descriptor");
 	c = calloc(1, sizeof *c);
@@ -940,7 +1039,7 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	if (opts != NULL && opts->write_timeout_ms != 0)
 		c->write_timeout_ms =
 		    opts->write_timeout_ms > 0 ? opts->write_timeout_ms : 0;
-	if (c->write_timeout_ms > 0) {
+	if (c->write_timeout_ms > 0 && ssl == NULL) {
 		/* Bounds each write's wait for room; a descriptor that is not
 		 * a socket keeps blocking writes. */
 		struct timeval tv = {.tv_sec = c->write_timeout_ms / 1000,
@@ -962,6 +1061,8 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	rpci_timers_init(&c->timers);
 	if ((rc = pthread_mutex_init(&c->mu, NULL)) != 0)
 		goto fail_mu;
+	pthread_mutex_init(&c->tls_mu, NULL);
+	c->ssl = ssl;
 	if ((rc = pthread_mutex_init(&c->wmu, NULL)) != 0)
 		goto fail_wmu;
 	if ((rc = client_cond_init_mono(&c->rcv)) != 0)
@@ -986,6 +1087,7 @@ rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		goto fail_thread;
+	c->tls = rpci_tls_ref(tls);
 	*out = c;
 	return NULL;
 
@@ -1000,6 +1102,7 @@ fail_wcv:
 fail_rcv:
 	pthread_mutex_destroy(&c->wmu);
 fail_wmu:
+	pthread_mutex_destroy(&c->tls_mu);
 	pthread_mutex_destroy(&c->mu);
 fail_mu:
 	err = rc == ENOMEM ? rpci_error(RPC_ERR_NOMEM, NULL)
@@ -1008,6 +1111,74 @@ fail_mu:
 fail_state:
 	free(c);
 	return err;
+}
+
+rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
+                             rpc_client **out)
+{
+	return client_new(fd, NULL, NULL, opts, out);
+}
+
+bool rpci_client_wants_tls(const char *address, const rpc_client_options *opts)
+{
+	return (opts != NULL && opts->tls != NULL) ||
+	       (address != NULL && strncmp(address, "tls:", 4) == 0);
+}
+
+rpc_error *rpci_client_tls_handshake(int fd, const char *address,
+                                     const rpc_client_options *opts,
+                                     int timeout_ms, rpc_tls **tls, SSL **ssl)
+{
+	char host[256], port[8];
+	bool tcp = rpci_transport_host_port(address, host, sizeof host, port,
+	                                    sizeof port);
+	rpc_error *err;
+
+	*ssl = NULL;
+	*tls = NULL;
+	if (opts != NULL && opts->tls != NULL) {
+		*tls = rpci_tls_ref(opts->tls);
+	} else {
+		err = rpc_tls_client_new(NULL, tls);
+		if (err != NULL)
+			return err;
+	}
+	err = rpci_tls_connect(*tls, fd, tcp ? host : NULL, tcp ? port : NULL,
+	                       timeout_ms, ssl);
+	if (err != NULL) {
+		rpc_tls_free(*tls);
+		*tls = NULL;
+	}
+	return err;
+}
+
+rpc_error *rpci_client_new_tls(int fd, SSL *ssl, rpc_tls *tls,
+                               const rpc_client_options *opts, rpc_client **out)
+{
+	return client_new(fd, ssl, tls, opts, out);
+}
+
+bool rpc_client_tls_info(rpc_client *c, rpc_tls_info *out)
+{
+	if (c == NULL || c->bal != NULL || c->ssl == NULL || out == NULL)
+		return false;
+	pthread_mutex_lock(&c->tls_mu);
+	rpci_tls_describe(c->ssl, out);
+	pthread_mutex_unlock(&c->tls_mu);
+	return true;
+}
+
+/* client_dial_timeout is what is left of timeout_ms (as
+ * rpc_client_options.dial_timeout_ms: 0 the default, negative none)
+ * since start (ms, monotonic); at least 1 when there is a limit. */
+static int client_dial_left(int timeout_ms, int64_t start)
+{
+	if (timeout_ms < 0)
+		return -1;
+	if (timeout_ms == 0)
+		timeout_ms = RPC_DEFAULT_DIAL_TIMEOUT_MS;
+	int64_t left = timeout_ms - (client_now() / 1000000 - start);
+	return left < 1 ? 1 : (int)left;
 }
 
 rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
@@ -1021,12 +1192,27 @@ rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
 		return rpci_error(RPC_ERR_INVALID, "rpc: no address to dial");
 	if (rpci_balancer_address(address))
 		return rpc_dial_balanced(address, opts, NULL, out);
+	int dial_ms = opts != NULL ? opts->dial_timeout_ms : 0;
+	int64_t start = client_now() / 1000000;
 	err = rpci_transport_dial_opts(
-	    address, opts != NULL ? opts->dial_timeout_ms : 0,
-	    opts == NULL || !opts->no_keepalive, &fd);
+	    address, dial_ms, opts == NULL || !opts->no_keepalive, &fd);
 	if (err != NULL)
 		return err;
-	err = rpc_client_new_fd(fd, opts, out);
+	if (rpci_client_wants_tls(address, opts)) {
+		rpc_tls *tls;
+		SSL *ssl;
+		err = rpci_client_tls_handshake(
+		    fd, address, opts, client_dial_left(dial_ms, start), &tls,
+		    &ssl);
+		if (err == NULL) {
+			err = client_new(fd, ssl, tls, opts, out);
+			if (err != NULL)
+				rpci_tls_ssl_free(ssl, false);
+			rpc_tls_free(tls); /* the client took its own */
+		}
+	} else {
+		err = rpc_client_new_fd(fd, opts, out);
+	}
 	if (err != NULL)
 		close(fd);
 	return err;
@@ -1076,6 +1262,11 @@ void rpc_client_free(rpc_client *c)
 	}
 	rpc_error_free(rpc_client_close(c));
 	pthread_join(c->reader, NULL);
+	/* a client closed without a failure ends its session cleanly, so
+	 * that the next dial resumes it */
+	rpci_tls_ssl_free(c->ssl, !c->wfailed && c->closing);
+	rpc_tls_free(c->tls);
+	pthread_mutex_destroy(&c->tls_mu);
 	close(c->fd);
 	close(c->wake_fd);
 	c->codec->state_free(c->cstate);

@@ -66,9 +66,11 @@ enum {
 
 #define CONN_DEADLINE RPCI_DEADLINE_TEXT
 
-/* The running call's deadline, for rpc_server_call_deadline. */
+/* The running call's deadline and caller, for rpc_server_call_deadline
+ * and rpc_server_call_peer. */
 static _Thread_local bool conn_in_call;
 static _Thread_local int64_t conn_call_deadline;
+static _Thread_local const rpci_conn *conn_call_conn;
 
 int64_t rpci_now_ns(void)
 {
@@ -178,13 +180,40 @@ void rpci_req_call(rpci_req *req)
 		req->errmsg = conn_strdup(CONN_DEADLINE);
 		return;
 	}
-	uint64_t start = rpci_method_begin(m); /* counts the call */
 	conn_in_call = true;
 	conn_call_deadline = req->deadline_ns;
+	conn_call_conn = req->conn;
+	rpc_server *srv = req->conn != NULL ? req->conn->srv : NULL;
+	if (srv != NULL && srv->authorize != NULL) {
+		rpc_peer peer;
+		rpc_server_call_peer(&peer);
+		if (!srv->authorize(srv->authorize_ud, req->service_method,
+		                    &peer)) {
+			char text[512];
+			conn_in_call = false;
+			conn_call_conn = NULL;
+			atomic_fetch_add_explicit(&m->denied, 1,
+			                          memory_order_relaxed);
+			if (peer.subject[0] != '\0')
+				snprintf(text, sizeof text,
+				         "rpc: %s: permission denied for %s",
+				         req->service_method, peer.subject);
+			else
+				snprintf(text, sizeof text,
+				         "rpc: %s: permission denied for an "
+				         "unauthenticated caller",
+				         req->service_method);
+			rpci_server_log(srv, "%s", text);
+			req->errmsg = conn_strdup(text);
+			return;
+		}
+	}
+	uint64_t start = rpci_method_begin(m); /* counts the call */
 	err = m->m->invoke(m->svc->handlers, m->svc->self,
 	                   conn_value(m->m->args, req->args),
 	                   conn_value(m->m->reply, req->reply));
 	conn_in_call = false;
+	conn_call_conn = NULL;
 	rpci_method_end(m, start, err);
 	if (err != NULL) {
 		const char *text = rpc_error_message(err);
@@ -202,6 +231,23 @@ bool rpc_server_call_deadline(struct timespec *out)
 	if (out != NULL) {
 		out->tv_sec = (time_t)(conn_call_deadline / 1000000000);
 		out->tv_nsec = (long)(conn_call_deadline % 1000000000);
+	}
+	return true;
+}
+
+bool rpc_server_call_peer(rpc_peer *out)
+{
+	const rpci_conn *c = conn_call_conn;
+
+	if (!conn_in_call)
+		return false;
+	if (out != NULL) {
+		bool tls = c != NULL && c->ssl != NULL && c->hs_done;
+		out->tls = tls;
+		out->verified = tls && c->peer.verified;
+		out->subject =
+		    tls && c->peer.subject != NULL ? c->peer.subject : "";
+		out->sans = tls && c->peer.sans != NULL ? c->peer.sans : "";
 	}
 	return true;
 }
@@ -365,7 +411,8 @@ static void conn_rt_stop(rpci_conn *c)
 static void conn_rt_set(rpci_conn *c, bool progress)
 {
 	rpc_server *srv = c->srv;
-	bool partial = c->in_len > 0 && atomic_load(&c->pause) == 0;
+	bool partial = (c->in_len > 0 || (c->ssl != NULL && !c->hs_done)) &&
+	               atomic_load(&c->pause) == 0;
 
 	if (partial) {
 		if (c->rt.deadline_ms != 0 && !c->rt_idle && !progress)
@@ -423,7 +470,8 @@ static void conn_interest(rpci_conn *c)
 
 	if (!c->read_closed && atomic_load(&c->pause) == 0)
 		ev |= EPOLLIN;
-	if (pending || (c->read_closed && c->polled))
+	if (pending || (c->read_closed && c->polled) ||
+	    (!c->read_closed && atomic_load(&c->tls_rwant)))
 		ev |= EPOLLOUT;
 	if (!c->polled) {
 		if (!pending)
@@ -463,6 +511,8 @@ static void conn_unref(rpci_conn *c)
 	rpci_buf_fini(&c->wbuf);
 	free(c->in);
 	conn_held_sub(c, atomic_load(&c->held));
+	rpci_tls_peer_fini(&c->peer);
+	pthread_mutex_destroy(&c->tls_mu);
 	pthread_mutex_destroy(&c->wmu);
 	free(c);
 }
@@ -483,6 +533,10 @@ static void conn_finish(rpci_conn *c)
 	/* its share of srv->evicting, if its read side did not settle it */
 	srv->evicting -= c->evict_bytes;
 	c->evict_bytes = 0;
+	/* nobody reads or writes any more: a close_notify, unless the
+	 * connection broke */
+	rpci_tls_ssl_free(c->ssl, c->hs_done && !c->wdead);
+	c->ssl = NULL;
 	/* under srv->mu: rpci_conn_cut never shuts down a reused fd */
 	close(c->fd);
 	c->fd = -1;
@@ -583,7 +637,7 @@ static void conn_kill(rpci_conn *c)
 }
 
 rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
-                           const rpci_http_paths *http, bool wait)
+                           const rpci_http_paths *http, bool wait, rpc_tls *tls)
 {
 	rpci_conn *c = calloc(1, sizeof(*c));
 	rpc_error *err;
@@ -599,7 +653,13 @@ rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
 	c->mode = http != NULL ? RPCI_CONN_HTTP : RPCI_CONN_RPC;
 	c->fresh = true;
 	pthread_mutex_init(&c->wmu, NULL);
+	pthread_mutex_init(&c->tls_mu, NULL);
+	atomic_init(&c->tls_rwant, false);
 	atomic_init(&c->refs, 1);
+	if (tls != NULL && (c->ssl = rpci_tls_server_ssl(tls, fd)) == NULL) {
+		err = rpci_error(RPC_ERR_NOMEM, NULL);
+		goto fail;
+	}
 	err = codec->state_new(true, srv->max_frame, &c->cstate);
 	if (err != NULL)
 		goto fail;
@@ -668,6 +728,8 @@ rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
 	return err;
 
 fail:
+	rpci_tls_ssl_free(c->ssl, false);
+	c->ssl = NULL;
 	conn_unref(c);
 	close(fd);
 	return err;
@@ -898,7 +960,23 @@ static bool conn_keep(rpci_conn *c, const uint8_t *p, size_t n)
  * Otherwise (JSON, or a length not yet known): at least CONN_IN_MIN/4 bytes
  * free, by doubling. Never more than one maximal frame; SIZE_MAX when the
  * request waiting there is already that large. */
+static size_t conn_in_want_plain(const rpci_conn *c);
+
 static size_t conn_in_want(const rpci_conn *c)
+{
+	size_t cap = conn_in_want_plain(c);
+
+	/* A TLS read returns at most a record, but all of what it decrypts
+	 * must fit, or the rest waits inside OpenSSL where epoll cannot see
+	 * it: a whole record's room (bounded: past the most a plain
+	 * connection may hold by at most one record). */
+	if (c->ssl != NULL && cap != SIZE_MAX &&
+	    cap - c->in_len < RPCI_TLS_RECORD)
+		cap = c->in_len + RPCI_TLS_RECORD;
+	return cap;
+}
+
+static size_t conn_in_want_plain(const rpci_conn *c)
 {
 	size_t most = c->srv->max_frame + CONN_IN_MIN, need = 0;
 
@@ -1157,6 +1235,150 @@ static void conn_took(rpci_conn *c, uint8_t *buf, size_t len, rpci_req ***tail)
 	conn_rt_set(c, used > 0);
 }
 
+/* conn_tls_want_write notes that a TLS step of the reader waits for the
+ * socket to be writable, so that EPOLLOUT brings the poller back. */
+static void conn_tls_want_write(rpci_conn *c)
+{
+	atomic_store(&c->tls_rwant, true);
+	pthread_mutex_lock(&c->wmu);
+	conn_interest(c);
+	pthread_mutex_unlock(&c->wmu);
+}
+
+/* conn_plain_on_tls looks at the first bytes of a connection to a TLS
+ * listener without taking them. When they are not a TLS record it logs
+ * what the peer speaks, answers an HTTP request in plain HTTP, anyone
+ * else with a TLS alert (which a librpc client names), and returns true:
+ * the connection ends. */
+static bool conn_plain_on_tls(rpci_conn *c)
+{
+	uint8_t p[64];
+	char line[80];
+	ssize_t n = recv(c->fd, p, sizeof p, MSG_PEEK | MSG_DONTWAIT);
+	rpci_sniff_kind kind;
+	const rpc_codec *peer;
+
+	if (n == 0)
+		return true; /* gone before a byte: nothing to tell */
+	if (n < 0 || p[0] == 0x16 || p[0] == 0x15)
+		return false;
+	kind = rpci_sniff(p, (size_t)n);
+	peer = rpci_sniff_codec(kind);
+	if (kind == RPCI_SNIFF_HTTP_REQUEST) {
+		static const char answer[] =
+		    "HTTP/1.0 400 Bad Request\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Connection: close\r\n\r\n"
+		    "Client sent an HTTP request to a TLS server.\n";
+		rpci_server_log(
+		    c->srv,
+		    "rpc: tls: client sent plain HTTP (%s) to a "
+		    "TLS listener",
+		    rpci_sniff_line(p, (size_t)n, line, sizeof line));
+		(void)send(c->fd, answer, sizeof answer - 1,
+		           MSG_NOSIGNAL | MSG_DONTWAIT);
+		return true;
+	}
+	/* alert, fatal, protocol_version */
+	static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00,
+	                                0x02, 0x02, 0x46};
+	if (peer != NULL)
+		rpci_server_log(
+		    c->srv,
+		    "rpc: tls: client speaks plain %s, this listener "
+		    "speaks TLS",
+		    peer->name);
+	else
+		rpci_server_log(
+		    c->srv,
+		    "rpc: tls: client sent no TLS ClientHello (first "
+		    "byte 0x%02x): not TLS",
+		    p[0]);
+	(void)send(c->fd, alert, sizeof alert, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return true;
+}
+
+/* conn_handshake runs the next step of c's TLS handshake: true once it
+ * is over and reading may go on. Poller only; c may be freed when it
+ * returns false. */
+static bool conn_handshake(rpci_conn *c)
+{
+	rpc_error *err = NULL;
+	rpci_tls_status st;
+
+	if (c->fresh && conn_plain_on_tls(c)) {
+		rpci_conn_read_close(c);
+		return false;
+	}
+	c->fresh = false; /* what follows is TLS: nothing to sniff */
+	pthread_mutex_lock(&c->tls_mu);
+	st = rpci_tls_handshake(c->ssl, "rpc: tls handshake", &err);
+	pthread_mutex_unlock(&c->tls_mu);
+	switch (st) {
+	case RPCI_TLS_OK:
+		if (!rpci_tls_peer(c->ssl, &c->peer)) {
+			rpci_server_log(c->srv, "rpc: out of memory");
+			rpci_conn_read_close(c);
+			return false;
+		}
+		c->hs_done = true;
+		c->fresh = true; /* the first request may still be sniffed */
+		conn_rt_set(c, true);
+		return true;
+	case RPCI_TLS_WANT_WRITE:
+		conn_tls_want_write(c);
+		conn_rt_set(c, false);
+		return false;
+	case RPCI_TLS_WANT_READ:
+		conn_rt_set(c, false); /* within frame_timeout of its start */
+		return false;
+	default:
+		rpci_server_log(c->srv, "%s",
+		                err != NULL ? rpc_error_message(err)
+		                            : "rpc: tls handshake failed");
+		rpc_error_free(err);
+		rpci_conn_read_close(c);
+		return false;
+	}
+}
+
+/* conn_recv reads into p[0..cap) from c, through TLS when c speaks it,
+ * as read(2) does: EAGAIN when nothing can be read now. A TLS error is
+ * logged here and reported as ECONNRESET, which is not logged again. */
+static ssize_t conn_recv(rpci_conn *c, uint8_t *p, size_t cap)
+{
+	rpc_error *err = NULL;
+	rpci_tls_status st;
+	size_t n;
+
+	if (c->ssl == NULL)
+		return read(c->fd, p, cap);
+	pthread_mutex_lock(&c->tls_mu);
+	st = rpci_tls_read(c->ssl, p, cap, &n, &err);
+	pthread_mutex_unlock(&c->tls_mu);
+	switch (st) {
+	case RPCI_TLS_OK:
+		return (ssize_t)n;
+	case RPCI_TLS_EOF:
+		return 0;
+	case RPCI_TLS_WANT_WRITE:
+		conn_tls_want_write(c);
+		/* fall through */
+	case RPCI_TLS_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	default:
+		if (rpc_error_kind_of(err) == RPC_ERR_IO) {
+			errno = rpc_error_errno(err);
+		} else {
+			rpci_server_log(c->srv, "%s", rpc_error_message(err));
+			errno = ECONNRESET;
+		}
+		rpc_error_free(err);
+		return -1;
+	}
+}
+
 static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
                           size_t scratch_cap, rpci_req ***tail)
 {
@@ -1174,6 +1396,8 @@ static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 		return;
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
+		return;
+	if (c->ssl != NULL && !c->hs_done && !conn_handshake(c))
 		return;
 	if (atomic_load(&srv->buffered) >= srv->max_buffered &&
 	    !conn_budget(c, 0))
@@ -1209,10 +1433,10 @@ static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 			}
 		}
 		buf = c->in;
-		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		n = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
 	} else {
 		buf = scratch;
-		n = read(c->fd, scratch, scratch_cap);
+		n = conn_recv(c, scratch, scratch_cap);
 	}
 	if (n == 0) {
 		rpci_conn_read_close(c);
@@ -1293,6 +1517,9 @@ void rpci_conn_event(rpci_conn *c, uint32_t events, uint8_t *scratch,
 {
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		rpci_conn_flush(c);
+	/* a TLS read that waited for room to write goes on */
+	if ((events & EPOLLOUT) && atomic_exchange(&c->tls_rwant, false))
+		events |= EPOLLIN;
 	if (c->read_closed)
 		conn_release(c);
 	else /* reading may close, release and free c */
@@ -1331,10 +1558,19 @@ int rpci_conn_timers(rpci_loop *lp, int64_t now)
 			conn_rt_stop(c);
 			continue;
 		}
-		rpci_server_log(srv,
-		                "rpc: request not complete within %d ms "
-		                "(frame_timeout): closing the connection",
-		                srv->frame_timeout_ms);
+		if (c->ssl != NULL && !c->hs_done)
+			rpci_server_log(
+			    srv,
+			    "rpc: tls handshake not complete within "
+			    "%d ms (frame_timeout): closing the "
+			    "connection",
+			    srv->frame_timeout_ms);
+		else
+			rpci_server_log(
+			    srv,
+			    "rpc: request not complete within %d ms "
+			    "(frame_timeout): closing the connection",
+			    srv->frame_timeout_ms);
 		conn_kill(c);
 	}
 	while (lp->itimers.head != NULL &&
@@ -1407,9 +1643,34 @@ bool rpci_write_all(int fd, const uint8_t *p, size_t n)
 
 /* conn_send writes p[0..n) without waiting: 0 when all went, 1 when the
  * socket is full, -1 on error; *sent says how much went. */
-static int conn_send(int fd, const uint8_t *p, size_t n, size_t *sent)
+static int conn_send(rpci_conn *c, const uint8_t *p, size_t n, size_t *sent)
 {
+	int fd = c->fd;
+
 	*sent = 0;
+	if (c->ssl != NULL) {
+		rpc_error *err = NULL;
+		rpci_tls_status st = RPCI_TLS_OK;
+		pthread_mutex_lock(&c->tls_mu);
+		while (n > 0) {
+			size_t w;
+			st = rpci_tls_write(c->ssl, p, n, &w, &err);
+			if (st != RPCI_TLS_OK)
+				break;
+			p += w;
+			n -= w;
+			*sent += w;
+		}
+		pthread_mutex_unlock(&c->tls_mu);
+		if (st == RPCI_TLS_OK)
+			return 0;
+		if (st == RPCI_TLS_WANT_WRITE || st == RPCI_TLS_WANT_READ)
+			return 1; /* EPOLLOUT (or the next read) comes back */
+		if (err != NULL && rpc_error_kind_of(err) != RPC_ERR_IO)
+			rpci_server_log(c->srv, "%s", rpc_error_message(err));
+		rpc_error_free(err);
+		return -1;
+	}
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == ENOTSOCK)
@@ -1479,7 +1740,7 @@ void rpci_conn_flush(rpci_conn *c)
 		}
 		pthread_mutex_unlock(&c->wmu);
 		size_t sent;
-		int r = conn_send(c->fd, c->wbuf.data + c->wbuf_off,
+		int r = conn_send(c, c->wbuf.data + c->wbuf_off,
 		                  c->wbuf.len - c->wbuf_off, &sent);
 		rpci_count(&c->srv->bytes_out, sent);
 		pthread_mutex_lock(&c->wmu);

@@ -4,7 +4,8 @@
  * sorted by name, each method as "Name(ArgType, *ReplyType) error" with its
  * call count. Names are HTML-escaped ("list<Args>"). Go's columns come
  * first and unchanged; ours follow them (errors, calls in flight, handler
- * latency p50/p99 from the method's histogram), and a line after the
+ * latency p50/p99 from the method's histogram, calls the authorize hook
+ * denied), and a line after the
  * tables gives the open connections and the bytes read and written on
  * served connections.
  *
@@ -54,12 +55,12 @@ static bool debug_escaped(rpci_buf *b, const char *s)
 	return ok;
 }
 
-/* debug_counters writes errors, in flight, p50 and p99 of m, each between
- * pre and post. */
+/* debug_counters writes errors, in flight, p50, p99 and denied of m, each
+ * between pre and post. */
 static bool debug_counters(rpci_buf *b, const rpci_method *m, const char *pre,
                            const char *post)
 {
-	char num[4][32];
+	char num[5][32];
 
 	snprintf(num[0], sizeof(num[0]), "%" PRIu64,
 	         (uint64_t)atomic_load(&m->errors));
@@ -67,7 +68,9 @@ static bool debug_counters(rpci_buf *b, const rpci_method *m, const char *pre,
 	         (uint64_t)atomic_load(&m->in_flight));
 	snprintf(num[2], sizeof(num[2]), "%.3f", rpci_method_latency(m, 50));
 	snprintf(num[3], sizeof(num[3]), "%.3f", rpci_method_latency(m, 99));
-	for (int i = 0; i < 4; i++)
+	snprintf(num[4], sizeof(num[4]), "%" PRIu64,
+	         (uint64_t)atomic_load(&m->denied));
+	for (int i = 0; i < 5; i++)
 		if (!debug_put(b, pre) || !debug_put(b, num[i]) ||
 		    !debug_put(b, post))
 			return false;
@@ -102,7 +105,8 @@ char *rpci_debug_page(rpc_server *srv, size_t *len)
 		                  "<th align=center>Errors</th>"
 		                  "<th align=center>In flight</th>"
 		                  "<th align=center>p50 ms</th>"
-		                  "<th align=center>p99 ms</th>\n\t\t");
+		                  "<th align=center>p99 ms</th>"
+		                  "<th align=center>Denied</th>\n\t\t");
 		for (size_t j = 0; ok && j < s->n_methods; j++) {
 			const rpci_method *m = &s->methods[j];
 			snprintf(num, sizeof(num), "%" PRIu64,
@@ -191,6 +195,9 @@ char *rpci_debug_page_json(rpc_server *srv, size_t *len)
 			ok = ok && debug_put(&b, num);
 			snprintf(num, sizeof(num), ",\"errors\":%" PRIu64,
 			         (uint64_t)atomic_load(&m->errors));
+			ok = ok && debug_put(&b, num);
+			snprintf(num, sizeof(num), ",\"denied\":%" PRIu64,
+			         (uint64_t)atomic_load(&m->denied));
 			ok = ok && debug_put(&b, num);
 			snprintf(num, sizeof(num), ",\"in_flight\":%" PRIu64,
 			         (uint64_t)atomic_load(&m->in_flight));

@@ -138,14 +138,26 @@ static void http_handshake_timeout(int fd, int ms)
 }
 
 /* http_read_head reads the response head byte by byte, so that nothing of
- * the RPC stream after it is consumed. */
-static rpc_error *http_read_head(int fd, char *buf, size_t cap)
+ * the RPC stream after it is consumed (through TLS when ssl is not NULL:
+ * what OpenSSL decrypted beyond the head stays there for the client). */
+static rpc_error *http_read_head(int fd, SSL *ssl, int ms, char *buf,
+                                 size_t cap)
 {
 	size_t n = 0;
 
 	for (;;) {
 		char ch;
-		ssize_t r = read(fd, &ch, 1);
+		ssize_t r;
+		if (ssl != NULL) {
+			size_t got;
+			rpc_error *err =
+			    rpci_tls_read_some(ssl, &ch, 1, &got, ms);
+			if (err != NULL)
+				return err;
+			r = (ssize_t)got;
+		} else {
+			r = read(fd, &ch, 1);
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -170,6 +182,8 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 {
 	char head[4096];
 	rpc_error *err;
+	rpc_tls *tls = NULL;
+	SSL *ssl = NULL;
 	int fd = -1;
 
 	if (out == NULL)
@@ -184,6 +198,13 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 	    address, ms, opts == NULL || !opts->no_keepalive, &fd);
 	if (err != NULL)
 		return err;
+	/* TLS first (its own dial_timeout_ms), then CONNECT through it */
+	if (rpci_client_wants_tls(address, opts)) {
+		err = rpci_client_tls_handshake(fd, address, opts, ms, &tls,
+		                                &ssl);
+		if (err != NULL)
+			goto fail;
+	}
 	/* The CONNECT exchange is part of the dial: it gets the dial's time
 	 * (a server that accepts and never answers fails it), then the
 	 * socket blocks without a limit again for the client. */
@@ -194,11 +215,22 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 		                 "rpc: dial-http: path too long");
 		goto fail;
 	}
-	if (!rpci_write_all(fd, (const uint8_t *)head, (size_t)n)) {
+	if (ssl != NULL) {
+		err = rpci_tls_write_all(ssl, head, (size_t)n, ms);
+		if (err != NULL)
+			goto fail;
+	} else if (!rpci_write_all(fd, (const uint8_t *)head, (size_t)n)) {
 		err = rpci_error_errno(errno, "rpc: dial-http: write");
 		goto fail;
 	}
-	err = http_read_head(fd, head, sizeof(head));
+	err = http_read_head(fd, ssl, ms, head, sizeof(head));
+	if (err != NULL && rpc_error_kind_of(err) == RPC_ERR_TIMEOUT) {
+		rpc_error_free(err);
+		err = rpci_error(RPC_ERR_TIMEOUT,
+		                 "rpc: dial-http %s: no answer to CONNECT "
+		                 "in %d ms",
+		                 address, ms);
+	}
 	if (err != NULL && rpc_error_kind_of(err) == RPC_ERR_IO &&
 	    (rpc_error_errno(err) == EAGAIN ||
 	     rpc_error_errno(err) == EWOULDBLOCK)) {
@@ -235,11 +267,20 @@ rpc_error *rpc_dial_http(const char *address, const char *path,
 		    status);
 		goto fail;
 	}
+	if (ssl != NULL) {
+		err = rpci_client_new_tls(fd, ssl, tls, opts, out);
+		if (err != NULL)
+			goto fail;
+		rpc_tls_free(tls); /* the client took its own */
+		return NULL;
+	}
 	err = rpc_client_new_fd(fd, opts, out);
 	if (err != NULL)
 		goto fail;
 	return NULL;
 fail:
+	rpci_tls_ssl_free(ssl, false);
+	rpc_tls_free(tls);
 	close(fd);
 	return err;
 }

@@ -25,6 +25,7 @@ typedef struct rpci_method {
 	struct rpci_service *svc;
 	atomic_uint_fast64_t calls;
 	atomic_uint_fast64_t errors;    /* calls whose handler failed */
+	atomic_uint_fast64_t denied;    /* calls the authorize hook refused */
 	atomic_uint_fast64_t in_flight; /* handlers running now */
 	atomic_uint_fast64_t lat[RPCI_LAT_BUCKETS]; /* handler times */
 } rpci_method;

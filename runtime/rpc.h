@@ -140,7 +140,8 @@ extern "C" {
 	X(RPC_ERR_NOMEM, "rpc: out of memory")                                 \
 	X(RPC_ERR_INVALID, "rpc: invalid argument")                            \
 	X(RPC_ERR_UNAVAILABLE, "rpc: no endpoint available")                   \
-	X(RPC_ERR_CANCELED, "rpc: call canceled")
+	X(RPC_ERR_CANCELED, "rpc: call canceled")                              \
+	X(RPC_ERR_TLS, "rpc: tls error") /* handshake, certificate, record */
 
 typedef enum rpc_error_kind {
 #define RPC_X_ENUM(k, msg) k,
@@ -265,6 +266,72 @@ RPC_API extern const rpc_codec rpc_codec_json; /* Go net/rpc/jsonrpc */
  * connection with an error before anything is allocated for it. */
 #define RPC_DEFAULT_MAX_FRAME ((size_t)64 * 1024 * 1024)
 
+/* ---- TLS (docs/tls.md) --------------------------------------------------- */
+
+/* rpc_tls is a TLS configuration on OpenSSL: this side's certificate, whom
+ * to trust, how to verify the peer. One may serve any number of clients or
+ * listeners, from any threads. TLS 1.2 and 1.3 with OpenSSL's default
+ * secure ciphers; renegotiation is refused. A client or listener made with
+ * it keeps a reference of its own, so the caller may rpc_tls_free it as
+ * soon as they are made. */
+typedef struct rpc_tls rpc_tls;
+
+/* rpc_tls_options is a small value for the stack; zero means default.
+ * Files are PEM. The strings are borrowed for the duration of the call
+ * that takes the options. */
+typedef struct rpc_tls_options {
+	/* cert_file: this side's certificate chain (leaf first); a server
+	 * needs one, a client gives one for mutual TLS. key_file: its
+	 * private key (NULL: in cert_file). */
+	const char *cert_file;
+	const char *key_file;
+	/* ca_file, ca_dir (a c_rehash directory): the certificate
+	 * authorities trusted to sign the peer's certificate. A client with
+	 * neither trusts the system's store. A server with either asks
+	 * clients for a certificate and verifies the one sent. */
+	const char *ca_file;
+	const char *ca_dir;
+	/* require_client_cert (server): mutual TLS; a client without a
+	 * certificate that verifies is refused during the handshake. Needs
+	 * ca_file or ca_dir. */
+	bool require_client_cert;
+	/* server_name (client): the name (DNS name or IP address) the
+	 * server's certificate must carry, also sent as SNI. NULL: the host
+	 * of the address dialed. */
+	const char *server_name;
+	/* insecure_skip_verify (client): accept any certificate from any
+	 * server. Anyone on the path can then read and change the calls;
+	 * for tests only, as Go's InsecureSkipVerify. */
+	bool insecure_skip_verify;
+	/* tls13_only: refuse TLS 1.2. */
+	bool tls13_only;
+} rpc_tls_options;
+
+/* rpc_tls_client_new and rpc_tls_server_new make a configuration for one
+ * side. opts is borrowed for the duration of the call. A file that cannot
+ * be read, a key that does not match its certificate, a server without a
+ * certificate or require_client_cert without a CA fail (RPC_ERR_TLS or
+ * RPC_ERR_INVALID, with OpenSSL's reason). On success *out is freed by the
+ * caller with rpc_tls_free. */
+RPC_API rpc_error *rpc_tls_client_new(const rpc_tls_options *opts,
+                                      rpc_tls **out);
+RPC_API rpc_error *rpc_tls_server_new(const rpc_tls_options *opts,
+                                      rpc_tls **out);
+
+/* rpc_tls_free drops the caller's reference; the configuration goes when
+ * the last client or listener using it does. Accepts NULL. */
+RPC_API void rpc_tls_free(rpc_tls *t);
+
+/* rpc_tls_info describes one TLS connection, a value the caller owns. */
+typedef struct rpc_tls_info {
+	char version[16]; /* "TLSv1.3" */
+	char cipher[64];  /* "TLS_AES_256_GCM_SHA384" */
+	bool resumed;     /* the session was resumed (no full handshake) */
+	bool verified;    /* the peer's certificate was verified */
+	char peer[256];   /* the peer certificate's subject, RFC 2253;
+	                     "" when there is none (possibly cut short) */
+} rpc_tls_info;
+
 /* ---- client [generated-code ABI: rpc_client_call, rpc_client_go,
  *      rpc_client_call_opts, rpc_client_go_opts, rpc_call_options] ------- */
 
@@ -334,6 +401,13 @@ typedef struct rpc_client_options {
 	 * probes ends the connection, RPC_ERR_IO "rpc: read: Connection timed
 	 * out"). */
 	bool no_keepalive;
+	/* tls, when not NULL, makes rpc_dial (any address) and
+	 * rpc_dial_http speak TLS with this configuration (from
+	 * rpc_tls_client_new); a "tls:HOST:PORT" address without it uses
+	 * one that trusts the system's store. Borrowed for the duration of
+	 * the dial; the client keeps a reference. The handshake counts
+	 * against dial_timeout_ms. */
+	rpc_tls *tls;
 } rpc_client_options;
 
 /* RPC_DEFAULT_DIAL_TIMEOUT_MS is rpc_dial's connect timeout and
@@ -359,13 +433,18 @@ typedef struct rpc_call_options {
 #define RPC_NO_TIMEOUT (-1)
 
 /* rpc_dial connects to address ("tcp:HOST:PORT", "HOST:PORT",
- * "unix:PATH") and makes a client on the connection; a balanced address
+ * "unix:PATH", "tls:HOST:PORT": TLS over tcp, see opts->tls) and makes a client
+ * on the connection; a balanced address
  * ("list:", "dns:", "srv:", below) makes a balanced client. opts (NULL for
  * the defaults) is borrowed for the duration of the call. A connect that
  * takes longer than opts->dial_timeout_ms fails with RPC_ERR_TIMEOUT. On
  * success *out is a client the caller frees with rpc_client_free. */
 RPC_API rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
                             rpc_client **out);
+
+/* rpc_client_tls_info describes c's TLS connection; false (and *out
+ * untouched) when c does not speak TLS or is balanced. */
+RPC_API bool rpc_client_tls_info(rpc_client *c, rpc_tls_info *out);
 
 /* ---- balanced clients (docs/scaling.md) --------------------------------- */
 
@@ -598,6 +677,9 @@ RPC_API void rpc_call_free(rpc_call *call);
  * of order; a handler that blocks holds back no other call. Thread-safe. */
 typedef struct rpc_server rpc_server;
 
+/* rpc_peer (below) is who made a call. */
+typedef struct rpc_peer rpc_peer;
+
 /* rpc_server_options is a small value for the stack; zero means default. */
 typedef struct rpc_server_options {
 	const rpc_codec *codec; /* NULL: rpc_codec_protobuf; must outlive srv */
@@ -637,6 +719,17 @@ typedef struct rpc_server_options {
 	                               and admitted requests; beyond it the server
 	                               reads nothing and closes the connection
 	                               holding the most. */
+
+	/* authorize, when not NULL, is asked before each call whether peer
+	 * (see rpc_server_call_peer; borrowed for the duration of the
+	 * call) may call service_method. A call refused is not run: the
+	 * client gets the server error "rpc: S.M: permission denied for
+	 * SUBJECT" (or "for an unauthenticated caller"), the method's
+	 * denied count on the debug page grows and the server logs a line.
+	 * Called from any server thread, concurrently. */
+	bool (*authorize)(void *ud, const char *service_method,
+	                  const rpc_peer *peer);
+	void *authorize_ud;
 } rpc_server_options;
 
 /* RPC_DEFAULT_DRAIN_MS bounds how long rpc_server_free waits for peers to
@@ -701,6 +794,22 @@ RPC_API rpc_error *rpc_server_register(rpc_server *srv,
  * the call started" and its handler is not called. */
 RPC_API bool rpc_server_call_deadline(struct timespec *out);
 
+/* rpc_peer is who made the call a handler is running. */
+struct rpc_peer {
+	bool tls;            /* the call came over TLS */
+	bool verified;       /* the client's certificate was verified */
+	const char *subject; /* its subject, RFC 2253 ("CN=alice,O=Example");
+	                        "" when it sent none (and always without TLS) */
+	const char *sans;    /* its subject alternative names,
+	                        "DNS:alice.example,IP:127.0.0.1"; "" when none */
+};
+
+/* rpc_server_call_peer tells a handler (or the authorize hook) who its
+ * caller is: fills *out, whose strings are borrowed for the duration of
+ * the call, and returns true. Returns false when the calling thread is
+ * not running a call. */
+RPC_API bool rpc_server_call_peer(rpc_peer *out);
+
 /* rpc_server_num_calls returns how many calls of service_method
  * ("Arith.Multiply") srv has started, 0 if there is no such method. */
 RPC_API uint64_t rpc_server_num_calls(rpc_server *srv,
@@ -718,6 +827,15 @@ typedef struct rpc_listener rpc_listener;
  * for the duration of the call. On success *out is a listener the caller
  * frees with rpc_listener_free. */
 RPC_API rpc_error *rpc_listen(const char *address, rpc_listener **out);
+
+/* rpc_listen_tls is rpc_listen for TLS: every connection the listener
+ * accepts (rpc_server_accept, rpc_server_accept_http) speaks TLS with tls
+ * (from rpc_tls_server_new; the listener keeps a reference). address is
+ * one of rpc_listen's or "tls:HOST:PORT"; rpc_listener_address then says
+ * "tls:HOST:PORT" for tcp. The handshake is the server's loops' work and
+ * must be done within frame_timeout_ms of its first byte. */
+RPC_API rpc_error *rpc_listen_tls(const char *address, rpc_tls *tls,
+                                  rpc_listener **out);
 
 /* rpc_listener_address returns the address actually bound, in the syntax
  * of rpc_listen with the real port ("tcp:127.0.0.1:40213"); valid until

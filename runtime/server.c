@@ -49,6 +49,7 @@ struct rpc_listener {
 	char *unix_path; /* the socket file we created, or NULL */
 	int port;
 	atomic_bool closed;
+	rpc_tls *tls; /* a reference; NULL: plain */
 };
 
 /* One running rpc_server_accept, on the server's list for shutdown. */
@@ -143,6 +144,8 @@ rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 	srv->max_frame = o.max_frame != 0 ? o.max_frame : RPC_DEFAULT_MAX_FRAME;
 	srv->log = o.log;
 	srv->log_ud = o.log_ud;
+	srv->authorize = o.authorize;
+	srv->authorize_ud = o.authorize_ud;
 	srv->max_threads =
 	    o.max_threads != 0 ? o.max_threads : SERVER_MAX_THREADS;
 	srv->write_timeout_ms =
@@ -373,22 +376,51 @@ char *rpc_strdup(const char *s)
 
 /* ---- listeners and accepting --------------------------------------------- */
 
-rpc_error *rpc_listen(const char *address, rpc_listener **out)
+/* server_listen is rpc_listen, with tls (a reference the listener takes
+ * over; NULL: plain) for rpc_listen_tls. */
+static rpc_error *server_listen(const char *address, rpc_tls *tls,
+                                rpc_listener **out)
 {
 	rpc_listener *l;
 	rpc_error *err;
+	char *tcp = NULL;
 
-	if (out == NULL)
+	if (out == NULL) {
+		rpc_tls_free(tls);
 		return rpci_error(RPC_ERR_INVALID, NULL);
+	}
 	*out = NULL;
+	if (address != NULL && strncmp(address, "tls:", 4) == 0) {
+		if (tls == NULL)
+			return rpci_error(RPC_ERR_INVALID,
+			                  "rpc: listen %s: a TLS address needs "
+			                  "rpc_listen_tls and a certificate",
+			                  address);
+		tcp = malloc(strlen(address) + 1);
+		if (tcp == NULL) {
+			rpc_tls_free(tls);
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		}
+		memcpy(tcp, "tcp:", 4);
+		strcpy(tcp + 4, address + 4);
+		address = tcp;
+	}
 	l = calloc(1, sizeof(*l));
-	if (l == NULL)
+	if (l == NULL) {
+		free(tcp);
+		rpc_tls_free(tls);
 		return rpci_error(RPC_ERR_NOMEM, NULL);
+	}
+	l->tls = tls;
 	err = rpci_transport_listen(address, &l->fd, &l->address);
+	free(tcp);
 	if (err != NULL) {
+		rpc_tls_free(tls);
 		free(l);
 		return err;
 	}
+	if (tls != NULL && strncmp(l->address, "tcp:", 4) == 0)
+		memcpy(l->address, "tls:", 4); /* what rpc_dial takes */
 	atomic_init(&l->closed, false);
 	if (strncmp(l->address, "unix:", 5) == 0) {
 		l->unix_path = strdup(l->address + 5);
@@ -396,6 +428,7 @@ rpc_error *rpc_listen(const char *address, rpc_listener **out)
 			unlink(l->address + 5);
 			close(l->fd);
 			free(l->address);
+			rpc_tls_free(l->tls);
 			free(l);
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		}
@@ -405,6 +438,20 @@ rpc_error *rpc_listen(const char *address, rpc_listener **out)
 	}
 	*out = l;
 	return NULL;
+}
+
+rpc_error *rpc_listen(const char *address, rpc_listener **out)
+{
+	return server_listen(address, NULL, out);
+}
+
+rpc_error *rpc_listen_tls(const char *address, rpc_tls *tls, rpc_listener **out)
+{
+	if (tls == NULL || !rpci_tls_is_server(tls))
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc: rpc_listen_tls needs a server TLS "
+		                  "configuration (rpc_tls_server_new)");
+	return server_listen(address, rpci_tls_ref(tls), out);
 }
 
 const char *rpc_listener_address(const rpc_listener *l)
@@ -432,6 +479,7 @@ void rpc_listener_free(rpc_listener *l)
 		return;
 	rpc_listener_close(l);
 	close(l->fd);
+	rpc_tls_free(l->tls);
 	free(l->unix_path);
 	free(l->address);
 	free(l);
@@ -492,7 +540,7 @@ static rpc_error *server_accept(rpc_server *srv, rpc_listener *l,
 				rpci_transport_keepalive(fd, srv->keepalive_s);
 		}
 		rpc_error *e =
-		    rpci_conn_start(srv, fd, srv->codec, http, false);
+		    rpci_conn_start(srv, fd, srv->codec, http, false, l->tls);
 		if (e != NULL) {
 			rpci_server_log(srv, "rpc: serving a connection: %s",
 			                rpc_error_message(e));
@@ -553,7 +601,7 @@ rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd)
 		close(fd);
 		return rpci_error(RPC_ERR_INVALID, NULL);
 	}
-	return rpci_conn_start(srv, fd, srv->codec, NULL, true);
+	return rpci_conn_start(srv, fd, srv->codec, NULL, true, NULL);
 }
 
 rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
@@ -564,7 +612,7 @@ rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
 		return rpci_error(RPC_ERR_INVALID, NULL);
 	}
 	return rpci_conn_start(srv, fd, codec != NULL ? codec : srv->codec,
-	                       NULL, true);
+	                       NULL, true, NULL);
 }
 
 /* ---- one request at a time ----------------------------------------------- */

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "registry.h"
 #include "rpc.h"
+#include "tls.h"
 
 typedef struct rpci_conn rpci_conn;
 typedef struct rpci_loop rpci_loop;
@@ -122,6 +123,18 @@ struct rpci_conn {
 	atomic_uint active;
 	atomic_uint refs;
 	rpci_conn *prev, *next; /* srv->conns, under srv->mu */
+
+	/* TLS (tls.c); ssl is NULL on a plain connection. tls_mu is held
+	 * around every step on ssl: the poller reads, flushers write.
+	 * hs_done and peer are the poller's until the handshake is over,
+	 * then read-only (calls read peer). tls_rwant: a read waits for the
+	 * socket to be writable (the poller sets it, conn_interest reads it
+	 * under wmu). */
+	SSL *ssl;
+	pthread_mutex_t tls_mu;
+	bool hs_done;
+	atomic_bool tls_rwant;
+	rpci_tls_peer_info peer;
 };
 
 struct rpci_loop {
@@ -158,6 +171,9 @@ struct rpc_server {
 	size_t max_frame;
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
+	bool (*authorize)(void *ud, const char *service_method,
+	                  const rpc_peer *peer);
+	void *authorize_ud;
 
 	/* Limits (rpc_server_options with the defaults filled in). */
 	int write_timeout_ms, frame_timeout_ms, idle_timeout_ms;
@@ -230,8 +246,11 @@ void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
 void rpci_req_free(rpci_req *req);
 
 /* conn.c */
+/* rpci_conn_start serves fd (owned from here on); tls (borrowed; NULL:
+ * plain) makes the connection speak TLS as its server. */
 rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
-                           const rpci_http_paths *http, bool wait);
+                           const rpci_http_paths *http, bool wait,
+                           rpc_tls *tls);
 /* rpci_conn_event handles epoll events on c (poller only): writes what
  * waits when writable; reads once (into scratch, the poller's buffer,
  * unless bytes wait in c->in) and appends the requests it admits to *tail.

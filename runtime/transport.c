@@ -1,17 +1,18 @@
 /* transport.c - address strings, dialing and listening.
  *
  * An address is "tcp:HOST:PORT", "unix:PATH" or the tcp shorthand
- * "HOST:PORT"; an IPv6 HOST is written in brackets ("tcp:[::1]:0"). Every
- * socket made here is close-on-exec; tcp sockets get TCP_NODELAY (the RPC
- * traffic is many small request/response frames), dialed ones SO_KEEPALIVE
- * unless asked not to (a peer that vanished ends the connection instead of
- * leaving its calls waiting; the server turns it on for accepted ones), and
- * listeners SO_REUSEADDR. A dial never waits without bound: tcp connects
- * are non-blocking and polled, unix ones (which block while the listener's
- * backlog is full) are bounded with SO_SNDTIMEO, which Linux applies to
- * connect. A listener reports the address it actually bound, with the
- * kernel's port when port 0 was asked, in the same syntax, so the string can
- * be handed to a client as is.
+ * "HOST:PORT" ("tls:HOST:PORT" dials and listens as tcp: TLS is the
+ * client's and the listener's business, tls.c); an IPv6 HOST is written in
+ * brackets ("tcp:[::1]:0"). Every socket made here is close-on-exec; tcp
+ * sockets get TCP_NODELAY (the RPC traffic is many small request/response
+ * frames), dialed ones SO_KEEPALIVE unless asked not to (a peer that vanished
+ * ends the connection instead of leaving its calls waiting; the server turns it
+ * on for accepted ones), and listeners SO_REUSEADDR. A dial never waits without
+ * bound: tcp connects are non-blocking and polled, unix ones (which block while
+ * the listener's backlog is full) are bounded with SO_SNDTIMEO, which Linux
+ * applies to connect. A listener reports the address it actually bound, with
+ * the kernel's port when port 0 was asked, in the same syntax, so the string
+ * can be handed to a client as is.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,7 +76,7 @@ static rpc_error *transport_parse(const char *address, transport_addr *a)
 	}
 	a->kind = TRANSPORT_TCP;
 	const char *hp = address;
-	if (strncmp(hp, "tcp:", 4) == 0)
+	if (strncmp(hp, "tcp:", 4) == 0 || strncmp(hp, "tls:", 4) == 0)
 		hp += 4;
 	if (strlen(hp) >= sizeof(a->buf))
 		return rpci_error(RPC_ERR_INVALID, "rpc: address too long");
@@ -107,6 +108,24 @@ static rpc_error *transport_parse(const char *address, transport_addr *a)
 	return NULL;
 bad:
 	return rpci_error(RPC_ERR_INVALID, "rpc: bad address: %s", address);
+}
+
+bool rpci_transport_host_port(const char *address, char *host, size_t hcap,
+                              char *port, size_t pcap)
+{
+	transport_addr a;
+	rpc_error *err = transport_parse(address, &a);
+
+	if (err != NULL) {
+		rpc_error_free(err);
+		return false;
+	}
+	if (a.kind != TRANSPORT_TCP || strlen(a.host) >= hcap ||
+	    strlen(a.port) >= pcap)
+		return false;
+	strcpy(host, a.host);
+	strcpy(port, a.port);
+	return true;
 }
 
 static void transport_tcp_opts(int fd)

@@ -25,6 +25,12 @@ rpc_error *rpci_transport_dial_opts(const char *address, int timeout_ms,
  * actually bound, with the real port when 0 was asked. */
 rpc_error *rpci_transport_listen(const char *address, int *fd, char **bound);
 
+/* rpci_transport_host_port copies the host (without brackets) and port of
+ * a tcp (or tls) address into host and port; false for a unix address, a
+ * bad one, or one that does not fit. */
+bool rpci_transport_host_port(const char *address, char *host, size_t hcap,
+                              char *port, size_t pcap);
+
 /* rpci_transport_keepalive turns TCP keepalive on for fd: the first probe
  * after secs idle, then one every secs (the kernel's count). */
 void rpci_transport_keepalive(int fd, int secs);
