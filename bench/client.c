@@ -30,6 +30,7 @@ struct opts {
 	double seconds;
 	size_t size;
 	int items;
+	rpc_tls *tls; /* -tls DIR: trust DIR/ca.pem */
 };
 
 static double bench_now(void)
@@ -56,7 +57,7 @@ static void bench_die(const char *what, const rpc_error *err)
 
 static rpc_client *bench_dial(const struct opts *o)
 {
-	rpc_client_options copts = {.codec = o->codec};
+	rpc_client_options copts = {.codec = o->codec, .tls = o->tls};
 	rpc_client *c = NULL;
 	rpc_error *err = rpc_dial(o->addr, &copts, &c);
 	if (err)
@@ -236,7 +237,14 @@ int main(int argc, char **argv)
 			o.size = (size_t)atoll(v);
 		else if (strcmp(k, "items") == 0)
 			o.items = atoi(v);
-		else {
+		else if (strcmp(k, "tls") == 0) {
+			char ca[4096];
+			snprintf(ca, sizeof ca, "%s/ca.pem", v);
+			rpc_tls_options to = {.ca_file = ca};
+			rpc_error *err = rpc_tls_client_new(&to, &o.tls);
+			if (err)
+				bench_die("tls", err);
+		} else {
 			fprintf(stderr, "bench-client: unknown flag %s\n", argv[i]);
 			return 2;
 		}
@@ -245,7 +253,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-client -addr HOST:PORT [-codec "
 		                "protobuf|gob|json] [-mode sync|inflight|conns] "
 		                "[-depth N] [-conns N] [-seconds S] [-mode large "
-		                "-size BYTES -items N]\n");
+		                "-size BYTES -items N] [-tls CERTDIR]\n");
 		return 2;
 	}
 
@@ -282,5 +290,6 @@ int main(int argc, char **argv)
 	}
 	printf("calls %lld seconds %.6f cpu_us %lld\n", calls,
 	       bench_now() - start, bench_cpu_us() - cpu0);
+	rpc_tls_free(o.tls);
 	return 0;
 }

@@ -23,8 +23,15 @@ and large messages (Types.Echo of bench/large.rpc, one call at a time;
   large16m  a bytes field of 16 MiB
   items     a list of 10,000 small structs (encode/decode cost)
 
-For the large shapes the default implementations add the mixed pairs
-(gocli-*: Go's client against our server; ccli-*: ours against Go's).
+and over TLS (--shape tls asks for all three; Go's side is crypto/tls,
+ours OpenSSL; certificates made for the run by bench-certs):
+
+  tls-sync      sync over TLS
+  tls-inflight  inflight over TLS
+  tls-large1m   large1m over TLS
+
+For the large and TLS shapes the default implementations add the mixed
+pairs (gocli-*: Go's client against our server; ccli-*: ours against Go's).
 
 For each implementation and shape a fresh server is started; the table shows
 calls/s, CPU microseconds per call (server + client, from /proc and
@@ -34,9 +41,11 @@ Usage: bench/run.py BUILD_DIR [--seconds S] [--impl NAME ...] [--shape NAME ...]
 """
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 SHAPES = ["pinned", "sync", "inflight", "conns"]
@@ -46,6 +55,8 @@ LARGE_SHAPES = {"large1m": (1 << 20, 0), "large16m": (16 << 20, 0), "items": (0,
 MIXED = ["gocli-c-gob", "ccli-go-gob", "gocli-c-json", "ccli-go-json"]
 # Balanced-client shapes: (servers, client mode). Ours only; not in SHAPES.
 POOL_SHAPES = {"pool1": (1, "sync"), "pool3": (3, "inflight")}
+# TLS shapes: the plain shape each runs over TLS.
+TLS_SHAPES = {"tls-sync": "sync", "tls-inflight": "inflight", "tls-large1m": "large1m"}
 
 
 def impls(build, gobin):
@@ -87,7 +98,11 @@ def proc_hwm_kb(pid):
     return 0
 
 
-def run_case(srv, cli, codec, shape, seconds):
+def run_case(srv, cli, codec, shape, seconds, certs=None):
+    tls = []
+    if shape in TLS_SHAPES:
+        tls = ["-tls", certs]
+        shape = TLS_SHAPES[shape]
     pin = ["taskset", "-c", "0"] if shape == "pinned" else []
     n_servers, mode = POOL_SHAPES.get(shape, (1, "sync" if shape == "pinned" else shape))
     size, items = LARGE_SHAPES.get(shape, (0, 0))
@@ -97,7 +112,7 @@ def run_case(srv, cli, codec, shape, seconds):
     try:
         addrs = []
         for _ in range(n_servers):
-            server = subprocess.Popen(pin + [srv, "-addr", "127.0.0.1:0", "-codec", codec],
+            server = subprocess.Popen(pin + [srv, "-addr", "127.0.0.1:0", "-codec", codec] + tls,
                                       stdout=subprocess.PIPE, text=True)
             servers.append(server)
             line = server.stdout.readline().split()
@@ -109,7 +124,7 @@ def run_case(srv, cli, codec, shape, seconds):
         out = subprocess.run(pin + [cli, "-addr", addr, "-codec", codec, "-mode", mode,
                                     "-depth", "128", "-conns", "8",
                                     "-size", str(size), "-items", str(items),
-                                    "-seconds", str(seconds)],
+                                    "-seconds", str(seconds)] + tls,
                              capture_output=True, text=True, timeout=seconds * 10 + 30)
         if out.returncode != 0:
             raise RuntimeError(f"{cli} failed: {out.stderr.strip()}")
@@ -143,33 +158,47 @@ def main():
     table = impls(a.build, a.gobin or os.path.join(a.build, "bench"))
     shapes = []
     for shape in a.shape or SHAPES:
-        shapes += list(LARGE_SHAPES) if shape == "large" else [shape]
+        shapes += (list(LARGE_SHAPES) if shape == "large"
+                   else list(TLS_SHAPES) if shape == "tls" else [shape])
+    certs = None
+    if any(s in TLS_SHAPES for s in shapes):
+        certs = tempfile.mkdtemp(prefix="rpc-bench-tls-")
+        subprocess.run([os.path.join(a.build, "bench", "bench-certs"), certs], check=True)
+    try:
+        return report(a, table, shapes, certs)
+    finally:
+        if certs:
+            shutil.rmtree(certs, ignore_errors=True)
+
+
+def report(a, table, shapes, certs):
     res = {}
-    print(f"{'impl':<12} {'shape':<9} {'calls/s':>10} {'ms/call':>9} {'cpu us/call':>12} "
+    print(f"{'impl':<12} {'shape':<12} {'calls/s':>10} {'ms/call':>9} {'cpu us/call':>12} "
           f"{'srv RSS KiB':>12}")
     for shape in shapes:
-        names = a.impl or [n for n in table if n not in MIXED or shape in LARGE_SHAPES]
+        names = a.impl or [n for n in table if n not in MIXED or shape in LARGE_SHAPES
+                           or shape in TLS_SHAPES]
         for name in names:
             srv, cli, codec = table[name]
             if shape in POOL_SHAPES and name.startswith("go-"):
                 continue  # Go's net/rpc has no balanced client
             if not (os.access(srv, os.X_OK) and os.access(cli, os.X_OK)):
-                print(f"{name:<12} {shape:<9} (not built)")
+                print(f"{name:<12} {shape:<12} (not built)")
                 continue
-            r = run_case(srv, cli, codec, shape, a.seconds)
+            r = run_case(srv, cli, codec, shape, a.seconds, certs)
             res[(name, shape)] = r
-            print(f"{name:<12} {shape:<9} {r['rate']:>10.1f} {1000 / r['rate']:>9.2f} "
+            print(f"{name:<12} {shape:<12} {r['rate']:>10.1f} {1000 / r['rate']:>9.2f} "
                   f"{r['cpu']:>12.2f} {r['rss']:>12}", flush=True)
     print()
     print("ratios, ours / Go (calls/s: higher is better; CPU and RSS: lower is better)")
-    print(f"{'impl':<12} {'vs':<8} {'shape':<9} {'calls/s':>8} {'cpu/call':>9} {'RSS':>6}")
+    print(f"{'impl':<12} {'vs':<8} {'shape':<12} {'calls/s':>8} {'cpu/call':>9} {'RSS':>6}")
     for shape in shapes:
         for name in table:
             base = BASELINE.get(name)
             if not base or (name, shape) not in res or (base, shape) not in res:
                 continue
             o, g = res[(name, shape)], res[(base, shape)]
-            print(f"{name:<12} {base:<8} {shape:<9} {o['rate'] / g['rate']:>7.2f}x "
+            print(f"{name:<12} {base:<8} {shape:<12} {o['rate'] / g['rate']:>7.2f}x "
                   f"{o['cpu'] / g['cpu']:>8.2f}x {o['rss'] / max(g['rss'], 1):>5.2f}x")
 
 

@@ -67,13 +67,26 @@ static void *bench_accept(void *arg)
 int main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1:0";
+	rpc_tls *tls = NULL;
+	rpc_error *err = NULL;
 	rpc_server_options opts = {.codec = &rpc_codec_protobuf};
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i] + (argv[i][0] == '-') +
 		                (argv[i][0] == '-' && argv[i][1] == '-');
 		if (strcmp(k, "addr") == 0)
 			addr = argv[i + 1];
-		else if (strcmp(k, "loops") == 0)
+		else if (strcmp(k, "tls") == 0) {
+			char cert[4096], key[4096];
+			snprintf(cert, sizeof cert, "%s/server.pem", argv[i + 1]);
+			snprintf(key, sizeof key, "%s/server.key", argv[i + 1]);
+			rpc_tls_options to = {.cert_file = cert, .key_file = key};
+			rpc_tls_free(tls);
+			if ((err = rpc_tls_server_new(&to, &tls))) {
+				fprintf(stderr, "bench-server: %s\n",
+				        rpc_error_message(err));
+				return 1;
+			}
+		} else if (strcmp(k, "loops") == 0)
 			opts.threads = (unsigned)atoi(argv[i + 1]);
 		else if (strcmp(k, "codec") == 0 && strcmp(argv[i + 1], "gob") == 0)
 			opts.codec = &rpc_codec_gob;
@@ -82,7 +95,8 @@ int main(int argc, char **argv)
 		else if (strcmp(k, "codec") != 0 ||
 		         strcmp(argv[i + 1], "protobuf") != 0) {
 			fprintf(stderr, "usage: bench-server [-addr HOST:PORT] "
-			                "[-codec protobuf|gob|json] [-loops N]\n");
+			                "[-codec protobuf|gob|json] [-loops N] "
+			                "[-tls CERTDIR]\n");
 			return 2;
 		}
 	}
@@ -94,21 +108,25 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
 	struct bench_acceptor a = {0};
-	rpc_error *err = rpc_server_new(&opts, &a.srv);
+	err = rpc_server_new(&opts, &a.srv);
 	if (!err)
 		err = arith_Arith_register(a.srv, &bench_handlers, NULL);
 	if (!err)
 		err = large_Types_register(a.srv, &bench_large, NULL);
 	if (!err)
-		err = rpc_listen(addr, &a.l);
+		err = tls != NULL ? rpc_listen_tls(addr, tls, &a.l)
+		                  : rpc_listen(addr, &a.l);
+	rpc_tls_free(tls);
 	if (err) {
 		fprintf(stderr, "bench-server: %s\n", rpc_error_message(err));
 		return 1;
 	}
 	/* Print the address the way Go's net.Addr does: HOST:PORT. */
 	const char *bound = rpc_listener_address(a.l);
-	printf("listening %s\n",
-	       strncmp(bound, "tcp:", 4) == 0 ? bound + 4 : bound);
+	printf("listening %s\n", strncmp(bound, "tcp:", 4) == 0 ||
+	                                   strncmp(bound, "tls:", 4) == 0
+	                              ? bound + 4
+	                              : bound);
 	fflush(stdout);
 
 	pthread_t th;

@@ -6,11 +6,16 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/rpc"
 	"net/rpc/jsonrpc"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -31,19 +36,29 @@ type Blob struct {
 	Items []*Item
 }
 
+var tlsDir = flag.String("tls", "", "speak TLS, trusting DIR/ca.pem")
+
 func dial(addr, codec string) *rpc.Client {
-	if codec == "json" {
-		c, err := jsonrpc.Dial("tcp", addr)
+	var conn net.Conn
+	var err error
+	if *tlsDir != "" {
+		pem, err := os.ReadFile(filepath.Join(*tlsDir, "ca.pem"))
 		if err != nil {
 			log.Fatal(err)
 		}
-		return c
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		conn, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+	} else {
+		conn, err = net.Dial("tcp", addr)
 	}
-	c, err := rpc.Dial("tcp", addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	return c
+	if codec == "json" {
+		return jsonrpc.NewClient(conn)
+	}
+	return rpc.NewClient(conn)
 }
 
 func cpuMicros() int64 {

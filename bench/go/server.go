@@ -4,6 +4,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -11,6 +12,7 @@ import (
 	"net/rpc"
 	"net/rpc/jsonrpc"
 	"os"
+	"path/filepath"
 )
 
 type Args struct{ A, B int64 }
@@ -44,6 +46,7 @@ func (t *Types) Echo(args *Blob, reply *Blob) error {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	codec := flag.String("codec", "gob", "gob or json")
+	tlsDir := flag.String("tls", "", "speak TLS with DIR/server.pem and .key")
 	flag.Parse()
 
 	srv := rpc.NewServer()
@@ -53,7 +56,19 @@ func main() {
 	if err := srv.Register(new(Types)); err != nil {
 		log.Fatal(err)
 	}
-	l, err := net.Listen("tcp", *addr)
+	var l net.Listener
+	var err error
+	if *tlsDir != "" {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(*tlsDir, "server.pem"),
+			filepath.Join(*tlsDir, "server.key"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		l, err = tls.Listen("tcp", *addr,
+			&tls.Config{Certificates: []tls.Certificate{cert}})
+	} else {
+		l, err = net.Listen("tcp", *addr)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -683,6 +683,98 @@ START_TEST(test_tls_config_errors)
 }
 END_TEST
 
+/* http_exchange sends req to port on 127.0.0.1 and returns what comes
+ * back until the server closes (at most cap - 1 bytes, NUL-terminated). */
+static void http_exchange(int port, const char *req, char *out, size_t cap)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	size_t n = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	for (int i = 0; i < 100 && n + 1 < cap; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t k = recv(fd, out + n, cap - 1 - n, 0);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	out[n] = '\0';
+	close(fd);
+}
+
+/* A browser or curl speaking plain HTTP to a TLS port gets a plain 400. */
+START_TEST(test_tls_plain_http_on_tls_port)
+{
+	rpc_tls *st = server_tls("server", NULL, false);
+	char out[1024];
+	tserver t;
+
+	tserver_start(&t, &rpc_codec_gob, st, true, NULL);
+	rpc_tls_free(st);
+	http_exchange(rpc_listener_port(t.lis), "GET /debug/rpc HTTP/1.0\r\n\r\n",
+	              out, sizeof out);
+	ck_assert_msg(strncmp(out, "HTTP/1.0 400 Bad Request\r\n", 26) == 0 &&
+	                  strstr(out, "an HTTP request to a TLS server") != NULL,
+	              "answer: %s", out);
+	ck_assert(tserver_logged(&t, "rpc: tls: client sent plain HTTP (GET "
+	                             "/debug/rpc HTTP/1.0) to a TLS listener"));
+	tserver_stop(&t);
+}
+END_TEST
+
+static bool deny_anonymous(void *ud, const char *sm, const rpc_peer *peer)
+{
+	(void)ud;
+	(void)sm;
+	return peer->verified;
+}
+
+/* Without TLS every caller is unauthenticated; a refusal is counted on
+ * the debug page (HTML column and JSON field). */
+START_TEST(test_tls_authorize_plain)
+{
+	rpc_server_options so = {.authorize = deny_anonymous};
+	interop_Args args = INTEROP_ARGS_INIT;
+	interop_Reply reply = INTEROP_REPLY_INIT;
+	rpc_client_options o = {.codec = &rpc_codec_gob};
+	char out[8192];
+	tserver t;
+	rpc_client *c;
+
+	tserver_start(&t, &rpc_codec_gob, NULL, true, &so);
+	ck_assert_ptr_null(rpc_dial_http(rpc_listener_address(t.lis), NULL, &o,
+	                                 &c));
+	for (int i = 0; i < 2; i++) {
+		rpc_error *err = interop_Arith_Add(c, &args, &reply);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_str_eq(rpc_error_message(err),
+		                 "rpc: Arith.Add: permission denied for an "
+		                 "unauthenticated caller");
+		rpc_error_free(err);
+	}
+	rpc_client_free(c);
+	http_exchange(rpc_listener_port(t.lis),
+	              "GET /debug/rpc?format=json HTTP/1.0\r\n\r\n", out,
+	              sizeof out);
+	ck_assert_msg(strstr(out, "\"name\":\"Add\"") != NULL &&
+	                  strstr(out, "\"calls\":0,\"errors\":0,\"denied\":2") !=
+	                      NULL,
+	              "debug JSON: %s", out);
+	http_exchange(rpc_listener_port(t.lis), "GET /debug/rpc HTTP/1.0\r\n\r\n",
+	              out, sizeof out);
+	ck_assert_msg(strstr(out, "<th align=center>Denied</th>") != NULL, "%s",
+	              out);
+	tserver_stop(&t);
+}
+END_TEST
+
 /* ---- Go's crypto/tls ----------------------------------------------------- */
 
 /* Go's client (tls.Dial + rpc.NewClient, jsonrpc.NewClient, HTTP CONNECT
@@ -800,6 +892,7 @@ static Suite *tls_suite(void)
 	tc = tcase_create("identity");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_tls_mutual);
+	tcase_add_test(tc, test_tls_authorize_plain);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -808,6 +901,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(tc, test_tls_expired);
 	tcase_add_test(tc, test_tls_wrong_name);
 	tcase_add_test(tc, test_tls_plain_client_on_tls_port);
+	tcase_add_test(tc, test_tls_plain_http_on_tls_port);
 	tcase_add_test(tc, test_tls_client_on_plain_port);
 	tcase_add_test(tc, test_tls_handshake_stall);
 	tcase_add_test(tc, test_tls_config_errors);
