@@ -1515,11 +1515,16 @@ void rpci_conn_resume(rpci_conn *c, rpci_req ***tail)
 void rpci_conn_event(rpci_conn *c, uint32_t events, uint8_t *scratch,
                      size_t scratch_cap, rpci_req ***tail)
 {
+	/* a TLS read that waited for room to write goes on; EPOLLOUT stays
+	 * only while replies wait */
+	if ((events & EPOLLOUT) && atomic_exchange(&c->tls_rwant, false)) {
+		events |= EPOLLIN;
+		pthread_mutex_lock(&c->wmu);
+		conn_interest(c);
+		pthread_mutex_unlock(&c->wmu);
+	}
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		rpci_conn_flush(c);
-	/* a TLS read that waited for room to write goes on */
-	if ((events & EPOLLOUT) && atomic_exchange(&c->tls_rwant, false))
-		events |= EPOLLIN;
 	if (c->read_closed)
 		conn_release(c);
 	else /* reading may close, release and free c */

@@ -373,6 +373,35 @@ START_TEST(test_tls_http_connect)
 }
 END_TEST
 
+/* A balanced client dials each endpoint with the same configuration. */
+START_TEST(test_tls_balanced)
+{
+	rpc_tls *st = server_tls("server", NULL, false);
+	rpc_tls *ct = client_tls(false, NULL);
+	tserver t[2];
+	rpc_client *c;
+	char addr[256];
+
+	tserver_start(&t[0], &rpc_codec_protobuf, st, false, NULL);
+	tserver_start(&t[1], &rpc_codec_protobuf, st, false, NULL);
+	rpc_tls_free(st);
+	snprintf(addr, sizeof addr, "list:%s,%s",
+	         rpc_listener_address(t[0].lis) + 4,
+	         rpc_listener_address(t[1].lis) + 4);
+	rpc_client_options o = {.tls = ct};
+	rpc_error *err = rpc_dial(addr, &o, &c);
+	ck_assert_msg(err == NULL, "%s", rpc_error_message(err));
+	rpc_tls_free(ct); /* the balancer keeps its own */
+	for (int i = 0; i < 40; i++)
+		assert_add(c, i, 2);
+	ck_assert_uint_gt(rpc_server_num_calls(t[0].srv, "Arith.Add"), 0);
+	ck_assert_uint_gt(rpc_server_num_calls(t[1].srv, "Arith.Add"), 0);
+	rpc_client_free(c);
+	tserver_stop(&t[0]);
+	tserver_stop(&t[1]);
+}
+END_TEST
+
 /* ---- identities ---------------------------------------------------------- */
 
 static bool deny_mul(void *ud, const char *sm, const rpc_peer *peer)
@@ -887,6 +916,7 @@ static Suite *tls_suite(void)
 	tcase_add_loop_test(tc, test_tls_large, 0, 3);
 	tcase_add_test(tc, test_tls_http_connect);
 	tcase_add_test(tc, test_tls_resume);
+	tcase_add_test(tc, test_tls_balanced);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");
