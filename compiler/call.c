@@ -412,9 +412,23 @@ static rpc_error *call_dial(const call_opts *o, rpc_client **c)
 		raw_inner = o->codec;
 		co.codec = &raw_codec;
 	}
-	if (o->http)
-		return rpc_dial_http(o->address, o->http_path, &co, c);
-	return rpc_dial(o->address, &co, c);
+	rpc_tls *tls = NULL;
+	if (o->tls) {
+		rpc_tls_options to = {.ca_file = o->tls_ca,
+		                      .cert_file = o->tls_cert,
+		                      .key_file = o->tls_key,
+		                      .server_name = o->tls_server_name,
+		                      .insecure_skip_verify = o->tls_insecure};
+		rpc_error *err = rpc_tls_client_new(&to, &tls);
+		if (err != NULL)
+			return err;
+		co.tls = tls; /* the client keeps its own reference */
+	}
+	rpc_error *err = o->http
+	                     ? rpc_dial_http(o->address, o->http_path, &co, c)
+	                     : rpc_dial(o->address, &co, c);
+	rpc_tls_free(tls);
+	return err;
 }
 
 /* call_print_reply writes the reply of a finished call to stdout. */

@@ -38,6 +38,12 @@ typedef struct call_opts {
 	bool raw;               /* --raw */
 	bool list;              /* --list */
 	const char *describe;   /* --describe TYPE, or NULL */
+	/* TLS (--tls, or any of the options after it): trust tls_ca (NULL:
+	 * the system's store), present tls_cert/tls_key, verify the server
+	 * as tls_server_name (NULL: the address's host), or not at all. */
+	bool tls;
+	const char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+	bool tls_insecure;
 } call_opts;
 
 /* call_main does what o says and returns the exit status; every message

@@ -21,8 +21,8 @@ static const char usage_text[] =
     "command line, from FILE with @FILE, or from standard input when it is\n"
     "- or absent: each JSON value there is one call on the same\n"
     "connection) and prints the reply as JSON, as Go's encoding/json\n"
-    "prints the equivalent Go value. ADDRESS is HOST:PORT, tcp:HOST:PORT\n"
-    "or unix:PATH.\n"
+    "prints the equivalent Go value. ADDRESS is HOST:PORT, tcp:HOST:PORT,\n"
+    "tls:HOST:PORT or unix:PATH.\n"
     "\n"
     "Options:\n"
     "  --idl FILE.rpc       the interface (types, services) of the server\n"
@@ -32,6 +32,13 @@ static const char usage_text[] =
     "                       /_goRPC_), as Go's DialHTTP\n"
     "  --debug-path PATH    the debug page for --list without --idl\n"
     "                       (default /debug/rpc)\n"
+    "  --tls                speak TLS (as a tls: ADDRESS does), trusting\n"
+    "                       the system's CAs; each option below implies it\n"
+    "  --ca FILE            trust the CAs in FILE (PEM) instead\n"
+    "  --cert FILE          present this certificate (mutual TLS)\n"
+    "  --key FILE           its private key (default: in --cert's file)\n"
+    "  --server-name NAME   verify the server as NAME, not ADDRESS's host\n"
+    "  --insecure           do not verify the server at all\n"
     "  --timeout MS         give up after MS milliseconds per call (and\n"
     "                       for the dial): exit 2\n"
     "  --repeat N           make the call N times and print a latency\n"
@@ -161,6 +168,27 @@ static int main_run(int argc, char **argv, const char **incs)
 		} else if (strcmp(name, "--debug-path") == 0) {
 			MAIN_VALUE();
 			o.debug_path = val;
+		} else if (strcmp(name, "--tls") == 0) {
+			o.tls = true;
+		} else if (strcmp(name, "--ca") == 0) {
+			MAIN_VALUE();
+			o.tls = true;
+			o.tls_ca = val;
+		} else if (strcmp(name, "--cert") == 0) {
+			MAIN_VALUE();
+			o.tls = true;
+			o.tls_cert = val;
+		} else if (strcmp(name, "--key") == 0) {
+			MAIN_VALUE();
+			o.tls = true;
+			o.tls_key = val;
+		} else if (strcmp(name, "--server-name") == 0) {
+			MAIN_VALUE();
+			o.tls = true;
+			o.tls_server_name = val;
+		} else if (strcmp(name, "--insecure") == 0) {
+			o.tls = true;
+			o.tls_insecure = true;
 		} else if (strcmp(name, "--timeout") == 0) {
 			MAIN_VALUE();
 			if (!main_number(val, 24ul * 3600 * 1000, &v))

@@ -1,19 +1,23 @@
 /* server.c - the Arith server: Go's net/rpc example, in C.
  *
- *   arith-server [RPC_ADDRESS [HTTP_ADDRESS]]
+ *   arith-server [--tls CERT.pem KEY.pem] [RPC_ADDRESS [HTTP_ADDRESS]]
  *
  * Serves Arith on RPC_ADDRESS (default tcp:127.0.0.1:0, plain RPC with the
  * native protobuf codec) and on HTTP_ADDRESS (default tcp:127.0.0.1:0: RPC
  * over HTTP CONNECT on /_goRPC_ and the debug page on /debug/rpc), prints
  * "listening RPC_ADDR HTTP_ADDR" with the bound ports, and runs until
- * SIGINT or SIGTERM.
+ * SIGINT or SIGTERM. With --tls both listeners speak TLS with that
+ * certificate (docs/tls.md), and say so: "tls:127.0.0.1:PORT".
  */
+#include <string.h>
+
 #define _POSIX_C_SOURCE 200809L /* sigwait, poll, clock_gettime in strict C11 */
 
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arith.rpc.h"
 
@@ -79,6 +83,15 @@ static int fail(const char *what, rpc_error *err)
 
 int main(int argc, char **argv)
 {
+	rpc_tls *tls = NULL;
+	rpc_error *err = NULL;
+	if (argc > 3 && strcmp(argv[1], "--tls") == 0) {
+		rpc_tls_options to = {.cert_file = argv[2], .key_file = argv[3]};
+		if ((err = rpc_tls_server_new(&to, &tls)))
+			return fail("tls", err);
+		argc -= 3;
+		argv += 3;
+	}
 	const char *rpc_addr = argc > 1 ? argv[1] : "tcp:127.0.0.1:0";
 	const char *http_addr = argc > 2 ? argv[2] : "tcp:127.0.0.1:0";
 
@@ -91,17 +104,20 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
 	rpc_server *srv = NULL;
-	rpc_error *err = rpc_server_new(NULL, &srv);
+	err = rpc_server_new(NULL, &srv);
 	if (err)
 		return fail("server", err);
 	if ((err = arith_Arith_register(srv, &arith_handlers, NULL)))
 		return fail("register", err);
 
 	struct acceptor acc[2] = {{.srv = srv}, {.srv = srv, .http = true}};
-	if ((err = rpc_listen(rpc_addr, &acc[0].l)))
+	if ((err = tls ? rpc_listen_tls(rpc_addr, tls, &acc[0].l)
+	               : rpc_listen(rpc_addr, &acc[0].l)))
 		return fail(rpc_addr, err);
-	if ((err = rpc_listen(http_addr, &acc[1].l)))
+	if ((err = tls ? rpc_listen_tls(http_addr, tls, &acc[1].l)
+	               : rpc_listen(http_addr, &acc[1].l)))
 		return fail(http_addr, err);
+	rpc_tls_free(tls); /* the listeners keep their own */
 	printf("listening %s %s\n", rpc_listener_address(acc[0].l),
 	       rpc_listener_address(acc[1].l));
 	fflush(stdout);

@@ -633,12 +633,54 @@ def suite_go(rc, a, tmp):
           r.stdout, r.stdout)
 
 
+def suite_tls(rc, a, tmp):
+    """rpc-call over TLS against examples/arith's server started with
+    --tls: verification by CA and name, each failure with exit 2 and the
+    reason, --insecure, HTTP CONNECT over TLS."""
+    certs = os.path.join(tmp, "certs")
+    os.mkdir(certs)
+    subprocess.run([a.tls_certs, certs], check=True)
+    srv = start([a.arith_server, "--tls", os.path.join(certs, "server.pem"),
+                 os.path.join(certs, "server.key")])
+    line = read_lines_until(srv, lambda l: l.startswith("listening"))[-1]
+    _, addr, haddr = line.split()
+    check("tls listener address", addr.startswith("tls:127.0.0.1:"), addr)
+    idl = ["--idl", a.arith_idl]
+    ca = ["--ca", os.path.join(certs, "ca.pem")]
+    expect("tls call", rc.run(idl + ca + [addr, "Arith.Multiply",
+                                          '{"A":6,"B":7}']), 0, out="42\n", err="")
+    expect("tls server name",
+           rc.run(idl + ca + ["--server-name", "localhost", addr,
+                              "Arith.Multiply", '{"A":2,"B":3}']), 0, out="6\n")
+    expect("tls http", rc.run(idl + ca + ["--http", haddr, "Arith.Divide",
+                                          '{"A":9,"B":4}']), 0,
+           out='{"Quo":2,"Rem":1}\n')
+    expect("tls untrusted (system CAs)",
+           rc.run(idl + [addr, "Arith.Multiply", '{"A":1,"B":1}']), 2,
+           out="", err_re=r"certificate verify failed")
+    expect("tls wrong name",
+           rc.run(idl + ca + ["--server-name", "other.example", addr,
+                              "Arith.Multiply", '{"A":1,"B":1}']), 2,
+           out="", err_re=r"hostname mismatch")
+    expect("tls insecure", rc.run(idl + ["--insecure", addr, "Arith.Multiply",
+                                         '{"A":3,"B":3}']), 0, out="9\n")
+    expect("tls missing ca file",
+           rc.run(idl + ["--ca", os.path.join(certs, "none.pem"), addr,
+                         "Arith.Multiply", '{"A":1,"B":1}']), 2,
+           out="", err_re=r"rpc-call: .*CA")
+    plain = "tcp:" + addr[len("tls:"):]
+    expect("plain client on a tls port",
+           rc.run(idl + [plain, "Arith.Multiply", '{"A":1,"B":1}']), 2,
+           out="", err_re=r"TLS")
+
+
 def main():
     ap = argparse.ArgumentParser()
     for opt in ("--rpc-call", "--arith-server", "--cserver", "--arith-idl",
                 "--interop-idl"):
         ap.add_argument(opt, required=True)
     ap.add_argument("--goserver", default="")
+    ap.add_argument("--tls-certs", default="")
     ap.add_argument("--only", default="")
     a = ap.parse_args()
     rc = Runner(a.rpc_call)
@@ -654,6 +696,8 @@ def main():
             suite_idl(rc, a, tmp)
             suite_protobuf(rc, a, tmp)
             suite_interop(rc, a)
+            if a.tls_certs:
+                suite_tls(rc, a, tmp)
     finally:
         for p in procs:
             if p.poll() is None:
