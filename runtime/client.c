@@ -235,22 +235,30 @@ static rpc_error *client_tls_write_all(rpc_client *c, const uint8_t *p,
 }
 
 /* client_recv reads as read(2) does, through TLS when c speaks it
- * (EAGAIN: nothing to read yet; a TLS error sets *err). Reader role
- * only. */
+ * (EAGAIN: nothing to read yet; a TLS error sets *err): as many records
+ * as have come and fit, one lock. Reader role only. */
 static ssize_t client_recv(rpc_client *c, void *p, size_t cap, rpc_error **err)
 {
 	rpci_tls_status st;
-	size_t n;
+	size_t n, got = 0;
 
 	if (c->ssl == NULL)
 		return read(c->fd, p, cap);
 	pthread_mutex_lock(&c->tls_mu);
-	st = rpci_tls_read(c->ssl, p, cap, &n, err);
+	do {
+		st = rpci_tls_read(c->ssl, (uint8_t *)p + got, cap - got, &n,
+		                   err);
+		got += n;
+	} while (st == RPCI_TLS_OK && got < cap);
 	pthread_mutex_unlock(&c->tls_mu);
 	c->tls_rwant = st == RPCI_TLS_WANT_WRITE;
+	/* An end or a wait shows at the next read; an error ends the
+	 * connection now, with whatever came before it. */
+	if (got > 0 && st != RPCI_TLS_ERROR)
+		return (ssize_t)got;
 	switch (st) {
 	case RPCI_TLS_OK:
-		return (ssize_t)n;
+		return (ssize_t)got;
 	case RPCI_TLS_EOF:
 		return 0;
 	case RPCI_TLS_WANT_READ:
@@ -735,7 +743,17 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 		*err = rpci_error(RPC_ERR_NOMEM, NULL);
 		return false;
 	}
+	/* Under TLS the batch opens before the read: requests made while
+	 * the reader holds the SSL wait for its flush instead of for the
+	 * lock. */
+	if (c->ssl != NULL)
+		client_batch_begin(c);
 	n = client_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen, err);
+	if (n <= 0 && c->ssl != NULL) {
+		int e = errno;
+		client_batch_end(c, 0);
+		errno = e;
+	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return true;
 	if (n < 0 && *err != NULL)
@@ -752,7 +770,8 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 		return false;
 	}
 	c->rlen += (size_t)n;
-	client_batch_begin(c);
+	if (c->ssl == NULL)
+		client_batch_begin(c);
 	for (;;) {
 		memset(&msg, 0, sizeof msg);
 		st = c->codec->read(c->cstate, c->rbuf + off, c->rlen - off,
@@ -950,8 +969,11 @@ static void client_wait(rpc_client *c, rpc_call *call)
 	pthread_mutex_unlock(&c->mu);
 	if (lead) {
 		while (!client_sync_done(s)) {
-			if (call->deadline != 0 &&
-			    !client_readable(c, call->deadline)) {
+			/* a TLS socket does not block: wait here */
+			if ((call->deadline != 0 || c->ssl != NULL) &&
+			    !client_readable(c, call->deadline != 0
+			                            ? call->deadline
+			                            : INT64_MAX)) {
 				client_time_out(c, call);
 				break;
 			}

@@ -1343,22 +1343,34 @@ static bool conn_handshake(rpci_conn *c)
 }
 
 /* conn_recv reads into p[0..cap) from c, through TLS when c speaks it,
- * as read(2) does: EAGAIN when nothing can be read now. A TLS error is
+ * as read(2) does: EAGAIN when nothing can be read now. Under TLS it reads
+ * the records that have come while a whole one still fits (so that
+ * nothing decrypted stays inside OpenSSL, unseen by epoll). A TLS error is
  * logged here and reported as ECONNRESET, which is not logged again. */
 static ssize_t conn_recv(rpci_conn *c, uint8_t *p, size_t cap)
 {
 	rpc_error *err = NULL;
 	rpci_tls_status st;
-	size_t n;
+	size_t n, got = 0;
 
 	if (c->ssl == NULL)
 		return read(c->fd, p, cap);
 	pthread_mutex_lock(&c->tls_mu);
-	st = rpci_tls_read(c->ssl, p, cap, &n, &err);
+	do {
+		st = rpci_tls_read(c->ssl, p + got, cap - got, &n, &err);
+		got += n;
+	} while (st == RPCI_TLS_OK && cap - got >= RPCI_TLS_RECORD);
 	pthread_mutex_unlock(&c->tls_mu);
+	if (got > 0 && st != RPCI_TLS_ERROR) {
+		/* an end or a wait shows at the next read (the socket's end
+		 * keeps it readable); an error ends the connection now */
+		if (st == RPCI_TLS_WANT_WRITE)
+			conn_tls_want_write(c);
+		return (ssize_t)got;
+	}
 	switch (st) {
 	case RPCI_TLS_OK:
-		return (ssize_t)n;
+		return (ssize_t)got;
 	case RPCI_TLS_EOF:
 		return 0;
 	case RPCI_TLS_WANT_WRITE:
