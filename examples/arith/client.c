@@ -2,7 +2,10 @@
  * calls through a pollable done-queue and a callback, RPC over HTTP, and the
  * shutdown error after close.
  *
- *   arith-client RPC_ADDRESS [HTTP_ADDRESS]
+ *   arith-client [--tls CA.pem] RPC_ADDRESS [HTTP_ADDRESS]
+ *
+ * With --tls it speaks TLS to a server started with arith-server --tls,
+ * trusting the certificate authority in CA.pem (docs/tls.md).
  */
 #define _POSIX_C_SOURCE 200809L /* sigwait, poll, clock_gettime in strict C11 */
 
@@ -110,12 +113,22 @@ static int multiply_callback(rpc_client *c)
 
 int main(int argc, char **argv)
 {
+	rpc_client_options opts = {0};
+	rpc_error *err = NULL;
+	if (argc > 2 && strcmp(argv[1], "--tls") == 0) {
+		rpc_tls_options to = {.ca_file = argv[2]};
+		if ((err = rpc_tls_client_new(&to, &opts.tls)))
+			return fail("tls", err);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: arith-client RPC_ADDRESS [HTTP_ADDRESS]\n");
+		fprintf(stderr, "usage: arith-client [--tls CA.pem] RPC_ADDRESS "
+		                "[HTTP_ADDRESS]\n");
 		return 2;
 	}
 	rpc_client *c = NULL;
-	rpc_error *err = rpc_dial(argv[1], NULL, &c);
+	err = rpc_dial(argv[1], &opts, &c);
 	if (err)
 		return fail(argv[1], err);
 
@@ -154,7 +167,7 @@ int main(int argc, char **argv)
 	rpc_client_free(c);
 
 	if (argc > 2) {
-		if ((err = rpc_dial_http(argv[2], NULL, NULL, &c)))
+		if ((err = rpc_dial_http(argv[2], NULL, &opts, &c)))
 			return fail(argv[2], err);
 		args.A = 6;
 		args.B = 9;
@@ -163,9 +176,14 @@ int main(int argc, char **argv)
 		printf("over HTTP CONNECT: Arith.Multiply(6, 9) = %lld\n",
 		       (long long)product);
 		rpc_client_free(c);
-		const char *hostport = strncmp(argv[2], "tcp:", 4) == 0
-		                               ? argv[2] + 4 : argv[2];
-		printf("debug page: http://%s/debug/rpc\n", hostport);
+		bool tls = opts.tls != NULL || strncmp(argv[2], "tls:", 4) == 0;
+		const char *hostport = strncmp(argv[2], "tcp:", 4) == 0 ||
+		                               strncmp(argv[2], "tls:", 4) == 0
+		                           ? argv[2] + 4
+		                           : argv[2];
+		printf("debug page: %s://%s/debug/rpc\n", tls ? "https" : "http",
+		       hostport);
 	}
+	rpc_tls_free(opts.tls);
 	return 0;
 }

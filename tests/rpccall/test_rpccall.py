@@ -668,6 +668,14 @@ def suite_tls(rc, a, tmp):
            rc.run(idl + ["--ca", os.path.join(certs, "none.pem"), addr,
                          "Arith.Multiply", '{"A":1,"B":1}']), 2,
            out="", err_re=r"rpc-call: .*CA")
+    if a.arith_client:
+        # the example's own TLS mode (examples/arith)
+        r = subprocess.run([a.arith_client, "--tls", os.path.join(certs, "ca.pem"),
+                            addr, haddr], capture_output=True, text=True,
+                           timeout=60)
+        expect("example client --tls", r, 0,
+               out_re=r"Arith\.Multiply\(7, 8\) = 56\n.*over HTTP CONNECT: "
+                      r"Arith\.Multiply\(6, 9\) = 54\ndebug page: https://")
     plain = "tcp:" + addr[len("tls:"):]
     expect("plain client on a tls port",
            rc.run(idl + [plain, "Arith.Multiply", '{"A":1,"B":1}']), 2,
@@ -681,6 +689,7 @@ def main():
         ap.add_argument(opt, required=True)
     ap.add_argument("--goserver", default="")
     ap.add_argument("--tls-certs", default="")
+    ap.add_argument("--arith-client", default="")
     ap.add_argument("--only", default="")
     a = ap.parse_args()
     rc = Runner(a.rpc_call)
