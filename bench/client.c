@@ -31,6 +31,8 @@ struct opts {
 	size_t size;
 	int items;
 	rpc_tls *tls; /* -tls DIR: trust DIR/ca.pem */
+	bool fresh; /* -fresh 1: no session resumed (no_resume): every dial
+	               of dial mode is a full handshake */
 };
 
 static double bench_now(void)
@@ -92,6 +94,29 @@ static void *bench_sync(void *arg)
 	}
 	rpc_client_free(c);
 	return NULL;
+}
+
+/* bench_dials dials, makes one call and hangs up, until deadline: the
+ * connection (and TLS handshake) rate. */
+static long long bench_dials(const struct opts *o, double deadline)
+{
+	long long n = 0;
+
+	do {
+		rpc_error *err;
+		rpc_client *c = bench_dial(o);
+		arith_Args args = ARITH_ARGS_INIT;
+		int64_t reply = 0;
+		args.A = n;
+		args.B = 7;
+		if ((err = arith_Arith_Multiply(c, &args, &reply)))
+			bench_die("Arith.Multiply", err);
+		if (reply != n * 7)
+			bench_die("bad reply", NULL);
+		rpc_client_free(c);
+		n++;
+	} while (bench_now() < deadline);
+	return n;
 }
 
 static long long bench_inflight(const struct opts *o, double deadline)
@@ -237,10 +262,13 @@ int main(int argc, char **argv)
 			o.size = (size_t)atoll(v);
 		else if (strcmp(k, "items") == 0)
 			o.items = atoi(v);
+		else if (strcmp(k, "fresh") == 0)
+			o.fresh = atoi(v) != 0;
 		else if (strcmp(k, "tls") == 0) {
 			char ca[4096];
 			snprintf(ca, sizeof ca, "%s/ca.pem", v);
-			rpc_tls_options to = {.ca_file = ca};
+			/* -fresh comes before -tls (bench/run.py) */
+			rpc_tls_options to = {.ca_file = ca, .no_resume = o.fresh};
 			rpc_error *err = rpc_tls_client_new(&to, &o.tls);
 			if (err)
 				bench_die("tls", err);
@@ -253,7 +281,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-client -addr HOST:PORT [-codec "
 		                "protobuf|gob|json] [-mode sync|inflight|conns] "
 		                "[-depth N] [-conns N] [-seconds S] [-mode large "
-		                "-size BYTES -items N] [-tls CERTDIR]\n");
+		                "-size BYTES -items N] [-mode dial] [-tls CERTDIR "
+		                "[-fresh 1]]\n");
 		return 2;
 	}
 
@@ -268,6 +297,8 @@ int main(int argc, char **argv)
 		calls = bench_inflight(&o, deadline);
 	} else if (strcmp(o.mode, "large") == 0) {
 		calls = bench_large(&o, deadline);
+	} else if (strcmp(o.mode, "dial") == 0) {
+		calls = bench_dials(&o, deadline);
 	} else if (strcmp(o.mode, "conns") == 0) {
 		pthread_t *th = calloc((size_t)o.conns, sizeof *th);
 		struct sync_job *jobs = calloc((size_t)o.conns, sizeof *jobs);

@@ -23,12 +23,16 @@ and large messages (Types.Echo of bench/large.rpc, one call at a time;
   large16m  a bytes field of 16 MiB
   items     a list of 10,000 small structs (encode/decode cost)
 
-and over TLS (--shape tls asks for all three; Go's side is crypto/tls,
+and over TLS (--shape tls asks for all five; Go's side is crypto/tls,
 ours OpenSSL; certificates made for the run by bench-certs):
 
   tls-sync      sync over TLS
   tls-inflight  inflight over TLS
   tls-large1m   large1m over TLS
+  tls-dial      dial, one call, hang up: the connection rate, sessions
+                resumed (Go's client with an LRU session cache)
+  tls-dial-full the same with full handshakes (ours with no_resume, Go's
+                without a session cache)
 
 For the large and TLS shapes the default implementations add the mixed
 pairs (gocli-*: Go's client against our server; ccli-*: ours against Go's).
@@ -56,7 +60,8 @@ MIXED = ["gocli-c-gob", "ccli-go-gob", "gocli-c-json", "ccli-go-json"]
 # Balanced-client shapes: (servers, client mode). Ours only; not in SHAPES.
 POOL_SHAPES = {"pool1": (1, "sync"), "pool3": (3, "inflight")}
 # TLS shapes: the plain shape each runs over TLS.
-TLS_SHAPES = {"tls-sync": "sync", "tls-inflight": "inflight", "tls-large1m": "large1m"}
+TLS_SHAPES = {"tls-sync": "sync", "tls-inflight": "inflight", "tls-large1m": "large1m",
+              "tls-dial": "dial", "tls-dial-full": "dial-full"}
 
 
 def impls(build, gobin):
@@ -103,11 +108,16 @@ def run_case(srv, cli, codec, shape, seconds, certs=None):
     if shape in TLS_SHAPES:
         tls = ["-tls", certs]
         shape = TLS_SHAPES[shape]
+    cli_extra = []
+    if shape in ("dial", "dial-full"):
+        cli_extra = ["-fresh", "1" if shape == "dial-full" else "0"]
     pin = ["taskset", "-c", "0"] if shape == "pinned" else []
     n_servers, mode = POOL_SHAPES.get(shape, (1, "sync" if shape == "pinned" else shape))
     size, items = LARGE_SHAPES.get(shape, (0, 0))
     if shape in LARGE_SHAPES:
         mode = "large"
+    if shape in ("dial", "dial-full"):
+        mode = "dial"
     servers = []
     try:
         addrs = []
@@ -124,7 +134,7 @@ def run_case(srv, cli, codec, shape, seconds, certs=None):
         out = subprocess.run(pin + [cli, "-addr", addr, "-codec", codec, "-mode", mode,
                                     "-depth", "128", "-conns", "8",
                                     "-size", str(size), "-items", str(items),
-                                    "-seconds", str(seconds)] + tls,
+                                    "-seconds", str(seconds)] + cli_extra + tls,
                              capture_output=True, text=True, timeout=seconds * 10 + 30)
         if out.returncode != 0:
             raise RuntimeError(f"{cli} failed: {out.stderr.strip()}")

@@ -305,6 +305,10 @@ typedef struct rpc_tls_options {
 	bool insecure_skip_verify;
 	/* tls13_only: refuse TLS 1.2. */
 	bool tls13_only;
+	/* no_resume (client): keep no sessions, so every dial is a full
+	 * handshake (by default the last session of each server is offered
+	 * again, docs/tls.md). */
+	bool no_resume;
 } rpc_tls_options;
 
 /* rpc_tls_client_new and rpc_tls_server_new make a configuration for one

@@ -243,10 +243,15 @@ static rpc_error *tls_new(const rpc_tls_options *o, bool server, rpc_tls **out)
 		SSL_CTX_set_verify(
 		    t->ctx, t->skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
 		    NULL);
-		SSL_CTX_set_session_cache_mode(
-		    t->ctx,
-		    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-		SSL_CTX_sess_set_new_cb(t->ctx, tls_new_session);
+		if (o->no_resume) {
+			SSL_CTX_set_session_cache_mode(t->ctx,
+			                               SSL_SESS_CACHE_OFF);
+		} else {
+			SSL_CTX_set_session_cache_mode(
+			    t->ctx, SSL_SESS_CACHE_CLIENT |
+			                SSL_SESS_CACHE_NO_INTERNAL_STORE);
+			SSL_CTX_sess_set_new_cb(t->ctx, tls_new_session);
+		}
 	}
 	*out = t;
 	return NULL;

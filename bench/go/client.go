@@ -37,6 +37,8 @@ type Blob struct {
 }
 
 var tlsDir = flag.String("tls", "", "speak TLS, trusting DIR/ca.pem")
+var fresh = flag.Int("fresh", 0, "dial mode: no session cache (full handshakes)")
+var sessions = tls.NewLRUClientSessionCache(16)
 
 func dial(addr, codec string) *rpc.Client {
 	var conn net.Conn
@@ -48,7 +50,11 @@ func dial(addr, codec string) *rpc.Client {
 		}
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(pem)
-		conn, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+		cfg := &tls.Config{RootCAs: pool}
+		if *fresh == 0 {
+			cfg.ClientSessionCache = sessions // resume, as ours does
+		}
+		conn, err = tls.Dial("tcp", addr, cfg)
 	} else {
 		conn, err = net.Dial("tcp", addr)
 	}
@@ -102,6 +108,20 @@ func main() {
 	cpu0 := cpuMicros()
 	start := time.Now()
 	switch *mode {
+	case "dial":
+		for i := int64(0); ; i++ {
+			c := dial(*addr, *codec)
+			var reply int64
+			if err := c.Call("Arith.Multiply", &Args{i, 7}, &reply); err != nil {
+				log.Fatal(err)
+			}
+			check(&Args{i, 7}, reply)
+			c.Close()
+			calls++
+			if !time.Now().Before(deadline) {
+				break
+			}
+		}
 	case "sync":
 		c := dial(*addr, *codec)
 		syncLoop(c)
