@@ -497,6 +497,19 @@ START_TEST(test_tls_resume)
 		rpc_client_free(c);
 	}
 	rpc_tls_free(ct);
+	/* no_resume: every dial a full handshake */
+	rpc_tls_options no = {.ca_file = cert(3, "ca.pem"), .no_resume = true};
+	ck_assert_ptr_null(rpc_tls_client_new(&no, &ct));
+	o.tls = ct;
+	for (int i = 0; i < 2; i++) {
+		ck_assert_ptr_null(
+		    rpc_dial(rpc_listener_address(t.lis), &o, &c));
+		assert_add(c, i, i);
+		ck_assert(rpc_client_tls_info(c, &info));
+		ck_assert(!info.resumed);
+		rpc_client_free(c);
+	}
+	rpc_tls_free(ct);
 	tserver_stop(&t);
 }
 END_TEST
