@@ -517,7 +517,7 @@ char *dyn_schema_new(const idl_program *prog, dyn_schema **out)
 			const ast_decl *d = prog->files[i]->decls[j];
 			if (d->kind == AST_SERVICE)
 				n_methods += d->n_methods;
-			else
+			else if (d->kind != AST_CONST)
 				n_decls++;
 		}
 	s->decls = tmpl_alloc(s->a, (n_decls + 1) * sizeof *s->decls);
@@ -525,7 +525,7 @@ char *dyn_schema_new(const idl_program *prog, dyn_schema **out)
 	for (size_t i = 0; i < prog->n_files; i++)
 		for (size_t j = 0; j < prog->files[i]->n_decls; j++) {
 			const ast_decl *d = prog->files[i]->decls[j];
-			if (d->kind == AST_SERVICE)
+			if (d->kind == AST_SERVICE || d->kind == AST_CONST)
 				continue;
 			dyn_decl *dd = &s->decls[s->n_decls++];
 			dd->d = d;
