@@ -85,7 +85,7 @@ START_TEST(test_parser_all_file)
 	ck_assert_str_eq(all_prog->deps[0], "all.rpc");
 	ck_assert_str_eq(all_prog->deps[1], "common.rpc");
 	/* declarations in source order */
-	ck_assert_uint_eq(f->n_decls, 14);
+	ck_assert_uint_eq(f->n_decls, 16);
 	ck_assert_str_eq(f->decls[0]->name, "Args");
 	ck_assert_int_eq(f->decls[0]->kind, AST_STRUCT);
 	ck_assert_str_eq(f->decls[2]->name, "Op");
@@ -132,7 +132,7 @@ START_TEST(test_parser_all_consts_defaults)
 	ck_assert_ptr_eq(x->def, &x->opts[0].value);
 	ck_assert_uint_eq(x->def->mag, 3);
 	ck_assert_int_eq(x->def->loc.line, 130);
-	ck_assert_int_eq(x->def->loc.col, 30);
+	ck_assert_int_eq(x->def->loc.col, 34);
 	ck_assert(d->fields[1].def->neg);
 	ck_assert_str_eq(d->fields[6].def->text, "MUL");
 	ck_assert_ptr_null(d->fields[7].def);
@@ -522,7 +522,7 @@ static void *load_all_rpc(void *arg)
 	for (i = 0; i < 20; i++) {
 		idl_program *p = NULL;
 
-		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 14 &&
+		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 16 &&
 		    p->n_files == 2)
 			ok++;
 		idl_program_free(p);
