@@ -894,6 +894,39 @@ START_TEST(test_go_name_collisions_exit_1)
 }
 END_TEST
 
+/* consts are Go constants named like types: their names must be
+ * exported and must not collide with the other top-level Go names */
+START_TEST(test_go_const_names_exit_1)
+{
+	scratch s;
+	scratch_init(&s);
+	char *in = path_join(s.in, "k.rpc");
+	write_file(in, "package p;\n"
+	               "struct Point { int64 X; }\n"
+	               "const int32 point = 1;\n"
+	               "const int32 _hidden = 2;\n"
+	               "service S { M(Point a, int64 *r); }\n"
+	               "const string SClient = \"x\";\n");
+	const char *args[] = {"--emit-go", "-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "k.rpc:3:1: error: the Go name "
+	                                  "'Point' is generated twice"));
+	ck_assert_ptr_nonnull(strstr(err, "k.rpc:4:1: error: const name "
+	                                  "'_hidden' has no exported Go "
+	                                  "spelling"));
+	ck_assert_ptr_nonnull(strstr(err, "k.rpc:6:1: error: the Go name "
+	                                  "'SClient' is generated twice"));
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(err);
+	/* without --emit-go the same file is fine C */
+	const char *c_args[] = {"-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, c_args), 0);
+	free(in);
+	scratch_fini(&s);
+}
+END_TEST
+
 START_TEST(test_go_foreign_types_are_copied_once_per_go_package)
 {
 	scratch s;
@@ -1075,6 +1108,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_go_package_option_and_defaults);
 	tcase_add_test(tc, test_go_bad_options_exit_2);
 	tcase_add_test(tc, test_go_unexported_names_exit_1_and_write_nothing);
+	tcase_add_test(tc, test_go_const_names_exit_1);
 	tcase_add_test(tc, test_go_name_collisions_exit_1);
 	tcase_add_test(tc,
 	               test_go_foreign_types_are_copied_once_per_go_package);
