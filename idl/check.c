@@ -6,9 +6,9 @@
  * at one node and needs only the names table, which is complete before any
  * rule runs.
  *
- * Names: types and services share one namespace per package (files without
- * a package line share the empty package). An unqualified name resolves in
- * the current file's package, a qualified "pkg.Name" in package pkg, which
+ * Names: types, services and consts share one namespace per package (files
+ * without a package line share the empty package). An unqualified name resolves
+ * in the current file's package, a qualified "pkg.Name" in package pkg, which
  * must be the current package or the package of a file imported here; the
  * declaring file itself must be the current file or one it imports.
  *
