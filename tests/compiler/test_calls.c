@@ -431,11 +431,17 @@ START_TEST(test_calls_defaults_travel)
 	ck_assert_int_eq(r.Kind, ALL_OP_ADD);
 	all_Defaults_free_contents(&r);
 
-	/* a peer that knows only Retries and Plain */
-	all_Partial part;
+	/* a peer that knows only Retries and Plain, at the top and in a
+	 * nested struct */
+	all_Partial part, inner;
+	all_Partial *more[1] = {&inner};
 	all_Partial_init(&part);
+	all_Partial_init(&inner);
 	part.Retries = 5;
 	part.Plain = 9;
+	inner.Retries = 6;
+	part.n_More = 1;
+	part.More = more;
 	rpc_method m = {.name = "Echo",
 	                .args = &all_Partial_type,
 	                .reply = &all_Defaults_type};
@@ -443,6 +449,11 @@ START_TEST(test_calls_defaults_travel)
 	expect_ok(rpc_client_call(p.cli, "Config.Echo", &m, &part, &r));
 	ck_assert_int_eq(r.Retries, 5);
 	ck_assert_int_eq(r.Plain, 9);
+	ck_assert_uint_eq(r.n_More, 1);
+	ck_assert_int_eq(r.More[0]->Retries, 6);
+	bool pb = codecs[_i] == &rpc_codec_protobuf;
+	ck_assert_int_eq(r.More[0]->Port, (pb ? 8080 : 0));
+	ck_assert_str_eq(r.More[0]->Name, (pb ? "anon" : ""));
 	if (codecs[_i] == &rpc_codec_protobuf) {
 		ck_assert_int_eq(r.Offset, -1);
 		ck_assert_uint_eq(r.Port, 8080);

@@ -136,6 +136,7 @@ START_TEST(test_parser_all_consts_defaults)
 	ck_assert(d->fields[1].def->neg);
 	ck_assert_str_eq(d->fields[6].def->text, "MUL");
 	ck_assert_ptr_null(d->fields[7].def);
+	ck_assert_ptr_null(d->fields[8].def);
 }
 END_TEST
 

@@ -1117,7 +1117,7 @@ static const protobuf_c_boolean all_Defaults_Verbose_default = true;
 const char all_Defaults_Name_default[] = "anon";
 static const int all_Defaults_Kind_default = ALL_OP_MUL;
 
-static const ProtobufCFieldDescriptor all_Defaults_fields[8] = {
+static const ProtobufCFieldDescriptor all_Defaults_fields[9] = {
 	{
 		.name = "Retries",
 		.id = 1,
@@ -1182,11 +1182,21 @@ static const ProtobufCFieldDescriptor all_Defaults_fields[8] = {
 		.type = PROTOBUF_C_TYPE_INT32,
 		.offset = offsetof(all_Defaults, Plain),
 	},
+	{
+		.name = "More",
+		.id = 9,
+		.label = PROTOBUF_C_LABEL_REPEATED,
+		.type = PROTOBUF_C_TYPE_MESSAGE,
+		.quantifier_offset = offsetof(all_Defaults, n_More),
+		.offset = offsetof(all_Defaults, More),
+		.descriptor = &all_Defaults_descriptor,
+	},
 };
 
-static const unsigned all_Defaults_fields_by_name[8] = {
+static const unsigned all_Defaults_fields_by_name[9] = {
 	3, /* Big */
 	6, /* Kind */
+	8, /* More */
 	5, /* Name */
 	1, /* Offset */
 	7, /* Plain */
@@ -1197,7 +1207,7 @@ static const unsigned all_Defaults_fields_by_name[8] = {
 
 static const ProtobufCIntRange all_Defaults_number_ranges[1 + 1] = {
 	{1, 0},
-	{0, 8},
+	{0, 9},
 };
 
 const ProtobufCMessageDescriptor all_Defaults_descriptor = {
@@ -1207,7 +1217,7 @@ const ProtobufCMessageDescriptor all_Defaults_descriptor = {
 	.c_name = "all_Defaults",
 	.package_name = "all",
 	.sizeof_message = sizeof(all_Defaults),
-	.n_fields = 8,
+	.n_fields = 9,
 	.fields = all_Defaults_fields,
 	.fields_sorted_by_name = all_Defaults_fields_by_name,
 	.n_field_ranges = 1,
@@ -1246,7 +1256,7 @@ bool all_Partial_equal(const all_Partial *a, const all_Partial *b)
 			b != NULL ? &b->base : NULL);
 }
 
-static const ProtobufCFieldDescriptor all_Partial_fields[2] = {
+static const ProtobufCFieldDescriptor all_Partial_fields[3] = {
 	{
 		.name = "Retries",
 		.id = 1,
@@ -1261,9 +1271,19 @@ static const ProtobufCFieldDescriptor all_Partial_fields[2] = {
 		.type = PROTOBUF_C_TYPE_INT32,
 		.offset = offsetof(all_Partial, Plain),
 	},
+	{
+		.name = "More",
+		.id = 9,
+		.label = PROTOBUF_C_LABEL_REPEATED,
+		.type = PROTOBUF_C_TYPE_MESSAGE,
+		.quantifier_offset = offsetof(all_Partial, n_More),
+		.offset = offsetof(all_Partial, More),
+		.descriptor = &all_Partial_descriptor,
+	},
 };
 
-static const unsigned all_Partial_fields_by_name[2] = {
+static const unsigned all_Partial_fields_by_name[3] = {
+	2, /* More */
 	1, /* Plain */
 	0, /* Retries */
 };
@@ -1271,7 +1291,7 @@ static const unsigned all_Partial_fields_by_name[2] = {
 static const ProtobufCIntRange all_Partial_number_ranges[2 + 1] = {
 	{1, 0},
 	{8, 1},
-	{0, 2},
+	{0, 3},
 };
 
 const ProtobufCMessageDescriptor all_Partial_descriptor = {
@@ -1281,7 +1301,7 @@ const ProtobufCMessageDescriptor all_Partial_descriptor = {
 	.c_name = "all_Partial",
 	.package_name = "all",
 	.sizeof_message = sizeof(all_Partial),
-	.n_fields = 2,
+	.n_fields = 3,
 	.fields = all_Partial_fields,
 	.fields_sorted_by_name = all_Partial_fields_by_name,
 	.n_field_ranges = 2,

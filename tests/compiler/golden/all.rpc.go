@@ -114,6 +114,8 @@ type Defaults struct {
 	// Default Op_MUL in C: set by init, and by protobuf decoding when absent.
 	Kind  Op
 	Plain int32
+	// Nested ones: each element decodes as the top level does.
+	More []*Defaults
 }
 
 // What a peer that knows fewer fields sends: Retries and Plain of
@@ -121,6 +123,7 @@ type Defaults struct {
 type Partial struct {
 	Retries int32
 	Plain   int32
+	More    []*Partial
 }
 
 // Types of package common (common.rpc), copied here with the prefix Common.

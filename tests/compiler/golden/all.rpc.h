@@ -404,6 +404,9 @@ struct all_Defaults {
 	char *Name;
 	all_Op Kind;
 	int32_t Plain;
+	/* Nested ones: each element decodes as the top level does. */
+	size_t n_More;
+	all_Defaults **More;
 };
 extern const char all_Defaults_Name_default[];
 #define ALL_DEFAULTS_INIT { \
@@ -416,6 +419,7 @@ extern const char all_Defaults_Name_default[];
 	(char *)all_Defaults_Name_default, /* Name */ \
 	ALL_OP_MUL, /* Kind */ \
 	0, /* Plain */ \
+	0, NULL, /* More */ \
 }
 void all_Defaults_init(all_Defaults *m);
 void all_Defaults_free_contents(all_Defaults *m);
@@ -430,11 +434,14 @@ struct all_Partial {
 	ProtobufCMessage base;
 	int32_t Retries;
 	int32_t Plain;
+	size_t n_More;
+	all_Partial **More;
 };
 #define ALL_PARTIAL_INIT { \
 	PROTOBUF_C_MESSAGE_INIT(&all_Partial_descriptor), \
 	0, /* Retries */ \
 	0, /* Plain */ \
+	0, NULL, /* More */ \
 }
 void all_Partial_init(all_Partial *m);
 void all_Partial_free_contents(all_Partial *m);
