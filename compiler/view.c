@@ -1072,6 +1072,34 @@ tmpl_val *view_build(tmpl_arena *a, const idl_program *prog, const char *base,
 		if (d->kind == AST_SERVICE)
 			view_service(&b, d, tmpl_push(a, services));
 	}
+	/* a const's macro against the header's other macros the front end
+	 * does not know: the include guard, and the initialisers of map
+	 * entries and wrappers */
+	for (size_t i = 0; i < file->n_decls; i++) {
+		const ast_decl *d = file->decls[i];
+		if (d->kind != AST_CONST)
+			continue;
+		const char *k = ctype_upper(a, ctype_decl_cname(a, d));
+		if (strcmp(k, guard_of(a, base)) == 0)
+			view_error(
+			    &b, &d->loc,
+			    "const '%s' is '%s' in C, the include guard of "
+			    "%s.rpc.h",
+			    d->name, k, base);
+		for (size_t j = 0; j < b.n_msgs; j++) {
+			const vmsg *m = &b.msgs[j];
+			if (m->kind == VM_STRUCT ||
+			    strcmp(k, tmpl_printf(a, "%s_INIT",
+			                          ctype_upper(a, m->cname))) !=
+			        0)
+				continue;
+			view_error(
+			    &b, &d->loc,
+			    "const '%s' is '%s' in C, the initialiser of "
+			    "the generated message %s",
+			    d->name, k, m->cname);
+		}
+	}
 	if (b.errors)
 		return NULL;
 
