@@ -212,12 +212,26 @@ static const char *lit_quote(tmpl_arena *a, const char *s, bool c)
 	return r;
 }
 
+/* lit_float spells number v as a floating literal as written ("1.5",
+ * "1e9"; an integer gets ".0"), without its sign. */
+static const char *lit_float(tmpl_arena *a, const ast_lit *v)
+{
+	if (v->kind == AST_L_FLOAT)
+		return v->text;
+	return tmpl_printf(a, "%llu.0", (unsigned long long)v->mag);
+}
+
 const char *ctype_lit_c(tmpl_arena *a, const ast_type *t, const ast_lit *v)
 {
 	const char *wrap = NULL;
 	unsigned long long m = v->mag;
 
 	switch (t->kind) {
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
+		return tmpl_printf(a, v->neg ? "(-%s%s)" : "%s%s",
+		                   lit_float(a, v),
+		                   t->kind == AST_T_FLOAT ? "f" : "");
 	case AST_T_BOOL:
 		return strcmp(v->text, "true") == 0 ? "true" : "false";
 	case AST_T_STRING:
@@ -259,6 +273,11 @@ const char *ctype_lit_go(tmpl_arena *a, const ast_type *t, const ast_lit *v)
 		return lit_quote(a, v->text, false);
 	case AST_T_NAMED:
 		return v->text; /* the caller prefixes the enum's Go name */
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
+		return tmpl_printf(a, "%s%s", v->neg ? "-" : "",
+		                   v->kind == AST_L_FLOAT ? v->text
+		                                          : lit_float(a, v));
 	default:
 		return tmpl_printf(a, "%s%llu", v->neg && v->mag ? "-" : "",
 		                   (unsigned long long)v->mag);
@@ -272,6 +291,8 @@ const char *ctype_lit_idl(tmpl_arena *a, const ast_lit *v)
 		return lit_quote(a, v->text, true);
 	case AST_L_NAME:
 		return v->text;
+	case AST_L_FLOAT:
+		return tmpl_printf(a, "%s%s", v->neg ? "-" : "", v->text);
 	default:
 		return tmpl_printf(a, "%s%llu", v->neg && v->mag ? "-" : "",
 		                   (unsigned long long)v->mag);

@@ -289,6 +289,18 @@ static const void *dyn_default(dyn_schema *s, const ast_type *t,
 	case AST_T_UINT64:
 		*(uint64_t *)p = u;
 		break;
+	case AST_T_FLOAT: /* as C reads the literal the generator writes */
+		*(float *)p =
+		    v->kind == AST_L_FLOAT ? strtof(v->text, NULL) : (float)u;
+		if (v->neg)
+			*(float *)p = -*(float *)p;
+		break;
+	case AST_T_DOUBLE:
+		*(double *)p =
+		    v->kind == AST_L_FLOAT ? strtod(v->text, NULL) : (double)u;
+		if (v->neg)
+			*(double *)p = -*(double *)p;
+		break;
 	case AST_T_NAMED: /* an enum: the checker found the value */
 		for (size_t k = 0; k < t->resolved->n_values; k++)
 			if (strcmp(t->resolved->values[k].name, v->text) == 0)

@@ -50,6 +50,8 @@ typedef struct ast_type {
  * be depends on the type it is given to; the checker says. */
 typedef enum ast_lit_kind {
 	AST_L_INT,    /* N or -N, decimal or 0x */
+	AST_L_FLOAT,  /* 1.5, -2.5e-3, 1e9: digits, a '.' and digits, and/or
+	                 an exponent */
 	AST_L_STRING, /* "text" */
 	AST_L_NAME,   /* a word: true, false, or an enum value */
 } ast_lit_kind;
@@ -61,7 +63,8 @@ typedef struct ast_lit {
 	uint64_t mag; /* AST_L_INT: the number without its sign (UINT64_MAX
 	                 when huge) */
 	char *text;   /* AST_L_STRING: the bytes, escapes resolved;
-	                 AST_L_NAME: the word */
+	                 AST_L_NAME: the word; AST_L_FLOAT: the number as
+	                 written, without its sign */
 	ast_loc loc;
 } ast_lit;
 

@@ -19,6 +19,7 @@
  * field its number (its 1-based position when the struct gives none).
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -645,6 +646,10 @@ static const char *check_lit_what(const ast_lit *v, char *buf, size_t n)
 		snprintf(buf, n, "'%.40s%s'", v->text,
 		         strlen(v->text) > 40 ? "..." : "");
 		return buf;
+	case AST_L_FLOAT:
+		snprintf(buf, n, "%s%.40s%s", v->neg ? "-" : "", v->text,
+		         strlen(v->text) > 40 ? "..." : "");
+		return buf;
 	case AST_L_INT:
 		break;
 	}
@@ -716,6 +721,26 @@ static void check_lit(check_ctx *c, const ast_type *t, const ast_lit *v,
 			           "%s of type string needs a string, not %s",
 			           what, check_lit_what(v, buf, sizeof buf));
 		return;
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
+		if (v->kind != AST_L_INT && v->kind != AST_L_FLOAT) {
+			diag_error(c->ld, &v->loc,
+			           "%s of type %s needs a number, not %s", what,
+			           ast_type_kind_name(t->kind),
+			           check_lit_what(v, buf, sizeof buf));
+			return;
+		}
+		/* strtod reads the C locale's '.': the compiler never sets
+		 * another; an integer past UINT64_MAX is out of any range */
+		if ((v->kind == AST_L_INT && v->huge) ||
+		    (v->kind == AST_L_FLOAT &&
+		     (t->kind == AST_T_FLOAT ? isinf(strtof(v->text, NULL))
+		                             : isinf(strtod(v->text, NULL)))))
+			diag_error(c->ld, &v->loc,
+			           "value %s of %s is out of range for %s",
+			           check_lit_what(v, buf, sizeof buf), what,
+			           ast_type_kind_name(t->kind));
+		return;
 	case AST_T_NAMED: /* an enum (the caller checked) */
 		if (v->kind != AST_L_NAME) {
 			diag_error(c->ld, &v->loc,
@@ -765,7 +790,7 @@ static void check_lit(check_ctx *c, const ast_type *t, const ast_lit *v,
 		           (unsigned long long)hi);
 }
 
-/* check_const: a const is a bool, an integer or a string, and its value
+/* check_const: a const is a bool, a number or a string, and its value
  * fits its type. */
 static void check_const(check_ctx *c, ast_decl *d)
 {
@@ -777,12 +802,14 @@ static void check_const(check_ctx *c, ast_decl *d)
 	case AST_T_INT64:
 	case AST_T_UINT32:
 	case AST_T_UINT64:
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
 	case AST_T_STRING:
 		break;
 	default:
 		diag_error(c->ld, &d->ctype->loc,
 		           "const '%s' cannot be of type '%s'; a const is "
-		           "bool, int32, int64, uint32, uint64 or string",
+		           "bool, an integer, float, double or string",
 		           d->name,
 		           d->ctype->kind == AST_T_NAMED
 		               ? d->ctype->name
@@ -794,7 +821,7 @@ static void check_const(check_ctx *c, ast_decl *d)
 }
 
 /* check_defaults reads a field's options: [default = V] on a bool,
- * integer, string or enum field that is not optional. */
+ * number, string or enum field that is not optional. */
 static void check_defaults(check_ctx *c, ast_field *fl)
 {
 	const ast_type *t = fl->type;
@@ -827,13 +854,12 @@ static void check_defaults(check_ctx *c, ast_field *fl)
 		}
 		if (t->kind == AST_T_NAMED && !t->resolved)
 			continue; /* unknown type: said already */
-		if (t->kind == AST_T_FLOAT || t->kind == AST_T_DOUBLE ||
-		    t->kind == AST_T_BYTES || t->kind == AST_T_LIST ||
+		if (t->kind == AST_T_BYTES || t->kind == AST_T_LIST ||
 		    t->kind == AST_T_MAP ||
 		    (t->kind == AST_T_NAMED && t->resolved->kind != AST_ENUM)) {
 			diag_error(c->ld, &o->loc,
 			           "field '%s' of type '%s' cannot have a "
-			           "default; defaults are for bool, integer, "
+			           "default; defaults are for bool, number, "
 			           "string and enum fields",
 			           fl->name,
 			           t->kind == AST_T_NAMED

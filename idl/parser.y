@@ -109,6 +109,7 @@ static bool parse_huge(idl_parse *p, idl_lloc l);
 %token <str> IDENT "identifier"
 %token <str> STRLIT "string literal"
 %token <num> NUMBER "number"
+%token <str> FLOATLIT "float literal"
 /* character tokens in a fixed order: syntax errors list what is expected
  * in token order */
 %token ';' '.' '}' '{' '=' '-' ')' '[' ']' ',' '(' '*' '<' '>'
@@ -197,6 +198,20 @@ literal
 		{ $$ = (ast_lit){.kind = AST_L_INT, .neg = true, .mag = $2,
 		                 .huge = parse_huge(p, @2),
 		                 .loc = parse_loc(p, @1)}; }
+	| FLOATLIT
+		{
+			if (!$1)
+				YYNOMEM;
+			$$ = (ast_lit){.kind = AST_L_FLOAT, .text = $1,
+			               .loc = parse_loc(p, @1)};
+		}
+	| '-' FLOATLIT
+		{
+			if (!$2)
+				YYNOMEM;
+			$$ = (ast_lit){.kind = AST_L_FLOAT, .neg = true,
+			               .text = $2, .loc = parse_loc(p, @1)};
+		}
 	| STRLIT
 		{
 			if (!$1)

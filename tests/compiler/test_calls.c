@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -420,6 +421,8 @@ START_TEST(test_calls_defaults_travel)
 	d.Name = (char *)"";
 	d.Kind = ALL_OP_ADD;
 	d.Plain = 0;
+	d.Ratio = 0;
+	d.Scale = 0;
 	all_Defaults_init(&r);
 	expect_ok(all_Config_Echo(p.cli, &d, &r));
 	ck_assert_int_eq(r.Retries, 0);
@@ -429,6 +432,7 @@ START_TEST(test_calls_defaults_travel)
 	ck_assert_int_eq(r.Verbose, 0);
 	ck_assert_str_eq(r.Name, "");
 	ck_assert_int_eq(r.Kind, ALL_OP_ADD);
+	ck_assert(r.Ratio == 0.0f && r.Scale == 0.0);
 	all_Defaults_free_contents(&r);
 
 	/* a peer that knows only Retries and Plain, at the top and in a
@@ -461,6 +465,8 @@ START_TEST(test_calls_defaults_travel)
 		ck_assert_int_eq(r.Verbose, 1);
 		ck_assert_str_eq(r.Name, "anon");
 		ck_assert_int_eq(r.Kind, ALL_OP_MUL);
+		ck_assert(r.Ratio == 0.5f);
+		ck_assert(r.Scale == -2500.0);
 	} else {
 		ck_assert_int_eq(r.Offset, 0);
 		ck_assert_uint_eq(r.Port, 0);
@@ -468,9 +474,31 @@ START_TEST(test_calls_defaults_travel)
 		ck_assert_int_eq(r.Verbose, 0);
 		ck_assert_str_eq(r.Name, "");
 		ck_assert_int_eq(r.Kind, ALL_OP_ADD);
+		ck_assert(r.Ratio == 0.0f);
+		ck_assert(r.Scale == 0.0);
 	}
 	all_Defaults_free_contents(&r);
 	pair_close(&p);
+}
+END_TEST
+
+/* consts are C constant expressions of their type's width, usable in #if
+ * (integers, bools) and in static initialisers */
+#if ALL_ALL_BITS != 0xFFFFFFFFFFFFFFFFu || ALL_MIN_BALANCE != INT64_MIN ||      \
+    ALL_MAX_ITEMS != 100 || ALL_PORT != 8080u || ALL_VERBOSE
+#error "the consts of all.rpc are not what it says"
+#endif
+_Static_assert(sizeof(ALL_HALF) == sizeof(float), "float const is float");
+_Static_assert(sizeof(ALL_ALL_BITS) == 8, "uint64 const is 64 bits");
+
+START_TEST(test_calls_consts_are_c_constants)
+{
+	static const char greeting[] = ALL_GREETING;
+	ck_assert_str_eq(greeting, "hello \"world\"\t?" "?!");
+	ck_assert(ALL_HALF == -0.5f);
+	ck_assert(ALL_PI > 3.14159265358 && ALL_PI < 3.1415926536);
+	ck_assert(ALL_AVOGADRO == 6.02214076e23);
+	ck_assert(ALL_MIN_BALANCE < 0);
 }
 END_TEST
 
@@ -483,6 +511,7 @@ static Suite *calls_suite(void)
 	tcase_add_loop_test(tc, test_calls_string_bytes_and_enum_forms, 0, n);
 	tcase_add_loop_test(tc, test_calls_list_and_map_forms, 0, n);
 	tcase_add_loop_test(tc, test_calls_defaults_travel, 0, n);
+	tcase_add_test(tc, test_calls_consts_are_c_constants);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, test_calls_errors_reach_the_client, 0, n);

@@ -88,6 +88,9 @@ static void dump_lit(FILE *o, const ast_lit *v)
 	case AST_L_NAME:
 		fprintf(o, "%s", v->text);
 		break;
+	case AST_L_FLOAT:
+		fprintf(o, "%s%s", v->neg ? "-" : "", v->text);
+		break;
 	}
 	fprintf(o, "@%d:%d", v->loc.line, v->loc.col);
 }

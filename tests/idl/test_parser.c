@@ -85,7 +85,7 @@ START_TEST(test_parser_all_file)
 	ck_assert_str_eq(all_prog->deps[0], "all.rpc");
 	ck_assert_str_eq(all_prog->deps[1], "common.rpc");
 	/* declarations in source order */
-	ck_assert_uint_eq(f->n_decls, 16);
+	ck_assert_uint_eq(f->n_decls, 19);
 	ck_assert_str_eq(f->decls[0]->name, "Args");
 	ck_assert_int_eq(f->decls[0]->kind, AST_STRUCT);
 	ck_assert_str_eq(f->decls[2]->name, "Op");
@@ -137,6 +137,14 @@ START_TEST(test_parser_all_consts_defaults)
 	ck_assert_str_eq(d->fields[6].def->text, "MUL");
 	ck_assert_ptr_null(d->fields[7].def);
 	ck_assert_ptr_null(d->fields[8].def);
+	ck_assert_int_eq(d->fields[10].def->kind, AST_L_FLOAT);
+	ck_assert(d->fields[10].def->neg);
+	ck_assert_str_eq(d->fields[10].def->text, "2.5e3");
+	d = f->decls[17];
+	ck_assert_str_eq(d->name, "HALF");
+	ck_assert_int_eq(d->ctype->kind, AST_T_FLOAT);
+	ck_assert_int_eq(d->value.kind, AST_L_FLOAT);
+	ck_assert_str_eq(d->value.text, "0.5");
 }
 END_TEST
 
@@ -523,7 +531,7 @@ static void *load_all_rpc(void *arg)
 	for (i = 0; i < 20; i++) {
 		idl_program *p = NULL;
 
-		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 16 &&
+		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 19 &&
 		    p->n_files == 2)
 			ok++;
 		idl_program_free(p);

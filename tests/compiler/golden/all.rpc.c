@@ -1116,8 +1116,10 @@ static const uint64_t all_Defaults_Big_default = UINT64_C(18446744073709551615);
 static const protobuf_c_boolean all_Defaults_Verbose_default = true;
 const char all_Defaults_Name_default[] = "anon";
 static const int all_Defaults_Kind_default = ALL_OP_MUL;
+static const float all_Defaults_Ratio_default = 0.5f;
+static const double all_Defaults_Scale_default = (-2.5e3);
 
-static const ProtobufCFieldDescriptor all_Defaults_fields[9] = {
+static const ProtobufCFieldDescriptor all_Defaults_fields[11] = {
 	{
 		.name = "Retries",
 		.id = 1,
@@ -1191,9 +1193,25 @@ static const ProtobufCFieldDescriptor all_Defaults_fields[9] = {
 		.offset = offsetof(all_Defaults, More),
 		.descriptor = &all_Defaults_descriptor,
 	},
+	{
+		.name = "Ratio",
+		.id = 10,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_FLOAT,
+		.offset = offsetof(all_Defaults, Ratio),
+		.default_value = &all_Defaults_Ratio_default,
+	},
+	{
+		.name = "Scale",
+		.id = 11,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_DOUBLE,
+		.offset = offsetof(all_Defaults, Scale),
+		.default_value = &all_Defaults_Scale_default,
+	},
 };
 
-static const unsigned all_Defaults_fields_by_name[9] = {
+static const unsigned all_Defaults_fields_by_name[11] = {
 	3, /* Big */
 	6, /* Kind */
 	8, /* More */
@@ -1201,13 +1219,15 @@ static const unsigned all_Defaults_fields_by_name[9] = {
 	1, /* Offset */
 	7, /* Plain */
 	2, /* Port */
+	9, /* Ratio */
 	0, /* Retries */
+	10, /* Scale */
 	4, /* Verbose */
 };
 
 static const ProtobufCIntRange all_Defaults_number_ranges[1 + 1] = {
 	{1, 0},
-	{0, 9},
+	{0, 11},
 };
 
 const ProtobufCMessageDescriptor all_Defaults_descriptor = {
@@ -1217,7 +1237,7 @@ const ProtobufCMessageDescriptor all_Defaults_descriptor = {
 	.c_name = "all_Defaults",
 	.package_name = "all",
 	.sizeof_message = sizeof(all_Defaults),
-	.n_fields = 9,
+	.n_fields = 11,
 	.fields = all_Defaults_fields,
 	.fields_sorted_by_name = all_Defaults_fields_by_name,
 	.n_field_ranges = 1,

@@ -15,6 +15,10 @@ const (
 	// A greeting, with "quotes", a tab and a question??!
 	GREETING string = "hello \"world\"\t??!"
 	VERBOSE  bool   = false
+	// Floating consts: as written, in the type's range.
+	PI       float64 = 3.14159265358979
+	HALF     float32 = -0.5
+	AVOGADRO float64 = 6.02214076e23
 )
 
 // Operands, with explicit field numbers.
@@ -116,6 +120,10 @@ type Defaults struct {
 	Plain int32
 	// Nested ones: each element decodes as the top level does.
 	More []*Defaults
+	// Default 0.5 in C: set by init, and by protobuf decoding when absent.
+	Ratio float32
+	// Default -2.5e3 in C: set by init, and by protobuf decoding when absent.
+	Scale float64
 }
 
 // What a peer that knows fewer fields sends: Retries and Plain of

@@ -75,6 +75,10 @@ extern "C" {
 /* A greeting, with "quotes", a tab and a question? ?! */
 #define ALL_GREETING "hello \"world\"\t?\?!"
 #define ALL_VERBOSE false
+/* Floating consts: as written, in the type's range. */
+#define ALL_PI 3.14159265358979
+#define ALL_HALF (-0.5f)
+#define ALL_AVOGADRO 6.02214076e23
 
 typedef struct all_Args all_Args;
 typedef struct all_Quotient all_Quotient;
@@ -407,6 +411,8 @@ struct all_Defaults {
 	/* Nested ones: each element decodes as the top level does. */
 	size_t n_More;
 	all_Defaults **More;
+	float Ratio;
+	double Scale;
 };
 extern const char all_Defaults_Name_default[];
 #define ALL_DEFAULTS_INIT { \
@@ -420,6 +426,8 @@ extern const char all_Defaults_Name_default[];
 	ALL_OP_MUL, /* Kind */ \
 	0, /* Plain */ \
 	0, NULL, /* More */ \
+	0.5f, /* Ratio */ \
+	(-2.5e3), /* Scale */ \
 }
 void all_Defaults_init(all_Defaults *m);
 void all_Defaults_free_contents(all_Defaults *m);
