@@ -9,6 +9,7 @@
 #include "ctype_map.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *ctype_decl_cname(tmpl_arena *a, const ast_decl *d)
@@ -170,5 +171,130 @@ const char *ctype_spell(tmpl_arena *a, const ast_type *t)
 		                   ctype_spell(a, t->elem));
 	default:
 		return ast_type_kind_name(t->kind);
+	}
+}
+
+/* ---- literals: const values and field defaults ------------------------ */
+
+/* lit_quote spells s as a double-quoted literal: C's escapes when c, else
+ * Go's (which has no trigraphs, and wants valid UTF-8: bytes past ASCII
+ * become \x escapes). */
+static const char *lit_quote(tmpl_arena *a, const char *s, bool c)
+{
+	tmpl_buf out = {0};
+	const char *r;
+
+	tmpl_buf_add(&out, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[8];
+
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			tmpl_buf_add(&out, esc, 2);
+		} else if (*p == '\n') {
+			tmpl_buf_add(&out, "\\n", 2);
+		} else if (*p == '\t') {
+			tmpl_buf_add(&out, "\\t", 2);
+		} else if (*p < 0x20 || *p == 0x7f || (!c && *p >= 0x80)) {
+			/* octal: a following digit cannot extend it */
+			snprintf(esc, sizeof esc, c ? "\\%03o" : "\\x%02x", *p);
+			tmpl_buf_add(&out, esc, strlen(esc));
+		} else if (c && *p == '?' && p[1] == '?') {
+			tmpl_buf_add(&out, "?\\", 2); /* no trigraph */
+		} else {
+			tmpl_buf_add(&out, (const char *)p, 1);
+		}
+	}
+	tmpl_buf_add(&out, "\"", 1);
+	r = tmpl_strdup(a, out.data);
+	tmpl_buf_fini(&out);
+	return r;
+}
+
+/* lit_float spells number v as a floating literal as written ("1.5",
+ * "1e9"; an integer gets ".0"), without its sign. */
+static const char *lit_float(tmpl_arena *a, const ast_lit *v)
+{
+	if (v->kind == AST_L_FLOAT)
+		return v->text;
+	return tmpl_printf(a, "%llu.0", (unsigned long long)v->mag);
+}
+
+const char *ctype_lit_c(tmpl_arena *a, const ast_type *t, const ast_lit *v)
+{
+	const char *wrap = NULL;
+	unsigned long long m = v->mag;
+
+	switch (t->kind) {
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
+		return tmpl_printf(a, v->neg ? "(-%s%s)" : "%s%s",
+		                   lit_float(a, v),
+		                   t->kind == AST_T_FLOAT ? "f" : "");
+	case AST_T_BOOL:
+		return strcmp(v->text, "true") == 0 ? "true" : "false";
+	case AST_T_STRING:
+		return lit_quote(a, v->text, true);
+	case AST_T_NAMED:
+		return tmpl_printf(
+		    a, "%s_%s",
+		    ctype_upper(a, ctype_decl_cname(a, t->resolved)), v->text);
+	case AST_T_INT64:
+		wrap = "INT64_C";
+		break;
+	case AST_T_UINT32:
+		wrap = "UINT32_C";
+		break;
+	case AST_T_UINT64:
+		wrap = "UINT64_C";
+		break;
+	default:
+		break;
+	}
+	if (!v->neg || m == 0)
+		return wrap ? tmpl_printf(a, "%s(%llu)", wrap, m)
+		            : tmpl_printf(a, "%llu", m);
+	/* the most negative value has no positive literal of its type */
+	if (t->kind == AST_T_INT32 && m == 2147483648ull)
+		return "(-2147483647 - 1)";
+	if (t->kind == AST_T_INT64 && m == 9223372036854775808ull)
+		return "(-INT64_C(9223372036854775807) - 1)";
+	return wrap ? tmpl_printf(a, "(-%s(%llu))", wrap, m)
+	            : tmpl_printf(a, "(-%llu)", m);
+}
+
+const char *ctype_lit_go(tmpl_arena *a, const ast_type *t, const ast_lit *v)
+{
+	switch (t->kind) {
+	case AST_T_BOOL:
+		return strcmp(v->text, "true") == 0 ? "true" : "false";
+	case AST_T_STRING:
+		return lit_quote(a, v->text, false);
+	case AST_T_NAMED:
+		return v->text; /* the caller prefixes the enum's Go name */
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
+		return tmpl_printf(a, "%s%s", v->neg ? "-" : "",
+		                   v->kind == AST_L_FLOAT ? v->text
+		                                          : lit_float(a, v));
+	default:
+		return tmpl_printf(a, "%s%llu", v->neg && v->mag ? "-" : "",
+		                   (unsigned long long)v->mag);
+	}
+}
+
+const char *ctype_lit_idl(tmpl_arena *a, const ast_lit *v)
+{
+	switch (v->kind) {
+	case AST_L_STRING:
+		return lit_quote(a, v->text, true);
+	case AST_L_NAME:
+		return v->text;
+	case AST_L_FLOAT:
+		return tmpl_printf(a, "%s%s", v->neg ? "-" : "", v->text);
+	default:
+		return tmpl_printf(a, "%s%llu", v->neg && v->mag ? "-" : "",
+		                   (unsigned long long)v->mag);
 	}
 }

@@ -52,4 +52,18 @@ void ctype_elem(tmpl_arena *a, const ast_file *file, const ast_type *t,
  * "map<string, common.Point>". */
 const char *ctype_spell(tmpl_arena *a, const ast_type *t);
 
+/* ctype_lit_c spells literal v, checked against type t (bool, an integer,
+ * string or an enum), as a C constant expression of t's range:
+ * "100", "(-5)", "INT64_C(7)", "(-2147483647 - 1)", "true", "\"text\"",
+ * "ARITH_OP_MUL". Usable in #if for integers and bools. */
+const char *ctype_lit_c(tmpl_arena *a, const ast_type *t, const ast_lit *v);
+
+/* ctype_lit_go spells v in Go: "-5", "true", "\"text\"", and for an
+ * enum the bare value name. */
+const char *ctype_lit_go(tmpl_arena *a, const ast_type *t, const ast_lit *v);
+
+/* ctype_lit_idl spells v as it could be written in the .rpc file (for
+ * comments in the .proto): "-5", "MUL", "\"text\"". */
+const char *ctype_lit_idl(tmpl_arena *a, const ast_lit *v);
+
 #endif

@@ -56,6 +56,7 @@ typedef struct dyn_field {
 	int64_t number;
 	const ast_type *type;
 	bool optional;
+	const ast_lit *def;                      /* [default = V], or NULL */
 	const ProtobufCMessageDescriptor *entry; /* maps */
 } dyn_field;
 
@@ -72,8 +73,27 @@ typedef struct dyn_field {
 static const ProtobufCMessageDescriptor *dyn_init_desc[DYN_MAX_INITS];
 static size_t dyn_n_inits;
 
+/* dyn_scalar_size is the size of a scalar or enum member of type t. */
+static size_t dyn_scalar_size(ProtobufCType t)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	default:
+		return 4;
+	}
+}
+
 /* dyn_init_at does what a generated X_init does: every member zero, except
- * the descriptor and non-optional strings (the shared empty string). */
+ * the descriptor, non-optional strings (the shared empty string) and
+ * fields with a default (a required field's default_value). */
 static void dyn_init_at(size_t slot, ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *d = dyn_init_desc[slot];
@@ -82,10 +102,15 @@ static void dyn_init_at(size_t slot, ProtobufCMessage *m)
 	m->descriptor = d;
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *p = (char *)m + f->offset;
 		if (f->type == PROTOBUF_C_TYPE_STRING &&
-		    f->label == PROTOBUF_C_LABEL_NONE)
-			*(const char **)((char *)m + f->offset) =
-			    protobuf_c_empty_string;
+		    (f->label == PROTOBUF_C_LABEL_NONE ||
+		     f->label == PROTOBUF_C_LABEL_REQUIRED))
+			*(const void **)p = f->label == PROTOBUF_C_LABEL_NONE
+			                        ? protobuf_c_empty_string
+			                        : f->default_value;
+		else if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+			memcpy(p, f->default_value, dyn_scalar_size(f->type));
 	}
 }
 
@@ -238,6 +263,56 @@ static int dyn_cmp_name(const void *x, const void *y)
 	return strcmp(dyn_name_base[*a].name, dyn_name_base[*b].name);
 }
 
+/* dyn_default makes the default_value of a field of IDL type t (protobuf
+ * type type) holding v: the string itself, or the value in its C type. */
+static const void *dyn_default(dyn_schema *s, const ast_type *t,
+                               ProtobufCType type, const ast_lit *v)
+{
+	if (type == PROTOBUF_C_TYPE_STRING)
+		return tmpl_strdup(s->a, v->text);
+	void *p = tmpl_alloc(s->a, 8);
+	uint64_t u = v->mag;
+	int64_t i = v->neg && u != 0 ? -(int64_t)(u - 1) - 1 : (int64_t)u;
+	switch (t->kind) {
+	case AST_T_BOOL:
+		*(protobuf_c_boolean *)p = strcmp(v->text, "true") == 0;
+		break;
+	case AST_T_INT32:
+		*(int32_t *)p = (int32_t)i;
+		break;
+	case AST_T_UINT32:
+		*(uint32_t *)p = (uint32_t)u;
+		break;
+	case AST_T_INT64:
+		*(int64_t *)p = i;
+		break;
+	case AST_T_UINT64:
+		*(uint64_t *)p = u;
+		break;
+	case AST_T_FLOAT: /* as C reads the literal the generator writes */
+		*(float *)p =
+		    v->kind == AST_L_FLOAT ? strtof(v->text, NULL) : (float)u;
+		if (v->neg)
+			*(float *)p = -*(float *)p;
+		break;
+	case AST_T_DOUBLE:
+		*(double *)p =
+		    v->kind == AST_L_FLOAT ? strtod(v->text, NULL) : (double)u;
+		if (v->neg)
+			*(double *)p = -*(double *)p;
+		break;
+	case AST_T_NAMED: /* an enum: the checker found the value */
+		for (size_t k = 0; k < t->resolved->n_values; k++)
+			if (strcmp(t->resolved->values[k].name, v->text) == 0)
+				*(int32_t *)p =
+				    (int32_t)t->resolved->values[k].value;
+		break;
+	default:
+		break;
+	}
+	return p;
+}
+
 /* dyn_fill lays out fields f[0..n) into md, a descriptor already allocated
  * (and possibly referred to by others). */
 static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
@@ -289,6 +364,10 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 				d->quantifier_offset = (unsigned)off;
 				off += sizeof(protobuf_c_boolean);
 			}
+		} else if (f[i].def != NULL) {
+			/* as generated: always sent, the default when absent */
+			d->label = PROTOBUF_C_LABEL_REQUIRED;
+			d->default_value = dyn_default(s, t, type, f[i].def);
 		} else if (type == PROTOBUF_C_TYPE_STRING) {
 			d->default_value = &protobuf_c_empty_string;
 		}
@@ -371,6 +450,7 @@ static void dyn_struct(dyn_schema *s, dyn_decl *dd)
 		f[i].number = af->number;
 		f[i].type = af->type;
 		f[i].optional = af->optional;
+		f[i].def = af->def;
 		if (af->type->kind == AST_T_MAP)
 			f[i].entry =
 			    dyn_entry(s, pkg, full, cname, af->name, af->type);
@@ -517,7 +597,7 @@ char *dyn_schema_new(const idl_program *prog, dyn_schema **out)
 			const ast_decl *d = prog->files[i]->decls[j];
 			if (d->kind == AST_SERVICE)
 				n_methods += d->n_methods;
-			else
+			else if (d->kind != AST_CONST)
 				n_decls++;
 		}
 	s->decls = tmpl_alloc(s->a, (n_decls + 1) * sizeof *s->decls);
@@ -525,7 +605,7 @@ char *dyn_schema_new(const idl_program *prog, dyn_schema **out)
 	for (size_t i = 0; i < prog->n_files; i++)
 		for (size_t j = 0; j < prog->files[i]->n_decls; j++) {
 			const ast_decl *d = prog->files[i]->decls[j];
-			if (d->kind == AST_SERVICE)
+			if (d->kind == AST_SERVICE || d->kind == AST_CONST)
 				continue;
 			dyn_decl *dd = &s->decls[s->n_decls++];
 			dd->d = d;

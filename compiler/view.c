@@ -34,7 +34,8 @@ typedef struct vfield {
 	const char *doc;
 	const ast_type *type; /* may be a list or a map */
 	bool optional;
-	const char *entry; /* maps: C name of the entry message */
+	const ast_lit *def; /* [default = V], or NULL */
+	const char *entry;  /* maps: C name of the entry message */
 	size_t decl_index;
 } vfield;
 
@@ -313,6 +314,7 @@ static void add_struct(vbuild *b, const ast_decl *d)
 		v->doc = f->doc;
 		v->type = f->type;
 		v->optional = f->optional;
+		v->def = f->def;
 		v->decl_index = i;
 		if (is_c_keyword(f->name))
 			view_error(b, &f->loc, "field name '%s' is a C keyword",
@@ -422,7 +424,8 @@ static bool package_has_decl(vbuild *b, const char *name)
 		if (!same_pkg(f, b->file))
 			continue;
 		for (size_t j = 0; j < f->n_decls; j++)
-			if (f->decls[j]->kind != AST_SERVICE &&
+			if ((f->decls[j]->kind == AST_STRUCT ||
+			     f->decls[j]->kind == AST_ENUM) &&
 			    strcmp(f->decls[j]->name, name) == 0)
 				return true;
 	}
@@ -499,6 +502,7 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 	tmpl_val *by_number = tmpl_set_list(a, o, "by_number");
 	tmpl_val *by_name = tmpl_set_list(a, o, "by_name");
 	tmpl_val *ranges = tmpl_set_list(a, o, "ranges");
+	tmpl_val *defaults = tmpl_set_list(a, o, "m_defaults");
 	size_t n = m->n_fields;
 	const vfield **sorted = tmpl_alloc(a, (n + 1) * sizeof *sorted);
 	for (size_t i = 0; i < n; i++)
@@ -527,6 +531,28 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 			init = f->optional && ci.is_string ? "NULL" : ci.init;
 			if (has)
 				init = tmpl_printf(a, "0, %s", init);
+		}
+		if (f->def != NULL) {
+			/* the value lives in the .c, where the descriptor's
+			 * default_value points: the runtime never frees a
+			 * string that is its field's default */
+			const char *dn =
+			    tmpl_printf(a, "%s_%s_default", m->cname, f->name);
+			const char *lit = ctype_lit_c(a, t, f->def);
+			tmpl_val *dv = tmpl_push(a, defaults);
+			if (ci.is_string) {
+				init = tmpl_printf(a, "(char *)%s", dn);
+				tmpl_set_strf(a, dv, "d_h",
+				              "extern const char %s[];", dn);
+				tmpl_set_strf(a, dv, "d_c",
+				              "const char %s[] = %s;", dn, lit);
+			} else {
+				init = lit;
+				tmpl_set_str(a, dv, "d_h", "");
+				tmpl_set_strf(
+				    a, dv, "d_c", "static const %s %s = %s;",
+				    ci.is_enum ? "int" : ci.ctype, dn, lit);
+			}
 		}
 		tmpl_set_str(a, mo, "f_member", f->name);
 		tmpl_set_str(a, mo, "f_decl", decl);
@@ -569,6 +595,14 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 				quant = tmpl_printf(a, "offsetof(%s, has_%s)",
 				                    m->cname, f->name);
 			def = "";
+		} else if (f->def != NULL) {
+			/* always sent (a 0 must not read back as the
+			 * default); when absent, unpacking keeps the
+			 * default that init put there */
+			label = "PROTOBUF_C_LABEL_REQUIRED";
+			def = tmpl_printf(a, "%s%s_%s_default",
+			                  ci.is_string ? "" : "&", m->cname,
+			                  f->name);
 		}
 		tmpl_set_str(a, fo, "f_name", f->name);
 		tmpl_set_strf(a, fo, "f_number", "%lld", (long long)f->number);
@@ -672,6 +706,8 @@ static void view_pmessage(vbuild *b, const vmsg *m, tmpl_val *o)
 		tmpl_set_str(a, fo, "p_type", proto_field(b, f));
 		tmpl_set_str(a, fo, "p_field", f->name);
 		tmpl_set_strf(a, fo, "p_number", "%lld", (long long)f->number);
+		tmpl_set_str(a, fo, "p_default",
+		             f->def ? ctype_lit_idl(b->a, f->def) : "");
 		tmpl_set_str(a, fo, "proto_doc", proto_doc(b, f->doc, "\t"));
 	}
 }
@@ -1005,6 +1041,22 @@ tmpl_val *view_build(tmpl_arena *a, const idl_program *prog, const char *base,
 	}
 
 	collect_imported_wrappers(&b);
+	tmpl_val *consts = tmpl_set_list(a, v, "consts");
+	for (size_t i = 0; i < file->n_decls; i++) {
+		const ast_decl *d = file->decls[i];
+		if (d->kind != AST_CONST)
+			continue;
+		tmpl_val *ko = tmpl_push(a, consts);
+		tmpl_set_str(a, ko, "k_cname",
+		             ctype_upper(a, ctype_decl_cname(a, d)));
+		tmpl_set_str(a, ko, "k_value",
+		             ctype_lit_c(a, d->ctype, &d->value));
+		tmpl_set_strf(a, ko, "k_idl", "const %s %s = %s;",
+		              ast_type_kind_name(d->ctype->kind), d->name,
+		              ctype_lit_idl(a, &d->value));
+		tmpl_set_str(a, ko, "doc", c_doc(&b, d->doc, ""));
+		tmpl_set_str(a, ko, "proto_doc", proto_doc(&b, d->doc, ""));
+	}
 	tmpl_val *enums = tmpl_set_list(a, v, "enums");
 	for (size_t i = 0; i < file->n_decls; i++) {
 		const ast_decl *d = file->decls[i];
@@ -1019,6 +1071,34 @@ tmpl_val *view_build(tmpl_arena *a, const idl_program *prog, const char *base,
 		const ast_decl *d = file->decls[i];
 		if (d->kind == AST_SERVICE)
 			view_service(&b, d, tmpl_push(a, services));
+	}
+	/* a const's macro against the header's other macros the front end
+	 * does not know: the include guard, and the initialisers of map
+	 * entries and wrappers */
+	for (size_t i = 0; i < file->n_decls; i++) {
+		const ast_decl *d = file->decls[i];
+		if (d->kind != AST_CONST)
+			continue;
+		const char *k = ctype_upper(a, ctype_decl_cname(a, d));
+		if (strcmp(k, guard_of(a, base)) == 0)
+			view_error(
+			    &b, &d->loc,
+			    "const '%s' is '%s' in C, the include guard of "
+			    "%s.rpc.h",
+			    d->name, k, base);
+		for (size_t j = 0; j < b.n_msgs; j++) {
+			const vmsg *m = &b.msgs[j];
+			if (m->kind == VM_STRUCT ||
+			    strcmp(k, tmpl_printf(a, "%s_INIT",
+			                          ctype_upper(a, m->cname))) !=
+			        0)
+				continue;
+			view_error(
+			    &b, &d->loc,
+			    "const '%s' is '%s' in C, the initialiser of "
+			    "the generated message %s",
+			    d->name, k, m->cname);
+		}
 	}
 	if (b.errors)
 		return NULL;

@@ -219,6 +219,23 @@ static void go_check_names(gbuild *b)
 
 /* ---- types --------------------------------------------------------------- */
 
+/* go_field_doc is field f's comment lines: its doc, then, for a field with
+ * a default, a line that says so (Go has no field defaults). */
+static const char *go_field_doc(gbuild *b, const ast_field *f)
+{
+	const char *doc = view_line_doc(b->a, f->doc, "\t");
+	if (f->def == NULL)
+		return doc;
+	const char *v = ctype_lit_go(b->a, f->type, f->def);
+	if (f->type->kind == AST_T_NAMED)
+		v = tmpl_printf(b->a, "%s_%s",
+		                go_decl_name(b, f->type->resolved), v);
+	return tmpl_printf(b->a,
+	                   "%s%s// Default %s in C: set by init, and by "
+	                   "protobuf decoding when absent.",
+	                   doc, doc[0] ? "\n\t" : "", v);
+}
+
 static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 {
 	tmpl_arena *a = b->a;
@@ -237,7 +254,8 @@ static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 	size_t start = 0;
 	while (start < n) {
 		size_t end = start + 1;
-		while (end < n && d->fields[end].doc == NULL)
+		while (end < n && d->fields[end].doc == NULL &&
+		       d->fields[end].def == NULL)
 			end++;
 		size_t width = 0;
 		for (size_t i = start; i < end; i++)
@@ -253,8 +271,7 @@ static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 			tmpl_set_strf(a, fo, "g_pad", "%*s",
 			              (int)(width - strlen(names[i]) + 1), "");
 			tmpl_set_str(a, fo, "g_type", t);
-			tmpl_set_str(a, fo, "go_doc",
-			             view_line_doc(a, f->doc, "\t"));
+			tmpl_set_str(a, fo, "go_doc", go_field_doc(b, f));
 		}
 		start = end;
 	}
@@ -300,7 +317,7 @@ static void go_types_of(gbuild *b, const ast_file *f, tmpl_val *list)
 	tmpl_arena *a = b->a;
 	for (size_t i = 0; i < f->n_decls; i++) {
 		const ast_decl *d = f->decls[i];
-		if (d->kind == AST_SERVICE)
+		if (d->kind == AST_SERVICE || d->kind == AST_CONST)
 			continue;
 		const char *tname = go_decl_name(b, d);
 		if (!go_exported(tname))
@@ -318,6 +335,57 @@ static void go_types_of(gbuild *b, const ast_file *f, tmpl_val *list)
 		else
 			go_enum(b, d, tname, o);
 	}
+}
+
+/* go_consts lists the consts of the main file: typed Go constants named
+ * like types (first letter upper-cased), in runs gofmt aligns. */
+static void go_consts(gbuild *b, tmpl_val *view)
+{
+	tmpl_arena *a = b->a;
+	const ast_file *f = b->file;
+	tmpl_val *list = tmpl_set_list(a, view, "go_consts");
+	const ast_decl **k = tmpl_alloc(a, (f->n_decls + 1) * sizeof *k);
+	size_t n = 0;
+	for (size_t i = 0; i < f->n_decls; i++)
+		if (f->decls[i]->kind == AST_CONST)
+			k[n++] = f->decls[i];
+	size_t start = 0;
+	while (start < n) {
+		size_t end = start + 1;
+		while (end < n && k[end]->doc == NULL)
+			end++;
+		size_t wn = 0, wt = 0;
+		for (size_t i = start; i < end; i++) {
+			size_t ln = strlen(k[i]->name);
+			size_t lt = strlen(go_type(b, k[i]->ctype));
+			wn = ln > wn ? ln : wn;
+			wt = lt > wt ? lt : wt;
+		}
+		for (size_t i = start; i < end; i++) {
+			const ast_decl *d = k[i];
+			const char *name = go_upper1(a, d->name);
+			const char *t = go_type(b, d->ctype);
+			if (!go_exported(name))
+				go_error(b, &d->loc,
+				         "const name '%s' has no exported Go "
+				         "spelling",
+				         d->name);
+			go_name_add(b, name, &d->loc);
+			tmpl_val *o = tmpl_push(a, list);
+			tmpl_set_str(a, o, "gc_name", name);
+			tmpl_set_strf(a, o, "gc_pad", "%*s",
+			              (int)(wn - strlen(name) + 1), "");
+			tmpl_set_str(a, o, "gc_type", t);
+			tmpl_set_strf(a, o, "gc_tpad", "%*s",
+			              (int)(wt - strlen(t) + 1), "");
+			tmpl_set_str(a, o, "gc_value",
+			             ctype_lit_go(a, d->ctype, &d->value));
+			tmpl_set_str(a, o, "go_doc",
+			             view_line_doc(a, d->doc, "\t"));
+		}
+		start = end;
+	}
+	tmpl_set_bool(a, view, "go_has_consts", n > 0);
 }
 
 /* ---- which files ----------------------------------------------------------
@@ -470,7 +538,8 @@ int view_go_add(tmpl_arena *a, const idl_program *prog, const char *base,
 			continue;
 		bool any = false;
 		for (size_t j = 0; j < f->n_decls; j++)
-			any |= f->decls[j]->kind != AST_SERVICE;
+			any |= f->decls[j]->kind == AST_STRUCT ||
+			       f->decls[j]->kind == AST_ENUM;
 		if (!any)
 			continue;
 		const char *slash = strrchr(f->path, '/');
@@ -489,6 +558,9 @@ int view_go_add(tmpl_arena *a, const idl_program *prog, const char *base,
 		if (file->decls[i]->kind == AST_SERVICE)
 			go_service(&b, file->decls[i], tmpl_push(a, services));
 	tmpl_set_bool(a, view, "go_has_services", tmpl_list_len(services) > 0);
+	/* last: a clash between a const and a type or service is the
+	 * const's */
+	go_consts(&b, view);
 	go_check_names(&b);
 	return b.errors ? -1 : 0;
 }

@@ -58,6 +58,11 @@ void ast_decl_free(ast_decl *d)
 		free(d->fields[i].name);
 		free(d->fields[i].doc);
 		ast_type_free(d->fields[i].type);
+		for (j = 0; j < d->fields[i].n_opts; j++) {
+			free(d->fields[i].opts[j].name);
+			free(d->fields[i].opts[j].value.text);
+		}
+		free(d->fields[i].opts);
 	}
 	free(d->fields);
 	for (i = 0; i < d->n_values; i++) {
@@ -80,6 +85,8 @@ void ast_decl_free(ast_decl *d)
 		free(m->doc);
 	}
 	free(d->methods);
+	ast_type_free(d->ctype);
+	free(d->value.text);
 	free(d->name);
 	free(d->doc);
 	free(d);

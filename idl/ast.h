@@ -46,6 +46,36 @@ typedef struct ast_type {
 	struct ast_type *elem; /* AST_T_LIST: element; AST_T_MAP: value */
 } ast_type;
 
+/* A literal: the value of a const, or of a field's default. What it must
+ * be depends on the type it is given to; the checker says. */
+typedef enum ast_lit_kind {
+	AST_L_INT,    /* N or -N, decimal or 0x */
+	AST_L_FLOAT,  /* 1.5, -2.5e-3, 1e9: digits, a '.' and digits, and/or
+	                 an exponent */
+	AST_L_STRING, /* "text" */
+	AST_L_NAME,   /* a word: true, false, or an enum value */
+} ast_lit_kind;
+
+typedef struct ast_lit {
+	ast_lit_kind kind;
+	bool neg;     /* AST_L_INT: written with a leading '-' */
+	bool huge;    /* AST_L_INT: the number written exceeds UINT64_MAX */
+	uint64_t mag; /* AST_L_INT: the number without its sign (UINT64_MAX
+	                 when huge) */
+	char *text;   /* AST_L_STRING: the bytes, escapes resolved;
+	                 AST_L_NAME: the word; AST_L_FLOAT: the number as
+	                 written, without its sign */
+	ast_loc loc;
+} ast_lit;
+
+/* A field option: a "name = value" in the brackets after a field,
+ * "int32 x = 1 [default = 7];". */
+typedef struct ast_fopt {
+	char *name;
+	ast_loc loc;
+	ast_lit value;
+} ast_fopt;
+
 typedef struct ast_field {
 	char *name;
 	ast_loc loc;
@@ -57,6 +87,10 @@ typedef struct ast_field {
 	                         1-based position when the struct has none
 	                         (filled in by the checker) */
 	ast_loc number_loc;   /* location of N when explicit */
+	size_t n_opts;        /* as written; the checker knows the names */
+	ast_fopt *opts;
+	const ast_lit *def; /* [default = V]: set by the checker, points
+	                       into opts; NULL when the field has none */
 } ast_field;
 
 typedef struct ast_enum_value {
@@ -93,7 +127,13 @@ typedef struct ast_method {
 	bool idempotent; /* [idempotent]: set by the checker */
 } ast_method;
 
-typedef enum ast_decl_kind { AST_STRUCT, AST_ENUM, AST_SERVICE } ast_decl_kind;
+typedef enum ast_decl_kind {
+	AST_STRUCT,
+	AST_ENUM,
+	AST_SERVICE,
+	AST_CONST, /* "const int32 MAX = 10;": not a type; shares the
+	              namespace of types and services */
+} ast_decl_kind;
 
 typedef struct ast_decl {
 	ast_decl_kind kind;
@@ -107,6 +147,8 @@ typedef struct ast_decl {
 	ast_enum_value *values;
 	size_t n_methods; /* AST_SERVICE, in source order */
 	ast_method *methods;
+	ast_type *ctype; /* AST_CONST: its type */
+	ast_lit value;   /* AST_CONST: its value */
 } ast_decl;
 
 typedef struct ast_import {

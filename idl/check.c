@@ -6,9 +6,9 @@
  * at one node and needs only the names table, which is complete before any
  * rule runs.
  *
- * Names: types and services share one namespace per package (files without
- * a package line share the empty package). An unqualified name resolves in
- * the current file's package, a qualified "pkg.Name" in package pkg, which
+ * Names: types, services and consts share one namespace per package (files
+ * without a package line share the empty package). An unqualified name resolves
+ * in the current file's package, a qualified "pkg.Name" in package pkg, which
  * must be the current package or the package of a file imported here; the
  * declaring file itself must be the current file or one it imports.
  *
@@ -19,6 +19,7 @@
  * field its number (its 1-based position when the struct gives none).
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,7 +71,22 @@ static const char *const check_reserved_words[] = {
 
 static const char *check_decl_kind(ast_decl_kind k)
 {
-	return k == AST_STRUCT ? "struct" : k == AST_ENUM ? "enum" : "service";
+	return k == AST_STRUCT  ? "struct"
+	       : k == AST_ENUM  ? "enum"
+	       : k == AST_CONST ? "const"
+	                        : "service";
+}
+
+/* check_decl_class names what two declarations of one name would both
+ * be: a "duplicate type" is two structs or enums, or one of each. */
+static const char *check_decl_class(ast_decl_kind k)
+{
+	return k == AST_STRUCT || k == AST_ENUM ? "type" : check_decl_kind(k);
+}
+
+static bool check_is_type(const ast_decl *d)
+{
+	return d->kind == AST_STRUCT || d->kind == AST_ENUM;
 }
 
 #define CHECK_N_RESERVED                                                       \
@@ -188,10 +204,10 @@ static void check_declare(check_ctx *c, ast_file *f)
 			e->decl = d;
 			continue;
 		}
-		if ((d->kind == AST_SERVICE) == (e->decl->kind == AST_SERVICE))
+		if (strcmp(check_decl_class(d->kind),
+		           check_decl_class(e->decl->kind)) == 0)
 			diag_error(c->ld, &d->loc, "duplicate %s '%s'",
-			           d->kind == AST_SERVICE ? "service" : "type",
-			           d->name);
+			           check_decl_class(d->kind), d->name);
 		else
 			diag_error(c->ld, &d->loc,
 			           "%s '%s' has the same name as %s '%s'",
@@ -329,7 +345,7 @@ static void check_suggest(check_ctx *c, const ast_file *f, const char *pkg,
 			for (j = 0; j < g->n_decls; j++) {
 				const ast_decl *d = g->decls[j];
 
-				if (d->kind != AST_SERVICE && d->name &&
+				if (check_is_type(d) && d->name &&
 				    strcmp(d->name, name) == 0) {
 					diag_note(c->ld, &d->loc,
 					          "did you mean '%s.%s'?",
@@ -358,7 +374,7 @@ static void check_suggest(check_ctx *c, const ast_file *f, const char *pkg,
 			for (j = 0; j < g->n_decls; j++) {
 				const ast_decl *d = g->decls[j];
 
-				if (d->kind == AST_SERVICE ||
+				if (!check_is_type(d) ||
 				    !check_spell_best(name, d->name, &dist))
 					continue;
 				best = d->name;
@@ -410,9 +426,10 @@ static void check_resolve(check_ctx *c, ast_file *f, ast_type *t)
 		free(pkg);
 		return;
 	}
-	if (e->decl->kind == AST_SERVICE) {
-		diag_error(c->ld, &t->loc, "'%s' is a service, not a type",
-		           t->name);
+	if (!check_is_type(e->decl)) {
+		diag_error(c->ld, &t->loc, "'%s' is %s %s, not a type", t->name,
+		           check_article(check_decl_kind(e->decl->kind)),
+		           check_decl_kind(e->decl->kind));
 		diag_note(c->ld, &e->decl->loc, "'%s' is declared here",
 		          e->decl->name);
 		return;
@@ -616,6 +633,333 @@ static void check_go_method(check_ctx *c, const ast_method *m)
 		         m->name);
 }
 
+/* ---- literals: const values and field defaults ------------------------ */
+
+/* check_lit_what describes literal v for a message: "a string",
+ * "'word'", "-5". */
+static const char *check_lit_what(const ast_lit *v, char *buf, size_t n)
+{
+	switch (v->kind) {
+	case AST_L_STRING:
+		return "a string";
+	case AST_L_NAME:
+		snprintf(buf, n, "'%.40s%s'", v->text,
+		         strlen(v->text) > 40 ? "..." : "");
+		return buf;
+	case AST_L_FLOAT:
+		snprintf(buf, n, "%s%.40s%s", v->neg ? "-" : "", v->text,
+		         strlen(v->text) > 40 ? "..." : "");
+		return buf;
+	case AST_L_INT:
+		break;
+	}
+	if (v->huge)
+		return "a number out of range";
+	snprintf(buf, n, "%s%llu", v->neg ? "-" : "",
+	         (unsigned long long)v->mag);
+	return buf;
+}
+
+/* check_int_range gives the values integer type k holds. */
+static void check_int_range(ast_type_kind k, int64_t *lo, uint64_t *hi)
+{
+	switch (k) {
+	case AST_T_INT32:
+		*lo = INT32_MIN;
+		*hi = INT32_MAX;
+		break;
+	case AST_T_INT64:
+		*lo = INT64_MIN;
+		*hi = INT64_MAX;
+		break;
+	case AST_T_UINT32:
+		*lo = 0;
+		*hi = UINT32_MAX;
+		break;
+	default:
+		*lo = 0;
+		*hi = UINT64_MAX;
+		break;
+	}
+}
+
+/* check_lit holds literal v to the type it is given, t (a bool, an
+ * integer, a string, or an enum for a default); what names its owner
+ * ("const 'MAX'", "the default of field 'x'"). */
+static void check_lit(check_ctx *c, const ast_type *t, const ast_lit *v,
+                      const char *what)
+{
+	char buf[64];
+	size_t dist = SIZE_MAX;
+	const char *best = NULL;
+	const ast_loc *best_loc = NULL;
+	int64_t lo;
+	uint64_t hi;
+	size_t i;
+
+	switch (t->kind) {
+	case AST_T_BOOL:
+		if (v->kind == AST_L_NAME && (strcmp(v->text, "true") == 0 ||
+		                              strcmp(v->text, "false") == 0))
+			return;
+		diag_error(c->ld, &v->loc,
+		           "%s of type bool needs true or false, not %s", what,
+		           check_lit_what(v, buf, sizeof buf));
+		if (v->kind == AST_L_NAME) {
+			if (check_spell_best(v->text, "true", &dist))
+				best = "true";
+			if (check_spell_best(v->text, "false", &dist))
+				best = "false";
+			if (best)
+				diag_note(c->ld, NULL, "did you mean '%s'?",
+				          best);
+		}
+		return;
+	case AST_T_STRING:
+		if (v->kind != AST_L_STRING)
+			diag_error(c->ld, &v->loc,
+			           "%s of type string needs a string, not %s",
+			           what, check_lit_what(v, buf, sizeof buf));
+		return;
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
+		if (v->kind != AST_L_INT && v->kind != AST_L_FLOAT) {
+			diag_error(c->ld, &v->loc,
+			           "%s of type %s needs a number, not %s", what,
+			           ast_type_kind_name(t->kind),
+			           check_lit_what(v, buf, sizeof buf));
+			return;
+		}
+		/* strtod reads the C locale's '.': the compiler never sets
+		 * another; an integer past UINT64_MAX is out of any range */
+		if ((v->kind == AST_L_INT && v->huge) ||
+		    (v->kind == AST_L_FLOAT &&
+		     (t->kind == AST_T_FLOAT ? isinf(strtof(v->text, NULL))
+		                             : isinf(strtod(v->text, NULL)))))
+			diag_error(c->ld, &v->loc,
+			           "value %s of %s is out of range for %s",
+			           check_lit_what(v, buf, sizeof buf), what,
+			           ast_type_kind_name(t->kind));
+		return;
+	case AST_T_NAMED: /* an enum (the caller checked) */
+		if (v->kind != AST_L_NAME) {
+			diag_error(c->ld, &v->loc,
+			           "%s of type %s needs the name of one of its "
+			           "values, not %s",
+			           what, t->name,
+			           check_lit_what(v, buf, sizeof buf));
+			return;
+		}
+		for (i = 0; i < t->resolved->n_values; i++) {
+			const ast_enum_value *ev = &t->resolved->values[i];
+
+			if (strcmp(ev->name, v->text) == 0)
+				return;
+			if (check_spell_best(v->text, ev->name, &dist)) {
+				best = ev->name;
+				best_loc = &ev->loc;
+			}
+		}
+		diag_error(c->ld, &v->loc, "'%s' is not a value of enum '%s'",
+		           v->text, t->name);
+		if (best)
+			diag_note(c->ld, best_loc, "did you mean '%s'?", best);
+		return;
+	default: /* an integer */
+		break;
+	}
+	if (v->kind != AST_L_INT) {
+		diag_error(c->ld, &v->loc,
+		           "%s of type %s needs an integer, not %s", what,
+		           ast_type_kind_name(t->kind),
+		           check_lit_what(v, buf, sizeof buf));
+		return;
+	}
+	check_int_range(t->kind, &lo, &hi);
+	if (v->huge)
+		diag_error(c->ld, &v->loc,
+		           "value of %s is out of range for %s (%lld..%llu)",
+		           what, ast_type_kind_name(t->kind), (long long)lo,
+		           (unsigned long long)hi);
+	else if (v->neg ? v->mag > (uint64_t)0 - (uint64_t)lo : v->mag > hi)
+		diag_error(c->ld, &v->loc,
+		           "value %s of %s is out of range for %s "
+		           "(%lld..%llu)",
+		           check_lit_what(v, buf, sizeof buf), what,
+		           ast_type_kind_name(t->kind), (long long)lo,
+		           (unsigned long long)hi);
+}
+
+/* check_const: a const is a bool, a number or a string, and its value
+ * fits its type. */
+static void check_const(check_ctx *c, ast_decl *d)
+{
+	char what[128];
+
+	switch (d->ctype->kind) {
+	case AST_T_BOOL:
+	case AST_T_INT32:
+	case AST_T_INT64:
+	case AST_T_UINT32:
+	case AST_T_UINT64:
+	case AST_T_FLOAT:
+	case AST_T_DOUBLE:
+	case AST_T_STRING:
+		break;
+	default:
+		diag_error(c->ld, &d->ctype->loc,
+		           "const '%s' cannot be of type '%s'; a const is "
+		           "bool, an integer, float, double or string",
+		           d->name,
+		           d->ctype->kind == AST_T_NAMED
+		               ? d->ctype->name
+		               : ast_type_kind_name(d->ctype->kind));
+		return;
+	}
+	snprintf(what, sizeof what, "const '%.64s'", d->name);
+	check_lit(c, d->ctype, &d->value, what);
+}
+
+/* check_defaults reads a field's options: [default = V] on a bool,
+ * number, string or enum field that is not optional. */
+static void check_defaults(check_ctx *c, ast_field *fl)
+{
+	const ast_type *t = fl->type;
+	char what[128];
+	size_t i;
+
+	for (i = 0; i < fl->n_opts; i++) {
+		const ast_fopt *o = &fl->opts[i];
+
+		if (strcmp(o->name, "default") != 0) {
+			diag_error(c->ld, &o->loc,
+			           "unknown option '%s' of field '%s'; known: "
+			           "default",
+			           o->name, fl->name);
+			continue;
+		}
+		if (fl->def) {
+			diag_error(c->ld, &o->loc,
+			           "duplicate option '%s' of field '%s'",
+			           o->name, fl->name);
+			continue;
+		}
+		fl->def = &o->value;
+		if (fl->optional) {
+			diag_error(c->ld, &o->loc,
+			           "optional field '%s' cannot have a default: "
+			           "unset, it is absent",
+			           fl->name);
+			continue;
+		}
+		if (t->kind == AST_T_NAMED && !t->resolved)
+			continue; /* unknown type: said already */
+		if (t->kind == AST_T_BYTES || t->kind == AST_T_LIST ||
+		    t->kind == AST_T_MAP ||
+		    (t->kind == AST_T_NAMED && t->resolved->kind != AST_ENUM)) {
+			diag_error(c->ld, &o->loc,
+			           "field '%s' of type '%s' cannot have a "
+			           "default; defaults are for bool, number, "
+			           "string and enum fields",
+			           fl->name,
+			           t->kind == AST_T_NAMED
+			               ? t->name
+			               : ast_type_kind_name(t->kind));
+			continue;
+		}
+		snprintf(what, sizeof what, "the default of field '%.64s'",
+		         fl->name);
+		check_lit(c, t, &o->value, what);
+	}
+}
+
+/* check_upper_eq tells whether a and b spell the same in upper case. */
+static bool check_upper_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (toupper((unsigned char)*a) != toupper((unsigned char)*b))
+			return false;
+	return *a == *b;
+}
+
+/* check_upper_eq2 tells whether a is x "_" y in upper case. */
+static bool check_upper_eq2(const char *a, const char *x, const char *y)
+{
+	size_t n = strlen(x);
+
+	if (strlen(a) <= n || a[n] != '_')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (toupper((unsigned char)a[i]) !=
+		    toupper((unsigned char)x[i]))
+			return false;
+	return check_upper_eq(a + n + 1, y);
+}
+
+/* check_const_cname: a const is the macro <PACKAGE>_<NAME> in C, in upper
+ * case like enum constants (<PACKAGE>_<ENUM>_<VALUE>) and initialisers
+ * (<PACKAGE>_<STRUCT>_INIT): within its package it must not spell like
+ * another const, an enum value or an initialiser. */
+static void check_const_cname(check_ctx *c, const ast_decl *d)
+{
+	const char *pkg = check_pkg(d->file);
+	char cname[256];
+	size_t i, j, k;
+
+	snprintf(cname, sizeof cname, "%s%s%s", pkg, *pkg ? "_" : "", d->name);
+	for (char *q = cname; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
+	for (i = 0; i < c->n_order; i++) {
+		const ast_file *f = c->order[i];
+
+		if (strcmp(check_pkg(f), pkg) != 0)
+			continue;
+		for (j = 0; j < f->n_decls; j++) {
+			const ast_decl *o = f->decls[j];
+
+			if (o == d)
+				return; /* a clash is reported at the later */
+			if (!o->name)
+				continue;
+			if (o->kind == AST_CONST &&
+			    check_upper_eq(o->name, d->name) &&
+			    strcmp(o->name, d->name) != 0) {
+				diag_error(c->ld, &d->loc,
+				           "const '%s' is '%s' in C, as is "
+				           "const '%s'",
+				           d->name, cname, o->name);
+				diag_note(c->ld, &o->loc,
+				          "'%s' is declared here", o->name);
+				return;
+			}
+			if (o->kind == AST_STRUCT &&
+			    check_upper_eq2(d->name, o->name, "INIT")) {
+				diag_error(c->ld, &d->loc,
+				           "const '%s' is '%s' in C, as is the "
+				           "initialiser of struct '%s'",
+				           d->name, cname, o->name);
+				diag_note(c->ld, &o->loc,
+				          "'%s' is declared here", o->name);
+				return;
+			}
+			for (k = 0; o->kind == AST_ENUM && k < o->n_values;
+			     k++) {
+				const ast_enum_value *v = &o->values[k];
+
+				if (!check_upper_eq2(d->name, o->name, v->name))
+					continue;
+				diag_error(c->ld, &d->loc,
+				           "const '%s' is '%s' in C, as is "
+				           "value '%s' of enum '%s'",
+				           d->name, cname, v->name, o->name);
+				diag_note(c->ld, &v->loc,
+				          "'%s' is declared here", v->name);
+				return;
+			}
+		}
+	}
+}
+
 static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 {
 	size_t i, j, n_explicit = 0;
@@ -641,6 +985,7 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 			}
 		}
 		check_type(c, f, fl->type);
+		check_defaults(c, fl);
 		if (fl->optional && (fl->type->kind == AST_T_LIST ||
 		                     fl->type->kind == AST_T_MAP ||
 		                     (fl->type->resolved &&
@@ -891,10 +1236,14 @@ void check_program(idl_loader *ld)
 		for (j = 0; j < f->n_decls; j++) {
 			ast_decl *d = f->decls[j];
 
+			if (d->kind == AST_CONST)
+				check_const_cname(&c, d);
 			if (d->kind == AST_STRUCT)
 				check_struct(&c, f, d);
 			else if (d->kind == AST_ENUM)
 				check_enum(&c, d);
+			else if (d->kind == AST_CONST)
+				check_const(&c, d);
 			else
 				check_service(&c, f, d);
 		}

@@ -94,7 +94,9 @@ typedef struct idl_parse {
 	char *lex_copy;       /* owned: the text the scanner reads */
 	void *lex_reserve[2]; /* owned: blocks for idl_yyalloc (lexer.l) */
 	size_t lex_reserve_size[2];
-	int cstart_line; /* where the open block comment starts */
+	int huge_line, huge_col; /* where the last number past UINT64_MAX
+	                            starts (lex_number saturates it) */
+	int cstart_line;         /* where the open block comment starts */
 	int cstart_col;
 	/* doc comments seen so far; an entry moves to a node when taken */
 	char **docs;
@@ -102,8 +104,11 @@ typedef struct idl_parse {
 	int pending_doc;      /* index of the doc block waiting for a token */
 	int pending_doc_line; /* line of its last /// line */
 	/* what the grammar is filling */
-	ast_decl *cur; /* the struct, enum or service being parsed */
-	int errors;    /* lexical and syntax errors in this file */
+	ast_decl *cur;   /* the struct, enum or service being parsed */
+	ast_fopt *fopts; /* owned: options of the field being parsed, until
+	                    parse_field takes them */
+	size_t n_fopts;
+	int errors; /* lexical and syntax errors in this file */
 	int lex_errors;
 	int nomem;
 } idl_parse;

@@ -77,6 +77,11 @@ static int parse_method(idl_parse *p, char *name, idl_lloc l);
 static int parse_param(idl_parse *p, ast_type *t, bool ptr, char *name,
 		       idl_lloc l);
 static int parse_attr(idl_parse *p, char *name, idl_lloc l);
+static int parse_const(idl_parse *p, ast_type *t, char *name, ast_lit v,
+		       idl_lloc l);
+static int parse_fopt(idl_parse *p, char *name, ast_lit v, idl_lloc l);
+static void parse_drop_fopts(idl_parse *p);
+static bool parse_huge(idl_parse *p, idl_lloc l);
 
 #define NEED(x)             \
 	do {                \
@@ -92,25 +97,33 @@ static int parse_attr(idl_parse *p, char *name, idl_lloc l);
 	idl_num onum;
 	int flag;
 	ast_type *type;
+	ast_lit lit;
 }
 
 %token PACKAGE "'package'" IMPORT "'import'" STRUCT "'struct'"
 %token ENUM "'enum'" SERVICE "'service'" OPTIONAL "'optional'"
+%token CONST "'const'"
 %token LIST "'list'" MAP "'map'" BOOL "'bool'" INT32 "'int32'"
 %token INT64 "'int64'" UINT32 "'uint32'" UINT64 "'uint64'"
 %token FLOAT "'float'" DOUBLE "'double'" STRING "'string'" BYTES "'bytes'"
 %token <str> IDENT "identifier"
 %token <str> STRLIT "string literal"
 %token <num> NUMBER "number"
+%token <str> FLOATLIT "float literal"
+/* character tokens in a fixed order: syntax errors list what is expected
+ * in token order */
+%token ';' '.' '}' '{' '=' '-' ')' '[' ']' ',' '(' '*' '<' '>'
 
 %type <str> name pkgname opt_name
 %type <type> type
 %type <snum> snumber
 %type <onum> opt_number
 %type <flag> opt_star
+%type <lit> literal
 
 %destructor { free($$); } <str>
 %destructor { ast_type_free($$); } <type>
+%destructor { free($$.text); } <lit>
 
 %%
 
@@ -141,6 +154,9 @@ decl
 	: struct_head fields '}'
 	| enum_head values '}'
 	| service_head methods '}'
+	| CONST type name '=' literal ';'
+		{ NEED(parse_const(p, $2, $3, $5, @1)); }
+	| CONST error ';'
 	| error '}'
 	;
 
@@ -154,11 +170,62 @@ fields
 	;
 
 field
-	: type name opt_number ';'
+	: type name opt_number opt_fopts ';'
 		{ NEED(parse_field(p, false, $1, $2, $3, @1)); }
-	| OPTIONAL type name opt_number ';'
+	| OPTIONAL type name opt_number opt_fopts ';'
 		{ NEED(parse_field(p, true, $2, $3, $4, @1)); }
-	| error ';'
+	| error ';'             { parse_drop_fopts(p); }
+	;
+
+opt_fopts
+	: %empty
+	| '[' fopts ']'
+	;
+
+fopts
+	: fopt
+	| fopts ',' fopt
+	;
+
+fopt: name '=' literal          { NEED(parse_fopt(p, $1, $3, @1)); } ;
+
+literal
+	: NUMBER
+		{ $$ = (ast_lit){.kind = AST_L_INT, .mag = $1,
+		                 .huge = parse_huge(p, @1),
+		                 .loc = parse_loc(p, @1)}; }
+	| '-' NUMBER
+		{ $$ = (ast_lit){.kind = AST_L_INT, .neg = true, .mag = $2,
+		                 .huge = parse_huge(p, @2),
+		                 .loc = parse_loc(p, @1)}; }
+	| FLOATLIT
+		{
+			if (!$1)
+				YYNOMEM;
+			$$ = (ast_lit){.kind = AST_L_FLOAT, .text = $1,
+			               .loc = parse_loc(p, @1)};
+		}
+	| '-' FLOATLIT
+		{
+			if (!$2)
+				YYNOMEM;
+			$$ = (ast_lit){.kind = AST_L_FLOAT, .neg = true,
+			               .text = $2, .loc = parse_loc(p, @1)};
+		}
+	| STRLIT
+		{
+			if (!$1)
+				YYNOMEM;
+			$$ = (ast_lit){.kind = AST_L_STRING, .text = $1,
+			               .loc = parse_loc(p, @1)};
+		}
+	| IDENT
+		{
+			if (!$1)
+				YYNOMEM;
+			$$ = (ast_lit){.kind = AST_L_NAME, .text = $1,
+			               .loc = parse_loc(p, @1)};
+		}
 	;
 
 opt_number
@@ -260,6 +327,7 @@ name
 	| ENUM      { $$ = parse_strdup(p, "enum"); if (!$$) YYNOMEM; }
 	| SERVICE   { $$ = parse_strdup(p, "service"); if (!$$) YYNOMEM; }
 	| OPTIONAL  { $$ = parse_strdup(p, "optional"); if (!$$) YYNOMEM; }
+	| CONST     { $$ = parse_strdup(p, "const"); if (!$$) YYNOMEM; }
 	| LIST      { $$ = parse_strdup(p, "list"); if (!$$) YYNOMEM; }
 	| MAP       { $$ = parse_strdup(p, "map"); if (!$$) YYNOMEM; }
 	| BOOL      { $$ = parse_strdup(p, "bool"); if (!$$) YYNOMEM; }
@@ -412,6 +480,67 @@ static int parse_field(idl_parse *p, bool opt, ast_type *t, char *name,
 	fl->number = num.v;
 	if (num.set)
 		fl->number_loc = parse_loc(p, num.loc);
+	/* the options in brackets were parsed before this action runs */
+	fl->opts = p->fopts;
+	fl->n_opts = p->n_fopts;
+	p->fopts = NULL;
+	p->n_fopts = 0;
+	return 0;
+}
+
+/* parse_fopt keeps a field option until parse_field takes it; takes
+ * ownership of name and v's text whatever happens. */
+static int parse_fopt(idl_parse *p, char *name, ast_lit v, idl_lloc l)
+{
+	ast_fopt *o;
+
+	if (!name || ast_grow(&p->fopts, p->n_fopts, sizeof(*o)) < 0) {
+		free(name);
+		free(v.text);
+		p->nomem = 1;
+		return -1;
+	}
+	o = &p->fopts[p->n_fopts++];
+	o->name = name;
+	o->loc = parse_loc(p, l);
+	o->value = v;
+	return 0;
+}
+
+/* parse_huge tells whether the number at l was past UINT64_MAX (the lexer
+ * remembers the last such number; one token of lookahead cannot hide it). */
+static bool parse_huge(idl_parse *p, idl_lloc l)
+{
+	return p->huge_line == l.first_line && p->huge_col == l.first_column;
+}
+
+/* parse_drop_fopts frees options no field took (after a syntax error). */
+static void parse_drop_fopts(idl_parse *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_fopts; i++) {
+		free(p->fopts[i].name);
+		free(p->fopts[i].value.text);
+	}
+	free(p->fopts);
+	p->fopts = NULL;
+	p->n_fopts = 0;
+}
+
+/* parse_const adds "const T NAME = V;"; takes ownership of t, name and
+ * v's text whatever happens. */
+static int parse_const(idl_parse *p, ast_type *t, char *name, ast_lit v,
+		       idl_lloc l)
+{
+	if (parse_decl(p, AST_CONST, name, l) < 0) {
+		ast_type_free(t);
+		free(v.text);
+		return -1;
+	}
+	p->cur->ctype = t;
+	p->cur->value = v;
+	p->cur = NULL;
 	return 0;
 }
 
@@ -674,7 +803,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 		parse_sym_name(names[i], sizeof(names[i]), (yysymbol_kind_t)i);
 		words[nw++] = names[i];
 	}
-	if (nw == 0 || nw > 5) {
+	if (nw == 0 || nw > 6) {
 		snprintf(msg, sizeof(msg), "unexpected %s", found);
 	} else {
 		len = (size_t)snprintf(msg, sizeof(msg), "expected ");
@@ -724,6 +853,7 @@ int idl_parse_file(idl_parse *p)
 					"syntax error");
 	}
 	idl_lex_close(p, scanner);
+	parse_drop_fopts(p);
 	for (i = 0; i < p->n_docs; i++)
 		free(p->docs[i]);
 	free(p->docs);

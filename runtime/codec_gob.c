@@ -521,9 +521,12 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		if (w == NULL || w->kind != GOB_K_STRUCT)
 			return gob_mismatch(s, f, wid);
 		mp = p;
-		if (*mp == NULL &&
-		    (*mp = rpci_message_new(f->descriptor)) == NULL)
-			return rpci_error(RPC_ERR_NOMEM, NULL);
+		if (*mp == NULL) {
+			if ((*mp = rpci_message_new(f->descriptor)) == NULL)
+				return rpci_error(RPC_ERR_NOMEM, NULL);
+			/* gob leaves zero values out: absent means zero */
+			rpci_message_zero_defaults(*mp);
+		}
 		return dec_struct(s, w, *mp, r, depth + 1);
 	default:
 		return gob_err("gob: field %s has an unsupported type%s",
@@ -717,6 +720,9 @@ static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 			return gob_err(
 			    "gob: type mismatch: received %s, want struct %s",
 			    rpci_gob_type_name(&s->rt, b->id), t->name);
+		/* gob leaves zero values out: absent means zero, not the
+		 * field's [default] */
+		rpci_message_zero_defaults(dst);
 		err = dec_struct(s, w, dst, &r, 0);
 	} else if ((f = rpci_value_field(t)) == NULL) {
 		return rpci_error(RPC_ERR_INVALID,

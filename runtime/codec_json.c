@@ -899,6 +899,8 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 			*mp = rpci_message_new(f->descriptor);
 			if (*mp == NULL)
 				return rpci_error(RPC_ERR_NOMEM, NULL);
+			/* a Go struct starts at zero: no [default] */
+			rpci_message_zero_defaults(*mp);
 		}
 		return dec_message(d, *mp);
 	}
@@ -1030,6 +1032,8 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 				    rpci_message_new(f->descriptor);
 				if (*(ProtobufCMessage **)slot == NULL)
 					return rpci_error(RPC_ERR_NOMEM, NULL);
+				rpci_message_zero_defaults(
+				    *(ProtobufCMessage **)slot);
 			} else if (f->type == PROTOBUF_C_TYPE_STRING) {
 				*(char **)slot = strdup("");
 				if (*(char **)slot == NULL)
@@ -1322,6 +1326,10 @@ static rpc_error *dec_top(jdec *d, const rpc_type *t, ProtobufCMessage *dst)
 {
 	const ProtobufCFieldDescriptor *f;
 
+	/* Go decodes into a zero value: an absent key is zero, not the
+	 * field's [default] */
+	if (t->form == RPC_FORM_MESSAGE)
+		rpci_message_zero_defaults(dst);
 	if (rpci_json_cur_peek(&d->c) == 'n')
 		return NULL; /* null leaves the zero value, as in Go */
 	if (t->form == RPC_FORM_MESSAGE) {

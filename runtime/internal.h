@@ -33,6 +33,15 @@ rpc_error *rpci_error_dup(const rpc_error *err);
  * rpci_message_free. */
 ProtobufCMessage *rpci_message_new(const ProtobufCMessageDescriptor *desc);
 
+/* rpci_message_zero_defaults sets every field of msg that holds its
+ * [default = V] (a required field with a default_value) to its zero value:
+ * Go's meaning of an absent field, which gob and JSON decoding follow (gob
+ * leaves zero values out, so a 0 sent must not read back as the default).
+ * Only fields equal to their default are touched; nothing is freed (a
+ * default is never owned). Top level only: nested messages are the
+ * decoder's to clear when it makes them. */
+void rpci_message_zero_defaults(ProtobufCMessage *msg);
+
 /* rpci_message_free frees the contents of msg and msg itself. Accepts NULL. */
 void rpci_message_free(ProtobufCMessage *msg);
 

@@ -113,6 +113,29 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 	}
 }
 
+void rpci_message_zero_defaults(ProtobufCMessage *msg)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		void *p = MESSAGE_AT(msg, f->offset, void);
+		size_t n = rpci_value_size(f);
+
+		if (f->label != PROTOBUF_C_LABEL_REQUIRED ||
+		    f->default_value == NULL)
+			continue;
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			if (*(char **)p == f->default_value)
+				*(const char **)p = protobuf_c_empty_string;
+		} else if (f->type != PROTOBUF_C_TYPE_MESSAGE &&
+		           f->type != PROTOBUF_C_TYPE_BYTES &&
+		           memcmp(p, f->default_value, n) == 0) {
+			memset(p, 0, n);
+		}
+	}
+}
+
 ProtobufCMessage *rpci_message_new(const ProtobufCMessageDescriptor *desc)
 {
 	ProtobufCMessage *m = malloc(desc->sizeof_message);

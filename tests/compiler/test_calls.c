@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,6 +102,16 @@ static const all_Arith_handlers arith_handlers = {
 static const all_Echo_handlers echo_handlers = {.Echo = echo_echo};
 static const all_Echo_handlers no_handlers = {.Echo = NULL};
 
+static rpc_error *config_echo(void *self, const all_Defaults *d,
+                              all_Defaults *reply)
+{
+	(void)self;
+	return all_Defaults_copy(reply, d) ? NULL
+	                                   : rpc_error_new("out of memory");
+}
+
+static const all_Config_handlers config_handlers = {.Echo = config_echo};
+
 /* ---- fixture ------------------------------------------------------------- */
 
 static const rpc_codec *const codecs[] = {&rpc_codec_protobuf, &rpc_codec_gob,
@@ -131,6 +142,8 @@ static void pair_open(pair *p, const rpc_codec *codec)
 	ck_assert_ptr_null(rpc_server_new(&so, &p->srv));
 	ck_assert_ptr_null(all_Arith_register(p->srv, &arith_handlers, NULL));
 	ck_assert_ptr_null(all_Echo_register(p->srv, &echo_handlers, NULL));
+	ck_assert_ptr_null(
+	    all_Config_register(p->srv, &config_handlers, NULL));
 	ck_assert_ptr_null(
 	    all_Echo_register_name(p->srv, "Nope", &no_handlers, NULL));
 	rpc_error *dup = all_Echo_register(p->srv, &echo_handlers, NULL);
@@ -381,6 +394,114 @@ START_TEST(test_calls_opts_service_reaches_a_service_registered_under_another_na
 }
 END_TEST
 
+/* [default = V] fields: a value, 0 included, travels as it is on every
+ * codec; a field the sender leaves out reads back as its default on
+ * protobuf and as zero on gob and JSON (Go's meaning of a missing field). */
+START_TEST(test_calls_defaults_travel)
+{
+	pair p;
+	pair_open(&p, codecs[_i]);
+	all_Defaults d, r;
+
+	/* the defaults themselves */
+	all_Defaults_init(&d);
+	ck_assert_int_eq(d.Retries, 3);
+	ck_assert_str_eq(d.Name, "anon");
+	all_Defaults_init(&r);
+	expect_ok(all_Config_Echo(p.cli, &d, &r));
+	ck_assert(all_Defaults_equal(&d, &r));
+	all_Defaults_free_contents(&r);
+
+	/* zeros are not turned into defaults */
+	d.Retries = 0;
+	d.Offset = 0;
+	d.Port = 0;
+	d.Big = 0;
+	d.Verbose = false;
+	d.Name = (char *)"";
+	d.Kind = ALL_OP_ADD;
+	d.Plain = 0;
+	d.Ratio = 0;
+	d.Scale = 0;
+	all_Defaults_init(&r);
+	expect_ok(all_Config_Echo(p.cli, &d, &r));
+	ck_assert_int_eq(r.Retries, 0);
+	ck_assert_int_eq(r.Offset, 0);
+	ck_assert_uint_eq(r.Port, 0);
+	ck_assert_uint_eq(r.Big, 0);
+	ck_assert_int_eq(r.Verbose, 0);
+	ck_assert_str_eq(r.Name, "");
+	ck_assert_int_eq(r.Kind, ALL_OP_ADD);
+	ck_assert(r.Ratio == 0.0f && r.Scale == 0.0);
+	all_Defaults_free_contents(&r);
+
+	/* a peer that knows only Retries and Plain, at the top and in a
+	 * nested struct */
+	all_Partial part, inner;
+	all_Partial *more[1] = {&inner};
+	all_Partial_init(&part);
+	all_Partial_init(&inner);
+	part.Retries = 5;
+	part.Plain = 9;
+	inner.Retries = 6;
+	part.n_More = 1;
+	part.More = more;
+	rpc_method m = {.name = "Echo",
+	                .args = &all_Partial_type,
+	                .reply = &all_Defaults_type};
+	all_Defaults_init(&r);
+	expect_ok(rpc_client_call(p.cli, "Config.Echo", &m, &part, &r));
+	ck_assert_int_eq(r.Retries, 5);
+	ck_assert_int_eq(r.Plain, 9);
+	ck_assert_uint_eq(r.n_More, 1);
+	ck_assert_int_eq(r.More[0]->Retries, 6);
+	bool pb = codecs[_i] == &rpc_codec_protobuf;
+	ck_assert_int_eq(r.More[0]->Port, (pb ? 8080 : 0));
+	ck_assert_str_eq(r.More[0]->Name, (pb ? "anon" : ""));
+	if (codecs[_i] == &rpc_codec_protobuf) {
+		ck_assert_int_eq(r.Offset, -1);
+		ck_assert_uint_eq(r.Port, 8080);
+		ck_assert_uint_eq(r.Big, UINT64_MAX);
+		ck_assert_int_eq(r.Verbose, 1);
+		ck_assert_str_eq(r.Name, "anon");
+		ck_assert_int_eq(r.Kind, ALL_OP_MUL);
+		ck_assert(r.Ratio == 0.5f);
+		ck_assert(r.Scale == -2500.0);
+	} else {
+		ck_assert_int_eq(r.Offset, 0);
+		ck_assert_uint_eq(r.Port, 0);
+		ck_assert_uint_eq(r.Big, 0);
+		ck_assert_int_eq(r.Verbose, 0);
+		ck_assert_str_eq(r.Name, "");
+		ck_assert_int_eq(r.Kind, ALL_OP_ADD);
+		ck_assert(r.Ratio == 0.0f);
+		ck_assert(r.Scale == 0.0);
+	}
+	all_Defaults_free_contents(&r);
+	pair_close(&p);
+}
+END_TEST
+
+/* consts are C constant expressions of their type's width, usable in #if
+ * (integers, bools) and in static initialisers */
+#if ALL_ALL_BITS != 0xFFFFFFFFFFFFFFFFu || ALL_MIN_BALANCE != INT64_MIN ||      \
+    ALL_MAX_ITEMS != 100 || ALL_PORT != 8080u || ALL_VERBOSE
+#error "the consts of all.rpc are not what it says"
+#endif
+_Static_assert(sizeof(ALL_HALF) == sizeof(float), "float const is float");
+_Static_assert(sizeof(ALL_ALL_BITS) == 8, "uint64 const is 64 bits");
+
+START_TEST(test_calls_consts_are_c_constants)
+{
+	static const char greeting[] = ALL_GREETING;
+	ck_assert_str_eq(greeting, "hello \"world\"\t?" "?!");
+	ck_assert(ALL_HALF == -0.5f);
+	ck_assert(ALL_PI > 3.14159265358 && ALL_PI < 3.1415926536);
+	ck_assert(ALL_AVOGADRO == 6.02214076e23);
+	ck_assert(ALL_MIN_BALANCE < 0);
+}
+END_TEST
+
 static Suite *calls_suite(void)
 {
 	Suite *s = suite_create("calls");
@@ -389,6 +510,8 @@ static Suite *calls_suite(void)
 	tcase_add_loop_test(tc, test_calls_struct_and_scalar_forms, 0, n);
 	tcase_add_loop_test(tc, test_calls_string_bytes_and_enum_forms, 0, n);
 	tcase_add_loop_test(tc, test_calls_list_and_map_forms, 0, n);
+	tcase_add_loop_test(tc, test_calls_defaults_travel, 0, n);
+	tcase_add_test(tc, test_calls_consts_are_c_constants);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, test_calls_errors_reach_the_client, 0, n);

@@ -515,6 +515,39 @@ START_TEST(test_cli_wrapper_collision_exits_1)
 }
 END_TEST
 
+/* a const's macro must not be another macro of the header: the include
+ * guard, or the initialiser of a wrapper or map entry message */
+START_TEST(test_cli_const_macro_clashes_exit_1)
+{
+	scratch s;
+	scratch_init(&s);
+	char *in = path_join(s.in, "p.rpc");
+	write_file(in, "package p;\n"
+	               "const int32 RPC_H = 1;\n"
+	               "const int32 INT64VALUE_INIT = 2;\n"
+	               "struct M { map<string, int64> Counts; }\n"
+	               "const int32 M_COUNTSENTRY_INIT = 3;\n"
+	               "service S { Get(int64 a, M *r); }\n");
+	const char *args[] = {"-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "p.rpc:2:1: error: const 'RPC_H' "
+	                                  "is 'P_RPC_H' in C, the include "
+	                                  "guard of p.rpc.h"));
+	ck_assert_ptr_nonnull(strstr(err, "p.rpc:3:1: error: const "
+	                                  "'INT64VALUE_INIT' is "
+	                                  "'P_INT64VALUE_INIT' in C, the "
+	                                  "initialiser of the generated "
+	                                  "message p_Int64Value"));
+	ck_assert_ptr_nonnull(strstr(err, "p.rpc:5:1: error: const "
+	                                  "'M_COUNTSENTRY_INIT'"));
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(err);
+	free(in);
+	scratch_fini(&s);
+}
+END_TEST
+
 START_TEST(test_cli_generated_name_clashes_exit_1)
 {
 	scratch s;
@@ -894,6 +927,39 @@ START_TEST(test_go_name_collisions_exit_1)
 }
 END_TEST
 
+/* consts are Go constants named like types: their names must be
+ * exported and must not collide with the other top-level Go names */
+START_TEST(test_go_const_names_exit_1)
+{
+	scratch s;
+	scratch_init(&s);
+	char *in = path_join(s.in, "k.rpc");
+	write_file(in, "package p;\n"
+	               "struct Point { int64 X; }\n"
+	               "const int32 point = 1;\n"
+	               "const int32 _hidden = 2;\n"
+	               "service S { M(Point a, int64 *r); }\n"
+	               "const string SClient = \"x\";\n");
+	const char *args[] = {"--emit-go", "-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, args), 1);
+	char *err = log_text(s.stderr_path);
+	ck_assert_ptr_nonnull(strstr(err, "k.rpc:3:1: error: the Go name "
+	                                  "'Point' is generated twice"));
+	ck_assert_ptr_nonnull(strstr(err, "k.rpc:4:1: error: const name "
+	                                  "'_hidden' has no exported Go "
+	                                  "spelling"));
+	ck_assert_ptr_nonnull(strstr(err, "k.rpc:6:1: error: the Go name "
+	                                  "'SClient' is generated twice"));
+	ck_assert_uint_eq(dir_entries(s.out), 0);
+	free(err);
+	/* without --emit-go the same file is fine C */
+	const char *c_args[] = {"-o", s.out, in, NULL};
+	ck_assert_int_eq(run_rpcgen(&s, c_args), 0);
+	free(in);
+	scratch_fini(&s);
+}
+END_TEST
+
 START_TEST(test_go_foreign_types_are_copied_once_per_go_package)
 {
 	scratch s;
@@ -1060,6 +1126,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_cli_bad_usage_exits_2);
 	tcase_add_test(tc, test_cli_bad_input_exits_1_and_writes_nothing);
 	tcase_add_test(tc, test_cli_wrapper_collision_exits_1);
+	tcase_add_test(tc, test_cli_const_macro_clashes_exit_1);
 	tcase_add_test(tc, test_cli_generated_name_clashes_exit_1);
 	tcase_add_test(tc, test_cli_depfile_names_outputs_and_imports);
 	tcase_add_test(tc, test_cli_include_dirs_are_searched);
@@ -1075,6 +1142,7 @@ static Suite *compiler_suite(void)
 	tcase_add_test(tc, test_go_package_option_and_defaults);
 	tcase_add_test(tc, test_go_bad_options_exit_2);
 	tcase_add_test(tc, test_go_unexported_names_exit_1_and_write_nothing);
+	tcase_add_test(tc, test_go_const_names_exit_1);
 	tcase_add_test(tc, test_go_name_collisions_exit_1);
 	tcase_add_test(tc,
 	               test_go_foreign_types_are_copied_once_per_go_package);

@@ -9,7 +9,8 @@
  * Each test runs once per codec (loop index 0: gob, 1: JSON).
  * - go_client: our server (the checked-in golden all.rpc.c) on
  *   127.0.0.1:0 in a thread; `peer client CODEC ADDR` calls every method
- *   through the generated ArithClient / EchoClient and checks the replies.
+ *   through the generated ArithClient / EchoClient / ConfigClient and
+ *   checks the replies (a zero Defaults comes back zero: no [default]).
  * - go_server: `peer server CODEC` serves an ArithService and an EchoService
  * via the generated RegisterArith / RegisterEcho and prints its address; our
  *   golden stubs call it and check the replies; closing its stdin ends it,
@@ -40,8 +41,8 @@ static const struct {
 	const rpc_codec *codec;
 	const char *ok; /* what the Go client prints */
 } codecs[] = {
-    {"gob", &rpc_codec_gob, "ok 11 checks\n"},
-    {"json", &rpc_codec_json, "ok 10 checks\n"}, /* no Tally */
+    {"gob", &rpc_codec_gob, "ok 13 checks\n"},
+    {"json", &rpc_codec_json, "ok 12 checks\n"}, /* no Tally */
 };
 
 /* ---- handlers (our server) ----------------------------------------------- */
@@ -167,6 +168,16 @@ static const all_Arith_handlers arith_handlers = {
 
 static const all_Echo_handlers echo_handlers = {.Echo = h_echo_echo};
 
+static rpc_error *h_config_echo(void *self, const all_Defaults *d,
+                                all_Defaults *reply)
+{
+	(void)self;
+	return all_Defaults_copy(reply, d) ? NULL
+	                                   : rpc_error_new("out of memory");
+}
+
+static const all_Config_handlers config_handlers = {.Echo = h_config_echo};
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /* run_wait runs argv (argv[0] a path) with stdout into out_path (or
@@ -229,6 +240,8 @@ START_TEST(test_go_client_calls_our_server)
 	ck_assert_ptr_null(rpc_server_new(&so, &a.srv));
 	ck_assert_ptr_null(all_Arith_register(a.srv, &arith_handlers, NULL));
 	ck_assert_ptr_null(all_Echo_register(a.srv, &echo_handlers, NULL));
+	ck_assert_ptr_null(
+	    all_Config_register(a.srv, &config_handlers, NULL));
 	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &a.l));
 	const char *addr = rpc_listener_address(a.l);
 	ck_assert_ptr_nonnull(strstr(addr, "tcp:127.0.0.1:"));

@@ -64,6 +64,37 @@ static void dump_doc(FILE *o, const char *indent, const char *doc)
 	fprintf(o, "\"\n");
 }
 
+static void dump_lit(FILE *o, const ast_lit *v)
+{
+	const char *p;
+
+	switch (v->kind) {
+	case AST_L_INT:
+		fprintf(o, "%s%llu", v->neg ? "-" : "",
+		        (unsigned long long)v->mag);
+		break;
+	case AST_L_STRING:
+		fputc('"', o);
+		for (p = v->text; *p; p++) {
+			if (*p == '\n')
+				fprintf(o, "\\n");
+			else if (*p == '"' || *p == '\\')
+				fprintf(o, "\\%c", *p);
+			else
+				fputc(*p, o);
+		}
+		fputc('"', o);
+		break;
+	case AST_L_NAME:
+		fprintf(o, "%s", v->text);
+		break;
+	case AST_L_FLOAT:
+		fprintf(o, "%s%s", v->neg ? "-" : "", v->text);
+		break;
+	}
+	fprintf(o, "@%d:%d", v->loc.line, v->loc.col);
+}
+
 static void dump_file(FILE *o, const ast_file *f)
 {
 	size_t i, j, k;
@@ -80,10 +111,17 @@ static void dump_file(FILE *o, const ast_file *f)
 	for (i = 0; i < f->n_decls; i++) {
 		const ast_decl *d = f->decls[i];
 		static const char *const kinds[] = {"struct", "enum",
-		                                    "service"};
+		                                    "service", "const"};
 
 		fprintf(o, "  %s %s @%d:%d\n", kinds[d->kind], d->name,
 		        d->loc.line, d->loc.col);
+		if (d->kind == AST_CONST) {
+			fprintf(o, "    = ");
+			dump_type(o, d->ctype);
+			fprintf(o, " ");
+			dump_lit(o, &d->value);
+			fprintf(o, "\n");
+		}
 		dump_doc(o, "    ", d->doc);
 		for (j = 0; j < d->n_fields; j++) {
 			const ast_field *x = &d->fields[j];
@@ -94,6 +132,10 @@ static void dump_file(FILE *o, const ast_file *f)
 			        x->optional ? " optional" : "", x->loc.line,
 			        x->loc.col);
 			dump_type(o, x->type);
+			if (x->def) {
+				fprintf(o, " default ");
+				dump_lit(o, x->def);
+			}
 			fprintf(o, "\n");
 			dump_doc(o, "      ", x->doc);
 		}

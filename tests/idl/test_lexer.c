@@ -10,7 +10,7 @@ typedef struct lexed {
 	int n;
 	int kind[MAX_TOKS];
 	int line[MAX_TOKS], col[MAX_TOKS];
-	char *str[MAX_TOKS]; /* IDENT, STRLIT text */
+	char *str[MAX_TOKS]; /* IDENT, STRLIT, FLOATLIT text */
 	uint64_t num[MAX_TOKS];
 	char *doc[MAX_TOKS]; /* the doc block attached, if any */
 	char *diags;         /* lexical errors, "" if none */
@@ -46,7 +46,7 @@ static void lex(const char *text, lexed *out)
 		out->kind[out->n] = k;
 		out->line[out->n] = l.first_line;
 		out->col[out->n] = l.first_column;
-		if (k == IDENT || k == STRLIT)
+		if (k == IDENT || k == STRLIT || k == FLOATLIT)
 			out->str[out->n] = v.str;
 		if (k == NUMBER)
 			out->num[out->n] = v.num;
@@ -152,6 +152,31 @@ START_TEST(test_lexer_numbers)
 	ck_assert_uint_eq(l.num[3], 31);
 	ck_assert_uint_eq(l.num[4], UINT64_MAX);
 	ck_assert_uint_eq(l.num[5], UINT64_MAX); /* saturates */
+	ck_assert_str_eq(l.diags, "");
+	lexed_fini(&l);
+}
+END_TEST
+
+/* float literals: digits '.' digits and/or an exponent, as written; a
+ * sign is the parser's; "1." and ".5" are not floats */
+START_TEST(test_lexer_floats)
+{
+	lexed l;
+
+	lex("1.5 2e3 6.02e+23 7E-1 -0.5 1.x", &l);
+	ck_assert_int_eq(l.n, 10);
+	ck_assert_int_eq(l.kind[0], FLOATLIT);
+	ck_assert_str_eq(l.str[0], "1.5");
+	ck_assert_int_eq(l.kind[1], FLOATLIT);
+	ck_assert_str_eq(l.str[1], "2e3");
+	ck_assert_str_eq(l.str[2], "6.02e+23");
+	ck_assert_str_eq(l.str[3], "7E-1");
+	ck_assert_int_eq(l.kind[4], '-');
+	ck_assert_int_eq(l.kind[5], FLOATLIT);
+	ck_assert_str_eq(l.str[5], "0.5");
+	ck_assert_int_eq(l.kind[6], NUMBER);
+	ck_assert_int_eq(l.kind[7], '.');
+	ck_assert_int_eq(l.kind[8], IDENT);
 	ck_assert_str_eq(l.diags, "");
 	lexed_fini(&l);
 }
@@ -323,6 +348,7 @@ int main(void)
 	tcase_add_test(tc, test_lexer_identifiers_not_keywords);
 	tcase_add_test(tc, test_lexer_punctuation);
 	tcase_add_test(tc, test_lexer_numbers);
+	tcase_add_test(tc, test_lexer_floats);
 	tcase_add_test(tc, test_lexer_strings);
 	tcase_add_test(tc, test_lexer_empty_input);
 	suite_add_tcase(s, tc);

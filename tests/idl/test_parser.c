@@ -85,7 +85,7 @@ START_TEST(test_parser_all_file)
 	ck_assert_str_eq(all_prog->deps[0], "all.rpc");
 	ck_assert_str_eq(all_prog->deps[1], "common.rpc");
 	/* declarations in source order */
-	ck_assert_uint_eq(f->n_decls, 7);
+	ck_assert_uint_eq(f->n_decls, 19);
 	ck_assert_str_eq(f->decls[0]->name, "Args");
 	ck_assert_int_eq(f->decls[0]->kind, AST_STRUCT);
 	ck_assert_str_eq(f->decls[2]->name, "Op");
@@ -94,6 +94,57 @@ START_TEST(test_parser_all_file)
 	ck_assert_int_eq(f->decls[5]->kind, AST_SERVICE);
 	ck_assert_ptr_eq(f->decls[5]->file, f);
 	ck_assert_str_eq(ast_decl_package(f->decls[5]), "all");
+}
+END_TEST
+
+/* const declarations and field defaults: the literal as written */
+START_TEST(test_parser_all_consts_defaults)
+{
+	const ast_file *f = all_prog->main;
+	const ast_decl *d;
+	const ast_field *x;
+
+	d = f->decls[7];
+	ck_assert_int_eq(d->kind, AST_CONST);
+	ck_assert_str_eq(d->name, "MAX_ITEMS");
+	ck_assert_int_eq(d->ctype->kind, AST_T_INT32);
+	ck_assert_int_eq(d->value.kind, AST_L_INT);
+	ck_assert_uint_eq(d->value.mag, 100);
+	ck_assert(!d->value.neg);
+	ck_assert_str_eq(d->doc, "The most items one call may carry.");
+	d = f->decls[8];
+	ck_assert(d->value.neg);
+	ck_assert_uint_eq(d->value.mag, (uint64_t)INT64_MAX + 1);
+	d = f->decls[10];
+	ck_assert_uint_eq(d->value.mag, UINT64_MAX);
+	ck_assert(!d->value.huge);
+	d = f->decls[11];
+	ck_assert_int_eq(d->value.kind, AST_L_STRING);
+	ck_assert_str_eq(d->value.text, "hello \"world\"\t?" "?!");
+	d = f->decls[12];
+	ck_assert_int_eq(d->value.kind, AST_L_NAME);
+	ck_assert_str_eq(d->value.text, "false");
+	d = f->decls[13];
+	ck_assert_str_eq(d->name, "Defaults");
+	x = &d->fields[0];
+	ck_assert_uint_eq(x->n_opts, 1);
+	ck_assert_str_eq(x->opts[0].name, "default");
+	ck_assert_ptr_eq(x->def, &x->opts[0].value);
+	ck_assert_uint_eq(x->def->mag, 3);
+	ck_assert_int_eq(x->def->loc.line, 130);
+	ck_assert_int_eq(x->def->loc.col, 34);
+	ck_assert(d->fields[1].def->neg);
+	ck_assert_str_eq(d->fields[6].def->text, "MUL");
+	ck_assert_ptr_null(d->fields[7].def);
+	ck_assert_ptr_null(d->fields[8].def);
+	ck_assert_int_eq(d->fields[10].def->kind, AST_L_FLOAT);
+	ck_assert(d->fields[10].def->neg);
+	ck_assert_str_eq(d->fields[10].def->text, "2.5e3");
+	d = f->decls[17];
+	ck_assert_str_eq(d->name, "HALF");
+	ck_assert_int_eq(d->ctype->kind, AST_T_FLOAT);
+	ck_assert_int_eq(d->value.kind, AST_L_FLOAT);
+	ck_assert_str_eq(d->value.text, "0.5");
 }
 END_TEST
 
@@ -480,7 +531,7 @@ static void *load_all_rpc(void *arg)
 	for (i = 0; i < 20; i++) {
 		idl_program *p = NULL;
 
-		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 7 &&
+		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 19 &&
 		    p->n_files == 2)
 			ok++;
 		idl_program_free(p);
@@ -520,6 +571,7 @@ int main(int argc, char **argv)
 	tc = tcase_create("all.rpc");
 	tcase_add_checked_fixture(tc, all_setup, all_teardown);
 	tcase_add_test(tc, test_parser_all_file);
+	tcase_add_test(tc, test_parser_all_consts_defaults);
 	tcase_add_test(tc, test_parser_all_struct_numbers);
 	tcase_add_test(tc, test_parser_all_scalars_and_optional);
 	tcase_add_test(tc, test_parser_all_named_types);

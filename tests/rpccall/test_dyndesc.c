@@ -150,8 +150,24 @@ static void cmp_message(const ProtobufCMessageDescriptor *g,
 		                   f->type == PROTOBUF_C_TYPE_MESSAGE
 		               ? sizeof(void *)
 		               : 4;
-		if (f->type == PROTOBUF_C_TYPE_ENUM)
+		if (f->type == PROTOBUF_C_TYPE_ENUM &&
+		    f->default_value == NULL)
 			continue;
+		if (f->type == PROTOBUF_C_TYPE_INT64 ||
+		    f->type == PROTOBUF_C_TYPE_UINT64 ||
+		    f->type == PROTOBUF_C_TYPE_DOUBLE)
+			n = 8;
+		if (f->type == PROTOBUF_C_TYPE_STRING &&
+		    f->label == PROTOBUF_C_LABEL_REQUIRED) {
+			/* a default string: the same text, each its own */
+			const char *a = *(char **)((char *)gm + f->offset);
+			const char *b = *(char **)((char *)dm + f->offset);
+			CHECK(a != NULL && b != NULL && strcmp(a, b) == 0 &&
+			          a == f->default_value &&
+			          b == d->fields[i].default_value,
+			      "%s.%s init default", g->name, f->name);
+			continue;
+		}
 		CHECK(memcmp((char *)gm + f->offset, (char *)dm + f->offset,
 		             n) == 0,
 		      "%s.%s init value", g->name, f->name);
@@ -214,6 +230,7 @@ int main(int argc, char **argv)
 	dyn_schema *all = load(argv[1], "all.rpc", &p1);
 	cmp_service(all, &all_Arith_service);
 	cmp_service(all, &all_Echo_service);
+	cmp_service(all, &all_Config_service);
 	dyn_schema *kinds = load(argv[1], "kinds.rpc", &p2);
 	cmp_service(kinds, &kinds_Kinds_service);
 	/* a struct that no method uses is laid out too */

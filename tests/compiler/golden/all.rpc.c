@@ -1084,6 +1084,257 @@ const rpc_type all_Nested_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
+/* ---- struct Defaults ---- */
+
+void all_Defaults_init(all_Defaults *m)
+{
+	static const all_Defaults init = ALL_DEFAULTS_INIT;
+	*m = init;
+}
+
+void all_Defaults_free_contents(all_Defaults *m)
+{
+	if (m != NULL)
+		rpc_message_free_contents(&m->base);
+}
+
+bool all_Defaults_copy(all_Defaults *dst, const all_Defaults *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Defaults_equal(const all_Defaults *a, const all_Defaults *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
+static const int32_t all_Defaults_Retries_default = 3;
+static const int64_t all_Defaults_Offset_default = (-INT64_C(1));
+static const uint32_t all_Defaults_Port_default = UINT32_C(8080);
+static const uint64_t all_Defaults_Big_default = UINT64_C(18446744073709551615);
+static const protobuf_c_boolean all_Defaults_Verbose_default = true;
+const char all_Defaults_Name_default[] = "anon";
+static const int all_Defaults_Kind_default = ALL_OP_MUL;
+static const float all_Defaults_Ratio_default = 0.5f;
+static const double all_Defaults_Scale_default = (-2.5e3);
+
+static const ProtobufCFieldDescriptor all_Defaults_fields[11] = {
+	{
+		.name = "Retries",
+		.id = 1,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_INT32,
+		.offset = offsetof(all_Defaults, Retries),
+		.default_value = &all_Defaults_Retries_default,
+	},
+	{
+		.name = "Offset",
+		.id = 2,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_INT64,
+		.offset = offsetof(all_Defaults, Offset),
+		.default_value = &all_Defaults_Offset_default,
+	},
+	{
+		.name = "Port",
+		.id = 3,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_UINT32,
+		.offset = offsetof(all_Defaults, Port),
+		.default_value = &all_Defaults_Port_default,
+	},
+	{
+		.name = "Big",
+		.id = 4,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_UINT64,
+		.offset = offsetof(all_Defaults, Big),
+		.default_value = &all_Defaults_Big_default,
+	},
+	{
+		.name = "Verbose",
+		.id = 5,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_BOOL,
+		.offset = offsetof(all_Defaults, Verbose),
+		.default_value = &all_Defaults_Verbose_default,
+	},
+	{
+		.name = "Name",
+		.id = 6,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_STRING,
+		.offset = offsetof(all_Defaults, Name),
+		.default_value = all_Defaults_Name_default,
+	},
+	{
+		.name = "Kind",
+		.id = 7,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_ENUM,
+		.offset = offsetof(all_Defaults, Kind),
+		.descriptor = &all_Op_descriptor,
+		.default_value = &all_Defaults_Kind_default,
+	},
+	{
+		.name = "Plain",
+		.id = 8,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_INT32,
+		.offset = offsetof(all_Defaults, Plain),
+	},
+	{
+		.name = "More",
+		.id = 9,
+		.label = PROTOBUF_C_LABEL_REPEATED,
+		.type = PROTOBUF_C_TYPE_MESSAGE,
+		.quantifier_offset = offsetof(all_Defaults, n_More),
+		.offset = offsetof(all_Defaults, More),
+		.descriptor = &all_Defaults_descriptor,
+	},
+	{
+		.name = "Ratio",
+		.id = 10,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_FLOAT,
+		.offset = offsetof(all_Defaults, Ratio),
+		.default_value = &all_Defaults_Ratio_default,
+	},
+	{
+		.name = "Scale",
+		.id = 11,
+		.label = PROTOBUF_C_LABEL_REQUIRED,
+		.type = PROTOBUF_C_TYPE_DOUBLE,
+		.offset = offsetof(all_Defaults, Scale),
+		.default_value = &all_Defaults_Scale_default,
+	},
+};
+
+static const unsigned all_Defaults_fields_by_name[11] = {
+	3, /* Big */
+	6, /* Kind */
+	8, /* More */
+	5, /* Name */
+	1, /* Offset */
+	7, /* Plain */
+	2, /* Port */
+	9, /* Ratio */
+	0, /* Retries */
+	10, /* Scale */
+	4, /* Verbose */
+};
+
+static const ProtobufCIntRange all_Defaults_number_ranges[1 + 1] = {
+	{1, 0},
+	{0, 11},
+};
+
+const ProtobufCMessageDescriptor all_Defaults_descriptor = {
+	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+	.name = "all.Defaults",
+	.short_name = "Defaults",
+	.c_name = "all_Defaults",
+	.package_name = "all",
+	.sizeof_message = sizeof(all_Defaults),
+	.n_fields = 11,
+	.fields = all_Defaults_fields,
+	.fields_sorted_by_name = all_Defaults_fields_by_name,
+	.n_field_ranges = 1,
+	.field_ranges = all_Defaults_number_ranges,
+	.message_init = (ProtobufCMessageInit)all_Defaults_init,
+};
+
+const rpc_type all_Defaults_type = {
+	.name = "Defaults",
+	.desc = &all_Defaults_descriptor,
+	.form = RPC_FORM_MESSAGE,
+};
+
+/* ---- struct Partial ---- */
+
+void all_Partial_init(all_Partial *m)
+{
+	static const all_Partial init = ALL_PARTIAL_INIT;
+	*m = init;
+}
+
+void all_Partial_free_contents(all_Partial *m)
+{
+	if (m != NULL)
+		rpc_message_free_contents(&m->base);
+}
+
+bool all_Partial_copy(all_Partial *dst, const all_Partial *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Partial_equal(const all_Partial *a, const all_Partial *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
+static const ProtobufCFieldDescriptor all_Partial_fields[3] = {
+	{
+		.name = "Retries",
+		.id = 1,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_INT32,
+		.offset = offsetof(all_Partial, Retries),
+	},
+	{
+		.name = "Plain",
+		.id = 8,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_INT32,
+		.offset = offsetof(all_Partial, Plain),
+	},
+	{
+		.name = "More",
+		.id = 9,
+		.label = PROTOBUF_C_LABEL_REPEATED,
+		.type = PROTOBUF_C_TYPE_MESSAGE,
+		.quantifier_offset = offsetof(all_Partial, n_More),
+		.offset = offsetof(all_Partial, More),
+		.descriptor = &all_Partial_descriptor,
+	},
+};
+
+static const unsigned all_Partial_fields_by_name[3] = {
+	2, /* More */
+	1, /* Plain */
+	0, /* Retries */
+};
+
+static const ProtobufCIntRange all_Partial_number_ranges[2 + 1] = {
+	{1, 0},
+	{8, 1},
+	{0, 3},
+};
+
+const ProtobufCMessageDescriptor all_Partial_descriptor = {
+	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+	.name = "all.Partial",
+	.short_name = "Partial",
+	.c_name = "all_Partial",
+	.package_name = "all",
+	.sizeof_message = sizeof(all_Partial),
+	.n_fields = 3,
+	.fields = all_Partial_fields,
+	.fields_sorted_by_name = all_Partial_fields_by_name,
+	.n_field_ranges = 2,
+	.field_ranges = all_Partial_number_ranges,
+	.message_init = (ProtobufCMessageInit)all_Partial_init,
+};
+
+const rpc_type all_Partial_type = {
+	.name = "Partial",
+	.desc = &all_Partial_descriptor,
+	.form = RPC_FORM_MESSAGE,
+};
+
 /* ---- Int64Value: the wire form of int64 ---- */
 
 void all_Int64Value_init(all_Int64Value *m)
@@ -2020,4 +2271,74 @@ rpc_error *all_Echo_register_name(rpc_server *s, const char *name,
 		const all_Echo_handlers *h, void *self)
 {
 	return rpc_server_register(s, &all_Echo_service, h, self, name);
+}
+
+/* ---- service Config ---- */
+
+static rpc_error *all_Config_invoke_Echo(const void *handlers,
+		void *self, const void *args, void *reply)
+{
+	const all_Config_handlers *h = handlers;
+
+	if (h->Echo == NULL)
+		return rpc_error_new("rpc: method Config.Echo not implemented");
+	return h->Echo(self, args, reply);
+}
+
+/* sorted by name: the runtime looks methods up by binary search */
+static const rpc_method all_Config_methods[1] = {
+	{"Echo", &all_Defaults_type, &all_Defaults_type,
+		all_Config_invoke_Echo, 0},
+};
+
+const rpc_service_desc all_Config_service = {
+	.abi = RPC_ABI_VERSION,
+	.name = "Config",
+	.package = "all",
+	.n_methods = 1,
+	.methods = all_Config_methods,
+};
+
+rpc_error *all_Config_Echo(rpc_client *c, const all_Defaults *d,
+		all_Defaults *reply)
+{
+	return rpc_client_call(c, "Config.Echo", &all_Config_methods[0],
+			d, reply);
+}
+
+rpc_error *all_Config_Echo_go(rpc_client *c, const all_Defaults *d,
+		all_Defaults *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go(c, "Config.Echo", &all_Config_methods[0],
+			d, reply, done, call);
+}
+
+rpc_error *all_Config_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Defaults *d,
+		all_Defaults *reply)
+{
+	return rpc_client_call_opts(c, "Config.Echo",
+			&all_Config_methods[0], opts,
+			d, reply);
+}
+
+rpc_error *all_Config_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Defaults *d,
+		all_Defaults *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Config.Echo",
+			&all_Config_methods[0], opts,
+			d, reply, done, call);
+}
+
+rpc_error *all_Config_register(rpc_server *s,
+		const all_Config_handlers *h, void *self)
+{
+	return rpc_server_register(s, &all_Config_service, h, self, NULL);
+}
+
+rpc_error *all_Config_register_name(rpc_server *s, const char *name,
+		const all_Config_handlers *h, void *self)
+{
+	return rpc_server_register(s, &all_Config_service, h, self, name);
 }

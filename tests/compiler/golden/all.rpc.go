@@ -6,6 +6,21 @@ package all
 
 import "net/rpc"
 
+const (
+	// The most items one call may carry.
+	MAX_ITEMS   int32  = 100
+	MIN_BALANCE int64  = -9223372036854775808
+	PORT        uint32 = 8080
+	ALL_BITS    uint64 = 18446744073709551615
+	// A greeting, with "quotes", a tab and a question??!
+	GREETING string = "hello \"world\"\t??!"
+	VERBOSE  bool   = false
+	// Floating consts: as written, in the type's range.
+	PI       float64 = 3.14159265358979
+	HALF     float32 = -0.5
+	AVOGADRO float64 = 6.02214076e23
+)
+
 // Operands, with explicit field numbers.
 type Args struct {
 	// The first operand.
@@ -83,6 +98,40 @@ type Nested struct {
 	All      *Everything
 	Q        *Quotient
 	Children []*Nested
+}
+
+// Fields with defaults: init sets them, and a protobuf message that lacks
+// one decodes to it.
+type Defaults struct {
+	// Default 3 in C: set by init, and by protobuf decoding when absent.
+	Retries int32
+	// Default -1 in C: set by init, and by protobuf decoding when absent.
+	Offset int64
+	// Default 8080 in C: set by init, and by protobuf decoding when absent.
+	Port uint32
+	// Default 18446744073709551615 in C: set by init, and by protobuf decoding when absent.
+	Big uint64
+	// Default true in C: set by init, and by protobuf decoding when absent.
+	Verbose bool
+	// Default "anon" in C: set by init, and by protobuf decoding when absent.
+	Name string
+	// Default Op_MUL in C: set by init, and by protobuf decoding when absent.
+	Kind  Op
+	Plain int32
+	// Nested ones: each element decodes as the top level does.
+	More []*Defaults
+	// Default 0.5 in C: set by init, and by protobuf decoding when absent.
+	Ratio float32
+	// Default -2.5e3 in C: set by init, and by protobuf decoding when absent.
+	Scale float64
+}
+
+// What a peer that knows fewer fields sends: Retries and Plain of
+// Defaults (the same numbers and names).
+type Partial struct {
+	Retries int32
+	Plain   int32
+	More    []*Partial
 }
 
 // Types of package common (common.rpc), copied here with the prefix Common.
@@ -255,4 +304,42 @@ type EchoService interface {
 // service name "Echo", the name its clients call.
 func RegisterEcho(s *rpc.Server, impl EchoService) error {
 	return s.RegisterName("Echo", impl)
+}
+
+// ConfigClient calls the Config service of a net/rpc server.
+// Each method blocks until its reply arrives; the embedded *rpc.Client
+// gives Go, Close and the rest.
+//
+// Defaults on the wire: Echo returns its argument.
+type ConfigClient struct {
+	*rpc.Client
+}
+
+// NewConfigClient returns a client of the Config service
+// that calls through c.
+func NewConfigClient(c *rpc.Client) *ConfigClient {
+	return &ConfigClient{c}
+}
+
+func (c *ConfigClient) Echo(d *Defaults) (*Defaults, error) {
+	var reply Defaults
+	if err := c.Client.Call("Config.Echo", d, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// ConfigService is the server side of the Config service.
+// Its methods have the signatures net/rpc serves: publish an
+// implementation with RegisterConfig.
+//
+// Defaults on the wire: Echo returns its argument.
+type ConfigService interface {
+	Echo(d *Defaults, reply *Defaults) error
+}
+
+// RegisterConfig publishes impl's methods on s under the
+// service name "Config", the name its clients call.
+func RegisterConfig(s *rpc.Server, impl ConfigService) error {
+	return s.RegisterName("Config", impl)
 }

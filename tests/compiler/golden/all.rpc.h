@@ -67,6 +67,19 @@
 extern "C" {
 #endif
 
+/* The most items one call may carry. */
+#define ALL_MAX_ITEMS 100
+#define ALL_MIN_BALANCE (-INT64_C(9223372036854775807) - 1)
+#define ALL_PORT UINT32_C(8080)
+#define ALL_ALL_BITS UINT64_C(18446744073709551615)
+/* A greeting, with "quotes", a tab and a question? ?! */
+#define ALL_GREETING "hello \"world\"\t?\?!"
+#define ALL_VERBOSE false
+/* Floating consts: as written, in the type's range. */
+#define ALL_PI 3.14159265358979
+#define ALL_HALF (-0.5f)
+#define ALL_AVOGADRO 6.02214076e23
+
 typedef struct all_Args all_Args;
 typedef struct all_Quotient all_Quotient;
 typedef struct all_Everything_ByBoolEntry all_Everything_ByBoolEntry;
@@ -79,6 +92,8 @@ typedef struct all_Everything_PlacesEntry all_Everything_PlacesEntry;
 typedef struct all_Everything_OpsByNameEntry all_Everything_OpsByNameEntry;
 typedef struct all_Everything all_Everything;
 typedef struct all_Nested all_Nested;
+typedef struct all_Defaults all_Defaults;
+typedef struct all_Partial all_Partial;
 typedef struct all_Int64Value all_Int64Value;
 typedef struct all_Int64List all_Int64List;
 typedef struct all_StringInt64Map_ValueEntry all_StringInt64Map_ValueEntry;
@@ -381,6 +396,68 @@ bool all_Nested_equal(const all_Nested *a, const all_Nested *b);
 extern const ProtobufCMessageDescriptor all_Nested_descriptor;
 extern const rpc_type all_Nested_type;
 
+/* Fields with defaults: init sets them, and a protobuf message that lacks
+ * one decodes to it. */
+struct all_Defaults {
+	ProtobufCMessage base;
+	int32_t Retries;
+	int64_t Offset;
+	uint32_t Port;
+	uint64_t Big;
+	protobuf_c_boolean Verbose;
+	char *Name;
+	all_Op Kind;
+	int32_t Plain;
+	/* Nested ones: each element decodes as the top level does. */
+	size_t n_More;
+	all_Defaults **More;
+	float Ratio;
+	double Scale;
+};
+extern const char all_Defaults_Name_default[];
+#define ALL_DEFAULTS_INIT { \
+	PROTOBUF_C_MESSAGE_INIT(&all_Defaults_descriptor), \
+	3, /* Retries */ \
+	(-INT64_C(1)), /* Offset */ \
+	UINT32_C(8080), /* Port */ \
+	UINT64_C(18446744073709551615), /* Big */ \
+	true, /* Verbose */ \
+	(char *)all_Defaults_Name_default, /* Name */ \
+	ALL_OP_MUL, /* Kind */ \
+	0, /* Plain */ \
+	0, NULL, /* More */ \
+	0.5f, /* Ratio */ \
+	(-2.5e3), /* Scale */ \
+}
+void all_Defaults_init(all_Defaults *m);
+void all_Defaults_free_contents(all_Defaults *m);
+bool all_Defaults_copy(all_Defaults *dst, const all_Defaults *src);
+bool all_Defaults_equal(const all_Defaults *a, const all_Defaults *b);
+extern const ProtobufCMessageDescriptor all_Defaults_descriptor;
+extern const rpc_type all_Defaults_type;
+
+/* What a peer that knows fewer fields sends: Retries and Plain of
+ * Defaults (the same numbers and names). */
+struct all_Partial {
+	ProtobufCMessage base;
+	int32_t Retries;
+	int32_t Plain;
+	size_t n_More;
+	all_Partial **More;
+};
+#define ALL_PARTIAL_INIT { \
+	PROTOBUF_C_MESSAGE_INIT(&all_Partial_descriptor), \
+	0, /* Retries */ \
+	0, /* Plain */ \
+	0, NULL, /* More */ \
+}
+void all_Partial_init(all_Partial *m);
+void all_Partial_free_contents(all_Partial *m);
+bool all_Partial_copy(all_Partial *dst, const all_Partial *src);
+bool all_Partial_equal(const all_Partial *a, const all_Partial *b);
+extern const ProtobufCMessageDescriptor all_Partial_descriptor;
+extern const rpc_type all_Partial_type;
+
 /* The protobuf wire form of int64 arguments and replies. */
 struct all_Int64Value {
 	ProtobufCMessage base;
@@ -670,6 +747,32 @@ rpc_error *all_Echo_register(rpc_server *s,
 rpc_error *all_Echo_register_name(rpc_server *s, const char *name,
 		const all_Echo_handlers *h, void *self);
 extern const rpc_service_desc all_Echo_service;
+
+/* ---- service Config: client ---- */
+/* Defaults on the wire: Echo returns its argument. */
+
+rpc_error *all_Config_Echo(rpc_client *c, const all_Defaults *d,
+		all_Defaults *reply);
+rpc_error *all_Config_Echo_go(rpc_client *c, const all_Defaults *d,
+		all_Defaults *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Config_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Defaults *d,
+		all_Defaults *reply);
+rpc_error *all_Config_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Defaults *d,
+		all_Defaults *reply, rpc_done *done, rpc_call **call);
+
+/* ---- service Config: server ---- */
+
+typedef struct all_Config_handlers {
+	rpc_error *(*Echo)(void *self, const all_Defaults *d,
+			all_Defaults *reply);
+} all_Config_handlers;
+rpc_error *all_Config_register(rpc_server *s,
+		const all_Config_handlers *h, void *self);
+rpc_error *all_Config_register_name(rpc_server *s, const char *name,
+		const all_Config_handlers *h, void *self);
+extern const rpc_service_desc all_Config_service;
 
 #ifdef __cplusplus
 }

@@ -2,8 +2,9 @@
 // with the all.rpc.go that `rpcgen-c --emit-go --go-package main` writes
 // for golden/all.rpc. It uses only the generated names.
 //
-//	peer client CODEC HOST:PORT  calls every method through ArithClient
-//	                             and EchoClient, checks every reply and
+//	peer client CODEC HOST:PORT  calls every method through ArithClient,
+//	                             EchoClient and ConfigClient, checks every
+//	                             reply and
 //	                             prints "ok N checks"; exits 1 on a mismatch
 //	peer server CODEC            serves an ArithService and an EchoService
 //	                             with RegisterArith and RegisterEcho on
@@ -136,6 +137,19 @@ func client(codec, addr string) {
 	es, err := NewEchoClient(c).Echo("héllo")
 	must("Echo.Echo", err)
 	expect("Echo.Echo", es, "héllo")
+
+	// Go has no field defaults: a zero Defaults must come back zero
+	// (the C server must not fill in its [default] values), and set
+	// values, nested ones too, as sent.
+	cc := NewConfigClient(c)
+	dz, err := cc.Echo(&Defaults{})
+	must("Config.Echo zero", err)
+	expect("Config.Echo zero", dz, &Defaults{})
+	dv := &Defaults{Retries: 3, Offset: -1, Name: "x", Kind: Op_MUL,
+		More: []*Defaults{{Port: 1}, {}}}
+	dr, err := cc.Echo(dv)
+	must("Config.Echo values", err)
+	expect("Config.Echo values", dr, dv)
 
 	fmt.Printf("ok %d checks\n", checks)
 }
