@@ -242,12 +242,14 @@ bool rpc_server_call_peer(rpc_peer *out)
 	if (!conn_in_call)
 		return false;
 	if (out != NULL) {
-		bool tls = c != NULL && c->ssl != NULL && c->hs_done;
+		bool tls = c != NULL && c->tls != NULL && c->tls->hs_done;
 		out->tls = tls;
-		out->verified = tls && c->peer.verified;
-		out->subject =
-		    tls && c->peer.subject != NULL ? c->peer.subject : "";
-		out->sans = tls && c->peer.sans != NULL ? c->peer.sans : "";
+		out->verified = tls && c->tls->peer.verified;
+		out->subject = tls && c->tls->peer.subject != NULL
+		                   ? c->tls->peer.subject
+		                   : "";
+		out->sans =
+		    tls && c->tls->peer.sans != NULL ? c->tls->peer.sans : "";
 	}
 	return true;
 }
@@ -411,8 +413,9 @@ static void conn_rt_stop(rpci_conn *c)
 static void conn_rt_set(rpci_conn *c, bool progress)
 {
 	rpc_server *srv = c->srv;
-	bool partial = (c->in_len > 0 || (c->ssl != NULL && !c->hs_done)) &&
-	               atomic_load(&c->pause) == 0;
+	bool partial =
+	    (c->in_len > 0 || (c->tls != NULL && !c->tls->hs_done)) &&
+	    atomic_load(&c->pause) == 0;
 
 	if (partial) {
 		if (c->rt.deadline_ms != 0 && !c->rt_idle && !progress)
@@ -471,7 +474,7 @@ static void conn_interest(rpci_conn *c)
 	if (!c->read_closed && atomic_load(&c->pause) == 0)
 		ev |= EPOLLIN;
 	if (pending || (c->read_closed && c->polled) ||
-	    (!c->read_closed && atomic_load(&c->tls_rwant)))
+	    (!c->read_closed && c->tls != NULL && atomic_load(&c->tls->rwant)))
 		ev |= EPOLLOUT;
 	if (!c->polled) {
 		if (!pending)
@@ -501,6 +504,34 @@ static void conn_push_resume(rpci_conn *c);
 static void conn_evict(rpc_server *srv, size_t more);
 static void conn_maybe_resume(rpci_conn *c);
 
+/* conn_tls_new makes the TLS state of a connection on fd to a listener
+ * with tls; NULL when out of memory. conn_tls_free frees it (NULL too). */
+static rpci_conn_tls *conn_tls_new(rpc_tls *tls, int fd)
+{
+	rpci_conn_tls *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return NULL;
+	t->ssl = rpci_tls_server_ssl(tls, fd);
+	if (t->ssl == NULL) {
+		free(t);
+		return NULL;
+	}
+	pthread_mutex_init(&t->mu, NULL);
+	atomic_init(&t->rwant, false);
+	return t;
+}
+
+static void conn_tls_free(rpci_conn_tls *t)
+{
+	if (t == NULL)
+		return;
+	rpci_tls_ssl_free(t->ssl, false); /* NULL once finished */
+	rpci_tls_peer_fini(&t->peer);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
 static void conn_unref(rpci_conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
@@ -511,8 +542,7 @@ static void conn_unref(rpci_conn *c)
 	rpci_buf_fini(&c->wbuf);
 	free(c->in);
 	conn_held_sub(c, atomic_load(&c->held));
-	rpci_tls_peer_fini(&c->peer);
-	pthread_mutex_destroy(&c->tls_mu);
+	conn_tls_free(c->tls);
 	pthread_mutex_destroy(&c->wmu);
 	free(c);
 }
@@ -535,8 +565,10 @@ static void conn_finish(rpci_conn *c)
 	c->evict_bytes = 0;
 	/* nobody reads or writes any more: a close_notify, unless the
 	 * connection broke */
-	rpci_tls_ssl_free(c->ssl, c->hs_done && !c->wdead);
-	c->ssl = NULL;
+	if (c->tls != NULL) {
+		rpci_tls_ssl_free(c->tls->ssl, c->tls->hs_done && !c->wdead);
+		c->tls->ssl = NULL;
+	}
 	/* under srv->mu: rpci_conn_cut never shuts down a reused fd */
 	close(c->fd);
 	c->fd = -1;
@@ -653,10 +685,8 @@ rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
 	c->mode = http != NULL ? RPCI_CONN_HTTP : RPCI_CONN_RPC;
 	c->fresh = true;
 	pthread_mutex_init(&c->wmu, NULL);
-	pthread_mutex_init(&c->tls_mu, NULL);
-	atomic_init(&c->tls_rwant, false);
 	atomic_init(&c->refs, 1);
-	if (tls != NULL && (c->ssl = rpci_tls_server_ssl(tls, fd)) == NULL) {
+	if (tls != NULL && (c->tls = conn_tls_new(tls, fd)) == NULL) {
 		err = rpci_error(RPC_ERR_NOMEM, NULL);
 		goto fail;
 	}
@@ -728,9 +758,7 @@ rpc_error *rpci_conn_start(rpc_server *srv, int fd, const rpc_codec *codec,
 	return err;
 
 fail:
-	rpci_tls_ssl_free(c->ssl, false);
-	c->ssl = NULL;
-	conn_unref(c);
+	conn_unref(c); /* frees c->tls */
 	close(fd);
 	return err;
 }
@@ -970,7 +998,7 @@ static size_t conn_in_want(const rpci_conn *c)
 	 * must fit, or the rest waits inside OpenSSL where epoll cannot see
 	 * it: a whole record's room (bounded: past the most a plain
 	 * connection may hold by at most one record). */
-	if (c->ssl != NULL && cap != SIZE_MAX &&
+	if (c->tls != NULL && cap != SIZE_MAX &&
 	    cap - c->in_len < RPCI_TLS_RECORD)
 		cap = c->in_len + RPCI_TLS_RECORD;
 	return cap;
@@ -1239,7 +1267,7 @@ static void conn_took(rpci_conn *c, uint8_t *buf, size_t len, rpci_req ***tail)
  * socket to be writable, so that EPOLLOUT brings the poller back. */
 static void conn_tls_want_write(rpci_conn *c)
 {
-	atomic_store(&c->tls_rwant, true);
+	atomic_store(&c->tls->rwant, true);
 	pthread_mutex_lock(&c->wmu);
 	conn_interest(c);
 	pthread_mutex_unlock(&c->wmu);
@@ -1311,17 +1339,17 @@ static bool conn_handshake(rpci_conn *c)
 		return false;
 	}
 	c->fresh = false; /* what follows is TLS: nothing to sniff */
-	pthread_mutex_lock(&c->tls_mu);
-	st = rpci_tls_handshake(c->ssl, "rpc: tls handshake", &err);
-	pthread_mutex_unlock(&c->tls_mu);
+	pthread_mutex_lock(&c->tls->mu);
+	st = rpci_tls_handshake(c->tls->ssl, "rpc: tls handshake", &err);
+	pthread_mutex_unlock(&c->tls->mu);
 	switch (st) {
 	case RPCI_TLS_OK:
-		if (!rpci_tls_peer(c->ssl, &c->peer)) {
+		if (!rpci_tls_peer(c->tls->ssl, &c->tls->peer)) {
 			rpci_server_log(c->srv, "rpc: out of memory");
 			rpci_conn_read_close(c);
 			return false;
 		}
-		c->hs_done = true;
+		c->tls->hs_done = true;
 		c->fresh = true; /* the first request may still be sniffed */
 		conn_rt_set(c, true);
 		return true;
@@ -1353,14 +1381,14 @@ static ssize_t conn_recv(rpci_conn *c, uint8_t *p, size_t cap)
 	rpci_tls_status st;
 	size_t n, got = 0;
 
-	if (c->ssl == NULL)
+	if (c->tls == NULL)
 		return read(c->fd, p, cap);
-	pthread_mutex_lock(&c->tls_mu);
+	pthread_mutex_lock(&c->tls->mu);
 	do {
-		st = rpci_tls_read(c->ssl, p + got, cap - got, &n, &err);
+		st = rpci_tls_read(c->tls->ssl, p + got, cap - got, &n, &err);
 		got += n;
 	} while (st == RPCI_TLS_OK && cap - got >= RPCI_TLS_RECORD);
-	pthread_mutex_unlock(&c->tls_mu);
+	pthread_mutex_unlock(&c->tls->mu);
 	if (got > 0 && st != RPCI_TLS_ERROR) {
 		/* an end or a wait shows at the next read (the socket's end
 		 * keeps it readable); an error ends the connection now */
@@ -1409,7 +1437,7 @@ static void conn_readable(rpci_conn *c, uint32_t events, uint8_t *scratch,
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0)
 		return;
-	if (c->ssl != NULL && !c->hs_done && !conn_handshake(c))
+	if (c->tls != NULL && !c->tls->hs_done && !conn_handshake(c))
 		return;
 	if (atomic_load(&srv->buffered) >= srv->max_buffered &&
 	    !conn_budget(c, 0))
@@ -1529,7 +1557,8 @@ void rpci_conn_event(rpci_conn *c, uint32_t events, uint8_t *scratch,
 {
 	/* a TLS read that waited for room to write goes on; EPOLLOUT stays
 	 * only while replies wait */
-	if ((events & EPOLLOUT) && atomic_exchange(&c->tls_rwant, false)) {
+	if ((events & EPOLLOUT) && c->tls != NULL &&
+	    atomic_exchange(&c->tls->rwant, false)) {
 		events |= EPOLLIN;
 		pthread_mutex_lock(&c->wmu);
 		conn_interest(c);
@@ -1575,7 +1604,7 @@ int rpci_conn_timers(rpci_loop *lp, int64_t now)
 			conn_rt_stop(c);
 			continue;
 		}
-		if (c->ssl != NULL && !c->hs_done)
+		if (c->tls != NULL && !c->tls->hs_done)
 			rpci_server_log(
 			    srv,
 			    "rpc: tls handshake not complete within "
@@ -1665,20 +1694,20 @@ static int conn_send(rpci_conn *c, const uint8_t *p, size_t n, size_t *sent)
 	int fd = c->fd;
 
 	*sent = 0;
-	if (c->ssl != NULL) {
+	if (c->tls != NULL) {
 		rpc_error *err = NULL;
 		rpci_tls_status st = RPCI_TLS_OK;
-		pthread_mutex_lock(&c->tls_mu);
+		pthread_mutex_lock(&c->tls->mu);
 		while (n > 0) {
 			size_t w;
-			st = rpci_tls_write(c->ssl, p, n, &w, &err);
+			st = rpci_tls_write(c->tls->ssl, p, n, &w, &err);
 			if (st != RPCI_TLS_OK)
 				break;
 			p += w;
 			n -= w;
 			*sent += w;
 		}
-		pthread_mutex_unlock(&c->tls_mu);
+		pthread_mutex_unlock(&c->tls->mu);
 		if (st == RPCI_TLS_OK)
 			return 0;
 		if (st == RPCI_TLS_WANT_WRITE || st == RPCI_TLS_WANT_READ)

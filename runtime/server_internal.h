@@ -68,6 +68,19 @@ enum {
 	RPCI_PAUSE_BUDGET = 2 /* the server's buffer budget */
 };
 
+/* The TLS state of a served connection. mu is held around every step on
+ * ssl: the poller reads, flushers write. hs_done and peer are the
+ * poller's until the handshake is over, then read-only (calls read peer).
+ * rwant: a read waits for the socket to be writable (the poller sets it,
+ * conn_interest reads it under wmu). */
+typedef struct rpci_conn_tls {
+	SSL *ssl;
+	pthread_mutex_t mu;
+	bool hs_done;
+	atomic_bool rwant;
+	rpci_tls_peer_info peer;
+} rpci_conn_tls;
+
 struct rpci_conn {
 	rpc_server *srv;
 	rpci_loop *loop;
@@ -124,17 +137,9 @@ struct rpci_conn {
 	atomic_uint refs;
 	rpci_conn *prev, *next; /* srv->conns, under srv->mu */
 
-	/* TLS (tls.c); ssl is NULL on a plain connection. tls_mu is held
-	 * around every step on ssl: the poller reads, flushers write.
-	 * hs_done and peer are the poller's until the handshake is over,
-	 * then read-only (calls read peer). tls_rwant: a read waits for the
-	 * socket to be writable (the poller sets it, conn_interest reads it
-	 * under wmu). */
-	SSL *ssl;
-	pthread_mutex_t tls_mu;
-	bool hs_done;
-	atomic_bool tls_rwant;
-	rpci_tls_peer_info peer;
+	/* TLS (tls.c); NULL on a plain connection, so that one costs a
+	 * pointer. */
+	rpci_conn_tls *tls;
 };
 
 struct rpci_loop {
