@@ -710,7 +710,8 @@ typedef struct rpc_server_options {
 	int idle_timeout_ms;  /* 0: none. A connection with no call in
 	                         flight that sends nothing this long is
 	                         closed. */
-	int keepalive_s;      /* 0: 15. TCP keepalive on accepted sockets,
+	int keepalive_s;      /* 0: 15. TCP keepalive on accepted sockets
+	                         (and tcp ones given to serve_conn),
 	                         first probe after this long idle, then
 	                         every this long; negative: off. */
 	size_t max_conn_out;  /* 0: 1 MiB. Reply bytes a connection may

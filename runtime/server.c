@@ -595,12 +595,27 @@ rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
 	return server_accept(srv, l, p);
 }
 
+/* server_keepalive applies keepalive_s to a connection the caller
+ * accepted itself, as to those rpc_server_accept accepts, when it is a
+ * tcp socket. */
+static void server_keepalive(rpc_server *srv, int fd)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof a;
+
+	if (srv->keepalive_s > 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0 &&
+	    (a.ss_family == AF_INET || a.ss_family == AF_INET6))
+		rpci_transport_keepalive(fd, srv->keepalive_s);
+}
+
 rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd)
 {
 	if (srv == NULL) {
 		close(fd);
 		return rpci_error(RPC_ERR_INVALID, NULL);
 	}
+	server_keepalive(srv, fd);
 	return rpci_conn_start(srv, fd, srv->codec, NULL, true, NULL);
 }
 
@@ -611,6 +626,7 @@ rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
 		close(fd);
 		return rpci_error(RPC_ERR_INVALID, NULL);
 	}
+	server_keepalive(srv, fd);
 	return rpci_conn_start(srv, fd, codec != NULL ? codec : srv->codec,
 	                       NULL, true, NULL);
 }

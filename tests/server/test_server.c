@@ -8,6 +8,8 @@
  * bytes no client would send. */
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -2038,6 +2040,52 @@ START_TEST(test_server_serve_conn_returns_on_hangup)
 }
 END_TEST
 
+/* A tcp connection the caller accepted itself gets the server's keepalive
+ * (keepalive_s) as accepted ones do. */
+START_TEST(test_server_serve_conn_keepalive)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t alen = sizeof a;
+	int l, cfd, on = 0, idle = 0;
+	socklen_t olen = sizeof on;
+	pthread_t t;
+	rpc_client *c = NULL;
+
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
+	                                       NULL, NULL));
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(l, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&a, sizeof a), 0);
+	serve_fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(serve_fd, 0);
+	int probe = dup(serve_fd); /* the same socket, to look at */
+	ck_assert_int_eq(pthread_create(&t, NULL, serve_conn_main, NULL), 0);
+	ck_assert_ptr_null(rpc_client_new_fd(cfd, NULL, &c));
+	check_multiply(c); /* serving: the options are set by now */
+	ck_assert_int_eq(
+	    getsockopt(probe, SOL_SOCKET, SO_KEEPALIVE, &on, &olen), 0);
+	olen = sizeof idle;
+	ck_assert_int_eq(
+	    getsockopt(probe, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &olen), 0);
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_eq(idle, 15);
+	rpc_client_free(c);
+	void *ret = (void *)1;
+	pthread_join(t, &ret);
+	ck_assert_ptr_null(ret);
+	close(probe);
+	close(l);
+	rpc_server_free(srv);
+	srv = NULL;
+}
+END_TEST
+
 static const rpc_codec *serve_codec;
 static void *serve_codec_main(void *arg)
 {
@@ -2609,6 +2657,7 @@ static Suite *server_suite(void)
 	tc = tcase_create("serve");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_server_serve_conn_returns_on_hangup);
+	tcase_add_test(tc, test_server_serve_conn_keepalive);
 	tcase_add_test(tc, test_server_serve_request);
 	tcase_add_test(tc, test_server_serve_codec_gob_and_json);
 	tcase_add_test(tc, test_server_shutdown_drains_calls);
