@@ -354,6 +354,21 @@ static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
 	rpc_client *c;
 	rpc_done *d;
 
+	/* The retry keeps the first call's deadline: what is left of it,
+	 * and none (not the endpoint's default) when it had none. A call
+	 * with no time left is not retried; its failure stands. */
+	rpc_call_options o = {.timeout_ms = RPC_NO_TIMEOUT};
+	if (call->deadline != 0) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t left =
+		    (call->deadline -
+		     ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec)) /
+		    1000000;
+		if (left <= 0)
+			return false;
+		o.timeout_ms = left > INT32_MAX ? INT32_MAX : (int)left;
+	}
 	pthread_mutex_lock(&b->mu);
 	next = b->closing ? NULL : bal_pick(b, ep);
 	c = next != NULL ? next->c : NULL;
@@ -362,14 +377,15 @@ static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
 	if (next == NULL)
 		return false;
 	msg = protobuf_c_message_unpack(t->desc, NULL, r->len, r->packed);
-	err = msg == NULL
-	          ? rpci_error(RPC_ERR_NOMEM, NULL)
-	          : rpc_client_go(c, call->service_method, call->method,
-	                          t->form == RPC_FORM_VALUE
-	                              ? (void *)((char *)msg +
-	                                         rpci_value_field(t)->offset)
-	                              : (void *)msg,
-	                          call->reply, d, &k);
+	err =
+	    msg == NULL
+	        ? rpci_error(RPC_ERR_NOMEM, NULL)
+	        : rpc_client_go_opts(
+	              c, call->service_method, call->method, &o,
+	              t->form == RPC_FORM_VALUE
+	                  ? (void *)((char *)msg + rpci_value_field(t)->offset)
+	                  : (void *)msg,
+	              call->reply, d, &k);
 	if (msg != NULL)
 		protobuf_c_message_free_unpacked(msg, NULL);
 	pthread_mutex_lock(&b->mu);

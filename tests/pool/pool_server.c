@@ -40,6 +40,7 @@ static const pool_Replica_handlers server_handlers = {
     .Who = server_who,
     .Get = server_who,
     .Slow = server_slow,
+    .SlowGet = server_slow,
 };
 
 int main(int argc, char **argv)

@@ -922,6 +922,55 @@ static void scenario_kill(void)
 	rpc_client_free(c);
 }
 
+/* retrydeadline: an idempotent call whose replica dies under it is retried
+ * on another with what is left of its own deadline, not with none. Two
+ * asynchronous SlowGet(1500) with a 600 ms timeout, one on each replica
+ * (round robin); r1 is killed at once: its call is retried on r2, and
+ * both end with RPC_ERR_TIMEOUT about 600 ms after they started (with
+ * none, the retried one would have waited out r2's 1.5 s and succeeded). */
+static void scenario_retrydeadline(void)
+{
+	replica rs[2];
+	char addr[128];
+	rpc_client *c;
+	rpc_done *q = rpc_done_new_queue();
+	int64_t replies[2] = {0, 0}, t0, ended[2] = {0, 0};
+	rpc_call_options o = {.timeout_ms = 600};
+
+	replicas_init(rs, 2, false);
+	snprintf(addr, sizeof addr, "list:127.0.0.1:%d,127.0.0.1:%d",
+	         rs[0].port, rs[1].port);
+	c = dial(addr, RPC_BALANCE_ROUND_ROBIN, false);
+	CHECK(wait_up(c, 2, 2, 3000), "replicas not up");
+	t0 = now_ms();
+	for (int i = 0; i < 2; i++) {
+		rpc_error *err = pool_Replica_SlowGet_go_opts(
+		    c, &o, 1500, &replies[i], q, NULL);
+		CHECK(err == NULL, "SlowGet: %s",
+		      err ? rpc_error_message(err) : "");
+	}
+	sleep_ms(100);
+	replica_kill(&rs[0]);
+	for (int i = 0; i < 2; i++) {
+		rpc_call *call = rpc_done_wait(q, 5000);
+		CHECK(call != NULL, "call %d never completed", i);
+		const rpc_error *err = rpc_call_error(call);
+		ended[i] = now_ms() - t0;
+		printf("retrydeadline: call ended after %lld ms: %s\n",
+		       (long long)ended[i],
+		       err ? rpc_error_message(err) : "ok");
+		CHECK(err != NULL && rpc_error_kind_of(err) == RPC_ERR_TIMEOUT,
+		      "want a timeout, got %s",
+		      err ? rpc_error_message(err) : "a reply");
+		rpc_call_free(call);
+	}
+	/* generous slack: the deadline is 600 ms, r2 answers at 1500 */
+	CHECK(ended[1] < 1300, "the last call ended %lld ms after its start",
+	      (long long)ended[1]);
+	rpc_client_free(c);
+	rpc_done_free(q);
+}
+
 /* dnschange: dns:NAME:PORT under load; the records change (a fourth
  * replica appears, the third vanishes). */
 static void scenario_dnschange(void)
@@ -1254,7 +1303,7 @@ int main(int argc, char **argv)
 	    {"basic", scenario_basic},     {"spread", scenario_spread},
 	    {"kill", scenario_kill},       {"dnschange", scenario_dnschange},
 	    {"alldown", scenario_alldown}, {"haproxy", scenario_haproxy},
-	    {"bench", scenario_bench},
+	    {"bench", scenario_bench},     {"retrydeadline", scenario_retrydeadline},
 	};
 
 	if (argc != 3) {
