@@ -354,7 +354,9 @@ static rpc_error *rtable_define(gob_rtable *t, int64_t id, gob_reader *r,
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "gob: duplicate type received");
 	if (t->n >= GOB_MAX_TYPES)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: too many types");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: too many types (limit %d per stream)",
+		                  GOB_MAX_TYPES);
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
 		gob_wtype *v = realloc(t->v, cap * sizeof *v);

@@ -1557,7 +1557,7 @@ START_TEST(test_gob_interface_type_flood_bounded)
 	/* more than GOB_MAX_TYPES */
 	s = state(true, MAX_FRAME);
 	flood_stream(&in, GOB_MAX_TYPES);
-	read_fails(s, in.data, in.len, "too many types");
+	read_fails(s, in.data, in.len, "too many types (limit 4096 per stream)");
 	rpc_codec_gob.state_free(s);
 
 	/* more than one call may hold */
