@@ -12,6 +12,11 @@
  * msg->body, borrowed from the input. A bad definition or header ends the
  * stream; a body that does not fit the expected type fails in read_body alone,
  * and since the message's byte count is known the stream stays in step.
+ * Once the stream has interface types, the body is read through first
+ * (gob_take_body): Go continues an interface value whose type is new to
+ * the stream in later messages, which belong to the body; such a body is
+ * put back together in a buffer of its own. A read that finds part of it
+ * missing takes back the definitions it recorded.
  *
  * Bodies are decoded by field name (the gob name is the protobuf field name
  * with its first letter upper-cased) into protobuf-c messages; every count is
@@ -37,6 +42,8 @@ typedef struct gob_body {
 	int64_t id;
 	size_t len;
 	const uint8_t *data;
+	uint8_t *own; /* NULL, or the malloc'd bytes data points at (a value
+	                 Go split across messages, put back together) */
 } gob_body;
 
 typedef struct gob_state {
@@ -48,6 +55,10 @@ typedef struct gob_state {
 	gob_stable st;
 	rpci_buf scratch;
 	rpci_buf value;
+	/* read: after RPCI_READ_AGAIN in the middle of a split body, the
+	 * input length needed before trying again (the input is the same,
+	 * nothing having been consumed), else 0 */
+	size_t again;
 } gob_state;
 
 static rpc_error *gob_err(const char *fmt, const char *a, const char *b)
@@ -97,6 +108,8 @@ static void gob_msg_clear(void *state, rpci_msg *msg)
 		return;
 	free(msg->service_method);
 	free(msg->error);
+	if (msg->body != NULL)
+		free(((gob_body *)msg->body)->own);
 	free(msg->body);
 	memset(msg, 0, sizeof *msg);
 }
@@ -256,41 +269,117 @@ static int64_t gob_defined_id(int64_t id)
 	return id == INT64_MIN ? INT64_MIN : -id;
 }
 
-/* gob_check_body reads through a body when the stream has interface
- * types: Go splits a value holding an interface whose concrete type is new
- * to the stream across messages, which would put the stream out of step;
- * such a stream is ended here rather than misread. */
-static rpc_error *gob_check_body(gob_state *s, const gob_body *b)
+/* A split body being followed (gob.h, gob_cont): the messages after the
+ * body's first are taken from in[*pos..len); the value's bytes, without
+ * the definitions between them, are gathered in parts. */
+typedef struct gob_split {
+	gob_cont c; /* first: split_next gets the gob_split from it */
+	gob_state *s;
+	const uint8_t *in;
+	size_t len;
+	size_t *pos; /* offset in in of the next message */
+	size_t seg;  /* where the value's part of the current message begins */
+	rpci_buf parts;
+	bool split;
+	size_t need; /* set when the next message is not all there */
+} gob_split;
+
+static rpc_error *split_next(gob_cont *c, gob_reader *r, size_t seq)
+{
+	gob_split *sp = (gob_split *)c;
+	rpc_error *err = NULL;
+	size_t at = *sp->pos, hdr;
+	uint64_t count;
+	int64_t id;
+	int rc;
+
+	if (!rpci_buf_append(&sp->parts, r->p + sp->seg, seq - sp->seg))
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	sp->split = true;
+	rc = gob_message_at(sp->s, sp->in, sp->len, sp->pos, &id, r, &err);
+	if (rc < 0)
+		return err;
+	if (rc == 0) {
+		if (frame_count(sp->in + at, sp->len - at, &count, &hdr) == 1)
+			sp->need = at + hdr + (size_t)count;
+		else
+			sp->need = sp->len + 1;
+		return gob_err("gob: value continues past the input%s%s", "",
+		               "");
+	}
+	r->pos = 0; /* the caller reads the message's type id */
+	sp->seg = 0;
+	return NULL;
+}
+
+/* gob_take_body reads a body through when the stream has interface types,
+ * as Go's decoder would: an interface holding a type new to the stream
+ * brings that type's definitions (recorded here, as Go records them) and
+ * splits the value across messages, which are taken too (*pos moves past
+ * them) and the value put back together in b->own. 1: done, 0: more input
+ * is needed (s->again says how much), -1: *err, the stream is broken.
+ * A body that is not split and does not read through is left for
+ * read_body to refuse, for that call alone. */
+static int gob_take_body(gob_state *s, const uint8_t *in, size_t len,
+                         size_t *pos, gob_body *b, rpc_error **err)
 {
 	const gob_wtype *w = rpci_gob_rtable_find(&s->rt, b->id);
-	gob_reader r = {b->data, b->len, 0};
-	rpc_error *err = NULL;
+	gob_split sp = {.c = {&s->rt, split_next},
+	                .s = s,
+	                .in = in,
+	                .len = len,
+	                .pos = pos};
+	gob_reader r = {b->data, b->len, 0, &sp.c};
+	rpc_error *e = NULL;
 	uint64_t delta = 0;
 
 	if ((w == NULL || w->kind != GOB_K_STRUCT) &&
 	    (!rpci_gob_read_uint(&r, &delta) || delta != 0))
-		err = gob_bad();
-	if (err == NULL)
-		err = rpci_gob_skip(&s->rt, b->id, &r, 0);
-	if (err == NULL && r.pos == r.len)
-		return NULL;
-	rpc_error_free(err);
-	return gob_err("gob: malformed value of type %s (an interface value "
-	               "whose type is new to the stream%s is not supported)",
-	               rpci_gob_type_name(&s->rt, b->id), "");
+		e = gob_bad();
+	if (e == NULL)
+		e = rpci_gob_skip(&s->rt, b->id, &r, 0);
+	if (sp.need != 0) {
+		rpc_error_free(e);
+		rpci_buf_fini(&sp.parts);
+		s->again = sp.need;
+		return 0;
+	}
+	if (!sp.split && (e == NULL || rpc_error_kind_of(e) != RPC_ERR_NOMEM)) {
+		rpc_error_free(e);
+		return 1;
+	}
+	if (e == NULL && r.pos != r.len)
+		e = gob_err("gob: extra data after value of type %s%s",
+		            rpci_gob_type_name(&s->rt, b->id), "");
+	if (e == NULL &&
+	    !rpci_buf_append(&sp.parts, r.p + sp.seg, r.len - sp.seg))
+		e = rpci_error(RPC_ERR_NOMEM, NULL);
+	if (e != NULL) {
+		rpci_buf_fini(&sp.parts);
+		*err = e;
+		return -1;
+	}
+	b->own = sp.parts.data;
+	b->data = b->own;
+	b->len = sp.parts.len;
+	return 1;
 }
 
 static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
                                  size_t *used, rpci_msg *msg, rpc_error **err)
 {
 	gob_state *s = state;
-	size_t pos = 0, end;
+	size_t pos = 0, end, n_types;
 	int values = 0, rc;
-	gob_reader r;
+	bool interfaces;
+	gob_reader r = {NULL, 0, 0, NULL};
 	gob_body *b;
 	int64_t id;
 
 	*err = NULL;
+	if (len < s->again)
+		return RPCI_READ_AGAIN;
+	s->again = 0;
 	/* Pass 1: are a header and a body all there? */
 	while (values < 2) {
 		rc = gob_message_at(s, in, len, &pos, &id, &r, err);
@@ -302,10 +391,13 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 			values++;
 	}
 	end = pos;
-	/* Pass 2: take them. */
+	/* Pass 2: take them (and the rest of a body Go split). */
 	memset(msg, 0, sizeof *msg);
+	n_types = s->rt.n;
+	interfaces = s->rt.interfaces;
 	pos = 0;
 	values = 0;
+	rc = 1;
 	while (pos < end) {
 		gob_message_at(s, in, end, &pos, &id, &r, err);
 		if (id < 0) {
@@ -313,26 +405,24 @@ static rpci_read_status gob_read(void *state, const uint8_t *in, size_t len,
 			                              gob_defined_id(id), &r);
 		} else if (values++ == 0) {
 			*err = gob_header(s, id, &r, msg);
+		} else if ((b = calloc(1, sizeof *b)) == NULL) {
+			*err = rpci_error(RPC_ERR_NOMEM, NULL);
 		} else {
-			b = malloc(sizeof *b);
-			if (b == NULL) {
-				*err = rpci_error(RPC_ERR_NOMEM, NULL);
-			} else {
-				b->id = id;
-				b->len = r.len - r.pos;
-				b->data = r.p + r.pos;
-				msg->body = b;
-				msg->body_len = b->len;
-				if (s->rt.interfaces)
-					*err = gob_check_body(s, b);
-			}
+			b->id = id;
+			b->len = r.len - r.pos;
+			b->data = r.p + r.pos;
+			msg->body = b;
+			if (s->rt.interfaces)
+				rc = gob_take_body(s, in, len, &pos, b, err);
+			msg->body_len = b->len;
 		}
-		if (*err != NULL) {
+		if (*err != NULL || rc <= 0) {
 			gob_msg_clear(s, msg);
-			return RPCI_READ_ERROR;
+			rpci_gob_rtable_truncate(&s->rt, n_types, interfaces);
+			return rc == 0 ? RPCI_READ_AGAIN : RPCI_READ_ERROR;
 		}
 	}
-	*used = end;
+	*used = pos;
 	return RPCI_READ_OK;
 }
 
@@ -346,8 +436,11 @@ static size_t gob_need(void *state, const uint8_t *in, size_t len)
 	uint64_t count;
 	int values = 0;
 
+	if (s->again > len)
+		return s->again; /* the rest of a split body */
+
 	while (values < 2) {
-		gob_reader r;
+		gob_reader r = {NULL, 0, 0, NULL};
 		int64_t id;
 
 		if (frame_count(in + pos, len - pos, &count, &hdr) != 1 ||
@@ -704,7 +797,7 @@ static rpc_error *gob_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 	const ProtobufCFieldDescriptor *f;
 	const gob_wtype *w;
 	rpc_error *err;
-	gob_reader r;
+	gob_reader r = {NULL, 0, 0, NULL};
 	uint64_t delta;
 
 	if (dst == NULL)

@@ -33,12 +33,17 @@ enum {
 
 /* ---- numbers ------------------------------------------------------------- */
 
+typedef struct gob_cont gob_cont;
+
 /* A cursor over bytes that are all present. The read functions return
- * false when the value is truncated or malformed; pos is then unspecified. */
+ * false when the value is truncated or malformed; pos is then unspecified.
+ * cont, when not NULL, lets rpci_gob_skip follow a value that Go split
+ * across messages (see gob_cont); it is borrowed. */
 typedef struct gob_reader {
 	const uint8_t *p;
 	size_t len;
 	size_t pos;
+	gob_cont *cont;
 } gob_reader;
 
 bool rpci_gob_read_uint(gob_reader *r, uint64_t *v);
@@ -98,7 +103,26 @@ rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r);
 const gob_wtype *rpci_gob_rtable_find(const gob_rtable *t, int64_t id);
 void rpci_gob_rtable_fini(gob_rtable *t);
 
-/* rpci_gob_skip reads past one value of type id (reading into nothing). */
+/* rpci_gob_rtable_truncate forgets the definitions after the first n and
+ * sets the interfaces flag back to interfaces (a read taken back). */
+void rpci_gob_rtable_truncate(gob_rtable *t, size_t n, bool interfaces);
+
+/* A value split across messages. When an interface value holds a type new
+ * to the stream, Go's encoder ends the message after that type's
+ * definitions (one message each) and goes on with the value in the next
+ * message. A reader with a gob_cont follows it: definitions met inside an
+ * interface value are recorded in t (they count against GOB_MAX_TYPES),
+ * and when a message ends right after one, next moves r onto the following
+ * message (r->pos 0, at its type id). seq is where, in the message r read
+ * until then, the definitions began. next returns NULL or an error. */
+struct gob_cont {
+	gob_rtable *t; /* borrowed */
+	rpc_error *(*next)(gob_cont *c, gob_reader *r, size_t seq);
+};
+
+/* rpci_gob_skip reads past one value of type id (reading into nothing).
+ * Definitions inside interface values are recorded when r->cont is set,
+ * else parsed and dropped. */
 rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r,
                          int depth);
 

@@ -336,7 +336,10 @@ const gob_wtype *rpci_gob_rtable_find(const gob_rtable *t, int64_t id)
 	return NULL;
 }
 
-rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
+/* rtable_define records the wireType at r as id; whole says it must be all
+ * that is left in r. */
+static rpc_error *rtable_define(gob_rtable *t, int64_t id, gob_reader *r,
+                                bool whole)
 {
 	gob_wtype w;
 	size_t i;
@@ -351,7 +354,9 @@ rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "gob: duplicate type received");
 	if (t->n >= GOB_MAX_TYPES)
-		return rpci_error(RPC_ERR_PROTOCOL, "gob: too many types");
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: too many types (limit %d per stream)",
+		                  GOB_MAX_TYPES);
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
 		gob_wtype *v = realloc(t->v, cap * sizeof *v);
@@ -363,7 +368,7 @@ rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 	memset(&w, 0, sizeof w);
 	w.id = id;
 	rc = def_wire(r, &w);
-	if (rc == DEF_OK && r->pos != r->len)
+	if (rc == DEF_OK && whole && r->pos != r->len)
 		rc = DEF_BAD;
 	for (i = 0; rc == DEF_OK && i < w.n_fields; i++)
 		if (w.fields[i].name == NULL || w.fields[i].id == 0)
@@ -382,6 +387,18 @@ rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
 	    w.elem == GOB_ID_INTERFACE || w.key == GOB_ID_INTERFACE;
 	t->v[t->n++] = w;
 	return NULL;
+}
+
+rpc_error *rpci_gob_rtable_define(gob_rtable *t, int64_t id, gob_reader *r)
+{
+	return rtable_define(t, id, r, true);
+}
+
+void rpci_gob_rtable_truncate(gob_rtable *t, size_t n, bool interfaces)
+{
+	while (t->n > n)
+		def_wtype_fini(&t->v[--t->n]);
+	t->interfaces = interfaces;
 }
 
 void rpci_gob_rtable_fini(gob_rtable *t)
@@ -429,37 +446,56 @@ static rpc_error *skip_bad(void)
 }
 
 /* skip_interface steps over an interface value as Go's decoder ignores
- * one: the concrete type's name ("" for nil), then its type id, then the
- * value with its byte count. When the concrete type is new to the stream,
- * Go's encoder ends the message after the type's definition and carries on
- * in the next one; a value split so is not supported (it reads as
- * truncated here, and gob_read ends the stream). */
+ * one: the concrete type's name ("" for nil), then its type id, preceded by
+ * the definitions of types new to the stream (each followed by a byte count
+ * when more follows in the same message), then the value with its byte
+ * count. When the message ends after a definition, Go's encoder carries on
+ * in the next message: r->cont follows it; without one the value reads as
+ * truncated. */
 static rpc_error *skip_interface(gob_reader *r)
 {
 	const uint8_t *p;
+	rpc_error *err;
 	gob_wtype w;
 	uint64_t u;
 	int64_t id;
-	size_t n;
+	size_t n, seq;
 	int rc;
 
 	if (!rpci_gob_read_bytes(r, &p, &n))
 		return skip_bad();
 	if (n == 0)
 		return NULL;
+	seq = r->pos;
 	for (;;) {
 		if (!rpci_gob_read_int(r, &id) || id == 0)
 			return skip_bad();
 		if (id > 0)
 			break;
-		memset(&w, 0, sizeof w);
-		rc = def_wire(r, &w);
-		def_wtype_fini(&w);
-		if (rc == DEF_OOM)
-			return rpci_error(RPC_ERR_NOMEM, NULL);
-		if (rc != DEF_OK ||
-		    (r->pos < r->len && !rpci_gob_read_uint(r, &u)))
-			return skip_bad();
+		if (r->cont != NULL) {
+			/* -INT64_MIN overflows; INT64_MIN is refused */
+			err = rtable_define(r->cont->t,
+			                    id == INT64_MIN ? INT64_MIN : -id,
+			                    r, false);
+			if (err != NULL)
+				return err;
+		} else {
+			memset(&w, 0, sizeof w);
+			rc = def_wire(r, &w);
+			def_wtype_fini(&w);
+			if (rc == DEF_OOM)
+				return rpci_error(RPC_ERR_NOMEM, NULL);
+			if (rc != DEF_OK)
+				return skip_bad();
+		}
+		if (r->pos < r->len) {
+			if (!rpci_gob_read_uint(r, &u))
+				return skip_bad();
+		} else if (r->cont != NULL) {
+			if ((err = r->cont->next(r->cont, r, seq)) != NULL)
+				return err;
+			seq = 0;
+		}
 	}
 	return rpci_gob_read_bytes(r, &p, &n) ? NULL : skip_bad();
 }
@@ -468,6 +504,10 @@ rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r,
                          int depth)
 {
 	const gob_wtype *w;
+	const gob_wfield *fields;
+	size_t n_fields;
+	int64_t key, elem;
+	gob_kind kind;
 	const uint8_t *p;
 	uint64_t u, n, i;
 	int64_t f = -1;
@@ -500,23 +540,34 @@ rpc_error *rpci_gob_skip(const gob_rtable *t, int64_t id, gob_reader *r,
 	if (w == NULL)
 		return rpci_error(RPC_ERR_PROTOCOL, "gob: unknown type id %lld",
 		                  (long long)id);
-	switch (w->kind) {
+	/* w is not used once a part is skipped: a definition recorded there
+	 * (r->cont) may move the table; the fields array stays put */
+	fields = w->fields;
+	n_fields = w->n_fields;
+	kind = w->kind;
+	key = w->key;
+	elem = w->elem;
+	switch (kind) {
 	case GOB_K_STRUCT:
-		while ((rc = def_next(r, &f, (int64_t)w->n_fields - 1)) == 1)
-			if ((err = rpci_gob_skip(t, w->fields[f].id, r,
-			                         depth + 1)))
+		while ((rc = def_next(r, &f, (int64_t)n_fields - 1)) == 1)
+			if ((err =
+			         rpci_gob_skip(t, fields[f].id, r, depth + 1)))
 				return err;
 		return rc == 0 ? NULL : skip_bad();
 	case GOB_K_SLICE:
 	case GOB_K_ARRAY:
 	case GOB_K_MAP:
-		if (!rpci_gob_read_count(r, &n))
+		/* A value Go split goes on past r's end, so its counts are
+		 * not bounded by r's bytes; nothing is allocated here, and
+		 * each element takes at least a byte of the input. */
+		if (r->cont != NULL ? !rpci_gob_read_uint(r, &n)
+		                    : !rpci_gob_read_count(r, &n))
 			return skip_bad();
 		for (i = 0; i < n; i++) {
-			if (w->kind == GOB_K_MAP &&
-			    (err = rpci_gob_skip(t, w->key, r, depth + 1)))
+			if (kind == GOB_K_MAP &&
+			    (err = rpci_gob_skip(t, key, r, depth + 1)))
 				return err;
-			if ((err = rpci_gob_skip(t, w->elem, r, depth + 1)))
+			if ((err = rpci_gob_skip(t, elem, r, depth + 1)))
 				return err;
 		}
 		return NULL;

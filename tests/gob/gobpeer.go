@@ -16,6 +16,11 @@
 //	gobpeer call-bad ADDR
 //	                     sends an argument of the wrong type, then a good
 //	                     call on the same connection
+//	gobpeer call-iface ADDR
+//	                     sends arguments whose interface fields hold types
+//	                     new to the stream (which Go splits across
+//	                     messages): to a method that does not exist, and as
+//	                     a field the server's argument type lacks
 //
 // Every run is a fresh process, so gob assigns type ids in the order the
 // case first uses its types; the C encoder does the same per stream, which
@@ -108,8 +113,38 @@ type WithAny struct {
 	List []any
 }
 
+// Extra travels only inside interface values: its definition and those of
+// its slice and map fields come mid-stream, one message each.
+type Extra struct {
+	Tags []string
+	N    map[string]int
+}
+
+// TaggedQuotient is Quotient with an interface field, which a reader of
+// Quotient skips (Arith.Tagged's reply).
+type TaggedQuotient struct {
+	Quo, Rem int64
+	Tag      any
+}
+
+// Note is new to the stream in an element of a long []any, which Go splits
+// after the element's type definition.
+type Note struct{ Text string }
+
+// withExtra is the argument of callIface's third call.
+func withExtra() *WithAny {
+	list := []any{Note{Text: "n"}}
+	for i := 0; i < 100; i++ {
+		list = append(list, int64(i))
+	}
+	return &WithAny{A: 3, B: 4, List: list,
+		Any: Extra{Tags: []string{"a", "b"}, N: map[string]int{"x": 1}}}
+}
+
 func init() {
 	gob.Register(Quotient{})
+	gob.Register(Extra{})
+	gob.Register(Note{})
 }
 
 // Node mirrors main.Node (recursive).
@@ -185,6 +220,19 @@ func writes(c string) []any {
 			List: []any{int64(3), "x", nil, true}},
 			req("Arith.Multiply", 2), &WithAny{A: 3, B: 4},
 			req("Arith.Multiply", 3), &WithAny{A: 5, Any: Quotient{Quo: 5}, B: 6}}
+	case "iface-calls":
+		// what callIface sends: interface values of types new to the
+		// stream, to a method that does not exist and as a field that
+		// Args lacks
+		return []any{req("Arith.Nope", 0), &WithAny{A: 1, Any: Quotient{Quo: 5}, B: 2},
+			req("Arith.Multiply", 1), &Args{A: 6, B: 7},
+			req("Arith.Multiply", 2), withExtra(),
+			req("Arith.Multiply", 3), &Args{A: 2, B: 5}}
+	case "iface-reply":
+		// Arith.Tagged's reply, then a plain one
+		return []any{resp("Arith.Tagged", 1, ""), &TaggedQuotient{Quo: 3, Rem: 2,
+			Tag: Extra{Tags: []string{"t"}, N: map[string]int{"n": 1}}},
+			resp("Arith.Multiply", 2, ""), int64(42)}
 	case "nested":
 		n := &Node{V: 0}
 		for i := 1; i < 20; i++ {
@@ -283,6 +331,17 @@ func (t *Arith) Sum(args []int64, reply *int64) error {
 	return nil
 }
 
+// Tagged divides as Divide does and tags the reply with a value of a type
+// new to the stream.
+func (t *Arith) Tagged(args *Args, quo *TaggedQuotient) error {
+	if args.B == 0 {
+		return errors.New("divide by zero")
+	}
+	quo.Quo, quo.Rem = args.A/args.B, args.A%args.B
+	quo.Tag = Extra{Tags: []string{"t"}, N: map[string]int{"n": 1}}
+	return nil
+}
+
 func serve(overHTTP bool) {
 	srv := rpc.NewServer()
 	if err := srv.Register(new(Arith)); err != nil {
@@ -368,6 +427,29 @@ func callBad(addr string) {
 	fmt.Println("then:", prod, err)
 }
 
+// callIface sends interface values whose types are new to the stream: to
+// a method that does not exist (the server reads the body into nothing),
+// then as a field its argument type lacks, each followed by a plain call on
+// the same connection.
+func callIface(addr string) {
+	c, err := rpc.Dial("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gobpeer:", err)
+		os.Exit(1)
+	}
+	defer c.Close()
+	var prod int64
+	err = c.Call("Arith.Nope", &WithAny{A: 1, Any: Quotient{Quo: 5}, B: 2}, &prod)
+	fmt.Println("nope:", err)
+	err = c.Call("Arith.Multiply", &Args{A: 6, B: 7}, &prod)
+	fmt.Println("then:", prod, err)
+	prod = 0
+	err = c.Call("Arith.Multiply", withExtra(), &prod)
+	fmt.Println("extra:", prod, err)
+	err = c.Call("Arith.Multiply", &Args{A: 2, B: 5}, &prod)
+	fmt.Println("then:", prod, err)
+}
+
 // benchRun writes (Request, v) with one Encoder and reads them back with
 // one Decoder, n times; the steady state, as bench_gob.c measures.
 func benchRun(name string, v any, mk func() any, n int) {
@@ -409,6 +491,10 @@ func main() {
 	}
 	if len(os.Args) == 3 && os.Args[1] == "call-bad" {
 		callBad(os.Args[2])
+		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "call-iface" {
+		callIface(os.Args[2])
 		return
 	}
 	if len(os.Args) == 3 && (os.Args[1] == "call" || os.Args[1] == "call-http") {

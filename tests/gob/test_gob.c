@@ -31,6 +31,8 @@ static const rpc_type T_EVERY = {"Everything", &main__everything__descriptor,
                                  RPC_FORM_MESSAGE};
 static const rpc_type T_OPT = {"Optionals", &main__optionals__descriptor,
                                RPC_FORM_MESSAGE};
+static const rpc_type T_QUO = {"Quotient", &main__quotient__descriptor,
+                               RPC_FORM_MESSAGE};
 static const rpc_type T_NODE = {"Node", &main__node__descriptor,
                                 RPC_FORM_MESSAGE};
 static const rpc_type T_INT64 = {"int64", &main__int64_value__descriptor,
@@ -330,12 +332,12 @@ START_TEST(test_gob_uint_encoding)
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		rpci_buf b = {0};
-		gob_reader r;
+		gob_reader r = {NULL, 0, 0, NULL};
 		uint64_t v;
 
 		ck_assert(rpci_gob_put_uint(&b, cases[i].v));
 		expect_bytes("uint", b.data, b.len, cases[i].b, cases[i].n);
-		r = (gob_reader){b.data, b.len, 0};
+		r = (gob_reader){b.data, b.len, 0, NULL};
 		ck_assert(rpci_gob_read_uint(&r, &v));
 		ck_assert(v == cases[i].v && r.pos == b.len);
 		rpci_buf_fini(&b);
@@ -364,12 +366,12 @@ START_TEST(test_gob_int_encoding)
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		rpci_buf b = {0};
-		gob_reader r;
+		gob_reader r = {NULL, 0, 0, NULL};
 		int64_t v;
 
 		ck_assert(rpci_gob_put_int(&b, cases[i].v));
 		expect_bytes("int", b.data, b.len, cases[i].b, cases[i].n);
-		r = (gob_reader){b.data, b.len, 0};
+		r = (gob_reader){b.data, b.len, 0, NULL};
 		ck_assert(rpci_gob_read_int(&r, &v));
 		ck_assert(v == cases[i].v);
 		rpci_buf_fini(&b);
@@ -382,12 +384,12 @@ START_TEST(test_gob_float_encoding)
 	/* doc.go: 17.0 is 0x4031000000000000, reversed 0x3140: fe 31 40. */
 	static const uint8_t want[] = {0xfe, 0x31, 0x40};
 	rpci_buf b = {0};
-	gob_reader r;
+	gob_reader r = {NULL, 0, 0, NULL};
 	double d;
 
 	ck_assert(rpci_gob_put_float(&b, 17.0));
 	expect_bytes("float", b.data, b.len, want, sizeof want);
-	r = (gob_reader){b.data, b.len, 0};
+	r = (gob_reader){b.data, b.len, 0, NULL};
 	ck_assert(rpci_gob_read_float(&r, &d));
 	ck_assert(d == 17.0);
 	rpci_buf_fini(&b);
@@ -398,13 +400,13 @@ START_TEST(test_gob_uint_rejects_malformed)
 {
 	static const uint8_t nine[] = {0xf7, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 	static const uint8_t cut[] = {0xfe, 0x01};
-	gob_reader r = {nine, sizeof nine, 0};
+	gob_reader r = {nine, sizeof nine, 0, NULL};
 	uint64_t v;
 
 	ck_assert(!rpci_gob_read_uint(&r, &v));
-	r = (gob_reader){cut, sizeof cut, 0};
+	r = (gob_reader){cut, sizeof cut, 0, NULL};
 	ck_assert(!rpci_gob_read_uint(&r, &v));
-	r = (gob_reader){cut, 0, 0};
+	r = (gob_reader){cut, 0, 0, NULL};
 	ck_assert(!rpci_gob_read_uint(&r, &v));
 }
 END_TEST
@@ -564,14 +566,14 @@ END_TEST
 /* count_messages counts the gob messages in buf and their negative ids. */
 static void count_messages(const uint8_t *p, size_t n, int *msgs, int *defs)
 {
-	gob_reader r = {p, n, 0};
+	gob_reader r = {p, n, 0, NULL};
 	uint64_t len;
 	int64_t id;
 
 	*msgs = *defs = 0;
 	while (r.pos < n) {
 		ck_assert(rpci_gob_read_uint(&r, &len));
-		gob_reader in = {p + r.pos, (size_t)len, 0};
+		gob_reader in = {p + r.pos, (size_t)len, 0, NULL};
 		ck_assert(rpci_gob_read_int(&in, &id));
 		r.pos += (size_t)len;
 		++*msgs;
@@ -1134,7 +1136,8 @@ START_TEST(test_gob_go_fixtures_current)
 {
 	static const char *const cases[] = {"args",      "everything", "zero",
 	                                    "optionals", "v2",         "nested",
-	                                    "replies",   "iface"};
+	                                    "replies",   "iface",      "iface-calls",
+	                                    "iface-reply"};
 	size_t i, n, fn;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1353,8 +1356,9 @@ START_TEST(test_gob_go_newer_struct_fields_by_name)
 }
 END_TEST
 
-/* Interface fields are skipped; a value that Go splits across messages
- * (an interface holding a type new to the stream) ends the stream. */
+/* Interface fields are skipped, also when Go splits the value across
+ * messages (an interface holding a type new to the stream: the message
+ * ends after the type's definition, the value goes on in the next). */
 START_TEST(test_gob_go_interface_fields_skipped)
 {
 	void *s = state(true, MAX_FRAME);
@@ -1371,9 +1375,196 @@ START_TEST(test_gob_go_interface_fields_skipped)
 	body_ok(s, &m, &T_ARGS, &out);
 	ck_assert(out.a == 3 && out.b == 4);
 	rpc_codec_gob.msg_clear(s, &m);
-	read_fails(s, go + pos, n - pos, "interface value");
+	pos += rd(s, go + pos, n - pos, &m);
+	ck_assert(m.seq == 3);
+	body_ok(s, &m, &T_ARGS, &out);
+	ck_assert(out.a == 5 && out.b == 6);
+	rpc_codec_gob.msg_clear(s, &m);
+	ck_assert_uint_eq(pos, n);
 	free(go);
 	rpc_codec_gob.state_free(s);
+}
+END_TEST
+
+/* rd_prefixes reads one call from in[0..len) by offering every prefix in
+ * turn: each one shorter than the call must be answered RPCI_READ_AGAIN
+ * with nothing recorded (else the whole call would then bring duplicate
+ * types), with need() 0 or a length still within the input. */
+static size_t rd_prefixes(void *s, const uint8_t *in, size_t len,
+                          rpci_msg *m)
+{
+	size_t k, used = 0, need;
+	rpc_error *err = NULL;
+	rpci_read_status st;
+
+	for (k = 0; k < len; k++) {
+		st = rpc_codec_gob.read(s, in, k, &used, m, &err);
+		ck_assert_msg(st == RPCI_READ_AGAIN, "prefix %zu: %d %s", k,
+		              (int)st, err ? rpc_error_message(err) : "");
+		need = rpc_codec_gob.need(s, in, k);
+		ck_assert(need == 0 || (need > k && need <= len));
+		if (rpc_codec_gob.read(s, in, k + 1, &used, m, &err) ==
+		    RPCI_READ_OK)
+			break;
+	}
+	ck_assert_uint_lt(k, len);
+	ck_assert_uint_eq(used, k + 1);
+	return used;
+}
+
+/* What gobpeer call-iface sends (fixture iface-calls): a call to a method
+ * that does not exist whose argument holds Quotient, new to the stream, in
+ * an interface; a plain call; a call whose argument's interface fields
+ * (Extra, with its slice and map types, sent mid-stream) Args lacks; a
+ * plain call. Each is taken whole, bodies skip or decode, and every
+ * prefix of a call asks for more. */
+START_TEST(test_gob_go_interface_new_types_in_calls)
+{
+	void *s = state(true, MAX_FRAME);
+	Main__Args out = MAIN__ARGS__INIT;
+	size_t n, pos;
+	uint8_t *go = go_stream("iface-calls", &n);
+	rpci_msg m;
+
+	pos = rd_prefixes(s, go, n, &m);
+	ck_assert_str_eq(m.service_method, "Arith.Nope");
+	ck_assert_ptr_null(rpc_codec_gob.read_body(s, &m, NULL, NULL));
+	rpc_codec_gob.msg_clear(s, &m);
+	pos += rd_prefixes(s, go + pos, n - pos, &m);
+	ck_assert_str_eq(m.service_method, "Arith.Multiply");
+	ck_assert(m.seq == 1);
+	body_ok(s, &m, &T_ARGS, &out);
+	ck_assert(out.a == 6 && out.b == 7);
+	rpc_codec_gob.msg_clear(s, &m);
+	pos += rd_prefixes(s, go + pos, n - pos, &m);
+	ck_assert(m.seq == 2);
+	body_ok(s, &m, &T_ARGS, &out);
+	ck_assert(out.a == 3 && out.b == 4);
+	rpc_codec_gob.msg_clear(s, &m);
+	pos += rd_prefixes(s, go + pos, n - pos, &m);
+	ck_assert(m.seq == 3);
+	body_ok(s, &m, &T_ARGS, &out);
+	ck_assert(out.a == 2 && out.b == 5);
+	rpc_codec_gob.msg_clear(s, &m);
+	ck_assert_uint_eq(pos, n);
+	free(go);
+	rpc_codec_gob.state_free(s);
+}
+END_TEST
+
+/* The client side: Go's Arith.Tagged reply holds an interface of a type
+ * new to the stream, which our Quotient lacks (fixture iface-reply). */
+START_TEST(test_gob_go_interface_new_type_in_reply)
+{
+	void *c = state(false, MAX_FRAME);
+	Main__Quotient q = MAIN__QUOTIENT__INIT;
+	Main__Int64Value v = MAIN__INT64_VALUE__INIT;
+	size_t n, pos;
+	uint8_t *go = go_stream("iface-reply", &n);
+	rpci_msg m;
+
+	pos = rd_prefixes(c, go, n, &m);
+	ck_assert_str_eq(m.service_method, "Arith.Tagged");
+	ck_assert(m.seq == 1);
+	body_ok(c, &m, &T_QUO, &q);
+	ck_assert(q.quo == 3 && q.rem == 2);
+	rpc_codec_gob.msg_clear(c, &m);
+	pos += rd(c, go + pos, n - pos, &m);
+	ck_assert(m.seq == 2);
+	body_ok(c, &m, &T_INT64, &v);
+	ck_assert(v.value == 42);
+	rpc_codec_gob.msg_clear(c, &m);
+	ck_assert_uint_eq(pos, n);
+	free(go);
+	rpc_codec_gob.state_free(c);
+}
+END_TEST
+
+/* flood_stream builds a call whose argument (a WithAny, from Go's
+ * iface-calls stream) holds an interface value followed by n type
+ * definitions, one message each, as Go sends them, then the rest of the
+ * value. */
+static void flood_stream(rpci_buf *out, int n)
+{
+	size_t gn, at;
+	uint8_t *go = go_stream("iface-calls", &gn);
+	rpci_buf body = {0};
+	int64_t id = 100;
+	int i;
+
+	/* Go's stream up to the WithAny value: the definitions of Request,
+	 * WithAny and []interface {}, and the header */
+	for (at = 0; at + 3 < gn; at++)
+		if (go[at + 1] == 0xff && go[at + 2] == 0x84 &&
+		    go[at + 3] == 0x01)
+			break; /* the first value message of type 66 */
+	ck_assert_uint_lt(at + 3, gn);
+	ck_assert(rpci_buf_append(out, go, at));
+	ck_assert(rpci_gob_put_int(&body, 66));
+	ck_assert(rpci_gob_put_uint(&body, 1)); /* A */
+	ck_assert(rpci_gob_put_int(&body, 1));
+	ck_assert(rpci_gob_put_uint(&body, 1)); /* Any */
+	ck_assert(rpci_gob_put_bytes(&body, "x", 1));
+	for (i = 0; i < n; i++, id++) {
+		/* -id, wireType{SliceT: {CommonType{"x", id}, Elem: int}} */
+		ck_assert(rpci_gob_put_int(&body, -id));
+		ck_assert(rpci_gob_put_uint(&body, 2));
+		ck_assert(rpci_gob_put_uint(&body, 1));
+		ck_assert(rpci_gob_put_uint(&body, 1));
+		ck_assert(rpci_gob_put_bytes(&body, "x", 1));
+		ck_assert(rpci_gob_put_uint(&body, 1));
+		ck_assert(rpci_gob_put_int(&body, id));
+		ck_assert(rpci_gob_put_uint(&body, 0));
+		ck_assert(rpci_gob_put_uint(&body, 1));
+		ck_assert(rpci_gob_put_int(&body, GOB_ID_INT));
+		ck_assert(rpci_gob_put_uint(&body, 0));
+		ck_assert(rpci_gob_put_uint(&body, 0));
+		put_msg(out, &body);
+	}
+	/* the value goes on: type 100, its byte count, []int{7}; B */
+	ck_assert(rpci_gob_put_int(&body, 100));
+	ck_assert(rpci_gob_put_uint(&body, 3));
+	ck_assert(rpci_gob_put_uint(&body, 0));
+	ck_assert(rpci_gob_put_uint(&body, 1));
+	ck_assert(rpci_gob_put_int(&body, 7));
+	ck_assert(rpci_gob_put_uint(&body, 1)); /* B */
+	ck_assert(rpci_gob_put_int(&body, 2));
+	ck_assert(rpci_gob_put_uint(&body, 0));
+	put_msg(out, &body);
+	rpci_buf_fini(&body);
+	free(go);
+}
+
+/* Definitions that arrive inside an interface value count against the
+ * stream's limits: at most GOB_MAX_TYPES types, and one call's bytes. */
+START_TEST(test_gob_interface_type_flood_bounded)
+{
+	void *s = state(true, MAX_FRAME);
+	Main__Args out = MAIN__ARGS__INIT;
+	rpci_buf in = {0};
+	rpci_msg m;
+
+	/* enough to grow the type table while the value is read through:
+	 * taken, and the value skipped */
+	flood_stream(&in, 40);
+	ck_assert_uint_eq(rd(s, in.data, in.len, &m), in.len);
+	body_ok(s, &m, &T_ARGS, &out);
+	ck_assert(out.a == 1 && out.b == 2);
+	rpc_codec_gob.msg_clear(s, &m);
+	rpc_codec_gob.state_free(s);
+	in.len = 0;
+
+	/* more than GOB_MAX_TYPES */
+	s = state(true, MAX_FRAME);
+	flood_stream(&in, GOB_MAX_TYPES);
+	read_fails(s, in.data, in.len, "too many types (limit 4096 per stream)");
+	rpc_codec_gob.state_free(s);
+
+	/* more than one call may hold */
+	s = state(true, 4096);
+	read_fails(s, in.data, in.len, "call of more than");
+	rpc_codec_gob.state_free(s);
+	rpci_buf_fini(&in);
 }
 END_TEST
 
@@ -1496,8 +1687,6 @@ END_TEST
 
 /* ---- end to end over TCP ------------------------------------------------- */
 
-static const rpc_type T_QUO = {"Quotient", &main__quotient__descriptor,
-                               RPC_FORM_MESSAGE};
 static const rpc_method M_DIVIDE = {"Divide", &T_ARGS, &T_QUO, NULL, 0};
 static const rpc_method M_ECHO = {"Echo", &T_EVERY, &T_EVERY, NULL, 0};
 static const rpc_method M_MULTIPLY = {"Multiply", &T_ARGS, &T_INT64, NULL, 0};
@@ -1596,6 +1785,16 @@ START_TEST(test_gob_e2e_c_client_go_server)
 	a.b = 7;
 	call_ok(c, "Arith.Multiply", &M_MULTIPLY, &a, &prod);
 	ck_assert(prod == 42);
+	/* a reply with an interface field of a type new to the stream, which
+	 * Quotient lacks; the connection goes on */
+	a.a = 17;
+	a.b = 5;
+	q = (Main__Quotient)MAIN__QUOTIENT__INIT;
+	call_ok(c, "Arith.Tagged", &M_DIVIDE, &a, &q);
+	ck_assert(q.quo == 3 && q.rem == 2);
+	a.a = 2;
+	call_ok(c, "Arith.Multiply", &M_MULTIPLY, &a, &prod);
+	ck_assert(prod == 10);
 
 	done = rpc_done_new_queue();
 	ck_assert_ptr_nonnull(done);
@@ -1753,9 +1952,23 @@ START_TEST(test_gob_e2e_go_client_c_server)
 		ck_assert_str_eq((char *)ours,
 		                 "error: gob: type mismatch: received string, "
 		                 "want struct Args\nthen: 42 <nil>\n");
+		/* interface values of types new to the stream, in the body of
+		 * a method that does not exist and in a field Args lacks:
+		 * answered as Go's server answers them, on one connection */
+		free(ours);
+		ours = run_peer("call-iface", target, NULL, 0, &n);
+		go_server_start(&g, "serve");
+		free(want);
+		want = run_peer("call-iface", g.addr + 4, NULL, 0, &wn);
+		go_server_stop(&g);
+		ck_assert_str_eq((char *)ours, (char *)want);
+		ck_assert_str_eq((char *)ours,
+		                 "nope: rpc: can't find method Arith.Nope\n"
+		                 "then: 42 <nil>\nextra: 12 <nil>\n"
+		                 "then: 10 <nil>\n");
 	}
 	ck_assert_uint_eq(rpc_server_num_calls(srv, "Arith.Multiply"),
-	                  _i ? 21 : 22);
+	                  _i ? 21 : 25);
 
 	rpc_listener_close(l);
 	ck_assert_int_eq(pthread_join(th, &res), 0);
@@ -1802,6 +2015,7 @@ static Suite *unit_suite(void)
 	tcase_add_test(tc, test_gob_deep_nesting_bounded);
 	tcase_add_test(tc, test_gob_undefined_type_id);
 	tcase_add_test(tc, test_gob_bad_type_definitions);
+	tcase_add_test(tc, test_gob_interface_type_flood_bounded);
 	tcase_add_test(tc, test_gob_mutated_stream_never_crashes);
 	tcase_add_test(tc, test_gob_random_input_never_crashes);
 	suite_add_tcase(s, tc);
@@ -1834,6 +2048,8 @@ static void add_go_tests(TCase *tc)
 	tcase_add_test(tc, test_gob_go_optionals);
 	tcase_add_test(tc, test_gob_go_newer_struct_fields_by_name);
 	tcase_add_test(tc, test_gob_go_interface_fields_skipped);
+	tcase_add_test(tc, test_gob_go_interface_new_types_in_calls);
+	tcase_add_test(tc, test_gob_go_interface_new_type_in_reply);
 	tcase_add_test(tc, test_gob_go_recursive_type);
 	tcase_add_test(tc, test_gob_go_replies);
 }
