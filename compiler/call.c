@@ -139,6 +139,7 @@ static rpc_error *raw_write(void *state, const rpci_header *h,
 }
 
 static const rpc_codec raw_codec = {
+    .abi = RPC_CODEC_ABI,
     .name = "raw",
     .state_new = raw_state_new,
     .state_free = raw_state_free,

@@ -1,4 +1,5 @@
-/* buf.c - the growable output buffer codecs encode into.
+/* buf.c - the growable output buffer codecs encode into (rpc_buf,
+ * rpc_codec.h), and the check every codec given to librpc passes.
  *
  * Capacity grows by doubling so appending n bytes one message at a time
  * costs amortised O(n); a reservation larger than that gets exactly what
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "internal.h"
 
 void rpci_big_advise(void *p, size_t n)
 {
@@ -71,4 +73,24 @@ void rpci_buf_fini(rpci_buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+}
+
+rpc_error *rpci_codec_check(const rpc_codec *codec)
+{
+	if (codec->abi != RPC_CODEC_ABI)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc: codec %s was built for codec ABI %u, "
+		                  "this librpc has %d",
+		                  codec->name != NULL ? codec->name
+		                                      : "(unnamed)",
+		                  (unsigned)codec->abi, RPC_CODEC_ABI);
+	if (codec->state_new == NULL || codec->state_free == NULL ||
+	    codec->read == NULL || codec->read_body == NULL ||
+	    codec->msg_clear == NULL || codec->write == NULL)
+		return rpci_error(RPC_ERR_INVALID,
+		                  "rpc: codec %s lacks an operation (only need "
+		                  "may be NULL)",
+		                  codec->name != NULL ? codec->name
+		                                      : "(unnamed)");
+	return NULL;
 }

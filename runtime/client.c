@@ -1072,6 +1072,9 @@ static rpc_error *client_new(int fd, SSL *ssl, rpc_tls *tls,
 	}
 	c->codec = opts != NULL && opts->codec != NULL ? opts->codec
 	                                               : &rpc_codec_protobuf;
+	err = rpci_codec_check(c->codec);
+	if (err != NULL)
+		goto fail_state;
 	err = c->codec->state_new(false,
 	                          opts != NULL && opts->max_frame != 0
 	                              ? opts->max_frame

@@ -1112,6 +1112,7 @@ fail:
 }
 
 const rpc_codec rpc_codec_gob = {
+    .abi = RPC_CODEC_ABI,
     .name = "gob",
     .state_new = gob_state_new,
     .state_free = gob_state_free,

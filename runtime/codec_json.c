@@ -1667,6 +1667,7 @@ static rpc_error *json_write(void *state, const rpci_header *h,
 }
 
 const rpc_codec rpc_codec_json = {
+    .abi = RPC_CODEC_ABI,
     .name = "json",
     .state_new = json_state_new,
     .state_free = json_state_free,

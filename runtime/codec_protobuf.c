@@ -160,6 +160,7 @@ static rpc_error *pb_write(void *state, const rpci_header *h, const rpc_type *t,
 }
 
 const rpc_codec rpc_codec_protobuf = {
+    .abi = RPC_CODEC_ABI,
     .name = "protobuf",
     .state_new = pb_state_new,
     .state_free = pb_state_free,

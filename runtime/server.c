@@ -136,6 +136,8 @@ rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 	*out = NULL;
 	if (opts != NULL)
 		o = *opts;
+	if (o.codec != NULL && (err = rpci_codec_check(o.codec)) != NULL)
+		return err;
 	srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
@@ -622,9 +624,15 @@ rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd)
 rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
                                   const rpc_codec *codec)
 {
+	rpc_error *err;
+
 	if (srv == NULL) {
 		close(fd);
 		return rpci_error(RPC_ERR_INVALID, NULL);
+	}
+	if (codec != NULL && (err = rpci_codec_check(codec)) != NULL) {
+		close(fd);
+		return err;
 	}
 	server_keepalive(srv, fd);
 	return rpci_conn_start(srv, fd, codec != NULL ? codec : srv->codec,
@@ -651,6 +659,8 @@ rpc_error *rpc_server_codec_new(int fd, const rpc_codec *codec,
 
 	if (out == NULL || fd < 0)
 		return rpci_error(RPC_ERR_INVALID, NULL);
+	if (codec != NULL && (err = rpci_codec_check(codec)) != NULL)
+		return err;
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""check_symbols.py - librpc.so exports exactly what rpc.h marks RPC_API.
+"""check_symbols.py - librpc.so exports exactly what its installed headers
+(rpc.h, rpc_codec.h) mark RPC_API.
 
-usage: check_symbols.py NM RPC_H LIBRPC_SO
+usage: check_symbols.py NM LIBRPC_SO HEADER...
 
 The public names are read from rpc.h: every declaration that starts with
 RPC_API, the identifier before its '(' (a function) or before its ';' (an
@@ -42,19 +43,22 @@ def exported(nm, lib):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4:
         sys.exit(__doc__)
-    nm, header, lib = sys.argv[1:]
-    want = declared(header)
+    nm, lib, headers = sys.argv[1], sys.argv[2], sys.argv[3:]
+    want = set()
+    for header in headers:
+        names = declared(header)
+        if not names:
+            sys.exit("check_symbols: no RPC_API declaration found in " + header)
+        want |= names
     have = exported(nm, lib)
-    if not want:
-        sys.exit("check_symbols: no RPC_API declaration found in " + header)
     extra = sorted(have - want)
     missing = sorted(want - have)
     for n in extra:
-        print(f"exported but not RPC_API in rpc.h: {n}")
+        print(f"exported but not RPC_API in the headers: {n}")
     for n in missing:
-        print(f"RPC_API in rpc.h but not exported: {n}")
+        print(f"RPC_API in the headers but not exported: {n}")
     print(f"{len(have)} exported, {len(want)} declared RPC_API")
     return 1 if extra or missing else 0
 

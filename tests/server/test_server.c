@@ -2086,6 +2086,57 @@ START_TEST(test_server_serve_conn_keepalive)
 }
 END_TEST
 
+/* A codec built for another codec ABI, or missing an operation, is
+ * refused by every entry point that takes one (rpc_codec.h). */
+START_TEST(test_server_codec_abi_checked)
+{
+	rpc_codec other = rpc_codec_protobuf, lacking = rpc_codec_protobuf;
+	rpc_server_options o = {.codec = &other};
+	rpc_server_codec *sc = NULL;
+	rpc_client *c = NULL;
+	rpc_error *err;
+	int sv[2];
+
+	other.abi = RPC_CODEC_ABI + 1;
+	lacking.write = NULL;
+	err = rpc_server_new(&o, &srv);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	ck_assert_msg(strstr(rpc_error_message(err),
+	                     "codec protobuf was built for codec ABI") != NULL,
+	              "%s", rpc_error_message(err));
+	rpc_error_free(err);
+	o.codec = &lacking;
+	err = rpc_server_new(&o, &srv);
+	ck_assert_msg(err != NULL &&
+	                  strstr(rpc_error_message(err), "lacks an operation"),
+	              "%s", err ? rpc_error_message(err) : "accepted");
+	rpc_error_free(err);
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	rpc_client_options co = {.codec = &other};
+	err = rpc_client_new_fd(sv[1], &co, &c);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	ck_assert_ptr_null(c);
+	rpc_error_free(err);
+	err = rpc_server_codec_new(sv[0], &lacking, 0, &sc);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	rpc_error_free(err);
+	close(sv[0]);
+	close(sv[1]);
+
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	                 0);
+	err = rpc_server_serve_codec(srv, sv[0], &other); /* takes sv[0] */
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	rpc_error_free(err);
+	close(sv[1]);
+	rpc_server_free(srv);
+	srv = NULL;
+}
+END_TEST
+
 static const rpc_codec *serve_codec;
 static void *serve_codec_main(void *arg)
 {
@@ -2658,6 +2709,7 @@ static Suite *server_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_server_serve_conn_returns_on_hangup);
 	tcase_add_test(tc, test_server_serve_conn_keepalive);
+	tcase_add_test(tc, test_server_codec_abi_checked);
 	tcase_add_test(tc, test_server_serve_request);
 	tcase_add_test(tc, test_server_serve_codec_gob_and_json);
 	tcase_add_test(tc, test_server_shutdown_drains_calls);
