@@ -876,6 +876,37 @@ RPC_API rpc_error *rpc_server_accept_http(rpc_server *srv, rpc_listener *l,
                                           const char *rpc_path,
                                           const char *debug_path);
 
+/* Serving without a thread of your own:
+ *
+ *	rpc_server_start(srv, l);         // returns at once
+ *	... install a SIGTERM handler that calls rpc_server_stop_async(srv) ...
+ *	rpc_error *err = rpc_server_wait(srv);  // until a stop
+ *	rpc_server_free(srv);             // drains, as always
+ *
+ * rpc_server_start (and _http, with rpc_server_accept_http's arguments)
+ * accepts on l in a thread of the server's, as rpc_server_accept would;
+ * any number of listeners may be started. l is borrowed until
+ * rpc_server_wait or rpc_server_free returns. Fails (caller frees) when
+ * out of threads or when srv is shutting down. */
+RPC_API rpc_error *rpc_server_start(rpc_server *srv, rpc_listener *l);
+RPC_API rpc_error *rpc_server_start_http(rpc_server *srv, rpc_listener *l,
+                                         const char *rpc_path,
+                                         const char *debug_path);
+
+/* rpc_server_stop_async asks rpc_server_wait to return. It is
+ * async-signal-safe (one write(2) to an eventfd; errno is kept), so a
+ * signal handler may call it, as may any thread. */
+RPC_API void rpc_server_stop_async(rpc_server *srv);
+
+/* rpc_server_wait blocks until rpc_server_stop_async (or
+ * rpc_server_shutdown, or a started listener failing for good), then
+ * closes the started listeners and waits for their threads: the server
+ * accepts nothing more; connections already open go on being served
+ * until rpc_server_shutdown or rpc_server_free. Returns NULL, or the error
+ * a started accept loop ended with (caller frees). A stop that came
+ * before the wait makes it return at once. */
+RPC_API rpc_error *rpc_server_wait(rpc_server *srv);
+
 #define RPC_DEFAULT_RPC_PATH   "/_goRPC_"
 #define RPC_DEFAULT_DEBUG_PATH "/debug/rpc"
 

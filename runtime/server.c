@@ -15,10 +15,12 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +52,18 @@ struct rpc_listener {
 	int port;
 	atomic_bool closed;
 	rpc_tls *tls; /* a reference; NULL: plain */
+};
+
+/* One accepting thread of rpc_server_start, on srv->started. */
+struct rpci_started {
+	struct rpci_started *next;
+	rpc_server *srv;
+	rpc_listener *l; /* borrowed */
+	bool http;
+	char *rpc_path;   /* owned; for http */
+	char *debug_path; /* owned; for http */
+	pthread_t t;
+	rpc_error *err; /* what the accept loop returned */
 };
 
 /* One running rpc_server_accept, on the server's list for shutdown. */
@@ -189,6 +203,11 @@ rpc_error *rpc_server_new(const rpc_server_options *opts, rpc_server **out)
 	atomic_init(&srv->closing, false);
 	atomic_init(&srv->mon_idle, false);
 	atomic_init(&srv->next_loop, 0);
+	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->stop_fd < 0) {
+		err = rpci_error_errno(errno, "rpc: server");
+		goto fail_loops;
+	}
 
 	srv->loops = calloc(srv->n_loops, sizeof(*srv->loops));
 	if (srv->loops == NULL) {
@@ -218,12 +237,142 @@ fail_loops:
 	while (i-- > 0)
 		rpci_loop_fini(&srv->loops[i]);
 	free(srv->loops);
+	if (srv->stop_fd >= 0)
+		close(srv->stop_fd);
 	pthread_cond_destroy(&srv->mon_cv);
 	pthread_mutex_destroy(&srv->mon_mu);
 	pthread_cond_destroy(&srv->cv);
 	pthread_mutex_destroy(&srv->mu);
 	rpci_registry_fini(&srv->reg);
 	free(srv);
+	return err;
+}
+
+/* ---- serving in the background ------------------------------------------ */
+
+void rpc_server_stop_async(rpc_server *srv)
+{
+	uint64_t one = 1;
+	int saved = errno; /* a signal handler's caller sees errno unchanged */
+
+	/* write(2) is async-signal-safe; a full counter (2^64 - 2 stops)
+	 * means a stop is pending anyway */
+	while (write(srv->stop_fd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+	errno = saved;
+}
+
+static void *server_started_main(void *arg)
+{
+	struct rpci_started *s = arg;
+
+	s->err = s->http ? rpc_server_accept_http(s->srv, s->l, s->rpc_path,
+	                                          s->debug_path)
+	                 : rpc_server_accept(s->srv, s->l);
+	if (s->err != NULL)
+		rpc_server_stop_async(s->srv); /* the waiter learns of it */
+	return NULL;
+}
+
+/* server_start is rpc_server_start(_http). */
+static rpc_error *server_start(rpc_server *srv, rpc_listener *l, bool http,
+                               const char *rpc_path, const char *debug_path)
+{
+	struct rpci_started *s;
+
+	if (srv == NULL || l == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	s->srv = srv;
+	s->l = l;
+	s->http = http;
+	if (http) {
+		s->rpc_path =
+		    strdup(rpc_path != NULL ? rpc_path : RPC_DEFAULT_RPC_PATH);
+		s->debug_path = strdup(
+		    debug_path != NULL ? debug_path : RPC_DEFAULT_DEBUG_PATH);
+		if (s->rpc_path == NULL || s->debug_path == NULL) {
+			free(s->rpc_path);
+			free(s->debug_path);
+			free(s);
+			return rpci_error(RPC_ERR_NOMEM, NULL);
+		}
+	}
+	pthread_mutex_lock(&srv->mu);
+	if (atomic_load(&srv->closing)) {
+		pthread_mutex_unlock(&srv->mu);
+		free(s->rpc_path);
+		free(s->debug_path);
+		free(s);
+		return rpci_error(RPC_ERR_SHUTDOWN, NULL);
+	}
+	if (pthread_create(&s->t, NULL, server_started_main, s) != 0) {
+		pthread_mutex_unlock(&srv->mu);
+		free(s->rpc_path);
+		free(s->debug_path);
+		free(s);
+		return rpci_error(RPC_ERR_NOMEM, "rpc: can't start a thread");
+	}
+	s->next = srv->started;
+	srv->started = s;
+	pthread_mutex_unlock(&srv->mu);
+	return NULL;
+}
+
+rpc_error *rpc_server_start(rpc_server *srv, rpc_listener *l)
+{
+	return server_start(srv, l, false, NULL, NULL);
+}
+
+rpc_error *rpc_server_start_http(rpc_server *srv, rpc_listener *l,
+                                 const char *rpc_path, const char *debug_path)
+{
+	return server_start(srv, l, true, rpc_path, debug_path);
+}
+
+/* server_join_started closes the listeners of the started accepting
+ * threads, joins them and frees them; the first error they returned goes
+ * to *err (or is freed when err is NULL). */
+static void server_join_started(rpc_server *srv, rpc_error **err)
+{
+	struct rpci_started *list;
+
+	pthread_mutex_lock(&srv->mu);
+	list = srv->started;
+	srv->started = NULL;
+	pthread_mutex_unlock(&srv->mu);
+	for (struct rpci_started *s = list; s != NULL; s = s->next)
+		rpc_listener_close(s->l);
+	while (list != NULL) {
+		struct rpci_started *s = list;
+		list = s->next;
+		pthread_join(s->t, NULL);
+		if (err != NULL && *err == NULL)
+			*err = s->err;
+		else
+			rpc_error_free(s->err);
+		free(s->rpc_path);
+		free(s->debug_path);
+		free(s);
+	}
+}
+
+rpc_error *rpc_server_wait(rpc_server *srv)
+{
+	struct pollfd p;
+	uint64_t n;
+	rpc_error *err = NULL;
+
+	if (srv == NULL)
+		return rpci_error(RPC_ERR_INVALID, NULL);
+	p.fd = srv->stop_fd;
+	p.events = POLLIN;
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	(void)!read(srv->stop_fd, &n, sizeof n); /* the next wait waits */
+	server_join_started(srv, &err);
 	return err;
 }
 
@@ -286,6 +435,7 @@ rpc_error *rpc_server_shutdown(rpc_server *srv, int timeout_ms, size_t *cut)
 		*cut = 0;
 	if (srv == NULL)
 		return rpci_error(RPC_ERR_INVALID, NULL);
+	rpc_server_stop_async(srv); /* a waiter returns */
 	n = server_drain(srv, timeout_ms);
 	if (cut != NULL)
 		*cut = n;
@@ -318,6 +468,9 @@ void rpc_server_free(rpc_server *srv)
 	pthread_cond_signal(&srv->mon_cv);
 	pthread_mutex_unlock(&srv->mon_mu);
 	pthread_join(srv->monitor, NULL);
+	/* the accepting threads of rpc_server_start returned in the drain */
+	server_join_started(srv, NULL);
+	close(srv->stop_fd);
 	/* the monitor is gone, so n_threads no longer grows */
 	for (size_t i = 0; i < srv->n_threads; i++)
 		pthread_join(srv->threads[i].t, NULL);

@@ -214,6 +214,13 @@ struct rpc_server {
 	bool mon_stop;
 	atomic_bool mon_idle;
 
+	/* rpc_server_start's accepting threads (under mu) and stop_fd, the
+	 * eventfd rpc_server_stop_async writes and rpc_server_wait polls
+	 * (also written by rpc_server_shutdown and by a started accept
+	 * that fails for good). */
+	struct rpci_started *started;
+	int stop_fd;
+
 	/* The debug page's traffic counters: bytes read from and written to
 	 * served connections (conn.c), relaxed atomics. */
 	atomic_uint_fast64_t bytes_in, bytes_out;

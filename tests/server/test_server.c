@@ -2008,6 +2008,101 @@ START_TEST(test_limits_keepalive)
 }
 END_TEST
 
+/* ---- serving in the background ------------------------------------------ */
+
+static rpc_server *stop_srv;
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	rpc_server_stop_async(stop_srv);
+}
+
+static void *signal_later(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 100 * 1000000L};
+	nanosleep(&ts, NULL);
+	kill(getpid(), SIGUSR1);
+	return NULL;
+}
+
+/* rpc_server_start returns at once; a signal handler's
+ * rpc_server_stop_async ends rpc_server_wait, which closes the listener:
+ * new connections are refused, one already open is still served. */
+START_TEST(test_server_start_and_stop_from_signal)
+{
+	rpc_listener *l, *lh;
+	rpc_client *c = NULL, *c2 = NULL, *ch = NULL;
+	struct sigaction sa = {.sa_handler = on_stop_signal}, old;
+	pthread_t t;
+	char addr[128];
+
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
+	                                       NULL, NULL));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &lh));
+	ck_assert_ptr_null(rpc_server_start(srv, l));
+	ck_assert_ptr_null(rpc_server_start_http(srv, lh, NULL, NULL));
+	snprintf(addr, sizeof addr, "%s", rpc_listener_address(l));
+	ck_assert_ptr_null(rpc_dial(addr, NULL, &c));
+	check_multiply(c);
+	ck_assert_ptr_null(
+	    rpc_dial_http(rpc_listener_address(lh), NULL, NULL, &ch));
+	check_multiply(ch);
+	rpc_client_free(ch);
+
+	stop_srv = srv;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
+	rpc_error *err = rpc_server_wait(srv); /* until the signal */
+	ck_assert_ptr_null(err);
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+
+	err = rpc_dial(addr, NULL, &c2);
+	ck_assert_ptr_nonnull(err); /* the listener is closed */
+	rpc_error_free(err);
+	check_multiply(c); /* the open connection is still served */
+	rpc_client_free(c);
+	rpc_listener_free(l);
+	rpc_listener_free(lh);
+	rpc_server_free(srv);
+	srv = NULL;
+}
+END_TEST
+
+/* After rpc_server_shutdown, a wait returns at once and a start fails;
+ * rpc_server_free joins a started thread nobody waited for. */
+START_TEST(test_server_start_after_shutdown)
+{
+	rpc_listener *l, *l2;
+
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l2));
+	ck_assert_ptr_null(rpc_server_start(srv, l));
+	ck_assert_ptr_null(rpc_server_shutdown(srv, 1000, NULL));
+	ck_assert_ptr_null(rpc_server_wait(srv));
+	rpc_error *err = rpc_server_start(srv, l2);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_SHUTDOWN);
+	rpc_error_free(err);
+	rpc_server_free(srv);
+	srv = NULL;
+	rpc_listener_free(l);
+	rpc_listener_free(l2);
+
+	/* free without a wait */
+	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
+	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
+	ck_assert_ptr_null(rpc_server_start(srv, l));
+	rpc_server_free(srv);
+	srv = NULL;
+	rpc_listener_free(l);
+}
+END_TEST
+
 /* ---- serving one connection, one request ------------------------------------ */
 
 static int serve_fd;
@@ -2710,6 +2805,8 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_serve_conn_returns_on_hangup);
 	tcase_add_test(tc, test_server_serve_conn_keepalive);
 	tcase_add_test(tc, test_server_codec_abi_checked);
+	tcase_add_test(tc, test_server_start_and_stop_from_signal);
+	tcase_add_test(tc, test_server_start_after_shutdown);
 	tcase_add_test(tc, test_server_serve_request);
 	tcase_add_test(tc, test_server_serve_codec_gob_and_json);
 	tcase_add_test(tc, test_server_shutdown_drains_calls);
