@@ -33,6 +33,7 @@ struct opts {
 	rpc_tls *tls; /* -tls DIR: trust DIR/ca.pem */
 	bool fresh; /* -fresh 1: no session resumed (no_resume): every dial
 	               of dial mode is a full handshake */
+	size_t max_frame; /* -maxframe BYTES: 0 the default */
 };
 
 static double bench_now(void)
@@ -59,7 +60,8 @@ static void bench_die(const char *what, const rpc_error *err)
 
 static rpc_client *bench_dial(const struct opts *o)
 {
-	rpc_client_options copts = {.codec = o->codec, .tls = o->tls};
+	rpc_client_options copts = {
+	    .codec = o->codec, .tls = o->tls, .max_frame = o->max_frame};
 	rpc_client *c = NULL;
 	rpc_error *err = rpc_dial(o->addr, &copts, &c);
 	if (err)
@@ -264,6 +266,8 @@ int main(int argc, char **argv)
 			o.items = atoi(v);
 		else if (strcmp(k, "fresh") == 0)
 			o.fresh = atoi(v) != 0;
+		else if (strcmp(k, "maxframe") == 0)
+			o.max_frame = (size_t)atoll(v);
 		else if (strcmp(k, "tls") == 0) {
 			char ca[4096];
 			snprintf(ca, sizeof ca, "%s/ca.pem", v);

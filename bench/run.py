@@ -22,6 +22,8 @@ and large messages (Types.Echo of bench/large.rpc, one call at a time;
   large1m   a bytes field of 1 MiB
   large16m  a bytes field of 16 MiB
   items     a list of 10,000 small structs (encode/decode cost)
+  large63m  a bytes field of 63 MiB (asked for by name only; max_frame
+            128 MiB on our side)
 
 and over TLS (--shape tls asks for all five; Go's side is crypto/tls,
 ours OpenSSL; certificates made for the run by bench-certs):
@@ -42,6 +44,7 @@ calls/s, CPU microseconds per call (server + client, from /proc and
 getrusage) and the server's peak RSS (VmHWM), then our/Go ratios.
 
 Usage: bench/run.py BUILD_DIR [--seconds S] [--impl NAME ...] [--shape NAME ...]
+                   [--malloc-tuned]
 """
 import argparse
 import os
@@ -54,7 +57,11 @@ import time
 
 SHAPES = ["pinned", "sync", "inflight", "conns"]
 # Large shapes: (bytes in Blob.Data, elements of Blob.Items).
-LARGE_SHAPES = {"large1m": (1 << 20, 0), "large16m": (16 << 20, 0), "items": (0, 10000)}
+LARGE_SHAPES = {"large1m": (1 << 20, 0), "large16m": (16 << 20, 0), "items": (0, 10000),
+                "large63m": (63 << 20, 0)}
+# Shapes whose messages pass the default 64 MiB max_frame once encoded
+# (JSON's base64 makes 63 MiB 84): both of our programs get this one.
+BIG_FRAME = {"large63m": 128 << 20}
 # Implementations that only the large shapes run by default.
 MIXED = ["gocli-c-gob", "ccli-go-gob", "gocli-c-json", "ccli-go-json"]
 # Balanced-client shapes: (servers, client mode). Ours only; not in SHAPES.
@@ -103,12 +110,34 @@ def proc_hwm_kb(pid):
     return 0
 
 
+# --malloc-tuned: glibc's allocator mmaps every block of 32 MiB or more
+# afresh (its dynamic threshold stops there), so each call of a message
+# that large faults in new zeroed pages for every buffer; this raises the
+# threshold for our programs only (docs/performance.md).
+MALLOC_TUNED = "glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=536870912"
+TUNE = {"on": False}
+
+
+def c_env(prog):
+    env = dict(os.environ)
+    if TUNE["on"] and not os.path.basename(prog).startswith("go-"):
+        env["GLIBC_TUNABLES"] = MALLOC_TUNED
+    return env
+
+
 def run_case(srv, cli, codec, shape, seconds, certs=None):
     tls = []
     if shape in TLS_SHAPES:
         tls = ["-tls", certs]
         shape = TLS_SHAPES[shape]
     cli_extra = []
+    srv_extra = []
+    if shape in BIG_FRAME:
+        cli_extra = ["-maxframe", str(BIG_FRAME[shape])]
+        if not os.path.basename(srv).startswith("go-"):
+            srv_extra = ["-maxframe", str(BIG_FRAME[shape])]
+        if os.path.basename(cli).startswith("go-"):
+            cli_extra = []
     if shape in ("dial", "dial-full"):
         cli_extra = ["-fresh", "1" if shape == "dial-full" else "0"]
     pin = ["taskset", "-c", "0"] if shape == "pinned" else []
@@ -122,7 +151,8 @@ def run_case(srv, cli, codec, shape, seconds, certs=None):
     try:
         addrs = []
         for _ in range(n_servers):
-            server = subprocess.Popen(pin + [srv, "-addr", "127.0.0.1:0", "-codec", codec] + tls,
+            server = subprocess.Popen(pin + [srv, "-addr", "127.0.0.1:0", "-codec", codec] + tls
+                                      + srv_extra, env=c_env(srv),
                                       stdout=subprocess.PIPE, text=True)
             servers.append(server)
             line = server.stdout.readline().split()
@@ -135,7 +165,8 @@ def run_case(srv, cli, codec, shape, seconds, certs=None):
                                     "-depth", "128", "-conns", "8",
                                     "-size", str(size), "-items", str(items),
                                     "-seconds", str(seconds)] + cli_extra + tls,
-                             capture_output=True, text=True, timeout=seconds * 10 + 30)
+                             capture_output=True, text=True, timeout=seconds * 10 + 30,
+                             env=c_env(cli))
         if out.returncode != 0:
             raise RuntimeError(f"{cli} failed: {out.stderr.strip()}")
         srv_cpu = sum(proc_cpu_us(s.pid) for s in servers) - cpu0
@@ -164,11 +195,14 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--impl", action="append")
     ap.add_argument("--shape", action="append")
+    ap.add_argument("--malloc-tuned", action="store_true",
+                    help="raise glibc's mmap threshold for our programs")
     a = ap.parse_args()
     table = impls(a.build, a.gobin or os.path.join(a.build, "bench"))
+    TUNE["on"] = a.malloc_tuned
     shapes = []
     for shape in a.shape or SHAPES:
-        shapes += (list(LARGE_SHAPES) if shape == "large"
+        shapes += (["large1m", "large16m", "items"] if shape == "large"
                    else list(TLS_SHAPES) if shape == "tls" else [shape])
     certs = None
     if any(s in TLS_SHAPES for s in shapes):

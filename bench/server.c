@@ -86,7 +86,9 @@ int main(int argc, char **argv)
 				        rpc_error_message(err));
 				return 1;
 			}
-		} else if (strcmp(k, "loops") == 0)
+		} else if (strcmp(k, "maxframe") == 0)
+			opts.max_frame = (size_t)atoll(argv[i + 1]);
+		else if (strcmp(k, "loops") == 0)
 			opts.threads = (unsigned)atoi(argv[i + 1]);
 		else if (strcmp(k, "codec") == 0 && strcmp(argv[i + 1], "gob") == 0)
 			opts.codec = &rpc_codec_gob;
