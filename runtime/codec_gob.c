@@ -701,7 +701,7 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 	if (depth > GOB_MAX_DEPTH)
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "gob: value nested too deep");
-	if (rpci_gob_map_entry(f, &kf, &vf)) {
+	if (rpci_field_map(f, &kf, &vf)) {
 		if (w == NULL || w->kind != GOB_K_MAP)
 			return gob_mismatch(s, f, wid);
 		return dec_map(s, w, f, kf, vf, m, r, depth);
@@ -928,7 +928,7 @@ static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		               "");
 	if (!rpci_gob_put_uint(b, n))
 		return gob_nomem();
-	if (rpci_gob_map_entry(f, &kf, &vf)) {
+	if (rpci_field_map(f, &kf, &vf)) {
 		for (k = 0; k < n; k++) {
 			e = ((const ProtobufCMessage *const *)arr)[k];
 			if (e == NULL)

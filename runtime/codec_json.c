@@ -173,25 +173,9 @@ static bool ids_take(json_state *s, uint64_t seq, char **raw)
 
 /* ---- message bodies: descriptors ----------------------------------------- */
 
-/* json_is_map_entry tells a map field's entry message (protoc's and
- * rpcgen-c's "<Field>Entry" with key = 1 and value = 2) from a list. */
-static bool json_is_map_entry(const ProtobufCMessageDescriptor *d)
-{
-	size_t n;
-
-	if (d == NULL || d->n_fields != 2 || d->fields[0].id != 1 ||
-	    d->fields[1].id != 2 || strcmp(d->fields[0].name, "key") != 0 ||
-	    strcmp(d->fields[1].name, "value") != 0)
-		return false;
-	n = strlen(d->short_name);
-	return n >= 5 && strcmp(d->short_name + n - 5, "Entry") == 0;
-}
-
 static bool field_is_map(const ProtobufCFieldDescriptor *f)
 {
-	return f->label == PROTOBUF_C_LABEL_REPEATED &&
-	       f->type == PROTOBUF_C_TYPE_MESSAGE &&
-	       json_is_map_entry(f->descriptor);
+	return rpci_field_map(f, NULL, NULL);
 }
 
 /* field_has_flag: scalars of optional fields carry a has_ flag. */

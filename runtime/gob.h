@@ -187,13 +187,6 @@ bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
                           rpci_buf *out);
 void rpci_gob_stable_unsend(gob_stable *t);
 
-/* rpci_gob_map_entry returns true when f is a protobuf map field: a repeated
- * message whose message is named "...Entry" and has exactly the fields
- * key = 1 and value = 2 (what protoc-c and rpcgen-c emit for map<K, V>). */
-bool rpci_gob_map_entry(const ProtobufCFieldDescriptor *f,
-                        const ProtobufCFieldDescriptor **key,
-                        const ProtobufCFieldDescriptor **value);
-
 /* rpci_gob_exported_matches tells whether a gob field name is the exported form
  * (first letter upper-cased) of a protobuf field name. */
 bool rpci_gob_exported_matches(const char *wire, const char *pb);

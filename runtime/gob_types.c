@@ -607,32 +607,6 @@ bool rpci_gob_exported_matches(const char *wire, const char *pb)
 	       strcmp(wire + 1, pb + 1) == 0;
 }
 
-bool rpci_gob_map_entry(const ProtobufCFieldDescriptor *f,
-                        const ProtobufCFieldDescriptor **key,
-                        const ProtobufCFieldDescriptor **value)
-{
-	const ProtobufCMessageDescriptor *d;
-	size_t n;
-
-	if (f->label != PROTOBUF_C_LABEL_REPEATED ||
-	    f->type != PROTOBUF_C_TYPE_MESSAGE || f->descriptor == NULL)
-		return false;
-	d = f->descriptor;
-	n = d->short_name ? strlen(d->short_name) : 0;
-	if (d->n_fields != 2 || n < 5 ||
-	    strcmp(d->short_name + n - 5, "Entry") != 0)
-		return false;
-	if (d->fields[0].id != 1 || strcmp(d->fields[0].name, "key") != 0 ||
-	    d->fields[1].id != 2 || strcmp(d->fields[1].name, "value") != 0 ||
-	    d->fields[0].label == PROTOBUF_C_LABEL_REPEATED ||
-	    d->fields[1].label == PROTOBUF_C_LABEL_REPEATED ||
-	    d->fields[0].type == PROTOBUF_C_TYPE_MESSAGE)
-		return false;
-	*key = &d->fields[0];
-	*value = &d->fields[1];
-	return true;
-}
-
 /* st_go_elem spells the Go type of one element of f ("int64", "*pkg.Args"). */
 static char *st_go_elem(const ProtobufCFieldDescriptor *f)
 {
@@ -776,7 +750,7 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
                      int64_t *id, long *idx)
 {
 	const ProtobufCFieldDescriptor *kf, *vf;
-	bool is_map = rpci_gob_map_entry(f, &kf, &vf);
+	bool is_map = rpci_field_map(f, &kf, &vf);
 	char *go = NULL, *e1 = NULL, *e2 = NULL;
 	int64_t key = 0, elem = 0;
 	long i;

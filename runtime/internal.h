@@ -45,6 +45,15 @@ void rpci_message_zero_defaults(ProtobufCMessage *msg);
 /* rpci_message_free frees the contents of msg and msg itself. Accepts NULL. */
 void rpci_message_free(ProtobufCMessage *msg);
 
+/* rpci_field_map tells a protobuf map field from a list: a repeated
+ * message field whose entry type is named "<Field>Entry" (as protoc and
+ * rpcgen-c name it) with exactly key = 1 (a scalar) and value = 2, neither
+ * repeated. When true and key/value are not NULL, sets them to the entry's
+ * two fields. The one rule every codec and message.c use. */
+bool rpci_field_map(const ProtobufCFieldDescriptor *f,
+                    const ProtobufCFieldDescriptor **key,
+                    const ProtobufCFieldDescriptor **value);
+
 /* rpci_value_field returns the descriptor of the single field of a wrapper
  * type (t->form != RPC_FORM_MESSAGE), i.e. field number 1, "value". */
 const ProtobufCFieldDescriptor *rpci_value_field(const rpc_type *t);

@@ -501,21 +501,30 @@ static bool message_equal_one(const ProtobufCFieldDescriptor *f, const void *a,
 	}
 }
 
-/* message_is_map tells a map field (repeated "<Field>Entry" messages with
- * key = 1 and value = 2, as protoc and rpcgen-c make them) from a list. */
-static bool message_is_map(const ProtobufCFieldDescriptor *f)
+bool rpci_field_map(const ProtobufCFieldDescriptor *f,
+                    const ProtobufCFieldDescriptor **key,
+                    const ProtobufCFieldDescriptor **value)
 {
 	const ProtobufCMessageDescriptor *d = f->descriptor;
 	size_t n;
 
 	if (f->label != PROTOBUF_C_LABEL_REPEATED ||
 	    f->type != PROTOBUF_C_TYPE_MESSAGE || d == NULL ||
-	    d->n_fields != 2 || d->fields[0].id != 1 || d->fields[1].id != 2 ||
-	    strcmp(d->fields[0].name, "key") != 0 ||
-	    strcmp(d->fields[1].name, "value") != 0)
+	    d->short_name == NULL || d->n_fields != 2 || d->fields[0].id != 1 ||
+	    d->fields[1].id != 2 || strcmp(d->fields[0].name, "key") != 0 ||
+	    strcmp(d->fields[1].name, "value") != 0 ||
+	    d->fields[0].label == PROTOBUF_C_LABEL_REPEATED ||
+	    d->fields[1].label == PROTOBUF_C_LABEL_REPEATED ||
+	    d->fields[0].type == PROTOBUF_C_TYPE_MESSAGE)
 		return false;
 	n = strlen(d->short_name);
-	return n >= 5 && strcmp(d->short_name + n - 5, "Entry") == 0;
+	if (n < 5 || strcmp(d->short_name + n - 5, "Entry") != 0)
+		return false;
+	if (key != NULL)
+		*key = &d->fields[0];
+	if (value != NULL)
+		*value = &d->fields[1];
+	return true;
 }
 
 /* message_equal_map compares two maps of n entries each as maps: every
@@ -572,7 +581,7 @@ bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
 			if (n !=
 			    *MESSAGE_AT(b, f->quantifier_offset, const size_t))
 				return false;
-			if (n > 0 && message_is_map(f)) {
+			if (n > 0 && rpci_field_map(f, NULL, NULL)) {
 				if (!message_equal_map(
 				        f, (const ProtobufCMessage *const *)x,
 				        (const ProtobufCMessage *const *)y, n))
