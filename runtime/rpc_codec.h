@@ -82,7 +82,7 @@ typedef struct rpc_codec_msg {
 typedef struct rpc_codec_header {
 	const char *service_method;
 	uint64_t seq;
-	const char *error; /* responses: NULL or "" for none */
+	const char *error;   /* responses: NULL or "" for none */
 	uint64_t timeout_us; /* requests: time left in microseconds, 0: none;
 	                        a codec with no place for it ignores it */
 } rpc_codec_header;
