@@ -96,8 +96,11 @@ static const char *mp_kind(const msgpack_object *o)
 static rpc_error *mp_want(const ProtobufCFieldDescriptor *f, const char *want,
                           const msgpack_object *got)
 {
-	return rpc_error_new("msgpack: field \"%s\": want %s, got %s",
-	                     f ? f->name : "value", want, mp_kind(got));
+	if (f == NULL) /* the whole argument or result */
+		return rpc_error_new("msgpack: want %s, got %s", want,
+		                     mp_kind(got));
+	return rpc_error_new("msgpack: field \"%s\": want %s, got %s", f->name,
+	                     want, mp_kind(got));
 }
 
 /* ---- state --------------------------------------------------------------- */
