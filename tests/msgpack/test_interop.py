@@ -7,9 +7,10 @@ docs/codecs.md say it must be.
 
     test_interop.py KV_SERVER
 
-Starts KV_SERVER on 127.0.0.1 port 0, reads its "listening ADDRESS" line,
-and stops it by pid (SIGTERM) at the end. Exit 77 (SKIP) without the
-msgpack module.
+Starts KV_SERVER on 127.0.0.1 port 0 (under valgrind when
+RPC_UNDER_VALGRIND is set, as `meson test --setup valgrind` sets it), reads
+its "listening ADDRESS" line, and stops it by pid (SIGTERM) at the end: it
+must exit 0. Exit 77 (SKIP) without the msgpack module.
 """
 import os
 import select
@@ -160,9 +161,13 @@ def run(host, port):
 
 
 def main():
-    server = sys.argv[1]
-    proc = subprocess.Popen([server, "tcp:127.0.0.1:0"], stdout=subprocess.PIPE,
-                            text=True)
+    cmd = [sys.argv[1], "tcp:127.0.0.1:0"]
+    if os.environ.get("RPC_UNDER_VALGRIND"):
+        # the valgrind test setup wraps this script; watch the server too
+        cmd = ["valgrind", "--quiet", "--error-exitcode=99",
+               "--leak-check=full", "--errors-for-leak-kinds=definite",
+               "--show-leak-kinds=definite"] + cmd
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 60)
         line = proc.stdout.readline() if ready else ""
