@@ -27,6 +27,14 @@
  * message's body until msg_clear. need is NULL: the length is known only
  * once the last byte has arrived.
  *
+ * The cost of that simplicity: the tree takes sizeof(msgpack_object)
+ * (24 bytes on 64-bit machines) per object, so a message of max_frame
+ * bytes of small integers holds about 24 x max_frame bytes while it is
+ * read, and the decoded list up to 8 x more (an int64 per 1-byte integer,
+ * as with protobuf's packed varints). Bounded, but set max_frame with
+ * that factor in mind; a production codec would decode straight from the
+ * bytes.
+ *
  * What stays true: the scan rejects a message longer than max_frame
  * before anything is allocated for it; nesting is bounded by msgpack-c's
  * stack (32 levels: deeper is a parse error), which also bounds read_body's
@@ -346,8 +354,9 @@ static rpc_read_status mp_read(void *state, const uint8_t *in, size_t len,
 	if (s->scan_left > 0 && len < s->scan_off)
 		s->scan_left = 0;
 	/* the first byte must open an array: fail garbage at once */
-	if (len > 0 && s->scan_left == 0 && !(in[0] >= 0x90 && in[0] <= 0x9f) &&
-	    in[0] != 0xdc && in[0] != 0xdd) {
+	if (len > 0 && (s->scan_left == 0 || s->scan_off == 0) &&
+	    !(in[0] >= 0x90 && in[0] <= 0x9f) && in[0] != 0xdc &&
+	    in[0] != 0xdd) {
 		*err = rpc_error_new("msgpack: a message is an array; the "
 		                     "stream begins with byte 0x%02x",
 		                     in[0]);

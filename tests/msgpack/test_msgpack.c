@@ -260,6 +260,24 @@ START_TEST(test_msgpack_bounds)
 	    read_once("GET / HTTP/1.0\r\n", 16, 1 << 16, why, sizeof why),
 	    RPC_READ_ERROR);
 	ck_assert_msg(strstr(why, "0x47") != NULL, "%s", why);
+	/* the same after a read of nothing on that state */
+	{
+		void *st = NULL;
+		rpc_codec_msg m = {0};
+		rpc_error *err = NULL;
+		size_t used = 0;
+		ck_assert_ptr_null(msgpack_codec.state_new(true, 1 << 16, &st));
+		ck_assert_int_eq(msgpack_codec.read(st, (const uint8_t *)"", 0,
+		                                    &used, &m, &err),
+		                 RPC_READ_AGAIN);
+		ck_assert_int_eq(msgpack_codec.read(st, (const uint8_t *)"GET",
+		                                    3, &used, &m, &err),
+		                 RPC_READ_ERROR);
+		ck_assert_msg(strstr(rpc_error_message(err), "0x47") != NULL,
+		              "%s", rpc_error_message(err));
+		rpc_error_free(err);
+		msgpack_codec.state_free(st);
+	}
 	/* 0xc1 inside */
 	static const uint8_t never[] = {0x94, 0x00, 0x01, 0xc1, 0x90};
 	ck_assert_int_eq(read_once(never, sizeof never, 1 << 16, NULL, 0),
