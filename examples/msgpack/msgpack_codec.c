@@ -16,34 +16,28 @@
  *    RPC_FORM_WRAPPED) are field 1 of a wrapper message in C, and bare on
  *    the wire, as with gob and JSON.
  *
- * Reading in two passes. MessagePack-RPC has no length prefix, so read
- * first scans the bytes (msgpack_scan) to find where the message ends,
- * allocating nothing and checking every announced length against
- * max_frame; the scan stops where the bytes run out and resumes there on
- * the next read (the state keeps its offset), so a big message arriving
- * in pieces costs O(n) in all, not O(n^2). Only a whole message goes to
- * msgpack-c's msgpack_unpack_next, whose object tree (at most one object
- * per byte of input, strings pointing into the input) becomes the
- * message's body until msg_clear. need is NULL: the length is known only
- * once the last byte has arrived.
- *
- * The cost of that simplicity: the tree takes sizeof(msgpack_object)
- * (24 bytes on 64-bit machines) per object, so a message of max_frame
- * bytes of small integers holds about 24 x max_frame bytes while it is
- * read, and the decoded list up to 8 x more (an int64 per 1-byte integer,
- * as with protobuf's packed varints). Bounded, but set max_frame with
- * that factor in mind; a production codec would decode straight from the
- * bytes.
+ * Reading. MessagePack-RPC has no length prefix, so read first scans the
+ * bytes (msgpack_scan) to find where the message ends, allocating nothing
+ * and checking every announced length and count against max_frame; the
+ * scan stops where the bytes run out and resumes there on the next read
+ * (the state keeps its offset), so a big message arriving in pieces costs
+ * O(n) in all, not O(n^2). need is NULL: the length is known only once
+ * the last byte has arrived. The whole message is then read in place with
+ * a cursor (mp_cur): the envelope at once, the body (which borrows the
+ * input until msg_clear) only in read_body, straight into the protobuf-c
+ * message. msgpack-c's msgpack_unpack_next would build an object tree of
+ * 24 bytes per object first (24 x max_frame for a message of small
+ * integers); msgpack-c serves for writing (msgpack_packer).
  *
  * What stays true: the scan rejects a message longer than max_frame
- * before anything is allocated for it; nesting is bounded by msgpack-c's
- * stack (32 levels: deeper is a parse error), which also bounds read_body's
- * recursion; every decoded pointer is attached to the destination message
- * as soon as it is allocated, so rpc_message_free_contents frees a
- * half-decoded message.
+ * before anything is allocated for it, and every object the cursor reads
+ * lies inside the scanned message; nothing recurses on the input's
+ * nesting (skipping counts objects, as the scan does) except decoding a
+ * struct inside a struct, bounded by MP_MAX_DEPTH; every decoded pointer
+ * is attached to the destination message as soon as it is allocated, so
+ * rpc_message_free_contents frees a half-decoded message.
  */
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +47,10 @@
 #include "msgpack_codec.h"
 
 #define MP_AT(m, off, type) ((type *)((char *)(m) + (off)))
+
+/* MP_MAX_DEPTH bounds structs nested in structs in one body: the
+ * argument or result is level 1. */
+#define MP_MAX_DEPTH 32
 
 enum { MP_REQUEST = 0, MP_RESPONSE = 1, MP_NOTIFY = 2 };
 
@@ -66,43 +64,187 @@ typedef struct mp_state {
 	                       started */
 } mp_state;
 
-/* mp_body is rpc_codec_msg.body: the parsed message and the value that
- * read_body decodes (a request's params array, a response's result). */
-typedef struct mp_body {
-	msgpack_unpacked up;
-	const msgpack_object *value;
-} mp_body;
+/* ---- the cursor ------------------------------------------------------------
+ */
+
+typedef enum mp_kind_t {
+	MP_NIL,
+	MP_BOOL,
+	MP_UINT, /* a non-negative integer: u */
+	MP_INT,  /* a negative integer: i */
+	MP_FLOAT,
+	MP_STR,
+	MP_BIN,
+	MP_ARRAY, /* n elements follow */
+	MP_MAP,   /* n key-value pairs follow */
+	MP_EXT,
+	MP_BAD, /* 0xc1, or past the end */
+} mp_kind_t;
+
+/* mp_obj is one object's header; a string's, binary's or extension's
+ * payload is ptr[0..n). */
+typedef struct mp_obj {
+	mp_kind_t kind;
+	bool b;
+	uint64_t u;
+	int64_t i;
+	double f;
+	const uint8_t *ptr;
+	uint64_t n;
+} mp_obj;
+
+/* mp_cur reads objects from p up to end (a message the scan found whole). */
+typedef struct mp_cur {
+	const uint8_t *p, *end;
+} mp_cur;
+
+static uint64_t mp_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* mp_next reads one object's header (and a scalar's, string's or binary's
+ * payload) at c->p; MP_BAD when it does not fit before c->end. */
+static mp_obj mp_next(mp_cur *c)
+{
+	mp_obj o = {.kind = MP_BAD};
+	size_t avail = (size_t)(c->end - c->p), head = 1, len = 0;
+	const uint8_t *p = c->p;
+
+	if (avail == 0)
+		return o;
+	uint8_t b = p[0];
+	if (b <= 0x7f) {
+		o.kind = MP_UINT;
+		o.u = b;
+	} else if (b >= 0xe0) {
+		o.kind = MP_INT;
+		o.i = (int8_t)b;
+	} else if (b <= 0x8f) {
+		o.kind = MP_MAP;
+		o.n = b & 0x0f;
+	} else if (b <= 0x9f) {
+		o.kind = MP_ARRAY;
+		o.n = b & 0x0f;
+	} else if (b <= 0xbf) {
+		o.kind = MP_STR;
+		len = b & 0x1f;
+	} else if (b == 0xc0) {
+		o.kind = MP_NIL;
+	} else if (b == 0xc2 || b == 0xc3) {
+		o.kind = MP_BOOL;
+		o.b = b == 0xc3;
+	} else if (b == 0xc1) {
+		return o;
+	} else {
+		/* the lengths of c4..df: bin, ext, float, uint, int, fixext,
+		 * str, array, map */
+		static const uint8_t lenbytes[] = {1, 2, 4, 1, 2, 4, 0, 0, 0, 0,
+		                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		                                   0, 1, 2, 4, 2, 4, 2, 4};
+		static const uint8_t fixed[] = {0,  0, 0, 1, 1, 1, 4, 8, 1, 2,
+		                                4,  8, 1, 2, 4, 8, 2, 3, 5, 9,
+		                                17, 0, 0, 0, 0, 0, 0, 0};
+		int k = b - 0xc4;
+		head = 1 + lenbytes[k];
+		if (avail < head)
+			return o;
+		uint64_t n = mp_be(p + 1, lenbytes[k]);
+		if (b >= 0xdc) {
+			o.kind = b <= 0xdd ? MP_ARRAY : MP_MAP;
+			o.n = n;
+		} else if (b <= 0xc6 || (b >= 0xd9 && b <= 0xdb)) {
+			o.kind = b <= 0xc6 ? MP_BIN : MP_STR;
+			len = n;
+		} else if (b <= 0xc9 || (b >= 0xd4 && b <= 0xd8)) {
+			o.kind = MP_EXT;
+			len = (b <= 0xc9 ? n : 0) + fixed[k];
+		} else {
+			len = fixed[k];
+			if (avail - head < len)
+				return o;
+			uint64_t v = mp_be(p + head, (int)len);
+			if (b == 0xca) {
+				float f;
+				uint32_t w = (uint32_t)v;
+				memcpy(&f, &w, sizeof f);
+				o.kind = MP_FLOAT;
+				o.f = f;
+			} else if (b == 0xcb) {
+				memcpy(&o.f, &v, sizeof o.f);
+				o.kind = MP_FLOAT;
+			} else if (b <= 0xcf) {
+				o.kind = MP_UINT;
+				o.u = v;
+			} else {
+				/* sign-extend 1, 2, 4 or 8 bytes */
+				int shift = 64 - 8 * (int)len;
+				o.i = (int64_t)(v << shift) >> shift;
+				o.kind = o.i < 0 ? MP_INT : MP_UINT;
+				o.u = (uint64_t)o.i;
+			}
+		}
+	}
+	if (avail - head < len) {
+		o.kind = MP_BAD;
+		return o;
+	}
+	o.ptr = p + head;
+	if (o.kind == MP_STR || o.kind == MP_BIN || o.kind == MP_EXT)
+		o.n = len;
+	c->p = p + head + len;
+	return o;
+}
+
+/* mp_skip skips what follows the header o (an array's or map's contents)
+ * with a counter, not recursion; false when the input ends first. */
+static bool mp_skip(mp_cur *c, const mp_obj *o)
+{
+	uint64_t left = o->kind == MP_ARRAY ? o->n
+	                : o->kind == MP_MAP ? 2 * o->n
+	                                    : 0;
+
+	while (left > 0) {
+		if (left > (uint64_t)(c->end - c->p))
+			return false; /* each object takes a byte at least */
+		mp_obj e = mp_next(c);
+		if (e.kind == MP_BAD)
+			return false;
+		left--;
+		if (e.kind == MP_ARRAY)
+			left += e.n;
+		else if (e.kind == MP_MAP)
+			left += 2 * e.n;
+	}
+	return true;
+}
 
 /* ---- errors -------------------------------------------------------------- */
 
-static const char *mp_kind(const msgpack_object *o)
+static const char *mp_kind(const mp_obj *o)
 {
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return "nil";
-	case MSGPACK_OBJECT_BOOLEAN:
-		return "bool";
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return "integer";
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		return "float";
-	case MSGPACK_OBJECT_STR:
-		return "string";
-	case MSGPACK_OBJECT_BIN:
-		return "binary";
-	case MSGPACK_OBJECT_ARRAY:
-		return "array";
-	case MSGPACK_OBJECT_MAP:
-		return "map";
-	default:
-		return "extension";
-	}
+	static const char *const names[] = {
+	    [MP_NIL] = "nil",
+	    [MP_BOOL] = "bool",
+	    [MP_UINT] = "integer",
+	    [MP_INT] = "integer",
+	    [MP_FLOAT] = "float",
+	    [MP_STR] = "string",
+	    [MP_BIN] = "binary",
+	    [MP_ARRAY] = "array",
+	    [MP_MAP] = "map",
+	    [MP_EXT] = "extension",
+	    [MP_BAD] = "malformed data",
+	};
+	return names[o->kind];
 }
 
 static rpc_error *mp_want(const ProtobufCFieldDescriptor *f, const char *want,
-                          const msgpack_object *got)
+                          const mp_obj *got)
 {
 	if (f == NULL) /* the whole argument or result */
 		return rpc_error_new("msgpack: want %s, got %s", want,
@@ -133,15 +275,6 @@ static void mp_state_free(void *state)
 /* ---- reading: the scan --------------------------------------------------- */
 
 typedef enum { SCAN_DONE, SCAN_MORE, SCAN_BAD } scan_result;
-
-static uint64_t scan_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* msgpack_scan resumes the scan of the message at in[0..len) where the
  * last call stopped. Each object header names how many bytes of payload
@@ -217,7 +350,7 @@ static scan_result msgpack_scan(mp_state *s, const uint8_t *in, size_t len,
 			head = 1 + t[i].lenbytes;
 			if (len - off < head)
 				break;
-			uint64_t n = scan_be(in + off + 1, t[i].lenbytes);
+			uint64_t n = mp_be(in + off + 1, t[i].lenbytes);
 			if (t[i].kind == 1)
 				objects = n;
 			else if (t[i].kind == 2)
@@ -272,71 +405,74 @@ static char *mp_strdup(const char *p, size_t n)
 
 static void mp_msg_clear(void *state, rpc_codec_msg *msg)
 {
-	mp_body *b = msg->body;
-
 	(void)state;
-	if (b != NULL) {
-		msgpack_unpacked_destroy(&b->up);
-		free(b);
-	}
 	free(msg->service_method);
 	free(msg->error);
-	memset(msg, 0, sizeof *msg);
+	memset(msg, 0, sizeof *msg); /* body borrowed the input */
 }
 
-/* mp_envelope checks [type, msgid, method | error, params | result] and
- * fills msg; b->value is set. Returns a static text on a bad header. */
-static const char *mp_envelope(mp_state *s, mp_body *b, rpc_codec_msg *msg,
+/* mp_envelope reads [type, msgid, method | error, params | result] from
+ * the whole message at c and fills msg; the body is the last element, left
+ * in place. Returns a static text on a bad header. */
+static const char *mp_envelope(const mp_state *s, mp_cur *c, rpc_codec_msg *msg,
                                bool *nomem)
 {
-	const msgpack_object *root = &b->up.data, *a;
 	uint64_t want = s->server ? MP_REQUEST : MP_RESPONSE;
+	mp_obj root = mp_next(c), type, id, third;
 
-	if (root->type != MSGPACK_OBJECT_ARRAY)
+	if (root.kind != MP_ARRAY)
 		return "msgpack: a message is an array";
-	a = root->via.array.ptr;
-	if (root->via.array.size == 3 && s->server &&
-	    a[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    a[0].via.u64 == MP_NOTIFY)
+	type = mp_next(c);
+	if (root.n == 3 && s->server && type.kind == MP_UINT &&
+	    type.u == MP_NOTIFY)
 		return "msgpack: notifications are not supported (net/rpc "
 		       "answers every call)";
-	if (root->via.array.size != 4)
+	if (root.n != 4)
 		return "msgpack: a message is an array of 4";
-	if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	    a[0].via.u64 != want)
+	if (type.kind != MP_UINT || type.u != want)
 		return s->server ? "msgpack: want a request (type 0)"
 		                 : "msgpack: want a response (type 1)";
-	if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+	id = mp_next(c);
+	if (id.kind != MP_UINT)
 		return "msgpack: msgid is not an unsigned integer";
-	msg->seq = a[1].via.u64;
+	msg->seq = id.u;
+	third = mp_next(c);
 	if (s->server) {
-		if (a[2].type != MSGPACK_OBJECT_STR)
+		if (third.kind != MP_STR)
 			return "msgpack: method is not a string";
-		if (memchr(a[2].via.str.ptr, '\0', a[2].via.str.size) != NULL)
+		if (memchr(third.ptr, '\0', third.n) != NULL)
 			return "msgpack: method holds a NUL character";
 		msg->service_method =
-		    mp_strdup(a[2].via.str.ptr, a[2].via.str.size);
-		b->value = &a[3];
+		    mp_strdup((const char *)third.ptr, third.n);
 	} else {
 		msg->service_method = mp_strdup("", 0);
-		if (a[2].type == MSGPACK_OBJECT_STR) {
+		if (third.kind == MP_STR) {
 			msg->error =
-			    mp_strdup(a[2].via.str.ptr, a[2].via.str.size);
+			    mp_strdup((const char *)third.ptr, third.n);
 			*nomem = msg->error == NULL;
-		} else if (a[2].type != MSGPACK_OBJECT_NIL) {
+		} else if (third.kind != MP_NIL) {
 			char text[80];
+			if (!mp_skip(c, &third))
+				return "msgpack: malformed message";
 			snprintf(text, sizeof text,
 			         "msgpack: the server's error is a%s %s, want "
 			         "nil or string",
-			         a[2].type == MSGPACK_OBJECT_ARRAY ? "n" : "",
-			         mp_kind(&a[2]));
+			         third.kind == MP_ARRAY ? "n" : "",
+			         mp_kind(&third));
 			msg->error = mp_strdup(text, strlen(text));
 			*nomem = msg->error == NULL;
 		}
-		b->value = &a[3];
 	}
+	if (third.kind == MP_BAD)
+		return "msgpack: malformed message";
 	if (msg->service_method == NULL)
 		*nomem = true;
+	/* the body: the rest, which must be one object */
+	msg->body = (void *)c->p;
+	msg->body_len = (size_t)(c->end - c->p);
+	mp_obj body = mp_next(c);
+	if (body.kind == MP_BAD || !mp_skip(c, &body) || c->p != c->end)
+		return "msgpack: malformed message";
 	return NULL;
 }
 
@@ -346,9 +482,8 @@ static rpc_read_status mp_read(void *state, const uint8_t *in, size_t len,
 {
 	mp_state *s = state;
 	const char *why = NULL;
-	size_t end = 0, off = 0;
+	size_t end = 0;
 	bool nomem = false;
-	mp_body *b;
 
 	/* the same message, more bytes: a shorter input means a new one */
 	if (s->scan_left > 0 && len < s->scan_off)
@@ -371,27 +506,8 @@ static rpc_read_status mp_read(void *state, const uint8_t *in, size_t len,
 	case SCAN_DONE:
 		break;
 	}
-	b = calloc(1, sizeof *b);
-	if (b == NULL) {
-		*err = rpc_error_new("msgpack: out of memory");
-		return RPC_READ_ERROR;
-	}
-	msgpack_unpacked_init(&b->up);
-	msg->body = b;
-	switch (msgpack_unpack_next(&b->up, (const char *)in, end, &off)) {
-	case MSGPACK_UNPACK_SUCCESS:
-		break;
-	case MSGPACK_UNPACK_NOMEM_ERROR:
-		why = "msgpack: out of memory, or nested deeper than 32";
-		break;
-	default:
-		why = "msgpack: malformed message";
-		break;
-	}
-	if (why == NULL && off != end)
-		why = "msgpack: malformed message";
-	if (why == NULL)
-		why = mp_envelope(s, b, msg, &nomem);
+	mp_cur c = {in, in + end};
+	why = mp_envelope(s, &c, msg, &nomem);
 	if (why == NULL && nomem)
 		why = "msgpack: out of memory";
 	if (why != NULL) {
@@ -399,7 +515,6 @@ static rpc_read_status mp_read(void *state, const uint8_t *in, size_t len,
 		*err = rpc_error_new("%s", why);
 		return RPC_READ_ERROR;
 	}
-	msg->body_len = end;
 	*used = end;
 	return RPC_READ_OK;
 }
@@ -460,62 +575,57 @@ static size_t mp_elem_size(const ProtobufCFieldDescriptor *f)
 	}
 }
 
-static rpc_error *mp_dec_message(const ProtobufCFieldDescriptor *f,
-                                 const msgpack_object *v, ProtobufCMessage *m);
+static rpc_error *mp_dec_message(const ProtobufCFieldDescriptor *f, mp_cur *c,
+                                 const mp_obj *o, ProtobufCMessage *m,
+                                 int depth);
 
-/* mp_int reads an integer in [lo, hi]; a negative one as int64. */
-static rpc_error *mp_int(const ProtobufCFieldDescriptor *f,
-                         const msgpack_object *v, int64_t lo, uint64_t hi,
-                         uint64_t *u, int64_t *i)
+/* mp_int reads an integer in [lo, hi]. */
+static rpc_error *mp_int(const ProtobufCFieldDescriptor *f, const mp_obj *o,
+                         int64_t lo, uint64_t hi, uint64_t *u, int64_t *i)
 {
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		if (v->via.u64 > hi)
-			goto range;
-		*u = v->via.u64;
-		*i = (int64_t)v->via.u64;
+	if (o->kind == MP_UINT) {
+		if (o->u > hi)
+			return rpc_error_new("msgpack: field \"%s\": %" PRIu64
+			                     " out of range",
+			                     f->name, o->u);
+		*u = o->u;
+		*i = (int64_t)o->u;
 		return NULL;
 	}
-	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		if (v->via.i64 < lo)
-			goto range;
-		*i = v->via.i64;
-		*u = (uint64_t)v->via.i64;
+	if (o->kind == MP_INT) {
+		if (o->i < lo)
+			return rpc_error_new("msgpack: field \"%s\": %" PRId64
+			                     " out of range",
+			                     f->name, o->i);
+		*i = o->i;
+		*u = (uint64_t)o->i;
 		return NULL;
 	}
-	return mp_want(f, "integer", v);
-range:
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return rpc_error_new("msgpack: field \"%s\": %" PRIu64
-		                     " out of range",
-		                     f->name, v->via.u64);
-	return rpc_error_new("msgpack: field \"%s\": %" PRId64 " out of range",
-	                     f->name, v->via.i64);
+	return mp_want(f, "integer", o);
 }
 
-static rpc_error *mp_float(const ProtobufCFieldDescriptor *f,
-                           const msgpack_object *v, double *d)
+static rpc_error *mp_float(const ProtobufCFieldDescriptor *f, const mp_obj *o,
+                           double *d)
 {
-	switch (v->type) {
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*d = v->via.f64;
+	switch (o->kind) {
+	case MP_FLOAT:
+		*d = o->f;
 		return NULL;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER: /* other languages write 2, not
-	                                         2.0 */
-		*d = (double)v->via.u64;
+	case MP_UINT: /* other languages write 2, not 2.0 */
+		*d = (double)o->u;
 		return NULL;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*d = (double)v->via.i64;
+	case MP_INT:
+		*d = (double)o->i;
 		return NULL;
 	default:
-		return mp_want(f, "float", v);
+		return mp_want(f, "float", o);
 	}
 }
 
-/* mp_dec_one decodes v into the single value at p (a field or a list
- * element) of f's type. */
-static rpc_error *mp_dec_one(const ProtobufCFieldDescriptor *f,
-                             const msgpack_object *v, void *p)
+/* mp_dec_one decodes the object o (its contents follow at c) into the
+ * single value at p (a field or a list element) of f's type. */
+static rpc_error *mp_dec_one(const ProtobufCFieldDescriptor *f, mp_cur *c,
+                             const mp_obj *o, void *p, int depth)
 {
 	rpc_error *err = NULL;
 	uint64_t u = 0;
@@ -527,75 +637,79 @@ static rpc_error *mp_dec_one(const ProtobufCFieldDescriptor *f,
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
 	case PROTOBUF_C_TYPE_ENUM:
-		if (!(err = mp_int(f, v, INT32_MIN, INT32_MAX, &u, &i)))
+		if (!(err = mp_int(f, o, INT32_MIN, INT32_MAX, &u, &i)))
 			*(int32_t *)p = (int32_t)i;
 		return err;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		if (!(err = mp_int(f, v, 0, UINT32_MAX, &u, &i)))
+		if (!(err = mp_int(f, o, 0, UINT32_MAX, &u, &i)))
 			*(uint32_t *)p = (uint32_t)u;
 		return err;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		if (!(err = mp_int(f, v, INT64_MIN, INT64_MAX, &u, &i)))
+		if (!(err = mp_int(f, o, INT64_MIN, INT64_MAX, &u, &i)))
 			*(int64_t *)p = i;
 		return err;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		if (!(err = mp_int(f, v, 0, UINT64_MAX, &u, &i)))
+		if (!(err = mp_int(f, o, 0, UINT64_MAX, &u, &i)))
 			*(uint64_t *)p = u;
 		return err;
 	case PROTOBUF_C_TYPE_BOOL:
-		if (v->type != MSGPACK_OBJECT_BOOLEAN)
-			return mp_want(f, "bool", v);
-		*(protobuf_c_boolean *)p = v->via.boolean;
+		if (o->kind != MP_BOOL)
+			return mp_want(f, "bool", o);
+		*(protobuf_c_boolean *)p = o->b;
 		return NULL;
 	case PROTOBUF_C_TYPE_FLOAT:
-		if (!(err = mp_float(f, v, &d)))
+		if (!(err = mp_float(f, o, &d)))
 			*(float *)p = (float)d;
 		return err;
 	case PROTOBUF_C_TYPE_DOUBLE:
-		if (!(err = mp_float(f, v, &d)))
+		if (!(err = mp_float(f, o, &d)))
 			*(double *)p = d;
 		return err;
 	case PROTOBUF_C_TYPE_STRING: {
 		char *s;
-		if (v->type != MSGPACK_OBJECT_STR)
-			return mp_want(f, "string", v);
-		if (memchr(v->via.str.ptr, '\0', v->via.str.size) != NULL)
+		if (o->kind != MP_STR)
+			return mp_want(f, "string", o);
+		if (memchr(o->ptr, '\0', o->n) != NULL)
 			return rpc_error_new("msgpack: field \"%s\": string "
 			                     "holds a NUL character",
 			                     f->name);
-		if ((s = mp_strdup(v->via.str.ptr, v->via.str.size)) == NULL)
+		if ((s = mp_strdup((const char *)o->ptr, o->n)) == NULL)
 			return rpc_error_new("msgpack: out of memory");
 		*(char **)p = s;
 		return NULL;
 	}
 	case PROTOBUF_C_TYPE_BYTES: {
 		ProtobufCBinaryData *bd = p;
-		if (v->type != MSGPACK_OBJECT_BIN)
-			return mp_want(f, "binary", v);
+		if (o->kind != MP_BIN)
+			return mp_want(f, "binary", o);
 		bd->len = 0;
 		bd->data = NULL;
-		if (v->via.bin.size > 0) {
-			if ((bd->data = malloc(v->via.bin.size)) == NULL)
+		if (o->n > 0) {
+			if ((bd->data = malloc(o->n)) == NULL)
 				return rpc_error_new("msgpack: out of memory");
-			memcpy(bd->data, v->via.bin.ptr, v->via.bin.size);
-			bd->len = v->via.bin.size;
+			memcpy(bd->data, o->ptr, o->n);
+			bd->len = o->n;
 		}
 		return NULL;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessageDescriptor *sd = f->descriptor;
 		ProtobufCMessage *sub;
-		if (v->type != MSGPACK_OBJECT_MAP)
-			return mp_want(f, "map", v);
+		if (o->kind != MP_MAP)
+			return mp_want(f, "map", o);
+		if (depth >= MP_MAX_DEPTH)
+			return rpc_error_new("msgpack: field \"%s\": structs "
+			                     "nested deeper than %d",
+			                     f->name, MP_MAX_DEPTH);
 		if ((sub = malloc(sd->sizeof_message)) == NULL)
 			return rpc_error_new("msgpack: out of memory");
 		sd->message_init(sub);
 		*(ProtobufCMessage **)p = sub; /* attached before filled */
-		return mp_dec_message(f, v, sub);
+		return mp_dec_message(f, c, o, sub, depth + 1);
 	}
 	default:
 		return rpc_error_new("msgpack: field \"%s\": unsupported type",
@@ -605,73 +719,82 @@ static rpc_error *mp_dec_one(const ProtobufCFieldDescriptor *f,
 
 /* mp_dec_repeated decodes an array into a list field, or a map into a map
  * field (entries with key and value). The count grows as each element is
- * decoded, so a failure leaves a list rpc_message_free_contents frees. */
-static rpc_error *mp_dec_repeated(const ProtobufCFieldDescriptor *f,
-                                  const msgpack_object *v, ProtobufCMessage *m)
+ * begun, so a failure leaves a list rpc_message_free_contents frees. */
+static rpc_error *mp_dec_repeated(const ProtobufCFieldDescriptor *f, mp_cur *c,
+                                  const mp_obj *o, ProtobufCMessage *m,
+                                  int depth)
 {
 	size_t *np = MP_AT(m, f->quantifier_offset, size_t);
 	void **arrp = MP_AT(m, f->offset, void *);
 	bool map = mp_is_map(f);
-	size_t n, es = mp_elem_size(f);
+	size_t es = mp_elem_size(f);
 	rpc_error *err;
 
-	if (map ? v->type != MSGPACK_OBJECT_MAP
-	        : v->type != MSGPACK_OBJECT_ARRAY)
-		return mp_want(f, map ? "map" : "array", v);
-	n = map ? v->via.map.size : v->via.array.size;
+	if (o->kind != (map ? MP_MAP : MP_ARRAY))
+		return mp_want(f, map ? "map" : "array", o);
 	*np = 0;
 	*arrp = NULL;
-	if (n == 0)
+	if (o->n == 0)
 		return NULL;
-	/* n <= the message's length <= max_frame (msgpack_scan) */
-	if ((*arrp = calloc(n, es)) == NULL)
+	/* each element takes a byte at least: n <= the message's length */
+	if (o->n > (uint64_t)(c->end - c->p))
+		return rpc_error_new("msgpack: malformed message");
+	if ((*arrp = calloc((size_t)o->n, es)) == NULL)
 		return rpc_error_new("msgpack: out of memory");
-	for (size_t k = 0; k < n; k++) {
+	for (uint64_t k = 0; k < o->n; k++) {
 		char *slot = (char *)*arrp + k * es;
+		mp_obj e = mp_next(c);
+		if (e.kind == MP_BAD)
+			return rpc_error_new("msgpack: malformed message");
 		if (!map) {
-			err = mp_dec_one(f, &v->via.array.ptr[k], slot);
-			if (err != NULL)
-				return err;
+			/* counted first: a struct element is attached before
+			 * it is filled; a zeroed slot frees as nothing */
 			(*np)++;
+			if ((err = mp_dec_one(f, c, &e, slot, depth)))
+				return err;
 			continue;
 		}
 		const ProtobufCMessageDescriptor *ed = f->descriptor;
-		const msgpack_object_kv *kv = &v->via.map.ptr[k];
-		ProtobufCMessage *e = malloc(ed->sizeof_message);
-		if (e == NULL)
+		const ProtobufCFieldDescriptor *kf = &ed->fields[0],
+		                               *vf = &ed->fields[1];
+		ProtobufCMessage *entry = malloc(ed->sizeof_message);
+		if (entry == NULL)
 			return rpc_error_new("msgpack: out of memory");
-		ed->message_init(e);
-		*(ProtobufCMessage **)slot = e;
+		ed->message_init(entry);
+		*(ProtobufCMessage **)slot = entry;
 		(*np)++;
-		if ((err = mp_dec_one(&ed->fields[0], &kv->key,
-		                      MP_AT(e, ed->fields[0].offset, char))))
+		if ((err = mp_dec_one(kf, c, &e, MP_AT(entry, kf->offset, char),
+		                      depth)))
 			return err;
-		if (kv->val.type != MSGPACK_OBJECT_NIL &&
-		    (err = mp_dec_one(&ed->fields[1], &kv->val,
-		                      MP_AT(e, ed->fields[1].offset, char))))
+		mp_obj v = mp_next(c);
+		if (v.kind == MP_BAD)
+			return rpc_error_new("msgpack: malformed message");
+		if (v.kind != MP_NIL &&
+		    (err = mp_dec_one(vf, c, &v, MP_AT(entry, vf->offset, char),
+		                      depth)))
 			return err;
-		if (mp_has_flag(&ed->fields[0]))
-			*MP_AT(e, ed->fields[0].quantifier_offset,
+		if (mp_has_flag(kf))
+			*MP_AT(entry, kf->quantifier_offset,
 			       protobuf_c_boolean) = 1;
-		if (mp_has_flag(&ed->fields[1]))
-			*MP_AT(e, ed->fields[1].quantifier_offset,
+		if (mp_has_flag(vf))
+			*MP_AT(entry, vf->quantifier_offset,
 			       protobuf_c_boolean) = 1;
 	}
 	return NULL;
 }
 
-/* mp_dec_field decodes v into field f of m; nil leaves it as it was (its
- * default, or absent). */
-static rpc_error *mp_dec_field(const ProtobufCFieldDescriptor *f,
-                               const msgpack_object *v, ProtobufCMessage *m)
+/* mp_dec_field decodes the object o into field f of m; nil leaves it as it
+ * was (its default, or absent). */
+static rpc_error *mp_dec_field(const ProtobufCFieldDescriptor *f, mp_cur *c,
+                               const mp_obj *o, ProtobufCMessage *m, int depth)
 {
 	rpc_error *err;
 
-	if (v->type == MSGPACK_OBJECT_NIL)
+	if (o->kind == MP_NIL)
 		return NULL;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
-		return mp_dec_repeated(f, v, m);
-	if ((err = mp_dec_one(f, v, MP_AT(m, f->offset, char))))
+		return mp_dec_repeated(f, c, o, m, depth);
+	if ((err = mp_dec_one(f, c, o, MP_AT(m, f->offset, char), depth)))
 		return err;
 	if (mp_has_flag(f))
 		*MP_AT(m, f->quantifier_offset, protobuf_c_boolean) = 1;
@@ -680,47 +803,64 @@ static rpc_error *mp_dec_field(const ProtobufCFieldDescriptor *f,
 	return NULL;
 }
 
-/* mp_dec_message decodes the map v into m. Keys are field names; unknown
- * keys are skipped; a key given twice is an error (it would leak or
- * silently merge the first). f names the field m belongs to (NULL at the
- * top). */
-static rpc_error *mp_dec_message(const ProtobufCFieldDescriptor *f,
-                                 const msgpack_object *v, ProtobufCMessage *m)
+/* mp_dec_message decodes the map o (its pairs follow at c) into m. Keys
+ * are field names; unknown keys are skipped; a key given twice is an error
+ * (it would leak or silently merge the first). f names the field m
+ * belongs to (NULL at the top). */
+static rpc_error *mp_dec_message(const ProtobufCFieldDescriptor *f, mp_cur *c,
+                                 const mp_obj *o, ProtobufCMessage *m,
+                                 int depth)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 	unsigned char *seen;
 	rpc_error *err = NULL;
 
-	if (v->type != MSGPACK_OBJECT_MAP)
-		return mp_want(f, "map", v);
+	if (o->kind != MP_MAP)
+		return mp_want(f, "map", o);
 	if ((seen = calloc(d->n_fields + 1, 1)) == NULL)
 		return rpc_error_new("msgpack: out of memory");
-	for (uint32_t k = 0; k < v->via.map.size && err == NULL; k++) {
-		const msgpack_object_kv *kv = &v->via.map.ptr[k];
-		const ProtobufCFieldDescriptor *ff;
+	for (uint64_t k = 0; k < o->n && err == NULL; k++) {
+		const ProtobufCFieldDescriptor *ff = NULL;
+		mp_obj key = mp_next(c), val;
 		char name[256];
 
-		if (kv->key.type != MSGPACK_OBJECT_STR) {
-			err = rpc_error_new("msgpack: %s \"%s\": want string "
-			                    "keys, got %s",
-			                    f ? "field" : "message",
-			                    f ? f->name : d->short_name,
-			                    mp_kind(&kv->key));
+		if (key.kind != MP_STR) {
+			err = key.kind == MP_BAD
+			          ? rpc_error_new("msgpack: malformed message")
+			          : rpc_error_new("msgpack: %s \"%s\": want "
+			                          "string keys, got %s",
+			                          f ? "field" : "message",
+			                          f ? f->name : d->short_name,
+			                          mp_kind(&key));
 			break;
 		}
-		if (kv->key.via.str.size >= sizeof name)
-			continue; /* longer than any name: unknown */
-		memcpy(name, kv->key.via.str.ptr, kv->key.via.str.size);
-		name[kv->key.via.str.size] = '\0';
-		ff = protobuf_c_message_descriptor_get_field_by_name(d, name);
-		if (ff == NULL || strlen(name) != kv->key.via.str.size)
+		if (key.n < sizeof name) {
+			memcpy(name, key.ptr, key.n);
+			name[key.n] = '\0';
+			if (strlen(name) == key.n)
+				ff =
+				    protobuf_c_message_descriptor_get_field_by_name(
+				        d, name);
+		}
+		val = mp_next(c);
+		if (val.kind == MP_BAD) {
+			err = rpc_error_new("msgpack: malformed message");
+			break;
+		}
+		if (ff == NULL) { /* unknown: skipped */
+			if (!mp_skip(c, &val))
+				err =
+				    rpc_error_new("msgpack: malformed message");
 			continue;
+		}
 		if (seen[ff - d->fields]++) {
 			err = rpc_error_new(
 			    "msgpack: field \"%s\" appears twice", ff->name);
 			break;
 		}
-		err = mp_dec_field(ff, &kv->val, m);
+		if (val.kind == MP_NIL)
+			continue;
+		err = mp_dec_field(ff, c, &val, m, depth);
 	}
 	free(seen);
 	return err;
@@ -729,34 +869,34 @@ static rpc_error *mp_dec_message(const ProtobufCFieldDescriptor *f,
 static rpc_error *mp_read_body(void *state, rpc_codec_msg *msg,
                                const rpc_type *t, ProtobufCMessage *dst)
 {
-	mp_state *s = state;
-	const mp_body *b = msg->body;
-	const msgpack_object *v;
+	const mp_state *s = state;
+	mp_cur c = {msg->body, (const uint8_t *)msg->body + msg->body_len};
+	mp_obj v;
 
-	if (t == NULL || dst == NULL || b == NULL)
-		return NULL; /* discard: nothing to do, the tree goes at clear
-		              */
-	v = b->value;
+	if (t == NULL || dst == NULL || msg->body == NULL)
+		return NULL; /* discard: nothing to do */
+	v = mp_next(&c);
 	if (s->server) {
-		if (v->type != MSGPACK_OBJECT_ARRAY)
+		if (v.kind != MP_ARRAY)
 			return rpc_error_new(
-			    "msgpack: params: want array, got %s", mp_kind(v));
-		if (v->via.array.size != 1)
-			return rpc_error_new("msgpack: params holds %" PRIu32
+			    "msgpack: params: want array, got %s", mp_kind(&v));
+		if (v.n != 1)
+			return rpc_error_new("msgpack: params holds %" PRIu64
 			                     " values, want 1",
-			                     v->via.array.size);
-		v = &v->via.array.ptr[0];
+			                     v.n);
+		v = mp_next(&c);
 	}
+	if (v.kind == MP_BAD)
+		return rpc_error_new("msgpack: malformed message");
 	if (t->form == RPC_FORM_MESSAGE)
-		return v->type == MSGPACK_OBJECT_NIL
-		           ? NULL
-		           : mp_dec_message(NULL, v, dst);
+		return v.kind == MP_NIL ? NULL
+		                        : mp_dec_message(NULL, &c, &v, dst, 1);
 	/* a builtin: the bare value is field 1 of the wrapper */
 	const ProtobufCFieldDescriptor *f =
 	    protobuf_c_message_descriptor_get_field(t->desc, 1);
 	if (f == NULL)
 		return rpc_error_new("msgpack: %s has no field 1", t->name);
-	return mp_dec_field(f, v, dst);
+	return mp_dec_field(f, &c, &v, dst, 1);
 }
 
 /* ---- writing ------------------------------------------------------------- */

@@ -72,7 +72,7 @@ class Conn:
 ZERO_ITEM = {
     "Key": "", "Data": b"", "From": 0, "Tags": [], "Counts": {},
     "Pinned": False, "Version": 0, "Weight": 0.0, "Ratio": 0.0, "Delta": 0,
-    "Small": 0, "Places": [], "ByRow": {},
+    "Small": 0, "Places": [], "ByRow": {}, "Parts": [],
 }
 
 
