@@ -17,7 +17,7 @@
  *    the wire, as with gob and JSON.
  *
  * Reading. MessagePack-RPC has no length prefix, so read first scans the
- * bytes (msgpack_scan) to find where the message ends, allocating nothing
+ * bytes (mp_scan) to find where the message ends, allocating nothing
  * and checking every announced length and count against max_frame; the
  * scan stops where the bytes run out and resumes there on the next read
  * (the state keeps its offset), so a big message arriving in pieces costs
@@ -276,14 +276,14 @@ static void mp_state_free(void *state)
 
 typedef enum { SCAN_DONE, SCAN_MORE, SCAN_BAD } scan_result;
 
-/* msgpack_scan resumes the scan of the message at in[0..len) where the
+/* mp_scan resumes the scan of the message at in[0..len) where the
  * last call stopped. Each object header names how many bytes of payload
  * follow and how many objects it contains (an array n, a map 2n): one
  * counter of objects still to come replaces a stack. Every object takes at
  * least one byte, so a count or a length past max_frame is refused at
  * once. On SCAN_DONE the message is in[0..*end). */
-static scan_result msgpack_scan(mp_state *s, const uint8_t *in, size_t len,
-                                size_t *end, const char **why)
+static scan_result mp_scan(mp_state *s, const uint8_t *in, size_t len,
+                           size_t *end, const char **why)
 {
 	size_t off = s->scan_off, max = s->max_frame;
 	uint64_t left = s->scan_left;
@@ -497,7 +497,7 @@ static rpc_read_status mp_read(void *state, const uint8_t *in, size_t len,
 		                     in[0]);
 		return RPC_READ_ERROR;
 	}
-	switch (msgpack_scan(s, in, len, &end, &why)) {
+	switch (mp_scan(s, in, len, &end, &why)) {
 	case SCAN_MORE:
 		return RPC_READ_AGAIN;
 	case SCAN_BAD:
