@@ -359,12 +359,7 @@ static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
 	 * with no time left is not retried; its failure stands. */
 	rpc_call_options o = {.timeout_ms = RPC_NO_TIMEOUT};
 	if (call->deadline != 0) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t left =
-		    (call->deadline -
-		     ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec)) /
-		    1000000;
+		int64_t left = (call->deadline - rpci_now_ns()) / 1000000;
 		if (left <= 0)
 			return false;
 		o.timeout_ms = left > INT32_MAX ? INT32_MAX : (int)left;

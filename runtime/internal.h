@@ -45,6 +45,10 @@ void rpci_message_zero_defaults(ProtobufCMessage *msg);
 /* rpci_message_free frees the contents of msg and msg itself. Accepts NULL. */
 void rpci_message_free(ProtobufCMessage *msg);
 
+/* rpci_now_ms/_ns read CLOCK_MONOTONIC (conn.c). */
+int64_t rpci_now_ms(void);
+int64_t rpci_now_ns(void);
+
 /* rpci_field_map tells a protobuf map field from a list: a repeated
  * message field whose entry type is named "<Field>Entry" (as protoc and
  * rpcgen-c name it) with exactly key = 1 (a scalar) and value = 2, neither

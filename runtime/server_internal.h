@@ -245,9 +245,7 @@ bool rpci_server_spawn(rpc_server *srv, rpci_loop *lp);
  * before shutdown does (its slot is joined by the next spawn). */
 void rpci_server_thread_exit(rpc_server *srv);
 
-/* rpci_now_ms/_ns read CLOCK_MONOTONIC. */
-int64_t rpci_now_ms(void);
-int64_t rpci_now_ns(void);
+/* rpci_now_ms/_ns: internal.h */
 
 /* request.c-like helpers, in conn.c */
 rpci_req *rpci_req_prepare(rpc_server *srv, const rpc_codec *codec,

@@ -78,12 +78,10 @@ static rpc_error *tls_error(SSL *ssl, const char *what)
 {
 	unsigned long e = ERR_peek_error();
 	char reason[256] = "";
-	const char *lib = NULL;
 	long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
 
 	if (e != 0) {
 		const char *r = ERR_reason_error_string(e);
-		lib = ERR_lib_error_string(e);
 		if (r != NULL)
 			snprintf(reason, sizeof reason, "%s", r);
 		else
@@ -97,7 +95,6 @@ static rpc_error *tls_error(SSL *ssl, const char *what)
 		    X509_verify_cert_error_string(vr));
 	if (reason[0] == '\0')
 		return rpci_error(RPC_ERR_TLS, "%s: failed", what);
-	(void)lib;
 	return rpci_error(RPC_ERR_TLS, "%s: %s", what, reason);
 }
 
