@@ -33,6 +33,7 @@
 #include "dyndesc.h"
 #include "internal.h"
 #include "json_value.h"
+#include "tls.h"
 #include "transport.h"
 
 #define CALL_MAX_INPUT ((size_t)64 * 1024 * 1024)
@@ -402,6 +403,22 @@ static void call_summary(call_run *r, uint64_t elapsed)
 	        (double)r->lat[n - 1] / 1e6);
 }
 
+/* call_tls_config makes the TLS configuration o's --tls options ask for
+ * (*tls NULL when o has none: a "tls:" address then trusts the system's
+ * store); the caller drops it with rpc_tls_free. */
+static rpc_error *call_tls_config(const call_opts *o, rpc_tls **tls)
+{
+	*tls = NULL;
+	if (!o->tls)
+		return NULL;
+	rpc_tls_options to = {.ca_file = o->tls_ca,
+	                      .cert_file = o->tls_cert,
+	                      .key_file = o->tls_key,
+	                      .server_name = o->tls_server_name,
+	                      .insecure_skip_verify = o->tls_insecure};
+	return rpc_tls_client_new(&to, tls);
+}
+
 static rpc_error *call_dial(const call_opts *o, rpc_client **c)
 {
 	rpc_client_options co = {.codec = o->codec};
@@ -414,20 +431,12 @@ static rpc_error *call_dial(const call_opts *o, rpc_client **c)
 		co.codec = &raw_codec;
 	}
 	rpc_tls *tls = NULL;
-	if (o->tls) {
-		rpc_tls_options to = {.ca_file = o->tls_ca,
-		                      .cert_file = o->tls_cert,
-		                      .key_file = o->tls_key,
-		                      .server_name = o->tls_server_name,
-		                      .insecure_skip_verify = o->tls_insecure};
-		rpc_error *err = rpc_tls_client_new(&to, &tls);
-		if (err != NULL)
-			return err;
-		co.tls = tls; /* the client keeps its own reference */
-	}
-	rpc_error *err = o->http
-	                     ? rpc_dial_http(o->address, o->http_path, &co, c)
-	                     : rpc_dial(o->address, &co, c);
+	rpc_error *err = call_tls_config(o, &tls);
+	if (err != NULL)
+		return err;
+	co.tls = tls; /* the client keeps its own reference */
+	err = o->http ? rpc_dial_http(o->address, o->http_path, &co, c)
+	              : rpc_dial(o->address, &co, c);
 	rpc_tls_free(tls);
 	return err;
 }
@@ -759,50 +768,84 @@ static int call_describe(dyn_schema *s, const char *name)
 /* ---- listing a server without its .rpc file: the debug page ----------------
  */
 
-/* call_http_get fetches path from address with HTTP/1.0 GET; *body is
- * malloc'd (caller frees). Returns NULL or an error. */
-static rpc_error *call_http_get(const char *address, const char *path,
+/* call_http_get fetches path from o->address with HTTP/1.0 GET, over TLS
+ * when o asks for it (--tls) or the address says "tls:"; *body is malloc'd
+ * (caller frees). Returns NULL or an error. */
+static rpc_error *call_http_get(const call_opts *o, const char *path,
                                 long timeout_ms, char **body, int *code)
 {
 	char req[1200];
 	rpci_buf b = {0};
 	int fd;
-	rpc_error *err = rpci_transport_dial(address, &fd);
+	SSL *ssl = NULL;
+	rpc_tls *tls = NULL;
+	uint64_t deadline = call_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	rpc_error *err = rpci_transport_dial(o->address, &fd);
 
 	if (err != NULL)
 		return err;
 	int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
-	if (n < 0 || (size_t)n >= sizeof req ||
-	    !call_write_all(fd, (const uint8_t *)req, (size_t)n)) {
+	if (n < 0 || (size_t)n >= sizeof req) {
 		close(fd);
-		return rpci_error(RPC_ERR_IO, "cannot send the request");
+		return rpci_error(RPC_ERR_INVALID, "debug path too long");
 	}
-	uint64_t deadline = call_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	for (;;) {
+	if (o->tls || strncmp(o->address, "tls:", 4) == 0) {
+		rpc_client_options co = {0};
+		if ((err = call_tls_config(o, &co.tls)) == NULL) {
+			err = rpci_client_tls_handshake(
+			    fd, o->address, &co, (int)timeout_ms, &tls, &ssl);
+			rpc_tls_free(co.tls); /* tls holds its own */
+		}
+		if (err == NULL)
+			err = rpci_tls_write_all(ssl, req, (size_t)n,
+			                         (int)timeout_ms);
+	} else if (!call_write_all(fd, (const uint8_t *)req, (size_t)n)) {
+		err = rpci_error(RPC_ERR_IO, "cannot send the request");
+	}
+	while (err == NULL) {
 		uint64_t now = call_now_ns();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (now >= deadline ||
-		    poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) == 0) {
-			close(fd);
-			rpci_buf_fini(&b);
-			return rpci_error(RPC_ERR_TIMEOUT,
-			                  "timeout after %ld ms", timeout_ms);
-		}
+		int left = now >= deadline
+		               ? 0
+		               : (int)((deadline - now) / 1000000u) + 1;
+		size_t got = 0;
+
 		if (!rpci_buf_reserve(&b, 65536)) {
-			close(fd);
-			rpci_buf_fini(&b);
-			return rpci_error(RPC_ERR_NOMEM, NULL);
-		}
-		ssize_t r = read(fd, b.data + b.len, 65536);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+			err = rpci_error(RPC_ERR_NOMEM, NULL);
 			break;
-		b.len += (size_t)r;
+		}
+		if (ssl != NULL) {
+			err =
+			    left == 0
+			        ? rpci_error(RPC_ERR_TIMEOUT,
+			                     "timeout after %ld ms", timeout_ms)
+			        : rpci_tls_read_some(ssl, b.data + b.len, 65536,
+			                             &got, left);
+		} else {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			if (left == 0 || poll(&p, 1, left) == 0) {
+				err = rpci_error(RPC_ERR_TIMEOUT,
+				                 "timeout after %ld ms",
+				                 timeout_ms);
+				break;
+			}
+			ssize_t r = read(fd, b.data + b.len, 65536);
+			if (r < 0 && errno == EINTR)
+				continue;
+			got = r > 0 ? (size_t)r : 0;
+		}
+		if (err != NULL || got == 0)
+			break;
+		b.len += got;
 		if (b.len > CALL_MAX_INPUT)
 			break;
 	}
+	rpci_tls_ssl_free(ssl, err == NULL);
+	rpc_tls_free(tls);
 	close(fd);
+	if (err != NULL) {
+		rpci_buf_fini(&b);
+		return err;
+	}
 	if (!rpci_buf_append(&b, "", 1)) {
 		rpci_buf_fini(&b);
 		return rpci_error(RPC_ERR_NOMEM, NULL);
@@ -975,7 +1018,7 @@ static int call_list_remote(const call_opts *o)
 	long ms = o->timeout_ms > 0 ? o->timeout_ms : CALL_HTTP_MS;
 
 	snprintf(path, sizeof path, "%s?format=json", dp);
-	rpc_error *err = call_http_get(o->address, path, ms, &body, &code);
+	rpc_error *err = call_http_get(o, path, ms, &body, &code);
 	if (err != NULL) {
 		call_err("%s: %s", o->address, rpc_error_message(err));
 		rpc_error_free(err);

@@ -676,6 +676,15 @@ def suite_tls(rc, a, tmp):
         expect("example client --tls", r, 0,
                out_re=r"Arith\.Multiply\(7, 8\) = 56\n.*over HTTP CONNECT: "
                       r"Arith\.Multiply\(6, 9\) = 54\ndebug page: https://")
+    # the debug page over TLS (--list without --idl reads it)
+    r = rc.run(ca + ["--list", "--http", haddr])
+    expect("tls list from the server", r, 0,
+           out_re=r"^service Arith\n(    Arith\.\w+\(.*\n)+")
+    m = re.search(r"Arith\.Multiply\(Args, \*int64\)  calls (\d+)", r.stdout)
+    check("tls list: counts", m and int(m.group(1)) >= 3, r.stdout)
+    expect("tls list untrusted (system CAs)",
+           rc.run(["--list", "--http", haddr]), 2, out="",
+           err_re=r"certificate verify failed")
     plain = "tcp:" + addr[len("tls:"):]
     expect("plain client on a tls port",
            rc.run(idl + [plain, "Arith.Multiply", '{"A":1,"B":1}']), 2,
