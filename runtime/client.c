@@ -1141,7 +1141,26 @@ fail_state:
 rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
                              rpc_client **out)
 {
-	return client_new(fd, NULL, NULL, opts, out);
+	rpc_tls *tls;
+	SSL *ssl;
+	rpc_error *err;
+
+	if (opts == NULL || opts->tls == NULL || fd < 0)
+		return client_new(fd, NULL, NULL, opts, out);
+	/* TLS: the handshake first, bounded as a dial's; no address, so
+	 * the server is verified by opts->tls's server_name */
+	*out = NULL;
+	int ms = opts->dial_timeout_ms == 0 ? RPC_DEFAULT_DIAL_TIMEOUT_MS
+	                                    : opts->dial_timeout_ms;
+	err = rpci_client_tls_handshake(fd, NULL, opts, ms < 0 ? -1 : ms, &tls,
+	                                &ssl);
+	if (err != NULL)
+		return err;
+	err = client_new(fd, ssl, tls, opts, out);
+	if (err != NULL)
+		rpci_tls_ssl_free(ssl, false);
+	rpc_tls_free(tls); /* the client took its own */
+	return err;
 }
 
 bool rpci_client_wants_tls(const char *address, const rpc_client_options *opts)

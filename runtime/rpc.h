@@ -530,7 +530,12 @@ RPC_API bool rpc_balance_stats_get(rpc_client *c, rpc_balance_stats *st);
 /* rpc_client_new_fd makes a client on the connected socket fd (made
  * blocking if it was not). Takes ownership of fd on success
  * (rpc_client_free closes it); on failure fd is still the caller's. opts as
- * for rpc_dial (the dial options do not apply). */
+ * for rpc_dial (the dial options do not apply), except that opts->tls
+ * makes the client speak TLS on fd: the handshake runs first, within
+ * dial_timeout_ms, and the server is verified by the configuration's
+ * server_name (there is no address to take a name from; without one, or
+ * insecure_skip_verify, it fails with RPC_ERR_INVALID). After a failed
+ * handshake fd is the caller's but of no further use. */
 RPC_API rpc_error *rpc_client_new_fd(int fd, const rpc_client_options *opts,
                                      rpc_client **out);
 
@@ -920,6 +925,14 @@ RPC_API rpc_error *rpc_server_serve_conn(rpc_server *srv, int fd);
  * outlive the connection) instead of the server's. */
 RPC_API rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
                                           const rpc_codec *codec);
+
+/* rpc_server_serve_tls is rpc_server_serve_codec speaking TLS as the
+ * server of fd with tls (from rpc_tls_server_new; borrowed for the call),
+ * Go's ServeConn(tls.Server(conn, config)). The handshake must finish
+ * within the server's frame_timeout_ms, as on a TLS listener. codec NULL:
+ * the server's. Takes ownership of fd whether it succeeds or not. */
+RPC_API rpc_error *rpc_server_serve_tls(rpc_server *srv, int fd, rpc_tls *tls,
+                                        const rpc_codec *codec);
 
 /* rpc_server_codec is one connection's codec state for
  * rpc_server_serve_request, Go's ServerCodec. */

@@ -792,6 +792,29 @@ rpc_error *rpc_server_serve_codec(rpc_server *srv, int fd,
 	                       NULL, true, NULL);
 }
 
+rpc_error *rpc_server_serve_tls(rpc_server *srv, int fd, rpc_tls *tls,
+                                const rpc_codec *codec)
+{
+	rpc_error *err;
+
+	if (srv == NULL || tls == NULL || !rpci_tls_is_server(tls)) {
+		close(fd);
+		return rpci_error(RPC_ERR_INVALID,
+		                  srv == NULL
+		                      ? NULL
+		                      : "rpc: rpc_server_serve_tls needs "
+		                        "a server TLS configuration "
+		                        "(rpc_tls_server_new)");
+	}
+	if (codec != NULL && (err = rpci_codec_check(codec)) != NULL) {
+		close(fd);
+		return err;
+	}
+	server_keepalive(srv, fd);
+	return rpci_conn_start(srv, fd, codec != NULL ? codec : srv->codec,
+	                       NULL, true, tls);
+}
+
 /* ---- one request at a time ----------------------------------------------- */
 
 struct rpc_server_codec {

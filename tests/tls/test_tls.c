@@ -10,6 +10,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -919,6 +920,85 @@ START_TEST(test_tls_go_server)
 }
 END_TEST
 
+/* ---- TLS on a connection the caller made (socketpair) -------------------- */
+
+typedef struct fd_server {
+	rpc_server *srv;
+	rpc_tls *tls;
+	int fd;
+	rpc_error *err; /* what rpc_server_serve_tls returned */
+} fd_server;
+
+static void *fd_server_main(void *arg)
+{
+	fd_server *f = arg;
+
+	f->err = rpc_server_serve_tls(f->srv, f->fd, f->tls, NULL);
+	return NULL;
+}
+
+START_TEST(test_tls_serve_fd)
+{
+	fd_server f = {.tls = server_tls("server", NULL, false)};
+	pthread_t th;
+	int sv[2];
+	rpc_client *c;
+	rpc_tls_info info;
+
+	ck_assert_ptr_null(rpc_server_new(NULL, &f.srv));
+	ck_assert_ptr_null(interop_Arith_register(f.srv, &arith, NULL));
+
+	/* calls on a socketpair: rpc_server_serve_tls and
+	 * rpc_client_new_fd with a configuration naming the server */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	f.fd = sv[0];
+	ck_assert_int_eq(pthread_create(&th, NULL, fd_server_main, &f), 0);
+	rpc_tls *ct = client_tls(false, "localhost");
+	rpc_client_options o = {.tls = ct};
+	rpc_error *err = rpc_client_new_fd(sv[1], &o, &c);
+	ck_assert_msg(err == NULL, "new_fd: %s", rpc_error_message(err));
+	assert_add(c, 20, 22);
+	ck_assert(rpc_client_tls_info(c, &info));
+	ck_assert_msg(strncmp(info.version, "TLS", 3) == 0, "version %s",
+	              info.version);
+	rpc_client_free(c); /* hangs up: the server's call returns */
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	rpc_error_free(f.err);
+	rpc_tls_free(ct);
+
+	/* no name to verify the server by: refused before a byte is sent;
+	 * the fd stays the caller's */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ct = client_tls(false, NULL);
+	o.tls = ct;
+	err = rpc_client_new_fd(sv[1], &o, &c);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	ck_assert_msg(strstr(rpc_error_message(err), "server_name") != NULL,
+	              "%s", rpc_error_message(err));
+	rpc_error_free(err);
+	rpc_tls_free(ct);
+	ck_assert_int_eq(close(sv[1]), 0);
+
+	/* a client configuration cannot serve; the fd is closed anyway */
+	ct = client_tls(false, NULL);
+	err = rpc_server_serve_tls(f.srv, sv[0], ct, NULL);
+	rpc_tls_free(ct);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(rpc_error_kind_of(err), RPC_ERR_INVALID);
+	ck_assert_msg(strstr(rpc_error_message(err), "rpc_tls_server_new") !=
+	                  NULL,
+	              "%s", rpc_error_message(err));
+	rpc_error_free(err);
+	errno = 0;
+	ck_assert_int_eq(fcntl(sv[0], F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+
+	rpc_server_free(f.srv);
+	rpc_tls_free(f.tls);
+}
+END_TEST
+
 static Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -930,6 +1010,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(tc, test_tls_http_connect);
 	tcase_add_test(tc, test_tls_resume);
 	tcase_add_test(tc, test_tls_balanced);
+	tcase_add_test(tc, test_tls_serve_fd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");
