@@ -45,7 +45,7 @@ static const rpc_type type_int64 = {"int64", &srv__int64__descriptor,
 static const rpc_type type_string = {"string", &srv__string__descriptor,
                                      RPC_FORM_VALUE};
 
-/* The client's side of Arith (tests/support/arith.rpc), over srv.proto's
+/* The client's side of Arith (tests/support/sup_arith.rpc), over srv.proto's
  * messages: the calls and the raw sockets encode these. */
 static const rpc_method arith_methods[] = {
 	{"Divide", &type_args, &type_quotient, NULL, 0},
@@ -248,11 +248,13 @@ START_TEST(test_registry_duplicate_name)
 {
 	rpci_registry r;
 	rpci_registry_init(&r);
-	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service, &sup_arith_handlers, NULL,
+	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service,
+	                                     &sup_arith_handlers, NULL,
 	                                     NULL));
 	expect_reg_error(&r, &sup_Arith_service, NULL,
 	                 "rpc: service already defined: Arith");
-	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service, &sup_arith_handlers, NULL,
+	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service,
+	                                     &sup_arith_handlers, NULL,
 	                                     "Calc"));
 	expect_reg_error(&r, &sup_Arith_service, "Calc",
 	                 "rpc: service already defined: Calc");
@@ -287,7 +289,8 @@ START_TEST(test_registry_lookup_last_dot)
 	rpci_registry r;
 	char *msg = NULL;
 	rpci_registry_init(&r);
-	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service, &sup_arith_handlers, NULL,
+	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service,
+	                                     &sup_arith_handlers, NULL,
 	                                     "a.b"));
 	rpci_method *m = rpci_registry_lookup(&r, "a.b.Multiply", &msg);
 	ck_assert_ptr_nonnull(m);
@@ -1216,8 +1219,8 @@ START_TEST(test_server_debug_page_counts)
 	Srv__Quotient q = SRV__QUOTIENT__INIT;
 	http_mode = true;
 	ck_assert(start_server("tcp:127.0.0.1:0"));
-	ck_assert_ptr_null(rpc_server_register(srv, &unsorted_desc, &sup_arith_handlers,
-	                                       NULL, "Zeta"));
+	ck_assert_ptr_null(rpc_server_register(srv, &unsorted_desc,
+	                                       &sup_arith_handlers, NULL, "Zeta"));
 	rpc_client *c = NULL;
 	ck_assert_ptr_null(rpc_dial_http(rpc_listener_address(fx.lis), NULL, NULL,
 	                                 &c));

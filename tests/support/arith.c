@@ -45,8 +45,7 @@ static rpc_error *arith_echo(void *self, const char *s, char **reply)
 	return *reply != NULL ? NULL : rpc_error_new("out of memory");
 }
 
-/* ---- Sleep ----------------------------------------------------------------
- */
+/* ---- Sleep --------------------------------------------------------------- */
 
 static atomic_int arith_sleeping;     /* Sleep calls running now */
 static atomic_int arith_max_sleeping; /* the most that ran at once */
@@ -82,8 +81,7 @@ void sup_arith_sleep_reset(void)
 	atomic_store(&arith_max_sleeping, 0);
 }
 
-/* ---- Slow -----------------------------------------------------------------
- */
+/* ---- Slow ---------------------------------------------------------------- */
 
 static pthread_mutex_t slow_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slow_cv = PTHREAD_COND_INITIALIZER;
@@ -157,8 +155,7 @@ void sup_arith_slow_notify(int notify_fd)
 	slow_notify_fd = notify_fd;
 }
 
-/* ---- Nap, Fail, Repeat ----------------------------------------------------
- */
+/* ---- Nap, Fail, Repeat --------------------------------------------------- */
 
 static atomic_int naps_running;
 
@@ -199,8 +196,7 @@ static rpc_error *arith_repeat(void *self, const sup_Args *args, char **reply)
 	return NULL;
 }
 
-/* ---- the service ----------------------------------------------------------
- */
+/* ---- the service --------------------------------------------------------- */
 
 const sup_Arith_handlers sup_arith_handlers = {
     .Multiply = arith_multiply,

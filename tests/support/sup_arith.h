@@ -1,5 +1,5 @@
 /* sup_arith.h - the Arith service the suites call: the handlers of
- * arith.rpc (package sup, built into support_arith_dep), registered under
+ * sup_arith.rpc (package sup, built into support_arith_dep), registered under
  * "Arith".
  *
  *	Multiply  A * B
@@ -19,7 +19,7 @@
 
 #include <stdbool.h>
 
-#include "arith.rpc.h"
+#include "sup_arith.rpc.h"
 
 /* sup_arith_handlers is the handler table (self unused). */
 extern const sup_Arith_handlers sup_arith_handlers;
