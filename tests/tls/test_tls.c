@@ -58,6 +58,10 @@ static const char *cert(int slot, const char *name)
 
 /* ---- the service --------------------------------------------------------- */
 
+/* interop.rpc's Arith (Go's own net/rpc test service, which gotls.go serves
+ * and calls: Add, Mul with a Reply{C}), not the suites' (tests/support/
+ * sup_arith.h); Add records the caller's identity for the assertions. */
+
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
 static rpc_peer seen;       /* the last caller; strings copied below */
 static char seen_subject[256], seen_sans[256];
