@@ -12,8 +12,9 @@
  *	Fail      fails with its string
  *	Repeat    A copies of 'a' + B % 26 ("repeat: bad count" past 64 MiB)
  *
- * The counters and the gate are process-wide; a test that uses them resets
- * them first. */
+ * Replies (Echo's and Repeat's strings) are malloc'd and the runtime frees
+ * them after sending. The counters and the gate are process-wide; a test
+ * that uses them resets them first. */
 #ifndef SUPPORT_ARITH_H
 #define SUPPORT_ARITH_H
 
@@ -30,7 +31,7 @@ extern const sup_Arith_handlers sup_arith_handlers;
 rpc_error *sup_arith_register(rpc_server *srv);
 
 /* sup_arith_method is the entry of sup_Arith_service for the method name
- * (e.g. "Multiply", for rpc_client_call), or NULL. */
+ * (e.g. "Multiply", for rpc_client_call), or NULL; static, never freed. */
 const rpc_method *sup_arith_method(const char *name);
 
 /* Sleep's counters: the Sleep calls running now, the most that ran at
