@@ -294,21 +294,6 @@ static int64_t client_now(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* client_ms_until is how many milliseconds poll waits for deadline (ns),
- * rounded up so that it never wakes before; -1 for none. */
-static int client_ms_until(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline == INT64_MAX)
-		return -1;
-	left = deadline - client_now();
-	if (left <= 0)
-		return 0;
-	left = (left + 999999) / 1000000;
-	return left > INT32_MAX ? INT32_MAX : (int)left;
-}
-
 /* client_take takes the call under seq out of the pending table and the
  * timer heap; c->mu is held. NULL if it is no longer there: whoever took
  * it completes it. */
@@ -849,7 +834,7 @@ static bool client_poll_read(rpc_client *c, int64_t until, rpc_error **err)
 	*err = NULL;
 	if (client_tls_ready(c))
 		return client_read_some(c, err);
-	n = poll(p, 2, client_ms_until(until));
+	n = poll(p, 2, rpci_ms_left(until));
 	if (n < 0 && errno != EINTR) {
 		*err = rpci_error_errno(errno, "rpc: poll");
 		return false;
@@ -946,7 +931,7 @@ static bool client_readable(rpc_client *c, int64_t deadline)
 	if (client_tls_ready(c))
 		return true;
 	do
-		n = poll(&p, 1, client_ms_until(deadline));
+		n = poll(&p, 1, rpci_ms_left(deadline));
 	while (n < 0 && errno == EINTR);
 	return n != 0; /* an error: let the read tell */
 }
@@ -1212,17 +1197,17 @@ bool rpc_client_tls_info(rpc_client *c, rpc_tls_info *out)
 	return true;
 }
 
-/* client_dial_timeout is what is left of timeout_ms (as
+/* client_dial_left is what is left of timeout_ms (as
  * rpc_client_options.dial_timeout_ms: 0 the default, negative none)
- * since start (ms, monotonic); at least 1 when there is a limit. */
+ * since start (ns, monotonic); at least 1 when there is a limit. */
 static int client_dial_left(int timeout_ms, int64_t start)
 {
 	if (timeout_ms < 0)
 		return -1;
 	if (timeout_ms == 0)
 		timeout_ms = RPC_DEFAULT_DIAL_TIMEOUT_MS;
-	int64_t left = timeout_ms - (client_now() / 1000000 - start);
-	return left < 1 ? 1 : (int)left;
+	int left = rpci_ms_left(start + (int64_t)timeout_ms * 1000000);
+	return left < 1 ? 1 : left;
 }
 
 rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
@@ -1237,7 +1222,7 @@ rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
 	if (rpci_balancer_address(address))
 		return rpc_dial_balanced(address, opts, NULL, out);
 	int dial_ms = opts != NULL ? opts->dial_timeout_ms : 0;
-	int64_t start = client_now() / 1000000;
+	int64_t start = client_now();
 	err = rpci_transport_dial_opts(
 	    address, dial_ms, opts == NULL || !opts->no_keepalive, &fd);
 	if (err != NULL)

@@ -49,6 +49,29 @@ void rpci_message_free(ProtobufCMessage *msg);
 int64_t rpci_now_ms(void);
 int64_t rpci_now_ns(void);
 
+/* rpci_deadline_ns is the deadline of a wait of timeout_ms (negative: none,
+ * INT64_MAX) that starts now, on rpci_now_ns's clock. */
+static inline int64_t rpci_deadline_ns(int timeout_ms)
+{
+	return timeout_ms < 0 ? INT64_MAX
+	                      : rpci_now_ns() + (int64_t)timeout_ms * 1000000;
+}
+
+/* rpci_ms_left is what is left of deadline_ns (on rpci_now_ns's clock;
+ * INT64_MAX: none) as a poll timeout: -1 for none, 0 once it has passed,
+ * else the milliseconds left rounded up (so that a wait never ends before
+ * the deadline), at most INT32_MAX. */
+static inline int rpci_ms_left(int64_t deadline_ns)
+{
+	if (deadline_ns == INT64_MAX)
+		return -1;
+	int64_t left = deadline_ns - rpci_now_ns();
+	if (left <= 0)
+		return 0;
+	left = (left + 999999) / 1000000;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
 /* rpci_field_map tells a protobuf map field from a list: a repeated
  * message field whose entry type is named "<Field>Entry" (as protoc and
  * rpcgen-c name it) with exactly key = 1 (a scalar) and value = 2, neither

@@ -539,28 +539,15 @@ bool rpci_tls_pending(SSL *ssl)
 
 /* ---- waiting (client and dialer) ----------------------------------------- */
 
-static int64_t tls_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool rpci_tls_wait(int fd, rpci_tls_status st, int timeout_ms)
 {
 	struct pollfd p = {
 	    .fd = fd, .events = st == RPCI_TLS_WANT_WRITE ? POLLOUT : POLLIN};
-	int64_t until = timeout_ms < 0 ? -1 : tls_now_ms() + timeout_ms;
+	int64_t until = rpci_deadline_ns(timeout_ms);
 	int n;
 
 	for (;;) {
-		int wait = -1;
-		if (until >= 0) {
-			int64_t left = until - tls_now_ms();
-			wait = left < 0 ? 0 : (int)left;
-		}
-		n = poll(&p, 1, wait);
+		n = poll(&p, 1, rpci_ms_left(until));
 		if (n > 0)
 			return true;
 		if (n == 0) {
@@ -575,7 +562,7 @@ bool rpci_tls_wait(int fd, rpci_tls_status st, int timeout_ms)
 rpc_error *rpci_tls_connect(rpc_tls *t, int fd, const char *host,
                             const char *port, int timeout_ms, SSL **out)
 {
-	int64_t until = timeout_ms < 0 ? -1 : tls_now_ms() + timeout_ms;
+	int64_t until = rpci_deadline_ns(timeout_ms);
 	rpc_error *err;
 	SSL *ssl;
 	int fl;
@@ -594,12 +581,7 @@ rpc_error *rpci_tls_connect(rpc_tls *t, int fd, const char *host,
 			break;
 		if (st == RPCI_TLS_ERROR)
 			goto fail;
-		int left = -1;
-		if (until >= 0) {
-			int64_t l = until - tls_now_ms();
-			left = l < 0 ? 0 : (int)l;
-		}
-		if (!rpci_tls_wait(fd, st, left)) {
+		if (!rpci_tls_wait(fd, st, rpci_ms_left(until))) {
 			err =
 			    errno == ETIMEDOUT
 			        ? rpci_error(RPC_ERR_TIMEOUT,

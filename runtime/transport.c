@@ -142,26 +142,6 @@ void rpci_transport_keepalive(int fd, int secs)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof(secs));
 }
 
-/* transport_now_ms is the monotonic clock in milliseconds. */
-static int64_t transport_now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* transport_left is what is left until deadline (ms; INT64_MAX: none) as a
- * poll timeout. */
-static int transport_left(int64_t deadline)
-{
-	if (deadline == INT64_MAX)
-		return -1;
-	int64_t left = deadline - transport_now_ms();
-	if (left <= 0)
-		return 0;
-	return left > INT32_MAX ? INT32_MAX : (int)left;
-}
-
 /* transport_keepalive turns keepalive on with Go's net.Dialer timing: the
  * first probe after TRANSPORT_KEEPALIVE_S idle seconds, then one every
  * TRANSPORT_KEEPALIVE_S seconds, the system's count of probes (Linux: 9),
@@ -191,7 +171,7 @@ static rpc_error *transport_dial_unix(const char *address, const char *path,
 	if (s < 0)
 		return rpci_error_errno(errno, "rpc: socket");
 	if (deadline != INT64_MAX) {
-		int left = transport_left(deadline);
+		int left = rpci_ms_left(deadline);
 		struct timeval tv = {.tv_sec = left / 1000,
 		                     .tv_usec = (left % 1000) * 1000};
 		(void)setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -199,7 +179,7 @@ static rpc_error *transport_dial_unix(const char *address, const char *path,
 	int r;
 	do
 		r = connect(s, (struct sockaddr *)&sun, sizeof(sun));
-	while (r < 0 && errno == EINTR && transport_left(deadline) != 0);
+	while (r < 0 && errno == EINTR && rpci_ms_left(deadline) != 0);
 	if (r < 0) {
 		int e = errno;
 		close(s);
@@ -226,7 +206,7 @@ static int transport_connect(int s, const struct addrinfo *ai, int64_t deadline)
 		int n, e = 0;
 		socklen_t len = sizeof(e);
 		do
-			n = poll(&p, 1, transport_left(deadline));
+			n = poll(&p, 1, rpci_ms_left(deadline));
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			return errno;
@@ -257,8 +237,7 @@ rpc_error *rpci_transport_dial_opts(const char *address, int timeout_ms,
 		return err;
 	if (timeout_ms == 0)
 		timeout_ms = RPC_DEFAULT_DIAL_TIMEOUT_MS;
-	int64_t deadline =
-	    timeout_ms < 0 ? INT64_MAX : transport_now_ms() + timeout_ms;
+	int64_t deadline = rpci_deadline_ns(timeout_ms);
 	if (a.kind == TRANSPORT_UNIX)
 		return transport_dial_unix(address, a.path, deadline,
 		                           timeout_ms, fd);
@@ -299,11 +278,11 @@ rpc_error *rpci_transport_dial_opts(const char *address, int timeout_ms,
 		}
 		last = r;
 		close(s);
-		if (r == ETIMEDOUT && transport_left(deadline) == 0)
+		if (r == ETIMEDOUT && rpci_ms_left(deadline) == 0)
 			break;
 	}
 	freeaddrinfo(res);
-	if (last == ETIMEDOUT && transport_left(deadline) == 0)
+	if (last == ETIMEDOUT && rpci_ms_left(deadline) == 0)
 		return transport_timeout(address, timeout_ms);
 	return transport_error("dial", address, last);
 }

@@ -1,7 +1,9 @@
 /* all_handlers.h - the handlers of golden/all.rpc's Arith service that the
  * tests serving it share (test_calls.c, test_go_peer.c): Multiply, Divide,
  * Negate, Sort and Sum. Replies hold only malloc'd memory, which the
- * runtime frees after sending. */
+ * runtime frees after sending. Not the suites' Arith (tests/support/
+ * sup_arith.h): these tests exercise the checked-in golden code, so the
+ * handlers are typed by all.rpc.h and go through its trampolines. */
 #ifndef ALL_HANDLERS_H
 #define ALL_HANDLERS_H
 

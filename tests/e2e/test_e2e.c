@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "e2e.rpc.h"
+#include "sup_arith.h"
 
 /* ---- parameters ---------------------------------------------------------- */
 
@@ -60,143 +61,8 @@ static bool under_valgrind(void)
 
 /* ---- the handlers -------------------------------------------------------- */
 
-/* Slow's gate: a Slow call waits until released or its A milliseconds
- * pass. slow_notify_fd, when set, gets one byte per Slow call started (the
- * forked server tells its parent through it). */
-static pthread_mutex_t slow_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t slow_cv = PTHREAD_COND_INITIALIZER;
-static bool slow_released;
-static int slow_running;
-static int slow_notify_fd = -1;
-
-static void slow_reset(void)
-{
-	pthread_mutex_lock(&slow_mu);
-	slow_released = false;
-	slow_running = 0;
-	pthread_mutex_unlock(&slow_mu);
-}
-
-static void slow_release(void)
-{
-	pthread_mutex_lock(&slow_mu);
-	slow_released = true;
-	pthread_cond_broadcast(&slow_cv);
-	pthread_mutex_unlock(&slow_mu);
-}
-
-/* slow_wait_running waits (up to 10 s) until n Slow calls are running. */
-static bool slow_wait_running(int n)
-{
-	struct timespec until;
-	bool ok;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 10;
-	pthread_mutex_lock(&slow_mu);
-	while (slow_running < n &&
-	       pthread_cond_timedwait(&slow_cv, &slow_mu, &until) == 0)
-		;
-	ok = slow_running >= n;
-	pthread_mutex_unlock(&slow_mu);
-	return ok;
-}
-
-static rpc_error *h_multiply(void *self, const e2e_Args *args, int64_t *reply)
-{
-	(void)self;
-	*reply = args->A * args->B;
-	return NULL;
-}
-
-static rpc_error *h_divide(void *self, const e2e_Args *args,
-                           e2e_Quotient *reply)
-{
-	(void)self;
-	if (args->B == 0)
-		return rpc_error_new("divide by zero");
-	reply->Quo = args->A / args->B;
-	reply->Rem = args->A % args->B;
-	return NULL;
-}
-
-static rpc_error *h_add(void *self, const e2e_Args *args, int64_t *reply)
-{
-	(void)self;
-	*reply = args->A + args->B;
-	return NULL;
-}
-
-static rpc_error *h_slow(void *self, const e2e_Args *args, int64_t *reply)
-{
-	struct timespec until;
-	(void)self;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += args->A / 1000;
-	until.tv_nsec += (args->A % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&slow_mu);
-	slow_running++;
-	pthread_cond_broadcast(&slow_cv);
-	if (slow_notify_fd >= 0) {
-		char b = 's';
-		if (write(slow_notify_fd, &b, 1) != 1)
-			abort();
-	}
-	while (!slow_released &&
-	       pthread_cond_timedwait(&slow_cv, &slow_mu, &until) == 0)
-		;
-	slow_running--;
-	pthread_mutex_unlock(&slow_mu);
-	*reply = args->B;
-	return NULL;
-}
-
-static rpc_error *h_fail(void *self, const char *msg, protobuf_c_boolean *reply)
-{
-	(void)self;
-	(void)reply;
-	return rpc_error_new("%s", msg);
-}
-
-static rpc_error *h_repeat(void *self, const e2e_Args *args, char **reply)
-{
-	(void)self;
-	if (args->A < 0 || args->A > 64 * 1024 * 1024)
-		return rpc_error_new("repeat: bad count %" PRId64, args->A);
-	*reply = malloc((size_t)args->A + 1);
-	if (*reply == NULL)
-		return rpc_error_new("repeat: out of memory");
-	memset(*reply, 'a' + (int)(args->B % 26), (size_t)args->A);
-	(*reply)[args->A] = '\0';
-	return NULL;
-}
-
-/* Nap calls running, for tests that wait until the server is idle. */
-static atomic_int naps_running;
-
-static rpc_error *h_nap(void *self, const e2e_Args *args, int64_t *reply)
-{
-	(void)self;
-	atomic_fetch_add(&naps_running, 1);
-	if (args->A > 0)
-		usleep((useconds_t)args->A);
-	*reply = args->B;
-	atomic_fetch_sub(&naps_running, 1);
-	return NULL;
-}
-
-static const e2e_Arith_handlers arith_impl = {
-	.Repeat = h_repeat,
-	.Nap = h_nap,
-	.Multiply = h_multiply,
-	.Divide = h_divide,
-	.Add = h_add,
-	.Slow = h_slow,
-	.Fail = h_fail,
-};
+/* Arith is the suites' (tests/support/sup_arith.h): Multiply, Divide, Add,
+ * Slow (and its gate), Fail, Repeat, Nap. Echo's handlers follow. */
 
 /* copy_message deep-copies in into out (same type, zeroed by the runtime)
  * through protobuf-c's pack and unpack: everything it allocates is malloc'd,
@@ -224,7 +90,7 @@ static rpc_error *h_everything(void *self, const e2e_Everything *e,
 	(void)self;
 	return copy_message(&e->base, reply);
 }
-static rpc_error *h_struct(void *self, const e2e_Args *a, e2e_Args *reply)
+static rpc_error *h_struct(void *self, const sup_Args *a, sup_Args *reply)
 {
 	(void)self;
 	return copy_message(&a->base, reply);
@@ -344,7 +210,7 @@ static void server_start(e2e_server *s, const rpc_codec *codec, int transport,
 	memset(s, 0, sizeof(*s));
 	s->http = http;
 	s->codec = codec;
-	slow_reset();
+	sup_arith_slow_reset();
 	switch (transport) {
 	case T_TCP4:
 		snprintf(addr, sizeof(addr), "tcp:127.0.0.1:0");
@@ -358,7 +224,7 @@ static void server_start(e2e_server *s, const rpc_codec *codec, int transport,
 		break;
 	}
 	ck_assert_ptr_null(rpc_server_new(&o, &s->srv));
-	ck_assert_ptr_null(e2e_Arith_register(s->srv, &arith_impl, NULL));
+	ck_assert_ptr_null(sup_arith_register(s->srv));
 	ck_assert_ptr_null(e2e_Echo_register(s->srv, &echo_impl, NULL));
 	rpc_error *err = rpc_listen(addr, &s->lis);
 	ck_assert_msg(err == NULL, "listen %s (%s, %s): %s", addr,
@@ -385,7 +251,7 @@ static void server_join(e2e_server *s)
 
 static void server_stop(e2e_server *s)
 {
-	slow_release();
+	sup_arith_slow_release();
 	if (s->lis)
 		rpc_listener_close(s->lis);
 	server_join(s);
@@ -408,11 +274,11 @@ static rpc_client *client_dial(e2e_server *s)
 /* check_multiply makes one valid generated-stub call on c. */
 static void check_multiply(rpc_client *c, int64_t a, int64_t b)
 {
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = 0;
 	args.A = a;
 	args.B = b;
-	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	rpc_error *err = sup_Arith_Multiply(c, &args, &r);
 	ck_assert_msg(err == NULL, "Multiply: %s",
 	              err ? rpc_error_message(err) : "");
 	ck_assert_int_eq(r, a * b);
@@ -444,7 +310,7 @@ static void check_kind(const rpc_error *err, rpc_error_kind kind)
 /* An Everything with every field set, in storage that outlives the call. */
 typedef struct everything_fixture {
 	e2e_Everything e;
-	e2e_Args inner, item[2], *items[2];
+	sup_Args inner, item[2], *items[2];
 	int64_t nums[4];
 	char *names[3];
 	e2e_Everything_CountsEntry count[2], *counts[2];
@@ -462,7 +328,7 @@ static void everything_fill(everything_fixture *f)
 
 	memset(f, 0, sizeof(*f));
 	e2e_Everything_init(&f->e);
-	e2e_Args_init(&f->inner);
+	sup_Args_init(&f->inner);
 	f->e.Flag = 1;
 	f->e.I = -123456;
 	f->e.L = INT64_MIN + 1;
@@ -479,7 +345,7 @@ static void everything_fill(everything_fixture *f)
 	f->inner.B = -7;
 	f->e.Inner = &f->inner;
 	for (int i = 0; i < 2; i++) {
-		e2e_Args_init(&f->item[i]);
+		sup_Args_init(&f->item[i]);
 		f->item[i].A = 10 + i;
 		f->item[i].B = 20 + i;
 		f->items[i] = &f->item[i];
@@ -603,7 +469,7 @@ typedef struct echo_round {
 	everything_fixture ev;
 	e2e_Everything ev_reply;
 	e2e_Everything empty, empty_reply;
-	e2e_Args st, st_reply;
+	sup_Args st, st_reply;
 	int64_t i, i_reply;
 	const char *s;
 	char *s_reply;
@@ -630,8 +496,8 @@ static void round_fill(echo_round *r)
 	e2e_Everything_init(&r->ev_reply);
 	e2e_Everything_init(&r->empty);
 	e2e_Everything_init(&r->empty_reply);
-	e2e_Args_init(&r->st);
-	e2e_Args_init(&r->st_reply);
+	sup_Args_init(&r->st);
+	sup_Args_init(&r->st_reply);
 	r->st.A = -1;
 	r->st.B = INT64_MAX;
 	r->i = INT64_MIN;
@@ -715,7 +581,7 @@ static void round_free(echo_round *r)
 {
 	e2e_Everything_free_contents(&r->ev_reply);
 	e2e_Everything_free_contents(&r->empty_reply);
-	e2e_Args_free_contents(&r->st_reply);
+	sup_Args_free_contents(&r->st_reply);
 	rpc_value_free_contents(&e2e_StringValue_type, &r->s_reply);
 	rpc_value_free_contents(&e2e_StringValue_type, &r->s_empty_reply);
 	rpc_value_free_contents(&e2e_BytesValue_type, &r->b_reply);
@@ -852,14 +718,14 @@ END_TEST
 START_TEST(test_e2e_error_unknown_service)
 {
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = 0;
 	server_start(&s, codecs[_i], T_TCP4, false);
 	rpc_client *c = client_dial(&s);
 	args.A = 2;
 	args.B = 3;
 	check_server_error(rpc_client_call(c, "Nope.Multiply",
-	                                   method(&e2e_Arith_service,
+	                                   method(&sup_Arith_service,
 	                                          "Multiply"),
 	                                   &args, &r),
 	                   "rpc: can't find service Nope.Multiply");
@@ -872,18 +738,18 @@ END_TEST
 START_TEST(test_e2e_error_unknown_method)
 {
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = 0;
 	server_start(&s, codecs[_i], T_TCP4, false);
 	rpc_client *c = client_dial(&s);
 	check_server_error(rpc_client_call(c, "Arith.Nope",
-	                                   method(&e2e_Arith_service,
+	                                   method(&sup_Arith_service,
 	                                          "Multiply"),
 	                                   &args, &r),
 	                   "rpc: can't find method Arith.Nope");
 	/* a method of another service is not this one's */
 	check_server_error(rpc_client_call(c, "Arith.Everything",
-	                                   method(&e2e_Arith_service,
+	                                   method(&sup_Arith_service,
 	                                          "Multiply"),
 	                                   &args, &r),
 	                   "rpc: can't find method Arith.Everything");
@@ -896,12 +762,12 @@ END_TEST
 START_TEST(test_e2e_error_ill_formed)
 {
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = 0;
 	server_start(&s, codecs[_i], T_TCP4, false);
 	rpc_client *c = client_dial(&s);
 	check_server_error(rpc_client_call(c, "Multiply",
-	                                   method(&e2e_Arith_service,
+	                                   method(&sup_Arith_service,
 	                                          "Multiply"),
 	                                   &args, &r),
 	                   "rpc: service/method request ill-formed: Multiply");
@@ -914,24 +780,24 @@ END_TEST
 START_TEST(test_e2e_error_handler_text)
 {
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
-	e2e_Quotient q = E2E_QUOTIENT_INIT;
+	sup_Args args = SUP_ARGS_INIT;
+	sup_Quotient q = SUP_QUOTIENT_INIT;
 	protobuf_c_boolean b = 0;
 	server_start(&s, codecs[_i], T_TCP4, false);
 	rpc_client *c = client_dial(&s);
 	args.A = 17;
 	args.B = 0;
-	check_server_error(e2e_Arith_Divide(c, &args, &q), "divide by zero");
+	check_server_error(sup_Arith_Divide(c, &args, &q), "divide by zero");
 	check_multiply(c, 1, 1);
-	check_server_error(e2e_Arith_Fail(c, "rpc: no \"such\" thing \xe2\x9c\x97",
+	check_server_error(sup_Arith_Fail(c, "rpc: no \"such\" thing \xe2\x9c\x97",
 	                                  &b),
 	                   "rpc: no \"such\" thing \xe2\x9c\x97");
 	check_multiply(c, 2, 2);
 	args.B = 5;
-	CALL_OK(e2e_Arith_Divide(c, &args, &q));
+	CALL_OK(sup_Arith_Divide(c, &args, &q));
 	ck_assert_int_eq(q.Quo, 3);
 	ck_assert_int_eq(q.Rem, 2);
-	e2e_Quotient_free_contents(&q);
+	sup_Quotient_free_contents(&q);
 	rpc_client_free(c);
 	server_stop(&s);
 }
@@ -943,11 +809,11 @@ START_TEST(test_e2e_error_interleaved_seq)
 {
 	enum { N = 24 };
 	e2e_server s;
-	e2e_Args args[N];
+	sup_Args args[N];
 	int64_t replies[N];
 	rpc_call *calls[N];
 	bool seen[N] = {false};
-	const rpc_method *mul = method(&e2e_Arith_service, "Multiply");
+	const rpc_method *mul = method(&sup_Arith_service, "Multiply");
 	static const char *const names[4] = {"Arith.Multiply", "Nope.Multiply",
 	                                     "Arith.Nope", "Multiply"};
 	static const char *const texts[4] = {
@@ -958,7 +824,7 @@ START_TEST(test_e2e_error_interleaved_seq)
 	server_start(&s, codecs[_i], T_TCP4, false);
 	rpc_client *c = client_dial(&s);
 	for (int k = 0; k < N; k++) {
-		e2e_Args_init(&args[k]);
+		sup_Args_init(&args[k]);
 		args[k].A = k;
 		args[k].B = 1000;
 		replies[k] = -1;
@@ -999,15 +865,15 @@ END_TEST
 START_TEST(test_e2e_register_name)
 {
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = 0;
 	server_start(&s, &rpc_codec_protobuf, T_TCP4, false);
-	CALL_OK(e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL));
+	CALL_OK(sup_Arith_register_name(s.srv, "Calc", &sup_arith_handlers, NULL));
 	rpc_client *c = client_dial(&s);
 	args.A = 6;
 	args.B = 7;
 	CALL_OK(rpc_client_call(c, "Calc.Multiply",
-	                        method(&e2e_Arith_service, "Multiply"), &args,
+	                        method(&sup_Arith_service, "Multiply"), &args,
 	                        &r));
 	ck_assert_int_eq(r, 42);
 	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Calc.Multiply"), 1);
@@ -1025,7 +891,7 @@ START_TEST(test_e2e_register_duplicate)
 	e2e_server s;
 	rpc_error *err;
 	server_start(&s, &rpc_codec_protobuf, T_TCP4, false);
-	err = e2e_Arith_register(s.srv, &arith_impl, NULL);
+	err = sup_arith_register(s.srv);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_str_eq(rpc_error_message(err),
 	                 "rpc: service already defined: Arith");
@@ -1036,8 +902,8 @@ START_TEST(test_e2e_register_duplicate)
 	ck_assert_str_eq(rpc_error_message(err),
 	                 "rpc: service already defined: Arith");
 	rpc_error_free(err);
-	CALL_OK(e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL));
-	err = e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL);
+	CALL_OK(sup_Arith_register_name(s.srv, "Calc", &sup_arith_handlers, NULL));
+	err = sup_Arith_register_name(s.srv, "Calc", &sup_arith_handlers, NULL);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_str_eq(rpc_error_message(err),
 	                 "rpc: service already defined: Calc");
@@ -1056,7 +922,7 @@ START_TEST(test_e2e_out_of_order)
 {
 	enum { FAST = 8 };
 	e2e_server s;
-	e2e_Args slow_args = E2E_ARGS_INIT, args[FAST];
+	sup_Args slow_args = SUP_ARGS_INIT, args[FAST];
 	int64_t slow_reply = 0, replies[FAST];
 	rpc_call *slow_call = NULL;
 	rpc_done *q = rpc_done_new_queue();
@@ -1065,14 +931,14 @@ START_TEST(test_e2e_out_of_order)
 
 	slow_args.A = 20000; /* released by the test long before this */
 	slow_args.B = 99;
-	CALL_OK(e2e_Arith_Slow_go(c, &slow_args, &slow_reply, q, &slow_call));
-	ck_assert(slow_wait_running(1));
+	CALL_OK(sup_Arith_Slow_go(c, &slow_args, &slow_reply, q, &slow_call));
+	ck_assert(sup_arith_slow_wait_running(1));
 	for (int k = 0; k < FAST; k++) {
-		e2e_Args_init(&args[k]);
+		sup_Args_init(&args[k]);
 		args[k].A = k;
 		args[k].B = k + 1;
 		replies[k] = -1;
-		CALL_OK(e2e_Arith_Add_go(c, &args[k], &replies[k], q, NULL));
+		CALL_OK(sup_Arith_Add_go(c, &args[k], &replies[k], q, NULL));
 	}
 	/* the fast calls, sent after the slow one, all complete before it */
 	for (int k = 0; k < FAST; k++) {
@@ -1089,7 +955,7 @@ START_TEST(test_e2e_out_of_order)
 	/* a blocking call on the same connection gets through too */
 	check_multiply(c, 11, 12);
 	ck_assert_ptr_null(rpc_done_next(q));
-	slow_release();
+	sup_arith_slow_release();
 	rpc_call *done = rpc_done_wait(q, 10000);
 	ck_assert_ptr_eq(done, slow_call);
 	ck_assert_ptr_null(rpc_call_error(done));
@@ -1114,21 +980,21 @@ static void *load_main(void *p)
 {
 	load_arg *a = p;
 	for (int k = 0; k < a->calls; k++) {
-		e2e_Args args = E2E_ARGS_INIT;
+		sup_Args args = SUP_ARGS_INIT;
 		args.A = a->id + 1;
 		args.B = k;
 		if (k % 4 == 3) {
-			e2e_Quotient q = E2E_QUOTIENT_INIT;
+			sup_Quotient q = SUP_QUOTIENT_INIT;
 			args.A = (int64_t)k * 1000 + a->id;
 			args.B = 1000;
-			rpc_error *err = e2e_Arith_Divide(a->c, &args, &q);
+			rpc_error *err = sup_Arith_Divide(a->c, &args, &q);
 			if (err || q.Quo != k || q.Rem != a->id)
 				atomic_fetch_add(a->bad, 1);
 			rpc_error_free(err);
-			e2e_Quotient_free_contents(&q);
+			sup_Quotient_free_contents(&q);
 		} else {
 			int64_t r = -1;
-			rpc_error *err = e2e_Arith_Multiply(a->c, &args, &r);
+			rpc_error *err = sup_Arith_Multiply(a->c, &args, &r);
 			if (err || r != (int64_t)(a->id + 1) * k)
 				atomic_fetch_add(a->bad, 1);
 			rpc_error_free(err);
@@ -1193,10 +1059,10 @@ static void serve_child(const rpc_codec *codec, int to_parent)
 	rpc_listener *l = NULL;
 	rpc_server_options o = {.codec = codec};
 	alarm(60);
-	slow_reset();
-	slow_notify_fd = to_parent;
+	sup_arith_slow_reset();
+	sup_arith_slow_notify(to_parent);
 	if (rpc_server_new(&o, &srv) ||
-	    e2e_Arith_register(srv, &arith_impl, NULL) ||
+	    sup_arith_register(srv) ||
 	    rpc_listen("tcp:127.0.0.1:0", &l))
 		_exit(2);
 	int port = rpc_listener_port(l);
@@ -1212,7 +1078,7 @@ START_TEST(test_e2e_server_killed)
 	const rpc_codec *codec = codecs[_i];
 	int pfd[2], port = 0;
 	char addr[64], started[N];
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t replies[N], r = 0;
 	rpc_call *calls[N];
 	bool seen[N] = {false};
@@ -1242,7 +1108,7 @@ START_TEST(test_e2e_server_killed)
 	args.B = 1;
 	for (int k = 0; k < N; k++) {
 		replies[k] = -1;
-		CALL_OK(e2e_Arith_Slow_go(c, &args, &replies[k], q, &calls[k]));
+		CALL_OK(sup_Arith_Slow_go(c, &args, &replies[k], q, &calls[k]));
 	}
 	bool all_started = read_full(pfd[0], started, N);
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
@@ -1271,12 +1137,12 @@ START_TEST(test_e2e_server_killed)
 	ck_assert_ptr_null(rpc_done_wait(q, 50));
 
 	/* later calls fail at once; an async one never completes */
-	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	rpc_error *err = sup_Arith_Multiply(c, &args, &r);
 	check_kind(err, RPC_ERR_SHUTDOWN);
 	ck_assert_str_eq(rpc_error_message(err), "connection is shut down");
 	rpc_error_free(err);
 	rpc_call *late = NULL;
-	err = e2e_Arith_Multiply_go(c, &args, &r, q, &late);
+	err = sup_Arith_Multiply_go(c, &args, &r, q, &late);
 	check_kind(err, RPC_ERR_SHUTDOWN);
 	rpc_error_free(err);
 	/* the user has not closed yet: the first close succeeds (as Go's
@@ -1296,7 +1162,7 @@ END_TEST
 START_TEST(test_e2e_close)
 {
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = 0, slow_reply = -1;
 	rpc_call *slow_call = NULL;
 	rpc_done *q = rpc_done_new_queue();
@@ -1307,8 +1173,8 @@ START_TEST(test_e2e_close)
 	/* a call in flight completes with the shutdown error */
 	args.A = 20000;
 	args.B = 5;
-	CALL_OK(e2e_Arith_Slow_go(c, &args, &slow_reply, q, &slow_call));
-	ck_assert(slow_wait_running(1));
+	CALL_OK(sup_Arith_Slow_go(c, &args, &slow_reply, q, &slow_call));
+	ck_assert(sup_arith_slow_wait_running(1));
 	ck_assert_ptr_null(rpc_client_close(c));
 	rpc_call *done = rpc_done_wait(q, 10000);
 	ck_assert_ptr_eq(done, slow_call);
@@ -1318,11 +1184,11 @@ START_TEST(test_e2e_close)
 	rpc_call_free(done);
 
 	/* later calls fail at once */
-	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	rpc_error *err = sup_Arith_Multiply(c, &args, &r);
 	check_kind(err, RPC_ERR_SHUTDOWN);
 	ck_assert_str_eq(rpc_error_message(err), "connection is shut down");
 	rpc_error_free(err);
-	err = e2e_Arith_Add_go(c, &args, &r, q, NULL);
+	err = sup_Arith_Add_go(c, &args, &r, q, NULL);
 	check_kind(err, RPC_ERR_SHUTDOWN);
 	rpc_error_free(err);
 	err = rpc_client_close(c);
@@ -1334,7 +1200,7 @@ START_TEST(test_e2e_close)
 	rpc_done_free(q);
 
 	/* the server is fine */
-	slow_release();
+	sup_arith_slow_release();
 	c = client_dial(&s);
 	check_multiply(c, 5, 5);
 	rpc_client_free(c);
@@ -1446,7 +1312,7 @@ static void raw_read_response(int fd, uint64_t *seq, char *err, size_t errcap,
 
 static size_t args_body(uint8_t *buf, int64_t a, int64_t b)
 {
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	args.A = a;
 	args.B = b;
 	return protobuf_c_message_pack(&args.base, buf);
@@ -1487,9 +1353,9 @@ static void hostile_start(e2e_server *s)
 	log_text[0] = '\0';
 	memset(s, 0, sizeof(*s));
 	s->codec = &rpc_codec_protobuf;
-	slow_reset();
+	sup_arith_slow_reset();
 	ck_assert_ptr_null(rpc_server_new(&o, &s->srv));
-	ck_assert_ptr_null(e2e_Arith_register(s->srv, &arith_impl, NULL));
+	ck_assert_ptr_null(sup_arith_register(s->srv));
 	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &s->lis));
 	ck_assert_int_eq(pthread_create(&s->acceptor, NULL, accept_main, s), 0);
 	s->running = true;
@@ -1772,12 +1638,12 @@ START_TEST(test_e2e_client_odd_replies)
 
 	rpc_client *c = NULL;
 	rpc_done *q = rpc_done_new_queue();
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = -1;
 	rpc_call *call = NULL;
 	CALL_OK(rpc_dial(addr, NULL, &c));
 	int fd = fake_accept(lfd);
-	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	CALL_OK(sup_Arith_Multiply_go(c, &args, &r, q, &call));
 	uint64_t seq = read_request(fd);
 
 	/* a reply to no call in flight is read and dropped */
@@ -1804,7 +1670,7 @@ START_TEST(test_e2e_client_odd_replies)
 	ck_assert_ptr_null(rpc_done_next(q));
 
 	/* a reply whose body is not an int64 fails that call only */
-	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	CALL_OK(sup_Arith_Multiply_go(c, &args, &r, q, &call));
 	seq = read_request(fd);
 	static const uint8_t bad[] = {0x0f, 0xff, 0xff};
 	n = frame_make_response(frame, "Arith.Multiply", seq, "", bad,
@@ -1816,7 +1682,7 @@ START_TEST(test_e2e_client_odd_replies)
 	ck_assert_int_ne(rpc_error_kind_of(rpc_call_error(done)),
 	                 RPC_ERR_SERVER);
 	rpc_call_free(done);
-	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	CALL_OK(sup_Arith_Multiply_go(c, &args, &r, q, &call));
 	seq = read_request(fd);
 	n = frame_make_response(frame, "Arith.Multiply", seq, "", body, blen);
 	raw_write(fd, frame, n);
@@ -1826,7 +1692,7 @@ START_TEST(test_e2e_client_odd_replies)
 	rpc_call_free(done);
 
 	/* a malformed header ends the connection: pending calls fail */
-	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	CALL_OK(sup_Arith_Multiply_go(c, &args, &r, q, &call));
 	(void)read_request(fd);
 	static const uint8_t junk[] = {0, 0, 0, 3, 0xff, 0xff, 0xff};
 	raw_write(fd, junk, sizeof(junk));
@@ -1836,7 +1702,7 @@ START_TEST(test_e2e_client_odd_replies)
 	ck_assert_int_ne(rpc_error_kind_of(rpc_call_error(done)),
 	                 RPC_ERR_SERVER);
 	rpc_call_free(done);
-	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	rpc_error *err = sup_Arith_Multiply(c, &args, &r);
 	check_kind(err, RPC_ERR_SHUTDOWN);
 	rpc_error_free(err);
 	rpc_client_free(c);
@@ -1941,27 +1807,27 @@ START_TEST(test_e2e_http_debug_page)
 {
 	e2e_server s;
 	rpc_client *c = NULL;
-	e2e_Args args = E2E_ARGS_INIT;
-	e2e_Quotient q = E2E_QUOTIENT_INIT;
+	sup_Args args = SUP_ARGS_INIT;
+	sup_Quotient q = SUP_QUOTIENT_INIT;
 	int64_t r;
 	server_start(&s, &rpc_codec_protobuf, T_TCP4, true);
-	CALL_OK(e2e_Arith_register_name(s.srv, "Calc", &arith_impl, NULL));
+	CALL_OK(sup_Arith_register_name(s.srv, "Calc", &sup_arith_handlers, NULL));
 	CALL_OK(rpc_dial_http(rpc_listener_address(s.lis), NULL, NULL, &c));
 	for (int k = 0; k < 3; k++)
 		check_multiply(c, k, 2);
 	args.A = 8;
 	args.B = 2;
-	CALL_OK(e2e_Arith_Add(c, &args, &r));
-	CALL_OK(e2e_Arith_Add(c, &args, &r));
+	CALL_OK(sup_Arith_Add(c, &args, &r));
+	CALL_OK(sup_Arith_Add(c, &args, &r));
 	args.B = 0;
-	check_server_error(e2e_Arith_Divide(c, &args, &q), "divide by zero");
+	check_server_error(sup_Arith_Divide(c, &args, &q), "divide by zero");
 	args.B = 3;
 	CALL_OK(rpc_client_call(c, "Calc.Divide",
-	                        method(&e2e_Arith_service, "Divide"), &args, &q));
+	                        method(&sup_Arith_service, "Divide"), &args, &q));
 	CALL_OK(e2e_Echo_Int(c, 5, &r));
 	/* a failed lookup is no call */
 	check_server_error(rpc_client_call(c, "Arith.Nope",
-	                                   method(&e2e_Arith_service, "Add"),
+	                                   method(&sup_Arith_service, "Add"),
 	                                   &args, &r),
 	                   "rpc: can't find method Arith.Nope");
 	rpc_client_free(c);
@@ -1999,7 +1865,7 @@ START_TEST(test_e2e_http_debug_page)
 	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Multiply"), 3);
 	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Calc.Divide"), 1);
 	free(page);
-	e2e_Quotient_free_contents(&q);
+	sup_Quotient_free_contents(&q);
 	server_stop(&s);
 }
 END_TEST
@@ -2009,7 +1875,7 @@ END_TEST
 START_TEST(test_e2e_shutdown_drains)
 {
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t slow_reply = -1, r = 0;
 	rpc_call *slow_call = NULL;
 	rpc_done *q = rpc_done_new_queue();
@@ -2018,8 +1884,8 @@ START_TEST(test_e2e_shutdown_drains)
 	check_multiply(c, 1, 2);
 	args.A = 200; /* nobody releases it: it sleeps 200 ms */
 	args.B = 77;
-	CALL_OK(e2e_Arith_Slow_go(c, &args, &slow_reply, q, &slow_call));
-	ck_assert(slow_wait_running(1));
+	CALL_OK(sup_Arith_Slow_go(c, &args, &slow_reply, q, &slow_call));
+	ck_assert(sup_arith_slow_wait_running(1));
 
 	/* free while the call runs: it waits for the call, whose reply is
 	 * sent, and the accept loop returns */
@@ -2037,7 +1903,7 @@ START_TEST(test_e2e_shutdown_drains)
 	rpc_call_free(done);
 
 	/* the connection is gone now */
-	rpc_error *err = e2e_Arith_Multiply(c, &args, &r);
+	rpc_error *err = sup_Arith_Multiply(c, &args, &r);
 	ck_assert_ptr_nonnull(err);
 	ck_assert(rpc_error_kind_of(err) == RPC_ERR_SHUTDOWN ||
 	          rpc_error_kind_of(err) == RPC_ERR_UNEXPECTED_EOF);
@@ -2076,7 +1942,7 @@ START_TEST(test_e2e_roundtrip_callback)
 {
 	enum { N = 40 };
 	e2e_server s;
-	e2e_Args args[N];
+	sup_Args args[N];
 	int64_t replies[N];
 	cb_state st = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
 	               0};
@@ -2087,10 +1953,10 @@ START_TEST(test_e2e_roundtrip_callback)
 	server_start(&s, codecs[_i], T_TCP4, false);
 	rpc_client *c = client_dial(&s);
 	for (int k = 0; k < N; k++) {
-		e2e_Args_init(&args[k]);
+		sup_Args_init(&args[k]);
 		args[k].A = 1000 * k + 7;
 		args[k].B = 1;
-		CALL_OK(e2e_Arith_Multiply_go(c, &args[k], &replies[k], d, NULL));
+		CALL_OK(sup_Arith_Multiply_go(c, &args[k], &replies[k], d, NULL));
 	}
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 10;
@@ -2131,7 +1997,7 @@ START_TEST(test_e2e_callback_on_free)
 {
 	enum { N = 4 };
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t replies[N];
 	shut_state st = {0, 0};
 	rpc_done *d = rpc_done_new_callback(on_shut, &st);
@@ -2139,8 +2005,8 @@ START_TEST(test_e2e_callback_on_free)
 	rpc_client *c = client_dial(&s);
 	args.A = 20000;
 	for (int k = 0; k < N; k++)
-		CALL_OK(e2e_Arith_Slow_go(c, &args, &replies[k], d, NULL));
-	ck_assert(slow_wait_running(N));
+		CALL_OK(sup_Arith_Slow_go(c, &args, &replies[k], d, NULL));
+	ck_assert(sup_arith_slow_wait_running(N));
 	rpc_client_free(c);
 	ck_assert_int_eq(atomic_load(&st.shutdown), N);
 	ck_assert_int_eq(atomic_load(&st.other), 0);
@@ -2154,7 +2020,7 @@ END_TEST
 START_TEST(test_e2e_queue_two_clients)
 {
 	e2e_server a, b;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t ra = 0, rb = 0;
 	rpc_call *ca = NULL, *cb = NULL;
 	rpc_done *q = rpc_done_new_queue();
@@ -2163,8 +2029,8 @@ START_TEST(test_e2e_queue_two_clients)
 	rpc_client *c1 = client_dial(&a), *c2 = client_dial(&b);
 	args.A = 4;
 	args.B = 5;
-	CALL_OK(e2e_Arith_Multiply_go(c1, &args, &ra, q, &ca));
-	CALL_OK(e2e_Arith_Add_go(c2, &args, &rb, q, &cb));
+	CALL_OK(sup_Arith_Multiply_go(c1, &args, &ra, q, &ca));
+	CALL_OK(sup_Arith_Add_go(c2, &args, &rb, q, &cb));
 	for (int k = 0; k < 2; k++) {
 		rpc_call *done = rpc_done_wait(q, 10000);
 		ck_assert_ptr_nonnull(done);
@@ -2193,7 +2059,7 @@ START_TEST(test_e2e_error_bad_body)
 	rpc_client *c = client_dial(&s);
 	/* Echo.Struct takes Args: send it a string */
 	rpc_error *err = rpc_client_call(c, "Echo.Struct",
-	                                 method(&e2e_Arith_service, "Fail"),
+	                                 method(&sup_Arith_service, "Fail"),
 	                                 &text, &b);
 	/* each codec's own text, as Go's codecs word it */
 	static const char *const texts[N_CODECS] = {
@@ -2222,7 +2088,7 @@ START_TEST(test_e2e_big_payloads)
 	size_t big = under_valgrind() ? 64 * 1024 : 1024 * 1024;
 	size_t nints = under_valgrind() ? 2000 : 50000;
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	ProtobufCBinaryData blob = {big, malloc(big)}, blob_reply = {0, NULL};
 	e2e_Int64List il = E2E_INT64LIST_INIT, il_reply = E2E_INT64LIST_INIT;
 	char *str = NULL;
@@ -2241,7 +2107,7 @@ START_TEST(test_e2e_big_payloads)
 	bytes_eq(blob_reply, blob);
 	args.A = (int64_t)big;
 	args.B = 2;
-	CALL_OK(e2e_Arith_Repeat(c, &args, &str));
+	CALL_OK(sup_Arith_Repeat(c, &args, &str));
 	ck_assert_uint_eq(strlen(str), big);
 	ck_assert_int_eq(str[0], 'c');
 	ck_assert_int_eq(str[big - 1], 'c');
@@ -2345,9 +2211,9 @@ START_TEST(test_e2e_limit_server_request)
 	big[8191] = '\0';
 	memset(&s, 0, sizeof(s));
 	s.codec = codecs[_i];
-	slow_reset();
+	sup_arith_slow_reset();
 	ck_assert_ptr_null(rpc_server_new(&so, &s.srv));
-	ck_assert_ptr_null(e2e_Arith_register(s.srv, &arith_impl, NULL));
+	ck_assert_ptr_null(sup_arith_register(s.srv));
 	ck_assert_ptr_null(e2e_Echo_register(s.srv, &echo_impl, NULL));
 	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &s.lis));
 	ck_assert_int_eq(pthread_create(&s.acceptor, NULL, accept_main, &s), 0);
@@ -2377,22 +2243,22 @@ START_TEST(test_e2e_limit_client_reply)
 	e2e_server s;
 	rpc_client *c = NULL;
 	rpc_client_options o = {.codec = codecs[_i], .max_frame = 4096};
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	char *reply = NULL;
 	server_start(&s, codecs[_i], T_TCP4, false);
 	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &o, &c));
 	args.A = 1000;
-	CALL_OK(e2e_Arith_Repeat(c, &args, &reply));
+	CALL_OK(sup_Arith_Repeat(c, &args, &reply));
 	ck_assert_uint_eq(strlen(reply), 1000);
 	rpc_value_free_contents(&e2e_StringValue_type, &reply);
 	args.A = 10000;
-	rpc_error *err = e2e_Arith_Repeat(c, &args, &reply);
+	rpc_error *err = sup_Arith_Repeat(c, &args, &reply);
 	check_kind(err, RPC_ERR_PROTOCOL);
 	ck_assert_msg(strstr(rpc_error_message(err), too_big[_i]),
 	              "error: %s", rpc_error_message(err));
 	rpc_error_free(err);
 	ck_assert_ptr_null(reply);
-	err = e2e_Arith_Repeat(c, &args, &reply);
+	err = sup_Arith_Repeat(c, &args, &reply);
 	check_kind(err, RPC_ERR_SHUTDOWN);
 	rpc_error_free(err);
 	rpc_client_free(c);
@@ -2421,10 +2287,10 @@ static void *client_main(void *p)
 	}
 	for (int k = 0; k < a->calls; k++) {
 		int64_t r = 0;
-		e2e_Args args = E2E_ARGS_INIT;
+		sup_Args args = SUP_ARGS_INIT;
 		args.A = a->id;
 		args.B = k;
-		err = e2e_Arith_Add(c, &args, &r);
+		err = sup_Arith_Add(c, &args, &r);
 		if (err || r != a->id + k)
 			atomic_fetch_add(a->bad, 1);
 		rpc_error_free(err);
@@ -2462,7 +2328,7 @@ START_TEST(test_e2e_client_gone_mid_call)
 {
 	enum { N = 3 };
 	e2e_server s;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t replies[N];
 	rpc_done *q = rpc_done_new_queue();
 	server_start(&s, codecs[_i], T_TCP4, false);
@@ -2470,8 +2336,8 @@ START_TEST(test_e2e_client_gone_mid_call)
 	args.A = 20000;
 	args.B = 3;
 	for (int k = 0; k < N; k++)
-		CALL_OK(e2e_Arith_Slow_go(c, &args, &replies[k], q, NULL));
-	ck_assert(slow_wait_running(N));
+		CALL_OK(sup_Arith_Slow_go(c, &args, &replies[k], q, NULL));
+	ck_assert(sup_arith_slow_wait_running(N));
 	rpc_client_free(c); /* closes: the calls complete with shutdown */
 	for (int k = 0; k < N; k++) {
 		rpc_call *done = rpc_done_next(q);
@@ -2481,7 +2347,7 @@ START_TEST(test_e2e_client_gone_mid_call)
 	}
 	ck_assert_ptr_null(rpc_done_next(q));
 	rpc_done_free(q);
-	slow_release(); /* the handlers answer a connection that is gone */
+	sup_arith_slow_release(); /* the handlers answer a connection that is gone */
 	still_serving(&s);
 	ck_assert_uint_eq(rpc_server_num_calls(s.srv, "Arith.Slow"), N);
 	server_stop(&s);
@@ -2511,7 +2377,7 @@ START_TEST(test_e2e_serve_codec_socketpair)
 	rpc_client_options o = {.codec = codecs[_i]};
 	char *str = NULL;
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	CALL_OK(e2e_Arith_register(srv, &arith_impl, NULL));
+	CALL_OK(sup_arith_register(srv));
 	CALL_OK(e2e_Echo_register(srv, &echo_impl, NULL));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	                 0);
@@ -2540,17 +2406,17 @@ START_TEST(test_e2e_serve_request)
 	rpc_client *c = NULL;
 	rpc_client_options o = {.codec = codecs[_i]};
 	rpc_done *q = rpc_done_new_queue();
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r1 = 0, r2 = 0;
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	CALL_OK(e2e_Arith_register(srv, &arith_impl, NULL));
+	CALL_OK(sup_arith_register(srv));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	                 0);
 	CALL_OK(rpc_server_codec_new(sv[0], codecs[_i], 0, &sc));
 	CALL_OK(rpc_client_new_fd(sv[1], &o, &c));
 	args.A = 5;
 	args.B = 6;
-	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r1, q, NULL));
+	CALL_OK(sup_Arith_Multiply_go(c, &args, &r1, q, NULL));
 	CALL_OK(rpc_server_serve_request(srv, sc));
 	rpc_call *done = rpc_done_wait(q, 10000);
 	ck_assert_ptr_nonnull(done);
@@ -2558,7 +2424,7 @@ START_TEST(test_e2e_serve_request)
 	ck_assert_int_eq(r1, 30);
 	rpc_call_free(done);
 	/* an unknown method: answered, and serve_request says so */
-	CALL_OK(rpc_client_go(c, "Arith.Nope", method(&e2e_Arith_service, "Add"),
+	CALL_OK(rpc_client_go(c, "Arith.Nope", method(&sup_Arith_service, "Add"),
 	                      &args, &r2, q, NULL));
 	rpc_error *err = rpc_server_serve_request(srv, sc);
 	ck_assert_ptr_nonnull(err);
@@ -2668,7 +2534,7 @@ START_TEST(test_e2e_many_in_flight)
 {
 	int n = under_valgrind() ? 500 : 5000;
 	e2e_server s;
-	e2e_Args *args = calloc((size_t)n, sizeof(*args));
+	sup_Args *args = calloc((size_t)n, sizeof(*args));
 	int64_t *replies = calloc((size_t)n, sizeof(*replies));
 	bool *seen = calloc((size_t)n, sizeof(*seen));
 	rpc_done *q = rpc_done_new_queue();
@@ -2676,11 +2542,11 @@ START_TEST(test_e2e_many_in_flight)
 	server_start(&s, codecs[_i], T_TCP4, false);
 	rpc_client *c = client_dial(&s);
 	for (int k = 0; k < n; k++) {
-		e2e_Args_init(&args[k]);
+		sup_Args_init(&args[k]);
 		args[k].A = k;
 		args[k].B = -k;
 		replies[k] = 1;
-		CALL_OK(e2e_Arith_Add_go(c, &args[k], &replies[k], q, NULL));
+		CALL_OK(sup_Arith_Add_go(c, &args[k], &replies[k], q, NULL));
 	}
 	for (int k = 0; k < n; k++) {
 		rpc_call *done = rpc_done_wait(q, 10000);
@@ -2711,7 +2577,7 @@ START_TEST(test_e2e_http_mismatch)
 	e2e_server plain, web;
 	rpc_client *c = NULL;
 	int64_t r = 0;
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	server_start(&plain, &rpc_codec_protobuf, T_TCP4, false);
 	server_start(&web, &rpc_codec_protobuf, T_TCP4, true);
 
@@ -2730,7 +2596,7 @@ START_TEST(test_e2e_http_mismatch)
 	rpc_done *q = rpc_done_new_queue();
 	rpc_call *call = NULL;
 	CALL_OK(rpc_dial(rpc_listener_address(web.lis), NULL, &c));
-	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	CALL_OK(sup_Arith_Multiply_go(c, &args, &r, q, &call));
 	rpc_client_free(c);
 	rpc_call *done = rpc_done_next(q);
 	ck_assert_ptr_eq(done, call);
@@ -2806,15 +2672,15 @@ START_TEST(test_e2e_blocked_handlers)
 	e2e_server s;
 	rpc_server_options o = {.codec = codecs[_i], .threads = 1};
 	rpc_client_options co = {.codec = codecs[_i]};
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t replies[N];
 	rpc_done *q = rpc_done_new_queue();
 	rpc_client *c1 = NULL, *c2 = NULL;
 	memset(&s, 0, sizeof(s));
 	s.codec = codecs[_i];
-	slow_reset();
+	sup_arith_slow_reset();
 	ck_assert_ptr_null(rpc_server_new(&o, &s.srv));
-	CALL_OK(e2e_Arith_register(s.srv, &arith_impl, NULL));
+	CALL_OK(sup_arith_register(s.srv));
 	CALL_OK(rpc_listen("tcp:127.0.0.1:0", &s.lis));
 	ck_assert_int_eq(pthread_create(&s.acceptor, NULL, accept_main, &s), 0);
 	s.running = true;
@@ -2823,12 +2689,12 @@ START_TEST(test_e2e_blocked_handlers)
 	args.A = 20000;
 	for (int k = 0; k < N; k++) {
 		args.B = k;
-		CALL_OK(e2e_Arith_Slow_go(c1, &args, &replies[k], q, NULL));
+		CALL_OK(sup_Arith_Slow_go(c1, &args, &replies[k], q, NULL));
 	}
-	ck_assert(slow_wait_running(N));
+	ck_assert(sup_arith_slow_wait_running(N));
 	check_multiply(c2, 7, 7);
 	check_multiply(c1, 8, 8); /* and on the busy connection too */
-	slow_release();
+	sup_arith_slow_release();
 	for (int k = 0; k < N; k++) {
 		rpc_call *done = rpc_done_wait(q, 10000);
 		ck_assert_ptr_nonnull(done);
@@ -2849,7 +2715,7 @@ END_TEST
 typedef struct chain {
 	rpc_client *c;
 	rpc_done *d;
-	e2e_Args args;
+	sup_Args args;
 	int64_t reply;
 	int left, ok;
 	bool failed, finished;
@@ -2869,7 +2735,7 @@ static void chain_next(rpc_call *call, void *ud)
 	pthread_mutex_unlock(&ch->mu);
 	if (more) {
 		ch->args.A++;
-		rpc_error *err = e2e_Arith_Add_go(ch->c, &ch->args, &ch->reply,
+		rpc_error *err = sup_Arith_Add_go(ch->c, &ch->args, &ch->reply,
 		                                  ch->d, NULL);
 		if (err == NULL)
 			return;
@@ -2893,9 +2759,9 @@ START_TEST(test_e2e_callback_chain)
 	server_start(&s, codecs[_i], T_TCP4, false);
 	ch.c = client_dial(&s);
 	ch.d = rpc_done_new_callback(chain_next, &ch);
-	e2e_Args_init(&ch.args);
+	sup_Args_init(&ch.args);
 	ch.args.B = 1000;
-	CALL_OK(e2e_Arith_Add_go(ch.c, &ch.args, &ch.reply, ch.d, NULL));
+	CALL_OK(sup_Arith_Add_go(ch.c, &ch.args, &ch.reply, ch.d, NULL));
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 20;
 	pthread_mutex_lock(&ch.mu);
@@ -2927,7 +2793,7 @@ START_TEST(test_e2e_codec_mismatch)
 	e2e_server s;
 	rpc_client *c = NULL;
 	rpc_client_options o = {0};
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = 0;
 	rpc_call *call = NULL;
 	if (cci >= sci)
@@ -2938,7 +2804,7 @@ START_TEST(test_e2e_codec_mismatch)
 	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &o, &c));
 	args.A = 3;
 	args.B = 4;
-	CALL_OK(e2e_Arith_Multiply_go(c, &args, &r, q, &call));
+	CALL_OK(sup_Arith_Multiply_go(c, &args, &r, q, &call));
 	rpc_call *done = rpc_done_wait(q, 500);
 	rpc_client_free(c);
 	if (done == NULL)
@@ -2977,13 +2843,13 @@ START_TEST(test_e2e_deadline_stubs)
 	rpc_client_options o = {.codec = codecs[_i], .call_timeout_ms = 150};
 	rpc_client *c = NULL;
 	CALL_OK(rpc_dial(rpc_listener_address(s.lis), &o, &c));
-	e2e_Args args = E2E_ARGS_INIT;
+	sup_Args args = SUP_ARGS_INIT;
 	int64_t r = -1;
 	args.A = 10000; /* ms: until released */
 	args.B = 5;
 
 	int64_t t0 = mono_ms();
-	rpc_error *err = e2e_Arith_Slow(c, &args, &r);
+	rpc_error *err = sup_Arith_Slow(c, &args, &r);
 	int64_t dt = mono_ms() - t0;
 	check_kind(err, RPC_ERR_TIMEOUT);
 	rpc_error_free(err);
@@ -2992,7 +2858,7 @@ START_TEST(test_e2e_deadline_stubs)
 
 	rpc_call_options co = {.timeout_ms = 300};
 	t0 = mono_ms();
-	err = e2e_Arith_Slow_opts(c, &co, &args, &r);
+	err = sup_Arith_Slow_opts(c, &co, &args, &r);
 	dt = mono_ms() - t0;
 	check_kind(err, RPC_ERR_TIMEOUT);
 	rpc_error_free(err);
@@ -3002,7 +2868,7 @@ START_TEST(test_e2e_deadline_stubs)
 	/* Owned: wait with a timeout, then cancel. */
 	rpc_call *k = NULL;
 	co.timeout_ms = RPC_NO_TIMEOUT;
-	CALL_OK(e2e_Arith_Slow_go_opts(c, &co, &args, &r, NULL, &k));
+	CALL_OK(sup_Arith_Slow_go_opts(c, &co, &args, &r, NULL, &k));
 	ck_assert(!rpc_call_wait(k, 50));
 	rpc_call_cancel(k);
 	ck_assert(rpc_call_wait(k, 0));
@@ -3010,11 +2876,11 @@ START_TEST(test_e2e_deadline_stubs)
 	rpc_call_free(k);
 
 	/* The handlers answer now: late replies are dropped. */
-	slow_release();
-	ck_assert(slow_wait_running(0));
+	sup_arith_slow_release();
+	ck_assert(sup_arith_slow_wait_running(0));
 	co.timeout_ms = 5000;
 	args.A = 1;
-	CALL_OK(e2e_Arith_Slow_opts(c, &co, &args, &r));
+	CALL_OK(sup_Arith_Slow_opts(c, &co, &args, &r));
 	ck_assert_int_eq(r, 5);
 	check_multiply(c, 6, 7);
 	rpc_client_free(c);
@@ -3045,12 +2911,12 @@ static void *race_blocking(void *p)
 {
 	race_arg *a = p;
 	for (a->n = 0; a->n < RACE_CALLS && mono_ms() < a->until; a->n++) {
-		e2e_Args args = E2E_ARGS_INIT;
+		sup_Args args = SUP_ARGS_INIT;
 		rpc_call_options o = {.timeout_ms = 2};
 		args.A = rand_r(&a->seed) % 1500; /* up to 1.5 ms */
 		args.B = a->n;
 		a->replies[a->n] = -1;
-		rpc_error *err = e2e_Arith_Nap_opts(a->c, &o, &args,
+		rpc_error *err = sup_Arith_Nap_opts(a->c, &o, &args,
 		                                    &a->replies[a->n]);
 		if (err == NULL) {
 			a->ok[a->n] = true;
@@ -3097,14 +2963,14 @@ START_TEST(test_e2e_deadline_race)
 	while (n + BATCH <= RACE_CALLS && mono_ms() < until) {
 		rpc_call *k[BATCH];
 		for (int i = 0; i < BATCH; i++) {
-			e2e_Args args = E2E_ARGS_INIT;
+			sup_Args args = SUP_ARGS_INIT;
 			/* Served one after the other: the later in the
 			 * batch, the longer the timeout. */
 			rpc_call_options o = {.timeout_ms = 1 + i / 2};
 			args.A = rand_r(&seed) % 1000;
 			args.B = n + i;
 			areplies[n + i] = -1;
-			CALL_OK(e2e_Arith_Nap_go_opts(c, &o, &args,
+			CALL_OK(sup_Arith_Nap_go_opts(c, &o, &args,
 			                              &areplies[n + i],
 			                              i % 2 ? NULL : d, &k[i]));
 		}
@@ -3145,7 +3011,7 @@ START_TEST(test_e2e_deadline_race)
 		n += BATCH;
 		/* Let the server catch up with the calls that ended early,
 		 * so that timeouts do not snowball. */
-		for (int w = 0; w < 100 && atomic_load(&naps_running) > 0; w++)
+		for (int w = 0; w < 100 && sup_arith_naps_running() > 0; w++)
 			usleep(1000);
 	}
 	ck_assert_int_eq(n_end, n);
@@ -3162,7 +3028,7 @@ START_TEST(test_e2e_deadline_race)
 	fprintf(stderr, "deadline race (%s): blocking %d calls, %d ok\n",
 	        codec_names[_i], total - n, total_ok - n_ok);
 	/* Let every late reply arrive and be dropped. */
-	for (int w = 0; w < 500 && atomic_load(&naps_running) > 0; w++)
+	for (int w = 0; w < 500 && sup_arith_naps_running() > 0; w++)
 		usleep(10000);
 	usleep(50000);
 	check_multiply(c, 6, 7);

@@ -40,6 +40,10 @@
 
 /* ---- Arith --------------------------------------------------------------- */
 
+/* interop.rpc's Arith: Go's own net/rpc test service (Add, Mul, Div with a
+ * Reply{C}, String, Scan, Error, SleepMilli), which goclient.go calls, not
+ * the suites' Arith (tests/support/sup_arith.h). */
+
 static rpc_error *arith_add(void *self, const interop_Args *args,
                             interop_Reply *reply)
 {

@@ -2,10 +2,11 @@
  * unix sockets, Go's error texts, concurrency, hostile input, HTTP and the
  * debug page, serving single connections and requests, shutdown.
  *
- * The service is hand-written the way rpcgen-c emits one: a handler table,
- * invoke functions and a sorted method table over protoc-c's messages. The
- * client is librpc's own; raw sockets speak the framing where a test needs
- * bytes no client would send. */
+ * The service is the suites' Arith (tests/support/sup_arith.h: Divide,
+ * Echo, Multiply, Sleep and the others); the client calls it through
+ * method descriptors over protoc-c's messages of the same fields
+ * (srv.proto). The client is librpc's own; raw sockets speak the framing
+ * where a test needs bytes no client would send. */
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "sup_arith.h"
 #include "sup_server.h"
 #include "internal.h"
 #include "registry.h"
@@ -43,82 +45,14 @@ static const rpc_type type_int64 = {"int64", &srv__int64__descriptor,
 static const rpc_type type_string = {"string", &srv__string__descriptor,
                                      RPC_FORM_VALUE};
 
-typedef struct arith_handlers {
-	rpc_error *(*Divide)(void *self, const Srv__Args *a, Srv__Quotient *q);
-	rpc_error *(*Echo)(void *self, char *const *in, char **out);
-	rpc_error *(*Multiply)(void *self, const Srv__Args *a, int64_t *r);
-	rpc_error *(*Sleep)(void *self, const Srv__Args *a, int64_t *r);
-} arith_handlers;
-
-static rpc_error *inv_divide(const void *h, void *self, const void *a, void *r)
-{
-	return ((const arith_handlers *)h)->Divide(self, a, r);
-}
-static rpc_error *inv_echo(const void *h, void *self, const void *a, void *r)
-{
-	return ((const arith_handlers *)h)->Echo(self, a, r);
-}
-static rpc_error *inv_multiply(const void *h, void *self, const void *a,
-                               void *r)
-{
-	return ((const arith_handlers *)h)->Multiply(self, a, r);
-}
-static rpc_error *inv_sleep(const void *h, void *self, const void *a, void *r)
-{
-	return ((const arith_handlers *)h)->Sleep(self, a, r);
-}
-
+/* The client's side of Arith (tests/support/sup_arith.rpc), over srv.proto's
+ * messages: the calls and the raw sockets encode these. */
 static const rpc_method arith_methods[] = {
-	{"Divide", &type_args, &type_quotient, inv_divide, 0},
-	{"Echo", &type_string, &type_string, inv_echo, 0},
-	{"Multiply", &type_args, &type_int64, inv_multiply, 0},
-	{"Sleep", &type_args, &type_int64, inv_sleep, 0},
+	{"Divide", &type_args, &type_quotient, NULL, 0},
+	{"Echo", &type_string, &type_string, NULL, 0},
+	{"Multiply", &type_args, &type_int64, NULL, 0},
+	{"Sleep", &type_args, &type_int64, NULL, 0},
 };
-static const rpc_service_desc arith_desc = {
-	RPC_ABI_VERSION, "Arith", "srv", 4, arith_methods,
-};
-
-static atomic_int sleeping;     /* Sleep calls running now */
-static atomic_int max_sleeping; /* the most that ran at once */
-
-static rpc_error *h_divide(void *self, const Srv__Args *a, Srv__Quotient *q)
-{
-	(void)self;
-	if (a->b == 0)
-		return rpc_error_new("divide by zero");
-	q->quo = a->a / a->b;
-	q->rem = a->a % a->b;
-	return NULL;
-}
-static rpc_error *h_echo(void *self, char *const *in, char **out)
-{
-	(void)self;
-	*out = rpc_strdup(*in);
-	return NULL;
-}
-static rpc_error *h_multiply(void *self, const Srv__Args *a, int64_t *r)
-{
-	(void)self;
-	*r = a->a * a->b;
-	return NULL;
-}
-/* Sleep sleeps A milliseconds and answers B. */
-static rpc_error *h_sleep(void *self, const Srv__Args *a, int64_t *r)
-{
-	struct timespec ts = {a->a / 1000, (a->a % 1000) * 1000000L};
-	(void)self;
-	int now = atomic_fetch_add(&sleeping, 1) + 1;
-	int max = atomic_load(&max_sleeping);
-	while (now > max &&
-	       !atomic_compare_exchange_weak(&max_sleeping, &max, now))
-		;
-	nanosleep(&ts, NULL);
-	atomic_fetch_sub(&sleeping, 1);
-	*r = a->b;
-	return NULL;
-}
-static const arith_handlers arith_impl = {h_divide, h_echo, h_multiply,
-                                          h_sleep};
 
 /* ---- fixture: a server accepting on a listener in a thread --------------- */
 
@@ -133,8 +67,7 @@ static bool start_server_opts(const char *address,
 	rpc_error *err;
 
 	ck_assert_ptr_null(rpc_server_new(o, &srv));
-	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
-	                                       NULL, NULL));
+	ck_assert_ptr_null(sup_arith_register(srv));
 	err = sup_server_start(&fx, srv, address, http_mode);
 	ck_assert_msg(err == NULL, "listen %s: %s", address,
 	              rpc_error_message(err));
@@ -289,19 +222,23 @@ static void raw_expect_eof(raw *r)
 
 /* ---- registry ------------------------------------------------------------- */
 
-static const rpc_method unsorted_methods[] = {
-	{"Sleep", &type_args, &type_int64, inv_sleep, 0},
-	{"Divide", &type_args, &type_quotient, inv_divide, 0},
-	{"Multiply", &type_args, &type_int64, inv_multiply, 0},
-};
+/* Arith's Sleep, Divide and Multiply out of order (unsorted_init). */
+static rpc_method unsorted_methods[3];
 static const rpc_service_desc unsorted_desc = {
 	RPC_ABI_VERSION, "Unsorted", NULL, 3, unsorted_methods,
 };
 
+static void unsorted_init(void)
+{
+	unsorted_methods[0] = *sup_arith_method("Sleep");
+	unsorted_methods[1] = *sup_arith_method("Divide");
+	unsorted_methods[2] = *sup_arith_method("Multiply");
+}
+
 static void expect_reg_error(rpci_registry *r, const rpc_service_desc *d,
                              const char *name, const char *text)
 {
-	rpc_error *err = rpci_registry_add(r, d, &arith_impl, NULL, name);
+	rpc_error *err = rpci_registry_add(r, d, &sup_arith_handlers, NULL, name);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_str_eq(rpc_error_message(err), text);
 	rpc_error_free(err);
@@ -311,13 +248,15 @@ START_TEST(test_registry_duplicate_name)
 {
 	rpci_registry r;
 	rpci_registry_init(&r);
-	ck_assert_ptr_null(rpci_registry_add(&r, &arith_desc, &arith_impl, NULL,
+	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service,
+	                                     &sup_arith_handlers, NULL,
 	                                     NULL));
-	expect_reg_error(&r, &arith_desc, NULL,
+	expect_reg_error(&r, &sup_Arith_service, NULL,
 	                 "rpc: service already defined: Arith");
-	ck_assert_ptr_null(rpci_registry_add(&r, &arith_desc, &arith_impl, NULL,
+	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service,
+	                                     &sup_arith_handlers, NULL,
 	                                     "Calc"));
-	expect_reg_error(&r, &arith_desc, "Calc",
+	expect_reg_error(&r, &sup_Arith_service, "Calc",
 	                 "rpc: service already defined: Calc");
 	rpci_registry_fini(&r);
 }
@@ -326,17 +265,17 @@ END_TEST
 START_TEST(test_registry_bad_descriptors)
 {
 	rpci_registry r;
-	rpc_service_desc d = arith_desc;
+	rpc_service_desc d = sup_Arith_service;
 	rpci_registry_init(&r);
-	expect_reg_error(&r, &arith_desc, "",
+	expect_reg_error(&r, &sup_Arith_service, "",
 	                 "rpc.Register: no service name for type Arith");
 	d.n_methods = 0;
 	expect_reg_error(&r, &d, NULL,
 	                 "rpc.Register: type Arith has no exported methods of "
 	                 "suitable type");
-	d = arith_desc;
+	d = sup_Arith_service;
 	d.abi = RPC_ABI_VERSION + 1;
-	rpc_error *err = rpci_registry_add(&r, &d, &arith_impl, NULL, NULL);
+	rpc_error *err = rpci_registry_add(&r, &d, &sup_arith_handlers, NULL, NULL);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_ptr_nonnull(strstr(rpc_error_message(err), "ABI"));
 	rpc_error_free(err);
@@ -350,7 +289,8 @@ START_TEST(test_registry_lookup_last_dot)
 	rpci_registry r;
 	char *msg = NULL;
 	rpci_registry_init(&r);
-	ck_assert_ptr_null(rpci_registry_add(&r, &arith_desc, &arith_impl, NULL,
+	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service,
+	                                     &sup_arith_handlers, NULL,
 	                                     "a.b"));
 	rpci_method *m = rpci_registry_lookup(&r, "a.b.Multiply", &msg);
 	ck_assert_ptr_nonnull(m);
@@ -377,7 +317,7 @@ START_TEST(test_registry_sorted_methods_and_services)
 	rpci_registry_init(&r);
 	for (int i = 0; i < 3; i++)
 		ck_assert_ptr_null(rpci_registry_add(&r, &unsorted_desc,
-		                                     &arith_impl, NULL,
+		                                     &sup_arith_handlers, NULL,
 		                                     names[i]));
 	const rpci_snapshot *s = rpci_registry_snapshot(&r);
 	ck_assert_uint_eq(s->n, 3);
@@ -574,7 +514,7 @@ START_TEST(test_server_many_slow_calls_one_conn)
 	ck_assert(start_server_opts("tcp:127.0.0.1:0",
 	                            &(rpc_server_options){.threads = 1}));
 	rpc_client *c = dial();
-	atomic_store(&max_sleeping, 0);
+	sup_arith_sleep_reset();
 	for (int i = 0; i < N; i++)
 		ck_assert_ptr_null(go_sleep(c, 300, i + 1, &r[i], d));
 	for (int i = 0; i < N; i++) {
@@ -586,7 +526,7 @@ START_TEST(test_server_many_slow_calls_one_conn)
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(r[i], i + 1);
 	/* one connection, one loop, yet the calls overlapped */
-	ck_assert_int_ge(atomic_load(&max_sleeping), 2);
+	ck_assert_int_ge(sup_arith_max_sleeping(), 2);
 	rpc_client_free(c);
 	rpc_done_free(d);
 	stop_server();
@@ -611,7 +551,7 @@ START_TEST(test_server_thread_cap)
 	                        .log = count_log};
 	ck_assert(start_server_opts("tcp:127.0.0.1:0", &o));
 	rpc_client *c = dial();
-	atomic_store(&max_sleeping, 0);
+	sup_arith_sleep_reset();
 	atomic_store(&log_lines, 0);
 	for (int i = 0; i < N; i++)
 		ck_assert_ptr_null(go_sleep(c, 50, i + 1, &r[i], d));
@@ -623,7 +563,7 @@ START_TEST(test_server_thread_cap)
 	}
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(r[i], i + 1);
-	ck_assert_int_eq(atomic_load(&max_sleeping), 1);
+	ck_assert_int_eq(sup_arith_max_sleeping(), 1);
 	ck_assert_int_ge(atomic_load(&log_lines), 1); /* said so */
 	check_multiply(c);
 	rpc_client_free(c);
@@ -1099,7 +1039,7 @@ START_TEST(test_server_peer_leaves_mid_call)
 	enum { N = 8 };
 	Srv__Args args = SRV__ARGS__INIT;
 	ck_assert(start_server("tcp:127.0.0.1:0"));
-	atomic_store(&max_sleeping, 0);
+	sup_arith_sleep_reset();
 	for (int i = 0; i < N; i++) {
 		raw rw;
 		raw_open(&rw);
@@ -1117,15 +1057,15 @@ START_TEST(test_server_peer_leaves_mid_call)
 		raw_close(&rw);
 	}
 	/* the calls the server read run to their end; it still answers */
-	for (int i = 0; i < 1000 && (atomic_load(&sleeping) > 0 ||
+	for (int i = 0; i < 1000 && (sup_arith_sleeping() > 0 ||
 	                             rpc_server_num_calls(srv, "Arith.Sleep") <
 	                                 N / 2);
 	     i++)
 		usleep(10000);
 	still_serving();
-	for (int i = 0; i < 1000 && atomic_load(&sleeping) > 0; i++)
+	for (int i = 0; i < 1000 && sup_arith_sleeping() > 0; i++)
 		usleep(10000);
-	ck_assert_int_eq(atomic_load(&sleeping), 0);
+	ck_assert_int_eq(sup_arith_sleeping(), 0);
 	stop_server();
 }
 END_TEST
@@ -1279,8 +1219,8 @@ START_TEST(test_server_debug_page_counts)
 	Srv__Quotient q = SRV__QUOTIENT__INIT;
 	http_mode = true;
 	ck_assert(start_server("tcp:127.0.0.1:0"));
-	ck_assert_ptr_null(rpc_server_register(srv, &unsorted_desc, &arith_impl,
-	                                       NULL, "Zeta"));
+	ck_assert_ptr_null(rpc_server_register(srv, &unsorted_desc,
+	                                       &sup_arith_handlers, NULL, "Zeta"));
 	rpc_client *c = NULL;
 	ck_assert_ptr_null(rpc_dial_http(rpc_listener_address(fx.lis), NULL, NULL,
 	                                 &c));
@@ -1891,7 +1831,7 @@ START_TEST(test_limits_conn_inflight)
 	Srv__Args args = SRV__ARGS__INIT;
 	start_limits((rpc_server_options){.max_conn_inflight = 4},
 	             "(max_conn_inflight)");
-	atomic_store(&max_sleeping, 0);
+	sup_arith_sleep_reset();
 	raw_open(&rw);
 	for (int i = 0; i < N; i++) {
 		args.a = 50; /* ms */
@@ -1905,8 +1845,8 @@ START_TEST(test_limits_conn_inflight)
 		ck_assert_str_eq(msg.error, "");
 		rpc_codec_protobuf.msg_clear(rw.st, &msg);
 	}
-	ck_assert_int_le(atomic_load(&max_sleeping), 4);
-	ck_assert_int_ge(atomic_load(&max_sleeping), 2);
+	ck_assert_int_le(sup_arith_max_sleeping(), 4);
+	ck_assert_int_ge(sup_arith_max_sleeping(), 2);
 	ck_assert_int_eq(atomic_load(&log_hits), 1);
 	raw_close(&rw);
 	stop_server();
@@ -2038,8 +1978,7 @@ START_TEST(test_server_start_and_stop_from_signal)
 	char addr[128];
 
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
-	                                       NULL, NULL));
+	ck_assert_ptr_null(sup_arith_register(srv));
 	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &l));
 	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &lh));
 	ck_assert_ptr_null(rpc_server_start(srv, l));
@@ -2118,8 +2057,7 @@ START_TEST(test_server_serve_conn_returns_on_hangup)
 	pthread_t t;
 	rpc_client *c = NULL;
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
-	                                       NULL, NULL));
+	ck_assert_ptr_null(sup_arith_register(srv));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	                 0);
 	serve_fd = sv[0];
@@ -2147,8 +2085,7 @@ START_TEST(test_server_serve_conn_keepalive)
 	rpc_client *c = NULL;
 
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
-	                                       NULL, NULL));
+	ck_assert_ptr_null(sup_arith_register(srv));
 	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(l, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -2244,8 +2181,7 @@ START_TEST(test_server_serve_codec_gob_and_json)
 {
 	const rpc_codec *codecs[] = {&rpc_codec_gob, &rpc_codec_json};
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
-	                                       NULL, NULL));
+	ck_assert_ptr_null(sup_arith_register(srv));
 	for (int i = 0; i < 2; i++) {
 		int sv[2];
 		pthread_t t;
@@ -2295,8 +2231,7 @@ START_TEST(test_server_serve_request)
 	int64_t r1 = 0, r2 = 0;
 	Srv__Args args = SRV__ARGS__INIT;
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	ck_assert_ptr_null(rpc_server_register(srv, &arith_desc, &arith_impl,
-	                                       NULL, NULL));
+	ck_assert_ptr_null(sup_arith_register(srv));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	                 0);
 	ck_assert_ptr_null(rpc_server_codec_new(sv[0], NULL, 0, &sc));
@@ -2346,9 +2281,9 @@ START_TEST(test_server_shutdown_drains_calls)
 	rpc_client *c = dial();
 	for (int i = 0; i < N; i++)
 		ck_assert_ptr_null(go_sleep(c, 300, 100 + i, &r[i], d));
-	for (int i = 0; i < 1000 && atomic_load(&sleeping) < N; i++)
+	for (int i = 0; i < 1000 && sup_arith_sleeping() < N; i++)
 		usleep(10000);
-	ck_assert_int_eq(atomic_load(&sleeping), N);
+	ck_assert_int_eq(sup_arith_sleeping(), N);
 	/* free the server while the calls run: they finish and reply */
 	rpc_server_free(srv);
 	srv = NULL;
@@ -2852,6 +2787,7 @@ int main(int argc, char **argv)
 		printf("SKIP: no IPv6 loopback (::1) on this machine\n");
 		return 77;
 	}
+	unsorted_init();
 	SRunner *sr = srunner_create(tcp6 ? server_tcp6_suite()
 	                                  : server_suite());
 	srunner_run_all(sr, CK_ENV);

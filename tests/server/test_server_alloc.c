@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sup_alloc.h"
+#include "sup_arith.h"
 #include "codec.h"
 #include "rpc.h"
 #include "srv.pb-c.h"
@@ -24,40 +25,13 @@
 #define arm sup_alloc_arm
 #define disarm sup_alloc_disarm
 
-/* ---- a small service ------------------------------------------------------- */
+/* ---- the service: the suites' Arith (sup_arith.h) ------------------------ */
 
+/* What send_request encodes: Arith's argument types over srv.proto. */
 static const rpc_type type_args = {"Args", &srv__args__descriptor,
                                    RPC_FORM_MESSAGE};
-static const rpc_type type_int64 = {"int64", &srv__int64__descriptor,
-                                    RPC_FORM_VALUE};
 static const rpc_type type_string = {"string", &srv__string__descriptor,
                                      RPC_FORM_VALUE};
-
-static rpc_error *inv_echo(const void *h, void *self, const void *a, void *r)
-{
-	(void)h;
-	(void)self;
-	*(char **)r = rpc_strdup(*(char *const *)a);
-	return *(char **)r != NULL ? NULL : rpc_error_new("out of memory");
-}
-
-static rpc_error *inv_multiply(const void *h, void *self, const void *a,
-                               void *r)
-{
-	const Srv__Args *args = a;
-	(void)h;
-	(void)self;
-	*(int64_t *)r = args->a * args->b;
-	return NULL;
-}
-
-static const rpc_method methods[] = {
-	{"Echo", &type_string, &type_string, inv_echo, 0},
-	{"Multiply", &type_args, &type_int64, inv_multiply, 0},
-};
-static const rpc_service_desc desc = {RPC_ABI_VERSION, "Arith", NULL, 2,
-                                      methods};
-static const int handlers; /* the invokers above need no table */
 
 enum { WALK_MAX = 10000 };
 
@@ -95,8 +69,7 @@ START_TEST(test_alloc_register_and_listen)
 	live = sup_alloc_live();
 	for (n = 0; n < WALK_MAX; n++) {
 		arm(n);
-		rpc_error *err = rpc_server_register(srv, &desc, &handlers, NULL,
-		                                     NULL);
+		rpc_error *err = sup_arith_register(srv);
 		bool hit = disarm();
 		if (err == NULL)
 			break; /* registered: a second walk step would be a dup */
@@ -106,7 +79,7 @@ START_TEST(test_alloc_register_and_listen)
 	}
 	ck_assert_int_lt(n, WALK_MAX);
 	/* registered exactly once */
-	rpc_error *dup = rpc_server_register(srv, &desc, &handlers, NULL, NULL);
+	rpc_error *dup = sup_arith_register(srv);
 	ck_assert_ptr_nonnull(dup);
 	ck_assert_str_eq(rpc_error_message(dup),
 	                 "rpc: service already defined: Arith");
@@ -172,8 +145,7 @@ START_TEST(test_alloc_serve_request)
 	void *st = NULL;
 	int sv[2];
 	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
-	ck_assert_ptr_null(rpc_server_register(srv, &desc, &handlers, NULL,
-	                                       NULL));
+	ck_assert_ptr_null(sup_arith_register(srv));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_ptr_null(rpc_server_codec_new(sv[0], NULL, 0, &sc));
 	ck_assert_ptr_null(rpc_codec_protobuf.state_new(false, 0, &st));

@@ -17,14 +17,23 @@ static void *server_accept_main(void *arg)
 rpc_error *sup_server_start(sup_server *s, rpc_server *srv, const char *address,
                             bool http)
 {
+	rpc_listener *lis;
 	rpc_error *err;
 
 	memset(s, 0, sizeof *s);
-	s->srv = srv;
-	s->http = http;
-	err = rpc_listen(address, &s->lis);
+	err = rpc_listen(address, &lis);
 	if (err != NULL)
 		return err;
+	return sup_server_start_listener(s, srv, lis, http);
+}
+
+rpc_error *sup_server_start_listener(sup_server *s, rpc_server *srv,
+                                     rpc_listener *lis, bool http)
+{
+	memset(s, 0, sizeof *s);
+	s->srv = srv;
+	s->http = http;
+	s->lis = lis;
 	if (pthread_create(&s->acceptor, NULL, server_accept_main, s) != 0) {
 		rpc_listener_free(s->lis);
 		s->lis = NULL;

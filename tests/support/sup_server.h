@@ -1,6 +1,7 @@
 /* sup_server.h - a server accepting on a listener of its own, for tests: the
- * listener (usually on port 0: "tcp:127.0.0.1:0") and a thread running
- * rpc_server_accept (or rpc_server_accept_http) until sup_server_stop.
+ * listener (usually on port 0: "tcp:127.0.0.1:0", or one the test made) and
+ * a thread running rpc_server_accept (or rpc_server_accept_http) until
+ * sup_server_stop.
  *
  *	sup_server s;
  *	ck_assert_ptr_null(rpc_server_new(NULL, &srv));
@@ -31,6 +32,13 @@ typedef struct sup_server {
  * rpc_listen (caller frees with rpc_error_free; nothing is left running). */
 rpc_error *sup_server_start(sup_server *s, rpc_server *srv, const char *address,
                             bool http);
+
+/* sup_server_start_listener starts accepting for srv (borrowed, as above)
+ * on lis, a listener made by the caller (rpc_listen_tls, say), which it
+ * takes: sup_server_stop frees it, and so does a failure. Returns NULL or an
+ * error (caller frees with rpc_error_free). */
+rpc_error *sup_server_start_listener(sup_server *s, rpc_server *srv,
+                                     rpc_listener *lis, bool http);
 
 /* sup_server_stop closes the listener, waits for the accepting thread and
  * frees the listener. Returns what the accepting loop returned: NULL when

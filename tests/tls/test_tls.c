@@ -25,6 +25,7 @@
 #include "interop.rpc.h"
 #include "rpc.h"
 #include "sup_peer.h"
+#include "sup_server.h"
 
 static char certdir[256];
 
@@ -57,6 +58,10 @@ static const char *cert(int slot, const char *name)
 }
 
 /* ---- the service --------------------------------------------------------- */
+
+/* interop.rpc's Arith (Go's own net/rpc test service, which gotls.go serves
+ * and calls: Add, Mul with a Reply{C}), not the suites' (tests/support/
+ * sup_arith.h); Add records the caller's identity for the assertions. */
 
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
 static rpc_peer seen;       /* the last caller; strings copied below */
@@ -134,9 +139,8 @@ static const interop_Echo_handlers echo = {.Echo = echo_echo};
 
 typedef struct tserver {
 	rpc_server *srv;
-	rpc_listener *lis;
-	pthread_t acceptor;
-	bool http;
+	sup_server sv;     /* the accepting thread */
+	rpc_listener *lis; /* sv.lis */
 	pthread_mutex_t mu;
 	char log[8192]; /* the lines logged so far */
 } tserver;
@@ -167,20 +171,14 @@ static bool tserver_logged(tserver *t, const char *text)
 	return false;
 }
 
-static void *tserver_main(void *arg)
-{
-	tserver *t = arg;
-
-	return t->http ? rpc_server_accept_http(t->srv, t->lis, NULL, NULL)
-	               : rpc_server_accept(t->srv, t->lis);
-}
-
 /* tserver_start serves Arith and Echo with codec on 127.0.0.1, over TLS
- * with tls (NULL: plain), with more options from o (may be NULL). */
+ * with tls (borrowed; NULL: plain), with more options from o (may be
+ * NULL). */
 static void tserver_start(tserver *t, const rpc_codec *codec, rpc_tls *tls,
                           bool http, const rpc_server_options *o)
 {
 	rpc_server_options opts = o != NULL ? *o : (rpc_server_options){0};
+	rpc_listener *lis;
 
 	memset(t, 0, sizeof *t);
 	pthread_mutex_init(&t->mu, NULL);
@@ -191,22 +189,16 @@ static void tserver_start(tserver *t, const rpc_codec *codec, rpc_tls *tls,
 	ck_assert_ptr_null(interop_Arith_register(t->srv, &arith, NULL));
 	ck_assert_ptr_null(interop_Echo_register(t->srv, &echo, NULL));
 	rpc_error *err = tls != NULL
-	                     ? rpc_listen_tls("tls:127.0.0.1:0", tls, &t->lis)
-	                     : rpc_listen("tcp:127.0.0.1:0", &t->lis);
+	                     ? rpc_listen_tls("tls:127.0.0.1:0", tls, &lis)
+	                     : rpc_listen("tcp:127.0.0.1:0", &lis);
 	ck_assert_msg(err == NULL, "listen: %s", rpc_error_message(err));
-	t->http = http;
-	ck_assert_int_eq(pthread_create(&t->acceptor, NULL, tserver_main, t),
-	                 0);
+	ck_assert_ptr_null(sup_server_start_listener(&t->sv, t->srv, lis, http));
+	t->lis = t->sv.lis;
 }
 
 static void tserver_stop(tserver *t)
 {
-	void *ret;
-
-	rpc_listener_close(t->lis);
-	pthread_join(t->acceptor, &ret);
-	rpc_error_free(ret);
-	rpc_listener_free(t->lis);
+	rpc_error_free(sup_server_stop(&t->sv));
 	rpc_server_free(t->srv);
 	pthread_mutex_destroy(&t->mu);
 }
@@ -241,6 +233,35 @@ static rpc_tls *client_tls(bool with_cert, const char *server_name)
 	return t;
 }
 
+/* tserver_start_cert is tserver_start over TLS with the certificate
+ * name.pem (a server that asks for no client certificate). */
+static void tserver_start_cert(tserver *t, const rpc_codec *codec,
+                               const char *name, bool http,
+                               const rpc_server_options *o)
+{
+	rpc_tls *st = server_tls(name, NULL, false);
+
+	tserver_start(t, codec, st, http, o);
+	rpc_tls_free(st); /* the listener keeps its own */
+}
+
+/* tls_dial dials t (over HTTP CONNECT when http) with codec, trusting
+ * ca.pem and presenting no certificate. */
+static rpc_client *tls_dial(tserver *t, const rpc_codec *codec, bool http)
+{
+	rpc_tls *ct = client_tls(false, NULL);
+	rpc_client_options o = {.codec = codec, .tls = ct};
+	rpc_client *c = NULL;
+	rpc_error *err =
+	    http ? rpc_dial_http(rpc_listener_address(t->lis), NULL, &o, &c)
+	         : rpc_dial(rpc_listener_address(t->lis), &o, &c);
+
+	ck_assert_msg(err == NULL, "dial %s: %s", rpc_listener_address(t->lis),
+	              rpc_error_message(err));
+	rpc_tls_free(ct); /* the client keeps its own */
+	return c;
+}
+
 static void assert_add(rpc_client *c, int64_t a, int64_t b)
 {
 	interop_Args args = INTEROP_ARGS_INIT;
@@ -261,20 +282,14 @@ static const rpc_codec *const codecs[] = {&rpc_codec_protobuf, &rpc_codec_gob,
 START_TEST(test_tls_calls)
 {
 	const rpc_codec *codec = codecs[_i];
-	rpc_tls *st = server_tls("server", NULL, false);
-	rpc_tls *ct = client_tls(false, NULL);
 	tserver t;
 	rpc_client *c;
 	rpc_tls_info info;
 
-	tserver_start(&t, codec, st, false, NULL);
-	rpc_tls_free(st); /* the listener keeps its own */
+	tserver_start_cert(&t, codec, "server", false, NULL);
 	ck_assert_str_eq(rpc_listener_address(t.lis),
 	                 strstr(rpc_listener_address(t.lis), "tls:127.0.0.1:"));
-	rpc_client_options o = {.codec = codec, .tls = ct};
-	rpc_error *err = rpc_dial(rpc_listener_address(t.lis), &o, &c);
-	ck_assert_msg(err == NULL, "dial: %s", rpc_error_message(err));
-	rpc_tls_free(ct); /* the client keeps its own */
+	c = tls_dial(&t, codec, false);
 	for (int i = 0; i < 50; i++)
 		assert_add(c, i, 1000);
 	pthread_mutex_lock(&seen_mu);
@@ -322,19 +337,14 @@ END_TEST
 START_TEST(test_tls_large)
 {
 	const rpc_codec *codec = codecs[_i];
-	rpc_tls *st = server_tls("server", NULL, false);
-	rpc_tls *ct = client_tls(false, NULL);
 	interop_Everything in = INTEROP_EVERYTHING_INIT;
 	interop_Everything out = INTEROP_EVERYTHING_INIT;
 	size_t len = slow_build() ? 256u << 10 : 4u << 20;
 	tserver t;
 	rpc_client *c;
 
-	tserver_start(&t, codec, st, false, NULL);
-	rpc_tls_free(st);
-	rpc_client_options o = {.codec = codec, .tls = ct};
-	ck_assert_ptr_null(rpc_dial(rpc_listener_address(t.lis), &o, &c));
-	rpc_tls_free(ct);
+	tserver_start_cert(&t, codec, "server", false, NULL);
+	c = tls_dial(&t, codec, false);
 	in.Blob.data = malloc(len);
 	ck_assert_ptr_nonnull(in.Blob.data);
 	in.Blob.len = len;
@@ -355,18 +365,11 @@ END_TEST
 
 START_TEST(test_tls_http_connect)
 {
-	rpc_tls *st = server_tls("server", NULL, false);
-	rpc_tls *ct = client_tls(false, NULL);
 	tserver t;
 	rpc_client *c;
 
-	tserver_start(&t, &rpc_codec_gob, st, true, NULL);
-	rpc_tls_free(st);
-	rpc_client_options o = {.codec = &rpc_codec_gob, .tls = ct};
-	rpc_error *err =
-	    rpc_dial_http(rpc_listener_address(t.lis), NULL, &o, &c);
-	ck_assert_msg(err == NULL, "dial-http: %s", rpc_error_message(err));
-	rpc_tls_free(ct);
+	tserver_start_cert(&t, &rpc_codec_gob, "server", true, NULL);
+	c = tls_dial(&t, &rpc_codec_gob, true);
 	for (int i = 0; i < 20; i++)
 		assert_add(c, i, -5);
 	rpc_client_free(c);
@@ -479,14 +482,12 @@ END_TEST
 
 START_TEST(test_tls_resume)
 {
-	rpc_tls *st = server_tls("server", NULL, false);
 	rpc_tls *ct = client_tls(false, NULL);
 	rpc_tls_info info;
 	tserver t;
 	rpc_client *c;
 
-	tserver_start(&t, &rpc_codec_protobuf, st, false, NULL);
-	rpc_tls_free(st);
+	tserver_start_cert(&t, &rpc_codec_protobuf, "server", false, NULL);
 	rpc_client_options o = {.tls = ct};
 	for (int i = 0; i < 3; i++) {
 		ck_assert_ptr_null(
@@ -521,14 +522,12 @@ END_TEST
  * returns the error (caller frees). */
 static rpc_error *dial_fails(const char *name, rpc_tls *ct)
 {
-	rpc_tls *st = server_tls(name, NULL, false);
 	rpc_client_options o = {.tls = ct};
 	tserver t;
 	rpc_client *c = NULL;
 	rpc_error *err;
 
-	tserver_start(&t, &rpc_codec_protobuf, st, false, NULL);
-	rpc_tls_free(st);
+	tserver_start_cert(&t, &rpc_codec_protobuf, name, false, NULL);
 	err = rpc_dial(rpc_listener_address(t.lis), &o, &c);
 	if (err == NULL) {
 		/* the server, at least, must still be fine */
@@ -598,15 +597,13 @@ END_TEST
 
 START_TEST(test_tls_plain_client_on_tls_port)
 {
-	rpc_tls *st = server_tls("server", NULL, false);
 	interop_Args args = INTEROP_ARGS_INIT;
 	interop_Reply reply = INTEROP_REPLY_INIT;
 	tserver t;
 	rpc_client *c;
 	char addr[128];
 
-	tserver_start(&t, &rpc_codec_gob, st, false, NULL);
-	rpc_tls_free(st);
+	tserver_start_cert(&t, &rpc_codec_gob, "server", false, NULL);
 	snprintf(addr, sizeof addr, "tcp:%s", rpc_listener_address(t.lis) + 4);
 	rpc_client_options o = {.codec = &rpc_codec_gob};
 	ck_assert_ptr_null(rpc_dial(addr, &o, &c));
@@ -648,7 +645,6 @@ END_TEST
  * frame_timeout, and a fresh client is served meanwhile. */
 START_TEST(test_tls_handshake_stall)
 {
-	rpc_tls *st = server_tls("server", NULL, false);
 	rpc_tls *ct = client_tls(false, NULL);
 	rpc_server_options so = {.frame_timeout_ms = 300};
 	struct sockaddr_in a = {.sin_family = AF_INET};
@@ -657,8 +653,7 @@ START_TEST(test_tls_handshake_stall)
 	rpc_client *c;
 	char b;
 
-	tserver_start(&t, &rpc_codec_protobuf, st, false, &so);
-	rpc_tls_free(st);
+	tserver_start_cert(&t, &rpc_codec_protobuf, "server", false, &so);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	a.sin_port = htons((uint16_t)rpc_listener_port(t.lis));
@@ -755,12 +750,10 @@ static void http_exchange(int port, const char *req, char *out, size_t cap)
 /* A browser or curl speaking plain HTTP to a TLS port gets a plain 400. */
 START_TEST(test_tls_plain_http_on_tls_port)
 {
-	rpc_tls *st = server_tls("server", NULL, false);
 	char out[1024];
 	tserver t;
 
-	tserver_start(&t, &rpc_codec_gob, st, true, NULL);
-	rpc_tls_free(st);
+	tserver_start_cert(&t, &rpc_codec_gob, "server", true, NULL);
 	http_exchange(rpc_listener_port(t.lis), "GET /debug/rpc HTTP/1.0\r\n\r\n",
 	              out, sizeof out);
 	ck_assert_msg(strncmp(out, "HTTP/1.0 400 Bad Request\r\n", 26) == 0 &&
