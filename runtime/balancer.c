@@ -359,10 +359,10 @@ static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
 	 * with no time left is not retried; its failure stands. */
 	rpc_call_options o = {.timeout_ms = RPC_NO_TIMEOUT};
 	if (call->deadline != 0) {
-		int64_t left = (call->deadline - rpci_now_ns()) / 1000000;
-		if (left <= 0)
+		int left = rpci_ms_left(call->deadline);
+		if (left == 0)
 			return false;
-		o.timeout_ms = left > INT32_MAX ? INT32_MAX : (int)left;
+		o.timeout_ms = left;
 	}
 	pthread_mutex_lock(&b->mu);
 	next = b->closing ? NULL : bal_pick(b, ep);

@@ -285,15 +285,6 @@ static bool client_tls_ready(rpc_client *c)
 	return ready;
 }
 
-/* client_now is the monotonic clock in nanoseconds. */
-static int64_t client_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* client_take takes the call under seq out of the pending table and the
  * timer heap; c->mu is held. NULL if it is no longer there: whoever took
  * it completes it. */
@@ -797,7 +788,7 @@ static rpc_call *client_expire(rpc_client *c)
 
 	if (c->timers.count == 0)
 		return NULL;
-	now = client_now();
+	now = rpci_now_ns();
 	while ((call = rpci_timers_first(&c->timers)) != NULL &&
 	       call->deadline <= now) {
 		client_take(c, call->seq);
@@ -1222,7 +1213,7 @@ rpc_error *rpc_dial(const char *address, const rpc_client_options *opts,
 	if (rpci_balancer_address(address))
 		return rpc_dial_balanced(address, opts, NULL, out);
 	int dial_ms = opts != NULL ? opts->dial_timeout_ms : 0;
-	int64_t start = client_now();
+	int64_t start = rpci_now_ns();
 	err = rpci_transport_dial_opts(
 	    address, dial_ms, opts == NULL || !opts->no_keepalive, &fd);
 	if (err != NULL)
@@ -1398,7 +1389,7 @@ rpc_error *rpc_client_call_opts(rpc_client *c, const char *service_method,
 	pthread_mutex_init(&sync.mu, NULL);
 	if (timeout_ms > 0) {
 		client_cond_init_mono(&sync.cv);
-		call.deadline = client_now() + (int64_t)timeout_ms * 1000000;
+		call.deadline = rpci_now_ns() + (int64_t)timeout_ms * 1000000;
 	} else {
 		pthread_cond_init(&sync.cv, NULL);
 	}
@@ -1502,7 +1493,7 @@ rpc_error *rpc_client_go_opts(rpc_client *c, const char *service_method,
 	}
 	timeout_ms = client_timeout_ms(c, opts);
 	if (timeout_ms > 0)
-		k->deadline = client_now() + (int64_t)timeout_ms * 1000000;
+		k->deadline = rpci_now_ns() + (int64_t)timeout_ms * 1000000;
 	if (call != NULL)
 		*call = k;
 	err = client_send(c, k, args, timeout_ms);
