@@ -754,10 +754,9 @@ static int call_describe(dyn_schema *s, const char *name)
 			printf("    oneof %s {\n", one->name);
 		}
 		call_doc(f->doc, ind);
-		printf("%s%s%s %s = %lld;\n", ind,
-		       f->optional ? "optional " : "",
-		       dyn_type_spell(s, f->type), f->name,
-		       (long long)f->number);
+		printf(
+		    "%s%s%s %s = %lld;\n", ind, f->optional ? "optional " : "",
+		    dyn_type_spell(s, f->type), f->name, (long long)f->number);
 		if (one && i + 1 == one->first + one->n_members)
 			printf("    }\n");
 	}

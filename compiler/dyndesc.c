@@ -6,13 +6,13 @@
  * to its entry message "<Field>Entry" with key = 1, value = 2); an optional
  * scalar, enum or bytes field is "protobuf_c_boolean has_X; T X;"; a
  * oneof is an int-sized case ("X_case") and then an anonymous union of its
- * members, each at the union's offset; a non-struct argument or reply travels in a wrapper message ("Int64Value",
- * "ArgsList", "StringInt64Map") whose field 1 is "value". Offsets follow the
- * C rules for those members (each aligned to its own alignment, the whole
- * rounded up to the largest), so a message built here has the bytes a
- * generated struct would have. Field descriptors are sorted by number, with
- * an index sorted by name and runs of consecutive numbers, as protobuf-c
- * wants.
+ * members, each at the union's offset; a non-struct argument or reply travels
+ * in a wrapper message ("Int64Value", "ArgsList", "StringInt64Map") whose field
+ * 1 is "value". Offsets follow the C rules for those members (each aligned to
+ * its own alignment, the whole rounded up to the largest), so a message built
+ * here has the bytes a generated struct would have. Field descriptors are
+ * sorted by number, with an index sorted by name and runs of consecutive
+ * numbers, as protobuf-c wants.
  *
  * Every object lives in one arena, freed with the schema; descriptors are
  * made for all structs and enums first and filled in afterwards, so that
