@@ -857,6 +857,30 @@ START_TEST(test_fidelity_oneof_matches_protoc_c)
 		}
 		check_same(&o.base, &t.base);
 	}
+	/* two members in one protobuf message (two messages concatenated):
+	 * the last one wins, protobuf's rule, and the first is freed */
+	{
+		all_Shape a = ALL_SHAPE_INIT, b = ALL_SHAPE_INIT;
+		size_t na, nb;
+		a.kind_case = ALL_SHAPE_KIND_LABEL;
+		a.Label = "first";
+		b.kind_case = ALL_SHAPE_KIND_RADIUS;
+		b.Radius = 9;
+		uint8_t *pa = pack(&a.base, &na), *pb = pack(&b.base, &nb);
+		uint8_t *both = malloc(na + nb);
+		ck_assert_ptr_nonnull(both);
+		memcpy(both, pa, na);
+		memcpy(both + na, pb, nb);
+		all_Shape *r = (all_Shape *)protobuf_c_message_unpack(
+		    &all_Shape_descriptor, NULL, na + nb, both);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->kind_case, ALL_SHAPE_KIND_RADIUS);
+		ck_assert_int_eq(r->Radius, 9);
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		free(both);
+		free(pa);
+		free(pb);
+	}
 	/* the layouts differ on purpose: protoc-c puts oneofs after the
 	 * other fields, we keep the order of the .rpc file */
 	ck_assert_uint_lt(offsetof(all_Shape, kind_case),
