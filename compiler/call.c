@@ -756,10 +756,18 @@ static int call_describe(dyn_schema *s, const char *name)
 	printf("struct %s {\n", d->name);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const ast_field *f = &d->fields[i];
-		call_doc(f->doc, "    ");
-		printf("    %s%s %s = %lld;\n", f->optional ? "optional " : "",
-		       dyn_type_spell(s, f->type), f->name,
-		       (long long)f->number);
+		const ast_oneof *one = ast_field_oneof(d, f);
+		const char *ind = one ? "        " : "    ";
+		if (one && one->first == i) {
+			call_doc(one->doc, "    ");
+			printf("    oneof %s {\n", one->name);
+		}
+		call_doc(f->doc, ind);
+		printf(
+		    "%s%s%s %s = %lld;\n", ind, f->optional ? "optional " : "",
+		    dyn_type_spell(s, f->type), f->name, (long long)f->number);
+		if (one && i + 1 == one->first + one->n_members)
+			printf("    }\n");
 	}
 	printf("}\n");
 	return CALL_OK;

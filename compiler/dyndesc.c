@@ -5,13 +5,14 @@
  * order; a list or map field is "size_t n_X; T *X;" (a map's T is a pointer
  * to its entry message "<Field>Entry" with key = 1, value = 2); an optional
  * scalar, enum or bytes field is "protobuf_c_boolean has_X; T X;"; a
- * non-struct argument or reply travels in a wrapper message ("Int64Value",
- * "ArgsList", "StringInt64Map") whose field 1 is "value". Offsets follow the
- * C rules for those members (each aligned to its own alignment, the whole
- * rounded up to the largest), so a message built here has the bytes a
- * generated struct would have. Field descriptors are sorted by number, with
- * an index sorted by name and runs of consecutive numbers, as protobuf-c
- * wants.
+ * oneof is an int-sized case ("X_case") and then an anonymous union of its
+ * members, each at the union's offset; a non-struct argument or reply travels
+ * in a wrapper message ("Int64Value", "ArgsList", "StringInt64Map") whose field
+ * 1 is "value". Offsets follow the C rules for those members (each aligned to
+ * its own alignment, the whole rounded up to the largest), so a message built
+ * here has the bytes a generated struct would have. Field descriptors are
+ * sorted by number, with an index sorted by name and runs of consecutive
+ * numbers, as protobuf-c wants.
  *
  * Every object lives in one arena, freed with the schema; descriptors are
  * made for all structs and enums first and filled in afterwards, so that
@@ -58,6 +59,8 @@ typedef struct dyn_field {
 	bool optional;
 	const ast_lit *def;                      /* [default = V], or NULL */
 	const ProtobufCMessageDescriptor *entry; /* maps */
+	size_t oneof_n; /* the first member of a oneof: how many it has */
+	bool in_oneof;  /* a member of a oneof */
 } dyn_field;
 
 /* ---- message_init ---------------------------------------------------------
@@ -92,7 +95,8 @@ static size_t dyn_scalar_size(ProtobufCType t)
 }
 
 /* dyn_init_at does what a generated X_init does: every member zero, except
- * the descriptor, non-optional strings (the shared empty string) and
+ * the descriptor, non-optional strings outside a oneof (the shared empty
+ * string) and
  * fields with a default (a required field's default_value). */
 static void dyn_init_at(size_t slot, ProtobufCMessage *m)
 {
@@ -103,6 +107,8 @@ static void dyn_init_at(size_t slot, ProtobufCMessage *m)
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		char *p = (char *)m + f->offset;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
+			continue; /* unset: the case and union are zero */
 		if (f->type == PROTOBUF_C_TYPE_STRING &&
 		    (f->label == PROTOBUF_C_LABEL_NONE ||
 		     f->label == PROTOBUF_C_LABEL_REQUIRED))
@@ -323,8 +329,32 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 	ProtobufCFieldDescriptor *fd = tmpl_alloc(s->a, (n + 1) * sizeof *fd);
 	size_t off = sizeof(ProtobufCMessage);
 	size_t max_align = alignof(ProtobufCMessage);
+	size_t case_off = 0, union_off = 0, union_end = 0, union_left = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		if (f[i].oneof_n > 0) {
+			/* "<Struct>_<oneof>_case <oneof>_case;" (an enum of
+			 * int size), then an anonymous union of the members */
+			size_t usize = 0, ualign = 1;
+			for (size_t k = i; k < i + f[i].oneof_n; k++) {
+				ProtobufCType ty;
+				const void *de;
+				size_t sz, al;
+				dyn_elem(s, f[k].type, &ty, &de, &sz, &al);
+				if (sz > usize)
+					usize = sz;
+				if (al > ualign)
+					ualign = al;
+			}
+			off = dyn_align(off, alignof(int));
+			case_off = off;
+			off += sizeof(int);
+			union_off = dyn_align(off, ualign);
+			union_end = union_off + dyn_align(usize, ualign);
+			union_left = f[i].oneof_n;
+			if (ualign > max_align)
+				max_align = ualign;
+		}
 		const ast_type *t = f[i].type;
 		const ast_type *elem = t->kind == AST_T_LIST ? t->elem : t;
 		ProtobufCFieldDescriptor *d = &fd[i];
@@ -364,6 +394,13 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 				d->quantifier_offset = (unsigned)off;
 				off += sizeof(protobuf_c_boolean);
 			}
+		} else if (f[i].in_oneof) {
+			d->quantifier_offset = (unsigned)case_off;
+			d->flags = PROTOBUF_C_FIELD_FLAG_ONEOF;
+			d->offset = (unsigned)union_off;
+			if (--union_left == 0)
+				off = union_end;
+			continue;
 		} else if (f[i].def != NULL) {
 			/* as generated: always sent, the default when absent */
 			d->label = PROTOBUF_C_LABEL_REQUIRED;
@@ -451,6 +488,9 @@ static void dyn_struct(dyn_schema *s, dyn_decl *dd)
 		f[i].type = af->type;
 		f[i].optional = af->optional;
 		f[i].def = af->def;
+		f[i].in_oneof = af->oneof != 0;
+		if (af->oneof && ast_field_oneof(d, af)->first == i)
+			f[i].oneof_n = ast_field_oneof(d, af)->n_members;
 		if (af->type->kind == AST_T_MAP)
 			f[i].entry =
 			    dyn_entry(s, pkg, full, cname, af->name, af->type);

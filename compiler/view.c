@@ -37,6 +37,8 @@ typedef struct vfield {
 	const ast_lit *def; /* [default = V], or NULL */
 	const char *entry;  /* maps: C name of the entry message */
 	size_t decl_index;
+	const ast_oneof *oneof;       /* the oneof it is a member of, or NULL */
+	bool oneof_first, oneof_last; /* its first or last member */
 } vfield;
 
 typedef enum vmsg_kind { VM_STRUCT, VM_ENTRY, VM_WRAPPER } vmsg_kind;
@@ -316,6 +318,12 @@ static void add_struct(vbuild *b, const ast_decl *d)
 		v->optional = f->optional;
 		v->def = f->def;
 		v->decl_index = i;
+		v->oneof = ast_field_oneof(d, f);
+		if (v->oneof != NULL) {
+			v->oneof_first = i == v->oneof->first;
+			v->oneof_last =
+			    i + 1 == v->oneof->first + v->oneof->n_members;
+		}
 		if (is_c_keyword(f->name))
 			view_error(b, &f->loc, "field name '%s' is a C keyword",
 			           f->name);
@@ -495,6 +503,70 @@ static int cmp_field_name(const void *x, const void *y)
 	return strcmp((*a)->name, (*b)->name);
 }
 
+/* view_oneof_member adds to member object mo of field f what the C
+ * struct needs around a oneof member: before the first one the case
+ * ("all_Shape_kind_case kind_case;") and "union {", after the last one
+ * "};"; in the _INIT macro one initialiser for the case and the union, at
+ * the first member. */
+static void view_oneof_member(vbuild *b, const vmsg *m, const vfield *f,
+                              tmpl_val *mo)
+{
+	tmpl_arena *a = b->a;
+	const ast_oneof *one = f->oneof;
+
+	tmpl_set_bool(a, mo, "f_oneof", one != NULL);
+	tmpl_set_bool(a, mo, "f_open", f->oneof_first);
+	tmpl_set_bool(a, mo, "f_close", f->oneof_last);
+	tmpl_set_bool(a, mo, "f_skip_init", one != NULL && !f->oneof_first);
+	tmpl_set_str(a, mo, "f_init_name", one ? one->name : f->name);
+	tmpl_set_str(a, mo, "o_doc", c_doc(b, one ? one->doc : NULL, "\t"));
+	tmpl_set_str(a, mo, "f_member_doc",
+	             c_doc(b, one ? f->doc : NULL, "\t\t"));
+	if (one == NULL) {
+		tmpl_set_str(a, mo, "o_case_decl", "");
+		return;
+	}
+	const char *ctype = tmpl_printf(a, "%s_%s_case", m->cname, one->name);
+	tmpl_set_strf(a, mo, "o_case_decl", "%s %s_case", ctype, one->name);
+	if (f->oneof_first)
+		tmpl_set_strf(a, mo, "f_init", "%s__NOT_SET, {0}",
+		              ctype_upper(a, tmpl_printf(a, "%s_%s", m->cname,
+		                                         one->name)));
+}
+
+/* view_oneofs lists the case enums of message m's oneofs: one constant
+ * per member, the member's field number, after <STRUCT>_<ONEOF>__NOT_SET
+ * (0), as protoc-c names them. */
+static void view_oneofs(vbuild *b, const vmsg *m, tmpl_val *o)
+{
+	tmpl_arena *a = b->a;
+	tmpl_val *list = tmpl_set_list(a, o, "m_oneofs");
+
+	for (size_t i = 0; i < m->n_fields; i++) {
+		const vfield *f = &m->fields[i];
+		if (f->oneof == NULL || !f->oneof_first)
+			continue;
+		const ast_oneof *one = f->oneof;
+		const char *upper = ctype_upper(
+		    a, tmpl_printf(a, "%s_%s", m->cname, one->name));
+		tmpl_val *oo = tmpl_push(a, list);
+		tmpl_set_strf(a, oo, "o_ctype", "%s_%s_case", m->cname,
+		              one->name);
+		tmpl_set_str(a, oo, "o_upper", upper);
+		tmpl_set_strf(a, oo, "o_title",
+		              "/* Which member of oneof %s is set. */",
+		              one->name);
+		tmpl_val *cases = tmpl_set_list(a, oo, "o_cases");
+		for (size_t k = i; k < i + one->n_members; k++) {
+			tmpl_val *co = tmpl_push(a, cases);
+			tmpl_set_strf(a, co, "c_name", "%s_%s", upper,
+			              ctype_upper(a, m->fields[k].name));
+			tmpl_set_strf(a, co, "c_number", "%lld",
+			              (long long)m->fields[k].number);
+		}
+	}
+}
+
 static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 {
 	tmpl_arena *a = b->a;
@@ -560,6 +632,7 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 		tmpl_set_bool(a, mo, "f_has", has);
 		tmpl_set_str(a, mo, "f_init", init);
 		tmpl_set_str(a, mo, "doc", c_doc(b, f->doc, "\t"));
+		view_oneof_member(b, m, f, mo);
 	}
 
 	for (size_t i = 0; i < n; i++) {
@@ -594,6 +667,14 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 			if (!ci.is_string && !ci.is_struct)
 				quant = tmpl_printf(a, "offsetof(%s, has_%s)",
 				                    m->cname, f->name);
+			def = "";
+		} else if (f->oneof != NULL) {
+			/* the case holds the member's number; protobuf-c
+			 * packs a member when the case names it, strings
+			 * and submessages when not NULL */
+			quant = tmpl_printf(a, "offsetof(%s, %s_case)",
+			                    m->cname, f->oneof->name);
+			flags = "PROTOBUF_C_FIELD_FLAG_ONEOF";
 			def = "";
 		} else if (f->def != NULL) {
 			/* always sent (a 0 must not read back as the
@@ -671,6 +752,7 @@ static void view_message(vbuild *b, const vmsg *m, tmpl_val *o)
 	tmpl_set_str(a, o, "m_rpc_name", m->rpc_name ? m->rpc_name : "");
 	tmpl_set_str(a, o, "m_form", m->form ? m->form : "");
 	view_fields(b, m, o);
+	view_oneofs(b, m, o);
 }
 
 /* proto_type spells field f's type in proto3 with its label. */
@@ -694,6 +776,21 @@ static const char *proto_field(vbuild *b, const vfield *f)
 	}
 }
 
+/* view_poneof: a oneof member sits in "oneof name { ... }", one tab
+ * deeper. */
+static void view_poneof(vbuild *b, const vfield *f, tmpl_val *fo)
+{
+	tmpl_arena *a = b->a;
+	const ast_oneof *one = f->oneof;
+
+	tmpl_set_bool(a, fo, "p_open", f->oneof_first);
+	tmpl_set_bool(a, fo, "p_close", f->oneof_last);
+	tmpl_set_str(a, fo, "p_oneof", one ? one->name : "");
+	tmpl_set_str(a, fo, "p_oneof_doc",
+	             proto_doc(b, one ? one->doc : NULL, "\t"));
+	tmpl_set_str(a, fo, "p_indent", one ? "\t" : "");
+}
+
 static void view_pmessage(vbuild *b, const vmsg *m, tmpl_val *o)
 {
 	tmpl_arena *a = b->a;
@@ -708,7 +805,9 @@ static void view_pmessage(vbuild *b, const vmsg *m, tmpl_val *o)
 		tmpl_set_strf(a, fo, "p_number", "%lld", (long long)f->number);
 		tmpl_set_str(a, fo, "p_default",
 		             f->def ? ctype_lit_idl(b->a, f->def) : "");
-		tmpl_set_str(a, fo, "proto_doc", proto_doc(b, f->doc, "\t"));
+		tmpl_set_str(a, fo, "proto_doc",
+		             proto_doc(b, f->doc, f->oneof ? "\t\t" : "\t"));
+		view_poneof(b, f, fo);
 	}
 }
 

@@ -236,6 +236,32 @@ static const char *go_field_doc(gbuild *b, const ast_field *f)
 	                   doc, doc[0] ? "\n\t" : "", v);
 }
 
+/* go_oneof_doc is the comment above the first member of a oneof: its
+ * doc, then which fields are its members (Go has no oneof: each member is
+ * a pointer, nil when it is not the one set). */
+static const char *go_oneof_doc(gbuild *b, const ast_decl *d,
+                                const ast_oneof *one, const char **names,
+                                const char *field_doc)
+{
+	tmpl_arena *a = b->a;
+	const char *doc = view_line_doc(a, one->doc, "\t");
+	const char *list = "";
+	for (size_t k = 0; k < one->n_members; k++)
+		list = tmpl_printf(a, "%s%s%s", list,
+		                   k == 0                    ? ""
+		                   : k + 1 == one->n_members ? " and "
+		                                             : ", ",
+		                   names[one->first + k]);
+	(void)d;
+	doc = tmpl_printf(a,
+	                  "%s%s// Oneof %s: at most one of %s is set "
+	                  "(non-nil).",
+	                  doc, doc[0] ? "\n\t" : "", one->name, list);
+	if (field_doc[0])
+		doc = tmpl_printf(a, "%s\n\t%s", doc, field_doc);
+	return doc;
+}
+
 static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 {
 	tmpl_arena *a = b->a;
@@ -255,7 +281,9 @@ static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 	while (start < n) {
 		size_t end = start + 1;
 		while (end < n && d->fields[end].doc == NULL &&
-		       d->fields[end].def == NULL)
+		       d->fields[end].def == NULL &&
+		       !(d->fields[end].oneof &&
+		         ast_field_oneof(d, &d->fields[end])->first == end))
 			end++;
 		size_t width = 0;
 		for (size_t i = start; i < end; i++)
@@ -265,13 +293,17 @@ static void go_struct(gbuild *b, const ast_decl *d, tmpl_val *o)
 			const ast_field *f = &d->fields[i];
 			tmpl_val *fo = tmpl_push(a, fl);
 			const char *t = go_type(b, f->type);
-			if (f->optional && !go_is_struct(f->type))
+			const ast_oneof *one = ast_field_oneof(d, f);
+			const char *doc = go_field_doc(b, f);
+			if ((f->optional || one) && !go_is_struct(f->type))
 				t = tmpl_printf(a, "*%s", t);
+			if (one && one->first == i)
+				doc = go_oneof_doc(b, d, one, names, doc);
 			tmpl_set_str(a, fo, "g_field", names[i]);
 			tmpl_set_strf(a, fo, "g_pad", "%*s",
 			              (int)(width - strlen(names[i]) + 1), "");
 			tmpl_set_str(a, fo, "g_type", t);
-			tmpl_set_str(a, fo, "go_doc", go_field_doc(b, f));
+			tmpl_set_str(a, fo, "go_doc", doc);
 		}
 		start = end;
 	}

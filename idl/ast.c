@@ -65,6 +65,11 @@ void ast_decl_free(ast_decl *d)
 		free(d->fields[i].opts);
 	}
 	free(d->fields);
+	for (i = 0; i < d->n_oneofs; i++) {
+		free(d->oneofs[i].name);
+		free(d->oneofs[i].doc);
+	}
+	free(d->oneofs);
 	for (i = 0; i < d->n_values; i++) {
 		free(d->values[i].name);
 		free(d->values[i].doc);

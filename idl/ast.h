@@ -91,7 +91,20 @@ typedef struct ast_field {
 	ast_fopt *opts;
 	const ast_lit *def; /* [default = V]: set by the checker, points
 	                       into opts; NULL when the field has none */
+	size_t oneof;       /* 1 + the index in its struct's oneofs of the
+	                       oneof it is a member of; 0: none */
 } ast_field;
+
+/* A oneof: "oneof kind { int32 x = 3; string s = 4; }" inside a struct.
+ * Its members are fields of the struct (they share its names and
+ * numbers), n_members of them from fields[first], in source order. */
+typedef struct ast_oneof {
+	char *name;
+	ast_loc loc;
+	char *doc;
+	size_t first;     /* index of the first member in the fields */
+	size_t n_members; /* may be 0 (an error the checker reports) */
+} ast_oneof;
 
 typedef struct ast_enum_value {
 	char *name;
@@ -143,6 +156,8 @@ typedef struct ast_decl {
 	struct ast_file *file; /* the file that declares it */
 	size_t n_fields;       /* AST_STRUCT */
 	ast_field *fields;
+	size_t n_oneofs; /* AST_STRUCT, in source order */
+	ast_oneof *oneofs;
 	size_t n_values; /* AST_ENUM */
 	ast_enum_value *values;
 	size_t n_methods; /* AST_SERVICE, in source order */
@@ -209,6 +224,13 @@ void idl_program_free(idl_program *prog);
 
 /* Convenience for generators. */
 const char *ast_type_kind_name(ast_type_kind k); /* "int64", "list", ... */
+
+/* The oneof field f of struct d is a member of, or NULL. */
+static inline const ast_oneof *ast_field_oneof(const ast_decl *d,
+                                               const ast_field *f)
+{
+	return f->oneof ? &d->oneofs[f->oneof - 1] : NULL;
+}
 
 /* Where a declaration's generated C names start: the package of the file
  * that declares it ("arith") or NULL. */

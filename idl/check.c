@@ -51,7 +51,7 @@ typedef struct check_ctx {
 /* clang-format off */
 static const char *const check_reserved_words[] = {
 	/* the language */
-	"package", "import", "struct", "enum", "service", "optional", "list",
+	"package", "import", "struct", "enum", "service", "optional", "oneof", "list",
 	"map", "bool", "int32", "int64", "uint32", "uint64", "float",
 	"double", "string", "bytes",
 	/* C */
@@ -99,6 +99,9 @@ static int check_cmp_words(const void *a, const void *b)
 
 static const char *check_article(const char *what)
 {
+	/* "a oneof": it reads "one of" */
+	if (strncmp(what, "one", 3) == 0)
+		return "a";
 	return strchr("aeiou", what[0]) ? "an" : "a";
 }
 
@@ -822,8 +825,9 @@ static void check_const(check_ctx *c, ast_decl *d)
 
 /* check_defaults reads a field's options: [default = V] on a bool,
  * number, string or enum field that is not optional. */
-static void check_defaults(check_ctx *c, ast_field *fl)
+static void check_defaults(check_ctx *c, const ast_decl *d, ast_field *fl)
 {
+	const ast_oneof *one = ast_field_oneof(d, fl);
 	const ast_type *t = fl->type;
 	char what[128];
 	size_t i;
@@ -845,6 +849,13 @@ static void check_defaults(check_ctx *c, ast_field *fl)
 			continue;
 		}
 		fl->def = &o->value;
+		if (one != NULL) {
+			diag_error(c->ld, &o->loc,
+			           "member '%s' of oneof '%s' cannot have a "
+			           "default: unset, it is absent",
+			           fl->name, one->name);
+			continue;
+		}
 		if (fl->optional) {
 			diag_error(c->ld, &o->loc,
 			           "optional field '%s' cannot have a default: "
@@ -960,6 +971,80 @@ static void check_const_cname(check_ctx *c, const ast_decl *d)
 	}
 }
 
+/* check_oneof_member: a member of a oneof is a single value, set or not:
+ * neither a list nor a map (protobuf has no repeated member) nor
+ * optional. */
+static void check_oneof_member(check_ctx *c, const ast_decl *d,
+                               const ast_field *fl)
+{
+	const ast_oneof *one = ast_field_oneof(d, fl);
+
+	if (fl->type->kind == AST_T_LIST || fl->type->kind == AST_T_MAP)
+		diag_error(c->ld, &fl->loc,
+		           "member '%s' of oneof '%s' cannot be a %s: protobuf "
+		           "has no repeated oneof member",
+		           fl->name, one->name,
+		           ast_type_kind_name(fl->type->kind));
+	else if (fl->optional)
+		diag_error(c->ld, &fl->loc,
+		           "member '%s' of oneof '%s' cannot be optional: a "
+		           "oneof tells which member is set",
+		           fl->name, one->name);
+}
+
+/* check_oneofs: a oneof has members and a name of its own in its struct
+ * (protobuf's rule: fields and oneofs share the message's names); in C
+ * its case is the member <name>_case, which no field may spell. */
+static void check_oneofs(check_ctx *c, const ast_decl *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->n_oneofs; i++) {
+		const ast_oneof *o = &d->oneofs[i];
+
+		check_name(c, o->name, &o->loc, "oneof");
+		if (o->n_members == 0)
+			diag_error(c->ld, &o->loc,
+			           "oneof '%s' in struct '%s' has no members",
+			           o->name, d->name);
+		for (j = 0; j < i; j++) {
+			if (strcmp(d->oneofs[j].name, o->name) == 0) {
+				diag_error(c->ld, &o->loc,
+				           "duplicate oneof '%s' in struct "
+				           "'%s'",
+				           o->name, d->name);
+				diag_note(c->ld, &d->oneofs[j].loc,
+				          "previous definition was here");
+				break;
+			}
+		}
+		if (j < i)
+			continue; /* its clashes are the first one's */
+		for (j = 0; j < d->n_fields; j++) {
+			const ast_field *x = &d->fields[j];
+			size_t n = strlen(o->name);
+
+			if (strcmp(x->name, o->name) == 0) {
+				diag_error(c->ld, &o->loc,
+				           "oneof '%s' has the name of field "
+				           "'%s' of struct '%s'",
+				           o->name, x->name, d->name);
+				diag_note(c->ld, &x->loc,
+				          "'%s' is declared here", x->name);
+			} else if (strncmp(x->name, o->name, n) == 0 &&
+			           strcmp(x->name + n, "_case") == 0) {
+				diag_error(
+				    c->ld, &x->loc,
+				    "field '%s' clashes with the case of "
+				    "oneof '%s' in the generated C struct",
+				    x->name, o->name);
+				diag_note(c->ld, &o->loc,
+				          "'%s' is declared here", o->name);
+			}
+		}
+	}
+}
+
 static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 {
 	size_t i, j, n_explicit = 0;
@@ -985,11 +1070,14 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 			}
 		}
 		check_type(c, f, fl->type);
-		check_defaults(c, fl);
-		if (fl->optional && (fl->type->kind == AST_T_LIST ||
-		                     fl->type->kind == AST_T_MAP ||
-		                     (fl->type->resolved &&
-		                      fl->type->resolved->kind == AST_STRUCT)))
+		check_defaults(c, d, fl);
+		if (fl->oneof) {
+			check_oneof_member(c, d, fl);
+		} else if (fl->optional &&
+		           (fl->type->kind == AST_T_LIST ||
+		            fl->type->kind == AST_T_MAP ||
+		            (fl->type->resolved &&
+		             fl->type->resolved->kind == AST_STRUCT)))
 			diag_error(c->ld, &fl->loc,
 			           "field '%s' cannot be optional: only "
 			           "scalar, string, bytes and enum fields can",
@@ -997,6 +1085,7 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 		if (fl->explicit_number)
 			n_explicit++;
 	}
+	check_oneofs(c, d);
 	check_generated_names(c, d);
 	check_go_fields(c, d);
 	if (n_explicit == 0) {

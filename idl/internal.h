@@ -105,6 +105,8 @@ typedef struct idl_parse {
 	int pending_doc_line; /* line of its last /// line */
 	/* what the grammar is filling */
 	ast_decl *cur;   /* the struct, enum or service being parsed */
+	size_t oneof;    /* 1 + index in cur's oneofs of the oneof being
+	                    parsed; 0: none */
 	ast_fopt *fopts; /* owned: options of the field being parsed, until
 	                    parse_field takes them */
 	size_t n_fopts;

@@ -72,6 +72,7 @@ static int parse_import(idl_parse *p, char *path, idl_lloc l);
 static int parse_decl(idl_parse *p, ast_decl_kind k, char *name, idl_lloc l);
 static int parse_field(idl_parse *p, bool opt, ast_type *t, char *name,
 		       idl_num num, idl_lloc l);
+static int parse_oneof(idl_parse *p, char *name, idl_lloc l);
 static int parse_value(idl_parse *p, char *name, idl_num num, idl_lloc l);
 static int parse_method(idl_parse *p, char *name, idl_lloc l);
 static int parse_param(idl_parse *p, ast_type *t, bool ptr, char *name,
@@ -102,7 +103,7 @@ static bool parse_huge(idl_parse *p, idl_lloc l);
 
 %token PACKAGE "'package'" IMPORT "'import'" STRUCT "'struct'"
 %token ENUM "'enum'" SERVICE "'service'" OPTIONAL "'optional'"
-%token CONST "'const'"
+%token CONST "'const'" ONEOF "'oneof'"
 %token LIST "'list'" MAP "'map'" BOOL "'bool'" INT32 "'int32'"
 %token INT64 "'int64'" UINT32 "'uint32'" UINT64 "'uint64'"
 %token FLOAT "'float'" DOUBLE "'double'" STRING "'string'" BYTES "'bytes'"
@@ -167,6 +168,14 @@ service_head: SERVICE name '{'  { NEED(parse_decl(p, AST_SERVICE, $2, @1)); } ;
 fields
 	: %empty
 	| fields field
+	| fields oneof_head oneof_fields '}'    { p->oneof = 0; }
+	;
+
+oneof_head: ONEOF name '{'      { NEED(parse_oneof(p, $2, @1)); } ;
+
+oneof_fields
+	: %empty
+	| oneof_fields field
 	;
 
 field
@@ -328,6 +337,7 @@ name
 	| SERVICE   { $$ = parse_strdup(p, "service"); if (!$$) YYNOMEM; }
 	| OPTIONAL  { $$ = parse_strdup(p, "optional"); if (!$$) YYNOMEM; }
 	| CONST     { $$ = parse_strdup(p, "const"); if (!$$) YYNOMEM; }
+	| ONEOF     { $$ = parse_strdup(p, "oneof"); if (!$$) YYNOMEM; }
 	| LIST      { $$ = parse_strdup(p, "list"); if (!$$) YYNOMEM; }
 	| MAP       { $$ = parse_strdup(p, "map"); if (!$$) YYNOMEM; }
 	| BOOL      { $$ = parse_strdup(p, "bool"); if (!$$) YYNOMEM; }
@@ -453,6 +463,30 @@ static int parse_decl(idl_parse *p, ast_decl_kind k, char *name, idl_lloc l)
 	d->file = f;
 	f->decls[f->n_decls++] = d;
 	p->cur = d;
+	p->oneof = 0;
+	return 0;
+}
+
+/* parse_oneof opens a oneof in the struct being parsed: the fields that
+ * follow, up to its '}', are its members. */
+static int parse_oneof(idl_parse *p, char *name, idl_lloc l)
+{
+	ast_decl *d = p->cur;
+	ast_oneof *o;
+
+	if (!name || !d || d->kind != AST_STRUCT ||
+	    ast_grow(&d->oneofs, d->n_oneofs, sizeof(*o)) < 0) {
+		free(name);
+		p->nomem = 1;
+		return -1;
+	}
+	o = &d->oneofs[d->n_oneofs++];
+	memset(o, 0, sizeof(*o));
+	o->name = name;
+	o->loc = parse_loc(p, l);
+	o->doc = parse_doc(p, l);
+	o->first = d->n_fields;
+	p->oneof = d->n_oneofs;
 	return 0;
 }
 
@@ -476,6 +510,9 @@ static int parse_field(idl_parse *p, bool opt, ast_type *t, char *name,
 	fl->doc = parse_doc(p, l);
 	fl->type = t;
 	fl->optional = opt;
+	fl->oneof = p->oneof;
+	if (p->oneof)
+		d->oneofs[p->oneof - 1].n_members++;
 	fl->explicit_number = num.set;
 	fl->number = num.v;
 	if (num.set)
@@ -544,6 +581,7 @@ static int parse_const(idl_parse *p, ast_type *t, char *name, ast_lit v,
 	return 0;
 }
 
+static int parse_oneof(idl_parse *p, char *name, idl_lloc l);
 static int parse_value(idl_parse *p, char *name, idl_num num, idl_lloc l)
 {
 	ast_decl *d = p->cur;

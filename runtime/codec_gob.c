@@ -713,10 +713,19 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 		return dec_list(s, w, f, m, r, depth);
 	}
 	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-	    *AT(m, f->quantifier_offset, uint32_t) != 0)
-		return gob_err(
-		    "gob: field %s: another member of its oneof is set%s",
-		    f->name, "");
+	    *AT(m, f->quantifier_offset, uint32_t) != 0) {
+		/* a Go peer set two pointers of one oneof: its bug, which
+		 * keeping either value would hide (docs/mapping.md) */
+		const ProtobufCMessageDescriptor *d =
+		    ((const ProtobufCMessage *)m)->descriptor;
+		const ProtobufCFieldDescriptor *o =
+		    protobuf_c_message_descriptor_get_field(
+		        d, *AT(m, f->quantifier_offset, uint32_t));
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "gob: field %s.%s: another member of its "
+		                  "oneof (%s) is set",
+		                  d->short_name, f->name, o ? o->name : "?");
+	}
 	if ((err = dec_elem(s, wid, f, AT(m, f->offset, void), r, depth)))
 		return err;
 	gob_mark_present(f, m);

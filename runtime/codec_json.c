@@ -487,8 +487,11 @@ static void enc_field(jw *w, const ProtobufCFieldDescriptor *f,
 		rpci_json_jw_str(w, "null");
 		return;
 	}
-	/* a set optional is a non-nil pointer in Go: empty bytes are "" */
-	enc_one(w, f, p, top || field_has_flag(f));
+	/* a set optional or oneof member is a non-nil pointer in Go: empty
+	 * bytes are "" */
+	enc_one(w, f, p,
+	        top || field_has_flag(f) ||
+	            (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0);
 }
 
 static void enc_message(jw *w, const ProtobufCMessage *m)
@@ -509,14 +512,16 @@ static void enc_message(jw *w, const ProtobufCMessage *m)
 	for (i = 0; i < d->n_fields && w->err == NULL; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
-		    *JSON_AT(m, f->quantifier_offset, uint32_t) != f->id)
-			continue;
 		if (!first)
 			rpci_json_jw_put(w, ",", 1);
 		first = false;
 		enc_key(w, f);
-		enc_field(w, f, m, false);
+		/* a oneof member is a pointer field in Go: nil unless set */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+		    *JSON_AT(m, f->quantifier_offset, uint32_t) != f->id)
+			rpci_json_jw_str(w, "null");
+		else
+			enc_field(w, f, m, false);
 	}
 	rpci_json_jw_put(w, "}", 1);
 	w->depth--;
@@ -1192,6 +1197,61 @@ static rpc_error *dec_field(jdec *d, const ProtobufCFieldDescriptor *f,
 	return err;
 }
 
+/* oneof_clear frees member f of m's oneof, the set one, and unsets the
+ * oneof. */
+static void oneof_clear(const ProtobufCFieldDescriptor *f, ProtobufCMessage *m)
+{
+	char **sp = JSON_AT(m, f->offset, char *);
+
+	if (f->type == PROTOBUF_C_TYPE_STRING) {
+		if (*sp != NULL && *sp != protobuf_c_empty_string &&
+		    *sp != f->default_value)
+			free(*sp);
+	} else {
+		dec_null(f, m);
+	}
+	memset(sp, 0, rpci_value_size(f));
+	*JSON_AT(m, f->quantifier_offset, uint32_t) = 0;
+}
+
+/* dec_oneof decodes member f of a oneof as Go decodes the pointer field
+ * that stands for it: null leaves it nil (unsetting it if it was the set
+ * member), a value sets it. A value for a second member of the same oneof
+ * is an error, as gob's: a sender that sets two has a bug that choosing
+ * one would hide. Whatever is decoded is the set member, even when
+ * decoding fails half-way, so freeing m frees it. */
+static rpc_error *dec_oneof(jdec *d, const ProtobufCFieldDescriptor *f,
+                            ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *desc = m->descriptor;
+	uint32_t *cs = JSON_AT(m, f->quantifier_offset, uint32_t);
+	void *p = JSON_AT(m, f->offset, char);
+	rpc_error *err;
+
+	if (rpci_json_cur_peek(&d->c) == 'n') {
+		if (!rpci_json_cur_skip(&d->c))
+			return dec_bad_json();
+		if (*cs == f->id)
+			oneof_clear(f, m);
+		return NULL;
+	}
+	if (*cs != 0 && *cs != f->id) {
+		const ProtobufCFieldDescriptor *o =
+		    protobuf_c_message_descriptor_get_field(desc, *cs);
+
+		return rpci_error(RPC_ERR_PROTOCOL,
+		                  "json: field %s.%s: another member of its "
+		                  "oneof (%s) is set",
+		                  desc->short_name, f->name,
+		                  o != NULL ? o->name : "?");
+	}
+	if (*cs == 0)
+		memset(p, 0, rpci_value_size(f));
+	err = dec_one(d, f, p);
+	*cs = f->id;
+	return err;
+}
+
 /* key_fold_eq compares a JSON key with an ASCII name as Go's decoder
  * folds case: ASCII letters either way, and the Kelvin sign (U+212A) and
  * long s (U+017F) for 'k' and 's'. */
@@ -1271,8 +1331,7 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 		free(key);
 		if (!rpci_json_cur_eat(&d->c, ':'))
 			return dec_bad_json();
-		if (f == NULL ||
-		    (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
+		if (f == NULL) {
 			if (!rpci_json_cur_skip(&d->c))
 				return dec_bad_json();
 		} else {
@@ -1288,7 +1347,10 @@ static rpc_error *dec_message(jdec *d, ProtobufCMessage *m)
 				d->path_len += n;
 			}
 			d->strct = desc->short_name;
-			err = dec_field(d, f, m);
+			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
+				err = dec_oneof(d, f, m);
+			else
+				err = dec_field(d, f, m);
 			d->strct = strct;
 			d->path_len = len;
 			d->path[len] = '\0';

@@ -362,6 +362,82 @@ START_TEST(test_copy_out_of_memory_fails_cleanly)
 }
 END_TEST
 
+/* ---- oneofs -------------------------------------------------------------- */
+
+/* shape_heap makes a Shape on the heap with member k set (1 Radius,
+ * 2 Label, 3 Box, 4 Raw, 0 none), its pointers malloc'd as decoding
+ * leaves them; freed with all_Shape_free_contents and free. */
+static all_Shape *shape_heap(int k)
+{
+	all_Shape *s = malloc(sizeof *s);
+	ck_assert_ptr_nonnull(s);
+	all_Shape_init(s);
+	s->Name = dup_str("shape");
+	switch (k) {
+	case 1:
+		s->kind_case = ALL_SHAPE_KIND_RADIUS;
+		s->Radius = 0x51; /* not a pointer: never freed */
+		break;
+	case 2:
+		s->kind_case = ALL_SHAPE_KIND_LABEL;
+		s->Label = dup_str("label");
+		break;
+	case 3:
+		s->kind_case = ALL_SHAPE_KIND_BOX;
+		s->Box = malloc(sizeof *s->Box);
+		ck_assert_ptr_nonnull(s->Box);
+		all_Args_init(s->Box);
+		s->Box->A = 4;
+		break;
+	case 4:
+		s->kind_case = ALL_SHAPE_KIND_RAW;
+		s->Raw.data = (uint8_t *)dup_str("raw");
+		s->Raw.len = 3;
+		break;
+	default:
+		break;
+	}
+	return s;
+}
+
+/* A copy of each member kind is equal and outlives its source; freeing
+ * follows the case only (a Radius whose bits would be a bad pointer as
+ * Label is never freed); equal compares the case and then that member. */
+START_TEST(test_copy_oneof_follows_the_case)
+{
+	for (int k = 0; k < 5; k++) {
+		all_Shape *src = shape_heap(k), dst;
+		ck_assert(all_Shape_copy(&dst, src));
+		ck_assert(all_Shape_equal(&dst, src));
+		ck_assert_int_eq(dst.kind_case, src->kind_case);
+		all_Shape_free_contents(src);
+		free(src);
+		if (k == 2)
+			ck_assert_str_eq(dst.Label, "label");
+		if (k == 3)
+			ck_assert_int_eq(dst.Box->A, 4);
+		all_Shape_free_contents(&dst);
+		ck_assert_int_eq(dst.kind_case, ALL_SHAPE_KIND__NOT_SET);
+	}
+	all_Shape *a = shape_heap(2), *b = shape_heap(2);
+	ck_assert(all_Shape_equal(a, b));
+	b->Label[0] = 'X';
+	ck_assert(!all_Shape_equal(a, b)); /* same case, other value */
+	all_Shape_free_contents(b);
+	free(b);
+	b = shape_heap(1);
+	ck_assert(!all_Shape_equal(a, b)); /* another member */
+	all_Shape_free_contents(b);
+	free(b);
+	b = shape_heap(0);
+	ck_assert(!all_Shape_equal(a, b)); /* none */
+	all_Shape_free_contents(b);
+	free(b);
+	all_Shape_free_contents(a);
+	free(a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("copy");
@@ -369,6 +445,7 @@ int main(void)
 	tcase_add_test(tc, test_copy_outlives_its_source);
 	tcase_add_test(tc, test_copy_of_defaults_is_equal_and_needs_no_memory);
 	tcase_add_test(tc, test_copy_out_of_memory_fails_cleanly);
+	tcase_add_test(tc, test_copy_oneof_follows_the_case);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("equal");
 	tcase_add_loop_test(tc, test_equal_sees_every_difference, 0, N_CHANGES);

@@ -136,8 +136,24 @@ static bool msg_equal(const ProtobufCMessageDescriptor *d, const void *a,
 			}
 			continue;
 		}
-		if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-		    f->quantifier_offset != 0) {
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
+			uint32_t ca = *(const uint32_t *)(pa +
+			                                  f->quantifier_offset);
+			uint32_t cb = *(const uint32_t *)(pb +
+			                                  f->quantifier_offset);
+			if (ca != cb)
+				return false;
+			if (ca != f->id)
+				continue;
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				if (!msg_equal(f->descriptor,
+				               *(void *const *)(pa + f->offset),
+				               *(void *const *)(pb + f->offset)))
+					return false;
+				continue;
+			}
+		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+		           f->quantifier_offset != 0) {
 			protobuf_c_boolean ha =
 			    *(const protobuf_c_boolean *)(pa +
 			                                  f->quantifier_offset);
@@ -784,6 +800,96 @@ START_TEST(test_fidelity_sparse_numbers_and_optional_string)
 }
 END_TEST
 
+/* A oneof: our case enum and union against protoc-c's, with each member
+ * set (a zero member too: set, it is sent) and none. */
+START_TEST(test_fidelity_oneof_matches_protoc_c)
+{
+	for (int k = 0; k < 8; k++) {
+		all_Shape o = ALL_SHAPE_INIT;
+		All__Shape t = ALL__SHAPE__INIT;
+		all_Args ob = ALL_ARGS_INIT;
+		All__Args tb = ALL__ARGS__INIT;
+		uint8_t raw[] = {0, 1, 2};
+
+		o.Name = t.name = "s";
+		o.Tail = t.tail = k;
+		switch (k) {
+		case 1:
+			o.kind_case = ALL_SHAPE_KIND_RADIUS;
+			t.kind_case = ALL__SHAPE__KIND_RADIUS;
+			o.Radius = t.radius = -5;
+			break;
+		case 2:
+			o.kind_case = ALL_SHAPE_KIND_LABEL;
+			t.kind_case = ALL__SHAPE__KIND_LABEL;
+			o.Label = t.label = "lbl";
+			break;
+		case 3:
+			o.kind_case = ALL_SHAPE_KIND_BOX;
+			t.kind_case = ALL__SHAPE__KIND_BOX;
+			ob.A = tb.a = 3;
+			o.Box = &ob;
+			t.box = &tb;
+			break;
+		case 4:
+			o.kind_case = ALL_SHAPE_KIND_RAW;
+			t.kind_case = ALL__SHAPE__KIND_RAW;
+			o.Raw.data = t.raw.data = raw;
+			o.Raw.len = t.raw.len = sizeof raw;
+			break;
+		case 5:
+			o.kind_case = ALL_SHAPE_KIND_MODE;
+			t.kind_case = ALL__SHAPE__KIND_MODE;
+			o.Mode = ALL_OP_NEG;
+			t.mode = ALL__OP__NEG;
+			break;
+		case 6:
+			o.kind_case = ALL_SHAPE_KIND_RATIO;
+			t.kind_case = ALL__SHAPE__KIND_RATIO;
+			o.Ratio = t.ratio = 0.25;
+			break;
+		case 7: /* set to zero: still the member that is set */
+			o.kind_case = ALL_SHAPE_KIND_RADIUS;
+			t.kind_case = ALL__SHAPE__KIND_RADIUS;
+			break;
+		default:
+			break;
+		}
+		check_same(&o.base, &t.base);
+	}
+	/* two members in one protobuf message (two messages concatenated):
+	 * the last one wins, protobuf's rule, and the first is freed */
+	{
+		all_Shape a = ALL_SHAPE_INIT, b = ALL_SHAPE_INIT;
+		size_t na, nb;
+		a.kind_case = ALL_SHAPE_KIND_LABEL;
+		a.Label = "first";
+		b.kind_case = ALL_SHAPE_KIND_RADIUS;
+		b.Radius = 9;
+		uint8_t *pa = pack(&a.base, &na), *pb = pack(&b.base, &nb);
+		uint8_t *both = malloc(na + nb);
+		ck_assert_ptr_nonnull(both);
+		memcpy(both, pa, na);
+		memcpy(both + na, pb, nb);
+		all_Shape *r = (all_Shape *)protobuf_c_message_unpack(
+		    &all_Shape_descriptor, NULL, na + nb, both);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->kind_case, ALL_SHAPE_KIND_RADIUS);
+		ck_assert_int_eq(r->Radius, 9);
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		free(both);
+		free(pa);
+		free(pb);
+	}
+	/* the layouts differ on purpose: protoc-c puts oneofs after the
+	 * other fields, we keep the order of the .rpc file */
+	ck_assert_uint_lt(offsetof(all_Shape, kind_case),
+	                  offsetof(all_Shape, Tail));
+	ck_assert_uint_eq(offsetof(all_Shape, Radius),
+	                  offsetof(all_Shape, Ratio));
+}
+END_TEST
+
 START_TEST(test_fidelity_kinds_wrappers)
 {
 	float fl[] = {1.0f, -1.0f};
@@ -899,6 +1005,7 @@ static Suite *fidelity_suite(void)
 	tcase_add_test(tc, test_fidelity_maps_of_each_value_kind);
 	tcase_add_test(tc, test_fidelity_sparse_numbers_and_optional_string);
 	tcase_add_test(tc, test_fidelity_kinds_wrappers);
+	tcase_add_test(tc, test_fidelity_oneof_matches_protoc_c);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("descriptors");
 	tcase_add_test(tc, test_fidelity_descriptor_names_match_protoc_c);

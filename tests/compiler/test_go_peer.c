@@ -9,8 +9,10 @@
  * Each test runs once per codec (loop index 0: gob, 1: JSON).
  * - go_client: our server (the checked-in golden all.rpc.c) on
  *   127.0.0.1:0 in a thread; `peer client CODEC ADDR` calls every method
- *   through the generated ArithClient / EchoClient / ConfigClient and
- *   checks the replies (a zero Defaults comes back zero: no [default]).
+ *   through the generated ArithClient / EchoClient / ConfigClient /
+ *   ShapesClient and checks the replies (a zero Defaults comes back zero:
+ *   no [default]; each oneof member; a member set to zero lost over gob;
+ *   two members set answered with an error, the connection serving on).
  * - go_server: `peer server CODEC` serves an ArithService and an EchoService
  * via the generated RegisterArith / RegisterEcho and prints its address; our
  *   golden stubs call it and check the replies; closing its stdin ends it,
@@ -41,8 +43,8 @@ static const struct {
 	const rpc_codec *codec;
 	const char *ok; /* what the Go client prints */
 } codecs[] = {
-    {"gob", &rpc_codec_gob, "ok 13 checks\n"},
-    {"json", &rpc_codec_json, "ok 12 checks\n"}, /* no Tally */
+    {"gob", &rpc_codec_gob, "ok 26 checks\n"},
+    {"json", &rpc_codec_json, "ok 25 checks\n"}, /* no Tally */
 };
 
 /* ---- handlers (our server) ----------------------------------------------- */
@@ -242,6 +244,7 @@ START_TEST(test_go_client_calls_our_server)
 	ck_assert_ptr_null(all_Echo_register(a.srv, &echo_handlers, NULL));
 	ck_assert_ptr_null(
 	    all_Config_register(a.srv, &config_handlers, NULL));
+	ck_assert_ptr_null(all_Shapes_register(a.srv, &shapes_handlers, NULL));
 	ck_assert_ptr_null(rpc_listen("tcp:127.0.0.1:0", &a.l));
 	const char *addr = rpc_listener_address(a.l);
 	ck_assert_ptr_nonnull(strstr(addr, "tcp:127.0.0.1:"));
@@ -440,6 +443,35 @@ START_TEST(test_our_client_calls_go_server)
 	ck_assert_ptr_null(all_Echo_Echo(c, "héllo", &s));
 	ck_assert_str_eq(s, "héllo");
 	free(s);
+
+	/* oneofs: each member kind and none, through Go's struct of
+	 * pointers; the Go server names the member it got */
+	for (int k = 0; k < SHAPE_KINDS; k++) {
+		all_Shape sh = ALL_SHAPE_INIT, r = ALL_SHAPE_INIT;
+		all_Args box = ALL_ARGS_INIT;
+		uint8_t raw[2];
+		char *w = NULL;
+
+		shape_make(&sh, k, &box, raw);
+		ck_assert_ptr_null(all_Shapes_Echo(c, &sh, &r));
+		ck_assert_msg(all_Shape_equal(&sh, &r), "Shapes.Echo kind %d",
+		              k);
+		all_Shape_free_contents(&r);
+		ck_assert_ptr_null(all_Shapes_Which(c, &sh, &w));
+		ck_assert_str_eq(w, shape_member(&sh));
+		free(w);
+	}
+	/* a member set to zero: Go's gob leaves it out, JSON sends it */
+	{
+		all_Shape sh = ALL_SHAPE_INIT;
+		char *w = NULL;
+
+		sh.kind_case = ALL_SHAPE_KIND_MODE;
+		sh.Mode = ALL_OP_ADD;
+		ck_assert_ptr_null(all_Shapes_Which(c, &sh, &w));
+		ck_assert_str_eq(w, _i == 0 ? "" : "Mode");
+		free(w);
+	}
 
 	rpc_client_free(c);
 	go_server_stop(&g);

@@ -126,11 +126,20 @@ static void dump_file(FILE *o, const ast_file *f)
 		for (j = 0; j < d->n_fields; j++) {
 			const ast_field *x = &d->fields[j];
 
-			fprintf(o, "    field %s = %lld%s%s @%d:%d: ", x->name,
-			        (long long)x->number,
+			const ast_oneof *one = ast_field_oneof(d, x);
+
+			if (one != NULL && x == &d->fields[one->first]) {
+				fprintf(o, "    oneof %s (%zu members) @%d:%d\n",
+				        one->name, one->n_members,
+				        one->loc.line, one->loc.col);
+				dump_doc(o, "      ", one->doc);
+			}
+			fprintf(o, "    field %s = %lld%s%s%s%s @%d:%d: ",
+			        x->name, (long long)x->number,
 			        x->explicit_number ? " (explicit)" : "",
-			        x->optional ? " optional" : "", x->loc.line,
-			        x->loc.col);
+			        x->optional ? " optional" : "",
+			        one ? " in " : "", one ? one->name : "",
+			        x->loc.line, x->loc.col);
 			dump_type(o, x->type);
 			if (x->def) {
 				fprintf(o, " default ");

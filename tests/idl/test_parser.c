@@ -85,7 +85,7 @@ START_TEST(test_parser_all_file)
 	ck_assert_str_eq(all_prog->deps[0], "all.rpc");
 	ck_assert_str_eq(all_prog->deps[1], "common.rpc");
 	/* declarations in source order */
-	ck_assert_uint_eq(f->n_decls, 19);
+	ck_assert_uint_eq(f->n_decls, 21);
 	ck_assert_str_eq(f->decls[0]->name, "Args");
 	ck_assert_int_eq(f->decls[0]->kind, AST_STRUCT);
 	ck_assert_str_eq(f->decls[2]->name, "Op");
@@ -94,6 +94,34 @@ START_TEST(test_parser_all_file)
 	ck_assert_int_eq(f->decls[5]->kind, AST_SERVICE);
 	ck_assert_ptr_eq(f->decls[5]->file, f);
 	ck_assert_str_eq(ast_decl_package(f->decls[5]), "all");
+}
+END_TEST
+
+/* a oneof: its members are fields of the struct, in place, numbered in
+ * the struct's space, and know their oneof */
+START_TEST(test_parser_all_oneof)
+{
+	const ast_decl *d = all_prog->main->decls[19];
+	const ast_oneof *o;
+
+	ck_assert_str_eq(d->name, "Shape");
+	ck_assert_uint_eq(d->n_fields, 8);
+	ck_assert_uint_eq(d->n_oneofs, 1);
+	o = &d->oneofs[0];
+	ck_assert_str_eq(o->name, "kind");
+	ck_assert_str_eq(o->doc, "What kind of shape it is.");
+	ck_assert_int_eq(o->loc.line, 165);
+	ck_assert_int_eq(o->loc.col, 5);
+	ck_assert_uint_eq(o->first, 1);
+	ck_assert_uint_eq(o->n_members, 6);
+	ck_assert_ptr_null(ast_field_oneof(d, &d->fields[0]));
+	for (size_t i = 1; i <= 6; i++)
+		ck_assert_ptr_eq(ast_field_oneof(d, &d->fields[i]), o);
+	ck_assert_ptr_null(ast_field_oneof(d, &d->fields[7]));
+	ck_assert_str_eq(d->fields[1].name, "Radius");
+	ck_assert_int_eq(d->fields[1].number, 2);
+	ck_assert_str_eq(d->fields[3].type->resolved->name, "Args");
+	ck_assert_str_eq(d->fields[7].name, "Tail");
 }
 END_TEST
 
@@ -470,7 +498,7 @@ START_TEST(test_parser_syntax_messages)
 	expect_error("struct { }\n", 1,
 	             "main.rpc:1:8: error: expected identifier before '{'");
 	expect_error("struct A { int64 X; ", 1,
-	             "expected type, 'optional' or '}' before end of file");
+	             "expected type, 'optional', 'oneof' or '}' before end of file");
 	expect_error("servic A { }\n", 1, "error: unexpected 'servic'");
 	expect_error("service A { M(int64 a int64 *b); }\n", 1,
 	             "expected ')' or ',' before 'int64'");
@@ -531,7 +559,7 @@ static void *load_all_rpc(void *arg)
 	for (i = 0; i < 20; i++) {
 		idl_program *p = NULL;
 
-		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 19 &&
+		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 21 &&
 		    p->n_files == 2)
 			ok++;
 		idl_program_free(p);
@@ -572,6 +600,7 @@ int main(int argc, char **argv)
 	tcase_add_checked_fixture(tc, all_setup, all_teardown);
 	tcase_add_test(tc, test_parser_all_file);
 	tcase_add_test(tc, test_parser_all_consts_defaults);
+	tcase_add_test(tc, test_parser_all_oneof);
 	tcase_add_test(tc, test_parser_all_struct_numbers);
 	tcase_add_test(tc, test_parser_all_scalars_and_optional);
 	tcase_add_test(tc, test_parser_all_named_types);

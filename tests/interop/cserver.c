@@ -210,6 +210,20 @@ static const interop_Echo_handlers echo_handlers = {
 	.Echo = echo_echo,
 };
 
+/* ---- Picker --------------------------------------------------------------- */
+
+static rpc_error *picker_echo(void *self, const interop_Pick *args,
+                              interop_Pick *reply)
+{
+	(void)self;
+	return interop_Pick_copy(reply, args) ? NULL
+	                                      : rpc_error_new("out of memory");
+}
+
+static const interop_Picker_handlers picker_handlers = {
+	.Echo = picker_echo,
+};
+
 /* ---- serving ------------------------------------------------------------- */
 
 enum { L_GOB, L_JSON, L_HTTP, L_HTTP_PATH, L_PROTOBUF, N_LISTENERS };
@@ -257,7 +271,7 @@ static void *stdin_main(void *arg)
 	return NULL;
 }
 
-/* register_all registers what Go's startServer does (and Echo); the
+/* register_all registers what Go's startServer does (and Echo, Picker); the
  * server on /foo also has "newServer.Arith", as Go's startNewServer. */
 static rpc_error *register_all(rpc_server *srv, bool new_server)
 {
@@ -268,7 +282,8 @@ static rpc_error *register_all(rpc_server *srv, bool new_server)
 	                                       &arith_handlers, NULL)) ||
 	    (err = interop_BuiltinTypes_register(srv, &builtin_handlers,
 	                                         NULL)) ||
-	    (err = interop_Echo_register(srv, &echo_handlers, NULL)))
+	    (err = interop_Echo_register(srv, &echo_handlers, NULL)) ||
+	    (err = interop_Picker_register(srv, &picker_handlers, NULL)))
 		return err;
 	if (new_server)
 		return interop_Arith_register_name(srv, "newServer.Arith",

@@ -135,6 +135,22 @@ type Everything struct {
 	Ratio   *float64
 }
 
+// Pick mirrors interop.rpc's Pick: a pointer per member of its oneof.
+type Pick struct {
+	Tag string
+	N   *int64
+	S   *string
+	A   *Args
+	B   *[]byte
+}
+
+type Picker int
+
+func (t *Picker) Echo(args *Pick, reply *Pick) error {
+	*reply = *args
+	return nil
+}
+
 type Echo int
 
 func (t *Echo) Echo(args *Everything, reply *Everything) error {
@@ -148,6 +164,7 @@ func register(s *rpc.Server) {
 	must(s.RegisterName("net.rpc.Arith", new(Arith)))
 	must(s.Register(BuiltinTypes{}))
 	must(s.Register(new(Echo)))
+	must(s.Register(new(Picker)))
 }
 
 func must(err error) {

@@ -26,6 +26,8 @@ static const rpc_type type_node = {"Node", &jt__node__descriptor,
                                    RPC_FORM_MESSAGE};
 static const rpc_type type_opt = {"Opt", &jt2__opt__descriptor,
                                   RPC_FORM_MESSAGE};
+static const rpc_type type_pick = {"Pick", &jt2__pick__descriptor,
+                                   RPC_FORM_MESSAGE};
 static const rpc_type type_int64 = {"int64", &jt__int64_value__descriptor,
                                     RPC_FORM_VALUE};
 static const rpc_type type_int32 = {"int32", &jt__int32_value__descriptor,

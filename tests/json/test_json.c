@@ -1054,6 +1054,100 @@ START_TEST(test_failed_decode_frees_partial_value)
 }
 END_TEST
 
+/* A oneof is written as Go writes its struct of pointers: every member,
+ * null unless it is the one set; a set member is written even when zero
+ * (empty bytes as "", Go's non-nil pointer to an empty slice). */
+START_TEST(test_oneof_written_as_go_pointers)
+{
+	Jt2__Pick p = JT2__PICK__INIT;
+	Jt2__Opt o = JT2__OPT__INIT;
+
+	assert_params(&type_pick, &p.base,
+	              "{\"N\":null,\"S\":null,\"O\":null,\"B\":null}");
+	p.choice_case = JT2__PICK__CHOICE_S;
+	p.s = "x";
+	assert_params(&type_pick, &p.base,
+	              "{\"N\":null,\"S\":\"x\",\"O\":null,\"B\":null}");
+	p.choice_case = JT2__PICK__CHOICE_N;
+	p.n = 0;
+	assert_params(&type_pick, &p.base,
+	              "{\"N\":0,\"S\":null,\"O\":null,\"B\":null}");
+	p.choice_case = JT2__PICK__CHOICE_B;
+	p.b.len = 0;
+	p.b.data = NULL;
+	assert_params(&type_pick, &p.base,
+	              "{\"N\":null,\"S\":null,\"O\":null,\"B\":\"\"}");
+	p.choice_case = JT2__PICK__CHOICE_O;
+	p.o = &o;
+	o.r = 7;
+	assert_params(&type_pick, &p.base,
+	              "{\"N\":null,\"S\":null,\"O\":{\"Maybe\":null,"
+	              "\"S\":null,\"U\":null,\"R\":7,\"B\":null},"
+	              "\"B\":null}");
+}
+END_TEST
+
+/* Reading a oneof: null leaves a member unset (and unsets the set one), a
+ * repeated key replaces its value, a second member is an error naming
+ * both; what was decoded is freed with the message (the sanitizers and
+ * valgrind watch). */
+START_TEST(test_oneof_read_as_go_pointers)
+{
+	Jt2__Pick p = JT2__PICK__INIT;
+	char *err;
+
+	ck_assert_ptr_null(dec_params("[{\"N\":null,\"S\":\"a\"}]",
+	                              &type_pick, &p.base));
+	ck_assert_int_eq(p.choice_case, JT2__PICK__CHOICE_S);
+	ck_assert_str_eq(p.s, "a");
+	rpc_message_free_contents(&p.base);
+	ck_assert_ptr_null(dec_params("[{\"S\":\"a\",\"S\":\"b\"}]",
+	                              &type_pick, &p.base));
+	ck_assert_int_eq(p.choice_case, JT2__PICK__CHOICE_S);
+	ck_assert_str_eq(p.s, "b");
+	rpc_message_free_contents(&p.base);
+	ck_assert_ptr_null(dec_params("[{\"S\":\"a\",\"S\":null}]",
+	                              &type_pick, &p.base));
+	ck_assert_int_eq(p.choice_case, JT2__PICK__CHOICE__NOT_SET);
+	rpc_message_free_contents(&p.base);
+	ck_assert_ptr_null(dec_params("[{\"O\":{\"R\":1},\"O\":null}]",
+	                              &type_pick, &p.base));
+	ck_assert_int_eq(p.choice_case, JT2__PICK__CHOICE__NOT_SET);
+	rpc_message_free_contents(&p.base);
+	ck_assert_ptr_null(dec_params("[{\"B\":\"AAE=\",\"N\":null}]",
+	                              &type_pick, &p.base));
+	ck_assert_int_eq(p.choice_case, JT2__PICK__CHOICE_B);
+	ck_assert_uint_eq(p.b.len, 2);
+	rpc_message_free_contents(&p.base);
+	ck_assert_ptr_null(
+	    dec_params("[{\"O\":{\"R\":3}}]", &type_pick, &p.base));
+	ck_assert_int_eq(p.choice_case, JT2__PICK__CHOICE_O);
+	ck_assert_int_eq(p.o->r, 3);
+	rpc_message_free_contents(&p.base);
+
+	err = dec_params("[{\"N\":1,\"S\":\"x\"}]", &type_pick, &p.base);
+	ck_assert_str_eq(err, "json: field Pick.S: another member of its "
+	                      "oneof (N) is set");
+	free(err);
+	rpc_message_free_contents(&p.base);
+	err = dec_params("[{\"O\":{\"R\":1},\"B\":\"AA==\"}]", &type_pick,
+	                 &p.base);
+	ck_assert_str_eq(err, "json: field Pick.B: another member of its "
+	                      "oneof (O) is set");
+	free(err);
+	rpc_message_free_contents(&p.base);
+	/* a member that fails half-way is still the one set, so the failed
+	 * read frees it (and resets the message) */
+	err = dec_params("[{\"O\":{\"S\":\"s\",\"R\":\"x\"}}]", &type_pick,
+	                 &p.base);
+	ck_assert_ptr_nonnull(err);
+	free(err);
+	ck_assert_int_eq(p.choice_case, JT2__PICK__CHOICE__NOT_SET);
+	ck_assert_ptr_null(p.o);
+	rpc_message_free_contents(&p.base);
+}
+END_TEST
+
 /* Appending to a buffer that holds earlier output: a failed write leaves
  * the earlier bytes alone. */
 START_TEST(test_failed_write_keeps_earlier_output)
@@ -1118,6 +1212,8 @@ int main(void)
 	tcase_add_test(tc, test_nesting_limit_on_both_sides);
 	tcase_add_test(tc, test_bare_values_and_wrappers);
 	tcase_add_test(tc, test_failed_decode_frees_partial_value);
+	tcase_add_test(tc, test_oneof_written_as_go_pointers);
+	tcase_add_test(tc, test_oneof_read_as_go_pointers);
 	tcase_add_test(tc, test_failed_write_keeps_earlier_output);
 	suite_add_tcase(s, tc);
 

@@ -231,6 +231,7 @@ int main(int argc, char **argv)
 	cmp_service(all, &all_Arith_service);
 	cmp_service(all, &all_Echo_service);
 	cmp_service(all, &all_Config_service);
+	cmp_service(all, &all_Shapes_service);
 	dyn_schema *kinds = load(argv[1], "kinds.rpc", &p2);
 	cmp_service(kinds, &kinds_Kinds_service);
 	/* a struct that no method uses is laid out too */

@@ -454,6 +454,45 @@ def suite_interop(rc, a):
         expect("echo zero " + codec, r, 0, out_re=r'^\{"Flag":false,"I":0,'
                r'.*"Name":"","Blob":null,.*"Items":null,.*"Maybe":null,'
                r'"Note":null,"Ratio":null\}\n$')
+    for codec in ("gob", "json"):
+        # a oneof: each member kind, none, a member set to zero (gob
+        # leaves it out as Go's gob does), two members (refused before
+        # sending: the JSON decoder's rule)
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Picker.Echo",
+                          PICK])
+        expect("oneof string " + codec, r, 0, out=PICK_OUT, err="")
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Picker.Echo",
+                          '{"N":-7}'])
+        expect("oneof int64 " + codec, r, 0,
+               out='{"Tag":"","N":-7,"S":null,"A":null,"B":null}\n')
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Picker.Echo",
+                          '{"A":{"A":1,"B":2}}'])
+        expect("oneof struct " + codec, r, 0,
+               out='{"Tag":"","N":null,"S":null,"A":{"A":1,"B":2},'
+               '"B":null}\n')
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Picker.Echo",
+                          '{"B":"AAE="}'])
+        expect("oneof bytes " + codec, r, 0,
+               out='{"Tag":"","N":null,"S":null,"A":null,"B":"AAE="}\n')
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Picker.Echo",
+                          '{}'])
+        expect("oneof none " + codec, r, 0,
+               out='{"Tag":"","N":null,"S":null,"A":null,"B":null}\n')
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Picker.Echo",
+                          '{"N":0}'])
+        expect("oneof zero " + codec, r, 0,
+               out='{"Tag":"","N":%s,"S":null,"A":null,"B":null}\n' %
+               ("null" if codec == "gob" else "0"))
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Picker.Echo",
+                          '{"N":1,"S":"x"}'])
+        expect("oneof two members " + codec, r, 2, out="",
+               err='rpc-call: bad argument (Pick): json: field Pick.S: '
+               'another member of its oneof (N) is set\n')
+    r = rc.run(idl + ["--describe", "Pick"])
+    expect("describe oneof", r, 0, out_re=r"struct Pick \{\n    string Tag = 1;"
+           r"\n    oneof choice \{\n        int64 N = 2;\n"
+           r"        string S = 3;\n        Args A = 4;\n"
+           r"        bytes B = 5;\n    \}\n\}\n$")
     r = rc.run(idl + ["--codec", "gob", "--http", addrs["http"],
                       "BuiltinTypes.Map", '{"A":1,"B":2}'])
     expect("gob over http, map reply", r, 0, out='{"1":2}\n')
@@ -551,6 +590,10 @@ def suite_interop(rc, a):
 
 
 # the commands compared between Go's net/rpc and ours, per listener
+# a oneof: one member set, as Go's struct of pointers prints it
+PICK = '{"Tag":"t","S":"x"}'
+PICK_OUT = '{"Tag":"t","N":null,"S":"x","A":null,"B":null}\n'
+
 GO_CASES = [
     ("gob", ["Arith.Add", '{"A":1,"B":2}']),
     ("gob", ["Arith.Div", '{"A":1,"B":0}']),
@@ -575,6 +618,13 @@ GO_CASES = [
     ("json", ["Echo.Echo", "{}"]),
     ("http", ["Arith.Mul", '{"A":6,"B":7}']),
     ("http", ["Echo.Echo", EVERYTHING]),
+    ("gob", ["Picker.Echo", PICK]),
+    ("gob", ["Picker.Echo", '{"Tag":"t","A":{"A":1}}']),
+    ("gob", ["Picker.Echo", '{"N":0}']),
+    ("json", ["Picker.Echo", PICK]),
+    ("json", ["Picker.Echo", '{"B":"AAE="}']),
+    ("json", ["Picker.Echo", '{"N":0}']),
+    ("json", ["Picker.Echo", "{}"]),
 ]
 
 
@@ -610,6 +660,9 @@ def suite_go(rc, a, tmp):
                         ("Echo.Echo", '{"Weights":[1e21,1e-7,-0.0],'
                          '"Name":"a&b\\u2028","Names":{"-1":"m","5":"f"}}'),
                         ("Echo.Echo", "{}"),
+                        ("Picker.Echo", PICK),
+                        ("Picker.Echo", '{"A":{"B":2},"N":null}'),
+                        ("Picker.Echo", "{}"),
                         ("BuiltinTypes.Map", '{"A":-3,"B":4}'),
                         ("BuiltinTypes.Slice", '{"A":1}'),
                         ("Arith.String", '{"A":1,"B":2}')):

@@ -1335,6 +1335,142 @@ const rpc_type all_Partial_type = {
 	.form = RPC_FORM_MESSAGE,
 };
 
+/* ---- struct Shape ---- */
+
+void all_Shape_init(all_Shape *m)
+{
+	static const all_Shape init = ALL_SHAPE_INIT;
+	*m = init;
+}
+
+void all_Shape_free_contents(all_Shape *m)
+{
+	if (m != NULL)
+		rpc_message_free_contents(&m->base);
+}
+
+bool all_Shape_copy(all_Shape *dst, const all_Shape *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool all_Shape_equal(const all_Shape *a, const all_Shape *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
+static const ProtobufCFieldDescriptor all_Shape_fields[8] = {
+	{
+		.name = "Name",
+		.id = 1,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_STRING,
+		.offset = offsetof(all_Shape, Name),
+		.default_value = &protobuf_c_empty_string,
+	},
+	{
+		.name = "Radius",
+		.id = 2,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_INT32,
+		.quantifier_offset = offsetof(all_Shape, kind_case),
+		.offset = offsetof(all_Shape, Radius),
+		.flags = PROTOBUF_C_FIELD_FLAG_ONEOF,
+	},
+	{
+		.name = "Label",
+		.id = 3,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_STRING,
+		.quantifier_offset = offsetof(all_Shape, kind_case),
+		.offset = offsetof(all_Shape, Label),
+		.flags = PROTOBUF_C_FIELD_FLAG_ONEOF,
+	},
+	{
+		.name = "Box",
+		.id = 4,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_MESSAGE,
+		.quantifier_offset = offsetof(all_Shape, kind_case),
+		.offset = offsetof(all_Shape, Box),
+		.descriptor = &all_Args_descriptor,
+		.flags = PROTOBUF_C_FIELD_FLAG_ONEOF,
+	},
+	{
+		.name = "Raw",
+		.id = 5,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_BYTES,
+		.quantifier_offset = offsetof(all_Shape, kind_case),
+		.offset = offsetof(all_Shape, Raw),
+		.flags = PROTOBUF_C_FIELD_FLAG_ONEOF,
+	},
+	{
+		.name = "Mode",
+		.id = 6,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_ENUM,
+		.quantifier_offset = offsetof(all_Shape, kind_case),
+		.offset = offsetof(all_Shape, Mode),
+		.descriptor = &all_Op_descriptor,
+		.flags = PROTOBUF_C_FIELD_FLAG_ONEOF,
+	},
+	{
+		.name = "Ratio",
+		.id = 7,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_DOUBLE,
+		.quantifier_offset = offsetof(all_Shape, kind_case),
+		.offset = offsetof(all_Shape, Ratio),
+		.flags = PROTOBUF_C_FIELD_FLAG_ONEOF,
+	},
+	{
+		.name = "Tail",
+		.id = 8,
+		.label = PROTOBUF_C_LABEL_NONE,
+		.type = PROTOBUF_C_TYPE_INT32,
+		.offset = offsetof(all_Shape, Tail),
+	},
+};
+
+static const unsigned all_Shape_fields_by_name[8] = {
+	3, /* Box */
+	2, /* Label */
+	5, /* Mode */
+	0, /* Name */
+	1, /* Radius */
+	6, /* Ratio */
+	4, /* Raw */
+	7, /* Tail */
+};
+
+static const ProtobufCIntRange all_Shape_number_ranges[1 + 1] = {
+	{1, 0},
+	{0, 8},
+};
+
+const ProtobufCMessageDescriptor all_Shape_descriptor = {
+	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+	.name = "all.Shape",
+	.short_name = "Shape",
+	.c_name = "all_Shape",
+	.package_name = "all",
+	.sizeof_message = sizeof(all_Shape),
+	.n_fields = 8,
+	.fields = all_Shape_fields,
+	.fields_sorted_by_name = all_Shape_fields_by_name,
+	.n_field_ranges = 1,
+	.field_ranges = all_Shape_number_ranges,
+	.message_init = (ProtobufCMessageInit)all_Shape_init,
+};
+
+const rpc_type all_Shape_type = {
+	.name = "Shape",
+	.desc = &all_Shape_descriptor,
+	.form = RPC_FORM_MESSAGE,
+};
+
 /* ---- Int64Value: the wire form of int64 ---- */
 
 void all_Int64Value_init(all_Int64Value *m)
@@ -2341,4 +2477,118 @@ rpc_error *all_Config_register_name(rpc_server *s, const char *name,
 		const all_Config_handlers *h, void *self)
 {
 	return rpc_server_register(s, &all_Config_service, h, self, name);
+}
+
+/* ---- service Shapes ---- */
+
+static rpc_error *all_Shapes_invoke_Echo(const void *handlers,
+		void *self, const void *args, void *reply)
+{
+	const all_Shapes_handlers *h = handlers;
+
+	if (h->Echo == NULL)
+		return rpc_error_new("rpc: method Shapes.Echo not implemented");
+	return h->Echo(self, args, reply);
+}
+
+static rpc_error *all_Shapes_invoke_Which(const void *handlers,
+		void *self, const void *args, void *reply)
+{
+	const all_Shapes_handlers *h = handlers;
+
+	if (h->Which == NULL)
+		return rpc_error_new("rpc: method Shapes.Which not implemented");
+	return h->Which(self, args, reply);
+}
+
+/* sorted by name: the runtime looks methods up by binary search */
+static const rpc_method all_Shapes_methods[2] = {
+	{"Echo", &all_Shape_type, &all_Shape_type,
+		all_Shapes_invoke_Echo, 0},
+	{"Which", &all_Shape_type, &all_StringValue_type,
+		all_Shapes_invoke_Which, 0},
+};
+
+const rpc_service_desc all_Shapes_service = {
+	.abi = RPC_ABI_VERSION,
+	.name = "Shapes",
+	.package = "all",
+	.n_methods = 2,
+	.methods = all_Shapes_methods,
+};
+
+rpc_error *all_Shapes_Echo(rpc_client *c, const all_Shape *s,
+		all_Shape *reply)
+{
+	return rpc_client_call(c, "Shapes.Echo", &all_Shapes_methods[0],
+			s, reply);
+}
+
+rpc_error *all_Shapes_Echo_go(rpc_client *c, const all_Shape *s,
+		all_Shape *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go(c, "Shapes.Echo", &all_Shapes_methods[0],
+			s, reply, done, call);
+}
+
+rpc_error *all_Shapes_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		all_Shape *reply)
+{
+	return rpc_client_call_opts(c, "Shapes.Echo",
+			&all_Shapes_methods[0], opts,
+			s, reply);
+}
+
+rpc_error *all_Shapes_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		all_Shape *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Shapes.Echo",
+			&all_Shapes_methods[0], opts,
+			s, reply, done, call);
+}
+
+rpc_error *all_Shapes_Which(rpc_client *c, const all_Shape *s,
+		char **reply)
+{
+	return rpc_client_call(c, "Shapes.Which", &all_Shapes_methods[1],
+			s, reply);
+}
+
+rpc_error *all_Shapes_Which_go(rpc_client *c, const all_Shape *s,
+		char **reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go(c, "Shapes.Which", &all_Shapes_methods[1],
+			s, reply, done, call);
+}
+
+rpc_error *all_Shapes_Which_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		char **reply)
+{
+	return rpc_client_call_opts(c, "Shapes.Which",
+			&all_Shapes_methods[1], opts,
+			s, reply);
+}
+
+rpc_error *all_Shapes_Which_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		char **reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Shapes.Which",
+			&all_Shapes_methods[1], opts,
+			s, reply, done, call);
+}
+
+rpc_error *all_Shapes_register(rpc_server *s,
+		const all_Shapes_handlers *h, void *self)
+{
+	return rpc_server_register(s, &all_Shapes_service, h, self, NULL);
+}
+
+rpc_error *all_Shapes_register_name(rpc_server *s, const char *name,
+		const all_Shapes_handlers *h, void *self)
+{
+	return rpc_server_register(s, &all_Shapes_service, h, self, name);
 }

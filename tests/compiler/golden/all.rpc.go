@@ -134,6 +134,21 @@ type Partial struct {
 	More    []*Partial
 }
 
+// A shape: one of several kinds, or none.
+type Shape struct {
+	Name string
+	// What kind of shape it is.
+	// Oneof kind: at most one of Radius, Label, Box, Raw, Mode and Ratio is set (non-nil).
+	// A circle, by its radius.
+	Radius *int32
+	Label  *string
+	Box    *Args
+	Raw    *[]byte
+	Mode   *Op
+	Ratio  *float64
+	Tail   int32
+}
+
 // Types of package common (common.rpc), copied here with the prefix Common.
 
 // A point on the plane.
@@ -342,4 +357,51 @@ type ConfigService interface {
 // service name "Config", the name its clients call.
 func RegisterConfig(s *rpc.Server, impl ConfigService) error {
 	return s.RegisterName("Config", impl)
+}
+
+// ShapesClient calls the Shapes service of a net/rpc server.
+// Each method blocks until its reply arrives; the embedded *rpc.Client
+// gives Go, Close and the rest.
+//
+// Oneofs on the wire: Echo returns its argument, Which names the member
+// that is set ("" for none).
+type ShapesClient struct {
+	*rpc.Client
+}
+
+// NewShapesClient returns a client of the Shapes service
+// that calls through c.
+func NewShapesClient(c *rpc.Client) *ShapesClient {
+	return &ShapesClient{c}
+}
+
+func (c *ShapesClient) Echo(s *Shape) (*Shape, error) {
+	var reply Shape
+	if err := c.Client.Call("Shapes.Echo", s, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+func (c *ShapesClient) Which(s *Shape) (string, error) {
+	var reply string
+	err := c.Client.Call("Shapes.Which", s, &reply)
+	return reply, err
+}
+
+// ShapesService is the server side of the Shapes service.
+// Its methods have the signatures net/rpc serves: publish an
+// implementation with RegisterShapes.
+//
+// Oneofs on the wire: Echo returns its argument, Which names the member
+// that is set ("" for none).
+type ShapesService interface {
+	Echo(s *Shape, reply *Shape) error
+	Which(s *Shape, reply *string) error
+}
+
+// RegisterShapes publishes impl's methods on s under the
+// service name "Shapes", the name its clients call.
+func RegisterShapes(s *rpc.Server, impl ShapesService) error {
+	return s.RegisterName("Shapes", impl)
 }

@@ -94,6 +94,7 @@ typedef struct all_Everything all_Everything;
 typedef struct all_Nested all_Nested;
 typedef struct all_Defaults all_Defaults;
 typedef struct all_Partial all_Partial;
+typedef struct all_Shape all_Shape;
 typedef struct all_Int64Value all_Int64Value;
 typedef struct all_Int64List all_Int64List;
 typedef struct all_StringInt64Map_ValueEntry all_StringInt64Map_ValueEntry;
@@ -458,6 +459,48 @@ bool all_Partial_equal(const all_Partial *a, const all_Partial *b);
 extern const ProtobufCMessageDescriptor all_Partial_descriptor;
 extern const rpc_type all_Partial_type;
 
+/* Which member of oneof kind is set. */
+typedef enum all_Shape_kind_case {
+	ALL_SHAPE_KIND__NOT_SET = 0,
+	ALL_SHAPE_KIND_RADIUS = 2,
+	ALL_SHAPE_KIND_LABEL = 3,
+	ALL_SHAPE_KIND_BOX = 4,
+	ALL_SHAPE_KIND_RAW = 5,
+	ALL_SHAPE_KIND_MODE = 6,
+	ALL_SHAPE_KIND_RATIO = 7
+	PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ALL_SHAPE_KIND__CASE)
+} all_Shape_kind_case;
+
+/* A shape: one of several kinds, or none. */
+struct all_Shape {
+	ProtobufCMessage base;
+	char *Name;
+	/* What kind of shape it is. */
+	all_Shape_kind_case kind_case;
+	union {
+		/* A circle, by its radius. */
+		int32_t Radius;
+		char *Label;
+		all_Args *Box;
+		ProtobufCBinaryData Raw;
+		all_Op Mode;
+		double Ratio;
+	};
+	int32_t Tail;
+};
+#define ALL_SHAPE_INIT { \
+	PROTOBUF_C_MESSAGE_INIT(&all_Shape_descriptor), \
+	(char *)protobuf_c_empty_string, /* Name */ \
+	ALL_SHAPE_KIND__NOT_SET, {0}, /* kind */ \
+	0, /* Tail */ \
+}
+void all_Shape_init(all_Shape *m);
+void all_Shape_free_contents(all_Shape *m);
+bool all_Shape_copy(all_Shape *dst, const all_Shape *src);
+bool all_Shape_equal(const all_Shape *a, const all_Shape *b);
+extern const ProtobufCMessageDescriptor all_Shape_descriptor;
+extern const rpc_type all_Shape_type;
+
 /* The protobuf wire form of int64 arguments and replies. */
 struct all_Int64Value {
 	ProtobufCMessage base;
@@ -773,6 +816,46 @@ rpc_error *all_Config_register(rpc_server *s,
 rpc_error *all_Config_register_name(rpc_server *s, const char *name,
 		const all_Config_handlers *h, void *self);
 extern const rpc_service_desc all_Config_service;
+
+/* ---- service Shapes: client ---- */
+/* Oneofs on the wire: Echo returns its argument, Which names the member
+ * that is set ("" for none). */
+
+rpc_error *all_Shapes_Echo(rpc_client *c, const all_Shape *s,
+		all_Shape *reply);
+rpc_error *all_Shapes_Echo_go(rpc_client *c, const all_Shape *s,
+		all_Shape *reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Shapes_Echo_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		all_Shape *reply);
+rpc_error *all_Shapes_Echo_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		all_Shape *reply, rpc_done *done, rpc_call **call);
+
+rpc_error *all_Shapes_Which(rpc_client *c, const all_Shape *s,
+		char **reply);
+rpc_error *all_Shapes_Which_go(rpc_client *c, const all_Shape *s,
+		char **reply, rpc_done *done, rpc_call **call);
+rpc_error *all_Shapes_Which_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		char **reply);
+rpc_error *all_Shapes_Which_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const all_Shape *s,
+		char **reply, rpc_done *done, rpc_call **call);
+
+/* ---- service Shapes: server ---- */
+
+typedef struct all_Shapes_handlers {
+	rpc_error *(*Echo)(void *self, const all_Shape *s,
+			all_Shape *reply);
+	rpc_error *(*Which)(void *self, const all_Shape *s,
+			char **reply);
+} all_Shapes_handlers;
+rpc_error *all_Shapes_register(rpc_server *s,
+		const all_Shapes_handlers *h, void *self);
+rpc_error *all_Shapes_register_name(rpc_server *s, const char *name,
+		const all_Shapes_handlers *h, void *self);
+extern const rpc_service_desc all_Shapes_service;
 
 #ifdef __cplusplus
 }

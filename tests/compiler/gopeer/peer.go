@@ -3,11 +3,12 @@
 // for golden/all.rpc. It uses only the generated names.
 //
 //	peer client CODEC HOST:PORT  calls every method through ArithClient,
-//	                             EchoClient and ConfigClient, checks every
+//	                             EchoClient, ConfigClient and ShapesClient,
+//	                             checks every
 //	                             reply and
 //	                             prints "ok N checks"; exits 1 on a mismatch
-//	peer server CODEC            serves an ArithService and an EchoService
-//	                             with RegisterArith and RegisterEcho on
+//	peer server CODEC            serves an ArithService, an EchoService and
+//	                             a ShapesService with their Register on
 //	                             127.0.0.1:0, prints "listening HOST:PORT"
 //	                             and serves until its stdin is closed
 //
@@ -151,7 +152,100 @@ func client(codec, addr string) {
 	must("Config.Echo values", err)
 	expect("Config.Echo values", dr, dv)
 
+	shapeChecks(codec, c)
+
 	fmt.Printf("ok %d checks\n", checks)
+}
+
+// shapes are the Shapes test_go_peer.c's shape_make makes: none, then each
+// member of oneof kind set (non-zero).
+func shapes() []*Shape {
+	radius, label, mode, ratio := int32(5), "lbl", Op_MUL, 2.5
+	raw := []byte{0, 1}
+	s := []*Shape{{}, {Radius: &radius}, {Label: &label},
+		{Box: &Args{A: 1, B: 2}}, {Raw: &raw}, {Mode: &mode},
+		{Ratio: &ratio}}
+	for k, x := range s {
+		x.Name, x.Tail = "shape", int32(40+k)
+	}
+	return s
+}
+
+// which names the member of oneof kind that is set: "" for none, "two"
+// for more than one.
+func which(s *Shape) string {
+	set := []string{}
+	if s.Radius != nil {
+		set = append(set, "Radius")
+	}
+	if s.Label != nil {
+		set = append(set, "Label")
+	}
+	if s.Box != nil {
+		set = append(set, "Box")
+	}
+	if s.Raw != nil {
+		set = append(set, "Raw")
+	}
+	if s.Mode != nil {
+		set = append(set, "Mode")
+	}
+	if s.Ratio != nil {
+		set = append(set, "Ratio")
+	}
+	switch len(set) {
+	case 0:
+		return ""
+	case 1:
+		return set[0]
+	}
+	return "two"
+}
+
+// shapeChecks: oneofs through the generated ShapesClient, 13 checks. A
+// member set to zero arrives over gob unset (gob leaves out a pointer to
+// zero), over JSON set; two members set are an error that answers that
+// call only.
+func shapeChecks(codec string, c *rpc.Client) {
+	sc := NewShapesClient(c)
+	for _, s := range shapes() {
+		got, err := sc.Echo(s)
+		must("Shapes.Echo "+which(s), err)
+		expect("Shapes.Echo "+which(s), got, s)
+	}
+	label := "lbl"
+	w, err := sc.Which(&Shape{Label: &label})
+	must("Shapes.Which", err)
+	expect("Shapes.Which", w, "Label")
+	w, err = sc.Which(&Shape{})
+	must("Shapes.Which none", err)
+	expect("Shapes.Which none", w, "")
+
+	zero := int32(0)
+	got, err := sc.Echo(&Shape{Radius: &zero})
+	must("Shapes.Echo zero", err)
+	w, err = sc.Which(&Shape{Radius: &zero})
+	must("Shapes.Which zero", err)
+	if codec == "gob" {
+		expect("Shapes.Echo zero", got, &Shape{})
+		expect("Shapes.Which zero", w, "")
+	} else {
+		expect("Shapes.Echo zero", got, &Shape{Radius: &zero})
+		expect("Shapes.Which zero", w, "Radius")
+	}
+
+	one := int32(1)
+	_, err = sc.Which(&Shape{Radius: &one, Label: &label})
+	var se rpc.ServerError
+	if !errors.As(err, &se) {
+		fmt.Printf("Shapes.Which two: got %v (%T), want a ServerError\n", err, err)
+		os.Exit(1)
+	}
+	expect("Shapes.Which two", string(se), codec+": field Shape.Label: "+
+		"another member of its oneof (Radius) is set")
+	w, err = sc.Which(&Shape{Label: &label})
+	must("Shapes.Which after two", err)
+	expect("Shapes.Which after two", w, "Label")
 }
 
 // arith implements ArithService the way test_calls.c's handlers do.
@@ -229,6 +323,18 @@ func (arith) Expand(op Op, reply *[]*Args) error {
 	return nil
 }
 
+type shapesImpl struct{}
+
+func (shapesImpl) Echo(s *Shape, reply *Shape) error {
+	*reply = *s
+	return nil
+}
+
+func (shapesImpl) Which(s *Shape, reply *string) error {
+	*reply = which(s)
+	return nil
+}
+
 type echo struct{}
 
 func (echo) Echo(in string, out *string) error {
@@ -240,6 +346,7 @@ func server(codec string) {
 	s := rpc.NewServer()
 	must("RegisterArith", RegisterArith(s, arith{}))
 	must("RegisterEcho", RegisterEcho(s, echo{}))
+	must("RegisterShapes", RegisterShapes(s, shapesImpl{}))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must("listen", err)
 	fmt.Printf("listening %s\n", l.Addr())
