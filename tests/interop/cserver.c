@@ -172,10 +172,19 @@ static rpc_error *builtin_slice(void *self, const interop_Args *args,
 	return NULL;
 }
 
+static rpc_error *builtin_array(void *self, const interop_Args *args,
+                                interop_Int64Array2 *reply)
+{
+	(void)self;
+	reply->value[0] = args->A;
+	reply->value[1] = args->B;
+	return NULL;
+}
+
 static const interop_BuiltinTypes_handlers builtin_handlers = {
 	.Map = builtin_map,
 	.Slice = builtin_slice,
-	.Array = builtin_slice,
+	.Array = builtin_array,
 };
 
 /* ---- Echo ---------------------------------------------------------------- */

@@ -223,6 +223,16 @@ func testArith(mode string, dial dialer) {
 		&replySlice)) && !reflect.DeepEqual(replySlice, []int{7, 8}) {
 		failf(mode, "Slice: expected [7 8] got %v", replySlice)
 	}
+	replyArray := [2]int{5, 5}
+	if expectNoErr(mode, "Array", client.Call("BuiltinTypes.Array", args,
+		&replyArray)) && replyArray != [2]int{7, 8} {
+		failf(mode, "Array: expected [7 8] got %v", replyArray)
+	}
+	zeroArgs := &Args{0, 0}
+	if expectNoErr(mode, "Array (zeros)", client.Call("BuiltinTypes.Array",
+		zeroArgs, &replyArray)) && replyArray != [2]int{0, 0} {
+		failf(mode, "Array (zeros): expected [0 0] got %v", replyArray)
+	}
 
 	// The connection still works after all of that.
 	reply = new(Reply)
@@ -556,7 +566,7 @@ func testHTTPPages(mode, addr, rpcPath, debugPath string) {
 		failf(mode, "GET %s: status %d", debugPath, resp.StatusCode)
 	}
 	for _, want := range []string{"Arith", "net.rpc.Arith", "BuiltinTypes",
-		"Echo", "Mul"} {
+		"Echo", "Mul", "Array", "Slice"} {
 		if !bytes.Contains(body, []byte(want)) {
 			failf(mode, "GET %s: page does not mention %s", debugPath, want)
 		}

@@ -333,13 +333,18 @@ START_TEST(test_builtin_map_slice_array)
 	ck_assert_int_eq(l.value[1], 8);
 	interop_Int64List_free_contents(&l);
 
-	/* Go replies with a [2]int array; we read it as a list. */
+	/* Go replies with a [2]int array */
+	interop_Int64Array2 arr = INTEROP_INT64ARRAY2_INIT;
 	a = args_of(-1, 0);
-	expect_ok(interop_BuiltinTypes_Array(c, &a, &l));
-	ck_assert_uint_eq(l.n_value, 2);
-	ck_assert_int_eq(l.value[0], -1);
-	ck_assert_int_eq(l.value[1], 0);
-	interop_Int64List_free_contents(&l);
+	arr.value[1] = 5; /* overwritten */
+	expect_ok(interop_BuiltinTypes_Array(c, &a, &arr));
+	ck_assert_int_eq(arr.value[0], -1);
+	ck_assert_int_eq(arr.value[1], 0);
+	a = args_of(INT64_MIN, INT64_MAX);
+	expect_ok(interop_BuiltinTypes_Array(c, &a, &arr));
+	ck_assert_int_eq(arr.value[0], INT64_MIN);
+	ck_assert_int_eq(arr.value[1], INT64_MAX);
+	interop_Int64Array2_free_contents(&arr);
 	rpc_client_free(c);
 }
 END_TEST

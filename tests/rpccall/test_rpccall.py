@@ -571,6 +571,8 @@ GO_CASES = [
     ("json", ["Arith.Div", '{"A":1,"B":0}']),
     ("json", ["Arith.String", '{"A":3,"B":4}']),
     ("json", ["BuiltinTypes.Map", '{"A":6,"B":7}']),
+    ("json", ["BuiltinTypes.Array", '{"A":6,"B":7}']),
+    ("http", ["BuiltinTypes.Array", '{"A":-6}']),
     ("json", ["Echo.Echo", EVERYTHING]),
     ("json", ["Echo.Echo", "{}"]),
     ("http", ["Arith.Mul", '{"A":6,"B":7}']),
@@ -612,6 +614,8 @@ def suite_go(rc, a, tmp):
                         ("Echo.Echo", "{}"),
                         ("BuiltinTypes.Map", '{"A":-3,"B":4}'),
                         ("BuiltinTypes.Slice", '{"A":1}'),
+                        ("BuiltinTypes.Array", '{"A":-3,"B":4}'),
+                        ("BuiltinTypes.Array", '{}'),
                         ("Arith.String", '{"A":1,"B":2}')):
         raw = rc.run(idl + ["--codec", "json", "--raw", go["json"], method,
                             arg])
@@ -630,6 +634,8 @@ def suite_go(rc, a, tmp):
            r"\*main\.Reply\) error  calls \d+\n")
     check("go: list shows the builtin types",
           "    BuiltinTypes.Slice(*main.Args, *[]int) error  calls" in
+          r.stdout and
+          "    BuiltinTypes.Array(*main.Args, *[2]int) error  calls" in
           r.stdout, r.stdout)
 
 
