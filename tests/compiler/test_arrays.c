@@ -79,6 +79,14 @@ static rpc_error *h_seq(void *self, int64_t n, arrays_Int64List *reply)
 	return NULL;
 }
 
+static rpc_error *h_single(void *self, const arrays_Int64Array1 *in,
+                           int64_t *reply)
+{
+	(void)self;
+	*reply = in->value[0];
+	return NULL;
+}
+
 static const arrays_Arrays_handlers handlers = {
     .Pair = h_pair,
     .Names = h_names,
@@ -86,6 +94,7 @@ static const arrays_Arrays_handlers handlers = {
     .Nest = h_nest,
     .Count = h_count,
     .Seq = h_seq,
+    .Single = h_single,
 };
 
 /* ---- fixture ------------------------------------------------------------- */
@@ -189,6 +198,12 @@ START_TEST(test_arrays_value_forms)
 	expect_ok(arrays_Arrays_Pair(p.cli, &in, &out));
 	ck_assert_int_eq(out.value[0], 0);
 	ck_assert_int_eq(out.value[1], 0);
+
+	arrays_Int64Array1 one = ARRAYS_INT64ARRAY1_INIT;
+	int64_t got = 0;
+	one.value[0] = -77;
+	expect_ok(arrays_Arrays_Single(p.cli, &one, &got));
+	ck_assert_int_eq(got, -77);
 
 	arrays_StringArray2 s = ARRAYS_STRINGARRAY2_INIT;
 	arrays_StringArray2 r = ARRAYS_STRINGARRAY2_INIT;

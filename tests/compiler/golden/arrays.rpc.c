@@ -635,6 +635,74 @@ const rpc_type arrays_Int64Value_type = {
 	.form = RPC_FORM_VALUE,
 };
 
+/* ---- Int64Array1: the wire form of int64[1] ---- */
+
+void arrays_Int64Array1_init(arrays_Int64Array1 *m)
+{
+	static const arrays_Int64Array1 init = ARRAYS_INT64ARRAY1_INIT;
+	*m = init;
+}
+
+void arrays_Int64Array1_free_contents(arrays_Int64Array1 *m)
+{
+	if (m != NULL)
+		rpc_message_free_contents(&m->base);
+}
+
+bool arrays_Int64Array1_copy(arrays_Int64Array1 *dst, const arrays_Int64Array1 *src)
+{
+	return rpc_message_copy(&dst->base, &src->base);
+}
+
+bool arrays_Int64Array1_equal(const arrays_Int64Array1 *a, const arrays_Int64Array1 *b)
+{
+	return rpc_message_equal(a != NULL ? &a->base : NULL,
+			b != NULL ? &b->base : NULL);
+}
+
+static const ProtobufCFieldDescriptor arrays_Int64Array1_fields[1] = {
+	{
+		.name = "value",
+		.id = 1,
+		.label = PROTOBUF_C_LABEL_REPEATED,
+		.type = PROTOBUF_C_TYPE_INT64,
+		.quantifier_offset = offsetof(arrays_Int64Array1, rpci_n_value),
+		.offset = offsetof(arrays_Int64Array1, rpci_value),
+		.flags = PROTOBUF_C_FIELD_FLAG_PACKED,
+		.reserved_flags = 1, /* an array: 1 elements */
+	},
+};
+
+static const unsigned arrays_Int64Array1_fields_by_name[1] = {
+	0, /* value */
+};
+
+static const ProtobufCIntRange arrays_Int64Array1_number_ranges[1 + 1] = {
+	{1, 0},
+	{0, 1},
+};
+
+const ProtobufCMessageDescriptor arrays_Int64Array1_descriptor = {
+	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+	.name = "arrays.Int64Array1",
+	.short_name = "Int64Array1",
+	.c_name = "arrays_Int64Array1",
+	.package_name = "arrays",
+	.sizeof_message = sizeof(arrays_Int64Array1),
+	.n_fields = 1,
+	.fields = arrays_Int64Array1_fields,
+	.fields_sorted_by_name = arrays_Int64Array1_fields_by_name,
+	.n_field_ranges = 1,
+	.field_ranges = arrays_Int64Array1_number_ranges,
+	.message_init = (ProtobufCMessageInit)arrays_Int64Array1_init,
+};
+
+const rpc_type arrays_Int64Array1_type = {
+	.name = "int64[1]",
+	.desc = &arrays_Int64Array1_descriptor,
+	.form = RPC_FORM_WRAPPED,
+};
+
 /* ---- service Arrays ---- */
 
 static rpc_error *arrays_Arrays_invoke_Pair(const void *handlers,
@@ -697,8 +765,18 @@ static rpc_error *arrays_Arrays_invoke_Seq(const void *handlers,
 	return h->Seq(self, *(const int64_t *)args, reply);
 }
 
+static rpc_error *arrays_Arrays_invoke_Single(const void *handlers,
+		void *self, const void *args, void *reply)
+{
+	const arrays_Arrays_handlers *h = handlers;
+
+	if (h->Single == NULL)
+		return rpc_error_new("rpc: method Arrays.Single not implemented");
+	return h->Single(self, args, reply);
+}
+
 /* sorted by name: the runtime looks methods up by binary search */
-static const rpc_method arrays_Arrays_methods[6] = {
+static const rpc_method arrays_Arrays_methods[7] = {
 	{"Count", &arrays_Int64List_type, &arrays_Int64Value_type,
 		arrays_Arrays_invoke_Count, 0},
 	{"Echo", &arrays_Fixed_type, &arrays_Fixed_type,
@@ -711,13 +789,15 @@ static const rpc_method arrays_Arrays_methods[6] = {
 		arrays_Arrays_invoke_Pair, 0},
 	{"Seq", &arrays_Int64Value_type, &arrays_Int64List_type,
 		arrays_Arrays_invoke_Seq, 0},
+	{"Single", &arrays_Int64Array1_type, &arrays_Int64Value_type,
+		arrays_Arrays_invoke_Single, 0},
 };
 
 const rpc_service_desc arrays_Arrays_service = {
 	.abi = RPC_ABI_VERSION,
 	.name = "Arrays",
 	.package = "arrays",
-	.n_methods = 6,
+	.n_methods = 7,
 	.methods = arrays_Arrays_methods,
 };
 
@@ -911,6 +991,38 @@ rpc_error *arrays_Arrays_Seq_go_opts(rpc_client *c,
 	return rpc_client_go_opts(c, "Arrays.Seq",
 			&arrays_Arrays_methods[5], opts,
 			&n, reply, done, call);
+}
+
+rpc_error *arrays_Arrays_Single(rpc_client *c, const arrays_Int64Array1 *in,
+		int64_t *reply)
+{
+	return rpc_client_call(c, "Arrays.Single", &arrays_Arrays_methods[6],
+			in, reply);
+}
+
+rpc_error *arrays_Arrays_Single_go(rpc_client *c, const arrays_Int64Array1 *in,
+		int64_t *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go(c, "Arrays.Single", &arrays_Arrays_methods[6],
+			in, reply, done, call);
+}
+
+rpc_error *arrays_Arrays_Single_opts(rpc_client *c,
+		const rpc_call_options *opts, const arrays_Int64Array1 *in,
+		int64_t *reply)
+{
+	return rpc_client_call_opts(c, "Arrays.Single",
+			&arrays_Arrays_methods[6], opts,
+			in, reply);
+}
+
+rpc_error *arrays_Arrays_Single_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const arrays_Int64Array1 *in,
+		int64_t *reply, rpc_done *done, rpc_call **call)
+{
+	return rpc_client_go_opts(c, "Arrays.Single",
+			&arrays_Arrays_methods[6], opts,
+			in, reply, done, call);
 }
 
 rpc_error *arrays_Arrays_register(rpc_server *s,

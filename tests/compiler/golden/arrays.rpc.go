@@ -100,6 +100,13 @@ func (c *ArraysClient) Seq(n int64) ([]int64, error) {
 	return reply, err
 }
 
+// An array of one: a [2]int64 sent to it is refused.
+func (c *ArraysClient) Single(in [1]int64) (int64, error) {
+	var reply int64
+	err := c.Client.Call("Arrays.Single", in, &reply)
+	return reply, err
+}
+
 // ArraysService is the server side of the Arrays service.
 // Its methods have the signatures net/rpc serves: publish an
 // implementation with RegisterArrays.
@@ -112,6 +119,8 @@ type ArraysService interface {
 	// For the tests of a wrong count: a list sent where an array is due.
 	Count(in []int64, reply *int64) error
 	Seq(n int64, reply *[]int64) error
+	// An array of one: a [2]int64 sent to it is refused.
+	Single(in [1]int64, reply *int64) error
 }
 
 // RegisterArrays publishes impl's methods on s under the

@@ -72,6 +72,7 @@ typedef struct arrays_Int64Array2 arrays_Int64Array2;
 typedef struct arrays_StringArray2 arrays_StringArray2;
 typedef struct arrays_Int64List arrays_Int64List;
 typedef struct arrays_Int64Value arrays_Int64Value;
+typedef struct arrays_Int64Array1 arrays_Int64Array1;
 
 typedef enum arrays_Level {
 	ARRAYS_LEVEL_LOW = 0,
@@ -262,6 +263,25 @@ void arrays_Int64Value_init(arrays_Int64Value *m);
 extern const ProtobufCMessageDescriptor arrays_Int64Value_descriptor;
 extern const rpc_type arrays_Int64Value_type;
 
+/* The protobuf wire form of int64[1] arguments and replies. */
+struct arrays_Int64Array1 {
+	ProtobufCMessage base;
+	/* private: the runtime's view of value for libprotobuf-c */
+	size_t rpci_n_value;
+	int64_t *rpci_value;
+	int64_t value[1];
+};
+#define ARRAYS_INT64ARRAY1_INIT { \
+	PROTOBUF_C_MESSAGE_INIT(&arrays_Int64Array1_descriptor), \
+	0, NULL, {0}, /* value */ \
+}
+void arrays_Int64Array1_init(arrays_Int64Array1 *m);
+void arrays_Int64Array1_free_contents(arrays_Int64Array1 *m);
+bool arrays_Int64Array1_copy(arrays_Int64Array1 *dst, const arrays_Int64Array1 *src);
+bool arrays_Int64Array1_equal(const arrays_Int64Array1 *a, const arrays_Int64Array1 *b);
+extern const ProtobufCMessageDescriptor arrays_Int64Array1_descriptor;
+extern const rpc_type arrays_Int64Array1_type;
+
 /* ---- service Arrays: client ---- */
 
 /* Go's BuiltinTypes.Array: a reply of [2]int. */
@@ -332,6 +352,18 @@ rpc_error *arrays_Arrays_Seq_go_opts(rpc_client *c,
 		const rpc_call_options *opts, int64_t n,
 		arrays_Int64List *reply, rpc_done *done, rpc_call **call);
 
+/* An array of one: a [2]int64 sent to it is refused. */
+rpc_error *arrays_Arrays_Single(rpc_client *c, const arrays_Int64Array1 *in,
+		int64_t *reply);
+rpc_error *arrays_Arrays_Single_go(rpc_client *c, const arrays_Int64Array1 *in,
+		int64_t *reply, rpc_done *done, rpc_call **call);
+rpc_error *arrays_Arrays_Single_opts(rpc_client *c,
+		const rpc_call_options *opts, const arrays_Int64Array1 *in,
+		int64_t *reply);
+rpc_error *arrays_Arrays_Single_go_opts(rpc_client *c,
+		const rpc_call_options *opts, const arrays_Int64Array1 *in,
+		int64_t *reply, rpc_done *done, rpc_call **call);
+
 /* ---- service Arrays: server ---- */
 
 typedef struct arrays_Arrays_handlers {
@@ -349,6 +381,9 @@ typedef struct arrays_Arrays_handlers {
 			int64_t *reply);
 	rpc_error *(*Seq)(void *self, int64_t n,
 			arrays_Int64List *reply);
+	/* An array of one: a [2]int64 sent to it is refused. */
+	rpc_error *(*Single)(void *self, const arrays_Int64Array1 *in,
+			int64_t *reply);
 } arrays_Arrays_handlers;
 rpc_error *arrays_Arrays_register(rpc_server *s,
 		const arrays_Arrays_handlers *h, void *self);
