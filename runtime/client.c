@@ -501,8 +501,10 @@ static rpc_error *client_decode(rpc_client *c, rpci_msg *msg, rpc_call *call)
 		 * caller had there. */
 		t->desc->message_init((ProtobufCMessage *)call->reply);
 		err = c->codec->read_body(c->cstate, msg, t, call->reply);
-		if (err == NULL)
-			err = rpci_arrays_settle(call->reply);
+		if (err == NULL &&
+		    (err = rpci_arrays_settle(call->reply)) != NULL)
+			rpc_message_free_contents(
+			    call->reply); /* a wrong count */
 		return err;
 	}
 	if (!client_wrapper_init(&w, t))

@@ -584,10 +584,15 @@ static bool message_equal_one(const ProtobufCFieldDescriptor *f, const void *a,
 static bool message_equal_elem(const ProtobufCFieldDescriptor *f, const void *a,
                                const void *b)
 {
-	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+	const void *x, *y;
 	ProtobufCMessage *empty;
 	bool eq;
 
+	if (f->type != PROTOBUF_C_TYPE_STRING &&
+	    f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return message_equal_one(f, a, b);
+	x = *(const void *const *)a;
+	y = *(const void *const *)b;
 	if (f->type == PROTOBUF_C_TYPE_STRING && (x == NULL || y == NULL)) {
 		x = x != NULL ? x : "";
 		y = y != NULL ? y : "";
