@@ -628,8 +628,12 @@ static void check_generated_names(check_ctx *c, const ast_decl *d)
 			const char *n = d->fields[j].name;
 			size_t len = strlen(extra);
 
+			/* an array X has two: rpci_X and rpci_n_X */
 			if (strncmp(n, extra, len) == 0 &&
-			    strcmp(n + len, x->name) == 0) {
+			    (strcmp(n + len, x->name) == 0 ||
+			     (x->type->kind == AST_T_ARRAY &&
+			      strncmp(n + len, "n_", 2) == 0 &&
+			      strcmp(n + len + 2, x->name) == 0))) {
 				diag_error(
 				    c->ld, &d->fields[j].loc,
 				    "field '%s' clashes with %s field '%s' "
