@@ -211,6 +211,16 @@ static rpc_error *echo_echo(void *self, const interop_Everything *args,
 	return NULL;
 }
 
+static rpc_error *arrays_echo(void *self, const interop_Fixed *args,
+                              interop_Fixed *reply)
+{
+	(void)self;
+	return interop_Fixed_copy(reply, args) ? NULL
+	                                       : rpc_error_new("out of memory");
+}
+
+static const interop_Arrays_handlers arrays_handlers = {.Echo = arrays_echo};
+
 static const interop_Echo_handlers echo_handlers = {
 	.Echo = echo_echo,
 };
@@ -273,7 +283,8 @@ static rpc_error *register_all(rpc_server *srv, bool new_server)
 	                                       &arith_handlers, NULL)) ||
 	    (err = interop_BuiltinTypes_register(srv, &builtin_handlers,
 	                                         NULL)) ||
-	    (err = interop_Echo_register(srv, &echo_handlers, NULL)))
+	    (err = interop_Echo_register(srv, &echo_handlers, NULL)) ||
+	    (err = interop_Arrays_register(srv, &arrays_handlers, NULL)))
 		return err;
 	if (new_server)
 		return interop_Arith_register_name(srv, "newServer.Arith",

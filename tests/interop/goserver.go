@@ -135,6 +135,24 @@ type Everything struct {
 	Ratio   *float64
 }
 
+// Fixed mirrors interop.rpc.
+type Fixed struct {
+	Pair  [2]int64
+	Names [2]string
+	Two   [2]*Args
+	Ops   [3]Op
+	Blob  [1][]byte
+	D     [2]float64
+	Tail  int64
+}
+
+type Arrays int
+
+func (t *Arrays) Echo(args *Fixed, reply *Fixed) error {
+	*reply = *args
+	return nil
+}
+
 type Echo int
 
 func (t *Echo) Echo(args *Everything, reply *Everything) error {
@@ -148,6 +166,7 @@ func register(s *rpc.Server) {
 	must(s.RegisterName("net.rpc.Arith", new(Arith)))
 	must(s.Register(BuiltinTypes{}))
 	must(s.Register(new(Echo)))
+	must(s.Register(new(Arrays)))
 }
 
 func must(err error) {

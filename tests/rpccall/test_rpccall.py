@@ -454,6 +454,24 @@ def suite_interop(rc, a):
         expect("echo zero " + codec, r, 0, out_re=r'^\{"Flag":false,"I":0,'
                r'.*"Name":"","Blob":null,.*"Items":null,.*"Maybe":null,'
                r'"Note":null,"Ratio":null\}\n$')
+    for codec in ("gob", "json"):
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Arrays.Echo",
+                          FIXED])
+        expect("echo arrays " + codec, r, 0, out=FIXED_OUT, err="")
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Arrays.Echo",
+                          "{}"])
+        expect("echo zero arrays " + codec, r, 0,
+               out='{"Pair":[0,0],"Names":["",""],"Two":[{"A":0,"B":0},'
+               '{"A":0,"B":0}],"Ops":[0,0,0],"Blob":[""],"D":[0,0],'
+               '"Tail":0}\n', err="")
+        r = rc.run(idl + ["--codec", codec, addrs[codec],
+                          "BuiltinTypes.Array", '{"A":3,"B":-4}'])
+        expect("array reply " + codec, r, 0, out="[3,-4]\n", err="")
+    r = rc.run(idl + ["--codec", "gob", addrs["gob"], "Arrays.Echo",
+                      '{"Pair":[1,2,3]}'])
+    expect("array of the wrong length", r, 2, out="",
+           err="rpc-call: bad argument (Fixed): rpc: field Fixed.Pair has "
+           "3 elements; its array type has 2\n")
     r = rc.run(idl + ["--codec", "gob", "--http", addrs["http"],
                       "BuiltinTypes.Map", '{"A":1,"B":2}'])
     expect("gob over http, map reply", r, 0, out='{"1":2}\n')
@@ -550,6 +568,15 @@ def suite_interop(rc, a):
           r.stderr.startswith(b"rpc-call: 12 calls, 0 errors"), r.stderr)
 
 
+# a struct of arrays (interop.rpc: Fixed) and how rpc-call prints it
+FIXED = ('{"Pair":[-9223372036854775808,9223372036854775807],'
+         '"Names":["h\u00e9llo",""],"Two":[{"A":1,"B":-2},null],'
+         '"Ops":[-1,0,2],"Blob":["AP8="],"D":[0.5,-1e300],"Tail":42}')
+FIXED_OUT = ('{"Pair":[-9223372036854775808,9223372036854775807],'
+             '"Names":["h\u00e9llo",""],"Two":[{"A":1,"B":-2},'
+             '{"A":0,"B":0}],"Ops":[-1,0,2],"Blob":["AP8="],'
+             '"D":[0.5,-1e+300],"Tail":42}\n')
+
 # the commands compared between Go's net/rpc and ours, per listener
 GO_CASES = [
     ("gob", ["Arith.Add", '{"A":1,"B":2}']),
@@ -567,6 +594,8 @@ GO_CASES = [
     ("gob", ["BuiltinTypes.Array", '{"A":6,"B":7}']),
     ("gob", ["Echo.Echo", EVERYTHING]),
     ("gob", ["Echo.Echo", "{}"]),
+    ("gob", ["Arrays.Echo", FIXED]),
+    ("json", ["Arrays.Echo", FIXED]),
     ("json", ["Arith.Add", '{"A":1,"B":2}']),
     ("json", ["Arith.Div", '{"A":1,"B":0}']),
     ("json", ["Arith.String", '{"A":3,"B":4}']),
