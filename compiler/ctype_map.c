@@ -166,6 +166,9 @@ const char *ctype_spell(tmpl_arena *a, const ast_type *t)
 		return tmpl_strdup(a, t->name);
 	case AST_T_LIST:
 		return tmpl_printf(a, "list<%s>", ctype_spell(a, t->elem));
+	case AST_T_ARRAY:
+		return tmpl_printf(a, "%s[%u]", ctype_spell(a, t->elem),
+		                   (unsigned)t->n);
 	case AST_T_MAP:
 		return tmpl_printf(a, "map<%s, %s>", ctype_spell(a, t->key),
 		                   ctype_spell(a, t->elem));

@@ -252,7 +252,8 @@ static void dyn_elem(dyn_schema *s, const ast_type *t, ProtobufCType *type,
 
 static bool dyn_is_container(const ast_type *t)
 {
-	return t->kind == AST_T_LIST || t->kind == AST_T_MAP;
+	return t->kind == AST_T_LIST || t->kind == AST_T_MAP ||
+	       t->kind == AST_T_ARRAY;
 }
 
 static int dyn_cmp_number(const void *x, const void *y)
@@ -356,7 +357,9 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 				max_align = ualign;
 		}
 		const ast_type *t = f[i].type;
-		const ast_type *elem = t->kind == AST_T_LIST ? t->elem : t;
+		const ast_type *elem =
+		    t->kind == AST_T_LIST || t->kind == AST_T_ARRAY ? t->elem
+		                                                    : t;
 		ProtobufCFieldDescriptor *d = &fd[i];
 		ProtobufCType type;
 		const void *desc;
@@ -368,6 +371,29 @@ static void dyn_fill(dyn_schema *s, ProtobufCMessageDescriptor *md,
 		d->label = PROTOBUF_C_LABEL_NONE;
 		d->type = type;
 		d->descriptor = desc;
+		if (t->kind == AST_T_ARRAY) {
+			/* as generated: the view, then the array itself
+			 * (runtime/internal.h) */
+			d->label = PROTOBUF_C_LABEL_REPEATED;
+			d->reserved_flags = t->n;
+			if (type == PROTOBUF_C_TYPE_STRING)
+				d->default_value = &protobuf_c_empty_string;
+			else if (type != PROTOBUF_C_TYPE_BYTES &&
+			         type != PROTOBUF_C_TYPE_MESSAGE)
+				d->flags = PROTOBUF_C_FIELD_FLAG_PACKED;
+			off = dyn_align(off, alignof(size_t));
+			d->quantifier_offset = (unsigned)off;
+			off += sizeof(size_t);
+			off = dyn_align(off, alignof(void *));
+			d->offset = (unsigned)off;
+			off += sizeof(void *);
+			off = dyn_align(off, align) + (size_t)t->n * size;
+			if (align > max_align)
+				max_align = align;
+			if (alignof(void *) > max_align)
+				max_align = alignof(void *);
+			continue;
+		}
 		if (dyn_is_container(t)) {
 			d->label = PROTOBUF_C_LABEL_REPEATED;
 			off = dyn_align(off, alignof(size_t));
@@ -573,6 +599,9 @@ static const char *dyn_wrapper_name(dyn_schema *s, const ast_file *file,
 		ctype_elem(s->a, file, t->key, &k);
 		ctype_elem(s->a, file, t->elem, &v);
 		return tmpl_printf(s->a, "%s%sMap", k.camel, v.camel);
+	case AST_T_ARRAY:
+		ctype_elem(s->a, file, t->elem, &v);
+		return tmpl_printf(s->a, "%sArray%u", v.camel, (unsigned)t->n);
 	default:
 		ctype_elem(s->a, file, t, &v);
 		return tmpl_printf(s->a, "%sValue", v.camel);

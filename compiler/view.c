@@ -263,7 +263,8 @@ static vmsg *msg_add(vbuild *b)
 
 static bool is_container(const ast_type *t)
 {
-	return t->kind == AST_T_LIST || t->kind == AST_T_MAP;
+	return t->kind == AST_T_LIST || t->kind == AST_T_MAP ||
+	       t->kind == AST_T_ARRAY;
 }
 
 /* check_elem rejects what protobuf cannot say: containers of containers. */
@@ -355,6 +356,9 @@ static const char *wrapper_name(vbuild *b, const ast_type *t)
 	case AST_T_LIST:
 		ctype_elem(b->a, b->file, t->elem, &v);
 		return tmpl_printf(b->a, "%sList", v.camel);
+	case AST_T_ARRAY:
+		ctype_elem(b->a, b->file, t->elem, &v);
+		return tmpl_printf(b->a, "%sArray%u", v.camel, (unsigned)t->n);
 	case AST_T_MAP:
 		ctype_elem(b->a, b->file, t->key, &k);
 		ctype_elem(b->a, b->file, t->elem, &v);
@@ -586,13 +590,27 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 		const ast_type *t = f->type;
 		tmpl_val *mo = tmpl_push(a, members);
 		ctype_info ci;
-		bool count = is_container(t);
-		const ast_type *elem = t->kind == AST_T_LIST ? t->elem : t;
+		bool array = t->kind == AST_T_ARRAY;
+		bool count = is_container(t) && !array;
+		const ast_type *elem =
+		    t->kind == AST_T_LIST || array ? t->elem : t;
 		ctype_elem(a, b->file, elem, &ci);
 		bool has =
 		    f->optional && !count && !ci.is_string && !ci.is_struct;
 		const char *decl, *init;
-		if (t->kind == AST_T_MAP) {
+		if (array) {
+			/* the view (internal.h) before the array */
+			decl = tmpl_printf(
+			    a, "%s%s%s[%u]", ci.ctype,
+			    ci.ctype[strlen(ci.ctype) - 1] == '*' ? "" : " ",
+			    f->name, (unsigned)t->n);
+			init = ci.is_bytes ? "0, NULL, {{0, NULL}}"
+			                   : "0, NULL, {0}";
+			tmpl_set_str(
+			    a, mo, "f_view",
+			    decl_with(ci.ctype, "*",
+			              tmpl_printf(a, "rpci_%s", f->name), a));
+		} else if (t->kind == AST_T_MAP) {
 			decl = tmpl_printf(a, "%s **%s", f->entry, f->name);
 			init = "0, NULL";
 		} else if (t->kind == AST_T_LIST) {
@@ -626,6 +644,8 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 				    ci.is_enum ? "int" : ci.ctype, dn, lit);
 			}
 		}
+		if (!array)
+			tmpl_set_str(a, mo, "f_view", "");
 		tmpl_set_str(a, mo, "f_member", f->name);
 		tmpl_set_str(a, mo, "f_decl", decl);
 		tmpl_set_bool(a, mo, "f_count", count);
@@ -640,9 +660,13 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 		const ast_type *t = f->type;
 		tmpl_val *fo = tmpl_push(a, by_number);
 		ctype_info ci;
-		const ast_type *elem = t->kind == AST_T_LIST ? t->elem : t;
+		const ast_type *elem =
+		    t->kind == AST_T_LIST || t->kind == AST_T_ARRAY ? t->elem
+		                                                    : t;
 		ctype_elem(a, b->file, elem, &ci);
 		const char *label = "PROTOBUF_C_LABEL_NONE";
+		const char *member = f->name;
+		const char *array = "";
 		const char *quant = "";
 		const char *pbtype = ci.pbtype;
 		const char *desc = ci.descriptor;
@@ -656,6 +680,16 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 			pbtype = "PROTOBUF_C_TYPE_MESSAGE";
 			desc = tmpl_printf(a, "&%s_descriptor", f->entry);
 			def = "";
+		} else if (t->kind == AST_T_ARRAY) {
+			/* libprotobuf-c sees the view as a list; N in
+			 * reserved_flags tells the runtime (internal.h) */
+			label = "PROTOBUF_C_LABEL_REPEATED";
+			quant = tmpl_printf(a, "offsetof(%s, rpci_n_%s)",
+			                    m->cname, f->name);
+			member = tmpl_printf(a, "rpci_%s", f->name);
+			array = tmpl_printf(a, "%u", (unsigned)t->n);
+			if (ci.packable)
+				flags = "PROTOBUF_C_FIELD_FLAG_PACKED";
 		} else if (t->kind == AST_T_LIST) {
 			label = "PROTOBUF_C_LABEL_REPEATED";
 			quant = tmpl_printf(a, "offsetof(%s, n_%s)", m->cname,
@@ -690,7 +724,8 @@ static void view_fields(vbuild *b, const vmsg *m, tmpl_val *o)
 		tmpl_set_str(a, fo, "f_label", label);
 		tmpl_set_str(a, fo, "f_pbtype", pbtype);
 		tmpl_set_str(a, fo, "f_quant", quant);
-		tmpl_set_str(a, fo, "f_member", f->name);
+		tmpl_set_str(a, fo, "f_member", member);
+		tmpl_set_str(a, fo, "f_array", array);
 		tmpl_set_str(a, fo, "f_desc", desc);
 		tmpl_set_str(a, fo, "f_default", def);
 		tmpl_set_str(a, fo, "f_flags", flags);
@@ -764,6 +799,9 @@ static const char *proto_field(vbuild *b, const vfield *f)
 	case AST_T_LIST:
 		ctype_elem(b->a, b->file, t->elem, &v);
 		return tmpl_printf(b->a, "repeated %s", v.proto);
+	case AST_T_ARRAY:
+		ctype_elem(b->a, b->file, t->elem, &v);
+		return tmpl_printf(b->a, "repeated %s", v.proto);
 	case AST_T_MAP:
 		ctype_elem(b->a, b->file, t->key, &k);
 		ctype_elem(b->a, b->file, t->elem, &v);
@@ -805,6 +843,10 @@ static void view_pmessage(vbuild *b, const vmsg *m, tmpl_val *o)
 		tmpl_set_strf(a, fo, "p_number", "%lld", (long long)f->number);
 		tmpl_set_str(a, fo, "p_default",
 		             f->def ? ctype_lit_idl(b->a, f->def) : "");
+		tmpl_set_str(a, fo, "p_array",
+		             f->type->kind == AST_T_ARRAY
+		                 ? tmpl_printf(a, "%u", (unsigned)f->type->n)
+		                 : "");
 		tmpl_set_str(a, fo, "proto_doc",
 		             proto_doc(b, f->doc, f->oneof ? "\t\t" : "\t"));
 		view_poneof(b, f, fo);

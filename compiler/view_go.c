@@ -154,6 +154,9 @@ static const char *go_type(gbuild *b, const ast_type *t)
 	case AST_T_MAP:
 		return tmpl_printf(b->a, "map[%s]%s", go_type(b, t->key),
 		                   go_type(b, t->elem));
+	case AST_T_ARRAY:
+		return tmpl_printf(b->a, "[%u]%s", (unsigned)t->n,
+		                   go_type(b, t->elem));
 	}
 	return "?";
 }

@@ -44,6 +44,9 @@ void ast_type_free(ast_type *t)
 		return;
 	ast_type_free(t->key);
 	ast_type_free(t->elem);
+	if (t->len)
+		free(t->len->text);
+	free(t->len);
 	free(t->name);
 	free(t);
 }
@@ -142,6 +145,8 @@ const char *ast_type_kind_name(ast_type_kind k)
 		return "list";
 	case AST_T_MAP:
 		return "map";
+	case AST_T_ARRAY:
+		return "array";
 	}
 	return "?";
 }

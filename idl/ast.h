@@ -31,10 +31,16 @@ typedef enum ast_type_kind {
 	AST_T_NAMED, /* a struct or enum, possibly qualified: "common.Point" */
 	AST_T_LIST,  /* list<elem> */
 	AST_T_MAP,   /* map<key, elem> */
+	AST_T_ARRAY, /* elem[N]: a fixed-size array */
 } ast_type_kind;
 
 struct ast_decl;
 struct ast_file;
+struct ast_lit;
+
+/* The largest N of an array type T[N]: a message is bounded by its frame,
+ * and a C struct holding T[N] inline should stay a reasonable size. */
+#define IDL_ARRAY_MAX 65536
 
 typedef struct ast_type {
 	ast_type_kind kind;
@@ -43,7 +49,12 @@ typedef struct ast_type {
 	struct ast_decl
 	    *resolved; /* AST_T_NAMED: set by the checker (struct or enum) */
 	struct ast_type *key;  /* AST_T_MAP: the key type */
-	struct ast_type *elem; /* AST_T_LIST: element; AST_T_MAP: value */
+	struct ast_type *elem; /* AST_T_LIST, AST_T_ARRAY: element;
+	                          AST_T_MAP: value */
+	struct ast_lit *len;   /* AST_T_ARRAY: N as written (an integer or
+	                          the name of a const) */
+	uint32_t n;            /* AST_T_ARRAY: N, set by the checker (0 when
+	                          it is invalid) */
 } ast_type;
 
 /* A literal: the value of a const, or of a field's default. What it must

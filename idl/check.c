@@ -462,6 +462,79 @@ static bool check_key_kind(ast_type_kind k)
 	}
 }
 
+/* check_array_len sets t->n, the length of array t, from the integer or
+ * the integer const written between its brackets: 1 to IDL_ARRAY_MAX. */
+static void check_array_len(check_ctx *c, ast_file *f, ast_type *t)
+{
+	const ast_lit *l = t->len;
+	const ast_decl *k = NULL;
+	check_entry *e;
+
+	if (l->kind == AST_L_NAME) {
+		e = check_slot(c, check_pkg(f), l->text);
+		if (!e->decl) {
+			diag_error(c->ld, &l->loc,
+			           "unknown const '%s' as array length",
+			           l->text);
+			return;
+		}
+		k = e->decl;
+		if (k->kind != AST_CONST) {
+			diag_error(c->ld, &l->loc,
+			           "'%s' is %s %s, not a const; an array "
+			           "length is an integer or an integer const",
+			           l->text,
+			           check_article(check_decl_kind(k->kind)),
+			           check_decl_kind(k->kind));
+			diag_note(c->ld, &k->loc, "'%s' is declared here",
+			          k->name);
+			return;
+		}
+		switch (k->ctype->kind) {
+		case AST_T_INT32:
+		case AST_T_INT64:
+		case AST_T_UINT32:
+		case AST_T_UINT64:
+			break;
+		default:
+			diag_error(c->ld, &l->loc,
+			           "const '%s' of type '%s' cannot be an array "
+			           "length; an array length is an integer",
+			           k->name, ast_type_kind_name(k->ctype->kind));
+			diag_note(c->ld, &k->loc, "'%s' is declared here",
+			          k->name);
+			return;
+		}
+		l = &k->value;
+		if (l->kind != AST_L_INT)
+			return; /* the const's own error says why */
+	} else if (l->kind != AST_L_INT) {
+		diag_error(c->ld, &l->loc,
+		           "array length must be an integer or an integer "
+		           "const");
+		return;
+	}
+	if (l->neg || l->mag == 0) {
+		diag_error(c->ld, &t->len->loc,
+		           "array length must be positive, not %s%llu",
+		           l->neg && l->mag ? "-" : "",
+		           (unsigned long long)l->mag);
+	} else if (l->huge) {
+		diag_error(c->ld, &t->len->loc,
+		           "array length exceeds the maximum of %d",
+		           IDL_ARRAY_MAX);
+	} else if (l->mag > IDL_ARRAY_MAX) {
+		diag_error(c->ld, &t->len->loc,
+		           "array length %llu exceeds the maximum of %d",
+		           (unsigned long long)l->mag, IDL_ARRAY_MAX);
+	} else {
+		t->n = (uint32_t)l->mag;
+		return;
+	}
+	if (k)
+		diag_note(c->ld, &k->loc, "'%s' is declared here", k->name);
+}
+
 /* check_type resolves the names in t and rejects what protobuf cannot
  * carry: lists and maps directly inside lists or map values, and keys that
  * are not integers, bools or strings. */
@@ -473,8 +546,23 @@ static void check_type(check_ctx *c, ast_file *f, ast_type *t)
 	case AST_T_NAMED:
 		check_resolve(c, f, t);
 		break;
+	case AST_T_ARRAY:
+		if (t->elem->kind == AST_T_LIST || t->elem->kind == AST_T_MAP ||
+		    t->elem->kind == AST_T_ARRAY)
+			diag_error(c->ld, &t->elem->loc,
+			           "an array of %ss is not supported; wrap the "
+			           "%s in a struct",
+			           ast_type_kind_name(t->elem->kind),
+			           ast_type_kind_name(t->elem->kind));
+		check_array_len(c, f, t);
+		check_type(c, f, t->elem);
+		break;
 	case AST_T_LIST:
-		if (t->elem->kind == AST_T_LIST)
+		if (t->elem->kind == AST_T_ARRAY)
+			diag_error(c->ld, &t->elem->loc,
+			           "list<T[N]> is not supported; wrap the "
+			           "array in a struct");
+		else if (t->elem->kind == AST_T_LIST)
 			diag_error(c->ld, &t->elem->loc,
 			           "list<list<...>> is not supported; wrap the "
 			           "inner list in a struct");
@@ -493,7 +581,11 @@ static void check_type(check_ctx *c, ast_file *f, ast_type *t)
 			           t->key->kind == AST_T_NAMED
 			               ? t->key->name
 			               : ast_type_kind_name(t->key->kind));
-		if (t->elem->kind == AST_T_LIST)
+		if (t->elem->kind == AST_T_ARRAY)
+			diag_error(c->ld, &t->elem->loc,
+			           "map<..., T[N]> is not supported; wrap "
+			           "the array in a struct");
+		else if (t->elem->kind == AST_T_LIST)
 			diag_error(c->ld, &t->elem->loc,
 			           "map<..., list<...>> is not supported; wrap "
 			           "the list in a struct");
@@ -521,7 +613,11 @@ static void check_generated_names(check_ctx *c, const ast_decl *d)
 		const ast_field *x = &d->fields[i];
 		const char *extra = NULL, *what = NULL;
 
-		if (x->type->kind == AST_T_LIST || x->type->kind == AST_T_MAP) {
+		if (x->type->kind == AST_T_ARRAY) {
+			extra = "rpci_";
+			what = "the runtime's view of array";
+		} else if (x->type->kind == AST_T_LIST ||
+		           x->type->kind == AST_T_MAP) {
 			extra = "n_";
 			what = "the count of list or map";
 		} else if (x->optional && x->type->kind != AST_T_STRING) {
@@ -535,8 +631,12 @@ static void check_generated_names(check_ctx *c, const ast_decl *d)
 			const char *n = d->fields[j].name;
 			size_t len = strlen(extra);
 
+			/* an array X has two: rpci_X and rpci_n_X */
 			if (strncmp(n, extra, len) == 0 &&
-			    strcmp(n + len, x->name) == 0) {
+			    (strcmp(n + len, x->name) == 0 ||
+			     (x->type->kind == AST_T_ARRAY &&
+			      strncmp(n + len, "n_", 2) == 0 &&
+			      strcmp(n + len + 2, x->name) == 0))) {
 				diag_error(
 				    c->ld, &d->fields[j].loc,
 				    "field '%s' clashes with %s field '%s' "
@@ -866,7 +966,7 @@ static void check_defaults(check_ctx *c, const ast_decl *d, ast_field *fl)
 		if (t->kind == AST_T_NAMED && !t->resolved)
 			continue; /* unknown type: said already */
 		if (t->kind == AST_T_BYTES || t->kind == AST_T_LIST ||
-		    t->kind == AST_T_MAP ||
+		    t->kind == AST_T_MAP || t->kind == AST_T_ARRAY ||
 		    (t->kind == AST_T_NAMED && t->resolved->kind != AST_ENUM)) {
 			diag_error(c->ld, &o->loc,
 			           "field '%s' of type '%s' cannot have a "
@@ -979,11 +1079,13 @@ static void check_oneof_member(check_ctx *c, const ast_decl *d,
 {
 	const ast_oneof *one = ast_field_oneof(d, fl);
 
-	if (fl->type->kind == AST_T_LIST || fl->type->kind == AST_T_MAP)
+	if (fl->type->kind == AST_T_LIST || fl->type->kind == AST_T_MAP ||
+	    fl->type->kind == AST_T_ARRAY)
 		diag_error(c->ld, &fl->loc,
-		           "member '%s' of oneof '%s' cannot be a %s: protobuf "
-		           "has no repeated oneof member",
+		           "member '%s' of oneof '%s' cannot be %s %s: "
+		           "protobuf has no repeated oneof member",
 		           fl->name, one->name,
+		           fl->type->kind == AST_T_ARRAY ? "an" : "a",
 		           ast_type_kind_name(fl->type->kind));
 	else if (fl->optional)
 		diag_error(c->ld, &fl->loc,
@@ -1076,6 +1178,7 @@ static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 		} else if (fl->optional &&
 		           (fl->type->kind == AST_T_LIST ||
 		            fl->type->kind == AST_T_MAP ||
+		            fl->type->kind == AST_T_ARRAY ||
 		            (fl->type->resolved &&
 		             fl->type->resolved->kind == AST_STRUCT)))
 			diag_error(c->ld, &fl->loc,

@@ -67,6 +67,7 @@ static char *parse_strdup(idl_parse *p, const char *s);
 static char *parse_join(idl_parse *p, char *a, char *b);
 static ast_type *parse_type(idl_parse *p, ast_type_kind k, idl_lloc l,
 			    char *name, ast_type *key, ast_type *elem);
+static ast_type *parse_array(idl_parse *p, ast_type *elem, ast_lit len);
 static int parse_package(idl_parse *p, char *name, idl_lloc l);
 static int parse_import(idl_parse *p, char *path, idl_lloc l);
 static int parse_decl(idl_parse *p, ast_decl_kind k, char *name, idl_lloc l);
@@ -326,6 +327,8 @@ type
 		{ $$ = parse_type(p, AST_T_LIST, @1, NULL, NULL, $3); if (!$$) YYNOMEM; }
 	| MAP '<' type ',' type '>'
 		{ $$ = parse_type(p, AST_T_MAP, @1, NULL, $3, $5); if (!$$) YYNOMEM; }
+	| type '[' literal ']'
+		{ $$ = parse_array(p, $1, $3); if (!$$) YYNOMEM; }
 	;
 
 name
@@ -415,6 +418,27 @@ static ast_type *parse_type(idl_parse *p, ast_type_kind k, idl_lloc l,
 	t->name = name;
 	t->key = key;
 	t->elem = elem;
+	return t;
+}
+
+/* parse_array makes elem[len], at elem's location; takes ownership of
+ * elem and len's text whatever happens. The checker reads len. */
+static ast_type *parse_array(idl_parse *p, ast_type *elem, ast_lit len)
+{
+	ast_type *t = ast_type_new(AST_T_ARRAY, elem->loc);
+	ast_lit *l = malloc(sizeof *l);
+
+	if (!t || !l) {
+		p->nomem = 1;
+		free(t);
+		free(l);
+		free(len.text);
+		ast_type_free(elem);
+		return NULL;
+	}
+	*l = len;
+	t->elem = elem;
+	t->len = l;
 	return t;
 }
 

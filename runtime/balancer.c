@@ -307,6 +307,7 @@ static bal_retry *bal_pack(const rpc_type *t, const void *args)
 {
 	const ProtobufCMessage *msg = args;
 	ProtobufCMessage *w = NULL;
+	ProtobufCMessage *armed = NULL; /* owned: args with arrays armed */
 	bal_retry *r = calloc(1, sizeof *r);
 
 	if (r == NULL)
@@ -319,12 +320,18 @@ static bal_retry *bal_pack(const rpc_type *t, const void *args)
 		}
 		rpci_value_wrap(t, w, args); /* borrows args' strings */
 		msg = w;
+	} else if (!rpci_arrays_arm(msg, &armed)) {
+		free(r);
+		return NULL;
 	}
+	if (armed != NULL)
+		msg = armed;
 	r->len = protobuf_c_message_get_packed_size(msg);
 	r->packed = malloc(r->len > 0 ? r->len : 1);
 	if (r->packed != NULL)
 		protobuf_c_message_pack(msg, r->packed);
 	free(w); /* the struct only: its contents are args' */
+	rpci_message_free(armed);
 	if (r->packed == NULL) {
 		free(r);
 		return NULL;
@@ -372,6 +379,11 @@ static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
 	if (next == NULL)
 		return false;
 	msg = protobuf_c_message_unpack(t->desc, NULL, r->len, r->packed);
+	if (msg != NULL && (err = rpci_arrays_settle(msg)) != NULL) {
+		rpc_error_free(err); /* packed by bal_pack: cannot happen */
+		rpci_message_free(msg);
+		msg = NULL;
+	}
 	err =
 	    msg == NULL
 	        ? rpci_error(RPC_ERR_NOMEM, NULL)
@@ -381,8 +393,7 @@ static bool bal_retry_go(rpci_balancer *b, bal_ep *ep, rpc_call *call,
 	                  ? (void *)((char *)msg + rpci_value_field(t)->offset)
 	                  : (void *)msg,
 	              call->reply, d, &k);
-	if (msg != NULL)
-		protobuf_c_message_free_unpacked(msg, NULL);
+	rpci_message_free(msg); /* malloc'd, as protobuf-c's default */
 	pthread_mutex_lock(&b->mu);
 	if (err == NULL) {
 		r->first = call;

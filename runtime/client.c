@@ -398,6 +398,7 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
 	const rpc_type *t = call->method->args;
 	const ProtobufCMessage *body = args;
 	client_wrapper w = {.msg = NULL};
+	ProtobufCMessage *armed = NULL; /* owned: body with its arrays armed */
 	rpci_header h = {.service_method = call->service_method};
 	bool async = call->async;
 	bool timed = async && call->deadline != 0;
@@ -408,6 +409,8 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		rpci_value_wrap(t, w.msg, args);
 		body = w.msg;
+	} else if (!rpci_arrays_arm(body, &armed)) {
+		return rpci_error(RPC_ERR_NOMEM, NULL);
 	}
 	pthread_mutex_lock(&c->wmu);
 	pthread_mutex_lock(&c->mu);
@@ -434,7 +437,8 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
 	pthread_mutex_unlock(&c->mu);
 	/* From here on call may complete (and be freed) at any time. */
 	if (err == NULL) {
-		err = c->codec->write(c->cstate, &h, t, body, &c->wbuf);
+		err = c->codec->write(c->cstate, &h, t,
+		                      armed != NULL ? armed : body, &c->wbuf);
 		if (err != NULL && !client_unregister(c, h.seq)) {
 			/* The connection ended meanwhile and completed the
 			 * call: it has started after all. */
@@ -456,6 +460,7 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
 	pthread_mutex_unlock(&c->wmu);
 	if (w.msg != NULL)
 		client_wrapper_fini(&w);
+	rpci_message_free(armed);
 	return err;
 }
 
@@ -471,7 +476,12 @@ static rpc_error *client_decode(rpc_client *c, rpci_msg *msg, rpc_call *call)
 		 * gob or JSON body leaves out read as zero, not as whatever the
 		 * caller had there. */
 		t->desc->message_init((ProtobufCMessage *)call->reply);
-		return c->codec->read_body(c->cstate, msg, t, call->reply);
+		err = c->codec->read_body(c->cstate, msg, t, call->reply);
+		if (err == NULL &&
+		    (err = rpci_arrays_settle(call->reply)) != NULL)
+			rpc_message_free_contents(
+			    call->reply); /* a wrong count */
+		return err;
 	}
 	if (!client_wrapper_init(&w, t))
 		return rpci_error(RPC_ERR_NOMEM, NULL);

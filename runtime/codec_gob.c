@@ -26,6 +26,7 @@
  * Reader and writer state are separate fields of gob_state.
  */
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -710,6 +711,15 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 		if (w == NULL ||
 		    (w->kind != GOB_K_SLICE && w->kind != GOB_K_ARRAY))
 			return gob_mismatch(s, f, wid);
+		/* as Go, an array only from an array of its length (a
+		 * slice's count is checked by rpci_arrays_settle) */
+		if (w->kind == GOB_K_ARRAY && rpci_array_len(f) > 0 &&
+		    w->len != (int64_t)rpci_array_len(f))
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "gob: wrong type for field %s: "
+			                  "received [%" PRId64 "] for [%" PRIu32
+			                  "]",
+			                  f->name, w->len, rpci_array_len(f));
 		return dec_list(s, w, f, m, r, depth);
 	}
 	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&

@@ -1662,6 +1662,8 @@ static rpc_error *json_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 			return NULL;
 	}
 	err = dec_top(&d, t, dst);
+	if (err == NULL)
+		err = rpci_arrays_settle(dst);
 	if (err != NULL)
 		rpc_message_free_contents(dst);
 	return err;
@@ -1802,6 +1804,8 @@ rpc_error *rpci_json_decode_value(const rpc_type *t, const uint8_t *json,
 		                  "want %s (an object), got %s", t->name,
 		                  rpci_json_kind_of(&d.c));
 	err = dec_top(&d, t, dst);
+	if (err == NULL)
+		err = rpci_arrays_settle(dst);
 	if (err != NULL)
 		rpc_message_free_contents(dst);
 	return err;
@@ -1812,8 +1816,12 @@ rpc_error *rpci_json_encode_value(const rpc_type *t,
 {
 	size_t mark = out->len;
 	jw w = {.b = out};
+	ProtobufCMessage *armed = NULL;
 
-	enc_top(&w, t, msg);
+	if (!rpci_arrays_arm(msg, &armed))
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	enc_top(&w, t, armed != NULL ? armed : msg);
+	rpci_message_free(armed);
 	if (w.err != NULL || w.oom) {
 		out->len = mark;
 		return w.err != NULL ? w.err : rpci_error(RPC_ERR_NOMEM, NULL);

@@ -147,6 +147,8 @@ rpci_req *rpci_req_prepare(rpc_server *srv, const rpc_codec *codec,
 	req->args = (ProtobufCMessage *)((char *)req + args_at);
 	mm->args->desc->message_init(req->args);
 	err = codec->read_body(cstate, msg, mm->args, req->args);
+	if (err == NULL)
+		err = rpci_arrays_settle(req->args);
 	if (err != NULL) {
 		req->bad = true;
 		req->errmsg = conn_strdup(rpc_error_message(err));
@@ -269,8 +271,15 @@ void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
 			h.error = CONN_NOMEM;
 		err = codec->write(cstate, &h, NULL, NULL, out);
 	} else {
-		err = codec->write(cstate, &h, req->method->m->reply,
-		                   req->reply, out);
+		ProtobufCMessage *armed = NULL;
+
+		if (!rpci_arrays_arm(req->reply, &armed))
+			err = rpci_error(RPC_ERR_NOMEM, NULL);
+		else
+			err = codec->write(cstate, &h, req->method->m->reply,
+			                   armed != NULL ? armed : req->reply,
+			                   out);
+		rpci_message_free(armed);
 		if (err != NULL) {
 			/* the reply could not be encoded: tell the caller why
 			 */

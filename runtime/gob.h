@@ -133,8 +133,9 @@ const char *rpci_gob_type_name(const gob_rtable *t, int64_t id);
 /* ---- types sent (write side) --------------------------------------------- */
 
 /* What a sent type stands for. Structs are identified by descriptor (or by
- * kind for the headers and the empty struct), slices and maps by their Go
- * spelling ("[]int64", "map[string]*pkg.Args"), as Go identifies types. */
+ * kind for the headers and the empty struct), slices, arrays and maps by
+ * their Go spelling ("[]int64", "[2]int64", "map[string]*pkg.Args"), as Go
+ * identifies types. */
 typedef enum gob_skind {
 	GOB_S_MESSAGE,  /* struct of a protobuf-c message */
 	GOB_S_REQUEST,  /* net/rpc Request */
@@ -142,6 +143,7 @@ typedef enum gob_skind {
 	GOB_S_EMPTY,    /* struct{} (the body of an error response) */
 	GOB_S_SLICE,
 	GOB_S_MAP,
+	GOB_S_ARRAY, /* an array field (internal.h): Go's [N]T */
 } gob_skind;
 
 typedef struct gob_stype {
@@ -152,6 +154,7 @@ typedef struct gob_stype {
 	int64_t id;    /* 0 while the elements are being built */
 	int64_t elem;  /* slices, maps */
 	int64_t key;   /* maps */
+	uint32_t len;  /* arrays */
 	unsigned sent; /* 0, or the write generation that sent it */
 } gob_stype;
 

@@ -18,6 +18,7 @@
  * our stream byte-identical to Go's for the same values.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -767,6 +768,11 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
 		e1 = st_go_elem(kf);
 		e2 = st_go_elem(vf);
 		rc = e1 && e2 ? asprintf(&go, "map[%s]%s", e1, e2) : -1;
+	} else if (rpci_array_len(f) > 0) {
+		e1 = st_go_elem(f);
+		rc =
+		    e1 ? asprintf(&go, "[%" PRIu32 "]%s", rpci_array_len(f), e1)
+		       : -1;
 	} else {
 		e1 = st_go_elem(f);
 		rc = e1 ? asprintf(&go, "[]%s", e1) : -1;
@@ -783,10 +789,13 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
 			return true;
 		}
 	}
-	if ((i = st_push(t, is_map ? GOB_S_MAP : GOB_S_SLICE)) < 0) {
+	if ((i = st_push(t, is_map                  ? GOB_S_MAP
+	                    : rpci_array_len(f) > 0 ? GOB_S_ARRAY
+	                                            : GOB_S_SLICE)) < 0) {
 		free(go);
 		return false;
 	}
+	t->v[i].len = rpci_array_len(f);
 	t->v[i].go = go;
 	t->v[i].name = strdup(top ? "" : go);
 	if (t->v[i].name == NULL)
@@ -906,6 +915,13 @@ static bool st_put_def(gob_stable *t, long i, rpci_buf *b)
 		       st_put_common(b, s.name, s.id) &&
 		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.elem) &&
 		       rpci_gob_put_uint(b, 0) && rpci_gob_put_uint(b, 0);
+	case GOB_S_ARRAY: /* wireType.ArrayT: arrayType{CommonType, Elem,
+	                     Len} */
+		return rpci_gob_put_uint(b, 1) && rpci_gob_put_uint(b, 1) &&
+		       st_put_common(b, s.name, s.id) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.elem) &&
+		       rpci_gob_put_uint(b, 1) && rpci_gob_put_int(b, s.len) &&
+		       rpci_gob_put_uint(b, 0) && rpci_gob_put_uint(b, 0);
 	case GOB_S_MAP:
 		return rpci_gob_put_uint(b, 4) && rpci_gob_put_uint(b, 1) &&
 		       st_put_common(b, s.name, s.id) &&
@@ -983,6 +999,7 @@ bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
 			return false;
 		/* fall through */
 	case GOB_S_SLICE:
+	case GOB_S_ARRAY:
 		return rpci_gob_stable_send(t, s.elem, scratch, out);
 	default:
 		return true;

@@ -81,6 +81,48 @@ bool rpci_field_map(const ProtobufCFieldDescriptor *f,
                     const ProtobufCFieldDescriptor **key,
                     const ProtobufCFieldDescriptor **value);
 
+/* Arrays. A field written T X[N] in the .rpc file is, in the generated
+ * struct, a private view "size_t rpci_n_X; T *rpci_X;" followed by the
+ * inline array "T X[N]". The protobuf descriptor names the view as an
+ * ordinary repeated field, so libprotobuf-c and every codec's walker read
+ * and write arrays as lists; reserved_flags holds N (0 on every other
+ * field). libprotobuf-c never reads reserved_flags ("reserved for future
+ * use" in protobuf-c.h; it is not one of its flags bits), so marking it is
+ * invisible to protobuf-c's pack, unpack and check.
+ *
+ * A message the user holds has an unset view (0, NULL): the data is the
+ * inline array. Decoding fills the view (a malloc'd buffer), then
+ * rpci_arrays_settle moves it into the array; encoding works on an armed
+ * copy from rpci_arrays_arm, whose views point at its own arrays. */
+
+/* rpci_array_len is N when field f is an array, else 0. */
+static inline uint32_t rpci_array_len(const ProtobufCFieldDescriptor *f)
+{
+	return f->label == PROTOBUF_C_LABEL_REPEATED ? f->reserved_flags : 0;
+}
+
+/* rpci_array_at points at the inline array of array field f in msg: the
+ * first offset after the view's pointer aligned for the element type. */
+void *rpci_array_at(const ProtobufCFieldDescriptor *f, const void *msg);
+
+/* rpci_arrays_settle checks every array in msg and the messages it holds
+ * (recursively) after decoding: a view of N elements moves into its array
+ * (the view's buffer is freed, the view unset), an empty view leaves the
+ * array at its zero value (an absent array, as gob sends an all-zero one);
+ * any other count is refused with an RPC_ERR_PROTOCOL error naming the
+ * field, and that view is left for rpc_message_free_contents to free.
+ * Returns NULL or the error (caller frees). */
+rpc_error *rpci_arrays_settle(ProtobufCMessage *msg);
+
+/* rpci_arrays_arm readies msg for encoding. When msg holds no array
+ * (recursively), sets *armed to NULL and msg is encoded as it is;
+ * otherwise *armed is a deep copy whose array views point at its own
+ * arrays (NULL strings read as "", NULL messages as empty ones): encode
+ * that, then free it with rpci_message_free. msg is borrowed for the
+ * duration of the call and never written (it may be shared between
+ * threads). Returns false when out of memory. */
+bool rpci_arrays_arm(const ProtobufCMessage *msg, ProtobufCMessage **armed);
+
 /* rpci_value_field returns the descriptor of the single field of a wrapper
  * type (t->form != RPC_FORM_MESSAGE), i.e. field number 1, "value". */
 const ProtobufCFieldDescriptor *rpci_value_field(const rpc_type *t);

@@ -8,9 +8,16 @@
  *
  * rpc_message_copy and rpc_message_equal (below) walk it the same way.
  *
+ * Array fields (internal.h) are inline: free, copy and compare read the
+ * array itself; a view is freed only when it is a decoder's buffer (set
+ * and not pointing at the message's own array), and a copy leaves it unset.
+ * rpci_arrays_settle and rpci_arrays_arm (at the end) move between the
+ * inline array and the view libprotobuf-c and the codecs see.
+ *
  * RPC_FORM_VALUE types cross the C API as the bare C value of the wrapper's
  * field 1; rpci_value_wrap and rpci_value_unwrap move it in and out.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +74,63 @@ static void message_free_repeated(const ProtobufCFieldDescriptor *f, void *msg)
 	free(arr);
 }
 
+void *rpci_array_at(const ProtobufCFieldDescriptor *f, const void *msg)
+{
+	size_t at = f->offset + sizeof(void *);
+	size_t align;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		align = _Alignof(int64_t);
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		align = _Alignof(double);
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		align = _Alignof(ProtobufCBinaryData);
+		break;
+	default:
+		align = 1; /* never more than a pointer's */
+		break;
+	}
+	at = (at + align - 1) / align * align;
+	return (char *)msg + at;
+}
+
+static void message_free_one(const ProtobufCFieldDescriptor *f, void *p)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		message_free_string(f, *(char **)p);
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		message_free_bytes(f, p);
+		break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		message_free_sub(f, *(ProtobufCMessage **)p);
+		break;
+	default:
+		break;
+	}
+}
+
+/* message_free_array frees the elements of array field f and its view
+ * when that is a decoder's buffer. */
+static void message_free_array(const ProtobufCFieldDescriptor *f, void *msg)
+{
+	char *at = rpci_array_at(f, msg);
+	size_t size = rpci_value_size(f);
+
+	if (*MESSAGE_AT(msg, f->offset, void *) != at)
+		message_free_repeated(f, msg);
+	for (uint32_t k = 0; k < rpci_array_len(f); k++)
+		message_free_one(f, at + k * size);
+}
+
 void rpc_message_free_contents(ProtobufCMessage *msg)
 {
 	const ProtobufCMessageDescriptor *desc;
@@ -81,6 +145,10 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
 		    *MESSAGE_AT(msg, f->quantifier_offset, uint32_t) != f->id)
 			continue;
+		if (rpci_array_len(f) > 0) {
+			message_free_array(f, msg);
+			continue;
+		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			message_free_repeated(f, msg);
 			continue;
@@ -391,6 +459,16 @@ static bool message_copy_fields(ProtobufCMessage *dst,
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 		size_t size = rpci_value_size(f);
 
+		if (rpci_array_len(f) > 0) {
+			const char *from = rpci_array_at(f, src);
+			char *to = rpci_array_at(f, dst);
+
+			for (uint32_t k = 0; k < rpci_array_len(f); k++)
+				if (!message_copy_one(f, to + k * size,
+				                      from + k * size))
+					return false;
+			continue;
+		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *MESSAGE_AT(src, f->quantifier_offset,
 			                       const size_t);
@@ -501,6 +579,35 @@ static bool message_equal_one(const ProtobufCFieldDescriptor *f, const void *a,
 	}
 }
 
+/* message_equal_elem compares array elements: a NULL string or message
+ * is equal to an empty one, as the wire sends it (message_arm). */
+static bool message_equal_elem(const ProtobufCFieldDescriptor *f, const void *a,
+                               const void *b)
+{
+	const void *x, *y;
+	ProtobufCMessage *empty;
+	bool eq;
+
+	if (f->type != PROTOBUF_C_TYPE_STRING &&
+	    f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return message_equal_one(f, a, b);
+	x = *(const void *const *)a;
+	y = *(const void *const *)b;
+	if (f->type == PROTOBUF_C_TYPE_STRING && (x == NULL || y == NULL)) {
+		x = x != NULL ? x : "";
+		y = y != NULL ? y : "";
+		return strcmp(x, y) == 0;
+	}
+	if (f->type != PROTOBUF_C_TYPE_MESSAGE || (x == NULL) == (y == NULL))
+		return message_equal_one(f, a, b);
+	empty = rpci_message_new(f->descriptor);
+	if (empty == NULL)
+		return false;
+	eq = rpc_message_equal(empty, x != NULL ? x : y);
+	rpci_message_free(empty);
+	return eq;
+}
+
 bool rpci_field_map(const ProtobufCFieldDescriptor *f,
                     const ProtobufCFieldDescriptor **key,
                     const ProtobufCFieldDescriptor **value)
@@ -571,6 +678,17 @@ bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 
+		if (rpci_array_len(f) > 0) {
+			size_t size = rpci_value_size(f);
+			const char *x = rpci_array_at(f, a);
+			const char *y = rpci_array_at(f, b);
+
+			for (uint32_t k = 0; k < rpci_array_len(f); k++)
+				if (!message_equal_elem(f, x + k * size,
+				                        y + k * size))
+					return false;
+			continue;
+		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n =
 			    *MESSAGE_AT(a, f->quantifier_offset, const size_t);
@@ -602,5 +720,154 @@ bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
 		                       MESSAGE_AT(b, f->offset, const char)))
 			return false;
 	}
+	return true;
+}
+
+/* ---- arrays: settle after decoding, arm for encoding ---------------------
+ *
+ * Both walk a message and every message it holds: singular fields, list
+ * elements, map entries and array elements.
+ */
+
+/* message_each_sub calls fn on every message msg holds directly, stopping
+ * at the first that returns non-NULL, which it returns. */
+static void *message_each_sub(ProtobufCMessage *msg,
+                              void *(*fn)(ProtobufCMessage *, void *),
+                              void *ctx)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		ProtobufCMessage **subs;
+		size_t n;
+		void *r;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (rpci_array_len(f) > 0) {
+			subs = rpci_array_at(f, msg);
+			n = rpci_array_len(f);
+		} else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			subs = *MESSAGE_AT(msg, f->offset, ProtobufCMessage **);
+			n = *MESSAGE_AT(msg, f->quantifier_offset, size_t);
+		} else {
+			if (!message_present(f, msg))
+				continue;
+			subs = MESSAGE_AT(msg, f->offset, ProtobufCMessage *);
+			n = 1;
+		}
+		for (size_t k = 0; subs != NULL && k < n; k++)
+			if (subs[k] != NULL && subs[k] != f->default_value &&
+			    (r = fn(subs[k], ctx)) != NULL)
+				return r;
+	}
+	return NULL;
+}
+
+static void *message_settle(ProtobufCMessage *msg, void *ctx)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	(void)ctx;
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		uint32_t len = rpci_array_len(f);
+		size_t *n = MESSAGE_AT(msg, f->quantifier_offset, size_t);
+		void **view = MESSAGE_AT(msg, f->offset, void *);
+		char *at = rpci_array_at(f, msg);
+		size_t size = rpci_value_size(f);
+
+		if (len == 0 || *view == at)
+			continue;
+		if (*n != 0 && *n != len)
+			return rpci_error(RPC_ERR_PROTOCOL,
+			                  "rpc: field %s.%s has %zu elements; "
+			                  "its array type has %" PRIu32,
+			                  desc->short_name, f->name, *n, len);
+		if (*n == 0) {
+			free(*view);
+			*view = NULL;
+			continue;
+		}
+		for (uint32_t k = 0; k < len; k++)
+			message_free_one(f, at + k * size);
+		memcpy(at, *view, len * size);
+		free(*view);
+		*view = NULL;
+		*n = 0;
+	}
+	return message_each_sub(msg, message_settle, NULL);
+}
+
+rpc_error *rpci_arrays_settle(ProtobufCMessage *msg)
+{
+	return message_settle(msg, NULL);
+}
+
+static void *message_find_array(ProtobufCMessage *msg, void *ctx)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	(void)ctx;
+	for (unsigned i = 0; i < desc->n_fields; i++)
+		if (rpci_array_len(&desc->fields[i]) > 0)
+			return msg;
+	return message_each_sub(msg, message_find_array, NULL);
+}
+
+/* message_arm points every array view of msg (a copy the runtime owns) at
+ * its array, filling in the NULL elements a wire cannot carry. Returns
+ * non-NULL when out of memory. */
+static void *message_arm(ProtobufCMessage *msg, void *ctx)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		uint32_t len = rpci_array_len(f);
+		void **at = rpci_array_at(f, msg);
+
+		if (len == 0)
+			continue;
+		for (uint32_t k = 0;
+		     k < len && (f->type == PROTOBUF_C_TYPE_STRING ||
+		                 f->type == PROTOBUF_C_TYPE_MESSAGE);
+		     k++) {
+			if (at[k] != NULL)
+				continue;
+			if (f->type == PROTOBUF_C_TYPE_STRING)
+				at[k] = (char *)protobuf_c_empty_string;
+			else if ((at[k] = rpci_message_new(f->descriptor)) ==
+			         NULL)
+				return ctx;
+		}
+		*MESSAGE_AT(msg, f->quantifier_offset, size_t) = len;
+		*MESSAGE_AT(msg, f->offset, void *) = at;
+	}
+	return message_each_sub(msg, message_arm, ctx);
+}
+
+bool rpci_arrays_arm(const ProtobufCMessage *msg, ProtobufCMessage **armed)
+{
+	ProtobufCMessage *copy;
+	int nomem;
+
+	*armed = NULL;
+	if (msg == NULL ||
+	    message_find_array((ProtobufCMessage *)msg, NULL) == NULL)
+		return true; /* only read: the cast is for the walker */
+	copy = rpci_message_new(msg->descriptor);
+	if (copy == NULL)
+		return false;
+	if (!rpc_message_copy(copy, msg)) {
+		free(copy);
+		return false;
+	}
+	if (message_arm(copy, &nomem) != NULL) {
+		rpci_message_free(copy);
+		return false;
+	}
+	*armed = copy;
 	return true;
 }

@@ -220,7 +220,8 @@ typedef struct rpc_service_desc {
 } rpc_service_desc;
 
 /* rpc_message_free_contents frees everything inside *msg that decoding
- * allocated (strings, bytes, lists, maps, nested messages, unknown fields),
+ * allocated (strings, bytes, lists, maps, nested messages, unknown fields,
+ * the elements of fixed-size arrays),
  * recursively, then re-initialises it to its defaults. It does not free msg
  * itself. Accepts NULL. Memory inside messages is always malloc'd. */
 RPC_API void rpc_message_free_contents(ProtobufCMessage *msg);
@@ -241,8 +242,10 @@ RPC_API bool rpc_message_copy(ProtobufCMessage *dst,
  * equal fields: strings and bytes by content, lists element by element,
  * maps by key in any order, nested messages recursively, an unset
  * optional field equal only to an unset one, floats with == (a NaN is
- * unequal to itself, as in Go). Unknown fields are not compared. Accepts
- * NULL (equal only to NULL). Generated code wraps it as X_equal(a, b). */
+ * unequal to itself, as in Go), fixed-size arrays element by element (a
+ * NULL string or message element equal to an empty one). Unknown fields
+ * are not compared. Accepts NULL (equal only to NULL). Generated code
+ * wraps it as X_equal(a, b). */
 RPC_API bool rpc_message_equal(const ProtobufCMessage *a,
                                const ProtobufCMessage *b);
 

@@ -348,8 +348,8 @@ END_TEST
 
 /* ---- golden files -------------------------------------------------------- */
 
-static const char *const goldens[] = {"arith", "all", "common", "nopkg",
-                                      "base",  "imp", "kinds"};
+static const char *const goldens[] = {"arith", "all",   "common", "nopkg",
+                                      "base",  "imp",   "kinds",  "arrays"};
 #define N_GOLDENS (int)(sizeof goldens / sizeof goldens[0])
 
 /* compare_file fails with a unified diff when out/name differs from the

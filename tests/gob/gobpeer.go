@@ -251,6 +251,12 @@ func writes(c string) []any {
 			resp("Test.Zero", 10, ""), int64(0),
 			resp("Test.EmptyList", 11, ""), []int64{},
 		}
+	case "arrays":
+		return []any{
+			resp("BuiltinTypes.Array", 3, ""), [2]int64{7, -8},
+			resp("BuiltinTypes.Array", 4, ""), [2]int64{},
+			resp("Test.Names", 5, ""), [2]string{"", "b"},
+		}
 	}
 	fmt.Fprintf(os.Stderr, "gobpeer: unknown case %q\n", c)
 	os.Exit(2)
@@ -271,6 +277,8 @@ func readBody(c string, i int) any {
 		return new(Optionals)
 	case "nested":
 		return new(Node)
+	case "arrays":
+		return []any{new([2]int64), new([2]int64), new([2]string)}[i%3]
 	case "replies":
 		return []any{new(int64), new(struct{}), new(Args), new([]int64),
 			new([]*Args), new(map[string]int64), new(string), new(int64),

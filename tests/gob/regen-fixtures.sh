@@ -11,6 +11,6 @@ trap 'rm -rf "$tmp"' EXIT
 GOCACHE="$tmp/cache" GOPATH="$tmp/gopath" GO111MODULE=off GOFLAGS= \
 	go build -o "$tmp/gobpeer" "$here/gobpeer.go"
 for c in args everything zero maps optionals v2 nested replies iface \
-	iface-calls iface-reply; do
+	iface-calls iface-reply arrays; do
 	"$tmp/gobpeer" write "$c" > "$here/fixtures/$c.gob"
 done

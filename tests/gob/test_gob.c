@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arrays.rpc.h"
 #include "codec.h"
 #include "sup_peer.h"
 #include "sup_server.h"
@@ -1138,7 +1139,7 @@ START_TEST(test_gob_go_fixtures_current)
 	static const char *const cases[] = {"args",      "everything", "zero",
 	                                    "optionals", "v2",         "nested",
 	                                    "replies",   "iface",      "iface-calls",
-	                                    "iface-reply"};
+	                                    "iface-reply", "arrays"};
 	size_t i, n, fn;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1686,6 +1687,78 @@ START_TEST(test_gob_go_replies)
 }
 END_TEST
 
+/* arr_write writes an array reply as the runtime does: armed (internal.h). */
+static void arr_write(void *s, const rpci_msg *m, const rpc_type *t,
+                      const void *body, rpci_buf *out)
+{
+	ProtobufCMessage *armed = NULL;
+
+	ck_assert(rpci_arrays_arm(body, &armed));
+	ck_assert_ptr_nonnull(armed);
+	wr(s, m->service_method, m->seq, m->error, t, armed, out);
+	rpci_message_free(armed);
+}
+
+/* Go's [2]int64 and [2]string replies (wireType.ArrayT) decode into our
+ * arrays, and ours are Go's bytes. */
+START_TEST(test_gob_go_arrays)
+{
+	void *s = state(true, MAX_FRAME), *c = state(false, MAX_FRAME);
+	arrays_Int64Array2 a = ARRAYS_INT64ARRAY2_INIT;
+	arrays_StringArray2 sa = ARRAYS_STRINGARRAY2_INIT;
+	rpci_buf ours = {0};
+	size_t n, pos = 0;
+	uint8_t *go = go_stream("arrays", &n);
+	rpci_msg m;
+
+	pos += rd(c, go + pos, n - pos, &m);
+	body_ok(c, &m, &arrays_Int64Array2_type, &a);
+	ck_assert_ptr_null(rpci_arrays_settle(&a.base));
+	ck_assert(a.value[0] == 7 && a.value[1] == -8);
+	arr_write(s, &m, &arrays_Int64Array2_type, &a, &ours);
+	rpc_codec_gob.msg_clear(c, &m);
+
+	pos += rd(c, go + pos, n - pos, &m);
+	body_ok(c, &m, &arrays_Int64Array2_type, &a);
+	ck_assert_ptr_null(rpci_arrays_settle(&a.base));
+	ck_assert(a.value[0] == 0 && a.value[1] == 0); /* sent, as zeros */
+	arr_write(s, &m, &arrays_Int64Array2_type, &a, &ours);
+	rpc_codec_gob.msg_clear(c, &m);
+
+	pos += rd(c, go + pos, n - pos, &m);
+	body_ok(c, &m, &arrays_StringArray2_type, &sa);
+	ck_assert_ptr_null(rpci_arrays_settle(&sa.base));
+	ck_assert_str_eq(sa.value[0], "");
+	ck_assert_str_eq(sa.value[1], "b");
+	arr_write(s, &m, &arrays_StringArray2_type, &sa, &ours);
+	rpc_message_free_contents(&sa.base);
+	rpc_codec_gob.msg_clear(c, &m);
+	ck_assert_uint_eq(pos, n);
+
+	expect_bytes("arrays stream", ours.data, ours.len, go, n);
+	go_reads_ours("arrays", ours.data, ours.len);
+
+	/* Go's [2]int64 read as an int64[1]: refused, as Go does */
+	void *c2 = state(false, MAX_FRAME);
+	arrays_Int64Array1 one = ARRAYS_INT64ARRAY1_INIT;
+	rd(c2, go, n, &m);
+	rpc_error *err =
+	    rpc_codec_gob.read_body(c2, &m, &arrays_Int64Array1_type,
+	                            &one.base);
+	rpc_message_free_contents(&one.base);
+	rpc_codec_gob.msg_clear(c2, &m);
+	rpc_codec_gob.state_free(c2);
+	free(go);
+	rpci_buf_fini(&ours);
+	rpc_codec_gob.state_free(s);
+	rpc_codec_gob.state_free(c);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(rpc_error_message(err), "received [2] for [1]"),
+	              "%s", rpc_error_message(err));
+	rpc_error_free(err);
+}
+END_TEST
+
 /* ---- end to end over TCP ------------------------------------------------- */
 
 static const rpc_method M_DIVIDE = {"Divide", &T_ARGS, &T_QUO, NULL, 0};
@@ -2038,6 +2111,7 @@ static void add_go_tests(TCase *tc)
 	tcase_add_test(tc, test_gob_go_interface_new_type_in_reply);
 	tcase_add_test(tc, test_gob_go_recursive_type);
 	tcase_add_test(tc, test_gob_go_replies);
+	tcase_add_test(tc, test_gob_go_arrays);
 }
 
 static Suite *e2e_suite(void)

@@ -40,6 +40,10 @@ static void dump_type(FILE *o, const ast_type *t)
 		dump_type(o, t->elem);
 		fprintf(o, ">");
 		break;
+	case AST_T_ARRAY:
+		dump_type(o, t->elem);
+		fprintf(o, "[%u]", (unsigned)t->n);
+		break;
 	default:
 		fprintf(o, "%s", ast_type_kind_name(t->kind));
 	}

@@ -85,7 +85,7 @@ START_TEST(test_parser_all_file)
 	ck_assert_str_eq(all_prog->deps[0], "all.rpc");
 	ck_assert_str_eq(all_prog->deps[1], "common.rpc");
 	/* declarations in source order */
-	ck_assert_uint_eq(f->n_decls, 21);
+	ck_assert_uint_eq(f->n_decls, 22);
 	ck_assert_str_eq(f->decls[0]->name, "Args");
 	ck_assert_int_eq(f->decls[0]->kind, AST_STRUCT);
 	ck_assert_str_eq(f->decls[2]->name, "Op");
@@ -302,6 +302,33 @@ START_TEST(test_parser_all_enum)
 	ck_assert_ptr_null(op->values[2].doc);
 	ck_assert_str_eq(op->values[3].name, "NEG");
 	ck_assert_int_eq(op->values[3].value, -1);
+}
+END_TEST
+
+/* T[N]: the element type, N as written, N as the checker read it */
+START_TEST(test_parser_all_arrays)
+{
+	const ast_decl *d = find_decl(all_prog->main, "Fixed");
+	const ast_type *t;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->n_fields, 2);
+	t = d->fields[0].type;
+	ck_assert_int_eq(t->kind, AST_T_ARRAY);
+	ck_assert_int_eq(t->elem->kind, AST_T_INT64);
+	ck_assert_int_eq(t->len->kind, AST_L_INT);
+	ck_assert_uint_eq(t->len->mag, 2);
+	ck_assert_uint_eq(t->n, 2);
+	ck_assert_int_eq(t->len->loc.line, 186);
+	ck_assert_int_eq(t->len->loc.col, 11);
+	t = d->fields[1].type;
+	ck_assert_int_eq(t->kind, AST_T_ARRAY);
+	ck_assert_int_eq(t->elem->kind, AST_T_NAMED);
+	ck_assert_str_eq(t->elem->resolved->name, "Point");
+	ck_assert_int_eq(t->len->kind, AST_L_NAME);
+	ck_assert_str_eq(t->len->text, "MAX_ITEMS");
+	ck_assert_uint_eq(t->n, 100);
+	ck_assert_str_eq(ast_type_kind_name(t->kind), "array");
 }
 END_TEST
 
@@ -559,7 +586,7 @@ static void *load_all_rpc(void *arg)
 	for (i = 0; i < 20; i++) {
 		idl_program *p = NULL;
 
-		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 21 &&
+		if (idl_load(path, &o, &p) == 0 && p->main->n_decls == 22 &&
 		    p->n_files == 2)
 			ok++;
 		idl_program_free(p);
@@ -607,6 +634,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_parser_all_containers);
 	tcase_add_test(tc, test_parser_all_enum);
 	tcase_add_test(tc, test_parser_all_service);
+	tcase_add_test(tc, test_parser_all_arrays);
 	tcase_add_test(tc, test_parser_all_docs);
 	suite_add_tcase(s, tc);
 

@@ -176,10 +176,19 @@ static rpc_error *builtin_slice(void *self, const interop_Args *args,
 	return NULL;
 }
 
+static rpc_error *builtin_array(void *self, const interop_Args *args,
+                                interop_Int64Array2 *reply)
+{
+	(void)self;
+	reply->value[0] = args->A;
+	reply->value[1] = args->B;
+	return NULL;
+}
+
 static const interop_BuiltinTypes_handlers builtin_handlers = {
 	.Map = builtin_map,
 	.Slice = builtin_slice,
-	.Array = builtin_slice,
+	.Array = builtin_array,
 };
 
 /* ---- Echo ---------------------------------------------------------------- */
@@ -205,6 +214,16 @@ static rpc_error *echo_echo(void *self, const interop_Everything *args,
 	free(out);
 	return NULL;
 }
+
+static rpc_error *arrays_echo(void *self, const interop_Fixed *args,
+                              interop_Fixed *reply)
+{
+	(void)self;
+	return interop_Fixed_copy(reply, args) ? NULL
+	                                       : rpc_error_new("out of memory");
+}
+
+static const interop_Arrays_handlers arrays_handlers = {.Echo = arrays_echo};
 
 static const interop_Echo_handlers echo_handlers = {
 	.Echo = echo_echo,
@@ -283,7 +302,8 @@ static rpc_error *register_all(rpc_server *srv, bool new_server)
 	    (err = interop_BuiltinTypes_register(srv, &builtin_handlers,
 	                                         NULL)) ||
 	    (err = interop_Echo_register(srv, &echo_handlers, NULL)) ||
-	    (err = interop_Picker_register(srv, &picker_handlers, NULL)))
+	    (err = interop_Picker_register(srv, &picker_handlers, NULL)) ||
+	    (err = interop_Arrays_register(srv, &arrays_handlers, NULL)))
 		return err;
 	if (new_server)
 		return interop_Arith_register_name(srv, "newServer.Arith",

@@ -223,6 +223,16 @@ func testArith(mode string, dial dialer) {
 		&replySlice)) && !reflect.DeepEqual(replySlice, []int{7, 8}) {
 		failf(mode, "Slice: expected [7 8] got %v", replySlice)
 	}
+	replyArray := [2]int{5, 5}
+	if expectNoErr(mode, "Array", client.Call("BuiltinTypes.Array", args,
+		&replyArray)) && replyArray != [2]int{7, 8} {
+		failf(mode, "Array: expected [7 8] got %v", replyArray)
+	}
+	zeroArgs := &Args{0, 0}
+	if expectNoErr(mode, "Array (zeros)", client.Call("BuiltinTypes.Array",
+		zeroArgs, &replyArray)) && replyArray != [2]int{0, 0} {
+		failf(mode, "Array (zeros): expected [0 0] got %v", replyArray)
+	}
 
 	// The connection still works after all of that.
 	reply = new(Reply)
@@ -386,6 +396,50 @@ func fullEverything() *Everything {
 		Maybe:   i32(-5),
 		Note:    str("note"),
 		Ratio:   f64(0.25),
+	}
+}
+
+// Fixed mirrors interop.rpc.
+type Fixed struct {
+	Pair  [2]int64
+	Names [2]string
+	Two   [2]*Args
+	Ops   [3]Op
+	Blob  [1][]byte
+	D     [2]float64
+	Tail  int64
+}
+
+// testArrays echoes structs of arrays: full, and zero (Go's gob sends an
+// all-zero array too; nil *Args elements cannot be sent, so zero ones).
+func testArrays(mode string, dial dialer) {
+	client, err := dial()
+	if err != nil {
+		failf(mode, "dial: %v", err)
+		return
+	}
+	defer client.Close()
+	in := &Fixed{
+		Pair:  [2]int64{-9223372036854775808, 9223372036854775807},
+		Names: [2]string{"héllo", ""},
+		Two:   [2]*Args{{1, -2}, {0, 0}},
+		Ops:   [3]Op{-1, 0, 2},
+		Blob:  [1][]byte{{0, 0xff}},
+		D:     [2]float64{0.5, -1e300},
+		Tail:  42,
+	}
+	out := new(Fixed)
+	if expectNoErr(mode, "Arrays.Echo", client.Call("Arrays.Echo", in,
+		out)) && !reflect.DeepEqual(in, out) {
+		failf(mode, "Arrays.Echo: sent %+v\n got %+v", *in, *out)
+	}
+	zero := &Fixed{Two: [2]*Args{{}, {}}, Blob: [1][]byte{{}}}
+	out = new(Fixed)
+	if expectNoErr(mode, "Arrays.Echo zero", client.Call("Arrays.Echo",
+		zero, out)) && (out.Pair != [2]int64{} || out.Names != [2]string{} ||
+		out.Two[0] == nil || *out.Two[1] != (Args{}) || out.Tail != 0 ||
+		len(out.Blob[0]) != 0) {
+		failf(mode, "Arrays.Echo zero: got %+v", *out)
 	}
 }
 
@@ -556,7 +610,7 @@ func testHTTPPages(mode, addr, rpcPath, debugPath string) {
 		failf(mode, "GET %s: status %d", debugPath, resp.StatusCode)
 	}
 	for _, want := range []string{"Arith", "net.rpc.Arith", "BuiltinTypes",
-		"Echo", "Mul"} {
+		"Echo", "Mul", "Array", "Slice"} {
 		if !bytes.Contains(body, []byte(want)) {
 			failf(mode, "GET %s: page does not mention %s", debugPath, want)
 		}
@@ -897,6 +951,7 @@ func main() {
 		testLoose(m.name, m.dial)
 		testWrongTypes(m.name, m.dial)
 		testEcho(m.name, m.dial)
+		testArrays(m.name, m.dial)
 		testInFlight(m.name, m.dial)
 		testConcurrent(m.name, m.dial)
 		fmt.Printf("ok [%s]\n", m.name)

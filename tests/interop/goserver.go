@@ -151,6 +151,24 @@ func (t *Picker) Echo(args *Pick, reply *Pick) error {
 	return nil
 }
 
+// Fixed mirrors interop.rpc.
+type Fixed struct {
+	Pair  [2]int64
+	Names [2]string
+	Two   [2]*Args
+	Ops   [3]Op
+	Blob  [1][]byte
+	D     [2]float64
+	Tail  int64
+}
+
+type Arrays int
+
+func (t *Arrays) Echo(args *Fixed, reply *Fixed) error {
+	*reply = *args
+	return nil
+}
+
 type Echo int
 
 func (t *Echo) Echo(args *Everything, reply *Everything) error {
@@ -165,6 +183,7 @@ func register(s *rpc.Server) {
 	must(s.Register(BuiltinTypes{}))
 	must(s.Register(new(Echo)))
 	must(s.Register(new(Picker)))
+	must(s.Register(new(Arrays)))
 }
 
 func must(err error) {

@@ -333,13 +333,61 @@ START_TEST(test_builtin_map_slice_array)
 	ck_assert_int_eq(l.value[1], 8);
 	interop_Int64List_free_contents(&l);
 
-	/* Go replies with a [2]int array; we read it as a list. */
+	/* Go replies with a [2]int array */
+	interop_Int64Array2 arr = INTEROP_INT64ARRAY2_INIT;
 	a = args_of(-1, 0);
-	expect_ok(interop_BuiltinTypes_Array(c, &a, &l));
-	ck_assert_uint_eq(l.n_value, 2);
-	ck_assert_int_eq(l.value[0], -1);
-	ck_assert_int_eq(l.value[1], 0);
-	interop_Int64List_free_contents(&l);
+	arr.value[1] = 5; /* overwritten */
+	expect_ok(interop_BuiltinTypes_Array(c, &a, &arr));
+	ck_assert_int_eq(arr.value[0], -1);
+	ck_assert_int_eq(arr.value[1], 0);
+	a = args_of(INT64_MIN, INT64_MAX);
+	expect_ok(interop_BuiltinTypes_Array(c, &a, &arr));
+	ck_assert_int_eq(arr.value[0], INT64_MIN);
+	ck_assert_int_eq(arr.value[1], INT64_MAX);
+	interop_Int64Array2_free_contents(&arr);
+	rpc_client_free(c);
+}
+END_TEST
+
+/* ---- arrays -------------------------------------------------------------- */
+
+/* Go's Arrays.Echo ([2]int64, [2]string, [2]*Args, [3]Op, [1][]byte,
+ * [2]float64 fields) returns what we send, in every mode. */
+START_TEST(test_arrays_echo)
+{
+	rpc_client *c = dial_mode(_i);
+	interop_Fixed in = INTEROP_FIXED_INIT, out = INTEROP_FIXED_INIT;
+	interop_Args a0 = args_of(1, -2), a1 = args_of(0, 0);
+	uint8_t blob[] = {0, 0xff};
+
+	in.Pair[0] = INT64_MIN;
+	in.Pair[1] = INT64_MAX;
+	in.Names[0] = "h\xc3\xa9llo";
+	in.Names[1] = "";
+	in.Two[0] = &a0;
+	in.Two[1] = &a1;
+	in.Ops[0] = INTEROP_OP_NEG;
+	in.Ops[2] = INTEROP_OP_SUB;
+	in.Blob[0].data = blob;
+	in.Blob[0].len = sizeof blob;
+	in.D[0] = 0.5;
+	in.D[1] = -1e300;
+	in.Tail = 42;
+	expect_ok(interop_Arrays_Echo(c, &in, &out));
+	ck_assert(interop_Fixed_equal(&in, &out));
+	ck_assert_int_eq(out.Pair[0], INT64_MIN);
+	ck_assert_str_eq(out.Names[0], "h\xc3\xa9llo");
+	ck_assert_int_eq(out.Two[0]->B, -2);
+	ck_assert_int_eq(out.Ops[0], INTEROP_OP_NEG);
+	ck_assert_uint_eq(out.Blob[0].len, 2);
+	interop_Fixed_free_contents(&out);
+
+	/* all zero, NULL elements included: sent as zeros, back as zeros */
+	interop_Fixed zero = INTEROP_FIXED_INIT;
+	expect_ok(interop_Arrays_Echo(c, &zero, &out));
+	ck_assert(interop_Fixed_equal(&zero, &out));
+	ck_assert_int_eq(out.Pair[1], 0);
+	interop_Fixed_free_contents(&out);
 	rpc_client_free(c);
 }
 END_TEST
@@ -1063,6 +1111,7 @@ static Suite *interop_suite(void)
 	tcase_add_loop_test(tc, test_arith_dotted_service_name, 0, N_MODES);
 	tcase_add_loop_test(tc, test_embed_exported, 0, N_MODES);
 	tcase_add_loop_test(tc, test_builtin_map_slice_array, 0, N_MODES);
+	tcase_add_loop_test(tc, test_arrays_echo, 0, N_MODES);
 	tcase_add_loop_test(tc, test_echo_every_type, 0, N_MODES);
 	tcase_add_loop_test(tc, test_echo_zero_values, 0, N_MODES);
 	tcase_add_loop_test(tc, test_echo_optional_zero, 0, N_MODES);

@@ -5,9 +5,10 @@
 //	                    jsonrpc client and server codecs write for values
 //	                    that test_json_go.c builds the same way in C.
 //	gofixture serve     runs a Go net/rpc server with the jsonrpc codec on
-//	                    127.0.0.1 (Arith: Multiply, Divide, Echo, Sum),
+//	                    127.0.0.1 (Arith: Multiply, Divide, Echo, Sum;
+//	                    BuiltinTypes: Map, Slice, Array),
 //	                    prints its address, and serves until stdin closes.
-//	gofixture call ADDR calls the Arith service at ADDR with Go's jsonrpc
+//	gofixture call ADDR calls Arith and BuiltinTypes at ADDR with Go's jsonrpc
 //	                    client and prints what came back, one line a call.
 //	gofixture decode    reads "req TYPE JSON" and "resp TYPE JSON" lines and
 //	                    decodes each with Go's server or client codec, then
@@ -288,9 +289,31 @@ func (t *Arith) Sum(a []int64, reply *int64) error {
 	return nil
 }
 
+// BuiltinTypes is jsonrpc's all_test.go service (jbuiltin.rpc).
+type BuiltinTypes struct{}
+
+func (BuiltinTypes) Map(i int, reply *map[int]int) error {
+	(*reply)[i] = i
+	return nil
+}
+
+func (BuiltinTypes) Slice(i int, reply *[]int) error {
+	*reply = append(*reply, i)
+	return nil
+}
+
+func (BuiltinTypes) Array(i int, reply *[1]int) error {
+	(*reply)[0] = i
+	return nil
+}
+
 func serve() {
 	srv := rpc.NewServer()
 	if err := srv.Register(new(Arith)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := srv.Register(BuiltinTypes{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -359,6 +382,15 @@ func call(addr string) {
 		}
 	}
 	fmt.Println("Async", good)
+	mp := map[int]int{}
+	err = c.Call("BuiltinTypes.Map", 2, &mp)
+	fmt.Println("Map", marshal(mp), errText(err))
+	var sl []int
+	err = c.Call("BuiltinTypes.Slice", 3, &sl)
+	fmt.Println("Slice", marshal(sl), errText(err))
+	ar := [1]int{9}
+	err = c.Call("BuiltinTypes.Array", -4, &ar)
+	fmt.Println("Array", marshal(ar), errText(err))
 	c.Close()
 }
 

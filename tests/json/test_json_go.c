@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "jbuiltin.rpc.h"
 #include "sup_peer.h"
 #include "sup_server.h"
 
@@ -828,6 +829,17 @@ START_TEST(test_go_e2e_c_client_go_server)
 	for (i = 0; i < 20; i++)
 		ck_assert(prods[i] == 3 * i);
 	rpc_done_free(done);
+	/* jsonrpc's BuiltinTypes.Array: a reply of [1]int */
+	jb_Int64Array1 arr = JB_INT64ARRAY1_INIT;
+	arr.value[0] = 9;
+	err = jb_BuiltinTypes_Array(c, -4, &arr);
+	ck_assert_msg(err == NULL, "Array: %s", rpc_error_message(err));
+	ck_assert(arr.value[0] == -4);
+	jb_Int64List sl = JB_INT64LIST_INIT;
+	err = jb_BuiltinTypes_Slice(c, 3, &sl);
+	ck_assert_msg(err == NULL, "Slice: %s", rpc_error_message(err));
+	ck_assert(sl.n_value == 1 && sl.value[0] == 3);
+	jb_Int64List_free_contents(&sl);
 	rpc_client_free(c);
 	go_server_stop(&g);
 }
@@ -917,6 +929,48 @@ static const rpc_service_desc arith_desc = {
 	.methods = arith_methods,
 };
 
+/* jsonrpc's BuiltinTypes (jbuiltin.rpc), as Go's gofixture serves it. */
+static rpc_error *builtin_map(void *self, int64_t i, jb_Int64Int64Map *reply)
+{
+	jb_Int64Int64Map_ValueEntry *e = malloc(sizeof *e);
+
+	(void)self;
+	reply->value = malloc(sizeof *reply->value);
+	if (e == NULL || reply->value == NULL) {
+		free(e);
+		return rpc_error_new("out of memory");
+	}
+	jb_Int64Int64Map_ValueEntry_init(e);
+	e->key = e->value = i;
+	reply->value[0] = e;
+	reply->n_value = 1;
+	return NULL;
+}
+
+static rpc_error *builtin_slice(void *self, int64_t i, jb_Int64List *reply)
+{
+	(void)self;
+	reply->value = malloc(sizeof *reply->value);
+	if (reply->value == NULL)
+		return rpc_error_new("out of memory");
+	reply->value[0] = i;
+	reply->n_value = 1;
+	return NULL;
+}
+
+static rpc_error *builtin_array(void *self, int64_t i, jb_Int64Array1 *reply)
+{
+	(void)self;
+	reply->value[0] = i;
+	return NULL;
+}
+
+static const jb_BuiltinTypes_handlers builtin_handlers = {
+    .Map = builtin_map,
+    .Slice = builtin_slice,
+    .Array = builtin_array,
+};
+
 /* Go's jsonrpc client gets the same answers from our server as from Go's. */
 START_TEST(test_go_e2e_go_client_c_server)
 {
@@ -930,6 +984,7 @@ START_TEST(test_go_e2e_go_client_c_server)
 	ck_assert_ptr_null(rpc_server_new(&opts, &srv));
 	err = rpc_server_register(srv, &arith_desc, &arith_desc, NULL, NULL);
 	ck_assert_msg(err == NULL, "register: %s", rpc_error_message(err));
+	ck_assert_ptr_null(jb_BuiltinTypes_register(srv, &builtin_handlers, NULL));
 	ck_assert_ptr_null(sup_server_start(&s, srv, "tcp:127.0.0.1:0", false));
 
 	snprintf(target, sizeof target, "127.0.0.1:%d",
@@ -941,6 +996,8 @@ START_TEST(test_go_e2e_go_client_c_server)
 
 	compare_lines_named("call", want, mine);
 	ck_assert_ptr_nonnull(strstr(mine, "Async 20\n"));
+	ck_assert_ptr_nonnull(strstr(mine, "Array [-4] ok\n"));
+	ck_assert(rpc_server_num_calls(srv, "BuiltinTypes.Array") == 1);
 	ck_assert(rpc_server_num_calls(srv, "Arith.Multiply") == 21);
 
 	ck_assert_ptr_null(sup_server_stop(&s));

@@ -2,7 +2,7 @@
  *
  *   test_dyndesc GOLDEN_DIR
  *
- * Loads golden/all.rpc and golden/kinds.rpc with dyndesc.c and compares
+ * Loads golden/all.rpc, golden/kinds.rpc and golden/arrays.rpc with dyndesc.c and compares
  * every descriptor reachable from every method with what rpcgen-c
  * generated for the same file (the checked-in goldens, compiled in):
  * names, message size, every field's number, label, type, offset,
@@ -18,6 +18,7 @@
 #include "all.rpc.h"
 #include "ast.h"
 #include "dyndesc.h"
+#include "arrays.rpc.h"
 #include "kinds.rpc.h"
 
 static int failures, checks;
@@ -104,6 +105,9 @@ static void cmp_message(const ProtobufCMessageDescriptor *g,
 		      "%s.%s quantifier offset %u vs %u", g->name, gf->name,
 		      gf->quantifier_offset, df->quantifier_offset);
 		CHECK(gf->flags == df->flags, "%s.%s flags", g->name, gf->name);
+		CHECK(gf->reserved_flags == df->reserved_flags,
+		      "%s.%s array length %u vs %u", g->name, gf->name,
+		      gf->reserved_flags, df->reserved_flags);
 		CHECK((gf->default_value == NULL) ==
 		          (df->default_value == NULL),
 		      "%s.%s default", g->name, gf->name);
@@ -221,7 +225,7 @@ static dyn_schema *load(const char *dir, const char *name, idl_program **prog)
 
 int main(int argc, char **argv)
 {
-	idl_program *p1, *p2;
+	idl_program *p1, *p2, *p3;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: test_dyndesc GOLDEN_DIR\n");
@@ -239,10 +243,15 @@ int main(int argc, char **argv)
 	CHECK(nested != NULL, "no struct Nested");
 	if (nested != NULL)
 		cmp_message(&all_Nested_descriptor, nested->desc);
+	/* arrays: the view and the inline array at the generated offsets */
+	dyn_schema *arrays = load(argv[1], "arrays.rpc", &p3);
+	cmp_service(arrays, &arrays_Arrays_service);
 	dyn_schema_free(all);
 	dyn_schema_free(kinds);
+	dyn_schema_free(arrays);
 	idl_program_free(p1);
 	idl_program_free(p2);
+	idl_program_free(p3);
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -488,11 +488,28 @@ def suite_interop(rc, a):
         expect("oneof two members " + codec, r, 2, out="",
                err='rpc-call: bad argument (Pick): json: field Pick.S: '
                'another member of its oneof (N) is set\n')
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Arrays.Echo",
+                          FIXED])
+        expect("echo arrays " + codec, r, 0, out=FIXED_OUT, err="")
+        r = rc.run(idl + ["--codec", codec, addrs[codec], "Arrays.Echo",
+                          "{}"])
+        expect("echo zero arrays " + codec, r, 0,
+               out='{"Pair":[0,0],"Names":["",""],"Two":[{"A":0,"B":0},'
+               '{"A":0,"B":0}],"Ops":[0,0,0],"Blob":[""],"D":[0,0],'
+               '"Tail":0}\n', err="")
+        r = rc.run(idl + ["--codec", codec, addrs[codec],
+                          "BuiltinTypes.Array", '{"A":3,"B":-4}'])
+        expect("array reply " + codec, r, 0, out="[3,-4]\n", err="")
     r = rc.run(idl + ["--describe", "Pick"])
     expect("describe oneof", r, 0, out_re=r"struct Pick \{\n    string Tag = 1;"
            r"\n    oneof choice \{\n        int64 N = 2;\n"
            r"        string S = 3;\n        Args A = 4;\n"
            r"        bytes B = 5;\n    \}\n\}\n$")
+    r = rc.run(idl + ["--codec", "gob", addrs["gob"], "Arrays.Echo",
+                      '{"Pair":[1,2,3]}'])
+    expect("array of the wrong length", r, 2, out="",
+           err="rpc-call: bad argument (Fixed): rpc: field Fixed.Pair has "
+           "3 elements; its array type has 2\n")
     r = rc.run(idl + ["--codec", "gob", "--http", addrs["http"],
                       "BuiltinTypes.Map", '{"A":1,"B":2}'])
     expect("gob over http, map reply", r, 0, out='{"1":2}\n')
@@ -589,6 +606,15 @@ def suite_interop(rc, a):
           r.stderr.startswith(b"rpc-call: 12 calls, 0 errors"), r.stderr)
 
 
+# a struct of arrays (interop.rpc: Fixed) and how rpc-call prints it
+FIXED = ('{"Pair":[-9223372036854775808,9223372036854775807],'
+         '"Names":["h\u00e9llo",""],"Two":[{"A":1,"B":-2},null],'
+         '"Ops":[-1,0,2],"Blob":["AP8="],"D":[0.5,-1e300],"Tail":42}')
+FIXED_OUT = ('{"Pair":[-9223372036854775808,9223372036854775807],'
+             '"Names":["h\u00e9llo",""],"Two":[{"A":1,"B":-2},'
+             '{"A":0,"B":0}],"Ops":[-1,0,2],"Blob":["AP8="],'
+             '"D":[0.5,-1e+300],"Tail":42}\n')
+
 # the commands compared between Go's net/rpc and ours, per listener
 # a oneof: one member set, as Go's struct of pointers prints it
 PICK = '{"Tag":"t","S":"x"}'
@@ -610,10 +636,14 @@ GO_CASES = [
     ("gob", ["BuiltinTypes.Array", '{"A":6,"B":7}']),
     ("gob", ["Echo.Echo", EVERYTHING]),
     ("gob", ["Echo.Echo", "{}"]),
+    ("gob", ["Arrays.Echo", FIXED]),
+    ("json", ["Arrays.Echo", FIXED]),
     ("json", ["Arith.Add", '{"A":1,"B":2}']),
     ("json", ["Arith.Div", '{"A":1,"B":0}']),
     ("json", ["Arith.String", '{"A":3,"B":4}']),
     ("json", ["BuiltinTypes.Map", '{"A":6,"B":7}']),
+    ("json", ["BuiltinTypes.Array", '{"A":6,"B":7}']),
+    ("http", ["BuiltinTypes.Array", '{"A":-6}']),
     ("json", ["Echo.Echo", EVERYTHING]),
     ("json", ["Echo.Echo", "{}"]),
     ("http", ["Arith.Mul", '{"A":6,"B":7}']),
@@ -665,6 +695,8 @@ def suite_go(rc, a, tmp):
                         ("Picker.Echo", "{}"),
                         ("BuiltinTypes.Map", '{"A":-3,"B":4}'),
                         ("BuiltinTypes.Slice", '{"A":1}'),
+                        ("BuiltinTypes.Array", '{"A":-3,"B":4}'),
+                        ("BuiltinTypes.Array", '{}'),
                         ("Arith.String", '{"A":1,"B":2}')):
         raw = rc.run(idl + ["--codec", "json", "--raw", go["json"], method,
                             arg])
@@ -683,6 +715,8 @@ def suite_go(rc, a, tmp):
            r"\*main\.Reply\) error  calls \d+\n")
     check("go: list shows the builtin types",
           "    BuiltinTypes.Slice(*main.Args, *[]int) error  calls" in
+          r.stdout and
+          "    BuiltinTypes.Array(*main.Args, *[2]int) error  calls" in
           r.stdout, r.stdout)
 
 
