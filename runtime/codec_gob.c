@@ -893,7 +893,11 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		if (bd->len > 0 && bd->data == NULL)
 			return gob_err("gob: field %s: bytes without data%s",
 			               f->name, "");
-		ok = rpci_gob_put_bytes(b, bd->data, bd->len);
+		/* a large field gets its room and a little more at once, so
+		 * the bytes after it do not double the buffer */
+		ok =
+		    (bd->len < RPCI_BIG || rpci_buf_reserve(b, bd->len + 64)) &&
+		    rpci_gob_put_bytes(b, bd->data, bd->len);
 		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return enc_struct(b, *(const ProtobufCMessage *const *)p,
@@ -1025,11 +1029,35 @@ static rpc_error *gob_send_value(gob_state *s, int64_t id, rpci_buf *out)
 	return NULL;
 }
 
+/* GOB_COUNT_MAX: the most bytes a message's byte count takes (a uint). */
+enum { GOB_COUNT_MAX = 9 };
+
+/* gob_body_end writes the byte count of the value message encoded at
+ * out[at + GOB_COUNT_MAX..out->len) into the room left for it at at, and
+ * moves the value up against it (the count is known only once the value
+ * is encoded; a value is never held in a second buffer). */
+static void gob_body_end(rpci_buf *out, size_t at)
+{
+	size_t n = out->len - at - GOB_COUNT_MAX;
+	uint8_t room[GOB_COUNT_MAX];
+	rpci_buf count = {room, 0, sizeof room}; /* never grows */
+
+	(void)rpci_gob_put_uint(&count, n);
+	memcpy(out->data + at, room, count.len);
+	if (count.len < GOB_COUNT_MAX)
+		memmove(out->data + at + count.len,
+		        out->data + at + GOB_COUNT_MAX, n);
+	out->len -= GOB_COUNT_MAX - count.len;
+}
+
+/* gob_write_body appends the body: the definitions its type needs, then
+ * its value message, encoded straight into out. */
 static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
                                  const ProtobufCMessage *body, rpci_buf *out)
 {
-	const ProtobufCFieldDescriptor *f;
+	const ProtobufCFieldDescriptor *f = NULL;
 	rpc_error *err;
+	size_t at;
 	int64_t id;
 
 	s->value.len = 0;
@@ -1040,24 +1068,29 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 			return gob_nomem();
 		return gob_send_value(s, id, out);
 	}
-	if (t->form == RPC_FORM_MESSAGE) {
+	if (t->form == RPC_FORM_MESSAGE)
 		id = rpci_gob_stable_struct(&s->st, t->desc, true);
-		if (!rpci_gob_put_int(&s->value, id))
-			return gob_nomem();
-		if ((err = enc_struct(&s->value, body, 0)))
-			return err;
-		return gob_send_value(s, id, out);
-	}
-	if ((f = rpci_value_field(t)) == NULL)
+	else if ((f = rpci_value_field(t)) != NULL)
+		id = rpci_gob_stable_field(&s->st, f, true);
+	else
 		return rpci_error(RPC_ERR_INVALID,
 		                  "gob: type %s has no field 1", t->name);
-	id = rpci_gob_stable_field(&s->st, f, true);
-	if (!rpci_gob_put_int(&s->value, id) ||
-	    !rpci_gob_put_uint(&s->value, 0))
+	if (id == 0 || !rpci_gob_stable_send(&s->st, id, &s->scratch, out) ||
+	    !rpci_buf_reserve(out, GOB_COUNT_MAX))
 		return gob_nomem();
-	if ((err = enc_field(&s->value, f, body, 0)))
+	at = out->len;
+	out->len += GOB_COUNT_MAX;
+	if (!rpci_gob_put_int(out, id))
+		return gob_nomem();
+	if (f == NULL)
+		err = enc_struct(out, body, 0);
+	else
+		err = rpci_gob_put_uint(out, 0) ? enc_field(out, f, body, 0)
+		                                : gob_nomem();
+	if (err != NULL)
 		return err;
-	return gob_send_value(s, id, out);
+	gob_body_end(out, at);
+	return NULL;
 }
 
 static rpc_error *gob_write(void *state, const rpci_header *h,
