@@ -55,6 +55,8 @@ typedef struct gob_state {
 	gob_stable st;
 	rpci_buf scratch;
 	rpci_buf value;
+	size_t count_room; /* the room the last body's byte count took
+	                      (gob_write_body), 0 before the first */
 	/* read: after RPCI_READ_AGAIN in the middle of a split body, the
 	 * input length needed before trying again (the input is the same,
 	 * nothing having been consumed), else 0 */
@@ -846,11 +848,21 @@ static rpc_error *gob_nomem(void)
 
 static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m, int depth);
 
+/* enc_room gives a large string or bytes field of n bytes its room and a
+ * little more at once (rpci_buf_reserve gives a large reservation exactly
+ * what it asks for), so the few bytes after it, and a wider byte count
+ * (gob_body_end), do not make the buffer grow again. */
+static bool enc_room(rpci_buf *b, size_t n)
+{
+	return n < RPCI_BIG || rpci_buf_reserve(b, n + 64);
+}
+
 static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
                            const void *p, int depth)
 {
 	const ProtobufCBinaryData *bd;
 	const char *str;
+	size_t n;
 	bool ok;
 
 	switch (f->type) {
@@ -885,19 +897,16 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		break;
 	case PROTOBUF_C_TYPE_STRING:
 		str = *(const char *const *)p;
-		ok = str ? rpci_gob_put_bytes(b, str, strlen(str))
-		         : rpci_gob_put_uint(b, 0);
+		n = str != NULL ? strlen(str) : 0;
+		ok = enc_room(b, n) && rpci_gob_put_bytes(b, str, n);
 		break;
 	case PROTOBUF_C_TYPE_BYTES:
 		bd = p;
 		if (bd->len > 0 && bd->data == NULL)
 			return gob_err("gob: field %s: bytes without data%s",
 			               f->name, "");
-		/* a large field gets its room and a little more at once, so
-		 * the bytes after it do not double the buffer */
-		ok =
-		    (bd->len < RPCI_BIG || rpci_buf_reserve(b, bd->len + 64)) &&
-		    rpci_gob_put_bytes(b, bd->data, bd->len);
+		ok = enc_room(b, bd->len) &&
+		     rpci_gob_put_bytes(b, bd->data, bd->len);
 		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return enc_struct(b, *(const ProtobufCMessage *const *)p,
@@ -1029,25 +1038,28 @@ static rpc_error *gob_send_value(gob_state *s, int64_t id, rpci_buf *out)
 	return NULL;
 }
 
-/* GOB_COUNT_MAX: the most bytes a message's byte count takes (a uint). */
-enum { GOB_COUNT_MAX = 9 };
-
 /* gob_body_end writes the byte count of the value message encoded at
- * out[at + GOB_COUNT_MAX..out->len) into the room left for it at at, and
- * moves the value up against it (the count is known only once the value
- * is encoded; a value is never held in a second buffer). */
-static void gob_body_end(rpci_buf *out, size_t at)
+ * out[at + room..out->len) into the room of room bytes left for it at at,
+ * and moves the value against it when the count takes another width. The
+ * count is known only once the value is encoded (a value is never held in
+ * a second buffer); the room is the width of the last body's count, so a
+ * connection whose bodies keep their size moves nothing. Returns the
+ * count's width, or 0 when out could not grow (out is then as it was,
+ * room included). */
+static size_t gob_body_end(rpci_buf *out, size_t at, size_t room)
 {
-	size_t n = out->len - at - GOB_COUNT_MAX;
-	uint8_t room[GOB_COUNT_MAX];
-	rpci_buf count = {room, 0, sizeof room}; /* never grows */
+	size_t n = out->len - at - room;
+	uint8_t count[9];
+	rpci_buf c = {count, 0, sizeof count}; /* never grows */
 
-	(void)rpci_gob_put_uint(&count, n);
-	memcpy(out->data + at, room, count.len);
-	if (count.len < GOB_COUNT_MAX)
-		memmove(out->data + at + count.len,
-		        out->data + at + GOB_COUNT_MAX, n);
-	out->len -= GOB_COUNT_MAX - count.len;
+	(void)rpci_gob_put_uint(&c, n);
+	if (c.len > room && !rpci_buf_reserve(out, c.len - room))
+		return 0;
+	if (c.len != room)
+		memmove(out->data + at + c.len, out->data + at + room, n);
+	memcpy(out->data + at, count, c.len);
+	out->len = at + c.len + n;
+	return c.len;
 }
 
 /* gob_write_body appends the body: the definitions its type needs, then
@@ -1057,7 +1069,7 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 {
 	const ProtobufCFieldDescriptor *f = NULL;
 	rpc_error *err;
-	size_t at;
+	size_t at, room;
 	int64_t id;
 
 	s->value.len = 0;
@@ -1075,11 +1087,12 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 	else
 		return rpci_error(RPC_ERR_INVALID,
 		                  "gob: type %s has no field 1", t->name);
+	room = s->count_room > 0 ? s->count_room : 1;
 	if (id == 0 || !rpci_gob_stable_send(&s->st, id, &s->scratch, out) ||
-	    !rpci_buf_reserve(out, GOB_COUNT_MAX))
+	    !rpci_buf_reserve(out, room))
 		return gob_nomem();
 	at = out->len;
-	out->len += GOB_COUNT_MAX;
+	out->len += room;
 	if (!rpci_gob_put_int(out, id))
 		return gob_nomem();
 	if (f == NULL)
@@ -1089,7 +1102,9 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 		                                : gob_nomem();
 	if (err != NULL)
 		return err;
-	gob_body_end(out, at);
+	if ((room = gob_body_end(out, at, room)) == 0)
+		return gob_nomem();
+	s->count_room = room;
 	return NULL;
 }
 
