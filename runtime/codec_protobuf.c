@@ -88,7 +88,7 @@ static size_t pb_need(void *state, const uint8_t *in, size_t len)
  * encoded reply as large as the argument (an echo, a transform) then fits
  * in the freed block, whose pages malloc still has, instead of asking for
  * fresh ones (measured: a 63 MiB echo faulted 33,000 pages per call
- * without this under bench/run's --malloc-tuned, 4,800 with it). */
+ * without this under bench/run's --malloc-tuned, 4,000-5,000 with it). */
 enum { PB_BIG_SLACK = 64 * 1024 };
 
 static void *pb_alloc(void *failed, size_t n)
