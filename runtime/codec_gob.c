@@ -56,6 +56,8 @@ typedef struct gob_state {
 	gob_stable st;
 	rpci_buf scratch;
 	rpci_buf value;
+	size_t count_room; /* the room the last body's byte count took
+	                      (gob_write_body), 0 before the first */
 	/* read: after RPCI_READ_AGAIN in the middle of a split body, the
 	 * input length needed before trying again (the input is the same,
 	 * nothing having been consumed), else 0 */
@@ -865,11 +867,21 @@ static rpc_error *gob_nomem(void)
 
 static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m, int depth);
 
+/* enc_room gives a large string or bytes field of n bytes its room and a
+ * little more at once (rpci_buf_reserve gives a large reservation exactly
+ * what it asks for), so the few bytes after it, and a wider byte count
+ * (gob_body_end), do not make the buffer grow again. */
+static bool enc_room(rpci_buf *b, size_t n)
+{
+	return n < RPCI_BIG || rpci_buf_reserve(b, n + 64);
+}
+
 static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
                            const void *p, int depth)
 {
 	const ProtobufCBinaryData *bd;
 	const char *str;
+	size_t n;
 	bool ok;
 
 	switch (f->type) {
@@ -904,15 +916,16 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		break;
 	case PROTOBUF_C_TYPE_STRING:
 		str = *(const char *const *)p;
-		ok = str ? rpci_gob_put_bytes(b, str, strlen(str))
-		         : rpci_gob_put_uint(b, 0);
+		n = str != NULL ? strlen(str) : 0;
+		ok = enc_room(b, n) && rpci_gob_put_bytes(b, str, n);
 		break;
 	case PROTOBUF_C_TYPE_BYTES:
 		bd = p;
 		if (bd->len > 0 && bd->data == NULL)
 			return gob_err("gob: field %s: bytes without data%s",
 			               f->name, "");
-		ok = rpci_gob_put_bytes(b, bd->data, bd->len);
+		ok = enc_room(b, bd->len) &&
+		     rpci_gob_put_bytes(b, bd->data, bd->len);
 		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return enc_struct(b, *(const ProtobufCMessage *const *)p,
@@ -1044,11 +1057,38 @@ static rpc_error *gob_send_value(gob_state *s, int64_t id, rpci_buf *out)
 	return NULL;
 }
 
+/* gob_body_end writes the byte count of the value message encoded at
+ * out[at + room..out->len) into the room of room bytes left for it at at,
+ * and moves the value against it when the count takes another width. The
+ * count is known only once the value is encoded (a value is never held in
+ * a second buffer); the room is the width of the last body's count, so a
+ * connection whose bodies keep their size moves nothing. Returns the
+ * count's width, or 0 when out could not grow (out is then as it was,
+ * room included). */
+static size_t gob_body_end(rpci_buf *out, size_t at, size_t room)
+{
+	size_t n = out->len - at - room;
+	uint8_t count[9];
+	rpci_buf c = {count, 0, sizeof count}; /* never grows */
+
+	(void)rpci_gob_put_uint(&c, n);
+	if (c.len > room && !rpci_buf_reserve(out, c.len - room))
+		return 0;
+	if (c.len != room)
+		memmove(out->data + at + c.len, out->data + at + room, n);
+	memcpy(out->data + at, count, c.len);
+	out->len = at + c.len + n;
+	return c.len;
+}
+
+/* gob_write_body appends the body: the definitions its type needs, then
+ * its value message, encoded straight into out. */
 static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
                                  const ProtobufCMessage *body, rpci_buf *out)
 {
-	const ProtobufCFieldDescriptor *f;
+	const ProtobufCFieldDescriptor *f = NULL;
 	rpc_error *err;
+	size_t at, room;
 	int64_t id;
 
 	s->value.len = 0;
@@ -1059,24 +1099,32 @@ static rpc_error *gob_write_body(gob_state *s, const rpc_type *t,
 			return gob_nomem();
 		return gob_send_value(s, id, out);
 	}
-	if (t->form == RPC_FORM_MESSAGE) {
+	if (t->form == RPC_FORM_MESSAGE)
 		id = rpci_gob_stable_struct(&s->st, t->desc, true);
-		if (!rpci_gob_put_int(&s->value, id))
-			return gob_nomem();
-		if ((err = enc_struct(&s->value, body, 0)))
-			return err;
-		return gob_send_value(s, id, out);
-	}
-	if ((f = rpci_value_field(t)) == NULL)
+	else if ((f = rpci_value_field(t)) != NULL)
+		id = rpci_gob_stable_field(&s->st, f, true);
+	else
 		return rpci_error(RPC_ERR_INVALID,
 		                  "gob: type %s has no field 1", t->name);
-	id = rpci_gob_stable_field(&s->st, f, true);
-	if (!rpci_gob_put_int(&s->value, id) ||
-	    !rpci_gob_put_uint(&s->value, 0))
+	room = s->count_room > 0 ? s->count_room : 1;
+	if (id == 0 || !rpci_gob_stable_send(&s->st, id, &s->scratch, out) ||
+	    !rpci_buf_reserve(out, room))
 		return gob_nomem();
-	if ((err = enc_field(&s->value, f, body, 0)))
+	at = out->len;
+	out->len += room;
+	if (!rpci_gob_put_int(out, id))
+		return gob_nomem();
+	if (f == NULL)
+		err = enc_struct(out, body, 0);
+	else
+		err = rpci_gob_put_uint(out, 0) ? enc_field(out, f, body, 0)
+		                                : gob_nomem();
+	if (err != NULL)
 		return err;
-	return gob_send_value(s, id, out);
+	if ((room = gob_body_end(out, at, room)) == 0)
+		return gob_nomem();
+	s->count_room = room;
+	return NULL;
 }
 
 static rpc_error *gob_write(void *state, const rpci_header *h,

@@ -216,6 +216,11 @@ void rpci_req_call(rpci_req *req)
 	                   conn_value(m->m->reply, req->reply));
 	conn_in_call = false;
 	conn_call_conn = NULL;
+	/* The handler only borrowed its argument (docs/runtime.md): free it
+	 * now, before the reply is encoded, so that a large call never holds
+	 * its argument, its reply and the encoded reply at once. */
+	rpc_message_free_contents(req->args);
+	req->args = NULL;
 	rpci_method_end(m, start, err);
 	if (err != NULL) {
 		const char *text = rpc_error_message(err);

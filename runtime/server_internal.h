@@ -35,7 +35,8 @@ typedef struct rpci_req {
 	char *service_method;    /* in the block */
 	char *errmsg;            /* owned: the reply's error text, or NULL */
 	bool bad;                /* errmsg came from lookup or decoding */
-	ProtobufCMessage *args;  /* in the block; NULL if not decoded */
+	ProtobufCMessage *args;  /* in the block; NULL if not decoded, and
+	                            once rpci_req_call ran the handler */
 	ProtobufCMessage *reply; /* in the block; NULL if no call */
 	int64_t deadline_ns;     /* CLOCK_MONOTONIC; 0: none */
 	size_t cost;             /* bytes counted in the server's budget */
@@ -250,6 +251,8 @@ void rpci_server_thread_exit(rpc_server *srv);
 /* request.c-like helpers, in conn.c */
 rpci_req *rpci_req_prepare(rpc_server *srv, const rpc_codec *codec,
                            void *cstate, rpci_msg *msg);
+/* rpci_req_call runs req's handler, then frees req's args (the handler
+ * only borrowed them), before the reply is encoded. */
 void rpci_req_call(rpci_req *req);
 void rpci_req_encode(rpci_req *req, const rpc_codec *codec, void *cstate,
                      rpci_buf *out);

@@ -605,6 +605,61 @@ START_TEST(test_gob_types_sent_once)
 }
 END_TEST
 
+/* Bodies of every width of byte count, one after another on one stream
+ * (the writer reuses the room the last count took: the value moves when
+ * the width changes, either way, and not when it stays): each count is the
+ * shortest, as Go writes it, and every body reads back whole. */
+START_TEST(test_gob_body_counts_of_every_width)
+{
+	static const size_t sizes[] = {5,   200, 70000, 20,  5000000,
+	                               100, 100, 70000, 300, 5000000};
+	void *s = state(true, 64u << 20), *c = state(false, 64u << 20);
+	rpci_buf buf = {0};
+
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		Main__StringValue str = MAIN__STRING_VALUE__INIT,
+		                  got = MAIN__STRING_VALUE__INIT;
+		char *text = malloc(sizes[k] + 1);
+		ck_assert_ptr_nonnull(text);
+		memset(text, 'a' + (int)k, sizes[k]);
+		text[sizes[k]] = '\0';
+		str.value = text;
+		buf.len = 0;
+		wr(s, "Test.String", k + 1, NULL, &T_STRING, &str, &buf);
+
+		/* every count in the stream is the shortest form */
+		gob_reader r = {buf.data, buf.len, 0, NULL};
+		while (r.pos < buf.len) {
+			size_t at = r.pos;
+			uint64_t len;
+			rpci_buf min = {0};
+			ck_assert(rpci_gob_read_uint(&r, &len));
+			ck_assert(rpci_gob_put_uint(&min, len));
+			ck_assert_uint_eq(min.len, r.pos - at);
+			ck_assert(memcmp(min.data, buf.data + at, min.len) == 0);
+			rpci_buf_fini(&min);
+			ck_assert_uint_le(len, buf.len - r.pos);
+			r.pos += (size_t)len;
+		}
+
+		rpci_msg m;
+		memset(&m, 0, sizeof m);
+		ck_assert_uint_eq(rd(c, buf.data, buf.len, &m), buf.len);
+		ck_assert_uint_eq(m.seq, k + 1);
+		body_ok(c, &m, &T_STRING, &got);
+		ck_assert_ptr_nonnull(got.value);
+		ck_assert_uint_eq(strlen(got.value), sizes[k]);
+		ck_assert(memcmp(got.value, text, sizes[k]) == 0);
+		rpc_codec_gob.msg_clear(c, &m);
+		rpc_message_free_contents(&got.base);
+		free(text);
+	}
+	rpci_buf_fini(&buf);
+	rpc_codec_gob.state_free(s);
+	rpc_codec_gob.state_free(c);
+}
+END_TEST
+
 START_TEST(test_gob_read_truncated_asks_again)
 {
 	void *c = state(false, MAX_FRAME), *s;
@@ -2063,6 +2118,7 @@ static Suite *unit_suite(void)
 
 	tc = tcase_create("stream");
 	tcase_add_test(tc, test_gob_types_sent_once);
+	tcase_add_test(tc, test_gob_body_counts_of_every_width);
 	tcase_add_test(tc, test_gob_read_truncated_asks_again);
 	suite_add_tcase(s, tc);
 
