@@ -11,11 +11,9 @@
  * in them), which meson runs over tests/gob/fixtures and tests/gob/corpus
  * (inputs that once failed) as a plain test.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "codec.h"
 #include "gobopt.pb-c.h"
@@ -128,65 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef GOB_FUZZ_MAIN
-static int fuzz_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long len;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0) {
-		perror(path);
-		if (f != NULL)
-			fclose(f);
-		return 1;
-	}
-	rewind(f);
-	buf = malloc((size_t)len + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		fprintf(stderr, "%s: cannot read\n", path);
-		free(buf);
-		fclose(f);
-		return 1;
-	}
-	fclose(f);
-	/* the whole file, then every prefix of it (a truncated stream) */
-	LLVMFuzzerTestOneInput(buf, (size_t)len);
-	for (long k = 0; k < len; k++)
-		LLVMFuzzerTestOneInput(buf, (size_t)k);
-	free(buf);
-	return 0;
-}
+#include "sup_replay.h"
 
 int main(int argc, char **argv)
 {
-	int rc = 0, n = 0;
-
-	for (int i = 1; i < argc; i++) {
-		struct stat sb;
-		DIR *d;
-		struct dirent *e;
-		char path[4096];
-
-		if (stat(argv[i], &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-			rc |= fuzz_file(argv[i]);
-			n++;
-			continue;
-		}
-		if ((d = opendir(argv[i])) == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", argv[i],
-			         e->d_name);
-			rc |= fuzz_file(path);
-			n++;
-		}
-		closedir(d);
-	}
-	printf("replayed %d inputs\n", n);
-	return rc != 0 || n == 0;
+	return sup_replay_main("fuzz_gob_replay", argc, argv, LLVMFuzzerTestOneInput,
+	                       SUP_REPLAY_PREFIXES);
 }
 #endif

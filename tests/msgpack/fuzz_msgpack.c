@@ -15,7 +15,6 @@
  * program that meson runs over tests/msgpack/fuzz-seeds and every prefix of
  * each seed.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,60 +195,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef MSGPACK_FUZZ_MAIN
-/* Replay: every file named (directories: each file in them), and every
- * prefix of each. */
-static int replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-	size_t i;
-
-	if (f == NULL)
-		return 1;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return 1;
-	}
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return 1;
-	}
-	fclose(f);
-	for (i = 0; i <= (size_t)n; i++)
-		LLVMFuzzerTestOneInput(buf, i);
-	free(buf);
-	return 0;
-}
+#include "sup_replay.h"
 
 int main(int argc, char **argv)
 {
-	int i, files = 0, bad = 0;
+	int rc = sup_replay_main("fuzz_msgpack_replay", argc, argv,
+	                         LLVMFuzzerTestOneInput, SUP_REPLAY_PREFIXES);
 
-	for (i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
-		char path[4096];
-
-		if (d == NULL) {
-			bad |= replay_file(argv[i]);
-			files++;
-			continue;
-		}
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-			bad |= replay_file(path);
-			files++;
-		}
-		closedir(d);
-	}
-	printf("replayed %d inputs and their prefixes: %lu bodies decoded\n",
-	       files, fuzz_decoded);
-	return bad != 0 || files == 0 || fuzz_decoded == 0;
+	printf("%lu bodies decoded\n", fuzz_decoded);
+	return rc != 0 || fuzz_decoded == 0;
 }
 #endif

@@ -68,71 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FRAME_FUZZ_MAIN
-#include <dirent.h>
-
-static int replay_file(const char *path)
-{
-	uint8_t *buf, *copy;
-	size_t n = 0, cap = 1 << 16, i;
-	FILE *f = fopen(path, "rb");
-
-	if (f == NULL)
-		return -1;
-	buf = malloc(cap);
-	copy = malloc(cap);
-	if (buf == NULL || copy == NULL) {
-		fclose(f);
-		free(buf);
-		free(copy);
-		return -1;
-	}
-	n = fread(buf, 1, cap, f);
-	fclose(f);
-	for (i = 0; i <= n; i++)
-		LLVMFuzzerTestOneInput(buf, i);
-	for (i = 0; i < n; i++) {
-		memcpy(copy, buf, n);
-		copy[i] ^= 0xff;
-		LLVMFuzzerTestOneInput(copy, n);
-		copy[i] ^= 0x7e;
-		LLVMFuzzerTestOneInput(copy, n);
-	}
-	free(buf);
-	free(copy);
-	return 0;
-}
+#include "sup_replay.h"
 
 int main(int argc, char **argv)
 {
-	char path[4096];
-	struct dirent *de;
-	int i, files = 0;
-	DIR *d;
-
-	for (i = 1; i < argc; i++) {
-		d = opendir(argv[i]);
-		if (d == NULL) {
-			fprintf(stderr, "fuzz_frame_replay: can't open %s\n",
-			        argv[i]);
-			return 1;
-		}
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", argv[i],
-			         de->d_name);
-			if (replay_file(path) != 0) {
-				fprintf(stderr,
-				        "fuzz_frame_replay: can't read %s\n",
-				        path);
-				closedir(d);
-				return 1;
-			}
-			files++;
-		}
-		closedir(d);
-	}
-	printf("replayed %d files\n", files);
-	return files > 0 ? 0 : 1;
+	return sup_replay_main("fuzz_frame_replay", argc, argv, LLVMFuzzerTestOneInput,
+	                       SUP_REPLAY_PREFIXES | SUP_REPLAY_FLIPS);
 }
 #endif
