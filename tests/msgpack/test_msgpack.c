@@ -23,6 +23,7 @@
 
 #include "kv.rpc.h"
 #include "msgpack_codec.h"
+#include "shapes.rpc.h"
 #include "sup_server.h"
 
 /* ---- the service --------------------------------------------------------- */
@@ -93,6 +94,26 @@ static const kv_KV_handlers handlers = {
     .Fail = h_fail,
 };
 
+/* Shapes (shapes.rpc): arrays and a oneof */
+static rpc_error *h_shape_echo(void *self, const mt_Shape *s, mt_Shape *r)
+{
+	(void)self;
+	return mt_Shape_copy(r, s) ? NULL : rpc_error_new("out of memory");
+}
+
+static rpc_error *h_shape_pair(void *self, int64_t n, mt_Int64Array2 *r)
+{
+	(void)self;
+	r->value[0] = n;
+	r->value[1] = -n;
+	return NULL;
+}
+
+static const mt_Shapes_handlers shape_handlers = {
+    .Echo = h_shape_echo,
+    .Pair = h_shape_pair,
+};
+
 /* ---- fixture: a server on port 0 and a client -----------------------------
  */
 
@@ -106,6 +127,7 @@ static void setup(void)
 	    .codec = &msgpack_codec, .threads = 1, .max_frame = 1 << 16};
 	ck_assert_ptr_null(rpc_server_new(&so, &srv));
 	ck_assert_ptr_null(kv_KV_register(srv, &handlers, NULL));
+	ck_assert_ptr_null(mt_Shapes_register(srv, &shape_handlers, NULL));
 	ck_assert_ptr_null(
 	    sup_server_start(&ss, srv, "tcp:127.0.0.1:0", false));
 	rpc_client_options co = {.codec = &msgpack_codec,
@@ -643,6 +665,84 @@ static void pack_echo(msgpack_packer *pk, uint64_t seq, const char *key)
 	msgpack_pack_str_with_body(pk, key, strlen(key));
 }
 
+/* arrays and oneofs through the codec: every member kind and none, arrays
+ * of numbers, strings and structs, an array reply; a wrong count from the
+ * wire is refused with the field's name and the connection serves on */
+START_TEST(test_msgpack_arrays_oneof)
+{
+	mt_Point a = MT_POINT_INIT, b = MT_POINT_INIT, c = MT_POINT_INIT;
+	mt_Shape in = MT_SHAPE_INIT, out = MT_SHAPE_INIT;
+	mt_Int64Array2 pair = MT_INT64ARRAY2_INIT;
+
+	a.X = 1;
+	a.Y = -2;
+	b.X = INT32_MAX;
+	c.Y = 7;
+	in.Name = "shape";
+	in.Pair[0] = INT64_MIN;
+	in.Pair[1] = INT64_MAX;
+	in.Names[0] = "first";
+	in.Names[1] = "";
+	in.Corners[0] = &a;
+	in.Corners[1] = &b;
+	for (int k = 0; k < 4; k++) {
+		in.kind_case = k == 0   ? MT_SHAPE_KIND__NOT_SET
+		               : k == 1 ? MT_SHAPE_KIND_RADIUS
+		               : k == 2 ? MT_SHAPE_KIND_LABEL
+		                        : MT_SHAPE_KIND_CENTER;
+		if (k == 1)
+			in.Radius = -3;
+		else if (k == 2)
+			in.Label = "label";
+		else if (k == 3)
+			in.Center = &c;
+		ck_assert_ptr_null(mt_Shapes_Echo(cli, &in, &out));
+		ck_assert_msg(mt_Shape_equal(&in, &out), "echo %d differs", k);
+		ck_assert_int_eq(out.kind_case, in.kind_case);
+		ck_assert_str_eq(out.Names[0], "first");
+		ck_assert_int_eq(out.Corners[1]->X, INT32_MAX);
+		mt_Shape_free_contents(&out);
+	}
+
+	ck_assert_ptr_null(mt_Shapes_Pair(cli, 41, &pair));
+	ck_assert_int_eq(pair.value[0], 41);
+	ck_assert_int_eq(pair.value[1], -41);
+	mt_Int64Array2_free_contents(&pair);
+
+	/* [0, 9, "Shapes.Echo", [{"Pair": [1, 2, 3]}]] by msgpack-c:
+	 * answered with the error, and the connection serves on */
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char why[256];
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, pack_buf);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 0);
+	msgpack_pack_uint64(&pk, 9);
+	msgpack_pack_str_with_body(&pk, "Shapes.Echo", 11);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "Pair", 4);
+	msgpack_pack_array(&pk, 3);
+	for (int i = 1; i <= 3; i++)
+		msgpack_pack_int(&pk, i);
+	int fd = raw_dial();
+	raw_call(fd, &sb, 9, why, sizeof why);
+	ck_assert_str_eq(why, "rpc: field Shape.Pair has 3 elements; its "
+	                      "array type has 2");
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 0);
+	msgpack_pack_uint64(&pk, 10);
+	msgpack_pack_str_with_body(&pk, "Shapes.Pair", 11);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_int(&pk, 3);
+	raw_call(fd, &sb, 10, why, sizeof why);
+	ck_assert_str_eq(why, "");
+	close(fd);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
 START_TEST(test_msgpack_hostile_answered)
 {
 	/* bad bodies are answered with an error; the connection lives */
@@ -840,6 +940,7 @@ static Suite *msgpack_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_msgpack_echo_every_kind);
+	tcase_add_test(tc, test_msgpack_arrays_oneof);
 	tcase_add_test(tc, test_msgpack_errors_and_values);
 	tcase_add_test(tc, test_msgpack_depth);
 	tcase_add_test(tc, test_msgpack_async_many);

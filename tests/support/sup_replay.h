@@ -21,9 +21,11 @@
 
 typedef int sup_fuzz_fn(const uint8_t *data, size_t size);
 
-#define SUP_REPLAY_PREFIXES 0x1u /* also every proper prefix of a file */
-#define SUP_REPLAY_FLIPS    0x2u /* also the file with each byte changed
-                                    (xor 0xff, then xor 0x81) */
+/* flags: SUP_REPLAY_PREFIXES also replays every proper prefix of a file;
+ * SUP_REPLAY_FLIPS the file with each byte changed (xor 0xff, then xor
+ * 0x81). */
+#define SUP_REPLAY_PREFIXES 0x1u
+#define SUP_REPLAY_FLIPS    0x2u
 
 /* sup_replay_main calls one on the whole of every file named in
  * argv[1..argc) (a directory: each file in it whose name does not begin
