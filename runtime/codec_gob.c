@@ -525,7 +525,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			return gob_mismatch(s, f, wid);
 		if (!rpci_gob_read_int(r, &i))
 			return gob_bad();
-		if (rpci_value_size(f) == 8) {
+		if (rpci_field_size(f) == 8) {
 			*(int64_t *)p = i;
 		} else {
 			if (i < INT32_MIN || i > INT32_MAX)
@@ -541,7 +541,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			return gob_mismatch(s, f, wid);
 		if (!rpci_gob_read_uint(r, &u))
 			return gob_bad();
-		if (rpci_value_size(f) == 8) {
+		if (rpci_field_size(f) == 8) {
 			*(uint64_t *)p = u;
 		} else {
 			if (u > UINT32_MAX)
@@ -633,7 +633,7 @@ static rpc_error *dec_list(gob_state *s, const gob_wtype *w,
                            const ProtobufCFieldDescriptor *f, void *m,
                            gob_reader *r, int depth)
 {
-	size_t size = rpci_value_size(f), k;
+	size_t size = rpci_field_size(f), k;
 	rpc_error *err;
 	uint64_t n;
 	char *arr;
@@ -963,7 +963,7 @@ static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		}
 		return NULL;
 	}
-	size = rpci_value_size(f);
+	size = rpci_field_size(f);
 	for (k = 0; k < n; k++)
 		if ((err = enc_elem(b, f, arr + k * size, depth)))
 			return err;

@@ -472,7 +472,7 @@ static void enc_field(jw *w, const ProtobufCFieldDescriptor *f,
 				rpci_json_jw_str(w, "null");
 				continue;
 			}
-			enc_one(w, f, arr + i * rpci_value_size(f), true);
+			enc_one(w, f, arr + i * rpci_field_size(f), true);
 		}
 		rpci_json_jw_put(w, "]", 1);
 		return;
@@ -989,7 +989,7 @@ static rpc_error *dec_bad_json(void)
 static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
                            ProtobufCMessage *m)
 {
-	size_t n, i, size = rpci_value_size(f);
+	size_t n, i, size = rpci_field_size(f);
 	size_t *np = JSON_AT(m, f->quantifier_offset, size_t);
 	char **arrp = JSON_AT(m, f->offset, char *);
 	rpc_error *err;
@@ -1210,7 +1210,7 @@ static void oneof_clear(const ProtobufCFieldDescriptor *f, ProtobufCMessage *m)
 	} else {
 		dec_null(f, m);
 	}
-	memset(sp, 0, rpci_value_size(f));
+	memset(sp, 0, rpci_field_size(f));
 	*JSON_AT(m, f->quantifier_offset, uint32_t) = 0;
 }
 
@@ -1246,7 +1246,7 @@ static rpc_error *dec_oneof(jdec *d, const ProtobufCFieldDescriptor *f,
 		                  o != NULL ? o->name : "?");
 	}
 	if (*cs == 0)
-		memset(p, 0, rpci_value_size(f));
+		memset(p, 0, rpci_field_size(f));
 	err = dec_one(d, f, p);
 	*cs = f->id;
 	return err;
