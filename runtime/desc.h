@@ -285,8 +285,8 @@ static inline bool rpci_field_present(const ProtobufCFieldDescriptor *f,
 		return *RPCI_DESC_AT(msg, f->quantifier_offset,
 		                     const uint32_t) == f->id;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
-		return *RPCI_DESC_AT(msg, f->quantifier_offset,
-		                     const size_t) > 0;
+		return *RPCI_DESC_AT(msg, f->quantifier_offset, const size_t) >
+		       0;
 	if (rpci_field_has_flag(f))
 		return *RPCI_DESC_AT(msg, f->quantifier_offset,
 		                     const protobuf_c_boolean) != 0;

@@ -28,6 +28,29 @@ enum {
 	GOB_FIRST_USER_ID = 64, /* user ids are > 64, as Go assigns them */
 };
 
+/* rpci_gob_builtin is the predefined type id of f's values (GOB_ID_INT for
+ * every signed integer and enums, GOB_ID_UINT, _FLOAT, _BOOL, _STRING,
+ * _BYTES), or 0 for a message. */
+static inline int64_t rpci_gob_builtin(const ProtobufCFieldDescriptor *f)
+{
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_INT:
+		return GOB_ID_INT;
+	case RPCI_KIND_UINT:
+		return GOB_ID_UINT;
+	case RPCI_KIND_FLOAT:
+		return GOB_ID_FLOAT;
+	case RPCI_KIND_BOOL:
+		return GOB_ID_BOOL;
+	case RPCI_KIND_STRING:
+		return GOB_ID_STRING;
+	case RPCI_KIND_BYTES:
+		return GOB_ID_BYTES;
+	default:
+		return 0;
+	}
+}
+
 #define GOB_MAX_DEPTH 100  /* nesting bound for decoding and encoding */
 #define GOB_MAX_TYPES 4096 /* type definitions accepted per stream */
 
