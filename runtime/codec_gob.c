@@ -693,10 +693,10 @@ dec_lookup(const ProtobufCMessageDescriptor *d, const char *name, int64_t k)
 	unsigned i;
 
 	if (k < (int64_t)d->n_fields &&
-	    rpci_gob_exported_matches(name, d->fields[k].name))
+	    rpci_field_go_named(name, d->fields[k].name))
 		return &d->fields[k];
 	for (i = 0; i < d->n_fields; i++)
-		if (rpci_gob_exported_matches(name, d->fields[i].name))
+		if (rpci_field_go_named(name, d->fields[i].name))
 			return &d->fields[i];
 	return NULL;
 }

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -363,6 +364,17 @@ static inline char rpci_field_go_initial(const char *name)
 	char c = name[0];
 
 	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+/* rpci_field_go_named says whether go is the Go name of the field named
+ * name (see rpci_field_go_initial): what gob's field names and JSON's keys
+ * (before case folding) are matched by. */
+static inline bool rpci_field_go_named(const char *go, const char *name)
+{
+	if (name[0] == '\0')
+		return go[0] == '\0';
+	return go[0] == rpci_field_go_initial(name) &&
+	       strcmp(go + 1, name + 1) == 0;
 }
 
 #endif

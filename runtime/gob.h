@@ -213,10 +213,6 @@ bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
                           rpci_buf *out);
 void rpci_gob_stable_unsend(gob_stable *t);
 
-/* rpci_gob_exported_matches tells whether a gob field name is the exported form
- * (first letter upper-cased) of a protobuf field name. */
-bool rpci_gob_exported_matches(const char *wire, const char *pb);
-
 /* rpci_gob_message writes one message of out: the byte count of body, then
  * body. */
 bool rpci_gob_message(rpci_buf *out, const rpci_buf *body);

@@ -599,14 +599,6 @@ void rpci_gob_stable_fini(gob_stable *t)
 	memset(t, 0, sizeof *t);
 }
 
-bool rpci_gob_exported_matches(const char *wire, const char *pb)
-{
-	if (pb[0] == '\0')
-		return wire[0] == '\0';
-	return wire[0] == rpci_field_go_initial(pb) &&
-	       strcmp(wire + 1, pb + 1) == 0;
-}
-
 /* st_go_elem spells the Go type of one element of f ("int64", "*pkg.Args"). */
 static char *st_go_elem(const ProtobufCFieldDescriptor *f)
 {
