@@ -523,9 +523,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			    "gob: string with a NUL byte in field %s%s",
 			    f->name, "");
 		sp = p;
-		if (*sp != NULL && *sp != protobuf_c_empty_string &&
-		    *sp != f->default_value)
-			free(*sp);
+		rpci_message_free_value(f, sp);
 		*sp = malloc(n + 1);
 		if (*sp == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
@@ -538,11 +536,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		if (!rpci_gob_read_bytes(r, &bytes, &n))
 			return gob_bad();
 		bd = p;
-		if (bd->data != NULL &&
-		    (f->default_value == NULL ||
-		     ((const ProtobufCBinaryData *)f->default_value)->data !=
-		         bd->data))
-			free(bd->data);
+		rpci_message_free_value(f, bd);
 		bd->data = NULL;
 		bd->len = 0;
 		if (n > 0) {

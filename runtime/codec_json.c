@@ -736,15 +736,12 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 			    "character",
 			    f->name);
 		}
-		if (*dst != NULL && *dst != protobuf_c_empty_string &&
-		    *dst != f->default_value)
-			free(*dst);
+		rpci_message_free_value(f, dst);
 		*dst = s;
 		return NULL;
 	}
 	case RPCI_KIND_BYTES: {
 		ProtobufCBinaryData *b = p;
-		const ProtobufCBinaryData *def = f->default_value;
 		char *s;
 		size_t n, o, bad;
 		bool nul;
@@ -759,8 +756,7 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 			    RPC_ERR_PROTOCOL,
 			    "illegal base64 data at input byte %zu", bad);
 		}
-		if (b->data != NULL && (def == NULL || def->data != b->data))
-			free(b->data);
+		rpci_message_free_value(f, b);
 		if (o == 0) {
 			free(s);
 			s = NULL;
@@ -790,34 +786,6 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 	}
 }
 
-/* dec_clear_list frees list field f of m and leaves it empty. */
-static void dec_clear_list(const ProtobufCFieldDescriptor *f,
-                           ProtobufCMessage *m)
-{
-	size_t *n = JSON_AT(m, f->quantifier_offset, size_t), i;
-	void **arr = JSON_AT(m, f->offset, void *);
-
-	if (*arr != NULL) {
-		for (i = 0; i < *n; i++) {
-			if (f->type == PROTOBUF_C_TYPE_STRING) {
-				char *s = ((char **)*arr)[i];
-
-				if (s != protobuf_c_empty_string &&
-				    s != f->default_value)
-					free(s);
-			} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
-				free(((ProtobufCBinaryData *)*arr)[i].data);
-			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				rpci_message_free(
-				    ((ProtobufCMessage **)*arr)[i]);
-			}
-		}
-		free(*arr);
-	}
-	*arr = NULL;
-	*n = 0;
-}
-
 /* dec_null applies a JSON null to field f of m: as in Go, it empties lists,
  * maps, bytes, submessages and optional values and leaves the rest. */
 static void dec_null(const ProtobufCFieldDescriptor *f, ProtobufCMessage *m)
@@ -825,24 +793,14 @@ static void dec_null(const ProtobufCFieldDescriptor *f, ProtobufCMessage *m)
 	void *p = JSON_AT(m, f->offset, char);
 
 	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-		dec_clear_list(f, m);
+		rpci_message_clear_list(f, m);
 		return;
 	}
 	rpci_field_unmark(f, m);
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-		ProtobufCMessage **mp = p;
-
-		if (*mp != f->default_value)
-			rpci_message_free(*mp);
-		*mp = NULL;
-	} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
-		ProtobufCBinaryData *b = p;
-		const ProtobufCBinaryData *def = f->default_value;
-
-		if (b->data != NULL && (def == NULL || def->data != b->data))
-			free(b->data);
-		b->data = NULL;
-		b->len = 0;
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE ||
+	    f->type == PROTOBUF_C_TYPE_BYTES) {
+		rpci_message_free_value(f, p);
+		memset(p, 0, rpci_field_size(f));
 	}
 }
 
@@ -887,7 +845,7 @@ static rpc_error *dec_list(jdec *d, const ProtobufCFieldDescriptor *f,
 		return dec_kind_error(d, f, false);
 	if (!count_items(&d->c, false, &n))
 		return dec_bad_json();
-	dec_clear_list(f, m);
+	rpci_message_clear_list(f, m);
 	rpci_json_cur_eat(&d->c, '[');
 	if (n > 0) {
 		*arrp = calloc(n, size);
@@ -991,7 +949,7 @@ static rpc_error *dec_map(jdec *d, const ProtobufCFieldDescriptor *f,
 		return dec_kind_error(d, f, false);
 	if (!count_items(&d->c, true, &n))
 		return dec_bad_json();
-	dec_clear_list(f, m);
+	rpci_message_clear_list(f, m);
 	rpci_json_cur_eat(&d->c, '{');
 	if (n > 0) {
 		*arrp = calloc(n, sizeof **arrp);
@@ -1069,13 +1027,7 @@ static void oneof_clear(const ProtobufCFieldDescriptor *f, ProtobufCMessage *m)
 {
 	char **sp = JSON_AT(m, f->offset, char *);
 
-	if (f->type == PROTOBUF_C_TYPE_STRING) {
-		if (*sp != NULL && *sp != protobuf_c_empty_string &&
-		    *sp != f->default_value)
-			free(*sp);
-	} else {
-		dec_null(f, m);
-	}
+	rpci_message_free_value(f, sp);
 	memset(sp, 0, rpci_field_size(f));
 	*JSON_AT(m, f->quantifier_offset, uint32_t) = 0;
 }

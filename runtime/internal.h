@@ -44,6 +44,17 @@ ProtobufCMessage *rpci_message_new(const ProtobufCMessageDescriptor *desc);
  * decoder's to clear when it makes them. */
 void rpci_message_zero_defaults(ProtobufCMessage *msg);
 
+/* rpci_message_free_value frees what the value of field f at p owns (a
+ * string, bytes' data, a message), except protobuf-c's shared empty string
+ * and f's default value, which are never owned; *p is left as it is, for
+ * the caller to overwrite. */
+void rpci_message_free_value(const ProtobufCFieldDescriptor *f, void *p);
+
+/* rpci_message_clear_list frees the elements and the array of repeated
+ * field f of msg and leaves it empty (NULL, 0). */
+void rpci_message_clear_list(const ProtobufCFieldDescriptor *f,
+                             ProtobufCMessage *msg);
+
 /* rpci_message_free frees the contents of msg and msg itself. Accepts NULL. */
 void rpci_message_free(ProtobufCMessage *msg);
 

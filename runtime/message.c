@@ -49,7 +49,7 @@ static void message_free_sub(const ProtobufCFieldDescriptor *f,
 		rpci_message_free(m);
 }
 
-static void message_free_one(const ProtobufCFieldDescriptor *f, void *p)
+void rpci_message_free_value(const ProtobufCFieldDescriptor *f, void *p)
 {
 	switch (rpci_field_kind(f)) {
 	case RPCI_KIND_STRING:
@@ -75,8 +75,16 @@ static void message_free_repeated(const ProtobufCFieldDescriptor *f, void *msg)
 	if (arr == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		message_free_one(f, (char *)arr + i * size);
+		rpci_message_free_value(f, (char *)arr + i * size);
 	free(arr);
+}
+
+void rpci_message_clear_list(const ProtobufCFieldDescriptor *f,
+                             ProtobufCMessage *msg)
+{
+	message_free_repeated(f, msg);
+	*MESSAGE_AT(msg, f->offset, void *) = NULL;
+	*MESSAGE_AT(msg, f->quantifier_offset, size_t) = 0;
 }
 
 /* message_free_array frees the elements of array field f and its view
@@ -89,7 +97,7 @@ static void message_free_array(const ProtobufCFieldDescriptor *f, void *msg)
 	if (*MESSAGE_AT(msg, f->offset, void *) != at)
 		message_free_repeated(f, msg);
 	for (uint32_t k = 0; k < rpci_array_len(f); k++)
-		message_free_one(f, at + k * size);
+		rpci_message_free_value(f, at + k * size);
 }
 
 void rpc_message_free_contents(ProtobufCMessage *msg)
@@ -113,7 +121,7 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 			message_free_repeated(f, msg);
 			continue;
 		}
-		message_free_one(f, MESSAGE_AT(msg, f->offset, char));
+		rpci_message_free_value(f, MESSAGE_AT(msg, f->offset, char));
 	}
 	for (i = 0; i < msg->n_unknown_fields; i++)
 		free(msg->unknown_fields[i].data);
@@ -638,7 +646,7 @@ static void *message_settle(ProtobufCMessage *msg, void *ctx)
 			continue;
 		}
 		for (uint32_t k = 0; k < len; k++)
-			message_free_one(f, at + k * size);
+			rpci_message_free_value(f, at + k * size);
 		memcpy(at, *view, len * size);
 		free(*view);
 		*view = NULL;
