@@ -25,9 +25,7 @@
  * struct fields are left out, a bare (top-level) value is always sent.
  * Reader and writer state are separate fields of gob_state.
  */
-#include <float.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -467,23 +465,6 @@ static size_t gob_need(void *state, const uint8_t *in, size_t len)
 
 /* ---- decoding bodies ----------------------------------------------------- */
 
-static bool gob_has_flag(const ProtobufCFieldDescriptor *f)
-{
-	return f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-	       f->quantifier_offset != 0 &&
-	       (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0 &&
-	       f->type != PROTOBUF_C_TYPE_STRING &&
-	       f->type != PROTOBUF_C_TYPE_MESSAGE;
-}
-
-static void gob_mark_present(const ProtobufCFieldDescriptor *f, void *m)
-{
-	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-		*AT(m, f->quantifier_offset, uint32_t) = f->id;
-	else if (gob_has_flag(f))
-		*AT(m, f->quantifier_offset, protobuf_c_boolean) = 1;
-}
-
 static rpc_error *gob_mismatch(gob_state *s, const ProtobufCFieldDescriptor *f,
                                int64_t wid)
 {
@@ -510,69 +491,31 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 	ProtobufCMessage **mp;
 	ProtobufCBinaryData *bd;
 	char **sp;
-	uint64_t u;
-	int64_t i;
-	double d;
+	rpci_scalar v;
+	uint64_t u = 0;
 	size_t n;
 
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		if (wid != GOB_ID_INT)
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_INT:
+	case RPCI_KIND_UINT:
+	case RPCI_KIND_FLOAT:
+	case RPCI_KIND_BOOL:
+		if (wid != rpci_gob_builtin(f))
 			return gob_mismatch(s, f, wid);
-		if (!rpci_gob_read_int(r, &i))
+		v.kind = rpci_field_kind(f);
+		if (v.kind == RPCI_KIND_INT ? !rpci_gob_read_int(r, &v.v.i)
+		    : v.kind == RPCI_KIND_FLOAT
+		        ? !rpci_gob_read_float(r, &v.v.d)
+		        : !rpci_gob_read_uint(r, &u))
 			return gob_bad();
-		if (rpci_value_size(f) == 8) {
-			*(int64_t *)p = i;
-		} else {
-			if (i < INT32_MIN || i > INT32_MAX)
-				return gob_range(f);
-			*(int32_t *)p = (int32_t)i;
-		}
+		if (v.kind == RPCI_KIND_UINT)
+			v.v.u = u;
+		else if (v.kind == RPCI_KIND_BOOL)
+			v.v.b = u != 0;
+		if (!rpci_field_write(f, p, v))
+			return gob_range(f);
 		return NULL;
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		if (wid != GOB_ID_UINT)
-			return gob_mismatch(s, f, wid);
-		if (!rpci_gob_read_uint(r, &u))
-			return gob_bad();
-		if (rpci_value_size(f) == 8) {
-			*(uint64_t *)p = u;
-		} else {
-			if (u > UINT32_MAX)
-				return gob_range(f);
-			*(uint32_t *)p = (uint32_t)u;
-		}
-		return NULL;
-	case PROTOBUF_C_TYPE_BOOL:
-		if (wid != GOB_ID_BOOL)
-			return gob_mismatch(s, f, wid);
-		if (!rpci_gob_read_uint(r, &u))
-			return gob_bad();
-		*(protobuf_c_boolean *)p = u != 0;
-		return NULL;
-	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		if (wid != GOB_ID_FLOAT)
-			return gob_mismatch(s, f, wid);
-		if (!rpci_gob_read_float(r, &d))
-			return gob_bad();
-		if (f->type == PROTOBUF_C_TYPE_DOUBLE) {
-			*(double *)p = d;
-		} else {
-			if (isfinite(d) && fabs(d) > FLT_MAX)
-				return gob_range(f);
-			*(float *)p = (float)d;
-		}
-		return NULL;
-	case PROTOBUF_C_TYPE_STRING:
+	case RPCI_KIND_STRING:
 		if (wid != GOB_ID_STRING)
 			return gob_mismatch(s, f, wid);
 		if (!rpci_gob_read_bytes(r, &bytes, &n))
@@ -582,26 +525,20 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			    "gob: string with a NUL byte in field %s%s",
 			    f->name, "");
 		sp = p;
-		if (*sp != NULL && *sp != protobuf_c_empty_string &&
-		    *sp != f->default_value)
-			free(*sp);
+		rpci_message_free_value(f, sp);
 		*sp = malloc(n + 1);
 		if (*sp == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		memcpy(*sp, bytes, n);
 		(*sp)[n] = '\0';
 		return NULL;
-	case PROTOBUF_C_TYPE_BYTES:
+	case RPCI_KIND_BYTES:
 		if (wid != GOB_ID_BYTES)
 			return gob_mismatch(s, f, wid);
 		if (!rpci_gob_read_bytes(r, &bytes, &n))
 			return gob_bad();
 		bd = p;
-		if (bd->data != NULL &&
-		    (f->default_value == NULL ||
-		     ((const ProtobufCBinaryData *)f->default_value)->data !=
-		         bd->data))
-			free(bd->data);
+		rpci_message_free_value(f, bd);
 		bd->data = NULL;
 		bd->len = 0;
 		if (n > 0) {
@@ -612,7 +549,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			bd->len = n;
 		}
 		return NULL;
-	case PROTOBUF_C_TYPE_MESSAGE:
+	case RPCI_KIND_MESSAGE:
 		w = rpci_gob_rtable_find(&s->rt, wid);
 		if (w == NULL || w->kind != GOB_K_STRUCT)
 			return gob_mismatch(s, f, wid);
@@ -635,7 +572,7 @@ static rpc_error *dec_list(gob_state *s, const gob_wtype *w,
                            const ProtobufCFieldDescriptor *f, void *m,
                            gob_reader *r, int depth)
 {
-	size_t size = rpci_value_size(f), k;
+	size_t size = rpci_field_size(f), k;
 	rpc_error *err;
 	uint64_t n;
 	char *arr;
@@ -683,11 +620,11 @@ static rpc_error *dec_map(gob_state *s, const gob_wtype *w,
 		if ((err = dec_elem(s, w->key, kf, AT(e, kf->offset, void), r,
 		                    depth)))
 			return err;
-		gob_mark_present(kf, e);
+		rpci_field_mark(kf, e);
 		if ((err = dec_elem(s, w->elem, vf, AT(e, vf->offset, void), r,
 		                    depth)))
 			return err;
-		gob_mark_present(vf, e);
+		rpci_field_mark(vf, e);
 	}
 	return NULL;
 }
@@ -724,7 +661,7 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 			                  f->name, w->len, rpci_array_len(f));
 		return dec_list(s, w, f, m, r, depth);
 	}
-	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+	if (rpci_field_is_oneof(f) &&
 	    *AT(m, f->quantifier_offset, uint32_t) != 0) {
 		/* a Go peer set two pointers of one oneof: its bug, which
 		 * keeping either value would hide (docs/mapping.md) */
@@ -740,7 +677,7 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 	}
 	if ((err = dec_elem(s, wid, f, AT(m, f->offset, void), r, depth)))
 		return err;
-	gob_mark_present(f, m);
+	rpci_field_mark(f, m);
 	return NULL;
 }
 
@@ -752,10 +689,10 @@ dec_lookup(const ProtobufCMessageDescriptor *d, const char *name, int64_t k)
 	unsigned i;
 
 	if (k < (int64_t)d->n_fields &&
-	    rpci_gob_exported_matches(name, d->fields[k].name))
+	    rpci_field_go_named(name, d->fields[k].name))
 		return &d->fields[k];
 	for (i = 0; i < d->n_fields; i++)
-		if (rpci_gob_exported_matches(name, d->fields[i].name))
+		if (rpci_field_go_named(name, d->fields[i].name))
 			return &d->fields[i];
 	return NULL;
 }
@@ -884,42 +821,25 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 	size_t n;
 	bool ok;
 
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
-		ok = rpci_gob_put_int(b, *(const int32_t *)p);
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_INT:
+		ok = rpci_gob_put_int(b, rpci_field_read(f, p).v.i);
 		break;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		ok = rpci_gob_put_int(b, *(const int64_t *)p);
+	case RPCI_KIND_UINT:
+		ok = rpci_gob_put_uint(b, rpci_field_read(f, p).v.u);
 		break;
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		ok = rpci_gob_put_uint(b, *(const uint32_t *)p);
+	case RPCI_KIND_BOOL:
+		ok = rpci_gob_put_uint(b, rpci_field_read(f, p).v.b ? 1 : 0);
 		break;
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		ok = rpci_gob_put_uint(b, *(const uint64_t *)p);
+	case RPCI_KIND_FLOAT:
+		ok = rpci_gob_put_float(b, rpci_field_read(f, p).v.d);
 		break;
-	case PROTOBUF_C_TYPE_BOOL:
-		ok = rpci_gob_put_uint(b,
-		                       *(const protobuf_c_boolean *)p ? 1 : 0);
-		break;
-	case PROTOBUF_C_TYPE_FLOAT:
-		ok = rpci_gob_put_float(b, *(const float *)p);
-		break;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		ok = rpci_gob_put_float(b, *(const double *)p);
-		break;
-	case PROTOBUF_C_TYPE_STRING:
+	case RPCI_KIND_STRING:
 		str = *(const char *const *)p;
 		n = str != NULL ? strlen(str) : 0;
 		ok = enc_room(b, n) && rpci_gob_put_bytes(b, str, n);
 		break;
-	case PROTOBUF_C_TYPE_BYTES:
+	case RPCI_KIND_BYTES:
 		bd = p;
 		if (bd->len > 0 && bd->data == NULL)
 			return gob_err("gob: field %s: bytes without data%s",
@@ -927,7 +847,7 @@ static rpc_error *enc_elem(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		ok = enc_room(b, bd->len) &&
 		     rpci_gob_put_bytes(b, bd->data, bd->len);
 		break;
-	case PROTOBUF_C_TYPE_MESSAGE:
+	case RPCI_KIND_MESSAGE:
 		return enc_struct(b, *(const ProtobufCMessage *const *)p,
 		                  depth + 1);
 	default:
@@ -976,7 +896,7 @@ static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 		}
 		return NULL;
 	}
-	size = rpci_value_size(f);
+	size = rpci_field_size(f);
 	for (k = 0; k < n; k++)
 		if ((err = enc_elem(b, f, arr + k * size, depth)))
 			return err;
@@ -986,40 +906,10 @@ static rpc_error *enc_field(rpci_buf *b, const ProtobufCFieldDescriptor *f,
 /* enc_present: is field f of m sent? gob leaves out zero values. */
 static bool enc_present(const ProtobufCFieldDescriptor *f, const void *m)
 {
-	const void *p = AT(m, f->offset, const void);
-	const char *str;
-
-	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-	    *AT(m, f->quantifier_offset, const uint32_t) != f->id)
+	if (!rpci_field_present(f, m))
 		return false;
-	if (f->label == PROTOBUF_C_LABEL_REPEATED)
-		return *AT(m, f->quantifier_offset, const size_t) > 0;
-	if (gob_has_flag(f) &&
-	    !*AT(m, f->quantifier_offset, const protobuf_c_boolean))
-		return false;
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return *(const uint64_t *)p != 0;
-	case PROTOBUF_C_TYPE_FLOAT:
-		return *(const float *)p != 0;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return *(const double *)p != 0;
-	case PROTOBUF_C_TYPE_BOOL:
-		return *(const protobuf_c_boolean *)p != 0;
-	case PROTOBUF_C_TYPE_STRING:
-		str = *(const char *const *)p;
-		return str != NULL && str[0] != '\0';
-	case PROTOBUF_C_TYPE_BYTES:
-		return ((const ProtobufCBinaryData *)p)->len > 0;
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return *(const void *const *)p != NULL;
-	default:
-		return *(const uint32_t *)p != 0;
-	}
+	return f->label == PROTOBUF_C_LABEL_REPEATED ||
+	       !rpci_field_zero(f, AT(m, f->offset, const void));
 }
 
 static rpc_error *enc_struct(rpci_buf *b, const ProtobufCMessage *m, int depth)

@@ -28,6 +28,29 @@ enum {
 	GOB_FIRST_USER_ID = 64, /* user ids are > 64, as Go assigns them */
 };
 
+/* rpci_gob_builtin is the predefined type id of f's values (GOB_ID_INT for
+ * every signed integer and enums, GOB_ID_UINT, _FLOAT, _BOOL, _STRING,
+ * _BYTES), or 0 for a message. */
+static inline int64_t rpci_gob_builtin(const ProtobufCFieldDescriptor *f)
+{
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_INT:
+		return GOB_ID_INT;
+	case RPCI_KIND_UINT:
+		return GOB_ID_UINT;
+	case RPCI_KIND_FLOAT:
+		return GOB_ID_FLOAT;
+	case RPCI_KIND_BOOL:
+		return GOB_ID_BOOL;
+	case RPCI_KIND_STRING:
+		return GOB_ID_STRING;
+	case RPCI_KIND_BYTES:
+		return GOB_ID_BYTES;
+	default:
+		return 0;
+	}
+}
+
 #define GOB_MAX_DEPTH 100  /* nesting bound for decoding and encoding */
 #define GOB_MAX_TYPES 4096 /* type definitions accepted per stream */
 
@@ -189,10 +212,6 @@ int64_t rpci_gob_stable_field(gob_stable *t, const ProtobufCFieldDescriptor *f,
 bool rpci_gob_stable_send(gob_stable *t, int64_t id, rpci_buf *scratch,
                           rpci_buf *out);
 void rpci_gob_stable_unsend(gob_stable *t);
-
-/* rpci_gob_exported_matches tells whether a gob field name is the exported form
- * (first letter upper-cased) of a protobuf field name. */
-bool rpci_gob_exported_matches(const char *wire, const char *pb);
 
 /* rpci_gob_message writes one message of out: the byte count of body, then
  * body. */

@@ -17,7 +17,6 @@
  * then the types inside it in field order, as Go's Encoder does. That makes
  * our stream byte-identical to Go's for the same values.
  */
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,14 +599,6 @@ void rpci_gob_stable_fini(gob_stable *t)
 	memset(t, 0, sizeof *t);
 }
 
-bool rpci_gob_exported_matches(const char *wire, const char *pb)
-{
-	if (pb[0] == '\0')
-		return wire[0] == '\0';
-	return wire[0] == (char)toupper((unsigned char)pb[0]) &&
-	       strcmp(wire + 1, pb + 1) == 0;
-}
-
 /* st_go_elem spells the Go type of one element of f ("int64", "*pkg.Args"). */
 static char *st_go_elem(const ProtobufCFieldDescriptor *f)
 {
@@ -615,35 +606,8 @@ static char *st_go_elem(const ProtobufCFieldDescriptor *f)
 	const char *pkg, *dot;
 	char *s;
 
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
-		return strdup("int32");
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		return strdup("int64");
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return strdup("uint32");
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return strdup("uint64");
-	case PROTOBUF_C_TYPE_FLOAT:
-		return strdup("float32");
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return strdup("float64");
-	case PROTOBUF_C_TYPE_BOOL:
-		return strdup("bool");
-	case PROTOBUF_C_TYPE_STRING:
-		return strdup("string");
-	case PROTOBUF_C_TYPE_BYTES:
-		return strdup("[]uint8");
-	default:
-		break;
-	}
+	if (rpci_field_go_scalar(f) != NULL)
+		return strdup(rpci_field_go_scalar(f));
 	d = f->descriptor;
 	pkg = d->package_name != NULL && d->package_name[0] ? d->package_name
 	                                                    : "main";
@@ -652,36 +616,6 @@ static char *st_go_elem(const ProtobufCFieldDescriptor *f)
 	if (asprintf(&s, "*%s.%s", pkg, d->short_name) < 0)
 		return NULL;
 	return s;
-}
-
-static int64_t st_builtin(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_ENUM:
-		return GOB_ID_INT;
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return GOB_ID_UINT;
-	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return GOB_ID_FLOAT;
-	case PROTOBUF_C_TYPE_BOOL:
-		return GOB_ID_BOOL;
-	case PROTOBUF_C_TYPE_STRING:
-		return GOB_ID_STRING;
-	case PROTOBUF_C_TYPE_BYTES:
-		return GOB_ID_BYTES;
-	default:
-		return 0;
-	}
 }
 
 /* st_push appends a zeroed entry; returns its index or -1. */
@@ -711,9 +645,9 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
 static bool st_elem(gob_stable *t, const ProtobufCFieldDescriptor *f,
                     bool named, int64_t *id)
 {
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+	if (rpci_field_kind(f) == RPCI_KIND_MESSAGE)
 		return st_struct(t, f->descriptor, named, id);
-	*id = st_builtin(f);
+	*id = rpci_gob_builtin(f);
 	return true;
 }
 
@@ -759,9 +693,9 @@ static bool st_field(gob_stable *t, const ProtobufCFieldDescriptor *f, bool top,
 
 	*idx = -1;
 	if (!is_map && f->label != PROTOBUF_C_LABEL_REPEATED) {
-		if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		if (rpci_field_kind(f) == RPCI_KIND_MESSAGE)
 			return st_struct(t, f->descriptor, true, id);
-		*id = st_builtin(f);
+		*id = rpci_gob_builtin(f);
 		return true;
 	}
 	if (is_map) {
@@ -889,7 +823,7 @@ static bool st_put_field(rpci_buf *b, const char *name, bool exported,
 	if (n == 0)
 		return rpci_gob_put_uint(b, 2) && rpci_gob_put_int(b, id) &&
 		       rpci_gob_put_uint(b, 0);
-	c = exported ? (char)toupper((unsigned char)name[0]) : name[0];
+	c = exported ? rpci_field_go_initial(name) : name[0];
 	return rpci_gob_put_uint(b, 1) && rpci_gob_put_uint(b, n) &&
 	       rpci_buf_append(b, &c, 1) &&
 	       (n == 1 || rpci_buf_append(b, name + 1, n - 1)) &&

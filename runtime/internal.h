@@ -1,11 +1,13 @@
 /* internal.h - helpers shared inside librpc (not installed).
  *
  * Error constructors and message helpers used by the client, the server and
- * every codec. Implemented in error.c and message.c.
+ * every codec. Implemented in error.c and message.c; the descriptor walker
+ * they use is desc.h.
  */
 #ifndef RPCI_INTERNAL_H
 #define RPCI_INTERNAL_H
 
+#include "desc.h"
 #include "rpc.h"
 
 /* RPCI_DEADLINE_TEXT is the error text a server answers a request with
@@ -42,6 +44,17 @@ ProtobufCMessage *rpci_message_new(const ProtobufCMessageDescriptor *desc);
  * decoder's to clear when it makes them. */
 void rpci_message_zero_defaults(ProtobufCMessage *msg);
 
+/* rpci_message_free_value frees what the value of field f at p owns (a
+ * string, bytes' data, a message), except protobuf-c's shared empty string
+ * and f's default value, which are never owned; *p is left as it is, for
+ * the caller to overwrite. */
+void rpci_message_free_value(const ProtobufCFieldDescriptor *f, void *p);
+
+/* rpci_message_clear_list frees the elements and the array of repeated
+ * field f of msg and leaves it empty (NULL, 0). */
+void rpci_message_clear_list(const ProtobufCFieldDescriptor *f,
+                             ProtobufCMessage *msg);
+
 /* rpci_message_free frees the contents of msg and msg itself. Accepts NULL. */
 void rpci_message_free(ProtobufCMessage *msg);
 
@@ -72,38 +85,14 @@ static inline int rpci_ms_left(int64_t deadline_ns)
 	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-/* rpci_field_map tells a protobuf map field from a list: a repeated
- * message field whose entry type is named "<Field>Entry" (as protoc and
- * rpcgen-c name it) with exactly key = 1 (a scalar) and value = 2, neither
- * repeated. When true and key/value are not NULL, sets them to the entry's
- * two fields. The one rule every codec and message.c use. */
-bool rpci_field_map(const ProtobufCFieldDescriptor *f,
-                    const ProtobufCFieldDescriptor **key,
-                    const ProtobufCFieldDescriptor **value);
+/* Descriptors: kinds, sizes, presence, maps, arrays and scalars are
+ * desc.h's. */
 
-/* Arrays. A field written T X[N] in the .rpc file is, in the generated
- * struct, a private view "size_t rpci_n_X; T *rpci_X;" followed by the
- * inline array "T X[N]". The protobuf descriptor names the view as an
- * ordinary repeated field, so libprotobuf-c and every codec's walker read
- * and write arrays as lists; reserved_flags holds N (0 on every other
- * field). libprotobuf-c never reads reserved_flags ("reserved for future
- * use" in protobuf-c.h; it is not one of its flags bits), so marking it is
- * invisible to protobuf-c's pack, unpack and check.
- *
- * A message the user holds has an unset view (0, NULL): the data is the
- * inline array. Decoding fills the view (a malloc'd buffer), then
- * rpci_arrays_settle moves it into the array; encoding works on an armed
- * copy from rpci_arrays_arm, whose views point at its own arrays. */
-
-/* rpci_array_len is N when field f is an array, else 0. */
-static inline uint32_t rpci_array_len(const ProtobufCFieldDescriptor *f)
-{
-	return f->label == PROTOBUF_C_LABEL_REPEATED ? f->reserved_flags : 0;
-}
-
-/* rpci_array_at points at the inline array of array field f in msg: the
- * first offset after the view's pointer aligned for the element type. */
-void *rpci_array_at(const ProtobufCFieldDescriptor *f, const void *msg);
+/* Arrays (desc.h: rpci_array_len, rpci_array_at). A message the user holds
+ * has an unset view (0, NULL): the data is the inline array. Decoding
+ * fills the view (a malloc'd buffer), then rpci_arrays_settle moves it
+ * into the array; encoding works on an armed copy from rpci_arrays_arm,
+ * whose views point at its own arrays. */
 
 /* rpci_arrays_settle checks every array in msg and the messages it holds
  * (recursively) after decoding: a view of N elements moves into its array
@@ -126,12 +115,6 @@ bool rpci_arrays_arm(const ProtobufCMessage *msg, ProtobufCMessage **armed);
 /* rpci_value_field returns the descriptor of the single field of a wrapper
  * type (t->form != RPC_FORM_MESSAGE), i.e. field number 1, "value". */
 const ProtobufCFieldDescriptor *rpci_value_field(const rpc_type *t);
-
-/* rpci_value_size is the size of the C value of field f as RPC_FORM_VALUE
- * passes it: 4 or 8 for numbers, sizeof(protobuf_c_boolean) for bool,
- * sizeof(int) for enums, sizeof(char *) for strings and
- * sizeof(ProtobufCBinaryData) for bytes. */
-size_t rpci_value_size(const ProtobufCFieldDescriptor *f);
 
 /* rpci_value_wrap copies the C value at value into field 1 of wrapper, an
  * initialised message of t->desc, and marks it present. The copy is

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "desc.h"
 #include "internal.h"
 
 #define MESSAGE_AT(msg, off, type) ((type *)((char *)(msg) + (off)))
@@ -48,69 +49,16 @@ static void message_free_sub(const ProtobufCFieldDescriptor *f,
 		rpci_message_free(m);
 }
 
-static void message_free_repeated(const ProtobufCFieldDescriptor *f, void *msg)
+void rpci_message_free_value(const ProtobufCFieldDescriptor *f, void *p)
 {
-	size_t n = *MESSAGE_AT(msg, f->quantifier_offset, size_t);
-	void *arr = *MESSAGE_AT(msg, f->offset, void *);
-	size_t i;
-
-	if (arr == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		switch (f->type) {
-		case PROTOBUF_C_TYPE_STRING:
-			message_free_string(f, ((char **)arr)[i]);
-			break;
-		case PROTOBUF_C_TYPE_BYTES:
-			message_free_bytes(f, &((ProtobufCBinaryData *)arr)[i]);
-			break;
-		case PROTOBUF_C_TYPE_MESSAGE:
-			message_free_sub(f, ((ProtobufCMessage **)arr)[i]);
-			break;
-		default:
-			break;
-		}
-	}
-	free(arr);
-}
-
-void *rpci_array_at(const ProtobufCFieldDescriptor *f, const void *msg)
-{
-	size_t at = f->offset + sizeof(void *);
-	size_t align;
-
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		align = _Alignof(int64_t);
-		break;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		align = _Alignof(double);
-		break;
-	case PROTOBUF_C_TYPE_BYTES:
-		align = _Alignof(ProtobufCBinaryData);
-		break;
-	default:
-		align = 1; /* never more than a pointer's */
-		break;
-	}
-	at = (at + align - 1) / align * align;
-	return (char *)msg + at;
-}
-
-static void message_free_one(const ProtobufCFieldDescriptor *f, void *p)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING:
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_STRING:
 		message_free_string(f, *(char **)p);
 		break;
-	case PROTOBUF_C_TYPE_BYTES:
+	case RPCI_KIND_BYTES:
 		message_free_bytes(f, p);
 		break;
-	case PROTOBUF_C_TYPE_MESSAGE:
+	case RPCI_KIND_MESSAGE:
 		message_free_sub(f, *(ProtobufCMessage **)p);
 		break;
 	default:
@@ -118,17 +66,38 @@ static void message_free_one(const ProtobufCFieldDescriptor *f, void *p)
 	}
 }
 
+static void message_free_repeated(const ProtobufCFieldDescriptor *f, void *msg)
+{
+	size_t n = *MESSAGE_AT(msg, f->quantifier_offset, size_t);
+	void *arr = *MESSAGE_AT(msg, f->offset, void *);
+	size_t size = rpci_field_size(f), i;
+
+	if (arr == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		rpci_message_free_value(f, (char *)arr + i * size);
+	free(arr);
+}
+
+void rpci_message_clear_list(const ProtobufCFieldDescriptor *f,
+                             ProtobufCMessage *msg)
+{
+	message_free_repeated(f, msg);
+	*MESSAGE_AT(msg, f->offset, void *) = NULL;
+	*MESSAGE_AT(msg, f->quantifier_offset, size_t) = 0;
+}
+
 /* message_free_array frees the elements of array field f and its view
  * when that is a decoder's buffer. */
 static void message_free_array(const ProtobufCFieldDescriptor *f, void *msg)
 {
 	char *at = rpci_array_at(f, msg);
-	size_t size = rpci_value_size(f);
+	size_t size = rpci_field_size(f);
 
 	if (*MESSAGE_AT(msg, f->offset, void *) != at)
 		message_free_repeated(f, msg);
 	for (uint32_t k = 0; k < rpci_array_len(f); k++)
-		message_free_one(f, at + k * size);
+		rpci_message_free_value(f, at + k * size);
 }
 
 void rpc_message_free_contents(ProtobufCMessage *msg)
@@ -142,8 +111,7 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 	desc = msg->descriptor;
 	for (i = 0; i < desc->n_fields; i++) {
 		f = &desc->fields[i];
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
-		    *MESSAGE_AT(msg, f->quantifier_offset, uint32_t) != f->id)
+		if (rpci_field_is_oneof(f) && !rpci_field_present(f, msg))
 			continue;
 		if (rpci_array_len(f) > 0) {
 			message_free_array(f, msg);
@@ -153,22 +121,7 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 			message_free_repeated(f, msg);
 			continue;
 		}
-		switch (f->type) {
-		case PROTOBUF_C_TYPE_STRING:
-			message_free_string(
-			    f, *MESSAGE_AT(msg, f->offset, char *));
-			break;
-		case PROTOBUF_C_TYPE_BYTES:
-			message_free_bytes(
-			    f, MESSAGE_AT(msg, f->offset, ProtobufCBinaryData));
-			break;
-		case PROTOBUF_C_TYPE_MESSAGE:
-			message_free_sub(
-			    f, *MESSAGE_AT(msg, f->offset, ProtobufCMessage *));
-			break;
-		default:
-			break;
-		}
+		rpci_message_free_value(f, MESSAGE_AT(msg, f->offset, char));
 	}
 	for (i = 0; i < msg->n_unknown_fields; i++)
 		free(msg->unknown_fields[i].data);
@@ -188,7 +141,7 @@ void rpci_message_zero_defaults(ProtobufCMessage *msg)
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 		void *p = MESSAGE_AT(msg, f->offset, void);
-		size_t n = rpci_value_size(f);
+		size_t n = rpci_field_size(f);
 
 		if (f->label != PROTOBUF_C_LABEL_REQUIRED ||
 		    f->default_value == NULL)
@@ -232,52 +185,13 @@ const ProtobufCFieldDescriptor *rpci_value_field(const rpc_type *t)
 	return protobuf_c_message_descriptor_get_field(t->desc, 1);
 }
 
-size_t rpci_value_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return sizeof(int32_t);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return sizeof(int64_t);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	}
-	return 0;
-}
-
 void rpci_value_wrap(const rpc_type *t, ProtobufCMessage *wrapper,
                      const void *value)
 {
 	const ProtobufCFieldDescriptor *f = rpci_value_field(t);
 
-	memcpy(MESSAGE_AT(wrapper, f->offset, char), value, rpci_value_size(f));
-	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
-		*MESSAGE_AT(wrapper, f->quantifier_offset, uint32_t) = f->id;
-	else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-	         f->type != PROTOBUF_C_TYPE_STRING &&
-	         f->type != PROTOBUF_C_TYPE_MESSAGE)
-		*MESSAGE_AT(wrapper, f->quantifier_offset, protobuf_c_boolean) =
-		    1;
+	memcpy(MESSAGE_AT(wrapper, f->offset, char), value, rpci_field_size(f));
+	rpci_field_mark(f, wrapper);
 }
 
 rpc_error *rpci_value_unwrap(const rpc_type *t, ProtobufCMessage *wrapper,
@@ -285,7 +199,7 @@ rpc_error *rpci_value_unwrap(const rpc_type *t, ProtobufCMessage *wrapper,
 {
 	const ProtobufCFieldDescriptor *f = rpci_value_field(t);
 	void *field = MESSAGE_AT(wrapper, f->offset, char);
-	size_t size = rpci_value_size(f);
+	size_t size = rpci_field_size(f);
 	char *s;
 
 	if (f->type == PROTOBUF_C_TYPE_STRING) {
@@ -336,16 +250,16 @@ void rpc_value_free_contents(const rpc_type *t, void *value)
 	f = rpci_value_field(t);
 	if (f == NULL || f->label == PROTOBUF_C_LABEL_REPEATED)
 		return;
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING:
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_STRING:
 		message_free_string(f, *(char **)value);
 		*(char **)value = NULL;
 		break;
-	case PROTOBUF_C_TYPE_BYTES:
+	case RPCI_KIND_BYTES:
 		message_free_bytes(f, value);
 		memset(value, 0, sizeof(ProtobufCBinaryData));
 		break;
-	case PROTOBUF_C_TYPE_MESSAGE:
+	case RPCI_KIND_MESSAGE:
 		message_free_sub(f, *(ProtobufCMessage **)value);
 		*(ProtobufCMessage **)value = NULL;
 		break;
@@ -365,37 +279,13 @@ void rpc_value_free_contents(const rpc_type *t, void *value)
  * it is owned (arrays are zeroed before their elements are filled).
  */
 
-/* message_present tells whether field f of msg is set, for the fields
- * that carry presence (oneof members, optional scalars and bytes). */
-static bool message_present(const ProtobufCFieldDescriptor *f,
-                            const ProtobufCMessage *msg)
-{
-	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
-		return *MESSAGE_AT(msg, f->quantifier_offset, const uint32_t) ==
-		       f->id;
-	if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-	    f->type != PROTOBUF_C_TYPE_STRING &&
-	    f->type != PROTOBUF_C_TYPE_MESSAGE)
-		return *MESSAGE_AT(msg, f->quantifier_offset,
-		                   const protobuf_c_boolean) != 0;
-	return true;
-}
-
-static bool message_has_quantifier(const ProtobufCFieldDescriptor *f)
-{
-	return (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 ||
-	       (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-	        f->type != PROTOBUF_C_TYPE_STRING &&
-	        f->type != PROTOBUF_C_TYPE_MESSAGE);
-}
-
 /* message_copy_one copies one value of field f's type from src to dst
  * (dst holds zeroes or a default). Returns false when out of memory. */
 static bool message_copy_one(const ProtobufCFieldDescriptor *f, void *dst,
                              const void *src)
 {
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING: {
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_STRING: {
 		const char *s = *(char *const *)src;
 
 		if (s == NULL || s == protobuf_c_empty_string ||
@@ -407,7 +297,7 @@ static bool message_copy_one(const ProtobufCFieldDescriptor *f, void *dst,
 		*(char **)dst = d;
 		return d != NULL;
 	}
-	case PROTOBUF_C_TYPE_BYTES: {
+	case RPCI_KIND_BYTES: {
 		const ProtobufCBinaryData *s = src, *def = f->default_value;
 		ProtobufCBinaryData *d = dst;
 
@@ -426,7 +316,7 @@ static bool message_copy_one(const ProtobufCFieldDescriptor *f, void *dst,
 		d->len = s->len;
 		return true;
 	}
-	case PROTOBUF_C_TYPE_MESSAGE: {
+	case RPCI_KIND_MESSAGE: {
 		const ProtobufCMessage *s = *(ProtobufCMessage *const *)src;
 		ProtobufCMessage *d;
 
@@ -445,7 +335,7 @@ static bool message_copy_one(const ProtobufCFieldDescriptor *f, void *dst,
 		return true;
 	}
 	default:
-		memcpy(dst, src, rpci_value_size(f));
+		memcpy(dst, src, rpci_field_size(f));
 		return true;
 	}
 }
@@ -457,7 +347,7 @@ static bool message_copy_fields(ProtobufCMessage *dst,
 
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
-		size_t size = rpci_value_size(f);
+		size_t size = rpci_field_size(f);
 
 		if (rpci_array_len(f) > 0) {
 			const char *from = rpci_array_at(f, src);
@@ -489,19 +379,12 @@ static bool message_copy_fields(ProtobufCMessage *dst,
 					return false;
 			continue;
 		}
-		if (!message_present(f, src))
+		if (!rpci_field_present(f, src))
 			continue;
 		if (!message_copy_one(f, MESSAGE_AT(dst, f->offset, char),
 		                      MESSAGE_AT(src, f->offset, const char)))
 			return false;
-		if (message_has_quantifier(f)) {
-			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
-				*MESSAGE_AT(dst, f->quantifier_offset,
-				            uint32_t) = f->id;
-			else
-				*MESSAGE_AT(dst, f->quantifier_offset,
-				            protobuf_c_boolean) = 1;
-		}
+		rpci_field_mark(f, dst);
 	}
 	if (src->n_unknown_fields > 0) {
 		size_t n = src->n_unknown_fields;
@@ -545,21 +428,21 @@ bool rpc_message_copy(ProtobufCMessage *dst, const ProtobufCMessage *src)
 static bool message_equal_one(const ProtobufCFieldDescriptor *f, const void *a,
                               const void *b)
 {
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING: {
+	switch (rpci_field_kind(f)) {
+	case RPCI_KIND_STRING: {
 		const char *x = *(char *const *)a, *y = *(char *const *)b;
 
 		if (x == NULL || y == NULL)
 			return x == y;
 		return strcmp(x, y) == 0;
 	}
-	case PROTOBUF_C_TYPE_BYTES: {
+	case RPCI_KIND_BYTES: {
 		const ProtobufCBinaryData *x = a, *y = b;
 
 		return x->len == y->len &&
 		       (x->len == 0 || memcmp(x->data, y->data, x->len) == 0);
 	}
-	case PROTOBUF_C_TYPE_MESSAGE: {
+	case RPCI_KIND_MESSAGE: {
 		const ProtobufCMessage *x = *(ProtobufCMessage *const *)a;
 		const ProtobufCMessage *y = *(ProtobufCMessage *const *)b;
 
@@ -567,15 +450,12 @@ static bool message_equal_one(const ProtobufCFieldDescriptor *f, const void *a,
 			return x == y;
 		return rpc_message_equal(x, y);
 	}
-	case PROTOBUF_C_TYPE_FLOAT:
-		return *(const float *)a == *(const float *)b;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return *(const double *)a == *(const double *)b;
-	case PROTOBUF_C_TYPE_BOOL:
-		return !*(const protobuf_c_boolean *)a ==
-		       !*(const protobuf_c_boolean *)b;
+	case RPCI_KIND_FLOAT:
+		return rpci_field_read(f, a).v.d == rpci_field_read(f, b).v.d;
+	case RPCI_KIND_BOOL:
+		return rpci_field_read(f, a).v.b == rpci_field_read(f, b).v.b;
 	default:
-		return memcmp(a, b, rpci_value_size(f)) == 0;
+		return memcmp(a, b, rpci_field_size(f)) == 0;
 	}
 }
 
@@ -606,32 +486,6 @@ static bool message_equal_elem(const ProtobufCFieldDescriptor *f, const void *a,
 	eq = rpc_message_equal(empty, x != NULL ? x : y);
 	rpci_message_free(empty);
 	return eq;
-}
-
-bool rpci_field_map(const ProtobufCFieldDescriptor *f,
-                    const ProtobufCFieldDescriptor **key,
-                    const ProtobufCFieldDescriptor **value)
-{
-	const ProtobufCMessageDescriptor *d = f->descriptor;
-	size_t n;
-
-	if (f->label != PROTOBUF_C_LABEL_REPEATED ||
-	    f->type != PROTOBUF_C_TYPE_MESSAGE || d == NULL ||
-	    d->short_name == NULL || d->n_fields != 2 || d->fields[0].id != 1 ||
-	    d->fields[1].id != 2 || strcmp(d->fields[0].name, "key") != 0 ||
-	    strcmp(d->fields[1].name, "value") != 0 ||
-	    d->fields[0].label == PROTOBUF_C_LABEL_REPEATED ||
-	    d->fields[1].label == PROTOBUF_C_LABEL_REPEATED ||
-	    d->fields[0].type == PROTOBUF_C_TYPE_MESSAGE)
-		return false;
-	n = strlen(d->short_name);
-	if (n < 5 || strcmp(d->short_name + n - 5, "Entry") != 0)
-		return false;
-	if (key != NULL)
-		*key = &d->fields[0];
-	if (value != NULL)
-		*value = &d->fields[1];
-	return true;
 }
 
 /* message_equal_map compares two maps of n entries each as maps: every
@@ -679,7 +533,7 @@ bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 
 		if (rpci_array_len(f) > 0) {
-			size_t size = rpci_value_size(f);
+			size_t size = rpci_field_size(f);
 			const char *x = rpci_array_at(f, a);
 			const char *y = rpci_array_at(f, b);
 
@@ -692,7 +546,7 @@ bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n =
 			    *MESSAGE_AT(a, f->quantifier_offset, const size_t);
-			size_t size = rpci_value_size(f);
+			size_t size = rpci_field_size(f);
 			const char *x = *MESSAGE_AT(a, f->offset, char *const);
 			const char *y = *MESSAGE_AT(b, f->offset, char *const);
 
@@ -712,7 +566,8 @@ bool rpc_message_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
 					return false;
 			continue;
 		}
-		bool pa = message_present(f, a), pb = message_present(f, b);
+		bool pa = rpci_field_present(f, a),
+		     pb = rpci_field_present(f, b);
 		if (pa != pb)
 			return false;
 		if (pa &&
@@ -752,7 +607,7 @@ static void *message_each_sub(ProtobufCMessage *msg,
 			subs = *MESSAGE_AT(msg, f->offset, ProtobufCMessage **);
 			n = *MESSAGE_AT(msg, f->quantifier_offset, size_t);
 		} else {
-			if (!message_present(f, msg))
+			if (!rpci_field_present(f, msg))
 				continue;
 			subs = MESSAGE_AT(msg, f->offset, ProtobufCMessage *);
 			n = 1;
@@ -776,7 +631,7 @@ static void *message_settle(ProtobufCMessage *msg, void *ctx)
 		size_t *n = MESSAGE_AT(msg, f->quantifier_offset, size_t);
 		void **view = MESSAGE_AT(msg, f->offset, void *);
 		char *at = rpci_array_at(f, msg);
-		size_t size = rpci_value_size(f);
+		size_t size = rpci_field_size(f);
 
 		if (len == 0 || *view == at)
 			continue;
@@ -791,7 +646,7 @@ static void *message_settle(ProtobufCMessage *msg, void *ctx)
 			continue;
 		}
 		for (uint32_t k = 0; k < len; k++)
-			message_free_one(f, at + k * size);
+			rpci_message_free_value(f, at + k * size);
 		memcpy(at, *view, len * size);
 		free(*view);
 		*view = NULL;

@@ -238,7 +238,7 @@ START_TEST(test_value_bytes_and_bool)
 	ck_assert_int_eq(wbool.value, 1);
 	ck_assert_ptr_null(rpci_value_unwrap(&type_bool, &wbool.base, &out));
 	ck_assert_int_eq(out, 1);
-	ck_assert_uint_eq(rpci_value_size(rpci_value_field(&type_bool)),
+	ck_assert_uint_eq(rpci_field_size(rpci_value_field(&type_bool)),
 	                  sizeof(protobuf_c_boolean));
 }
 END_TEST
