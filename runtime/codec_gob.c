@@ -661,15 +661,14 @@ static rpc_error *dec_field(gob_state *s, int64_t wid,
 			                  f->name, w->len, rpci_array_len(f));
 		return dec_list(s, w, f, m, r, depth);
 	}
-	if (rpci_field_is_oneof(f) &&
-	    *AT(m, f->quantifier_offset, uint32_t) != 0) {
+	if (rpci_field_is_oneof(f) && rpci_oneof_case(f, m) != 0) {
 		/* a Go peer set two pointers of one oneof: its bug, which
 		 * keeping either value would hide (docs/mapping.md) */
 		const ProtobufCMessageDescriptor *d =
 		    ((const ProtobufCMessage *)m)->descriptor;
 		const ProtobufCFieldDescriptor *o =
 		    protobuf_c_message_descriptor_get_field(
-		        d, *AT(m, f->quantifier_offset, uint32_t));
+		        d, rpci_oneof_case(f, m));
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "gob: field %s.%s: another member of its "
 		                  "oneof (%s) is set",

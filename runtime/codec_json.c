@@ -1029,7 +1029,7 @@ static void oneof_clear(const ProtobufCFieldDescriptor *f, ProtobufCMessage *m)
 
 	rpci_message_free_value(f, sp);
 	memset(sp, 0, rpci_field_size(f));
-	*JSON_AT(m, f->quantifier_offset, uint32_t) = 0;
+	rpci_oneof_set_case(f, m, 0);
 }
 
 /* dec_oneof decodes member f of a oneof as Go decodes the pointer field
@@ -1042,20 +1042,20 @@ static rpc_error *dec_oneof(jdec *d, const ProtobufCFieldDescriptor *f,
                             ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *desc = m->descriptor;
-	uint32_t *cs = JSON_AT(m, f->quantifier_offset, uint32_t);
+	uint32_t cs = rpci_oneof_case(f, m);
 	void *p = JSON_AT(m, f->offset, char);
 	rpc_error *err;
 
 	if (rpci_json_cur_peek(&d->c) == 'n') {
 		if (!rpci_json_cur_skip(&d->c))
 			return dec_bad_json();
-		if (*cs == f->id)
+		if (cs == f->id)
 			oneof_clear(f, m);
 		return NULL;
 	}
-	if (*cs != 0 && *cs != f->id) {
+	if (cs != 0 && cs != f->id) {
 		const ProtobufCFieldDescriptor *o =
-		    protobuf_c_message_descriptor_get_field(desc, *cs);
+		    protobuf_c_message_descriptor_get_field(desc, cs);
 
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "json: field %s.%s: another member of its "
@@ -1063,10 +1063,10 @@ static rpc_error *dec_oneof(jdec *d, const ProtobufCFieldDescriptor *f,
 		                  desc->short_name, f->name,
 		                  o != NULL ? o->name : "?");
 	}
-	if (*cs == 0)
+	if (cs == 0)
 		memset(p, 0, rpci_field_size(f));
 	err = dec_one(d, f, p);
-	*cs = f->id;
+	rpci_oneof_set_case(f, m, f->id);
 	return err;
 }
 

@@ -268,6 +268,28 @@ static inline bool rpci_field_has_flag(const ProtobufCFieldDescriptor *f)
 	       f->type != PROTOBUF_C_TYPE_MESSAGE;
 }
 
+/* rpci_oneof_case reads the case of f's oneof in msg (the id of the member
+ * set, 0 for none); rpci_oneof_set_case writes it. The case is a C enum
+ * that libprotobuf-c stores as a uint32_t: memcpy, not a uint32_t lvalue,
+ * so that a compiler's type-based aliasing cannot reorder the store
+ * against a read of the enum member by name in the same function (clang
+ * -O2 did, with these inline). */
+static inline uint32_t rpci_oneof_case(const ProtobufCFieldDescriptor *f,
+                                       const void *msg)
+{
+	uint32_t c;
+
+	memcpy(&c, RPCI_DESC_AT(msg, f->quantifier_offset, const char),
+	       sizeof c);
+	return c;
+}
+
+static inline void rpci_oneof_set_case(const ProtobufCFieldDescriptor *f,
+                                       void *msg, uint32_t c)
+{
+	memcpy(RPCI_DESC_AT(msg, f->quantifier_offset, char), &c, sizeof c);
+}
+
 /* rpci_field_quantified says whether f carries a quantifier: a has_ flag,
  * a oneof case or (repeated) a count. */
 static inline bool rpci_field_quantified(const ProtobufCFieldDescriptor *f)
@@ -283,8 +305,7 @@ static inline bool rpci_field_present(const ProtobufCFieldDescriptor *f,
                                       const void *msg)
 {
 	if (rpci_field_is_oneof(f))
-		return *RPCI_DESC_AT(msg, f->quantifier_offset,
-		                     const uint32_t) == f->id;
+		return rpci_oneof_case(f, msg) == f->id;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		return *RPCI_DESC_AT(msg, f->quantifier_offset, const size_t) >
 		       0;
@@ -299,7 +320,7 @@ static inline bool rpci_field_present(const ProtobufCFieldDescriptor *f,
 static inline void rpci_field_mark(const ProtobufCFieldDescriptor *f, void *msg)
 {
 	if (rpci_field_is_oneof(f))
-		*RPCI_DESC_AT(msg, f->quantifier_offset, uint32_t) = f->id;
+		rpci_oneof_set_case(f, msg, f->id);
 	else if (rpci_field_has_flag(f))
 		*RPCI_DESC_AT(msg, f->quantifier_offset, protobuf_c_boolean) =
 		    1;
@@ -311,7 +332,7 @@ static inline void rpci_field_unmark(const ProtobufCFieldDescriptor *f,
                                      void *msg)
 {
 	if (rpci_field_is_oneof(f))
-		*RPCI_DESC_AT(msg, f->quantifier_offset, uint32_t) = 0;
+		rpci_oneof_set_case(f, msg, 0);
 	else if (rpci_field_has_flag(f))
 		*RPCI_DESC_AT(msg, f->quantifier_offset, protobuf_c_boolean) =
 		    0;
