@@ -620,6 +620,42 @@ static void *message_each_sub(ProtobufCMessage *msg,
 	return NULL;
 }
 
+/* message_reaches_array tells whether a message of desc can hold an array
+ * anywhere: in its own fields or in those of the messages it can hold. It
+ * reads descriptors only, never a message's values, so that settling and
+ * arming cost nothing on a call whose types have no arrays (most), however
+ * long its lists. seen (n of cap used) stops cycles; a type graph larger
+ * than cap answers true, and the walk over the values decides. */
+static bool message_reaches_array(const ProtobufCMessageDescriptor *desc,
+                                  const ProtobufCMessageDescriptor **seen,
+                                  size_t *n, size_t cap)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (seen[i] == desc)
+			return false; /* being answered further up */
+	if (*n == cap)
+		return true;
+	seen[(*n)++] = desc;
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+
+		if (rpci_array_len(f) > 0)
+			return true;
+		if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    message_reaches_array(f->descriptor, seen, n, cap))
+			return true;
+	}
+	return false;
+}
+
+static bool message_may_hold_arrays(const ProtobufCMessageDescriptor *desc)
+{
+	const ProtobufCMessageDescriptor *seen[32];
+	size_t n = 0;
+
+	return message_reaches_array(desc, seen, &n, 32);
+}
+
 static void *message_settle(ProtobufCMessage *msg, void *ctx)
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
@@ -628,12 +664,15 @@ static void *message_settle(ProtobufCMessage *msg, void *ctx)
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 		uint32_t len = rpci_array_len(f);
+
+		if (len == 0)
+			continue;
 		size_t *n = MESSAGE_AT(msg, f->quantifier_offset, size_t);
 		void **view = MESSAGE_AT(msg, f->offset, void *);
 		char *at = rpci_array_at(f, msg);
 		size_t size = rpci_field_size(f);
 
-		if (len == 0 || *view == at)
+		if (*view == at)
 			continue;
 		if (*n != 0 && *n != len)
 			return rpci_error(RPC_ERR_PROTOCOL,
@@ -657,6 +696,8 @@ static void *message_settle(ProtobufCMessage *msg, void *ctx)
 
 rpc_error *rpci_arrays_settle(ProtobufCMessage *msg)
 {
+	if (msg == NULL || !message_may_hold_arrays(msg->descriptor))
+		return NULL;
 	return message_settle(msg, NULL);
 }
 
@@ -709,7 +750,7 @@ bool rpci_arrays_arm(const ProtobufCMessage *msg, ProtobufCMessage **armed)
 	int nomem;
 
 	*armed = NULL;
-	if (msg == NULL ||
+	if (msg == NULL || !message_may_hold_arrays(msg->descriptor) ||
 	    message_find_array((ProtobufCMessage *)msg, NULL) == NULL)
 		return true; /* only read: the cast is for the walker */
 	copy = rpci_message_new(msg->descriptor);
