@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "arrays.rpc.h"
+#include "sup_server.h"
 
 /* ---- handlers ------------------------------------------------------------ */
 
@@ -102,42 +103,22 @@ static const arrays_Arrays_handlers handlers = {
 static const rpc_codec *const codecs[] = {&rpc_codec_protobuf, &rpc_codec_gob,
                                           &rpc_codec_json};
 
-typedef struct pair {
-	rpc_server *srv;
-	rpc_client *cli;
-	pthread_t thread;
-	int server_fd;
-	const rpc_codec *codec;
-} pair;
+typedef sup_pair pair;
 
-static void *serve_thread(void *arg)
+static rpc_error *register_arrays(rpc_server *srv, void *ud)
 {
-	pair *p = arg;
-	rpc_error_free(rpc_server_serve_codec(p->srv, p->server_fd, p->codec));
-	return NULL;
+	(void)ud;
+	return arrays_Arrays_register(srv, &handlers, NULL);
 }
 
 static void pair_open(pair *p, const rpc_codec *codec)
 {
-	int sv[2];
-
-	memset(p, 0, sizeof *p);
-	p->codec = codec;
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	rpc_server_options so = {.codec = codec, .threads = 1};
-	ck_assert_ptr_null(rpc_server_new(&so, &p->srv));
-	ck_assert_ptr_null(arrays_Arrays_register(p->srv, &handlers, NULL));
-	p->server_fd = sv[0];
-	ck_assert_int_eq(pthread_create(&p->thread, NULL, serve_thread, p), 0);
-	rpc_client_options co = {.codec = codec};
-	ck_assert_ptr_null(rpc_client_new_fd(sv[1], &co, &p->cli));
+	ck_assert_ptr_null(sup_pair_open(p, codec, register_arrays, NULL));
 }
 
 static void pair_close(pair *p)
 {
-	rpc_client_free(p->cli);
-	pthread_join(p->thread, NULL);
-	rpc_server_free(p->srv);
+	sup_pair_close(p);
 }
 
 static void expect_ok(rpc_error *err)

@@ -18,6 +18,7 @@
 
 #include "all.rpc.h"
 #include "all_handlers.h"
+#include "sup_server.h"
 
 /* ---- handlers ------------------------------------------------------------ */
 
@@ -117,51 +118,33 @@ static const all_Config_handlers config_handlers = {.Echo = config_echo};
 static const rpc_codec *const codecs[] = {&rpc_codec_protobuf, &rpc_codec_gob,
                                           &rpc_codec_json};
 
-typedef struct pair {
-	rpc_server *srv;
-	rpc_client *cli;
-	pthread_t thread;
-	int server_fd;
-	const rpc_codec *codec;
-} pair;
+typedef sup_pair pair;
 
-static void *serve_thread(void *arg)
+/* register_all serves every service of all.rpc, and Echo again as "Nope"
+ * with no handlers */
+static rpc_error *register_all(rpc_server *srv, void *ud)
 {
-	pair *p = arg;
-	rpc_error_free(rpc_server_serve_codec(p->srv, p->server_fd, p->codec));
+	(void)ud;
+	ck_assert_ptr_null(all_Arith_register(srv, &arith_handlers, NULL));
+	ck_assert_ptr_null(all_Echo_register(srv, &echo_handlers, NULL));
+	ck_assert_ptr_null(all_Config_register(srv, &config_handlers, NULL));
+	ck_assert_ptr_null(all_Shapes_register(srv, &shapes_handlers, NULL));
+	ck_assert_ptr_null(
+	    all_Echo_register_name(srv, "Nope", &no_handlers, NULL));
+	rpc_error *dup = all_Echo_register(srv, &echo_handlers, NULL);
+	ck_assert_ptr_nonnull(dup); /* a name is registered once */
+	rpc_error_free(dup);
 	return NULL;
 }
 
 static void pair_open(pair *p, const rpc_codec *codec)
 {
-	int sv[2];
-	memset(p, 0, sizeof *p);
-	p->codec = codec;
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	rpc_server_options so = {.codec = codec, .threads = 1};
-	ck_assert_ptr_null(rpc_server_new(&so, &p->srv));
-	ck_assert_ptr_null(all_Arith_register(p->srv, &arith_handlers, NULL));
-	ck_assert_ptr_null(all_Echo_register(p->srv, &echo_handlers, NULL));
-	ck_assert_ptr_null(
-	    all_Config_register(p->srv, &config_handlers, NULL));
-	ck_assert_ptr_null(
-	    all_Shapes_register(p->srv, &shapes_handlers, NULL));
-	ck_assert_ptr_null(
-	    all_Echo_register_name(p->srv, "Nope", &no_handlers, NULL));
-	rpc_error *dup = all_Echo_register(p->srv, &echo_handlers, NULL);
-	ck_assert_ptr_nonnull(dup); /* a name is registered once */
-	rpc_error_free(dup);
-	p->server_fd = sv[0];
-	ck_assert_int_eq(pthread_create(&p->thread, NULL, serve_thread, p), 0);
-	rpc_client_options co = {.codec = codec};
-	ck_assert_ptr_null(rpc_client_new_fd(sv[1], &co, &p->cli));
+	ck_assert_ptr_null(sup_pair_open(p, codec, register_all, NULL));
 }
 
 static void pair_close(pair *p)
 {
-	rpc_client_free(p->cli); /* the server's read ends: serve returns */
-	pthread_join(p->thread, NULL);
-	rpc_server_free(p->srv);
+	sup_pair_close(p);
 }
 
 static void expect_ok(rpc_error *err)

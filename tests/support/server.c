@@ -70,3 +70,53 @@ bool sup_have_ipv6_loopback(void)
 	close(fd);
 	return ok;
 }
+
+static void *pair_serve(void *arg)
+{
+	sup_pair *p = arg;
+
+	rpc_error_free(rpc_server_serve_codec(p->srv, p->server_fd, p->codec));
+	return NULL;
+}
+
+rpc_error *sup_pair_open(sup_pair *p, const rpc_codec *codec,
+                         rpc_error *(*reg)(rpc_server *srv, void *ud), void *ud)
+{
+	rpc_server_options so = {.codec = codec, .threads = 1};
+	rpc_client_options co = {.codec = codec};
+	rpc_error *err;
+	int sv[2];
+
+	memset(p, 0, sizeof *p);
+	p->codec = codec;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return rpc_error_new("socketpair failed");
+	if ((err = rpc_server_new(&so, &p->srv)) != NULL ||
+	    (err = reg(p->srv, ud)) != NULL) {
+		rpc_server_free(p->srv);
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	p->server_fd = sv[0];
+	if (pthread_create(&p->thread, NULL, pair_serve, p) != 0) {
+		rpc_server_free(p->srv);
+		close(sv[0]);
+		close(sv[1]);
+		return rpc_error_new("pthread_create failed");
+	}
+	if ((err = rpc_client_new_fd(sv[1], &co, &p->cli)) != NULL) {
+		close(sv[1]); /* the server's read ends: its thread returns */
+		pthread_join(p->thread, NULL);
+		rpc_server_free(p->srv);
+		return err;
+	}
+	return NULL;
+}
+
+void sup_pair_close(sup_pair *p)
+{
+	rpc_client_free(p->cli);
+	pthread_join(p->thread, NULL);
+	rpc_server_free(p->srv);
+}

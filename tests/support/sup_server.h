@@ -45,6 +45,27 @@ rpc_error *sup_server_start_listener(sup_server *s, rpc_server *srv,
  * it ended cleanly (caller frees an error with rpc_error_free). */
 rpc_error *sup_server_stop(sup_server *s);
 
+/* sup_pair is a server and a client joined by a socketpair, the server
+ * serving its end with rpc_server_serve_codec in a thread of its own. */
+typedef struct sup_pair {
+	rpc_server *srv; /* owned: freed by sup_pair_close */
+	rpc_client *cli; /* owned: freed by sup_pair_close */
+	pthread_t thread;
+	int server_fd;
+	const rpc_codec *codec;
+} sup_pair;
+
+/* sup_pair_open makes a one-thread server on codec, lets reg(srv, ud)
+ * register its services, and joins a client on codec to it. Returns NULL,
+ * or the first error (caller frees; nothing is left running or open). */
+rpc_error *sup_pair_open(sup_pair *p, const rpc_codec *codec,
+                         rpc_error *(*reg)(rpc_server *srv, void *ud),
+                         void *ud);
+
+/* sup_pair_close frees the client (so the server's read ends and its
+ * thread returns), joins that thread and frees the server. */
+void sup_pair_close(sup_pair *p);
+
 /* sup_have_ipv6_loopback is true when this machine can listen on ::1; a
  * test that needs it reports SKIP (exit 77) otherwise. */
 bool sup_have_ipv6_loopback(void);
