@@ -31,9 +31,14 @@ typedef struct rpci_method {
 } rpci_method;
 
 /* rpci_method_begin counts a call of m starting and returns its start time
- * (ns, monotonic) for rpci_method_end, which counts it finished with the
- * handler's result err (borrowed; NULL, or an error with empty text, is
- * success, as in Go). */
+ * (ns, monotonic; 0 when this call is not timed) for rpci_method_end,
+ * which counts it finished with the handler's result err (borrowed; NULL,
+ * or an error with empty text, is success, as in Go) and, when it was
+ * timed, adds its time to the histogram. rpci_method_timed says whether
+ * the call numbered n (from 0) of a method is timed: every one of the
+ * first RPCI_LAT_EXACT, then one in RPCI_LAT_EVERY (registry.c says why). */
+enum { RPCI_LAT_EXACT = 1024, RPCI_LAT_EVERY = 16 };
+bool rpci_method_timed(uint64_t n);
 uint64_t rpci_method_begin(rpci_method *m);
 void rpci_method_end(rpci_method *m, uint64_t start, const rpc_error *err);
 

@@ -284,6 +284,40 @@ START_TEST(test_registry_bad_descriptors)
 }
 END_TEST
 
+/* A method's first RPCI_LAT_EXACT calls are all timed, then one in
+ * RPCI_LAT_EVERY; every call is counted either way, and the histogram
+ * holds exactly the timed ones. */
+START_TEST(test_registry_latency_sampled)
+{
+	rpci_registry r;
+	char *msg = NULL;
+	uint64_t timed = 0, binned = 0;
+	const uint64_t total = RPCI_LAT_EXACT + 10 * RPCI_LAT_EVERY + 3;
+
+	rpci_registry_init(&r);
+	ck_assert_ptr_null(rpci_registry_add(&r, &sup_Arith_service,
+	                                     &sup_arith_handlers, NULL, NULL));
+	rpci_method *m = rpci_registry_lookup(&r, "Arith.Multiply", &msg);
+	ck_assert_ptr_nonnull(m);
+	for (uint64_t i = 0; i < total; i++) {
+		uint64_t start = rpci_method_begin(m);
+		ck_assert_int_eq(start != 0, rpci_method_timed(i));
+		timed += start != 0;
+		rpci_method_end(m, start, NULL);
+	}
+	for (size_t b = 0; b < RPCI_LAT_BUCKETS; b++)
+		binned += atomic_load(&m->lat[b]);
+	ck_assert_uint_eq(atomic_load(&m->calls), total);
+	ck_assert_uint_eq(atomic_load(&m->in_flight), 0);
+	/* after the exact ones: calls RPCI_LAT_EXACT + k * RPCI_LAT_EVERY,
+	 * k = 0..10 */
+	ck_assert_uint_eq(timed, RPCI_LAT_EXACT + 11);
+	ck_assert_uint_eq(binned, timed);
+	ck_assert(rpci_method_latency(m, 50) >= 0);
+	rpci_registry_fini(&r);
+}
+END_TEST
+
 START_TEST(test_registry_lookup_last_dot)
 {
 	rpci_registry r;
@@ -2682,6 +2716,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_registry_duplicate_name);
 	tcase_add_test(tc, test_registry_bad_descriptors);
 	tcase_add_test(tc, test_registry_lookup_last_dot);
+	tcase_add_test(tc, test_registry_latency_sampled);
 	tcase_add_test(tc, test_registry_sorted_methods_and_services);
 	suite_add_tcase(s, tc);
 
