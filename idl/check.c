@@ -1147,6 +1147,169 @@ static void check_oneofs(check_ctx *c, const ast_decl *d)
 	}
 }
 
+/* ---- names the generated C shares in a package ----------------------------
+ *
+ * A package's upper-case C names (enum constants <PKG>_<ENUM>_<VALUE> and
+ * <PKG>_<ENUM>, initialisers <PKG>_<STRUCT>_INIT, a oneof's case
+ * constants <PKG>_<STRUCT>_<ONEOF>_<MEMBER>, _<ONEOF>__NOT_SET and
+ * _<ONEOF>__CASE) share one space, and a oneof's case type
+ * <pkg>_<Struct>_<oneof>_case shares the type names' space with structs
+ * and enums. Names that spell alike there would not compile; they are
+ * refused where the later one is declared. A const's macro is checked by
+ * check_const_cname. */
+typedef struct check_cname {
+	char *name;        /* "c:" or "t:" then the C name */
+	char *what;        /* how to name its origin in a diagnostic */
+	const ast_loc *loc;
+	size_t seq;        /* declaration order */
+	bool from_oneof;
+} check_cname;
+
+typedef struct check_cnames {
+	check_cname *v;
+	size_t n, cap;
+	bool oom;
+} check_cnames;
+
+static void check_cname_add(check_cnames *t, bool type, const char *pkg,
+                            const char *a, const char *b, const char *c3,
+                            const ast_loc *loc, bool from_oneof,
+                            const char *fmt, const char *x, const char *y)
+{
+	char name[512], what[256];
+	int n = snprintf(name, sizeof name, "%s%s%s%s%s%s%s%s",
+	                 type ? "t:" : "c:", pkg, *pkg ? "_" : "", a,
+	                 b ? "_" : "", b ? b : "", c3 ? "_" : "",
+	                 c3 ? c3 : "");
+
+	if (n < 0 || (size_t)n >= sizeof name)
+		return; /* too long to be a name anyone wrote twice */
+	if (!type)
+		for (char *q = name + 2; *q; q++)
+			*q = (char)toupper((unsigned char)*q);
+	snprintf(what, sizeof what, fmt, x, y);
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		check_cname *v = realloc(t->v, cap * sizeof(*v));
+		if (v == NULL) {
+			t->oom = true;
+			return;
+		}
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n].name = strdup(name);
+	t->v[t->n].what = strdup(what);
+	if (t->v[t->n].name == NULL || t->v[t->n].what == NULL) {
+		free(t->v[t->n].name);
+		free(t->v[t->n].what);
+		t->oom = true;
+		return;
+	}
+	t->v[t->n].loc = loc;
+	t->v[t->n].seq = t->n;
+	t->v[t->n].from_oneof = from_oneof;
+	t->n++;
+}
+
+static int check_cname_cmp(const void *a, const void *b)
+{
+	const check_cname *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	return r != 0 ? r : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void check_cname_decl(check_cnames *t, const char *pkg,
+                             const ast_decl *d)
+{
+	size_t i, j;
+
+	if (d->kind == AST_ENUM) {
+		check_cname_add(t, false, pkg, d->name, NULL, NULL, &d->loc,
+		                false, "enum '%s'%s", d->name, "");
+		check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc,
+		                false, "enum '%s'%s", d->name, "");
+		for (i = 0; i < d->n_values; i++)
+			check_cname_add(t, false, pkg, d->name,
+			                d->values[i].name, NULL,
+			                &d->values[i].loc, false,
+			                "value '%s' of enum '%s'",
+			                d->values[i].name, d->name);
+		return;
+	}
+	if (d->kind != AST_STRUCT)
+		return;
+	check_cname_add(t, false, pkg, d->name, "INIT", NULL, &d->loc, false,
+	                "the initialiser of struct '%s'%s", d->name, "");
+	check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc, false,
+	                "struct '%s'%s", d->name, "");
+	for (i = 0; i < d->n_oneofs; i++) {
+		const ast_oneof *o = &d->oneofs[i];
+		char o_case[256];
+
+		for (j = 0; j < i; j++)
+			if (strcmp(d->oneofs[j].name, o->name) == 0)
+				break;
+		if (j < i)
+			continue; /* a duplicate oneof: check_oneofs said so */
+		snprintf(o_case, sizeof o_case, "%s_case", o->name);
+		check_cname_add(t, true, pkg, d->name, o_case, NULL, &o->loc,
+		                true, "the case type of oneof '%s'%s", o->name,
+		                "");
+		check_cname_add(t, false, pkg, d->name, o->name, "_NOT_SET",
+		                &o->loc, true,
+		                "the case 'not set' of oneof '%s'%s", o->name,
+		                "");
+		check_cname_add(t, false, pkg, d->name, o->name, "_CASE",
+		                &o->loc, true,
+		                "the case enum's size marker of oneof '%s'%s",
+		                o->name, "");
+		for (j = 0; j < o->n_members; j++) {
+			const ast_field *fl = &d->fields[o->first + j];
+
+			check_cname_add(t, false, pkg, d->name, o->name,
+			                fl->name, &fl->loc, true,
+			                "the case of member '%s' of oneof '%s'",
+			                fl->name, o->name);
+		}
+	}
+}
+
+static void check_cnames_all(check_ctx *c)
+{
+	check_cnames t = {0};
+	size_t i, j;
+
+	for (i = 0; i < c->n_order; i++)
+		for (j = 0; j < c->order[i]->n_decls; j++)
+			if (c->order[i]->decls[j]->name)
+				check_cname_decl(&t, check_pkg(c->order[i]),
+				                 c->order[i]->decls[j]);
+	if (t.oom)
+		c->ld->oom = 1;
+	else if (t.n > 0)
+		qsort(t.v, t.n, sizeof(*t.v), check_cname_cmp);
+	for (i = 1, j = 0; !t.oom && i < t.n; i++) {
+		const check_cname *a = &t.v[j], *b = &t.v[i];
+
+		if (strcmp(a->name, b->name) != 0) {
+			j = i; /* the first of a run: the others report to it */
+			continue;
+		}
+		if (!a->from_oneof && !b->from_oneof)
+			continue; /* names of declarations: checked elsewhere */
+		diag_error(c->ld, b->loc, "%s is '%s' in C, as is %s", b->what,
+		           b->name + 2, a->what);
+		diag_note(c->ld, a->loc, "declared here");
+	}
+	for (i = 0; i < t.n; i++) {
+		free(t.v[i].name);
+		free(t.v[i].what);
+	}
+	free(t.v);
+}
+
 static void check_struct(check_ctx *c, ast_file *f, ast_decl *d)
 {
 	size_t i, j, n_explicit = 0;
@@ -1440,6 +1603,7 @@ void check_program(idl_loader *ld)
 				check_service(&c, f, d);
 		}
 	}
+	check_cnames_all(&c);
 done:
 	free(seen);
 	free(c.order);
