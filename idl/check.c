@@ -1156,13 +1156,14 @@ static void check_oneofs(check_ctx *c, const ast_decl *d)
  * <pkg>_<Struct>_<oneof>_case shares the type names' space with structs
  * and enums. Names that spell alike there would not compile; they are
  * refused where the later one is declared. A const's macro is checked by
- * check_const_cname. */
+ * check_const_cname; two declarations of one name by check_declare. */
 typedef struct check_cname {
 	char *name;        /* "c:" or "t:" then the C name */
 	char *what;        /* how to name its origin in a diagnostic */
 	const ast_loc *loc;
 	size_t seq;        /* declaration order */
-	bool from_oneof;
+	const ast_decl *decl; /* where it comes from */
+	const char *x;        /* the IDL name it comes from, in decl */
 } check_cname;
 
 typedef struct check_cnames {
@@ -1173,7 +1174,7 @@ typedef struct check_cnames {
 
 static void check_cname_add(check_cnames *t, bool type, const char *pkg,
                             const char *a, const char *b, const char *c3,
-                            const ast_loc *loc, bool from_oneof,
+                            const ast_loc *loc, const ast_decl *decl,
                             const char *fmt, const char *x, const char *y)
 {
 	char name[512], what[256];
@@ -1208,7 +1209,8 @@ static void check_cname_add(check_cnames *t, bool type, const char *pkg,
 	}
 	t->v[t->n].loc = loc;
 	t->v[t->n].seq = t->n;
-	t->v[t->n].from_oneof = from_oneof;
+	t->v[t->n].decl = decl;
+	t->v[t->n].x = x;
 	t->n++;
 }
 
@@ -1227,22 +1229,22 @@ static void check_cname_decl(check_cnames *t, const char *pkg,
 
 	if (d->kind == AST_ENUM) {
 		check_cname_add(t, false, pkg, d->name, NULL, NULL, &d->loc,
-		                false, "enum '%s'%s", d->name, "");
+		                d, "enum '%s'%s", d->name, "");
 		check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc,
-		                false, "enum '%s'%s", d->name, "");
+		                d, "enum '%s'%s", d->name, "");
 		for (i = 0; i < d->n_values; i++)
 			check_cname_add(t, false, pkg, d->name,
 			                d->values[i].name, NULL,
-			                &d->values[i].loc, false,
+			                &d->values[i].loc, d,
 			                "value '%s' of enum '%s'",
 			                d->values[i].name, d->name);
 		return;
 	}
 	if (d->kind != AST_STRUCT)
 		return;
-	check_cname_add(t, false, pkg, d->name, "INIT", NULL, &d->loc, false,
+	check_cname_add(t, false, pkg, d->name, "INIT", NULL, &d->loc, d,
 	                "the initialiser of struct '%s'%s", d->name, "");
-	check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc, false,
+	check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc, d,
 	                "struct '%s'%s", d->name, "");
 	for (i = 0; i < d->n_oneofs; i++) {
 		const ast_oneof *o = &d->oneofs[i];
@@ -1255,21 +1257,21 @@ static void check_cname_decl(check_cnames *t, const char *pkg,
 			continue; /* a duplicate oneof: check_oneofs said so */
 		snprintf(o_case, sizeof o_case, "%s_case", o->name);
 		check_cname_add(t, true, pkg, d->name, o_case, NULL, &o->loc,
-		                true, "the case type of oneof '%s'%s", o->name,
+		                d, "the case type of oneof '%s'%s", o->name,
 		                "");
 		check_cname_add(t, false, pkg, d->name, o->name, "_NOT_SET",
-		                &o->loc, true,
+		                &o->loc, d,
 		                "the case 'not set' of oneof '%s'%s", o->name,
 		                "");
 		check_cname_add(t, false, pkg, d->name, o->name, "_CASE",
-		                &o->loc, true,
+		                &o->loc, d,
 		                "the case enum's size marker of oneof '%s'%s",
 		                o->name, "");
 		for (j = 0; j < o->n_members; j++) {
 			const ast_field *fl = &d->fields[o->first + j];
 
 			check_cname_add(t, false, pkg, d->name, o->name,
-			                fl->name, &fl->loc, true,
+			                fl->name, &fl->loc, d,
 			                "the case of member '%s' of oneof '%s'",
 			                fl->name, o->name);
 		}
@@ -1297,8 +1299,10 @@ static void check_cnames_all(check_ctx *c)
 			j = i; /* the first of a run: the others report to it */
 			continue;
 		}
-		if (!a->from_oneof && !b->from_oneof)
-			continue; /* names of declarations: checked elsewhere */
+		if (a->decl != b->decl && strcmp(a->decl->name, b->decl->name) == 0)
+			continue; /* a duplicate type: check_declare said so */
+		if (a->decl == b->decl && strcmp(a->x, b->x) == 0)
+			continue; /* a duplicate value or member: said too */
 		diag_error(c->ld, b->loc, "%s is '%s' in C, as is %s", b->what,
 		           b->name + 2, a->what);
 		diag_note(c->ld, a->loc, "declared here");
