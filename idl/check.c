@@ -1229,7 +1229,8 @@ static void check_cname_decl(check_cnames *t, const char *pkg,
 
 	if (d->kind == AST_ENUM) {
 		check_cname_add(t, false, pkg, d->name, NULL, NULL, &d->loc,
-		                d, "enum '%s'%s", d->name, "");
+		                d, "the size marker of enum '%s'%s", d->name,
+		                "");
 		check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc,
 		                d, "enum '%s'%s", d->name, "");
 		for (i = 0; i < d->n_values; i++)
