@@ -743,11 +743,11 @@ static void bal_apply(rpci_balancer *b, rpci_endpoint_addr *eps, size_t n,
 				continue;
 			ep->address = eps[i].address;
 			eps[i].address = NULL;
+			ep->b = b; /* set once: completions read it unlocked */
 			ep->fd = -1;
 			ep->next_dial = now;
 			b->eps[b->n_eps++] = ep;
 		}
-		ep->b = b;
 		ep->seen = true;
 		ep->gone = false;
 		ep->priority = eps[i].priority;
