@@ -8,9 +8,12 @@
  * caller waits on another's syscall for long. While the holder of the
  * reader role (below) is handling a batch of replies, requests are only
  * queued: it writes them all when the batch is done. After a batch that
- * completed calls into done-queues it lingers (at most CLIENT_LINGER_NS,
- * not while a callback runs) until as many requests have been queued as
- * calls were completed, which is what a pipelined caller does; so 128
+ * completed calls into done-queues it lingers (not while a callback runs)
+ * until as many requests have been queued as calls were completed, which
+ * is what a pipelined caller does, for CLIENT_LINGER_NS at a time while
+ * new requests keep coming, CLIENT_LINGER_WINDOWS times at most (a
+ * consumer woken once for a whole batch takes longer than one window to
+ * answer 128 calls, and did not linger through it); so 128
  * calls in flight cost about one write and one read per 128 calls instead
  * of one write per call. When a linger runs out, lingering stops for the
  * next CLIENT_LINGER_BACKOFF batches, so callers that do not answer
@@ -80,6 +83,7 @@
  * requests they prompt, and how many batches it skips lingering after a
  * linger that was not worth it. */
 #define CLIENT_LINGER_NS      50000L
+#define CLIENT_LINGER_WINDOWS 4
 #define CLIENT_LINGER_BACKOFF 64
 
 struct rpc_client {
@@ -518,17 +522,24 @@ static void client_linger(rpc_client *c, size_t queued)
 		c->no_linger--;
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += CLIENT_LINGER_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	c->want = queued;
 	c->rwaiting = true;
-	while (c->deferred < queued)
-		if (pthread_cond_timedwait(&c->wcv, &c->wmu, &until) != 0)
-			break;
+	for (int window = 0; window < CLIENT_LINGER_WINDOWS; window++) {
+		size_t seen = c->deferred;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += CLIENT_LINGER_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (c->deferred < queued)
+			if (pthread_cond_timedwait(&c->wcv, &c->wmu, &until) !=
+			    0)
+				break;
+		if (c->deferred >= queued || c->deferred == seen)
+			break; /* all answered, or no answer for a window */
+	}
 	c->rwaiting = false;
 	c->want = 0;
 	if (c->deferred < queued)
@@ -552,9 +563,11 @@ static void client_batch_end(rpc_client *c, size_t queued)
 	pthread_mutex_unlock(&c->wmu);
 }
 
-/* client_handle matches one reply to its call and completes it. True if
- * the call went to a done-queue. */
-static bool client_handle(rpc_client *c, rpci_msg *msg)
+/* client_handle matches one reply to its call and completes it, or, when
+ * the call goes to a done-queue, appends it to the batch at *tail (the
+ * caller completes the batch with rpci_calls_complete). True if the call
+ * went to a done-queue. */
+static bool client_handle(rpc_client *c, rpci_msg *msg, rpc_call ***tail)
 {
 	bool queued;
 
@@ -583,7 +596,13 @@ static bool client_handle(rpc_client *c, rpci_msg *msg)
 		call->err = client_decode(c, msg, call);
 	}
 	queued = call->done != NULL && !rpci_done_is_callback(call->done);
-	rpci_call_complete(call);
+	if (queued) {
+		call->next = NULL;
+		**tail = call;
+		*tail = &call->next;
+	} else {
+		rpci_call_complete(call);
+	}
 	return queued;
 }
 
@@ -720,6 +739,7 @@ static bool client_read_room(rpc_client *c)
 static bool client_read_some(rpc_client *c, rpc_error **err)
 {
 	size_t off = 0, used, queued = 0;
+	rpc_call *batch = NULL, **tail = &batch;
 	rpci_read_status st;
 	rpci_msg msg;
 	ssize_t n;
@@ -766,10 +786,17 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 			break;
 		off += used;
 		c->replied = true;
-		if (client_handle(c, &msg))
+		if (client_handle(c, &msg, &tail))
 			queued++;
 		c->codec->msg_clear(c->cstate, &msg);
 	}
+	/* The calls of done-queues are handed over together, after the
+	 * whole read: a consumer woken by the first of them would otherwise
+	 * contend with this thread for the queue's lock, and for the
+	 * client's as it answers with new calls, while the rest are decoded
+	 * (perf and strace of 128 calls in flight: 0.11 futex calls per
+	 * call, most of them such hand-offs). */
+	rpci_calls_complete(batch);
 	client_batch_end(c, queued);
 	if (!c->replied) {
 		rpc_error *why = client_mismatch(c, st == RPCI_READ_ERROR);

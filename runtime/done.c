@@ -153,6 +153,45 @@ void rpci_call_complete(rpc_call *call)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void rpci_calls_complete(rpc_call *list)
+{
+	rpc_call *first, *last;
+	rpc_done *d;
+
+	while ((first = list) != NULL) {
+		d = first->done;
+		list = first->next;
+		first->next = NULL;
+		if (first->sync != NULL || d == NULL || d->cb != NULL) {
+			rpci_call_complete(first);
+			continue;
+		}
+		last = first;
+		atomic_store_explicit(&first->completed, true,
+		                      memory_order_release);
+		while (list != NULL && list->done == d && list->sync == NULL) {
+			atomic_store_explicit(&list->completed, true,
+			                      memory_order_release);
+			last->next = list;
+			last = list;
+			list = list->next;
+		}
+		last->next = NULL;
+		pthread_mutex_lock(&d->mu);
+		if (d->tail == NULL) {
+			d->head = first;
+			if (d->efd >= 0)
+				done_signal(d->efd);
+		} else {
+			d->tail->next = first;
+		}
+		d->tail = last;
+		if (d->waiting > 0)
+			pthread_cond_signal(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+	}
+}
+
 /* done_deadline is now plus ms on the monotonic clock. */
 static struct timespec done_deadline(int ms)
 {

@@ -108,4 +108,9 @@ rpc_done *rpci_done_new_forward(void (*cb)(rpc_call *call, void *ud), void *ud);
  * library lock may be held. */
 void rpci_call_complete(rpc_call *call);
 
+/* rpci_calls_complete completes a list of finished calls (linked through
+ * next) in order, as rpci_call_complete each; a run of calls to one
+ * done-queue is appended under one lock with one wake-up. */
+void rpci_calls_complete(rpc_call *list);
+
 #endif
