@@ -22,7 +22,13 @@
  * the waking peer and the woken poller more than the polling does. The
  * first wait that finds nothing ends it, so an idle or quiet server never
  * polls, and a process allowed a single CPU never does (it would keep its
- * peer off the CPU).
+ * peer off the CPU). A spin that found nothing also keeps the next
+ * LOOP_SPIN_BACKOFF short waits from spinning: with 128 calls in flight
+ * the requests come in batches further apart than the window, and the
+ * poller spent 0.48 epoll_wait calls per call (about a third of the
+ * server's CPU) spinning in vain every other batch; with the backoff 0.03,
+ * and one connection making one call at a time 6.9 instead of 14 per call
+ * (perf stat), with no fewer calls per second.
  *
  * Deadlines (conn.c) live in per-loop lists sorted by construction; the
  * poller expires them before each wait and waits no longer than the
@@ -56,6 +62,7 @@ enum {
 	LOOP_IDLE_TICKS = 200,    /* quiet ticks before the monitor sleeps */
 	LOOP_IDLE_EXIT_S = 5,     /* an extra follower idle this long leaves */
 	LOOP_SPIN_NS = 50000,     /* see loop_poll */
+	LOOP_SPIN_BACKOFF = 16,   /* short waits not spun after a vain spin */
 	LOOP_BUDGET_MS = 10,      /* recheck of the budget while paused */
 };
 
@@ -208,6 +215,8 @@ static void loop_poll(rpci_loop *lp)
 			loop_clock(&t);
 		} while (n == 0 && loop_ns(&t0, &t) < LOOP_SPIN_NS);
 		lp->spin = n > 0;
+		if (n == 0)
+			lp->spin_skip = LOOP_SPIN_BACKOFF;
 	}
 	if (n == 0) {
 		if (lp->may_spin)
@@ -217,6 +226,10 @@ static void loop_poll(rpci_loop *lp)
 			/* spin from now on if this wait was short */
 			loop_clock(&t);
 			lp->spin = loop_ns(&t0, &t) < LOOP_SPIN_NS;
+			if (lp->spin && lp->spin_skip > 0) {
+				lp->spin_skip--;
+				lp->spin = false;
+			}
 		}
 	}
 	for (int i = 0; i < n; i++) {
