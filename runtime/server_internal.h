@@ -162,7 +162,8 @@ struct rpci_loop {
 	uint8_t *scratch;       /* the role holder's read buffer */
 	bool may_spin;          /* more than one CPU to run on */
 	bool spin; /* poll before sleeping (role holder only; loop.c) */
-	unsigned spin_skip; /* short waits left not to spin after (same) */
+	unsigned spin_skip;  /* short waits left not to spin (same) */
+	unsigned spin_fails; /* vain spins in a row (same) */
 
 	/* Deadlines. The poller owns rtimers (frame) and itimers (idle);
 	 * tmu protects wtimers (write), which flushers on any thread use. */
