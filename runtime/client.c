@@ -125,10 +125,16 @@ struct rpc_client {
 	bool wfailed;
 	rpc_error *wtimeout;  /* why writing failed, if it timed out */
 	int write_timeout_ms; /* 0: none */
-	bool rbusy;      /* the role holder handles replies and flushes after */
+	bool rbusy;      /* the role holder handles replies and flushes after,
+	                    or the batch is open (below) */
 	bool rwaiting;   /* the role holder lingers on wcv (below) */
 	size_t deferred; /* requests left for the role holder's flush */
-	size_t want;     /* the count the lingering role holder waits for */
+	size_t want;     /* the count the lingering role holder waits for, or
+	                    that closes an open batch */
+	bool open;       /* a batch left open: the reader thread is back at
+	                    its poll, and the request that makes deferred
+	                    reach want writes them all (plain sockets) */
+	int64_t open_until; /* when the reader thread closes it regardless */
 	unsigned no_linger; /* batches to go before lingering again */
 	pthread_cond_t wcv; /* deferred reached want */
 
@@ -396,6 +402,8 @@ static bool client_unregister(rpc_client *c, uint64_t seq)
  * enters the pending table before it is encoded, so the reader finds it
  * whenever the reply comes; if encoding fails it leaves again, unless it
  * was completed first (then it has started after all). */
+static void client_batch_close(rpc_client *c);
+
 static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
                               int timeout_ms)
 {
@@ -457,9 +465,14 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
 		c->flushing = true;
 		client_flush(c);
 		c->flushing = false;
-	} else if (err == NULL && c->rbusy && ++c->deferred >= c->want &&
-	           c->rwaiting) {
-		pthread_cond_signal(&c->wcv);
+	} else if (err == NULL && c->rbusy) {
+		c->deferred++;
+		/* A blocking call does not wait for the batch: its caller
+		 * may lead the reading next, and nobody would write. */
+		if (c->open && (c->deferred >= c->want || !async))
+			client_batch_close(c);
+		else if (c->deferred >= c->want && c->rwaiting)
+			pthread_cond_signal(&c->wcv);
 	}
 	pthread_mutex_unlock(&c->wmu);
 	if (w.msg != NULL)
@@ -499,12 +512,34 @@ static rpc_error *client_decode(rpc_client *c, rpci_msg *msg, rpc_call *call)
 }
 
 /* client_batch_begin opens the window in which requests wait for the
- * role holder's flush (see client_send). */
+ * role holder's flush (see client_send); an open batch is the role
+ * holder's again until its end. */
 static void client_batch_begin(rpc_client *c)
 {
 	pthread_mutex_lock(&c->wmu);
 	c->rbusy = true;
+	c->open = false;
 	pthread_mutex_unlock(&c->wmu);
+}
+
+/* client_batch_close ends the batch, writing what it deferred unless
+ * another thread is already writing (which then writes it). c->wmu is
+ * held. */
+static void client_batch_close(rpc_client *c)
+{
+	bool busy = c->rbusy;
+
+	/* before the flush, which lets go of wmu while it writes: a caller
+	 * closing an open batch may meet the reader thread's next batch */
+	c->open = false;
+	c->want = 0;
+	c->deferred = 0;
+	c->rbusy = false;
+	if (busy && !c->flushing && c->wbuf.len > 0) {
+		c->flushing = true;
+		client_flush(c);
+		c->flushing = false;
+	}
 }
 
 /* client_linger waits, c->wmu held, up to CLIENT_LINGER_NS for the
@@ -546,21 +581,52 @@ static void client_linger(rpc_client *c, size_t queued)
 		c->no_linger = CLIENT_LINGER_BACKOFF;
 }
 
-/* client_batch_end closes it, writing what was left for the role holder
- * unless another thread is already writing (which then writes it).
- * queued is how many calls of the batch went to done-queues. */
-static void client_batch_end(rpc_client *c, size_t queued)
+/* client_batch_end ends a batch that completed queued calls into
+ * done-queues. On a plain socket the reader thread (open: true) leaves it
+ * open instead, until as many requests have come as calls were completed:
+ * their caller, woken once for the batch, then writes them all in one go
+ * while the reader thread is back at its poll, and nobody sleeps on the
+ * way (with TLS the role holder lingers for them, client_linger, as the
+ * flush must wait for its read). An open batch that is not answered by
+ * open_until is closed by the reader thread, which then stops leaving
+ * batches open for CLIENT_LINGER_BACKOFF batches. */
+static void client_batch_end(rpc_client *c, size_t queued, bool open)
 {
 	pthread_mutex_lock(&c->wmu);
-	client_linger(c, queued);
-	c->deferred = 0;
-	if (c->rbusy && !c->flushing && c->wbuf.len > 0) {
-		c->flushing = true;
-		client_flush(c);
-		c->flushing = false;
+	if (c->ssl != NULL) {
+		client_linger(c, queued);
+	} else if (open && queued > 0 && c->rbusy && c->no_linger > 0) {
+		c->no_linger--;
+	} else if (open && queued > 0 && c->rbusy) {
+		c->want += queued;
+		if (c->deferred < c->want) {
+			c->open = true;
+			c->open_until = rpci_now_ns() +
+			                CLIENT_LINGER_NS * CLIENT_LINGER_WINDOWS;
+			pthread_mutex_unlock(&c->wmu);
+			return;
+		}
 	}
-	c->rbusy = false;
+	client_batch_close(c);
 	pthread_mutex_unlock(&c->wmu);
+}
+
+/* client_batch_expire closes an open batch whose time is up (reader
+ * thread). Returns when the reader thread must look again: the open
+ * batch's deadline, or INT64_MAX. */
+static int64_t client_batch_expire(rpc_client *c)
+{
+	int64_t next = INT64_MAX;
+
+	pthread_mutex_lock(&c->wmu);
+	if (c->open && rpci_now_ns() >= c->open_until) {
+		c->no_linger = CLIENT_LINGER_BACKOFF;
+		client_batch_close(c);
+	} else if (c->open) {
+		next = c->open_until;
+	}
+	pthread_mutex_unlock(&c->wmu);
+	return next;
 }
 
 /* client_handle matches one reply to its call and completes it, or, when
@@ -580,7 +646,7 @@ static bool client_handle(rpc_client *c, rpci_msg *msg, rpc_call ***tail)
 	 * meanwhile. */
 	if (call != NULL && call->done != NULL &&
 	    rpci_done_is_callback(call->done))
-		client_batch_end(c, 0);
+		client_batch_end(c, 0, false);
 	if (call == NULL || (msg->error != NULL && msg->error[0] != '\0')) {
 		/* No one to give the body to (a reply to a call that ended
 		 * early, or an error reply): drain it. */
@@ -736,7 +802,7 @@ static bool client_read_room(rpc_client *c)
 /* client_read_some reads once from the connection and handles every whole
  * reply that has arrived. The caller holds the reader role. Returns false
  * when the connection has ended; *err is then why (NULL: end of file). */
-static bool client_read_some(rpc_client *c, rpc_error **err)
+static bool client_read_some(rpc_client *c, bool reader, rpc_error **err)
 {
 	size_t off = 0, used, queued = 0;
 	rpc_call *batch = NULL, **tail = &batch;
@@ -757,7 +823,7 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 	n = client_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen, err);
 	if (n <= 0 && c->ssl != NULL) {
 		int e = errno;
-		client_batch_end(c, 0);
+		client_batch_end(c, 0, false);
 		errno = e;
 	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -797,7 +863,7 @@ static bool client_read_some(rpc_client *c, rpc_error **err)
 	 * (perf and strace of 128 calls in flight: 0.11 futex calls per
 	 * call, most of them such hand-offs). */
 	rpci_calls_complete(batch);
-	client_batch_end(c, queued);
+	client_batch_end(c, queued, reader);
 	if (!c->replied) {
 		rpc_error *why = client_mismatch(c, st == RPCI_READ_ERROR);
 		if (why != NULL) {
@@ -849,20 +915,30 @@ static void client_complete_expired(rpc_client *c, rpc_call *list)
 
 /* client_poll_read waits until the socket is readable, the wake eventfd
  * fires or until (ns, INT64_MAX: none) passes, and reads if there is
- * something to read. The caller holds the reader role. Returns false when
- * the connection has ended, as client_read_some. */
+ * something to read; an open batch's deadline (client_batch_end) ends the
+ * wait too, to close it. The caller is the reader thread. Returns false
+ * when the connection has ended, as client_read_some. */
 static bool client_poll_read(rpc_client *c, int64_t until, rpc_error **err)
 {
 	struct pollfd p[2] = {
 	    {.fd = c->fd, .events = c->tls_rwant ? POLLOUT : POLLIN},
 	    {.fd = c->wake_fd, .events = POLLIN}};
+	int64_t open_until = client_batch_expire(c);
 	uint64_t count;
 	int n;
 
 	*err = NULL;
 	if (client_tls_ready(c))
-		return client_read_some(c, err);
-	n = poll(p, 2, rpci_ms_left(until));
+		return client_read_some(c, true, err);
+	if (open_until < until) {
+		/* a batch's deadline is a fraction of a millisecond away */
+		int64_t left = open_until - rpci_now_ns();
+		struct timespec ts = {0, left > 0 ? (long)left : 0};
+
+		n = ppoll(p, 2, &ts, NULL);
+	} else {
+		n = poll(p, 2, rpci_ms_left(until));
+	}
 	if (n < 0 && errno != EINTR) {
 		*err = rpci_error_errno(errno, "rpc: poll");
 		return false;
@@ -874,7 +950,9 @@ static bool client_poll_read(rpc_client *c, int64_t until, rpc_error **err)
 		       errno == EINTR)
 			;
 	if (p[0].revents != 0)
-		return client_read_some(c, err);
+		return client_read_some(c, true, err);
+	if (open_until != INT64_MAX)
+		(void)client_batch_expire(c);
 	return true;
 }
 
@@ -990,7 +1068,7 @@ static void client_wait(rpc_client *c, rpc_call *call)
 				client_time_out(c, call);
 				break;
 			}
-			if (!client_read_some(c, &err)) {
+			if (!client_read_some(c, false, &err)) {
 				client_end(c, err);
 				lead = false;
 				break;

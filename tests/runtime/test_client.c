@@ -887,6 +887,64 @@ START_TEST(test_client_mixed_sync_async)
 }
 END_TEST
 
+/* After a read that completed calls into a done-queue, the reader thread
+ * leaves the batch open until as many new requests have come (client.c,
+ * client_batch_end). round_async makes n calls, waits for all of them, and
+ * checks their replies. */
+static void round_async(rpc_done *d, int64_t base, int n)
+{
+	int64_t replies[16];
+	rpc_call *c;
+
+	ck_assert_int_le(n, 16);
+	for (int k = 0; k < n; k++) {
+		replies[k] = -1;
+		ck_assert_ptr_null(go_multiply(d, base + k, 5, &replies[k], NULL));
+	}
+	for (int k = 0; k < n; k++) {
+		c = rpc_done_wait(d, 30000);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_ptr_null(rpc_call_error(c));
+		int64_t *r = rpc_call_reply(c);
+		ck_assert_int_eq(*r, (base + (r - replies)) * 5);
+		rpc_call_free(c);
+	}
+}
+
+/* Fewer requests than completions: the open batch is written when its
+ * time is up, and past the backoff (64 batches) too. */
+START_TEST(test_client_open_batch_unanswered)
+{
+	rpc_done *d = rpc_done_new_queue();
+
+	start_echo();
+	for (int i = 0; i < 80; i++) {
+		round_async(d, i * 100, 8);
+		round_async(d, i * 100 + 50, 1);
+	}
+	rpc_done_free(d);
+}
+END_TEST
+
+/* A blocking call made while a batch is open is written at once: its
+ * caller may lead the reading next (no asynchronous call is pending), and
+ * with the request held back nobody would write it. */
+START_TEST(test_client_open_batch_blocking_call)
+{
+	rpc_done *d = rpc_done_new_queue();
+	int64_t r;
+
+	start_echo();
+	for (int i = 0; i < 50; i++) {
+		round_async(d, i * 100, 8);
+		r = -1;
+		ck_assert_ptr_null(call_multiply(i, 7, &r));
+		ck_assert_int_eq(r, i * 7);
+	}
+	rpc_done_free(d);
+}
+END_TEST
+
 /* A server that closes an idle connection: the next call fails (it may
  * see the end only once it reads) and later ones are refused. */
 START_TEST(test_client_idle_server_close)
@@ -1623,6 +1681,8 @@ static Suite *client_suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_client_many_threads);
 	tcase_add_test(tc, test_client_mixed_sync_async);
+	tcase_add_test(tc, test_client_open_batch_unanswered);
+	tcase_add_test(tc, test_client_open_batch_blocking_call);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dial");
