@@ -7,17 +7,19 @@
  * empty, so concurrent callers share one write (group commit) and no
  * caller waits on another's syscall for long. While the holder of the
  * reader role (below) is handling a batch of replies, requests are only
- * queued: it writes them all when the batch is done. After a batch that
- * completed calls into done-queues it lingers (not while a callback runs)
- * until as many requests have been queued as calls were completed, which
- * is what a pipelined caller does, for CLIENT_LINGER_NS at a time while
- * new requests keep coming, CLIENT_LINGER_WINDOWS times at most (a
- * consumer woken once for a whole batch takes longer than one window to
- * answer 128 calls, and did not linger through it); so 128
- * calls in flight cost about one write and one read per 128 calls instead
- * of one write per call. When a linger runs out, lingering stops for the
- * next CLIENT_LINGER_BACKOFF batches, so callers that do not answer
- * completions with new calls lose little.
+ * queued: it writes them all when the batch is done. A batch that
+ * completed calls into done-queues (handed over together at its end, one
+ * wake-up) waits for as many new requests as calls it completed, which is
+ * what a pipelined caller sends: on a plain socket the reader thread
+ * leaves it open and polls again, and the request that makes the count
+ * writes them all (client_batch_end); with TLS the role holder lingers
+ * for them (client_linger). Either waits CLIENT_LINGER_NS times
+ * CLIENT_LINGER_WINDOWS at most (a consumer woken once for a whole batch
+ * takes longer than one window to answer 128 calls); so 128 calls in
+ * flight cost about one write and one read per 128 calls instead of one
+ * write per call. When the wait runs out, batches are not held for the
+ * next CLIENT_LINGER_BACKOFF, so callers that do not answer completions
+ * with new calls lose little.
  *
  * Reading replies is a role one thread holds at a time (c->reading). The
  * client's reader thread (Go's input loop) takes it whenever calls are
