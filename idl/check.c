@@ -1158,10 +1158,10 @@ static void check_oneofs(check_ctx *c, const ast_decl *d)
  * refused where the later one is declared. A const's macro is checked by
  * check_const_cname; two declarations of one name by check_declare. */
 typedef struct check_cname {
-	char *name;        /* "c:" or "t:" then the C name */
-	char *what;        /* how to name its origin in a diagnostic */
+	char *name; /* "c:" or "t:" then the C name */
+	char *what; /* how to name its origin in a diagnostic */
 	const ast_loc *loc;
-	size_t seq;        /* declaration order */
+	size_t seq;           /* declaration order */
 	const ast_decl *decl; /* where it comes from */
 	const char *x;        /* the IDL name it comes from, in decl */
 } check_cname;
@@ -1180,8 +1180,7 @@ static void check_cname_add(check_cnames *t, bool type, const char *pkg,
 	char name[512], what[256];
 	int n = snprintf(name, sizeof name, "%s%s%s%s%s%s%s%s",
 	                 type ? "t:" : "c:", pkg, *pkg ? "_" : "", a,
-	                 b ? "_" : "", b ? b : "", c3 ? "_" : "",
-	                 c3 ? c3 : "");
+	                 b ? "_" : "", b ? b : "", c3 ? "_" : "", c3 ? c3 : "");
 
 	if (n < 0 || (size_t)n >= sizeof name)
 		return; /* too long to be a name anyone wrote twice */
@@ -1228,17 +1227,15 @@ static void check_cname_decl(check_cnames *t, const char *pkg,
 	size_t i, j;
 
 	if (d->kind == AST_ENUM) {
-		check_cname_add(t, false, pkg, d->name, NULL, NULL, &d->loc,
-		                d, "the size marker of enum '%s'%s", d->name,
-		                "");
-		check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc,
-		                d, "enum '%s'%s", d->name, "");
+		check_cname_add(t, false, pkg, d->name, NULL, NULL, &d->loc, d,
+		                "the size marker of enum '%s'%s", d->name, "");
+		check_cname_add(t, true, pkg, d->name, NULL, NULL, &d->loc, d,
+		                "enum '%s'%s", d->name, "");
 		for (i = 0; i < d->n_values; i++)
-			check_cname_add(t, false, pkg, d->name,
-			                d->values[i].name, NULL,
-			                &d->values[i].loc, d,
-			                "value '%s' of enum '%s'",
-			                d->values[i].name, d->name);
+			check_cname_add(
+			    t, false, pkg, d->name, d->values[i].name, NULL,
+			    &d->values[i].loc, d, "value '%s' of enum '%s'",
+			    d->values[i].name, d->name);
 		return;
 	}
 	if (d->kind != AST_STRUCT)
@@ -1257,17 +1254,14 @@ static void check_cname_decl(check_cnames *t, const char *pkg,
 		if (j < i)
 			continue; /* a duplicate oneof: check_oneofs said so */
 		snprintf(o_case, sizeof o_case, "%s_case", o->name);
-		check_cname_add(t, true, pkg, d->name, o_case, NULL, &o->loc,
-		                d, "the case type of oneof '%s'%s", o->name,
-		                "");
-		check_cname_add(t, false, pkg, d->name, o->name, "_NOT_SET",
-		                &o->loc, d,
-		                "the case 'not set' of oneof '%s'%s", o->name,
-		                "");
-		check_cname_add(t, false, pkg, d->name, o->name, "_CASE",
-		                &o->loc, d,
-		                "the case enum's size marker of oneof '%s'%s",
-		                o->name, "");
+		check_cname_add(t, true, pkg, d->name, o_case, NULL, &o->loc, d,
+		                "the case type of oneof '%s'%s", o->name, "");
+		check_cname_add(
+		    t, false, pkg, d->name, o->name, "_NOT_SET", &o->loc, d,
+		    "the case 'not set' of oneof '%s'%s", o->name, "");
+		check_cname_add(
+		    t, false, pkg, d->name, o->name, "_CASE", &o->loc, d,
+		    "the case enum's size marker of oneof '%s'%s", o->name, "");
 		for (j = 0; j < o->n_members; j++) {
 			const ast_field *fl = &d->fields[o->first + j];
 
@@ -1300,7 +1294,8 @@ static void check_cnames_all(check_ctx *c)
 			j = i; /* the first of a run: the others report to it */
 			continue;
 		}
-		if (a->decl != b->decl && strcmp(a->decl->name, b->decl->name) == 0)
+		if (a->decl != b->decl &&
+		    strcmp(a->decl->name, b->decl->name) == 0)
 			continue; /* a duplicate type: check_declare said so */
 		if (a->decl == b->decl && strcmp(a->x, b->x) == 0)
 			continue; /* a duplicate value or member: said too */

@@ -603,8 +603,9 @@ static void client_batch_end(rpc_client *c, size_t queued, bool open)
 		c->want += queued;
 		if (c->deferred < c->want) {
 			c->open = true;
-			c->open_until = rpci_now_ns() +
-			                CLIENT_LINGER_NS * CLIENT_LINGER_WINDOWS;
+			c->open_until =
+			    rpci_now_ns() +
+			    CLIENT_LINGER_NS * CLIENT_LINGER_WINDOWS;
 			pthread_mutex_unlock(&c->wmu);
 			return;
 		}
