@@ -115,27 +115,33 @@ bool rpci_done_is_callback(const rpc_done *d)
 	return d->cb != NULL && !d->forward;
 }
 
-static void done_deliver(rpc_done *d, rpc_call *call)
+/* done_append queues the calls first..last (linked through next) on the
+ * queue d. */
+static void done_append(rpc_done *d, rpc_call *first, rpc_call *last)
 {
-	if (d->cb != NULL) {
-		d->cb(call, d->ud);
-		return;
-	}
-	call->next = NULL;
+	last->next = NULL;
 	pthread_mutex_lock(&d->mu);
 	if (d->tail == NULL) {
-		d->head = call;
+		d->head = first;
 		if (d->efd >= 0)
 			done_signal(d->efd);
 	} else {
-		d->tail->next = call;
+		d->tail->next = first;
 	}
-	d->tail = call;
+	d->tail = last;
 	/* Nobody waiting (the consumer is busy with earlier calls): no
 	 * wake-up to pay for. */
 	if (d->waiting > 0)
 		pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+}
+
+static void done_deliver(rpc_done *d, rpc_call *call)
+{
+	if (d->cb != NULL)
+		d->cb(call, d->ud);
+	else
+		done_append(d, call, call);
 }
 
 void rpci_call_complete(rpc_call *call)
@@ -176,19 +182,7 @@ void rpci_calls_complete(rpc_call *list)
 			last = list;
 			list = list->next;
 		}
-		last->next = NULL;
-		pthread_mutex_lock(&d->mu);
-		if (d->tail == NULL) {
-			d->head = first;
-			if (d->efd >= 0)
-				done_signal(d->efd);
-		} else {
-			d->tail->next = first;
-		}
-		d->tail = last;
-		if (d->waiting > 0)
-			pthread_cond_signal(&d->cv);
-		pthread_mutex_unlock(&d->mu);
+		done_append(d, first, last);
 	}
 }
 
