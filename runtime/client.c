@@ -133,9 +133,10 @@ struct rpc_client {
 	size_t deferred; /* requests left for the role holder's flush */
 	size_t want;     /* the count the lingering role holder waits for, or
 	                    that closes an open batch */
-	bool open;       /* a batch left open: the reader thread is back at
-	                    its poll, and the request that makes deferred
-	                    reach want writes them all (plain sockets) */
+	bool deferred_sync; /* a blocking call's request is among them */
+	bool open;          /* a batch left open: the reader thread is back at
+	                       its poll, and the request that makes deferred
+	                       reach want writes them all (plain sockets) */
 	int64_t open_until; /* when the reader thread closes it regardless */
 	unsigned no_linger; /* batches to go before lingering again */
 	pthread_cond_t wcv; /* deferred reached want */
@@ -469,8 +470,9 @@ static rpc_error *client_send(rpc_client *c, rpc_call *call, const void *args,
 		c->flushing = false;
 	} else if (err == NULL && c->rbusy) {
 		c->deferred++;
-		/* A blocking call does not wait for the batch: its caller
+		/* A blocking call does not wait in an open batch: its caller
 		 * may lead the reading next, and nobody would write. */
+		c->deferred_sync |= !async;
 		if (c->open && (c->deferred >= c->want || !async))
 			client_batch_close(c);
 		else if (c->deferred >= c->want && c->rwaiting)
@@ -536,6 +538,7 @@ static void client_batch_close(rpc_client *c)
 	c->open = false;
 	c->want = 0;
 	c->deferred = 0;
+	c->deferred_sync = false;
 	c->rbusy = false;
 	if (busy && !c->flushing && c->wbuf.len > 0) {
 		c->flushing = true;
@@ -591,7 +594,9 @@ static void client_linger(rpc_client *c, size_t queued)
  * way (with TLS the role holder lingers for them, client_linger, as the
  * flush must wait for its read). An open batch that is not answered by
  * open_until is closed by the reader thread, which then stops leaving
- * batches open for CLIENT_LINGER_BACKOFF batches. */
+ * batches open for CLIENT_LINGER_BACKOFF batches. A batch holding a
+ * blocking call's request is never left open: the reader thread may let
+ * go of the role before that caller takes it to read its reply. */
 static void client_batch_end(rpc_client *c, size_t queued, bool open)
 {
 	pthread_mutex_lock(&c->wmu);
@@ -599,7 +604,7 @@ static void client_batch_end(rpc_client *c, size_t queued, bool open)
 		client_linger(c, queued);
 	} else if (open && queued > 0 && c->rbusy && c->no_linger > 0) {
 		c->no_linger--;
-	} else if (open && queued > 0 && c->rbusy) {
+	} else if (open && queued > 0 && c->rbusy && !c->deferred_sync) {
 		c->want += queued;
 		if (c->deferred < c->want) {
 			c->open = true;
