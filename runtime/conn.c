@@ -329,19 +329,19 @@ static void conn_held_sub(rpci_conn *c, size_t n)
 	atomic_fetch_sub(&c->srv->buffered, n);
 }
 
-/* conn_in_cap makes c->in cap bytes (0: frees it), keeping its bytes. */
+/* conn_in_cap makes c->in cap bytes (0: frees it), keeping its bytes.
+ * From RPCI_BIG bytes on it is a big block (big.c), unmapped when the
+ * request it held is taken. */
 static bool conn_in_cap(rpci_conn *c, size_t cap)
 {
 	if (cap == 0) {
-		free(c->in);
+		rpci_big_free(c->in);
 		c->in = NULL;
 		c->in_len = 0;
 	} else {
-		uint8_t *p = realloc(c->in, cap);
+		uint8_t *p = rpci_big_realloc(c->in, c->in_len, cap);
 		if (p == NULL)
 			return false;
-		if (cap > c->in_len)
-			rpci_big_advise(p + c->in_len, cap - c->in_len);
 		c->in = p;
 	}
 	if (cap > c->in_cap)
@@ -554,7 +554,7 @@ static void conn_unref(rpci_conn *c)
 		c->codec->state_free(c->cstate);
 	rpci_buf_fini(&c->out);
 	rpci_buf_fini(&c->wbuf);
-	free(c->in);
+	rpci_big_free(c->in);
 	conn_held_sub(c, atomic_load(&c->held));
 	conn_tls_free(c->tls);
 	pthread_mutex_destroy(&c->wmu);

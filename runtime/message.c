@@ -16,12 +16,18 @@
  *
  * RPC_FORM_VALUE types cross the C API as the bare C value of the wrapper's
  * field 1; rpci_value_wrap and rpci_value_unwrap move it in and out.
+ *
+ * What a decoder made for a server may be a big block (big.c: a large
+ * string, bytes or list), so everything freed here goes through
+ * rpci_big_free, which frees a malloc'd block with free; copies are
+ * always malloc'd.
  */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "desc.h"
 #include "internal.h"
 
@@ -30,7 +36,7 @@
 static void message_free_string(const ProtobufCFieldDescriptor *f, char *s)
 {
 	if (s != NULL && s != protobuf_c_empty_string && s != f->default_value)
-		free(s);
+		rpci_big_free(s);
 }
 
 static void message_free_bytes(const ProtobufCFieldDescriptor *f,
@@ -39,7 +45,7 @@ static void message_free_bytes(const ProtobufCFieldDescriptor *f,
 	const ProtobufCBinaryData *def = f->default_value;
 
 	if (b->data != NULL && (def == NULL || def->data != b->data))
-		free(b->data);
+		rpci_big_free(b->data);
 }
 
 static void message_free_sub(const ProtobufCFieldDescriptor *f,
@@ -76,7 +82,7 @@ static void message_free_repeated(const ProtobufCFieldDescriptor *f, void *msg)
 		return;
 	for (i = 0; i < n; i++)
 		rpci_message_free_value(f, (char *)arr + i * size);
-	free(arr);
+	rpci_big_free(arr);
 }
 
 void rpci_message_clear_list(const ProtobufCFieldDescriptor *f,
@@ -124,8 +130,8 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 		rpci_message_free_value(f, MESSAGE_AT(msg, f->offset, char));
 	}
 	for (i = 0; i < msg->n_unknown_fields; i++)
-		free(msg->unknown_fields[i].data);
-	free(msg->unknown_fields);
+		rpci_big_free(msg->unknown_fields[i].data);
+	rpci_big_free(msg->unknown_fields);
 	if (desc->message_init != NULL) {
 		desc->message_init(msg);
 	} else {
@@ -177,7 +183,7 @@ void rpci_message_free(ProtobufCMessage *msg)
 	if (msg == NULL)
 		return;
 	rpc_message_free_contents(msg);
-	free(msg);
+	rpci_big_free(msg);
 }
 
 const ProtobufCFieldDescriptor *rpci_value_field(const rpc_type *t)
@@ -680,14 +686,14 @@ static void *message_settle(ProtobufCMessage *msg, void *ctx)
 			                  "its array type has %" PRIu32,
 			                  desc->short_name, f->name, *n, len);
 		if (*n == 0) {
-			free(*view);
+			rpci_big_free(*view);
 			*view = NULL;
 			continue;
 		}
 		for (uint32_t k = 0; k < len; k++)
 			rpci_message_free_value(f, at + k * size);
 		memcpy(at, *view, len * size);
-		free(*view);
+		rpci_big_free(*view);
 		*view = NULL;
 		*n = 0;
 	}
