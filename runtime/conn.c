@@ -305,8 +305,12 @@ void rpci_req_free(rpci_req *req)
 	/* the messages live inside req's block: free what they point to */
 	if (req->args != NULL)
 		rpc_message_free_contents(req->args);
-	if (req->reply != NULL)
+	if (req->reply != NULL) {
+		/* the handler's malloc: large fields go back to the kernel
+		 * (docs/performance.md, Peak memory of a large call) */
+		rpci_message_release(req->reply);
 		rpc_message_free_contents(req->reply);
+	}
 	free(req->errmsg);
 	free(req);
 }
