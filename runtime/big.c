@@ -53,10 +53,13 @@ static atomic_size_t big_count, big_bytes;
 
 static size_t big_page(void)
 {
-	static size_t page;
-	if (page == 0)
-		page = (size_t)sysconf(_SC_PAGESIZE);
-	return page;
+	static atomic_size_t page; /* the same value from every thread */
+	size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+	if (p == 0) {
+		p = (size_t)sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&page, p, memory_order_relaxed);
+	}
+	return p;
 }
 
 static size_t big_hash(uintptr_t p, size_t cap)
