@@ -5,7 +5,9 @@
  * costs amortised O(n); a reservation larger than that gets exactly what
  * it asks for, so a large message encoded into a buffer sized for it is
  * neither copied again nor given twice its room. A buffer that failed to
- * grow keeps its contents.
+ * grow keeps its contents. From RPCI_BIG bytes of capacity on, the data is
+ * a big block (big.c): growing across the threshold moves the bytes used
+ * once, and rpc_buf_fini unmaps it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,10 +47,9 @@ bool rpci_buf_reserve(rpci_buf *b, size_t n)
 	cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	if (cap < need)
 		cap = need;
-	data = realloc(b->data, cap);
+	data = rpci_big_realloc(b->data, b->len, cap);
 	if (data == NULL)
 		return false;
-	rpci_big_advise(data + b->len, cap - b->len);
 	b->data = data;
 	b->cap = cap;
 	return true;
@@ -69,7 +70,7 @@ void rpci_buf_fini(rpci_buf *b)
 {
 	if (b == NULL)
 		return;
-	free(b->data);
+	rpci_big_free(b->data);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;

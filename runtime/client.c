@@ -779,7 +779,8 @@ static rpc_error *client_mismatch(rpc_client *c, bool failed)
  * knows the length of the reply waiting there (codec.h, need), the buffer
  * grows at once to hold all of it (by at most CLIENT_READ_STEP or what has
  * arrived, whichever is more, at a time), so the rest is read straight into
- * place; else it doubles when full. It never shrinks. */
+ * place; else it doubles when full. It never shrinks. From RPCI_BIG bytes
+ * on it is a big block (big.c). */
 static bool client_read_room(rpc_client *c)
 {
 	size_t need = 0, cap = c->rcap;
@@ -798,10 +799,9 @@ static bool client_read_room(rpc_client *c)
 		cap = c->rcap > SIZE_MAX / 2 ? 0 : c->rcap * 2;
 	if (cap == c->rcap)
 		return true;
-	grown = cap == 0 ? NULL : realloc(c->rbuf, cap);
+	grown = cap == 0 ? NULL : rpci_big_realloc(c->rbuf, c->rlen, cap);
 	if (grown == NULL)
 		return false;
-	rpci_big_advise(grown + c->rlen, cap - c->rlen);
 	c->rbuf = grown;
 	c->rcap = cap;
 	return true;
@@ -1218,7 +1218,7 @@ static rpc_error *client_new(int fd, SSL *ssl, rpc_tls *tls,
 fail_thread:
 	close(c->wake_fd);
 fail_wake:
-	free(c->rbuf);
+	rpci_big_free(c->rbuf);
 fail_rbuf:
 	pthread_cond_destroy(&c->wcv);
 fail_wcv:
@@ -1418,7 +1418,7 @@ void rpc_client_free(rpc_client *c)
 	rpci_buf_fini(&c->wbuf);
 	rpci_buf_fini(&c->wspare);
 	rpc_error_free(c->wtimeout);
-	free(c->rbuf);
+	rpci_big_free(c->rbuf);
 	pthread_cond_destroy(&c->wcv);
 	pthread_cond_destroy(&c->rcv);
 	pthread_mutex_destroy(&c->wmu);

@@ -34,11 +34,44 @@ typedef rpc_read_status rpci_read_status;
 #define RPCI_READ_AGAIN RPC_READ_AGAIN
 #define RPCI_READ_ERROR RPC_READ_ERROR
 
-/* rpci_big_advise asks the kernel to back the untouched memory p[0..n) with
- * huge pages when n is at least RPCI_BIG (a no-op elsewhere): a large
- * message's buffers are fresh memory, and faulting them in 4 KiB pages
- * costs more than copying them. Errors are ignored. */
+/* RPCI_BIG is where a block counts as large: from this size on, the
+ * buffers librpc owns and the fields it decodes for a server are big
+ * blocks (big.c), mapped from the kernel 2 MiB aligned with huge pages and
+ * unmapped when freed. */
 #define RPCI_BIG ((size_t)4 * 1024 * 1024)
+
+/* rpci_big_alloc maps a big block of at least n bytes (n below RPCI_BIG
+ * gets RPCI_BIG), its start 2 MiB aligned. NULL when out of memory; never
+ * falls back to malloc. Free with rpci_big_free. */
+void *rpci_big_alloc(size_t n);
+
+/* rpci_big_malloc is rpci_big_alloc(n) when n is at least RPCI_BIG, else
+ * malloc(n). Free with rpci_big_free. */
+void *rpci_big_malloc(size_t n);
+
+/* rpci_big_free frees p, a big block (unmapped at once) or a malloc'd one
+ * (free). Accepts NULL. */
+void rpci_big_free(void *p);
+
+/* rpci_big_realloc makes p (NULL, malloc'd or a big block) n bytes,
+ * keeping its first min(keep, n) bytes (keep is at most p's size): a big
+ * block when n is at least RPCI_BIG, else malloc'd. Like realloc, NULL
+ * when out of memory, and p is then unchanged. */
+void *rpci_big_realloc(void *p, size_t keep, size_t n);
+
+/* rpci_big_owns tells whether p is a big block. */
+bool rpci_big_owns(const void *p);
+
+/* rpci_big_live is the number of big blocks alive, and in *bytes (when not
+ * NULL) what they map: tests check both return to 0, since ASan and
+ * valgrind do not see a mapping that leaked. */
+size_t rpci_big_live(size_t *bytes);
+
+/* rpci_big_advise asks the kernel to back the untouched memory p[0..n) of
+ * a malloc'd block with huge pages when n is at least RPCI_BIG (a no-op
+ * elsewhere). Used where a large block stays malloc'd: the fields of a
+ * reply a client decodes, which its caller owns and frees with free().
+ * Errors are ignored. */
 void rpci_big_advise(void *p, size_t n);
 
 /* rpci_codec_check refuses a codec built for another RPC_CODEC_ABI (or

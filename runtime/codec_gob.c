@@ -41,8 +41,9 @@ typedef struct gob_body {
 	int64_t id;
 	size_t len;
 	const uint8_t *data;
-	uint8_t *own; /* NULL, or the malloc'd bytes data points at (a value
-	                 Go split across messages, put back together) */
+	uint8_t *own; /* NULL, or the bytes data points at (a value Go split
+	                 across messages, put back together; an rpci_buf's
+	                 data, freed with rpci_big_free) */
 } gob_body;
 
 typedef struct gob_state {
@@ -110,7 +111,7 @@ static void gob_msg_clear(void *state, rpci_msg *msg)
 	free(msg->service_method);
 	free(msg->error);
 	if (msg->body != NULL)
-		free(((gob_body *)msg->body)->own);
+		rpci_big_free(((gob_body *)msg->body)->own);
 	free(msg->body);
 	memset(msg, 0, sizeof *msg);
 }
@@ -480,6 +481,23 @@ static rpc_error *gob_range(const ProtobufCFieldDescriptor *f)
 static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
                              ProtobufCMessage *m, gob_reader *r, int depth);
 
+/* gob_field_alloc allocates the n bytes of a decoded string or bytes
+ * value. A server owns the arguments it decodes and frees them through
+ * rpc_message_free_contents when the handler returns, so a large one is a
+ * big block (big.c); a client's caller owns the reply and may free() its
+ * fields, so there it is malloc'd. */
+static void *gob_field_alloc(const gob_state *s, size_t n)
+{
+	void *p;
+
+	if (s->server)
+		return rpci_big_malloc(n);
+	p = malloc(n);
+	if (p != NULL)
+		rpci_big_advise(p, n);
+	return p;
+}
+
 /* dec_elem decodes one value of wire type wid into p, the storage of one
  * element of f. */
 static rpc_error *dec_elem(gob_state *s, int64_t wid,
@@ -526,7 +544,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			    f->name, "");
 		sp = p;
 		rpci_message_free_value(f, sp);
-		*sp = malloc(n + 1);
+		*sp = gob_field_alloc(s, n + 1);
 		if (*sp == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		memcpy(*sp, bytes, n);
@@ -542,9 +560,8 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		bd->data = NULL;
 		bd->len = 0;
 		if (n > 0) {
-			if ((bd->data = malloc(n)) == NULL)
+			if ((bd->data = gob_field_alloc(s, n)) == NULL)
 				return rpci_error(RPC_ERR_NOMEM, NULL);
-			rpci_big_advise(bd->data, n);
 			memcpy(bd->data, bytes, n);
 			bd->len = n;
 		}

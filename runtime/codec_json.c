@@ -90,7 +90,7 @@ static void json_state_free(void *state)
 	for (i = 0; i < s->n_buckets; i++) {
 		for (id = s->buckets[i]; id != NULL; id = next) {
 			next = id->next;
-			free(id->raw);
+			rpci_big_free(id->raw);
 			free(id);
 		}
 	}
@@ -107,7 +107,7 @@ static bool ids_put(json_state *s, char *raw, uint64_t *seq)
 	bool ok = false;
 
 	if (id == NULL) {
-		free(raw);
+		rpci_big_free(raw);
 		return false;
 	}
 	pthread_mutex_lock(&s->mu);
@@ -139,7 +139,7 @@ static bool ids_put(json_state *s, char *raw, uint64_t *seq)
 out:
 	pthread_mutex_unlock(&s->mu);
 	if (!ok) {
-		free(raw);
+		rpci_big_free(raw);
 		free(id);
 	}
 	return ok;
@@ -485,6 +485,8 @@ typedef struct jdec {
 	                    list indices and map keys ("Points[3].X: want
 	                    int64, got \"x\"") */
 	bool known_keys; /* a key that names no field is an error */
+	bool big;        /* a server's argument: large strings and bytes are
+	                    big blocks (big.c), freed with the argument */
 } jdec;
 
 static void dec_path_push(jdec *d, const char *fmt, const char *s);
@@ -726,10 +728,11 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 
 		if (ch != '"')
 			return dec_kind_error(d, f, true);
-		if ((err = rpci_json_cur_string(&d->c, &s, NULL, &nul)) != NULL)
+		if ((err = rpci_json_cur_text(&d->c, d->big, &s, NULL, &nul)) !=
+		    NULL)
 			return err;
 		if (nul) {
-			free(s);
+			rpci_big_free(s);
 			return rpci_error(
 			    RPC_ERR_PROTOCOL,
 			    "rpc: json: string field %s holds a NUL "
@@ -748,17 +751,18 @@ static rpc_error *dec_one(jdec *d, const ProtobufCFieldDescriptor *f, void *p)
 
 		if (ch != '"')
 			return dec_kind_error(d, f, true);
-		if ((err = rpci_json_cur_string(&d->c, &s, &n, &nul)) != NULL)
+		if ((err = rpci_json_cur_text(&d->c, d->big, &s, &n, &nul)) !=
+		    NULL)
 			return err;
 		if (!b64_decode((uint8_t *)s, n, &o, &bad)) {
-			free(s);
+			rpci_big_free(s);
 			return rpci_error(
 			    RPC_ERR_PROTOCOL,
 			    "illegal base64 data at input byte %zu", bad);
 		}
 		rpci_message_free_value(f, b);
 		if (o == 0) {
-			free(s);
+			rpci_big_free(s);
 			s = NULL;
 		}
 		b->data = (uint8_t *)s;
@@ -1280,7 +1284,7 @@ static rpc_error *span_copy(const jspan *s, rpci_msg *msg)
 {
 	size_t n = (size_t)(s->end - s->p);
 
-	msg->body = malloc(n + 1);
+	msg->body = rpci_big_malloc(n + 1); /* json_msg_clear frees it */
 	if (msg->body == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	memcpy(msg->body, s->p, n);
@@ -1377,7 +1381,7 @@ static rpc_error *read_response(const uint8_t *p, const uint8_t *end,
 
 		err = rpci_error(RPC_ERR_PROTOCOL, "invalid error %s",
 		                 raw != NULL ? raw : "<nil>");
-		free(raw);
+		rpci_big_free(raw);
 		return err;
 	}
 	{
@@ -1403,7 +1407,7 @@ static void json_msg_clear(void *state, rpci_msg *msg)
 		return;
 	free(msg->service_method);
 	free(msg->error);
-	free(msg->body);
+	rpci_big_free(msg->body);
 	memset(msg, 0, sizeof *msg);
 }
 
@@ -1464,6 +1468,7 @@ static rpc_error *json_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 	}
 	d.c.p = msg->body;
 	d.c.end = d.c.p + msg->body_len;
+	d.big = s->server;
 	if (s->server) {
 		/* params is an array whose first element is the argument */
 		if (rpci_json_cur_peek(&d.c) != '[')
@@ -1511,7 +1516,7 @@ static rpc_error *json_write(void *state, const rpci_header *h,
 			    "invalid sequence number in response");
 		rpci_json_jw_str(&w, "{\"id\":");
 		rpci_json_jw_str(&w, raw != NULL ? raw : "null");
-		free(raw);
+		rpci_big_free(raw);
 		if (h->error != NULL && h->error[0] != '\0') {
 			rpci_json_jw_str(&w, ",\"result\":null,\"error\":");
 			rpci_json_jw_cstr(&w, h->error);

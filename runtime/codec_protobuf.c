@@ -80,52 +80,54 @@ static size_t pb_need(void *state, const uint8_t *in, size_t len)
 	return rpci_frame_need(in, len, s->max_frame);
 }
 
-/* Decoding allocates with malloc, as the default allocator does, but
- * notes a failure so that out of memory is not reported as a bad body.
- * A large block (a bytes or string field) is given at least PB_BIG_SLACK
- * bytes more, rounded up to PB_BIG_SLACK: the argument is freed when its
- * handler returns, just before the reply is encoded (conn.c), and an
- * encoded reply as large as the argument (an echo, a transform) then fits
- * in the freed block, whose pages malloc still has, instead of asking for
- * fresh ones (measured: a 63 MiB echo faulted 33,000 pages per call
- * without this under bench/run's --malloc-tuned, 4,000-5,000 with it). */
-enum { PB_BIG_SLACK = 64 * 1024 };
+/* Decoding notes a failure to allocate so that out of memory is not
+ * reported as a bad body. A server owns the arguments it decodes and frees
+ * them through rpc_message_free_contents when the handler returns, so
+ * there a block of RPCI_BIG bytes or more (a large bytes or string field)
+ * is a big block (big.c), unmapped when freed; a client's caller owns the
+ * reply and may free() its fields, so there every block is malloc'd. */
+typedef struct pb_alloc_state {
+	bool failed;
+	bool server;
+} pb_alloc_state;
 
-static void *pb_alloc(void *failed, size_t n)
+static void *pb_alloc(void *data, size_t n)
 {
-	size_t size = n;
+	pb_alloc_state *a = data;
 	void *p;
 
-	if (n >= RPCI_BIG && n <= SIZE_MAX - 2 * PB_BIG_SLACK)
-		size = (n + 2 * PB_BIG_SLACK - 1) / PB_BIG_SLACK * PB_BIG_SLACK;
-	p = malloc(size);
+	if (a->server) {
+		p = rpci_big_malloc(n);
+	} else {
+		p = malloc(n);
+		if (p != NULL)
+			rpci_big_advise(p, n);
+	}
 	if (p == NULL)
-		*(bool *)failed = true;
-	else
-		rpci_big_advise(p, size); /* a large bytes or string field */
+		a->failed = true;
 	return p;
 }
 
-static void pb_free(void *failed, void *p)
+static void pb_free(void *data, void *p)
 {
-	(void)failed;
-	free(p);
+	(void)data;
+	rpci_big_free(p);
 }
 
 static rpc_error *pb_read_body(void *state, rpci_msg *msg, const rpc_type *t,
                                ProtobufCMessage *dst)
 {
-	bool failed = false;
-	ProtobufCAllocator alloc = {pb_alloc, pb_free, &failed};
+	pb_state *s = state;
+	pb_alloc_state a = {false, s->server};
+	ProtobufCAllocator alloc = {pb_alloc, pb_free, &a};
 	ProtobufCMessage *m;
 
-	(void)state;
 	if (dst == NULL || t == NULL)
 		return NULL;
 	assert(dst->descriptor == t->desc);
 	m = protobuf_c_message_unpack(t->desc, &alloc, msg->body_len,
 	                              msg->body);
-	if (m == NULL && failed)
+	if (m == NULL && a.failed)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	if (m == NULL)
 		return rpci_error(RPC_ERR_PROTOCOL,
@@ -133,7 +135,7 @@ static rpc_error *pb_read_body(void *state, rpci_msg *msg, const rpc_type *t,
 	/* libprotobuf-c allocates everything a message points to separately
 	 * from the message struct, so the struct can move. */
 	memcpy(dst, m, t->desc->sizeof_message);
-	free(m);
+	rpci_big_free(m);
 	return NULL;
 }
 

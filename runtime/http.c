@@ -114,7 +114,7 @@ bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
 		          json ? "application/json"
 		               : "text/html; charset=utf-8",
 		          page, n, strcmp(method, "HEAD") == 0);
-		free(page);
+		rpci_big_free(page); /* an rpci_buf's data */
 		return false;
 	}
 	static const char nf[] = "404 page not found\n";

@@ -55,6 +55,13 @@ void rpci_message_free_value(const ProtobufCFieldDescriptor *f, void *p);
 void rpci_message_clear_list(const ProtobufCFieldDescriptor *f,
                              ProtobufCMessage *msg);
 
+/* rpci_message_release prepares msg, whose contents are about to be freed,
+ * for a server that keeps a malloc arena: the whole pages of every large
+ * malloc'd string or bytes field at its top level go back to the kernel
+ * now (MADV_DONTNEED), marked for huge pages (MADV_HUGEPAGE). Returns the
+ * bytes given back. */
+size_t rpci_message_release(ProtobufCMessage *msg);
+
 /* rpci_message_free frees the contents of msg and msg itself. Accepts NULL. */
 void rpci_message_free(ProtobufCMessage *msg);
 

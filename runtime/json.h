@@ -75,6 +75,8 @@ bool rpci_json_cur_eat(jcur *c, uint8_t ch);
 bool rpci_json_cur_skip(jcur *c);
 rpc_error *rpci_json_cur_string(jcur *c, char **out, size_t *out_len,
                                 bool *has_nul);
+rpc_error *rpci_json_cur_text(jcur *c, bool big, char **out, size_t *out_len,
+                              bool *has_nul);
 bool rpci_json_cur_number(jcur *c, const char **text, size_t *len);
 const char *rpci_json_kind_of(jcur *c);
 
@@ -86,6 +88,8 @@ void rpci_json_jw_str(jw *w, const char *s);
 void rpci_json_jw_fail(jw *w, rpc_error *err);
 void rpci_json_jw_quote(jw *w, const uint8_t *s, size_t n);
 void rpci_json_jw_cstr(jw *w, const char *s);
+/* rpci_json_compact_raw's result is an rpci_buf's data: free it with
+ * rpci_big_free (a large id is a big block). */
 char *rpci_json_compact_raw(const uint8_t *p, const uint8_t *end);
 void rpci_json_jw_float(jw *w, double v, bool single);
 void rpci_json_jw_base64(jw *w, const uint8_t *s, size_t n);

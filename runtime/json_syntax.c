@@ -481,6 +481,16 @@ bool rpci_json_cur_skip(jcur *c)
 rpc_error *rpci_json_cur_string(jcur *c, char **out, size_t *out_len,
                                 bool *has_nul)
 {
+	return rpci_json_cur_text(c, false, out, out_len, has_nul);
+}
+
+/* rpci_json_cur_text is rpci_json_cur_string; with big, *out comes from
+ * rpci_big_malloc (a big block when large; free with rpci_big_free). The
+ * buffer is sized for the worst case (3 bytes out per byte in); a big one
+ * gives back the pages past the text. */
+rpc_error *rpci_json_cur_text(jcur *c, bool big, char **out, size_t *out_len,
+                              bool *has_nul)
+{
 	const uint8_t *s, *q;
 	uint8_t *buf, *w;
 	size_t n;
@@ -496,7 +506,9 @@ rpc_error *rpci_json_cur_string(jcur *c, char **out, size_t *out_len,
 		return rpci_error(RPC_ERR_PROTOCOL,
 		                  "rpc: json: unterminated string");
 	n = (size_t)(q - c->p);
-	buf = malloc(n * 3 + 1);
+	if (n > (SIZE_MAX - 1) / 3)
+		return rpci_error(RPC_ERR_NOMEM, NULL);
+	buf = big ? rpci_big_malloc(n * 3 + 1) : malloc(n * 3 + 1);
 	if (buf == NULL)
 		return rpci_error(RPC_ERR_NOMEM, NULL);
 	*has_nul = false;
@@ -565,12 +577,18 @@ rpc_error *rpci_json_cur_string(jcur *c, char **out, size_t *out_len,
 	}
 	*w = '\0';
 	c->p = q + 1;
+	if (big && (size_t)(w - buf) + 1 >= RPCI_BIG) {
+		size_t used = (size_t)(w - buf) + 1;
+		uint8_t *fit = rpci_big_realloc(buf, used, used);
+		if (fit != NULL) /* else keep the larger block */
+			w = fit + (w - buf), buf = fit;
+	}
 	*out = (char *)buf;
 	if (out_len != NULL)
 		*out_len = (size_t)(w - buf);
 	return NULL;
 bad:
-	free(buf);
+	rpci_big_free(buf);
 	return rpci_error(RPC_ERR_PROTOCOL, "rpc: json: bad string escape");
 }
 

@@ -16,12 +16,21 @@
  *
  * RPC_FORM_VALUE types cross the C API as the bare C value of the wrapper's
  * field 1; rpci_value_wrap and rpci_value_unwrap move it in and out.
+ *
+ * What a decoder made for a server may be a big block (big.c: a large
+ * string, bytes or list), so everything freed here goes through
+ * rpci_big_free, which frees a malloc'd block with free; copies are
+ * always malloc'd.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "codec.h"
 #include "desc.h"
 #include "internal.h"
 
@@ -30,7 +39,7 @@
 static void message_free_string(const ProtobufCFieldDescriptor *f, char *s)
 {
 	if (s != NULL && s != protobuf_c_empty_string && s != f->default_value)
-		free(s);
+		rpci_big_free(s);
 }
 
 static void message_free_bytes(const ProtobufCFieldDescriptor *f,
@@ -39,7 +48,7 @@ static void message_free_bytes(const ProtobufCFieldDescriptor *f,
 	const ProtobufCBinaryData *def = f->default_value;
 
 	if (b->data != NULL && (def == NULL || def->data != b->data))
-		free(b->data);
+		rpci_big_free(b->data);
 }
 
 static void message_free_sub(const ProtobufCFieldDescriptor *f,
@@ -76,7 +85,7 @@ static void message_free_repeated(const ProtobufCFieldDescriptor *f, void *msg)
 		return;
 	for (i = 0; i < n; i++)
 		rpci_message_free_value(f, (char *)arr + i * size);
-	free(arr);
+	rpci_big_free(arr);
 }
 
 void rpci_message_clear_list(const ProtobufCFieldDescriptor *f,
@@ -124,14 +133,71 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
 		rpci_message_free_value(f, MESSAGE_AT(msg, f->offset, char));
 	}
 	for (i = 0; i < msg->n_unknown_fields; i++)
-		free(msg->unknown_fields[i].data);
-	free(msg->unknown_fields);
+		rpci_big_free(msg->unknown_fields[i].data);
+	rpci_big_free(msg->unknown_fields);
 	if (desc->message_init != NULL) {
 		desc->message_init(msg);
 	} else {
 		memset(msg, 0, desc->sizeof_message);
 		msg->descriptor = desc;
 	}
+}
+
+/* message_release gives the whole pages of p[0..n), a malloc'd block about
+ * to be freed, back to the kernel, marked for huge pages. Why: glibc raises
+ * its mmap threshold to the size of the first large mmapped block freed,
+ * so later large replies come from a thread's arena and stay there when
+ * freed (two arenas kept 48 MiB after 16 MiB echoes). Emptying the pages
+ * first keeps the arena's address space but not its memory. Marked for
+ * huge pages, the next reply placed there faults 2 MiB at a time: without
+ * the mark, 16 MiB echoes ran at half the rate (4,100 page faults per
+ * call) for a peak 0.3x lower. The block's contents are dead, and malloc
+ * writes its own fields after this, in free. */
+static size_t message_release(void *p, size_t n)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
+
+	if (n < RPCI_BIG || e <= a || rpci_big_owns(p))
+		return 0;
+#ifdef MADV_HUGEPAGE
+	(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#endif
+	(void)madvise((void *)a, e - a, MADV_DONTNEED);
+	return e - a;
+}
+
+size_t rpci_message_release(ProtobufCMessage *msg)
+{
+	const ProtobufCMessageDescriptor *desc;
+	size_t n = 0;
+
+	if (msg == NULL || msg->descriptor == NULL)
+		return 0;
+	desc = msg->descriptor;
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		void *p = MESSAGE_AT(msg, f->offset, char);
+
+		if (f->label == PROTOBUF_C_LABEL_REPEATED ||
+		    rpci_array_len(f) > 0 ||
+		    (rpci_field_is_oneof(f) && !rpci_field_present(f, msg)))
+			continue;
+		if (rpci_field_kind(f) == RPCI_KIND_BYTES) {
+			ProtobufCBinaryData *b = p;
+			const ProtobufCBinaryData *def = f->default_value;
+			if (b->data != NULL &&
+			    (def == NULL || def->data != b->data))
+				n += message_release(b->data, b->len);
+		} else if (rpci_field_kind(f) == RPCI_KIND_STRING) {
+			char *s = *(char **)p;
+			if (s != NULL && s != protobuf_c_empty_string &&
+			    s != f->default_value)
+				n += message_release(s, malloc_usable_size(s));
+		}
+	}
+	return n;
 }
 
 void rpci_message_zero_defaults(ProtobufCMessage *msg)
@@ -177,7 +243,7 @@ void rpci_message_free(ProtobufCMessage *msg)
 	if (msg == NULL)
 		return;
 	rpc_message_free_contents(msg);
-	free(msg);
+	rpci_big_free(msg);
 }
 
 const ProtobufCFieldDescriptor *rpci_value_field(const rpc_type *t)
@@ -680,14 +746,14 @@ static void *message_settle(ProtobufCMessage *msg, void *ctx)
 			                  "its array type has %" PRIu32,
 			                  desc->short_name, f->name, *n, len);
 		if (*n == 0) {
-			free(*view);
+			rpci_big_free(*view);
 			*view = NULL;
 			continue;
 		}
 		for (uint32_t k = 0; k < len; k++)
 			rpci_message_free_value(f, at + k * size);
 		memcpy(at, *view, len * size);
-		free(*view);
+		rpci_big_free(*view);
 		*view = NULL;
 		*n = 0;
 	}

@@ -50,9 +50,12 @@ extern "C" {
  * ("rpc: codec NAME was built for codec ABI N, this librpc has M"). */
 #define RPC_CODEC_ABI 1
 
-/* rpc_buf is a growable byte buffer: write appends to one. */
+/* rpc_buf is a growable byte buffer: write appends to one. Its data
+ * belongs to the rpc_buf_ functions: grow it with rpc_buf_reserve, free it
+ * with rpc_buf_fini, never with realloc or free (from 4 MiB of capacity on
+ * it is mapped memory, not malloc'd). */
 typedef struct rpc_buf {
-	uint8_t *data; /* malloc'd, cap bytes; NULL when cap is 0 */
+	uint8_t *data; /* cap bytes; NULL when cap is 0 */
 	size_t len;    /* bytes used */
 	size_t cap;
 } rpc_buf;

@@ -822,7 +822,7 @@ struct rpc_server_codec {
 	const rpc_codec *codec;
 	void *cstate;
 	size_t max_frame;
-	uint8_t *in;
+	uint8_t *in; /* from RPCI_BIG bytes on, a big block (big.c) */
 	size_t in_off, in_len, in_cap;
 	rpci_buf out;
 };
@@ -858,7 +858,7 @@ void rpc_server_codec_free(rpc_server_codec *sc)
 		return;
 	sc->codec->state_free(sc->cstate);
 	close(sc->fd);
-	free(sc->in);
+	rpci_big_free(sc->in);
 	rpci_buf_fini(&sc->out);
 	free(sc);
 }
@@ -878,7 +878,7 @@ static rpc_error *server_codec_fill(rpc_server_codec *sc)
 			return rpci_error(RPC_ERR_PROTOCOL,
 			                  "rpc: request too large");
 		size_t cap = sc->in_cap == 0 ? 16384 : sc->in_cap * 2;
-		uint8_t *p = realloc(sc->in, cap);
+		uint8_t *p = rpci_big_realloc(sc->in, sc->in_len, cap);
 		if (p == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		sc->in = p;

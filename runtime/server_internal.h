@@ -322,9 +322,10 @@ void rpci_monitor_wake(rpc_server *srv);
 bool rpci_http_serve_head(rpci_conn *c, const uint8_t *in, size_t len,
                           size_t *used);
 
-/* debug.c: the debug page (caller frees), or NULL on out of memory. */
+/* debug.c: the debug page (caller frees with rpci_big_free: an rpci_buf's
+ * data), or NULL on out of memory. */
 char *rpci_debug_page(rpc_server *srv, size_t *len);
-/* debug.c: the same as JSON, for rpc-call --list (caller frees). */
+/* debug.c: the same as JSON, for rpc-call --list (likewise). */
 char *rpci_debug_page_json(rpc_server *srv, size_t *len);
 
 #endif

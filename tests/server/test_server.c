@@ -2256,6 +2256,113 @@ START_TEST(test_server_serve_codec_gob_and_json)
 }
 END_TEST
 
+/* ---- large messages: big blocks (big.c) ---------------------------------- */
+
+static const rpc_type type_blob = {"Blob", &srv__blob__descriptor,
+                                   RPC_FORM_MESSAGE};
+
+/* big_seen counts the arguments whose bytes and string arrived as big
+ * blocks (the server decodes them there); big_echo copies them, malloc'd,
+ * into its reply (the handler's reply is the user's malloc). */
+static atomic_int big_seen;
+
+static rpc_error *inv_big_echo(const void *h, void *self, const void *a,
+                               void *r)
+{
+	const Srv__Blob *in = a;
+	Srv__Blob *out = r;
+	(void)h;
+	(void)self;
+	if (rpci_big_owns(in->data.data) && rpci_big_owns(in->text))
+		atomic_fetch_add(&big_seen, 1);
+	out->data.data = malloc(in->data.len);
+	out->text = strdup(in->text);
+	if (out->data.data == NULL || out->text == NULL)
+		return rpc_error_new("out of memory");
+	memcpy(out->data.data, in->data.data, in->data.len);
+	out->data.len = in->data.len;
+	return NULL;
+}
+
+static const rpc_method blob_methods[] = {
+	{"Echo", &type_blob, &type_blob, inv_big_echo, 0},
+};
+static const rpc_service_desc blob_desc = {RPC_ABI_VERSION, "Blob", NULL, 1,
+                                          blob_methods};
+
+/* big_echo_over echoes a Blob of n bytes and a string of n bytes over
+ * codec, twice on one connection, then frees everything and checks that no
+ * big block is left. The client's decoded reply is malloc'd (its caller
+ * frees it with free). */
+static void big_echo_over(const rpc_codec *codec, size_t n)
+{
+	static const int handlers;
+	rpc_server_options so = {.codec = codec};
+	rpc_client_options co = {.codec = codec};
+	rpc_client *c = NULL;
+	Srv__Blob arg = SRV__BLOB__INIT, reply = SRV__BLOB__INIT;
+
+	atomic_store(&big_seen, 0);
+	ck_assert_uint_eq(rpci_big_live(NULL), 0);
+	ck_assert_ptr_null(rpc_server_new(&so, &srv));
+	ck_assert_ptr_null(
+	    rpc_server_register(srv, &blob_desc, &handlers, NULL, NULL));
+	ck_assert_ptr_null(sup_server_start(&fx, srv, "tcp:127.0.0.1:0", false));
+	ck_assert_ptr_null(rpc_dial(rpc_listener_address(fx.lis), &co, &c));
+	arg.data.len = n;
+	arg.data.data = malloc(n);
+	arg.text = malloc(n + 1);
+	ck_assert(arg.data.data != NULL && arg.text != NULL);
+	for (size_t i = 0; i < n; i++) {
+		arg.data.data[i] = (uint8_t)(i * 7);
+		arg.text[i] = (char)('a' + i % 26);
+	}
+	arg.text[n] = '\0';
+	for (int round = 0; round < 2; round++) {
+		rpc_error *err = rpc_client_call(c, "Blob.Echo", &blob_methods[0],
+		                                 &arg.base, &reply.base);
+		ck_assert_msg(err == NULL, "%s: %s", codec->name,
+		              rpc_error_message(err));
+		ck_assert_uint_eq(reply.data.len, n);
+		ck_assert(memcmp(reply.data.data, arg.data.data, n) == 0);
+		ck_assert_str_eq(reply.text, arg.text);
+		ck_assert(!rpci_big_owns(reply.data.data));
+		ck_assert(!rpci_big_owns(reply.text));
+		free(reply.data.data); /* the caller's, plain malloc */
+		free(reply.text);
+		reply.data.data = NULL;
+		reply.text = NULL;
+	}
+	ck_assert_int_eq(atomic_load(&big_seen), 2);
+	rpc_client_free(c);
+	ck_assert_ptr_null(sup_server_stop(&fx));
+	rpc_server_free(srv);
+	srv = NULL;
+	free(arg.data.data);
+	free(arg.text);
+	size_t bytes = 1;
+	ck_assert_uint_eq(rpci_big_live(&bytes), 0);
+	ck_assert_uint_eq(bytes, 0);
+}
+
+START_TEST(test_server_big_echo_protobuf)
+{
+	big_echo_over(&rpc_codec_protobuf, RPCI_BIG + 12345);
+}
+END_TEST
+
+START_TEST(test_server_big_echo_gob)
+{
+	big_echo_over(&rpc_codec_gob, RPCI_BIG + 12345);
+}
+END_TEST
+
+START_TEST(test_server_big_echo_json)
+{
+	big_echo_over(&rpc_codec_json, RPCI_BIG + 12345);
+}
+END_TEST
+
 START_TEST(test_server_serve_request)
 {
 	int sv[2];
@@ -2780,6 +2887,13 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_server_serve_request);
 	tcase_add_test(tc, test_server_serve_codec_gob_and_json);
 	tcase_add_test(tc, test_server_shutdown_drains_calls);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("big");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_server_big_echo_protobuf);
+	tcase_add_test(tc, test_server_big_echo_gob);
+	tcase_add_test(tc, test_server_big_echo_json);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
