@@ -21,11 +21,13 @@
 void rpci_big_advise(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
+	if (n < RPCI_BIG)
+		return; /* before sysconf: small blocks pass here per call */
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
 	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
 
-	if (n >= RPCI_BIG && e > a)
+	if (e > a)
 		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
 #else
 	(void)p;
