@@ -36,6 +36,11 @@ typedef struct scan_resume {
 	int at;       /* SCAN_AT_* */
 	int depth;
 	char stack[JSON_MAX_DEPTH]; /* '{' or '[' for each open level */
+	/* A string cut off by the end of the input: the one whose quote is
+	 * at str_quote was valid up to str_next (0: none), where its scan
+	 * goes on, so a long string in many reads is scanned once. */
+	size_t str_quote;
+	size_t str_next;
 } scan_resume;
 
 typedef enum scan_status { SCAN_OK, SCAN_AGAIN, SCAN_ERROR } scan_status;

@@ -66,6 +66,51 @@ START_TEST(test_json_scan_resumes_at_every_split)
 }
 END_TEST
 
+/* A long string cut at any point is not scanned again from its quote:
+ * the resume state notes how far it was valid (within one escape of the
+ * end), and an error after the cut is still found, at every split. */
+START_TEST(test_json_scan_long_string_resumes_inside)
+{
+	enum { N = 4096 };
+	static const char *const tails[] = {
+	    "ab\\u00e9\\n\\\\\\\"cd\"", /* valid: ab\u00e9\n\\\"cd" */
+	    "ab\\u00G9\"",              /* a bad \u hex digit */
+	    "ab\\x\"",                  /* a bad escape */
+	    "ab\001\"",                 /* a control character */
+	};
+	char *in = malloc(N + 64);
+	size_t s, e, n;
+
+	ck_assert_ptr_nonnull(in);
+	for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+		in[0] = '"';
+		memset(in + 1, 'x', N);
+		strcpy(in + 1 + N, tails[t]);
+		size_t len = strlen(in);
+		scan_status want = scan_all(in, len, &s, &e, NULL, 0);
+		scan_resume r;
+		scan_status st = SCAN_AGAIN;
+
+		ck_assert_int_eq(want, t == 0 ? SCAN_OK : SCAN_ERROR);
+		rpci_json_scan_reset(&r);
+		for (n = 1; n <= len && st == SCAN_AGAIN; n += 7) {
+			scanner sc = {.in = (const uint8_t *)in, .len = n};
+
+			st = rpci_json_scan(&sc, &r, &s, &e);
+			if (st == SCAN_AGAIN)
+				ck_assert_uint_ge(r.str_next + 6, n);
+		}
+		if (st == SCAN_AGAIN) { /* the last step went past the end */
+			scanner sc = {.in = (const uint8_t *)in, .len = len};
+
+			st = rpci_json_scan(&sc, &r, &s, &e);
+		}
+		ck_assert_int_eq(st, want);
+	}
+	free(in);
+}
+END_TEST
+
 START_TEST(test_json_scan_go_error_texts)
 {
 	static const struct {
@@ -280,6 +325,7 @@ int main(void)
 
 	tcase_add_test(tc, test_json_scan_finds_value_end);
 	tcase_add_test(tc, test_json_scan_resumes_at_every_split);
+	tcase_add_test(tc, test_json_scan_long_string_resumes_inside);
 	tcase_add_test(tc, test_json_scan_go_error_texts);
 	tcase_add_test(tc, test_json_scan_depth_bound);
 	tcase_add_test(tc, test_json_utf8_decode);
