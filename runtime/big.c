@@ -205,6 +205,44 @@ void *rpci_big_malloc(size_t n)
 	return n >= RPCI_BIG ? rpci_big_alloc(n) : malloc(n);
 }
 
+void *rpci_big_field_alloc(bool server, size_t n)
+{
+	void *p;
+
+	if (server)
+		return rpci_big_malloc(n);
+	p = malloc(n);
+	if (p != NULL)
+		rpci_big_advise(p, n);
+	return p;
+}
+
+void *rpci_page_span(void *p, size_t n, size_t *len)
+{
+	uintptr_t page = big_page();
+	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
+
+	*len = e > a ? e - a : 0;
+	return (void *)a;
+}
+
+void rpci_big_advise(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	size_t len;
+
+	if (n < RPCI_BIG)
+		return; /* small blocks of the codecs pass here on every call */
+	p = rpci_page_span(p, n, &len);
+	if (len > 0)
+		(void)madvise(p, len, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 void rpci_big_free(void *p)
 {
 	uintptr_t u = (uintptr_t)p;

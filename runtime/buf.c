@@ -12,28 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "codec.h"
 #include "internal.h"
-
-void rpci_big_advise(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-	if (n < RPCI_BIG)
-		return; /* before sysconf: small blocks pass here per call */
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
-	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
-
-	if (e > a)
-		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-	(void)p;
-	(void)n;
-#endif
-}
 
 bool rpci_buf_reserve(rpci_buf *b, size_t n)
 {

@@ -67,6 +67,18 @@ bool rpci_big_owns(const void *p);
  * valgrind do not see a mapping that leaked. */
 size_t rpci_big_live(size_t *bytes);
 
+/* rpci_big_field_alloc allocates a decoded field's block (a string, bytes
+ * or list) of n bytes: on a server, which owns the arguments it decodes
+ * and frees them through rpc_message_free_contents, rpci_big_malloc; on a
+ * client, whose caller owns the reply and may free() its fields, malloc,
+ * advised for huge pages when large (rpci_big_advise). NULL when out of
+ * memory. */
+void *rpci_big_field_alloc(bool server, size_t n);
+
+/* rpci_page_span is the start of the whole pages within p[0..n), and in
+ * *len their length (0 when there are none). */
+void *rpci_page_span(void *p, size_t n, size_t *len);
+
 /* rpci_big_advise asks the kernel to back the untouched memory p[0..n) of
  * a malloc'd block with huge pages when n is at least RPCI_BIG (a no-op
  * elsewhere). Used where a large block stays malloc'd: the fields of a

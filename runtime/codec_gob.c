@@ -481,23 +481,6 @@ static rpc_error *gob_range(const ProtobufCFieldDescriptor *f)
 static rpc_error *dec_struct(gob_state *s, const gob_wtype *w,
                              ProtobufCMessage *m, gob_reader *r, int depth);
 
-/* gob_field_alloc allocates the n bytes of a decoded string or bytes
- * value. A server owns the arguments it decodes and frees them through
- * rpc_message_free_contents when the handler returns, so a large one is a
- * big block (big.c); a client's caller owns the reply and may free() its
- * fields, so there it is malloc'd. */
-static void *gob_field_alloc(const gob_state *s, size_t n)
-{
-	void *p;
-
-	if (s->server)
-		return rpci_big_malloc(n);
-	p = malloc(n);
-	if (p != NULL)
-		rpci_big_advise(p, n);
-	return p;
-}
-
 /* dec_elem decodes one value of wire type wid into p, the storage of one
  * element of f. */
 static rpc_error *dec_elem(gob_state *s, int64_t wid,
@@ -544,7 +527,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 			    f->name, "");
 		sp = p;
 		rpci_message_free_value(f, sp);
-		*sp = gob_field_alloc(s, n + 1);
+		*sp = rpci_big_field_alloc(s->server, n + 1);
 		if (*sp == NULL)
 			return rpci_error(RPC_ERR_NOMEM, NULL);
 		memcpy(*sp, bytes, n);
@@ -560,7 +543,7 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		bd->data = NULL;
 		bd->len = 0;
 		if (n > 0) {
-			if ((bd->data = gob_field_alloc(s, n)) == NULL)
+			if ((bd->data = rpci_big_field_alloc(s->server, n)) == NULL)
 				return rpci_error(RPC_ERR_NOMEM, NULL);
 			memcpy(bd->data, bytes, n);
 			bd->len = n;

@@ -96,13 +96,7 @@ static void *pb_alloc(void *data, size_t n)
 	pb_alloc_state *a = data;
 	void *p;
 
-	if (a->server) {
-		p = rpci_big_malloc(n);
-	} else {
-		p = malloc(n);
-		if (p != NULL)
-			rpci_big_advise(p, n);
-	}
+	p = rpci_big_field_alloc(a->server, n);
 	if (p == NULL)
 		a->failed = true;
 	return p;

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "codec.h"
 #include "desc.h"
@@ -155,17 +154,18 @@ void rpc_message_free_contents(ProtobufCMessage *msg)
  * writes its own fields after this, in free. */
 static size_t message_release(void *p, size_t n)
 {
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
-	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
+	size_t len;
 
-	if (n < RPCI_BIG || e <= a || rpci_big_owns(p))
+	if (n < RPCI_BIG || rpci_big_owns(p))
+		return 0; /* every reply's fields pass here: small ones first */
+	p = rpci_page_span(p, n, &len);
+	if (len == 0)
 		return 0;
 #ifdef MADV_HUGEPAGE
-	(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+	(void)madvise(p, len, MADV_HUGEPAGE);
 #endif
-	(void)madvise((void *)a, e - a, MADV_DONTNEED);
-	return e - a;
+	(void)madvise(p, len, MADV_DONTNEED);
+	return len;
 }
 
 size_t rpci_message_release(ProtobufCMessage *msg)
