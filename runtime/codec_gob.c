@@ -543,7 +543,8 @@ static rpc_error *dec_elem(gob_state *s, int64_t wid,
 		bd->data = NULL;
 		bd->len = 0;
 		if (n > 0) {
-			if ((bd->data = rpci_big_field_alloc(s->server, n)) == NULL)
+			if ((bd->data = rpci_big_field_alloc(s->server, n)) ==
+			    NULL)
 				return rpci_error(RPC_ERR_NOMEM, NULL);
 			memcpy(bd->data, bytes, n);
 			bd->len = n;
